@@ -1,0 +1,163 @@
+/**
+ * Futex wait/wake with deadlines, for every primitive.
+ *
+ * - Blocking waits are `Atomics.wait`, which returns `'ok'` (notified), `'not-equal'` (the word had
+ *   already changed: re-check) or `'timed-out'`. There are no spurious wakeups, but callers always
+ *   re-check their condition anyway.
+ * - Async waits are `Atomics.waitAsync`. A pending `waitAsync` does not keep Node's event loop
+ *   alive (nodejs/node#61941), so a worker whose only pending work is a lock wait would exit
+ *   mid-task. Every async wait here refs one shared keep-alive timer until it settles.
+ * - Abort: a `waitAsync` cannot be withdrawn from the waiter list. An aborted wait rejects at once
+ *   but stays queued; when it is later notified it would swallow a wakeup meant for a real waiter,
+ *   so it calls the primitive's `onAbandonedWake` to pass the wakeup on. CORRECTNESS: without that
+ *   forwarding an abort could strand a waiter forever.
+ *
+ * Deadlines are absolute `performance.now()` milliseconds in this thread; `Infinity` means none.
+ */
+import { abortReason, TimeoutError } from './errors.js';
+import { describe } from './layout.js';
+
+export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
+
+export const now: () => number = performance.now.bind(performance);
+
+/** Checks a user-supplied timeout in ms: a number ≥ 0 (Infinity allowed). */
+export function checkTimeout(ms: unknown, name = 'timeout'): number {
+  if (typeof ms !== 'number') throw new TypeError(`${name} must be a number of milliseconds, got ${describe(ms)}`);
+  if (Number.isNaN(ms) || ms < 0) throw new RangeError(`${name} must be >= 0 milliseconds, got ${ms}`);
+  return ms;
+}
+
+/** Absolute deadline for a timeout (undefined = none). */
+export function deadlineAfter(ms: number | undefined): number {
+  return ms === undefined || ms === Infinity ? Infinity : now() + ms;
+}
+
+/** Milliseconds left before `deadline` (≥ 0), or undefined for no deadline (what Atomics wants). */
+export function msUntil(deadline: number): number | undefined {
+  if (deadline === Infinity) return undefined;
+  const left = deadline - now();
+  return left > 0 ? left : 0;
+}
+
+/** Options of every async or timed acquisition. */
+export interface WaitOptions {
+  /** Give up after this many milliseconds (TimeoutError). */
+  timeout?: number;
+  /** Give up when this signal aborts (rejects with the signal's reason). */
+  signal?: AbortSignal;
+}
+
+/** Validated `{ timeout, signal }`, as a deadline. */
+export interface ParsedWait {
+  deadline: number;
+  timeout: number | undefined;
+  signal: AbortSignal | undefined;
+}
+
+const NO_WAIT_OPTIONS: ParsedWait = Object.freeze({ deadline: Infinity, timeout: undefined, signal: undefined });
+
+export function parseWaitOptions(options: unknown, name = 'options'): ParsedWait {
+  if (options === undefined || options === null) return NO_WAIT_OPTIONS;
+  if (typeof options !== 'object') throw new TypeError(`${name} must be an object, got ${describe(options)}`);
+  const { timeout, signal } = options as WaitOptions;
+  if (timeout !== undefined) checkTimeout(timeout, `${name}.timeout`);
+  if (signal !== undefined && !isAbortSignal(signal)) {
+    throw new TypeError(`${name}.signal must be an AbortSignal, got ${describe(signal)}`);
+  }
+  return { deadline: deadlineAfter(timeout), timeout, signal };
+}
+
+function isAbortSignal(x: unknown): x is AbortSignal {
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as AbortSignal).aborted === 'boolean' &&
+    typeof (x as AbortSignal).addEventListener === 'function'
+  );
+}
+
+/** Throws the right error if `wait` is already over: aborted signal or passed deadline. */
+export function throwIfOver(wait: ParsedWait, lockName: string): void {
+  if (wait.signal?.aborted) throw abortReason(wait.signal);
+  if (wait.deadline !== Infinity && now() >= wait.deadline) throw new TimeoutError(lockName, wait.timeout ?? 0);
+}
+
+/** Blocks this thread while `a[i] === expected`, at most until `deadline`. */
+export function waitUntil(a: Int32Array, i: number, expected: number, deadline: number): WaitResult {
+  // Sleep in the kernel until a notify on a[i], unless a[i] already moved on from `expected`.
+  return Atomics.wait(a, i, expected, msUntil(deadline));
+}
+
+/** Wakes up to `count` threads waiting on a[i]; returns how many were woken. */
+export function wake(a: Int32Array, i: number, count: number): number {
+  return Atomics.notify(a, i, count);
+}
+
+// ---- keeping the event loop alive while async waits are pending ----------------------------------
+
+let pendingAsyncWaits = 0;
+let keepAlive: ReturnType<typeof setInterval> | undefined;
+
+function holdEventLoop(): void {
+  if (pendingAsyncWaits++ === 0) {
+    // One long interval, ref'd only while some async wait is pending: waitAsync alone would let
+    // the loop (and a worker) exit.
+    keepAlive ??= setInterval(() => {}, 0x3fff_ffff);
+    keepAlive.ref();
+  }
+}
+
+function releaseEventLoop(): void {
+  if (--pendingAsyncWaits === 0) keepAlive?.unref();
+}
+
+/** Number of async waits in flight in this thread (for tests and diagnostics). */
+export function pendingWaits(): number {
+  return pendingAsyncWaits;
+}
+
+/**
+ * Waits on the event loop while `a[i] === expected`, at most until `deadline`, or until `signal`
+ * aborts (rejects with its reason). `onAbandonedWake` is called if a notify reaches this wait after
+ * it was aborted, to pass the wakeup on.
+ */
+export function waitAsyncUntil(
+  a: Int32Array,
+  i: number,
+  expected: number,
+  deadline: number,
+  signal: AbortSignal | undefined,
+  onAbandonedWake: () => void,
+): Promise<WaitResult> {
+  if (signal?.aborted) return Promise.reject(abortReason(signal));
+  // Queue on the futex list from the event loop; the promise settles on notify or timeout.
+  const r = Atomics.waitAsync(a, i, expected, msUntil(deadline));
+  if (!r.async) return Promise.resolve(r.value);
+  holdEventLoop();
+  if (signal === undefined) {
+    return r.value.then((v) => {
+      releaseEventLoop();
+      return v;
+    });
+  }
+  return new Promise<WaitResult>((resolve, reject) => {
+    let abandoned = false;
+    const onAbort = (): void => {
+      abandoned = true;
+      releaseEventLoop();
+      reject(abortReason(signal));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    void r.value.then((v) => {
+      if (abandoned) {
+        // CORRECTNESS: this wait was given up but still consumed a notify; pass it on.
+        if (v === 'ok') onAbandonedWake();
+        return;
+      }
+      signal.removeEventListener('abort', onAbort);
+      releaseEventLoop();
+      resolve(v);
+    });
+  });
+}

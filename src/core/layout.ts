@@ -1,0 +1,176 @@
+/**
+ * Placement and handles: where a primitive's words live and how another thread finds them.
+ *
+ * Every primitive occupies `BYTE_LENGTH` bytes at a 4-byte aligned `byteOffset` of a
+ * `SharedArrayBuffer`. Its first word is a **tag word** naming the kind
+ * (`TAG_MAGIC | kindId`); the state words follow. The constructor claims the tag word with one
+ * compareExchange (0 → tag) and never touches the state words, so zeroed memory is an unlocked
+ * lock and constructing twice at one place attaches to the same lock. `from(handle)` only reads:
+ * it checks the handle's fields and the tag word, so a forged or stale handle is a TypeError
+ * before anything is written.
+ *
+ * | word | meaning |
+ * |---|---|
+ * | 0 | tag: `0x5AB1_0000 \| kindId`, written once by the constructor |
+ * | 1… | the primitive's state words (all zero = initial state) |
+ */
+
+export const TAG_MAGIC = 0x5ab1_0000;
+
+/** Kind ids stored in tag words. Never renumber: tags live in users' buffers. */
+export const KIND_IDS = {
+  Mutex: 1,
+  SpinLock: 2,
+  TicketLock: 3,
+  RWLock: 4,
+  SeqLock: 5,
+  Semaphore: 6,
+  Condition: 7,
+  LockManager: 8,
+} as const;
+
+export type Kind = keyof typeof KIND_IDS;
+
+/** Options every primitive accepts for its place and class name. */
+export interface PlacementOptions {
+  /** Lock class for the verifier and stats. Defaults to the kind name. */
+  name?: string;
+  /** Place the primitive inside this buffer instead of a fresh one. */
+  buffer?: SharedArrayBuffer;
+  /** Byte offset inside `buffer`; a multiple of 4. Defaults to 0. */
+  byteOffset?: number;
+}
+
+/** The plain, structured-cloneable object that carries a primitive to another thread. */
+export interface Handle {
+  readonly kind: Kind;
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: number;
+  /** Lock class name, shared by every thread's view of this primitive. */
+  readonly name: string;
+}
+
+/** Where a primitive lives: a whole-buffer Int32 view and the index of its tag word. */
+export interface Placement {
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: number;
+  readonly i32: Int32Array;
+  /** Index of the tag word; state words start at `base + 1`. */
+  readonly base: number;
+  readonly name: string;
+}
+
+export function tagOf(kind: Kind): number {
+  return TAG_MAGIC | KIND_IDS[kind];
+}
+
+function kindOfTag(tag: number): string {
+  if ((tag & 0xffff_0000) !== TAG_MAGIC) return tag === 0 ? 'nothing (zero)' : `foreign data (0x${(tag >>> 0).toString(16)})`;
+  const id = tag & 0xffff;
+  for (const [k, v] of Object.entries(KIND_IDS)) if (v === id) return `a ${k}`;
+  return `an unknown sablock kind (${id})`;
+}
+
+export function isSharedArrayBuffer(x: unknown): x is SharedArrayBuffer {
+  return Object.prototype.toString.call(x) === '[object SharedArrayBuffer]';
+}
+
+/** Validates a (buffer, byteOffset) pair for `byteLength` bytes; `what` prefixes messages. */
+function checkRegion(buffer: unknown, byteOffset: unknown, byteLength: number, what: string): void {
+  if (!isSharedArrayBuffer(buffer)) {
+    throw new TypeError(`${what}.buffer must be a SharedArrayBuffer, got ${describe(buffer)}`);
+  }
+  if (typeof byteOffset !== 'number') {
+    throw new TypeError(`${what}.byteOffset must be a number, got ${describe(byteOffset)}`);
+  }
+  if (!Number.isInteger(byteOffset) || byteOffset < 0) {
+    throw new RangeError(`${what}.byteOffset must be a non-negative integer, got ${byteOffset}`);
+  }
+  if (byteOffset % 4 !== 0) {
+    throw new RangeError(`${what}.byteOffset must be a multiple of 4, got ${byteOffset}`);
+  }
+  if (byteOffset + byteLength > buffer.byteLength) {
+    throw new RangeError(
+      `${what}.byteOffset ${byteOffset} + ${byteLength} bytes exceeds the buffer's ${buffer.byteLength} bytes`,
+    );
+  }
+}
+
+export function describe(x: unknown): string {
+  if (x === null) return 'null';
+  if (typeof x === 'object' || typeof x === 'function') {
+    const tag = Object.prototype.toString.call(x).slice(8, -1);
+    return tag === 'Object' ? 'an object' : `a ${tag}`;
+  }
+  if (typeof x === 'string') return `the string ${JSON.stringify(x.length > 40 ? x.slice(0, 40) + '…' : x)}`;
+  return `${typeof x} ${String(x)}`;
+}
+
+/** Reads and checks the common placement options (`name`, `buffer`, `byteOffset`). */
+export function readPlacementOptions(
+  options: unknown,
+  kind: Kind,
+): { name: string; buffer: SharedArrayBuffer | undefined; byteOffset: number } {
+  if (options === undefined || options === null) return { name: kind, buffer: undefined, byteOffset: 0 };
+  if (typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`);
+  const o = options as PlacementOptions;
+  const { name, buffer, byteOffset } = o;
+  if (name !== undefined && (typeof name !== 'string' || name.length === 0)) {
+    throw new TypeError(`options.name must be a non-empty string, got ${describe(name)}`);
+  }
+  if (buffer === undefined && byteOffset !== undefined) {
+    throw new TypeError('options.byteOffset needs options.buffer');
+  }
+  return { name: name ?? kind, buffer, byteOffset: byteOffset ?? 0 };
+}
+
+/**
+ * Places a new primitive of `kind` (`byteLength` bytes, tag word included): in a fresh buffer, or
+ * at `options.buffer`/`options.byteOffset`, claiming the tag word there.
+ */
+export function place(kind: Kind, byteLength: number, options: unknown): Placement {
+  const { name, buffer: given, byteOffset } = readPlacementOptions(options, kind);
+  let buffer: SharedArrayBuffer;
+  if (given === undefined) {
+    buffer = new SharedArrayBuffer(byteLength);
+  } else {
+    checkRegion(given, byteOffset, byteLength, 'options');
+    buffer = given;
+  }
+  const i32 = new Int32Array(buffer);
+  const base = byteOffset >> 2;
+  const tag = tagOf(kind);
+  // Claim the tag word: 0 → tag marks the region as ours; an equal tag means we attach to an
+  // existing primitive of this kind; anything else belongs to someone else and stays untouched.
+  const prev = Atomics.compareExchange(i32, base, 0, tag);
+  if (prev !== 0 && prev !== tag) {
+    throw new TypeError(`options.byteOffset ${byteOffset} already holds ${kindOfTag(prev)}, not a ${kind}`);
+  }
+  return { buffer, byteOffset, i32, base, name };
+}
+
+/** Re-attaches to a primitive from its handle; reads only. */
+export function attach(kind: Kind, handle: unknown, byteLengthOf: (h: Record<string, unknown>) => number): Placement {
+  if (handle === null || typeof handle !== 'object') {
+    throw new TypeError(`handle must be a ${kind} handle object, got ${describe(handle)}`);
+  }
+  const h = handle as Record<string, unknown>;
+  if (h.kind !== kind) {
+    throw new TypeError(`handle.kind must be "${kind}", got ${describe(h.kind)}`);
+  }
+  if (h.name !== undefined && (typeof h.name !== 'string' || h.name.length === 0)) {
+    throw new TypeError(`handle.name must be a non-empty string, got ${describe(h.name)}`);
+  }
+  const byteLength = byteLengthOf(h);
+  checkRegion(h.buffer, h.byteOffset, byteLength, 'handle');
+  const buffer = h.buffer as SharedArrayBuffer;
+  const byteOffset = h.byteOffset as number;
+  const i32 = new Int32Array(buffer);
+  const base = byteOffset >> 2;
+  // A plain load is enough: the tag was written before the handle could be posted to us.
+  const tag = Atomics.load(i32, base);
+  if (tag !== tagOf(kind)) {
+    throw new TypeError(`handle: byteOffset ${byteOffset} holds ${kindOfTag(tag)}, not a ${kind}`);
+  }
+  return { buffer, byteOffset, i32, base, name: (h.name as string | undefined) ?? kind };
+}

@@ -1,0 +1,142 @@
+/**
+ * What `Mutex`, `SpinLock` and `TicketLock` share: guards, `withLock`, handles, argument checks.
+ * Each subclass keeps its own `lock()`/`unlock()` fast paths inline; everything here is off the
+ * fast path.
+ */
+import { LockError } from './core/errors.js';
+import { describe, type Handle, type Kind, type Placement } from './core/layout.js';
+import type { WaitOptions } from './core/futex.js';
+import { OWNER_ID } from './core/thread.js';
+
+/**
+ * Proof of one acquisition. `unlock()` (or leaving a `using` block) releases it once; releasing
+ * a guard again does nothing.
+ */
+export class LockGuard {
+  readonly #lock: Lockable;
+  #held = true;
+  constructor(lock: Lockable) {
+    this.#lock = lock;
+  }
+  /**
+   * True if a previous holder died holding the lock and nobody has called `markConsistent()`
+   * since (read from the lock word when asked, so the fast path pays nothing for it).
+   */
+  get ownerDied(): boolean {
+    return this.#lock.ownerDied === true;
+  }
+  /** True until this guard released its lock. */
+  get held(): boolean {
+    return this.#held;
+  }
+  /** Releases the lock this guard stands for (once; later calls do nothing). */
+  unlock(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    this.#lock.unlock();
+  }
+  [Symbol.dispose](): void {
+    this.unlock();
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.unlock();
+  }
+}
+
+/**
+ * The protocol every exclusive lock implements; `Condition` and other helpers accept any
+ * `Lockable`.
+ */
+export interface Lockable {
+  lock(): unknown;
+  unlock(): void;
+  tryLock(timeoutMs?: number): boolean;
+  lockAsync(options?: WaitOptions): Promise<unknown>;
+  isLocked(): boolean;
+  readonly name: string;
+  /** Set by locks that track owner death. */
+  readonly ownerDied?: boolean;
+}
+
+export function checkCallback(fn: unknown, name = 'fn'): asserts fn is (...args: never[]) => unknown {
+  if (typeof fn !== 'function') throw new TypeError(`${name} must be a function, got ${describe(fn)}`);
+}
+
+/** Base of the exclusive locks: placement, handle, with-helpers. */
+export abstract class ExclusiveLock implements Lockable {
+  /** Lock class name (for the verifier and stats); shared through the handle. */
+  readonly name: string;
+  /** The buffer this lock lives in. */
+  readonly buffer: SharedArrayBuffer;
+  /** Byte offset of this lock in `buffer`. */
+  readonly byteOffset: number;
+  /** @internal whole-buffer view */
+  protected readonly _a: Int32Array;
+  /** @internal index of the first state word */
+  protected readonly _i: number;
+  #kind: Kind;
+
+  protected constructor(kind: Kind, p: Placement) {
+    this.#kind = kind;
+    this.name = p.name;
+    this.buffer = p.buffer;
+    this.byteOffset = p.byteOffset;
+    this._a = p.i32;
+    this._i = p.base + 1;
+  }
+
+  abstract lock(): LockGuard;
+  abstract unlock(): void;
+  abstract tryLock(timeoutMs?: number): boolean;
+  abstract lockAsync(options?: WaitOptions): Promise<LockGuard>;
+  abstract isLocked(): boolean;
+
+  /** Plain structured-cloneable description; `X.from(handle)` attaches to the same lock. */
+  get handle(): Handle {
+    return { kind: this.#kind, buffer: this.buffer, byteOffset: this.byteOffset, name: this.name };
+  }
+
+  /** Runs `fn` holding the lock; unlocks when it returns or throws; returns its value. */
+  withLock<T>(fn: () => T): T {
+    checkCallback(fn);
+    this.lock();
+    try {
+      return fn();
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /** Awaits the lock (see `lockAsync`), runs `fn`, awaits its result, unlocks. */
+  async withLockAsync<T>(fn: () => T | Promise<T>, options?: WaitOptions): Promise<T> {
+    checkCallback(fn);
+    await this.lockAsync(options);
+    try {
+      return await fn();
+    } finally {
+      this.unlock();
+    }
+  }
+
+  protected _notOwner(owner: number): LockError {
+    return new LockError(
+      'ERR_LOCK_NOT_OWNER',
+      owner === 0
+        ? `${this.name}: unlock() of a ${this.#kind} that is not locked`
+        : `${this.name}: unlock() by thread ${currentThreadId()} of a ${this.#kind} held by thread ${owner - 1}`,
+      this.name,
+    );
+  }
+
+  protected _recursive(): LockError {
+    return new LockError(
+      'ERR_LOCK_RECURSIVE',
+      `${this.name}: thread ${currentThreadId()} already holds this ${this.#kind}; locking it again would deadlock`,
+      this.name,
+    );
+  }
+}
+
+function currentThreadId(): number {
+  return OWNER_ID - 1;
+}

@@ -1,0 +1,53 @@
+/**
+ * `Mutex`: a futex mutex for worker_threads. Blocking `lock()` in workers, `lockAsync()` for the
+ * event loop, both on one state word (see `word-lock.ts` for the layout, `raw/mutex.ts` for the
+ * state machine).
+ *
+ * Uncontended `lock()` + `unlock()` is one CAS (0 → owner) and one CAS (owner → 0); no notify.
+ * Contended: a short adaptive load-only spin while nobody is parked, then `Atomics.wait`. A waiter
+ * parked for more than 1 ms gets the lock handed to it on the next release, so barging threads
+ * cannot starve it.
+ */
+import { assertOwnerIdFits } from './core/thread.js';
+import { attach, place, type Handle, type PlacementOptions } from './core/layout.js';
+import { SpinBudget } from './core/spin.js';
+import { MUTEX_FAIR_AFTER_MS, type ExclusivePolicy } from './raw/mutex.js';
+import { WORD_LOCK_BYTES, WordLock } from './word-lock.js';
+
+/** This thread's tuning for every Mutex: short spins, handoff after 1 ms parked. */
+const MUTEX_POLICY: ExclusivePolicy = {
+  budget: new SpinBudget(4, 128),
+  maxBackoff: 16,
+  fairAfterMs: MUTEX_FAIR_AFTER_MS,
+};
+
+const FROM_HANDLE = Symbol('fromHandle');
+
+export type MutexOptions = PlacementOptions;
+
+/** A mutual-exclusion lock in shared memory, owned by a thread. */
+export class Mutex extends WordLock {
+  /** Bytes one Mutex occupies at a placement. */
+  static readonly BYTE_LENGTH = WORD_LOCK_BYTES;
+  /** Required alignment of `byteOffset`. */
+  static readonly BYTE_ALIGNMENT = 4;
+
+  constructor(options?: MutexOptions);
+  /** @internal */
+  constructor(options: typeof FROM_HANDLE, handle: unknown);
+  constructor(options?: MutexOptions | typeof FROM_HANDLE, handle?: unknown) {
+    assertOwnerIdFits();
+    super(
+      'Mutex',
+      options === FROM_HANDLE
+        ? attach('Mutex', handle, () => WORD_LOCK_BYTES)
+        : place('Mutex', WORD_LOCK_BYTES, options),
+      MUTEX_POLICY,
+    );
+  }
+
+  /** Attaches to the Mutex a handle describes (from `mutex.handle`, possibly another thread's). */
+  static from(handle: Handle): Mutex {
+    return new Mutex(FROM_HANDLE, handle);
+  }
+}

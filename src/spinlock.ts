@@ -1,0 +1,53 @@
+/**
+ * `SpinLock`: test-and-test-and-set with exponential backoff, for critical sections of tens of
+ * nanoseconds. Same state word as `Mutex` (see `word-lock.ts`, `raw/mutex.ts`), tuned differently:
+ * it spins much longer before sleeping, backs off between probes, and never hands off (no
+ * fairness: throughput first).
+ *
+ * It does not collapse when oversubscribed: spinning is bounded by an adaptive budget that shrinks
+ * each time a spin fails, and stops as soon as any thread sleeps on the word; then it parks with
+ * `Atomics.wait` like a mutex, so a descheduled holder is not fought over by spinners.
+ */
+import { assertOwnerIdFits } from './core/thread.js';
+import { attach, place, type Handle, type PlacementOptions } from './core/layout.js';
+import { SpinBudget } from './core/spin.js';
+import type { ExclusivePolicy } from './raw/mutex.js';
+import { WORD_LOCK_BYTES, WordLock } from './word-lock.js';
+
+/** This thread's tuning for every SpinLock: long backed-off spins, no handoff. */
+const SPIN_POLICY: ExclusivePolicy = {
+  budget: new SpinBudget(16, 1024),
+  maxBackoff: 256,
+  fairAfterMs: Infinity,
+};
+
+const FROM_HANDLE = Symbol('fromHandle');
+
+export type SpinLockOptions = PlacementOptions;
+
+/** A spin lock in shared memory (TTAS + backoff, then park). */
+export class SpinLock extends WordLock {
+  /** Bytes one SpinLock occupies at a placement. */
+  static readonly BYTE_LENGTH = WORD_LOCK_BYTES;
+  /** Required alignment of `byteOffset`. */
+  static readonly BYTE_ALIGNMENT = 4;
+
+  constructor(options?: SpinLockOptions);
+  /** @internal */
+  constructor(options: typeof FROM_HANDLE, handle: unknown);
+  constructor(options?: SpinLockOptions | typeof FROM_HANDLE, handle?: unknown) {
+    assertOwnerIdFits();
+    super(
+      'SpinLock',
+      options === FROM_HANDLE
+        ? attach('SpinLock', handle, () => WORD_LOCK_BYTES)
+        : place('SpinLock', WORD_LOCK_BYTES, options),
+      SPIN_POLICY,
+    );
+  }
+
+  /** Attaches to the SpinLock a handle describes. */
+  static from(handle: Handle): SpinLock {
+    return new SpinLock(FROM_HANDLE, handle);
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The API layer over `raw/mutex.ts`, shared by `Mutex` and `SpinLock`: they are the same state
+ * word and differ only in how long they spin and whether a starving waiter gets a handoff.
+ *
+ * Layout (8 bytes):
+ * | word | content |
+ * |------|---------|
+ * | 0    | tag (kind id), written once by the constructor |
+ * | 1    | state: owner id (bits 0–27) \| PARKED \| FAIR \| HANDOFF \| OWNER_DIED — see `raw/mutex.ts` |
+ */
+import { OWNER_ID } from './core/thread.js';
+import { checkTimeout, deadlineAfter, parseWaitOptions, type WaitOptions } from './core/futex.js';
+import { abortReason, LockError } from './core/errors.js';
+import type { Kind, Placement } from './core/layout.js';
+import { ExclusiveLock, LockGuard } from './exclusive.js';
+import {
+  clearOwnerDied,
+  isFree,
+  lockAsyncSlow,
+  lockSlow,
+  OWNER_DIED,
+  ownerOf,
+  tryLockSlow,
+  unlockSlow,
+  type ExclusivePolicy,
+} from './raw/mutex.js';
+
+export const WORD_LOCK_BYTES = 8;
+
+/** @internal Base of Mutex and SpinLock. */
+export abstract class WordLock extends ExclusiveLock {
+  readonly #policy: ExclusivePolicy;
+
+  protected constructor(kind: Kind, p: Placement, policy: ExclusivePolicy) {
+    super(kind, p);
+    this.#policy = policy;
+  }
+
+  /** Blocks until this thread holds the lock. Throws ERR_LOCK_RECURSIVE if it already does. */
+  lock(): LockGuard {
+    // Fast path: one CAS from free to ours.
+    if (Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) !== 0) this.#lockContended(Infinity);
+    return new LockGuard(this);
+  }
+
+  /** Releases the lock. Throws ERR_LOCK_NOT_OWNER unless this thread holds it. */
+  unlock(): void {
+    // Fast path: ours, nobody parked, no flags: one CAS back to free, no notify.
+    if (Atomics.compareExchange(this._a, this._i, OWNER_ID, 0) !== OWNER_ID) {
+      if (!unlockSlow(this._a, this._i, OWNER_ID)) throw this._notOwner(ownerOf(Atomics.load(this._a, this._i)));
+    }
+  }
+
+  /**
+   * Without `timeoutMs`: takes the lock if it is free, never waits. With it: waits up to
+   * `timeoutMs` ms, blocking the thread. Returns whether this thread now holds the lock.
+   */
+  tryLock(timeoutMs?: number): boolean {
+    // One CAS attempt first, whatever the timeout.
+    if (Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) === 0) return true;
+    if (timeoutMs === undefined) return tryLockSlow(this._a, this._i, OWNER_ID);
+    checkTimeout(timeoutMs, 'timeoutMs');
+    return this.#lockContended(deadlineAfter(timeoutMs));
+  }
+
+  /**
+   * Waits for the lock on the event loop. Rejects with TimeoutError after `options.timeout` ms or
+   * with the signal's reason when `options.signal` aborts. A task of the holding thread waits like
+   * any other (another task on the same thread may release it).
+   */
+  async lockAsync(options?: WaitOptions): Promise<LockGuard> {
+    const wait = parseWaitOptions(options);
+    if (wait.signal?.aborted) throw abortReason(wait.signal);
+    // Fast path first; otherwise queue on the event loop.
+    if (Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) !== 0 && !tryLockSlow(this._a, this._i, OWNER_ID)) {
+      await lockAsyncSlow(this._a, this._i, OWNER_ID, wait, this.#policy, this.name);
+    }
+    return new LockGuard(this);
+  }
+
+  /** Snapshot: is anyone holding it? For diagnostics only (it may change at once). */
+  isLocked(): boolean {
+    return !isFree(Atomics.load(this._a, this._i));
+  }
+
+  /** True when a holder died holding the lock and nobody has called `markConsistent()` since. */
+  get ownerDied(): boolean {
+    return (Atomics.load(this._a, this._i) & OWNER_DIED) !== 0;
+  }
+
+  /** Declares the protected data repaired after an owner death; this thread must hold the lock. */
+  markConsistent(): void {
+    if (ownerOf(Atomics.load(this._a, this._i)) !== OWNER_ID) {
+      throw new LockError(
+        'ERR_LOCK_NOT_HELD',
+        `${this.name}: markConsistent() needs the lock held by this thread`,
+        this.name,
+      );
+    }
+    clearOwnerDied(this._a, this._i);
+  }
+
+  #lockContended(deadline: number): boolean {
+    if (ownerOf(Atomics.load(this._a, this._i)) === OWNER_ID) throw this._recursive();
+    return lockSlow(this._a, this._i, OWNER_ID, deadline, this.#policy);
+  }
+}
