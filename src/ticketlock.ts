@@ -1,16 +1,21 @@
 /**
  * `TicketLock`: a FIFO spin lock. Each acquirer takes a ticket (`Atomics.add` on NEXT) and waits
- * until SERVING reaches it, so the lock is granted in arrival order. Like `SpinLock` it spins
- * only a bounded time (proportional to its place in the queue), then sleeps on SERVING.
+ * until SERVING reaches it, so the lock is granted in arrival order (Mellor-Crummey & Scott's
+ * ticket lock). Like `SpinLock` it spins only a bounded time (proportional to its place in the
+ * queue), then sleeps. Only the thread next in line spins; the rest sleep at once. Sleepers are spread over four slot words by ticket (Dice's partitioned
+ * ticket lock), so a release wakes the served ticket's slot and the one after it (which starts
+ * spinning: it is now next in line), not every sleeper.
  *
- * Layout (BYTE_LENGTH 20):
- * | word | name    | meaning |
- * |------|---------|---------|
- * | 0    | tag     | kind tag, written once by the constructor |
- * | 1    | NEXT    | next ticket to hand out (wraps around: compared with ===) |
- * | 2    | SERVING | ticket now allowed in; NEXT === SERVING means free |
- * | 3    | OWNER   | owner id of the holder, 0 when free (ownership checks) |
- * | 4    | SLEEPERS| threads asleep (or about to sleep) on SERVING |
+ * Layout (BYTE_LENGTH 40):
+ * | word | name     | meaning |
+ * |------|----------|---------|
+ * | 0    | tag      | kind tag, written once by the constructor |
+ * | 1    | NEXT     | next ticket to hand out (wraps around: compared with ===) |
+ * | 2    | SERVING  | ticket now allowed in; NEXT === SERVING means free |
+ * | 3    | OWNER    | owner id of the holder, 0 when free (ownership checks) |
+ * | 4    | SLEEPERS | ticket holders asleep (or about to sleep) on their slot |
+ * | 5    | POLLERS  | timed/abortable waiters asleep on SERVING (they hold no ticket) |
+ * | 6–9  | SLOT0–3  | ticket t sleeps on SLOT[t & 3]; bumped when SERVING reaches t |
  *
  * ## Invariants
  * 1. Tickets in [SERVING, NEXT) are held by queued or owning threads; only the holder of ticket
@@ -19,9 +24,10 @@
  *    take one while the lock is busy. They wait for SERVING to move and retry `tryLock()`, which
  *    only takes a ticket when the queue is empty. Timed waiters are thus not FIFO-ordered and give
  *    way to ticket holders.
- * 3. A sleeper increments SLEEPERS before its last check of SERVING; the releaser advances SERVING
- *    before reading SLEEPERS. With sequentially consistent Atomics one of them sees the other, so a
- *    release either is seen by the check or notifies the sleeper (no lost wakeup).
+ * 3. A sleeper increments SLEEPERS (POLLERS) before its last check of SERVING, and reads its slot
+ *    (SERVING) value before that check; the releaser advances SERVING before reading SLEEPERS
+ *    (POLLERS) and bumps the slot after. With sequentially consistent Atomics either the check sees
+ *    the new SERVING or the sleep sees a changed slot / is notified (no lost wakeup).
  *
  * ## Memory ordering
  * All shared accesses are Atomics (sequentially consistent). OWNER is written by the thread whose
@@ -49,7 +55,10 @@ const NEXT = 0;
 const SERVING = 1;
 const OWNER = 2;
 const SLEEPERS = 3;
-const BYTES = 20;
+const POLLERS = 4;
+const SLOT0 = 5;
+const SLOT_MASK = 3;
+const BYTES = 40;
 
 /** Probes per queue position before sleeping; adaptive like the other spin locks. */
 const TICKET_BUDGET = new SpinBudget(8, 512);
@@ -103,9 +112,20 @@ export class TicketLock extends ExclusiveLock {
     const owner = Atomics.compareExchange(a, i + OWNER, OWNER_ID, 0);
     if (owner !== OWNER_ID) throw this._notOwner(owner);
     // Let the next ticket in.
-    Atomics.add(a, i + SERVING, 1);
-    // Wake sleepers (all: we cannot wake only the next ticket's thread) only if any (invariant 3).
-    if (Atomics.load(a, i + SLEEPERS) !== 0) wake(a, i + SERVING, Infinity);
+    const next = (Atomics.add(a, i + SERVING, 1) + 1) | 0;
+    if (Atomics.load(a, i + SLEEPERS) !== 0) {
+      const served = i + SLOT0 + (next & SLOT_MASK);
+      const onDeck = i + SLOT0 + ((next + 1) & SLOT_MASK);
+      // Bump the served ticket's slot so a sleeper that read it before our SERVING add cannot sleep (invariant 3).
+      Atomics.add(a, served, 1);
+      // Wake the served ticket's thread (tickets ≡ next mod 4 further back re-sleep).
+      wake(a, served, Infinity);
+      // Also bump and wake the ticket after it, now next in line, so it spins instead of sleeping through its turn.
+      Atomics.add(a, onDeck, 1);
+      wake(a, onDeck, Infinity);
+    }
+    // Timed waiters poll on SERVING; wake them only if there are any (invariant 3).
+    if (Atomics.load(a, i + POLLERS) !== 0) wake(a, i + SERVING, Infinity);
   }
 
   /**
@@ -124,11 +144,11 @@ export class TicketLock extends ExclusiveLock {
       const serving = Atomics.load(a, s);
       if (this.#tryTicket()) return true;
       if (now() >= deadline) return false;
-      // Announce the sleep before sleeping (invariant 3), then sleep until SERVING moves.
-      Atomics.add(a, this._i + SLEEPERS, 1);
-      waitUntil(a, s, serving, deadline);
+      // Announce the sleep before the last check (invariant 3), then sleep until SERVING moves.
+      Atomics.add(a, this._i + POLLERS, 1);
+      if (Atomics.load(a, s) === serving) waitUntil(a, s, serving, deadline);
       // Done sleeping.
-      Atomics.sub(a, this._i + SLEEPERS, 1);
+      Atomics.sub(a, this._i + POLLERS, 1);
     }
   }
 
@@ -166,27 +186,40 @@ export class TicketLock extends ExclusiveLock {
   #waitForTurn(ticket: number): void {
     const a = this._a;
     const s = this._i + SERVING;
-    const limit = TICKET_BUDGET.limit;
-    // Spin proportionally to our distance from the head of the queue, loads only.
-    for (let probe = 0; probe < limit; probe++) {
-      const serving = Atomics.load(a, s);
-      if (serving === ticket) {
-        TICKET_BUDGET.succeeded(probe);
-        return;
-      }
-      relax(16 * ((ticket - serving) | 0));
-    }
-    TICKET_BUDGET.failed();
-    // Announce the sleep before the last check (invariant 3).
-    Atomics.add(a, this._i + SLEEPERS, 1);
+    const slot = this._i + SLOT0 + (ticket & SLOT_MASK);
+    let sleeping = false;
     for (;;) {
-      const serving = Atomics.load(a, s);
-      if (serving === ticket) break;
-      // Sleep until a release moves SERVING.
-      waitUntil(a, s, serving, Infinity);
+      // Only the next in line spins: further back, spinning would only steal the holder's core.
+      if (((ticket - Atomics.load(a, s)) | 0) === 1 && this.#spinUntilServed(ticket)) break;
+      if (!sleeping) {
+        // Announce the sleep before the last check (invariant 3).
+        Atomics.add(a, this._i + SLEEPERS, 1);
+        sleeping = true;
+      }
+      // Slot value first, then SERVING (invariant 3).
+      const seen = Atomics.load(a, slot);
+      if (Atomics.load(a, s) === ticket) break;
+      // Sleep until a release bumps our slot: when we are next in line or served.
+      waitUntil(a, slot, seen, Infinity);
     }
     // No longer asleep.
-    Atomics.sub(a, this._i + SLEEPERS, 1);
+    if (sleeping) Atomics.sub(a, this._i + SLEEPERS, 1);
+  }
+
+  /** Bounded load-only spin for the thread next in line. */
+  #spinUntilServed(ticket: number): boolean {
+    const a = this._a;
+    const s = this._i + SERVING;
+    const limit = TICKET_BUDGET.limit;
+    for (let probe = 0; probe < limit; probe++) {
+      if (Atomics.load(a, s) === ticket) {
+        TICKET_BUDGET.succeeded(probe);
+        return true;
+      }
+      relax(32);
+    }
+    TICKET_BUDGET.failed();
+    return false;
   }
 
   async #ticketAsync(): Promise<void> {
@@ -194,13 +227,15 @@ export class TicketLock extends ExclusiveLock {
     const s = this._i + SERVING;
     // Take a ticket: from now on we must be served (tickets are never abandoned, invariant 2).
     const ticket = Atomics.add(a, this._i + NEXT, 1);
+    const slot = this._i + SLOT0 + (ticket & SLOT_MASK);
     // Announce the sleep before checking (invariant 3).
     Atomics.add(a, this._i + SLEEPERS, 1);
     for (;;) {
-      const serving = Atomics.load(a, s);
-      if (serving === ticket) break;
-      // Sleep on the event loop until a release moves SERVING; nothing can abort this wait.
-      await waitAsyncUntil(a, s, serving, Infinity, undefined, noop);
+      // Slot value first, then SERVING (invariant 3).
+      const seen = Atomics.load(a, slot);
+      if (Atomics.load(a, s) === ticket) break;
+      // Sleep on the event loop until our slot is bumped; nothing can abort this wait.
+      await waitAsyncUntil(a, slot, seen, Infinity, undefined, noop);
     }
     // No longer asleep.
     Atomics.sub(a, this._i + SLEEPERS, 1);
@@ -215,12 +250,12 @@ export class TicketLock extends ExclusiveLock {
       if (this.#tryTicket()) return;
       throwIfOver(wait, this.name);
       // Announce, then sleep until SERVING moves (invariant 3); wake-all means no forwarding needed.
-      Atomics.add(a, this._i + SLEEPERS, 1);
+      Atomics.add(a, this._i + POLLERS, 1);
       try {
         await waitAsyncUntil(a, s, serving, wait.deadline, wait.signal, noop);
       } finally {
         // No longer asleep (also when aborted: a leftover wait only absorbs part of a wake-all).
-        Atomics.sub(a, this._i + SLEEPERS, 1);
+        Atomics.sub(a, this._i + POLLERS, 1);
       }
     }
   }
