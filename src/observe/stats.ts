@@ -82,9 +82,10 @@ interface Published {
 
 let current: StatsTable | null = null;
 
-function start(table: StatsTable, classes: string[] | null): void {
+/** Records into `table` from this thread; `turnOn`: also (re)enable recording for every thread. */
+function start(table: StatsTable, classes: string[] | null, turnOn: boolean): void {
   current = table;
-  table.enabled = true;
+  if (turnOn) table.enabled = true;
   setRecording(table, classes === null ? null : new Set(classes));
   // Workers started from now on (and their workers) record into the same table.
   setEnvironmentData(STATS_ENV_KEY, { buffer: table.buffer, classes } satisfies Published);
@@ -115,14 +116,14 @@ function enable(options?: StatsOptions): void {
     throw new RangeError(`options.capacity must be an integer from 1 to 65536, got ${String(capacity)}`);
   }
   if (buffer !== undefined) {
-    start(StatsTable.attach(buffer, 'options.buffer'), only);
+    start(StatsTable.attach(buffer, 'options.buffer'), only, true);
     return;
   }
   if (current !== null && (capacity === undefined || capacity === current.capacity)) {
-    start(current, only);
+    start(current, only, true);
     return;
   }
-  start(StatsTable.create(capacity ?? DEFAULT_CAPACITY), only);
+  start(StatsTable.create(capacity ?? DEFAULT_CAPACITY), only, true);
 }
 
 function disable(): void {
@@ -195,7 +196,7 @@ export interface Stats {
   topContended(n?: number): Array<LockStats & { name: string }>;
   /** Zeroes every counter and histogram (class rows stay). */
   reset(): void;
-  /** Whether this thread records now. */
+  /** Whether this thread records now (it has a table and recording is on). */
   readonly enabled: boolean;
   /** The shared table, to hand to a worker started before `enable()` (`enable({ buffer })`); null when none. */
   readonly buffer: SharedArrayBuffer | null;
@@ -236,7 +237,8 @@ export const topContended = (n?: number): Array<LockStats & { name: string }> =>
   const published = getEnvironmentData(STATS_ENV_KEY) as Published | undefined;
   if (published !== undefined) {
     try {
-      start(StatsTable.attach(published.buffer, 'published stats table'), published.classes);
+      // Join as published; whether recording is on right now is the table's ENABLED word.
+      start(StatsTable.attach(published.buffer, 'published stats table'), published.classes, false);
     } catch {
       // Not ours (another copy of sablock with another layout): record nothing rather than corrupt it.
     }
