@@ -104,7 +104,8 @@ export function noteAcquired(lock: ObservedLock, waitStart = -1, parks = 0): voi
       tb.record(s, WAIT, waitMs * 1e6);
     }
   }
-  heldSince.set(lock, t);
+  // Only when a release will be observed to take it out again (else the map would keep the lock alive).
+  if (observing || releaseChannel.hasSubscribers) heldSince.set(lock, t);
   if (waitStart >= 0 && contendedChannel.hasSubscribers) {
     const m = message(lock);
     m.waitMs = waitMs;
