@@ -100,15 +100,10 @@ export class TicketLock extends ExclusiveLock {
     // Take the next ticket; the queue order is the order of these adds.
     const ticket = Atomics.add(a, i + NEXT, 1);
     // Served at once when the queue was empty (the uncontended path).
-    let waitStart = -1; // observe: when a contended, observed acquisition started waiting
-    let parks = 0;
-    if (Atomics.load(a, i + SERVING) !== ticket) {
-      if (watching()) waitStart = now(); // observe
-      parks = this.#waitForTurn(ticket);
-    }
+    if (Atomics.load(a, i + SERVING) !== ticket) return this.#lockContended(ticket);
     // Record ownership only once served (invariant 1).
     Atomics.store(a, i + OWNER, OWNER_ID);
-    if (observing || acquireChannel.hasSubscribers || waitStart >= 0) noteAcquired(this, waitStart, parks); // observe
+    if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
     return new LockGuard(this);
   }
 
@@ -205,6 +200,16 @@ export class TicketLock extends ExclusiveLock {
     // Served: record ownership.
     Atomics.store(a, i + OWNER, OWNER_ID);
     return true;
+  }
+
+  /** `lock()` after its ticket was not served at once: wait for it, observed if anyone watches. */
+  #lockContended(ticket: number): LockGuard {
+    const waitStart = watching() ? now() : -1; // observe
+    const parks = this.#waitForTurn(ticket);
+    // Record ownership only once served (invariant 1).
+    Atomics.store(this._a, this._i + OWNER, OWNER_ID);
+    if (waitStart >= 0) noteAcquired(this, waitStart, parks); // observe
+    return new LockGuard(this);
   }
 
   /** Waits until `ticket` is served; returns how often it slept. */

@@ -40,7 +40,9 @@ export interface HistogramStats {
   mean: number;
   /** Median: upper bound of its log2 bucket, at most `max`. */
   p50: number;
+  /** 90th percentile, same estimate as `p50`. */
   p90: number;
+  /** 99th percentile, same estimate as `p50`. */
   p99: number;
   /** Longest recorded, exact. */
   max: number;
@@ -48,13 +50,21 @@ export interface HistogramStats {
 
 /** Counters and histograms of one lock class. All counters are 32-bit and wrap after 2^32. */
 export interface LockStats {
+  /** Successful acquisitions, by any path (lock, tryLock, lockAsync). */
   acquisitions: number;
+  /** Acquisitions whose first attempt failed, so they spun, slept or queued. */
   contended: number;
+  /** Contended acquisitions that got the lock without sleeping. */
   spinSuccesses: number;
+  /** Sleeps (futex waits) of contended acquisitions that succeeded. */
   parks: number;
+  /** Releases that handed the lock directly to a starving parked waiter (Mutex fairness). */
   handoffs: number;
+  /** Timed acquisitions that gave up: `tryLock(ms)` false, `lockAsync({ timeout })` rejected. */
   timeouts: number;
+  /** Async acquisitions rejected because their `AbortSignal` aborted. */
   aborts: number;
+  /** Acquisitions told that the previous owner died holding the lock. */
   ownerDeaths: number;
   /** Time contended acquisitions waited. */
   wait: HistogramStats;
