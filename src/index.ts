@@ -16,3 +16,15 @@ export {
   CapacityError,
   type LockErrorCode,
 } from './core/errors.js';
+
+// Observability: per-class lock stats in shared memory, and diagnostics_channel events.
+export {
+  stats,
+  topContended,
+  STATS_ENV_KEY,
+  type Stats,
+  type LockStats,
+  type HistogramStats,
+  type StatsOptions,
+} from './observe/stats.js';
+export { CHANNELS, type LockEvent } from './observe/events.js';

@@ -50,6 +50,8 @@ import {
 import { relax, SpinBudget } from './core/spin.js';
 import { abortReason } from './core/errors.js';
 import { ExclusiveLock, LockGuard } from './exclusive.js';
+import { noteAcquired, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
+import { acquireChannel, releaseChannel } from './observe/events.js';
 
 const NEXT = 0;
 const SERVING = 1;
@@ -98,9 +100,10 @@ export class TicketLock extends ExclusiveLock {
     // Take the next ticket; the queue order is the order of these adds.
     const ticket = Atomics.add(a, i + NEXT, 1);
     // Served at once when the queue was empty (the uncontended path).
-    if (Atomics.load(a, i + SERVING) !== ticket) this.#waitForTurn(ticket);
+    if (Atomics.load(a, i + SERVING) !== ticket) return this.#lockContended(ticket);
     // Record ownership only once served (invariant 1).
     Atomics.store(a, i + OWNER, OWNER_ID);
+    if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
     return new LockGuard(this);
   }
 
@@ -126,6 +129,7 @@ export class TicketLock extends ExclusiveLock {
     }
     // Timed waiters poll on SERVING; wake them only if there are any (invariant 3).
     if (Atomics.load(a, i + POLLERS) !== 0) wake(a, i + SERVING, Infinity);
+    if (observing || releaseChannel.hasSubscribers) noteReleased(this); // observe: off = one test
   }
 
   /**
@@ -133,20 +137,34 @@ export class TicketLock extends ExclusiveLock {
    * until the deadline (not FIFO, invariant 2). Returns whether this thread now holds the lock.
    */
   tryLock(timeoutMs?: number): boolean {
-    if (this.#tryTicket()) return true;
+    if (this.#tryTicket()) {
+      if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
+      return true;
+    }
     if (timeoutMs === undefined) return false;
     checkTimeout(timeoutMs, 'timeoutMs');
     if (Atomics.load(this._a, this._i + OWNER) === OWNER_ID) throw this._recursive();
     const deadline = deadlineAfter(timeoutMs);
     const a = this._a;
     const s = this._i + SERVING;
+    const waitStart = watching() ? now() : -1; // observe
+    let parks = 0;
     for (;;) {
       const serving = Atomics.load(a, s);
-      if (this.#tryTicket()) return true;
-      if (now() >= deadline) return false;
+      if (this.#tryTicket()) {
+        if (waitStart >= 0) noteAcquired(this, waitStart, parks); // observe
+        return true;
+      }
+      if (now() >= deadline) {
+        if (waitStart >= 0) noteTimeout(this, waitStart); // observe
+        return false;
+      }
       // Announce the sleep before the last check (invariant 3), then sleep until SERVING moves.
       Atomics.add(a, this._i + POLLERS, 1);
-      if (Atomics.load(a, s) === serving) waitUntil(a, s, serving, deadline);
+      if (Atomics.load(a, s) === serving) {
+        waitUntil(a, s, serving, deadline);
+        parks++;
+      }
       // Done sleeping.
       Atomics.sub(a, this._i + POLLERS, 1);
     }
@@ -160,9 +178,10 @@ export class TicketLock extends ExclusiveLock {
     const wait = parseWaitOptions(options);
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     if (!this.#tryTicket()) {
-      if (wait.signal === undefined && wait.deadline === Infinity) await this.#ticketAsync();
-      else await this.#pollAsync(wait);
-    }
+      const waitStart = watching() ? now() : -1; // observe
+      const slow = wait.signal === undefined && wait.deadline === Infinity ? this.#ticketAsync() : this.#pollAsync(wait);
+      await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow) : slow); // observe
+    } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
     return new LockGuard(this);
   }
 
@@ -183,11 +202,23 @@ export class TicketLock extends ExclusiveLock {
     return true;
   }
 
-  #waitForTurn(ticket: number): void {
+  /** `lock()` after its ticket was not served at once: wait for it, observed if anyone watches. */
+  #lockContended(ticket: number): LockGuard {
+    const waitStart = watching() ? now() : -1; // observe
+    const parks = this.#waitForTurn(ticket);
+    // Record ownership only once served (invariant 1).
+    Atomics.store(this._a, this._i + OWNER, OWNER_ID);
+    if (waitStart >= 0) noteAcquired(this, waitStart, parks); // observe
+    return new LockGuard(this);
+  }
+
+  /** Waits until `ticket` is served; returns how often it slept. */
+  #waitForTurn(ticket: number): number {
     const a = this._a;
     const s = this._i + SERVING;
     const slot = this._i + SLOT0 + (ticket & SLOT_MASK);
     let sleeping = false;
+    let parks = 0;
     for (;;) {
       // Only the next in line spins: further back, spinning would only steal the holder's core.
       if (((ticket - Atomics.load(a, s)) | 0) === 1 && this.#spinUntilServed(ticket)) break;
@@ -201,9 +232,11 @@ export class TicketLock extends ExclusiveLock {
       if (Atomics.load(a, s) === ticket) break;
       // Sleep until a release bumps our slot: when we are next in line or served.
       waitUntil(a, slot, seen, Infinity);
+      parks++;
     }
     // No longer asleep.
     if (sleeping) Atomics.sub(a, this._i + SLEEPERS, 1);
+    return parks;
   }
 
   /** Bounded load-only spin for the thread next in line. */
@@ -222,7 +255,7 @@ export class TicketLock extends ExclusiveLock {
     return false;
   }
 
-  async #ticketAsync(): Promise<void> {
+  async #ticketAsync(): Promise<number> {
     const a = this._a;
     const s = this._i + SERVING;
     // Take a ticket: from now on we must be served (tickets are never abandoned, invariant 2).
@@ -230,24 +263,27 @@ export class TicketLock extends ExclusiveLock {
     const slot = this._i + SLOT0 + (ticket & SLOT_MASK);
     // Announce the sleep before checking (invariant 3).
     Atomics.add(a, this._i + SLEEPERS, 1);
+    let parks = 0;
     for (;;) {
       // Slot value first, then SERVING (invariant 3).
       const seen = Atomics.load(a, slot);
       if (Atomics.load(a, s) === ticket) break;
       // Sleep on the event loop until our slot is bumped; nothing can abort this wait.
       await waitAsyncUntil(a, slot, seen, Infinity, undefined, noop);
+      parks++;
     }
     // No longer asleep.
     Atomics.sub(a, this._i + SLEEPERS, 1);
     Atomics.store(a, this._i + OWNER, OWNER_ID);
+    return parks;
   }
 
-  async #pollAsync(wait: ParsedWait): Promise<void> {
+  async #pollAsync(wait: ParsedWait): Promise<number> {
     const a = this._a;
     const s = this._i + SERVING;
-    for (;;) {
+    for (let parks = 0; ; parks++) {
       const serving = Atomics.load(a, s);
-      if (this.#tryTicket()) return;
+      if (this.#tryTicket()) return parks;
       throwIfOver(wait, this.name);
       // Announce, then sleep until SERVING moves (invariant 3); wake-all means no forwarding needed.
       Atomics.add(a, this._i + POLLERS, 1);

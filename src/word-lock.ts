@@ -9,7 +9,7 @@
  * | 1    | state: owner id (bits 0–27) \| PARKED \| FAIR \| HANDOFF \| OWNER_DIED — see `raw/mutex.ts` |
  */
 import { OWNER_ID } from './core/thread.js';
-import { checkTimeout, deadlineAfter, parseWaitOptions, type WaitOptions } from './core/futex.js';
+import { checkTimeout, deadlineAfter, now, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { abortReason, LockError } from './core/errors.js';
 import type { Kind, Placement } from './core/layout.js';
 import { ExclusiveLock, LockGuard } from './exclusive.js';
@@ -22,8 +22,11 @@ import {
   ownerOf,
   tryLockSlow,
   unlockSlow,
+  SLOW_PATH,
   type ExclusivePolicy,
 } from './raw/mutex.js';
+import { noteAcquired, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
+import { acquireChannel, releaseChannel } from './observe/events.js';
 
 export const WORD_LOCK_BYTES = 8;
 
@@ -40,6 +43,7 @@ export abstract class WordLock extends ExclusiveLock {
   lock(): LockGuard {
     // Fast path: one CAS from free to ours.
     if (Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) !== 0) this.#lockContended(Infinity);
+    else if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
     return new LockGuard(this);
   }
 
@@ -49,6 +53,7 @@ export abstract class WordLock extends ExclusiveLock {
     if (Atomics.compareExchange(this._a, this._i, OWNER_ID, 0) !== OWNER_ID) {
       if (!unlockSlow(this._a, this._i, OWNER_ID)) throw this._notOwner(ownerOf(Atomics.load(this._a, this._i)));
     }
+    if (observing || releaseChannel.hasSubscribers) noteReleased(this); // observe: off = one test
   }
 
   /**
@@ -57,8 +62,14 @@ export abstract class WordLock extends ExclusiveLock {
    */
   tryLock(timeoutMs?: number): boolean {
     // One CAS attempt first, whatever the timeout.
-    if (Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) === 0) return true;
-    if (timeoutMs === undefined) return tryLockSlow(this._a, this._i, OWNER_ID);
+    if (
+      Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) === 0 ||
+      (timeoutMs === undefined && tryLockSlow(this._a, this._i, OWNER_ID))
+    ) {
+      if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
+      return true;
+    }
+    if (timeoutMs === undefined) return false;
     checkTimeout(timeoutMs, 'timeoutMs');
     return this.#lockContended(deadlineAfter(timeoutMs));
   }
@@ -73,8 +84,10 @@ export abstract class WordLock extends ExclusiveLock {
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     // Fast path first; otherwise queue on the event loop.
     if (Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) !== 0 && !tryLockSlow(this._a, this._i, OWNER_ID)) {
-      await lockAsyncSlow(this._a, this._i, OWNER_ID, wait, this.#policy, this.name);
-    }
+      const waitStart = watching() ? now() : -1; // observe
+      const slow = lockAsyncSlow(this._a, this._i, OWNER_ID, wait, this.#policy, this.name);
+      await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow) : slow); // observe
+    } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
     return new LockGuard(this);
   }
 
@@ -102,6 +115,12 @@ export abstract class WordLock extends ExclusiveLock {
 
   #lockContended(deadline: number): boolean {
     if (ownerOf(Atomics.load(this._a, this._i)) === OWNER_ID) throw this._recursive();
-    return lockSlow(this._a, this._i, OWNER_ID, deadline, this.#policy);
+    if (!watching()) return lockSlow(this._a, this._i, OWNER_ID, deadline, this.#policy);
+    // observe: time the wait, then record how it ended.
+    const waitStart = now();
+    const ok = lockSlow(this._a, this._i, OWNER_ID, deadline, this.#policy);
+    if (ok) noteAcquired(this, waitStart, SLOW_PATH.parks);
+    else noteTimeout(this, waitStart);
+    return ok;
   }
 }
