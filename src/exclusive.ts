@@ -56,6 +56,11 @@ export interface Lockable {
   readonly name: string;
   /** Set by locks that track owner death. */
   readonly ownerDied?: boolean;
+  /**
+   * True if this thread holds the lock, for locks that know their owner (`Condition.wait` uses it
+   * to reject waiting without the lock). Optional: locks without owners leave it out.
+   */
+  isHeldByCurrentThread?(): boolean;
 }
 
 export function checkCallback(fn: unknown, name = 'fn'): asserts fn is (...args: never[]) => unknown {
@@ -90,6 +95,8 @@ export abstract class ExclusiveLock implements Lockable {
   abstract tryLock(timeoutMs?: number): boolean;
   abstract lockAsync(options?: WaitOptions): Promise<LockGuard>;
   abstract isLocked(): boolean;
+  /** True if this thread holds the lock (ownership is per thread). */
+  abstract isHeldByCurrentThread(): boolean;
 
   /** Plain structured-cloneable description; `X.from(handle)` attaches to the same lock. */
   get handle(): Handle {

@@ -16,3 +16,5 @@ export {
   CapacityError,
   type LockErrorCode,
 } from './core/errors.js';
+export { Semaphore, PermitGuard, type SemaphoreOptions } from './semaphore.js';
+export { Condition, type ConditionLock, type ConditionOptions } from './condition.js';
