@@ -157,9 +157,9 @@ export class Semaphore {
    */
   tryAcquire(n = 1, timeoutMs?: number): boolean {
     this.#checkN(n);
+    if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
     if (tryTake(this.#a, this.#i, n, false)) return true;
     if (timeoutMs === undefined) return false;
-    checkTimeout(timeoutMs, 'timeoutMs');
     return acquireSlow(this.#a, this.#i, n, deadlineAfter(timeoutMs));
   }
 
