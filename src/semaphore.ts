@@ -3,11 +3,11 @@
  * async, and eventual FIFO fairness for large requests (see `raw/semaphore.ts` for the state
  * machine, its word table, invariants and wake policy).
  *
- * Layout (BYTE_LENGTH 28):
+ * Layout (BYTE_LENGTH 36):
  * | word | content |
  * |------|---------|
  * | 0    | tag (kind id), written once by the constructor |
- * | 1–6  | COUNT, SEQ, SLEEPERS, WEIGHTED, HEAD, MAX — see `raw/semaphore.ts` |
+ * | 1–8  | COUNT, SEQ, SLEEPERS, WEIGHTED, HEAD, HEAD_STAMP, TOKENS, MAX — see `raw/semaphore.ts` |
  *
  * Unlike the locks, a Semaphore is not all-zero when new: the constructor writes its maximum and
  * initial count once (CAS on MAX, so only the first constructor at a place does); attaching with
@@ -21,8 +21,8 @@ import {
   acquireAsyncSlow,
   acquireSlow,
   COUNT,
-  HEAD,
   initialize,
+  isGated,
   MAX_PERMITS,
   maxOf,
   release,
@@ -146,7 +146,7 @@ export class Semaphore {
   acquire(n = 1): PermitGuard {
     this.#checkN(n);
     // Fast path: gate open and enough permits: one load, one CAS.
-    if (!tryTake(this.#a, this.#i, n, false)) acquireSlow(this.#a, this.#i, n, Infinity);
+    if (!tryTake(this.#a, this.#i, n, 0)) acquireSlow(this.#a, this.#i, n, Infinity);
     return new PermitGuard(this, n);
   }
 
@@ -158,7 +158,7 @@ export class Semaphore {
   tryAcquire(n = 1, timeoutMs?: number): boolean {
     this.#checkN(n);
     if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
-    if (tryTake(this.#a, this.#i, n, false)) return true;
+    if (tryTake(this.#a, this.#i, n, 0)) return true;
     if (timeoutMs === undefined) return false;
     return acquireSlow(this.#a, this.#i, n, deadlineAfter(timeoutMs));
   }
@@ -172,7 +172,7 @@ export class Semaphore {
     this.#checkN(n);
     const wait = parseWaitOptions(options);
     if (wait.signal?.aborted) throw abortReason(wait.signal);
-    if (!tryTake(this.#a, this.#i, n, false)) await acquireAsyncSlow(this.#a, this.#i, n, wait, this.name);
+    if (!tryTake(this.#a, this.#i, n, 0)) await acquireAsyncSlow(this.#a, this.#i, n, wait, this.name);
     return new PermitGuard(this, n);
   }
 
@@ -216,9 +216,9 @@ export class Semaphore {
     return Atomics.load(this.#a, this.#i + COUNT);
   }
 
-  /** Snapshot: is a starving request first in line (the gate closed)? For diagnostics only. */
+  /** Snapshot: is a starving request first in line (the gate closed, lease running)? For diagnostics only. */
   hasQueuedHead(): boolean {
-    return Atomics.load(this.#a, this.#i + HEAD) !== 0;
+    return isGated(this.#a, this.#i, 0);
   }
 
   #checkN(n: unknown): asserts n is number {

@@ -145,7 +145,7 @@ describe('Semaphore: single thread', () => {
   });
 
   it('handles: placement, from(), kind checks; attaching never writes', () => {
-    expect(Semaphore.BYTE_LENGTH).toBe(28);
+    expect(Semaphore.BYTE_LENGTH).toBe(36);
     expect(Semaphore.BYTE_ALIGNMENT).toBe(4);
     const buffer = new SharedArrayBuffer(128);
     const s = new Semaphore(3, { buffer, byteOffset: 32, name: 'pool' });
@@ -189,23 +189,23 @@ describe('Semaphore: workers', () => {
   }
 
   it('never more holders than permits, and every permit gets used (4 workers, 3 permits)', async () => {
-    const max = await exclusion(4, 3, { iters: 1500, api: 'sync' });
+    const max = await exclusion(4, 3, { iters: 1000, api: 'sync' });
     expect(max).toBe(3);
   });
 
   it('mixed sync / tryAcquire(ms) / async / guard acquisitions', async () => {
-    const max = await exclusion(4, 2, { iters: 1200, api: 'mixed' });
+    const max = await exclusion(4, 2, { iters: 800, api: 'mixed' });
     expect(max).toBe(2);
   });
 
   it('weighted acquisitions (1..4 of 5 permits) never exceed the count', async () => {
-    const max = await exclusion(4, 5, { iters: 1000, api: 'mixed', maxWeight: 4 });
+    const max = await exclusion(4, 5, { iters: 700, api: 'mixed', maxWeight: 4 });
     expect(max).toBeLessThanOrEqual(5);
     expect(max).toBeGreaterThanOrEqual(4);
   });
 
   it('oversubscribed: 8 workers on 3 permits', async () => {
-    const max = await exclusion(8, 3, { iters: 600, api: 'mixed', maxWeight: 2 });
+    const max = await exclusion(8, 3, { iters: 300, api: 'mixed', maxWeight: 2 });
     expect(max).toBe(3);
   });
 
@@ -216,6 +216,8 @@ describe('Semaphore: workers', () => {
     const streams = Array.from({ length: 4 }, (_, k) =>
       spawn({ mode: 'stream', sem: sem.handle, counters: sab, permits, holdMs: 0.05, seed: k + 1 }),
     );
+    // Every stream is running before the large request starts.
+    await Promise.all(streams.map((w) => w.firstMessage));
     const big = spawn({ mode: 'large', sem: sem.handle, counters: sab, permits, iters: 5, largeTimeoutMs: 5000 });
     try {
       const r = await big.done;
@@ -225,8 +227,8 @@ describe('Semaphore: workers', () => {
       Atomics.store(c, STOP, 1);
     }
     const ops = (await Promise.all(streams.map((s) => s.done))).map((r) => r.ops);
-    // The streams really were running (and competing) meanwhile.
-    for (const n of ops) expect(n).toBeGreaterThan(0);
+    // The streams kept running (and competing) meanwhile.
+    for (const n of ops) expect(n).toBeGreaterThan(1);
     expect(Atomics.load(c, VIOLATIONS)).toBe(0);
     expect(sem.available()).toBe(permits);
   });
@@ -251,5 +253,28 @@ describe('Semaphore: workers', () => {
       expect(r.waitedMs).toBeLessThan(4000);
       expect(sem.available()).toBe(0);
     }
+  });
+
+  it('a head that dies costs fairness for one lease, never progress', async () => {
+    const sem = new Semaphore(0, { name: 'dead-head' });
+    const { sab } = counters();
+    const head = spawn({ mode: 'blockOnce', sem: sem.handle, counters: sab, permits: 2, n: 2, timeoutMs: 60_000 });
+    await head.firstMessage;
+    await new Promise((r) => setTimeout(r, 20));
+    // One permit: not enough for its 2, but it wakes (weighted sleeper), has waited > 1 ms: it
+    // claims the head and closes the gate.
+    sem.release(1);
+    const t0 = performance.now();
+    while (!sem.hasQueuedHead() && performance.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 5));
+    expect(sem.hasQueuedHead()).toBe(true);
+    expect(sem.tryAcquire(1)).toBe(false); // gated: the head goes first
+    await head.worker.terminate();
+    // Its lease runs out; the permit is usable again.
+    const t1 = performance.now();
+    expect(sem.tryAcquire(1, 5000)).toBe(true);
+    expect(performance.now() - t1).toBeLessThan(4000);
+    expect(sem.hasQueuedHead()).toBe(false);
+    sem.release(1);
+    expect(sem.available()).toBe(1);
   });
 });
