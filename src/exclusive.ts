@@ -95,8 +95,6 @@ export abstract class ExclusiveLock implements Lockable {
   abstract tryLock(timeoutMs?: number): boolean;
   abstract lockAsync(options?: WaitOptions): Promise<LockGuard>;
   abstract isLocked(): boolean;
-  /** True if this thread holds the lock (ownership is per thread). */
-  abstract isHeldByCurrentThread(): boolean;
 
   /** Plain structured-cloneable description; `X.from(handle)` attaches to the same lock. */
   get handle(): Handle {
