@@ -167,6 +167,7 @@ function claimHead(a: Int32Array, i: number): number {
   if (h !== 0 && leaseIsFresh(a, i)) return 0;
   // A fresh token, never 0, so a stale head's clear cannot match ours (invariant 3).
   let token = (Atomics.add(a, i + TOKENS, 1) + 1) | 0;
+  // Skip 0 on wrap-around: 0 means "no head".
   if (token === 0) token = (Atomics.add(a, i + TOKENS, 1) + 1) | 0;
   // Stamp first, so nobody sees our token with a stale lease and takes it over at once.
   Atomics.store(a, i + HEAD_STAMP, stamp());
@@ -178,6 +179,7 @@ function claimHead(a: Int32Array, i: number): number {
 /** The head renews its lease, if it still is the head. */
 function renewHead(a: Int32Array, i: number, token: number): boolean {
   if (Atomics.load(a, i + HEAD) !== token) return false;
+  // A plain store: a head taken over just now may stamp the new head's lease once (harmless).
   Atomics.store(a, i + HEAD_STAMP, stamp());
   return true;
 }
@@ -206,7 +208,11 @@ function retractSleep(a: Int32Array, i: number, n: number): void {
   Atomics.sub(a, i + SLEEPERS, 1);
 }
 
-/** Until when to sleep: the caller's deadline, cut short to renew or re-check a lease (invariant 5). */
+/**
+ * Until when to sleep: the caller's deadline, cut short to renew or re-check a lease.
+ * CORRECTNESS: a gated sleeper must not sleep unbounded on a head that may die without ever
+ * opening the gate (invariant 5); a head that stopped renewing is presumed gone.
+ */
 function sleepDeadline(a: Int32Array, i: number, token: number, deadline: number): number {
   const cap = token !== 0 ? HEAD_RENEW_MS : Atomics.load(a, i + HEAD) !== 0 ? HEAD_LEASE_MS : Infinity;
   return cap === Infinity ? deadline : Math.min(deadline, now() + cap);
