@@ -56,6 +56,11 @@ export interface Lockable {
   readonly name: string;
   /** Set by locks that track owner death. */
   readonly ownerDied?: boolean;
+  /**
+   * True if this thread holds the lock, for locks that know their owner (`Condition.wait` uses it
+   * to reject waiting without the lock). Optional: locks without owners leave it out.
+   */
+  isHeldByCurrentThread?(): boolean;
 }
 
 export function checkCallback(fn: unknown, name = 'fn'): asserts fn is (...args: never[]) => unknown {

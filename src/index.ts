@@ -28,3 +28,5 @@ export {
   type StatsOptions,
 } from './observe/stats.js';
 export { CHANNELS, type LockEvent } from './observe/events.js';
+export { Semaphore, PermitGuard, type SemaphoreOptions } from './semaphore.js';
+export { Condition, type ConditionLock, type ConditionOptions } from './condition.js';

@@ -190,6 +190,11 @@ export class TicketLock extends ExclusiveLock {
     return Atomics.load(this._a, this._i + NEXT) !== Atomics.load(this._a, this._i + SERVING);
   }
 
+  /** True if this thread holds the lock (its owner id is in OWNER). */
+  isHeldByCurrentThread(): boolean {
+    return Atomics.load(this._a, this._i + OWNER) === OWNER_ID;
+  }
+
   /** Takes a ticket only if it would be served at once. */
   #tryTicket(): boolean {
     const a = this._a;

@@ -96,6 +96,11 @@ export abstract class WordLock extends ExclusiveLock {
     return !isFree(Atomics.load(this._a, this._i));
   }
 
+  /** True if this thread holds the lock (its owner id is in the word). */
+  isHeldByCurrentThread(): boolean {
+    return ownerOf(Atomics.load(this._a, this._i)) === OWNER_ID;
+  }
+
   /** True when a holder died holding the lock and nobody has called `markConsistent()` since. */
   get ownerDied(): boolean {
     return (Atomics.load(this._a, this._i) & OWNER_DIED) !== 0;
