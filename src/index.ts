@@ -16,3 +16,19 @@ export {
   CapacityError,
   type LockErrorCode,
 } from './core/errors.js';
+export {
+  LockManager,
+  ResourceLock,
+  type LockMode,
+  type PathPart,
+  type ResourcePath,
+  type LockManagerOptions,
+  type LockManagerShape,
+  type LockManagerHandle,
+  type AcquireOptions,
+  type LockManagerSnapshot,
+  type LockResourceInfo,
+  type LockHolderInfo,
+  type LockWaiterInfo,
+  type DeadlockEdge,
+} from './manager/lock-manager.js';
