@@ -489,7 +489,9 @@ export class LockTable {
     // Move the futex word first, so a waiter about to sleep on the old value returns at once.
     Atomics.add(this.a, i, 1);
     // Wake all: each re-checks its own grant rule (different modes, different queue places).
-    if (this.a[this.e(e) + E_WAITING] !== 0) wake(this.a, i, Infinity);
+    // Always, even with E_WAITING at 0: a request withdrawn by releaseAll, or a second request
+    // of an owner already queued here (which sleeps without a queue slot), must hear it too.
+    wake(this.a, i, Infinity);
   }
 
   seq(e: number): number {
