@@ -46,7 +46,7 @@ import {
   type WaitOptions,
 } from '../core/futex.js';
 import { abortReason, CapacityError, DeadlockError, LockError, TimeoutError } from '../core/errors.js';
-import { checkPath, keyHex, keyOf, pathText, type ResourcePath } from './hash.js';
+import { checkPath, keyHex, keyOf, type ResourcePath } from './hash.js';
 import { covers, intentionFor, IX, lubOfMask, maskNames, MODE_COUNT, MODE_NAMES, parseMode, S, X, type LockMode } from './modes.js';
 import {
   H_OWNER_SEQ,
@@ -498,8 +498,12 @@ export class LockManager {
     const modes: number[] = [];
     const intention = intentionFor(m);
     let parent: LocalLock | undefined;
+    let prefix = '[';
     for (let k = 1; k <= path.length; k++) {
-      const text = pathText(path, k);
+      // Canonical text of path[0..k) (= JSON.stringify of the prefix), built incrementally.
+      const part = path[k - 1]!;
+      prefix += (k > 1 ? ',' : '') + (typeof part === 'number' ? String(part) : JSON.stringify(part));
+      const text = prefix + ']';
       let L = state.locks.get(text);
       if (L === undefined) {
         const [lo, hi] = keyOf(text, this.#shape.hashBits);

@@ -304,7 +304,21 @@ export class LockTable {
     const n = this.nameBytes;
     if (n === 0) return;
     const start = (this.e(e) + E_NAME) * 4;
-    const dst = this.u8.subarray(start, start + n);
+    const u8 = this.u8;
+    if (name.length <= n) {
+      // Common case, short ASCII: copy bytes directly (no subarray, no encoder).
+      let k = 0;
+      for (; k < name.length; k++) {
+        const c = name.charCodeAt(k);
+        if (c >= 0x80) break;
+        u8[start + k] = c;
+      }
+      if (k === name.length) {
+        if (k < n) u8.fill(0, start + k, start + n);
+        return;
+      }
+    }
+    const dst = u8.subarray(start, start + n);
     dst.fill(0);
     const r = encoder.encodeInto(name, dst);
     if (r.read < name.length && n >= 4) {
@@ -372,6 +386,7 @@ export class LockTable {
     let at = this.e(e) + E_HEAD;
     while (a[at] !== r + 1) at = this.r(a[at]! - 1) + R_NEXT;
     a[at] = a[w + R_NEXT]!;
+    // Mark free for releaseOwnerRecords' racy scan before the record can be reused.
     Atomics.store(a, w + R_OWNER, 0);
     Atomics.store(a, w + R_ENTRY, 0);
     this.#free(H_REC_FREE, r, w + R_NEXT);
