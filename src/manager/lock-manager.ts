@@ -29,6 +29,22 @@
  * escalated S parent are IS/S and those an S escalation leaves uncovered are IX/SIX/U/X, so the
  * two counts never hold the same mode of one path in a way that could be confused.
  *
+ * ## Invariants (per thread and owner)
+ * 1. For each path, `shared[m]` = the acquisitions of mode m this thread's live handles added to
+ *    the owner's shared record; the shared record's count may be larger (other threads using the
+ *    same owner id) but never smaller, unless `releaseAll(owner)` ran (then the state is closed
+ *    and every handle of it is a no-op).
+ * 2. A lock is in its parent's `children` iff its `sharedTotal > 0`.
+ * 3. `escMode ≥ 0` ⇔ this thread holds one extra acquisition of `escMode` on the shared record
+ *    for an escalation, and `escRefsBelow` > 0 counts the covered acquisitions below it.
+ * 4. A request that fails (timeout, abort, deadlock, capacity) leaves no trace: levels already
+ *    taken are given back leaf first, bookkeeping created for it is dropped.
+ *
+ * ## Memory ordering
+ * This file touches shared memory only through `table.ts`, inside partition critical sections,
+ * and sleeps on the entry futex word that `table.ts` bumps (see its CORRECTNESS note). The
+ * bookkeeping here is thread-local, plain JS.
+ *
  * ## Invalid use
  * Releasing a handle twice does nothing. Using an owner id from two threads at once is allowed
  * (they share holds) but escalation bookkeeping is per thread. `releaseAll(owner)` while that

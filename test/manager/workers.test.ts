@@ -138,6 +138,30 @@ describe('LockManager across workers', () => {
   );
 
   it(
+    'a waiting X is not starved by a stream of overlapping S requests from other workers',
+    async () => {
+      lm = new LockManager({ capacity: 64 });
+      await withAgents(lm.handle, 3, async ([r1, r2, w]) => {
+        const streams = Promise.all([
+          r1!.call<number>('overlapStream', ['fair'], 'S', 4000, 100),
+          r2!.call<number>('overlapStream', ['fair'], 'S', 4000, 100),
+        ]);
+        await eventually(() => lm.query().held.length > 0);
+        const t0 = Date.now();
+        const x = await w!.call<number>('acquire', ['fair'], 'X', { timeout: 20_000 });
+        // Granted long before the readers stop (4 s): FIFO made them queue behind it. Without
+        // FIFO their holds overlap for the whole run and X only gets in after they stop.
+        expect(Date.now() - t0).toBeLessThan(2000);
+        await w!.call('release', x);
+        const counts = await streams;
+        expect(counts[0]).toBeGreaterThan(0);
+        expect(counts[1]).toBeGreaterThan(0);
+      });
+    },
+    T,
+  );
+
+  it(
     'U prevents the S→X conversion deadlock that plain S readers run into',
     async () => {
       lm = new LockManager({ capacity: 64, deadlockTimeout: 50 });
