@@ -383,8 +383,10 @@ export class LockManager {
 
   /**
    * Locks `path` in `mode` (and the intention mode on each ancestor), blocking this thread until
-   * granted. Throws TimeoutError, DeadlockError, CapacityError, or the signal's reason (checked
-   * before blocking: a blocked thread cannot see its own signal abort).
+   * granted. Throws TimeoutError, DeadlockError (its message names every edge of the cycle; its
+   * `cycle` property lists them as {@link DeadlockEdge}s), CapacityError, or the signal's reason
+   * (checked before blocking: a blocked thread cannot see its own signal abort; use
+   * `acquireAsync` for abortable waits). On any error, nothing of this request stays held.
    */
   acquire(path: ResourcePath, mode: LockMode, options?: AcquireOptions): ResourceLock {
     const plan = this.#plan(path, mode, options);

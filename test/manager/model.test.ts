@@ -15,12 +15,12 @@ const OK: Record<LockMode, string> = { IS: 'YYYYYN', IX: 'YYNNNN', S: 'YNYNYN', 
 const compatible = (held: LockMode, req: LockMode): boolean => OK[held][MODES.indexOf(req)] === 'Y';
 const intention = (m: LockMode): LockMode => (m === 'IS' || m === 'S' ? 'IS' : 'IX');
 
-type Op = { kind: 'acq'; owner: number; path: (string | number)[]; mode: LockMode } | { kind: 'rel'; pick: number };
+type Op = { kind: 'acq'; owner: number; path: readonly (string | number)[]; mode: LockMode } | { kind: 'rel'; pick: number };
 
-const pathArb = fc.oneof(
-  fc.constant(['db']),
-  fc.constantFrom(['db', 'a'], ['db', 'b']),
-  fc.tuple(fc.constantFrom('a', 'b'), fc.integer({ min: 0, max: 2 })).map(([t, k]) => ['db', t, k]),
+const pathArb: fc.Arbitrary<readonly (string | number)[]> = fc.oneof(
+  fc.constant<readonly (string | number)[]>(['db']),
+  fc.constantFrom<readonly (string | number)[]>(['db', 'a'], ['db', 'b']),
+  fc.tuple(fc.constantFrom('a', 'b'), fc.integer({ min: 0, max: 2 })).map(([t, k]): readonly (string | number)[] => ['db', t, k]),
 );
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('acq' as const), owner: fc.integer({ min: 0, max: 2 }), path: pathArb, mode: fc.constantFrom(...MODES) }) },
