@@ -136,6 +136,29 @@ describe('LockManager basics', () => {
     clean(lm);
   });
 
+  it('counts a FIFO queue position as a waits-for edge (soft edge) in a cycle', async () => {
+    const lm = new LockManager({ capacity: 16, deadlockTimeout: Infinity });
+    const [a, h, w] = [lm.newOwner(), lm.newOwner(), lm.newOwner()];
+    const aq = lm.acquire(['q'], 'X', { owner: a });
+    const hr = lm.acquire(['r'], 'S', { owner: h });
+    const wx = lm.acquireAsync(['r'], 'X', { owner: w }); // waits for h's S
+    const hq = lm.acquireAsync(['q'], 'X', { owner: h }); // waits for a's X
+    await new Promise((r) => setTimeout(r, 10));
+    // a's S is compatible with h's S but queues behind w's X: a → w → h → a.
+    const err = await lm.acquireAsync(['r'], 'S', { owner: a, deadlockTimeout: 20 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeadlockError);
+    const msg = (err as Error).message;
+    expect(msg).toContain(`owner ${a} waits for S on ["r"], blocked by owner ${w} (waits ahead for X)`);
+    expect(msg).toContain(`owner ${w} waits for X on ["r"], blocked by owner ${h} (holds S)`);
+    expect(msg).toContain(`owner ${h} waits for X on ["q"], blocked by owner ${a} (holds X)`);
+    aq.release();
+    const hqh = await hq;
+    hqh.release();
+    hr.release();
+    (await wx).release();
+    clean(lm);
+  });
+
   it('deadlockTimeout: Infinity never checks; the timeout ends the wait', async () => {
     const lm = new LockManager({ capacity: 16, deadlockTimeout: Infinity });
     const [t1, t2] = [lm.newOwner(), lm.newOwner()];
