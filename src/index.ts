@@ -30,3 +30,19 @@ export {
 export { CHANNELS, type LockEvent } from './observe/events.js';
 export { Semaphore, PermitGuard, type SemaphoreOptions } from './semaphore.js';
 export { Condition, type ConditionLock, type ConditionOptions } from './condition.js';
+export {
+  LockManager,
+  ResourceLock,
+  type LockMode,
+  type PathPart,
+  type ResourcePath,
+  type LockManagerOptions,
+  type LockManagerShape,
+  type LockManagerHandle,
+  type AcquireOptions,
+  type LockManagerSnapshot,
+  type LockResourceInfo,
+  type LockHolderInfo,
+  type LockWaiterInfo,
+  type DeadlockEdge,
+} from './manager/lock-manager.js';
