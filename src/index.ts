@@ -16,3 +16,12 @@ export {
   CapacityError,
   type LockErrorCode,
 } from './core/errors.js';
+export {
+  lockcheck,
+  type LockCheckOptions,
+  type LockOrderReport,
+  type LockOrderKind,
+  type LockOrderStack,
+  type LockOrderEdge,
+  type OnViolation,
+} from './check/index.js';

@@ -44,6 +44,7 @@ import {
 import { relax, SpinBudget } from './core/spin.js';
 import { abortReason } from './core/errors.js';
 import { ExclusiveLock, LockGuard } from './exclusive.js';
+import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './check/hooks.js';
 
 const NEXT = 0;
 const SERVING = 1;
@@ -83,6 +84,8 @@ export class TicketLock extends ExclusiveLock {
 
   /** Takes a ticket and blocks until it is served. Throws ERR_LOCK_RECURSIVE if already held. */
   lock(): LockGuard {
+    // The verifier's only cost when off: this one branch (check/hooks.ts).
+    if (checking) return this.#lockChecked();
     const a = this._a;
     const i = this._i;
     if (Atomics.load(a, i + OWNER) === OWNER_ID) throw this._recursive();
@@ -99,6 +102,7 @@ export class TicketLock extends ExclusiveLock {
   unlock(): void {
     const a = this._a;
     const i = this._i;
+    if (checking) onRelease(this, false, Atomics.load(a, i + OWNER));
     // Ownership check and clear in one step: only the holder's id is replaced by 0.
     const owner = Atomics.compareExchange(a, i + OWNER, OWNER_ID, 0);
     if (owner !== OWNER_ID) throw this._notOwner(owner);
@@ -113,11 +117,16 @@ export class TicketLock extends ExclusiveLock {
    * until the deadline (not FIFO, invariant 2). Returns whether this thread now holds the lock.
    */
   tryLock(timeoutMs?: number): boolean {
+    if (checking) return this.#tryLockChecked(timeoutMs);
     if (this.#tryTicket()) return true;
     if (timeoutMs === undefined) return false;
     checkTimeout(timeoutMs, 'timeoutMs');
     if (Atomics.load(this._a, this._i + OWNER) === OWNER_ID) throw this._recursive();
-    const deadline = deadlineAfter(timeoutMs);
+    return this.#retryUntil(deadlineAfter(timeoutMs));
+  }
+
+  /** Retries `tryLock()` whenever SERVING moves, until `deadline` (invariant 2: no ticket taken). */
+  #retryUntil(deadline: number): boolean {
     const a = this._a;
     const s = this._i + SERVING;
     for (;;) {
@@ -139,10 +148,12 @@ export class TicketLock extends ExclusiveLock {
   async lockAsync(options?: WaitOptions): Promise<LockGuard> {
     const wait = parseWaitOptions(options);
     if (wait.signal?.aborted) throw abortReason(wait.signal);
+    if (checking) onAcquire(this, false, true);
     if (!this.#tryTicket()) {
       if (wait.signal === undefined && wait.deadline === Infinity) await this.#ticketAsync();
       else await this.#pollAsync(wait);
     }
+    if (checking) onAcquired(this, false, true);
     return new LockGuard(this);
   }
 
@@ -163,7 +174,7 @@ export class TicketLock extends ExclusiveLock {
     return true;
   }
 
-  #waitForTurn(ticket: number): void {
+  #waitForTurn(ticket: number, deadline = Infinity): boolean {
     const a = this._a;
     const s = this._i + SERVING;
     const limit = TICKET_BUDGET.limit;
@@ -172,21 +183,68 @@ export class TicketLock extends ExclusiveLock {
       const serving = Atomics.load(a, s);
       if (serving === ticket) {
         TICKET_BUDGET.succeeded(probe);
-        return;
+        return true;
       }
       relax(16 * ((ticket - serving) | 0));
     }
     TICKET_BUDGET.failed();
     // Announce the sleep before the last check (invariant 3).
     Atomics.add(a, this._i + SLEEPERS, 1);
+    let served = false;
     for (;;) {
       const serving = Atomics.load(a, s);
-      if (serving === ticket) break;
+      if ((served = serving === ticket)) break;
+      // A finite deadline only comes from the verifier's watchdog steps: the ticket stays ours,
+      // the caller calls again (invariant 2 holds: the ticket is not abandoned).
+      if (deadline !== Infinity && now() >= deadline) break;
       // Sleep until a release moves SERVING.
-      waitUntil(a, s, serving, Infinity);
+      waitUntil(a, s, serving, deadline);
     }
     // No longer asleep.
     Atomics.sub(a, this._i + SLEEPERS, 1);
+    return served;
+  }
+
+  // ---- the verifier's paths (only while check/hooks.ts `checking` is true) ---------------------------
+
+  #lockChecked(): LockGuard {
+    const a = this._a;
+    const i = this._i;
+    onAcquire(this, false, false);
+    if (Atomics.load(a, i + OWNER) === OWNER_ID) throw this._recursive();
+    // Announce the wait (main-thread-block may throw) before taking a ticket: once taken, a ticket
+    // can never be given back (invariant 2), so nothing may throw after that.
+    if (!this.#tryTicket()) {
+      let ticket = -1;
+      waitChecked(this, false, Infinity, false, (step) => {
+        if (ticket === -1) ticket = Atomics.add(a, i + NEXT, 1); // take our place in the queue, once
+        if (Atomics.load(a, i + SERVING) === ticket) return true;
+        return this.#waitForTurn(ticket, step);
+      }, () => Atomics.load(a, i + OWNER));
+      Atomics.store(a, i + OWNER, OWNER_ID);
+    }
+    onAcquired(this, false, false);
+    return new LockGuard(this);
+  }
+
+  #tryLockChecked(timeoutMs: number | undefined): boolean {
+    if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
+    // A timed attempt can wait, so it orders like lock(); a plain tryLock() cannot (lockdep's rule).
+    if (timeoutMs !== undefined) onAcquire(this, false, false);
+    let taken = this.#tryTicket();
+    if (!taken && timeoutMs !== undefined) {
+      if (Atomics.load(this._a, this._i + OWNER) === OWNER_ID) throw this._recursive();
+      taken = waitChecked(
+        this,
+        false,
+        deadlineAfter(timeoutMs),
+        true,
+        (step) => this.#retryUntil(step),
+        () => Atomics.load(this._a, this._i + OWNER),
+      );
+    }
+    if (taken) onAcquired(this, false, false);
+    return taken;
   }
 
   async #ticketAsync(): Promise<void> {

@@ -13,6 +13,7 @@ import { checkTimeout, deadlineAfter, parseWaitOptions, type WaitOptions } from 
 import { abortReason, LockError } from './core/errors.js';
 import type { Kind, Placement } from './core/layout.js';
 import { ExclusiveLock, LockGuard } from './exclusive.js';
+import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './check/hooks.js';
 import {
   clearOwnerDied,
   isFree,
@@ -38,6 +39,8 @@ export abstract class WordLock extends ExclusiveLock {
 
   /** Blocks until this thread holds the lock. Throws ERR_LOCK_RECURSIVE if it already does. */
   lock(): LockGuard {
+    // The verifier's only cost when off: this one branch (check/hooks.ts).
+    if (checking) return this.#lockChecked();
     // Fast path: one CAS from free to ours.
     if (Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) !== 0) this.#lockContended(Infinity);
     return new LockGuard(this);
@@ -45,6 +48,7 @@ export abstract class WordLock extends ExclusiveLock {
 
   /** Releases the lock. Throws ERR_LOCK_NOT_OWNER unless this thread holds it. */
   unlock(): void {
+    if (checking) onRelease(this, false, ownerOf(Atomics.load(this._a, this._i)));
     // Fast path: ours, nobody parked, no flags: one CAS back to free, no notify.
     if (Atomics.compareExchange(this._a, this._i, OWNER_ID, 0) !== OWNER_ID) {
       if (!unlockSlow(this._a, this._i, OWNER_ID)) throw this._notOwner(ownerOf(Atomics.load(this._a, this._i)));
@@ -56,6 +60,11 @@ export abstract class WordLock extends ExclusiveLock {
    * `timeoutMs` ms, blocking the thread. Returns whether this thread now holds the lock.
    */
   tryLock(timeoutMs?: number): boolean {
+    if (checking) return this.#tryLockChecked(timeoutMs);
+    return this.#tryLock(timeoutMs);
+  }
+
+  #tryLock(timeoutMs: number | undefined): boolean {
     // One CAS attempt first, whatever the timeout.
     if (Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) === 0) return true;
     if (timeoutMs === undefined) return tryLockSlow(this._a, this._i, OWNER_ID);
@@ -71,10 +80,12 @@ export abstract class WordLock extends ExclusiveLock {
   async lockAsync(options?: WaitOptions): Promise<LockGuard> {
     const wait = parseWaitOptions(options);
     if (wait.signal?.aborted) throw abortReason(wait.signal);
+    if (checking) onAcquire(this, false, true);
     // Fast path first; otherwise queue on the event loop.
     if (Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) !== 0 && !tryLockSlow(this._a, this._i, OWNER_ID)) {
       await lockAsyncSlow(this._a, this._i, OWNER_ID, wait, this.#policy, this.name);
     }
+    if (checking) onAcquired(this, false, true);
     return new LockGuard(this);
   }
 
@@ -102,6 +113,39 @@ export abstract class WordLock extends ExclusiveLock {
 
   #lockContended(deadline: number): boolean {
     if (ownerOf(Atomics.load(this._a, this._i)) === OWNER_ID) throw this._recursive();
+    if (checking) return this.#waitChecked(deadline);
     return lockSlow(this._a, this._i, OWNER_ID, deadline, this.#policy);
+  }
+
+  // ---- the verifier's paths (only while check/hooks.ts `checking` is true) ---------------------------
+
+  #lockChecked(): LockGuard {
+    onAcquire(this, false, false);
+    if (Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) !== 0) this.#lockContended(Infinity);
+    onAcquired(this, false, false);
+    return new LockGuard(this);
+  }
+
+  #tryLockChecked(timeoutMs: number | undefined): boolean {
+    // A timed attempt can wait, so it orders like lock(); a plain tryLock() cannot (lockdep's rule).
+    if (timeoutMs !== undefined) {
+      checkTimeout(timeoutMs, 'timeoutMs');
+      onAcquire(this, false, false);
+    }
+    const taken = this.#tryLock(timeoutMs);
+    if (taken) onAcquired(this, false, false);
+    return taken;
+  }
+
+  /** The slow path in watchdog-sized steps; a timed-out step leaves the word consistent. */
+  #waitChecked(deadline: number): boolean {
+    return waitChecked(
+      this,
+      false,
+      deadline,
+      true,
+      (step) => lockSlow(this._a, this._i, OWNER_ID, step, this.#policy),
+      () => ownerOf(Atomics.load(this._a, this._i)),
+    );
   }
 }
