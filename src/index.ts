@@ -18,6 +18,8 @@ export {
 } from './core/errors.js';
 export {
   lockcheck,
+  lockcheckHooks,
+  type CheckedLock,
   type LockCheckOptions,
   type LockOrderReport,
   type LockOrderKind,

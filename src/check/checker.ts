@@ -742,8 +742,18 @@ export function findStrongPath(st: SharedState, start: number, goal: number, clo
 
 // ---- stacks -------------------------------------------------------------------------------------------
 
-/** This module's file, to drop the verifier's and the library's own frames from stacks. */
-const SELF = fileOfFrame((new Error().stack ?? '').split('\n')[1] ?? '');
+/**
+ * The library's own directory, to drop its frames from stacks: `dist/` for the bundle, or `src/`
+ * when stacks are source-mapped back to the sources (as under test runners).
+ */
+const SELF = libraryDir(fileOfFrame((new Error().stack ?? '').split('\n')[1] ?? ''));
+
+function libraryDir(file: string): string {
+  const src = file.lastIndexOf('/src/check/');
+  if (src >= 0) return file.slice(0, src + 5);
+  const slash = Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\'));
+  return slash >= 0 ? file.slice(0, slash + 1) : file;
+}
 
 function fileOfFrame(line: string): string {
   return locationOf(line).replace(/:\d+:\d+$/, '');

@@ -10,13 +10,24 @@
  */
 import { getEnvironmentData, isMainThread, setEnvironmentData } from 'node:worker_threads';
 import { describe } from '../core/layout.js';
-import { install } from './hooks.js';
+import {
+  checking,
+  install,
+  onAcquire,
+  onAcquired,
+  onRelease,
+  onWait,
+  onWaitEnd,
+  waitChecked,
+  type CheckedLock,
+} from './hooks.js';
 import { Checker, MODE_SILENT, MODE_THROW, MODE_WARN, type OnViolation } from './checker.js';
 import { banner, dot, q, stackBlock, type HeldLock, type LockOrderReport } from './report.js';
 import { E_FLAGS, E_FROM, E_TO, E_TYPES, H_DEADLOCK_MS, H_HOLD_STACKS, H_MODE, SharedState } from './state.js';
 
 export type { LockOrderReport, LockOrderKind, LockOrderStack, LockOrderEdge } from './report.js';
 export type { OnViolation } from './checker.js';
+export type { CheckedLock } from './hooks.js';
 
 /** Options of `lockcheck.enable()`. */
 export interface LockCheckOptions {
@@ -217,6 +228,30 @@ export const lockcheck = {
   dropped(): { reports: number; stacks: number } {
     return (checker?.state ?? stateFromEnv())?.dropped() ?? { reports: 0, stacks: 0 };
   },
+};
+
+/**
+ * The verifier's hooks, for lock implementations outside sablock (and tests): call them as
+ * `check/hooks.ts` describes, only while `lockcheckHooks.checking` is true.
+ */
+export const lockcheckHooks: {
+  readonly checking: boolean;
+  onAcquire(lock: CheckedLock, shared: boolean, async: boolean): void;
+  onAcquired(lock: CheckedLock, shared: boolean, async: boolean): void;
+  onRelease(lock: CheckedLock, shared: boolean, owner: number): void;
+  onWait(lock: CheckedLock, shared: boolean, owner: number): void;
+  onWaitEnd(): void;
+  waitChecked: typeof waitChecked;
+} = {
+  get checking(): boolean {
+    return checking;
+  },
+  onAcquire,
+  onAcquired,
+  onRelease,
+  onWait,
+  onWaitEnd,
+  waitChecked,
 };
 
 function requireChecker(what: string): Checker {
