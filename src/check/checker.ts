@@ -362,15 +362,25 @@ export class Checker implements CheckHooks {
   }
 
   #remove(k: number): void {
-    this.#lock.splice(k, 1);
-    this.#cls.splice(k, 1);
-    this.#mode.splice(k, 1);
-    this.#rank.splice(k, 1);
-    this.#turn.splice(k, 1);
-    this.#site.splice(k, 1);
+    const n = this.#lock.length - 1;
+    if (k === n) {
+      // The usual case, releases in reverse order: pop, no copying.
+      this.#lock.pop();
+      this.#cls.pop();
+      this.#mode.pop();
+      this.#rank.pop();
+      this.#turn.pop();
+      this.#site.pop();
+    } else {
+      this.#lock.splice(k, 1);
+      this.#cls.splice(k, 1);
+      this.#mode.splice(k, 1);
+      this.#rank.splice(k, 1);
+      this.#turn.splice(k, 1);
+      this.#site.splice(k, 1);
+    }
     if (this.#slot >= 0) {
       const a = this.state.i32;
-      const n = this.#cls.length;
       for (let j = k; j < n && j < SLOT_HELD; j++) a[this.#slot + T_HELD + j] = this.#cls[j]!;
       a[this.#slot + T_HELD_COUNT] = n;
     }
