@@ -277,7 +277,11 @@ export class Checker implements CheckHooks {
 
   /** Reports what a thread exiting now still holds (its own 'exit' event). */
   exitCheck(): void {
-    if (this.#lock.length === 0 || isMainThread) return;
+    if (isMainThread) return;
+    if (this.#lock.length === 0) {
+      this.releaseSlot();
+      return;
+    }
     const held = this.#heldList();
     const message = [
       banner('exit-with-locks'),

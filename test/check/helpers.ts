@@ -8,6 +8,8 @@ export interface Outcome {
   done?: boolean;
   error?: { name: string; code?: string; message: string; kind?: string };
   exitCode?: number;
+  /** What a `['postReports']` step saw. */
+  reports?: LockOrderReport[];
 }
 
 /** Every worker started by a test, terminated by `stopAll()` in `afterEach`. */
@@ -23,7 +25,7 @@ export function spawn(
   started.add(worker);
   const result = new Promise<Outcome>((resolve, reject) => {
     let got: Outcome | undefined;
-    worker.once('message', (m: Outcome) => (got = m));
+    worker.on('message', (m: Outcome) => (got = { ...got, ...m }));
     worker.once('error', reject);
     worker.once('exit', (code) => {
       started.delete(worker);

@@ -9,7 +9,7 @@ import { reportsFor, runOne, spawn, stopAll, until } from './helpers.js';
 
 beforeAll(() => lockcheck.enable({ onViolation: 'silent', deadlockTimeout: 200 }));
 afterEach(async () => {
-  lockcheck.enable({ onViolation: 'silent' });
+  lockcheck.enable({ onViolation: 'silent', holdStacks: false });
   await stopAll();
 });
 
@@ -102,10 +102,14 @@ describe('held-across-await', () => {
       ['lockAsync', 'k'], ['awaitTick'], ['sleep', 5], ['unlock', 'k'],
     ]);
     expect(lockcheck.reports().filter((r) => r.kind === 'held-across-await' && r.locks[0]!.startsWith('await.'))).toEqual([]);
+    // holdStacks: the report shows where the lock was taken.
+    lockcheck.enable({ onViolation: 'silent', holdStacks: true });
     const out = await runOne(locks, [['lock', 'm'], ['awaitTick'], ['unlock', 'm']]);
     expect(out.done).toBe(true);
     const [r] = reportsFor('held-across-await', 'await.m');
     expect(r!.message).toContain('took "await.m" with a blocking call and still holds it after yielding');
+    expect(r!.message).toMatch(/#0: "await\.m" \(exclusive\), acquired at:\n\s+at .*steps\.mjs:\d+/);
+    expect(r!.stacks[0]).toMatchObject({ label: '"await.m" acquired', stack: expect.stringMatching(/steps\.mjs/) });
   });
 });
 

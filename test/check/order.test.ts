@@ -35,6 +35,9 @@ describe('lock-order cycles', () => {
     // Every edge carries the stack where it was first seen, pointing at the fixture.
     for (const e of r!.edges!) expect(e.stack).toMatch(/steps\.mjs:\d+/);
     expect(r!.stacks).toHaveLength(2);
+    // Every thread reads every thread's reports.
+    const reader = await runOne({}, [['postReports']]);
+    expect(reader.reports!.filter((x) => x.kind === 'lock-order' && x.locks.includes('ab.a'))).toEqual([r]);
     // Seen again: not reported again.
     expect((await runOne(locks, [['lock', 'b'], ['lock', 'a'], ['unlock', 'a'], ['unlock', 'b']])).done).toBe(true);
     expect(reportsFor('lock-order', 'ab.a')).toHaveLength(1);
