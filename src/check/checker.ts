@@ -330,16 +330,18 @@ export class Checker implements CheckHooks {
 
   /**
    * Records `r` under `key` (once per key, across threads) and reacts: throws LockOrderError when
-   * the mode is 'throw' and `canThrow`, else warns/calls back the first time only.
+   * the mode is 'throw' and `canThrow` (with `onlyFirst`, only if this call recorded it), else
+   * warns/calls back the first time only.
    */
-  report(r: LockOrderReport, key: string, canThrow: boolean): boolean {
+  report(r: LockOrderReport, key: string, canThrow: boolean, onlyFirst = false): boolean {
     const recorded = this.state.addReport(key, JSON.stringify(r));
     const mode = this.localMode >= 0 ? this.localMode : this.state.setting(H_MODE);
     if (this.callback !== undefined) {
       if (recorded) this.callback(r);
       return recorded;
     }
-    if (mode === MODE_THROW && canThrow) throw new LockOrderError(r.message, r);
+    // `onlyFirst`: only the thread that recorded it throws (one deadlock victim, not all).
+    if (mode === MODE_THROW && canThrow && (recorded || !onlyFirst)) throw new LockOrderError(r.message, r);
     if (recorded && mode !== MODE_SILENT) process.stderr.write(`${r.message}\n`);
     return recorded;
   }
@@ -683,7 +685,7 @@ export class Checker implements CheckHooks {
         : 'The threads stay blocked.',
     );
     const key = `deadlock:${[...threads].sort((x, y) => x - y).join(',')}:${[...locks].sort().join(',')}`;
-    this.report({ kind: 'deadlock', message: lines.join('\n'), locks, threads, stacks }, key, abandonable);
+    this.report({ kind: 'deadlock', message: lines.join('\n'), locks, threads, stacks }, key, abandonable, true);
   }
 }
 

@@ -8,6 +8,8 @@ export interface Outcome {
   done?: boolean;
   error?: { name: string; code?: string; message: string; kind?: string };
   exitCode?: number;
+  /** Kind of the LockOrderError a `['lockOrReport', k]` step got. */
+  refused?: string;
   /** What a `['postReports']` step saw. */
   reports?: LockOrderReport[];
 }

@@ -193,4 +193,21 @@ describe('deadlock (waits-for watchdog)', () => {
     expect(new Set(r.threads)).toEqual(new Set(ws.map((w) => w.threadId)));
     expect(new Set(r.locks)).toEqual(new Set(['dl3.a', 'dl3.b', 'dl3.c']));
   }, 40_000);
+
+  it("with 'throw', one thread of a deadlock the graph cannot see (one class) gives up with LockOrderError", async () => {
+    lockcheck.enable({ onViolation: 'throw', deadlockTimeout: 200 });
+    // Two instances of one class: no order edge between them, so only the watchdog can catch it.
+    const m1 = new Mutex({ name: 'dl.same' });
+    const m2 = new Mutex({ name: 'dl.same' });
+    const coord = new SharedArrayBuffer(256);
+    const locks = { m1: h(m1), m2: h(m2) };
+    const steps = (x: string, y: string): unknown[][] => [
+      ['lock', x], ['add', 0, 1], ['await', 0, 2], ['lockOrReport', y], ['unlock', x],
+    ];
+    const outs = await Promise.all([spawn(locks, steps('m1', 'm2'), coord).result, spawn(locks, steps('m2', 'm1'), coord).result]);
+    for (const o of outs) expect(o.done).toBe(true);
+    expect(outs.map((o) => o.refused).filter((k) => k !== undefined)).toEqual(['deadlock']);
+    expect(m1.isLocked() || m2.isLocked()).toBe(false);
+    expect(reportsFor('deadlock', 'dl.same')).toHaveLength(1);
+  }, 30_000);
 });
