@@ -7,6 +7,7 @@ import { LockError } from './core/errors.js';
 import { describe, type Handle, type Kind, type Placement } from './core/layout.js';
 import type { WaitOptions } from './core/futex.js';
 import { OWNER_ID } from './core/thread.js';
+import { checking, runHolding } from './check/hooks.js';
 
 /**
  * Proof of one acquisition. `unlock()` (or leaving a `using` block) releases it once; releasing
@@ -127,7 +128,9 @@ export abstract class ExclusiveLock implements Lockable {
     checkCallback(fn);
     await this.lockAsync(options);
     try {
-      return await fn();
+      // Under the verifier, `fn` and everything it awaits run in a scope that holds this lock, so
+      // locks taken inside are ordered after it (async holds have no thread-wide order).
+      return await (checking ? runHolding(this, false, fn) : fn());
     } finally {
       this.unlock();
     }

@@ -33,13 +33,15 @@
  *   seen twice with the same waits, every wait older than `deadlockTimeout`, is a deadlock.
  *
  * ## Known limits
- * - Locks acquired with `lockAsync` are tracked (not-owner, exit-with-locks) but order nothing:
- *   the held stack is per thread, and concurrent async tasks of one thread would create false
- *   edges. Edges from locks held by blocking acquisitions to async acquisitions are recorded.
+ * - Locks acquired with a bare `lockAsync()` are tracked (not-owner, exit-with-locks) but order
+ *   nothing: they belong to a task, not the thread, and concurrent tasks of one thread would make
+ *   false edges. Inside `withLockAsync` (`runHolding`) the verifier knows the task (an
+ *   AsyncLocalStorage scope), so locks taken there, sync or async, are ordered after it.
  * - Two instances of one class nested in one thread make no edge (no instance-level order).
  * - Waits-for edges need the owner; shared-mode owners are unknown (0), so reader-only waits
  *   stop the deadlock search.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { LockOrderError } from '../core/errors.js';
 import { now } from '../core/futex.js';
@@ -104,6 +106,14 @@ interface ClassInfo {
 
 const INFO = Symbol('sablock.lockcheck');
 
+/** One lock held by an async scope (`runHolding`), linked to the locks of enclosing scopes. */
+interface ScopeHold {
+  readonly lock: CheckedLock;
+  readonly info: ClassInfo;
+  readonly shared: boolean;
+  readonly outer: ScopeHold | undefined;
+}
+
 /** This thread's verifier (one per thread, created when the verifier is enabled in it). */
 export class Checker implements CheckHooks {
   readonly state: SharedState;
@@ -124,6 +134,8 @@ export class Checker implements CheckHooks {
   #turnNow = 0;
   #turnCheckQueued = false;
   readonly #turnCheck = (): void => this.#checkTurn();
+  /** Locks held by the current async scope (withLockAsync); undefined outside any. */
+  readonly #scope = new AsyncLocalStorage<ScopeHold>();
 
   constructor(state: SharedState) {
     this.state = state;
@@ -143,15 +155,31 @@ export class Checker implements CheckHooks {
         // An async acquisition by the holder waits like any other task (API contract).
         if (async) continue;
         if (recursiveRead && (mode & SHARED) !== 0) continue;
-        this.#recursive(k, info, shared);
+        this.#recursive(info, (mode & SHARED) !== 0, shared);
         continue;
       }
       const from = this.#cls[k]!;
       if (from === info.cls) continue; // two instances of one class: no edge (known limit)
       const type = ((mode & SHARED) !== 0 ? TYPE_HELD_SHARED : 0) | (recursiveRead ? TYPE_RECURSIVE_READ : 0);
       // Fast path: a known edge is one bit test (state invariant 2).
-      if (!this.state.hasEdgeType(type, from, info.cls)) this.#newEdge(k, info, type, shared);
+      if (!this.state.hasEdgeType(type, from, info.cls)) this.#newEdge(from, this.#rank[k], info, type, shared);
     }
+    // Locks held by the enclosing async scopes of this task (withLockAsync).
+    for (let s = this.#scope.getStore(); s !== undefined; s = s.outer) {
+      if (this.#same(s.lock, lock)) {
+        // The task waits for a lock it holds itself: nothing else will release it.
+        if (!(recursiveRead && s.shared)) this.#recursive(s.info, s.shared, shared);
+        continue;
+      }
+      const from = s.info.cls;
+      if (from === info.cls) continue;
+      const type = (s.shared ? TYPE_HELD_SHARED : 0) | (recursiveRead ? TYPE_RECURSIVE_READ : 0);
+      if (!this.state.hasEdgeType(type, from, info.cls)) this.#newEdge(from, s.info.rank, info, type, shared);
+    }
+  }
+
+  runHolding<T>(lock: CheckedLock, shared: boolean, fn: () => T): T {
+    return this.#scope.run({ lock, info: this.#info(lock), shared, outer: this.#scope.getStore() }, fn);
   }
 
   onAcquired(lock: CheckedLock, shared: boolean, async: boolean): void {
@@ -436,9 +464,8 @@ export class Checker implements CheckHooks {
     }
   }
 
-  #recursive(k: number, info: ClassInfo, shared: boolean): void {
+  #recursive(info: ClassInfo, heldShared: boolean, shared: boolean): void {
     const stack = captureStack();
-    const heldShared = (this.#mode[k]! & SHARED) !== 0;
     const why =
       heldShared && shared
         ? 'a second read lock waits behind any queued writer, which waits for the first read lock'
@@ -501,13 +528,11 @@ export class Checker implements CheckHooks {
     );
   }
 
-  /** A new edge held[k] -> info: rank checks and cycle search under the table lock, then record. */
-  #newEdge(k: number, info: ClassInfo, type: number, shared: boolean): void {
+  /** A new edge from -> info: rank checks and cycle search under the table lock, then record. */
+  #newEdge(from: number, heldRank: number | undefined, info: ClassInfo, type: number, shared: boolean): void {
     const st = this.state;
-    const from = this.#cls[k]!;
     const to = info.cls;
     const stack = captureStack();
-    const heldRank = this.#rank[k];
     const rankBroken = heldRank !== undefined && info.rank !== undefined && heldRank >= info.rank;
     if (!st.lock()) return; // table lock lost to a dead thread: skip rather than hang
     let path: PathEdge[] | undefined;
@@ -531,8 +556,8 @@ export class Checker implements CheckHooks {
     } finally {
       st.unlock();
     }
-    if (rankBroken || declaredBroken) this.#rankReport(k, info, shared, stack, declaredBroken);
-    if (path !== undefined) this.#cycleReport(k, info, type, shared, stack, path);
+    if (rankBroken || declaredBroken) this.#rankReport(from, heldRank, info, shared, stack, declaredBroken);
+    if (path !== undefined) this.#cycleReport(from, info, type, shared, stack, path);
   }
 
   #throws(): boolean {
@@ -541,11 +566,18 @@ export class Checker implements CheckHooks {
     return mode === MODE_THROW;
   }
 
-  #rankReport(k: number, info: ClassInfo, shared: boolean, stack: string, declared: boolean): void {
-    const held = this.state.className(this.#cls[k]!);
+  #rankReport(
+    from: number,
+    heldRank: number | undefined,
+    info: ClassInfo,
+    shared: boolean,
+    stack: string,
+    declared: boolean,
+  ): void {
+    const held = this.state.className(from);
     const rule = declared
       ? `the declared order puts ${q(info.name)} before ${q(held)}`
-      : `${q(held)} has rank ${this.#rank[k]} and ${q(info.name)} rank ${info.rank}; ranks must increase`;
+      : `${q(held)} has rank ${heldRank} and ${q(info.name)} rank ${info.rank}; ranks must increase`;
     const message = [
       banner('rank'),
       `${threadName(threadId)} is acquiring ${q(info.name)}${shared ? ' (shared)' : ''} while holding ${q(held)}, ` +
@@ -563,14 +595,13 @@ export class Checker implements CheckHooks {
         threads: [threadId],
         stacks: [{ label: `new acquisition of ${q(info.name)}`, thread: threadId, stack }],
       },
-      `rank:${this.#cls[k]}:${info.cls}`,
+      `rank:${from}:${info.cls}`,
       true,
     );
   }
 
-  #cycleReport(k: number, info: ClassInfo, type: number, shared: boolean, stack: string, path: PathEdge[]): void {
+  #cycleReport(from: number, info: ClassInfo, type: number, shared: boolean, stack: string, path: PathEdge[]): void {
     const st = this.state;
-    const from = this.#cls[k]!;
     const heldName = st.className(from);
     const cycle: LockOrderEdge[] = [
       { from: heldName, to: info.name, held: heldMode(type), acquired: acquiredMode(type), thread: threadId, stack },
@@ -593,7 +624,7 @@ export class Checker implements CheckHooks {
     const lines = [
       banner('lock-order'),
       `${threadName(threadId)} is acquiring ${q(info.name)}${shared ? ' (shared)' : ''} while holding ` +
-        `${q(heldName)}${(this.#mode[k]! & SHARED) !== 0 ? ' (shared)' : ''}. Elsewhere ${q(info.name)} was held ` +
+        `${q(heldName)}${(type & TYPE_HELD_SHARED) !== 0 ? ' (shared)' : ''}. Elsewhere ${q(info.name)} was held ` +
         `when ${q(heldName)} was acquired${cycle.length > 2 ? ' (through a chain of locks)' : ''}, so threads ` +
         'taking these locks in these orders at the same time can deadlock. No deadlock happened (yet).',
       '',

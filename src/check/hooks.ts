@@ -15,6 +15,11 @@
  * | `onWait(lock, shared, owner)` / `onWaitEnd()` | around a blocking wait a primitive runs itself (what `waitChecked` does for you) | `onWait` yes |
  * | `onAcquired(lock, shared, async)` | after the lock is taken, by every path (plain `tryLock()` included) | no |
  * | `onRelease(lock, shared, owner)` | before the release; `owner` is the owner id in the lock word (0 = free or unknown) | yes (not-owner) |
+ * | `runHolding(lock, shared, fn)` | `withLockAsync`-style helpers: runs `fn` in an async scope that holds `lock`, after it was taken | no |
+ *
+ * Locks taken with `lockAsync` are held by a task, not by the thread: they order later acquisitions
+ * only inside a `runHolding` scope (which `withLockAsync` opens), where the verifier knows which
+ * task holds them.
  *
  * `shared` is true for read (shared-mode) acquisitions and releases. A plain non-blocking
  * `tryLock()` calls only `onAcquired`: it cannot wait, so it adds no order edge of its own (as in
@@ -60,6 +65,7 @@ export interface CheckHooks {
     owner: () => number,
   ): boolean;
   constructionSite(kind: string): string;
+  runHolding<T>(lock: CheckedLock, shared: boolean, fn: () => T): T;
 }
 
 /** True while the verifier is enabled in this thread. Primitives test it once per operation. */
@@ -117,6 +123,14 @@ export function waitChecked(
 ): boolean {
   if (impl === undefined) return attempt(deadline);
   return impl.waitChecked(lock, shared, deadline, abandonable, attempt, owner);
+}
+
+/**
+ * Runs `fn` in an async scope (AsyncLocalStorage) that holds `lock`: acquisitions made by `fn` and
+ * whatever it awaits are ordered after `lock`. Call it after the lock was taken (onAcquired).
+ */
+export function runHolding<T>(lock: CheckedLock, shared: boolean, fn: () => T): T {
+  return impl === undefined ? fn() : impl.runHolding(lock, shared, fn);
 }
 
 /** The construction site of a lock being created now, as a class name (only when checking). */

@@ -123,6 +123,38 @@ describe('lock-order cycles', () => {
   }, 60_000);
 });
 
+describe('async holds', () => {
+  it('orders locks taken inside withLockAsync after it, across awaits', async () => {
+    const a = new Mutex({ name: 'as.a' });
+    const b = new Mutex({ name: 'as.b' });
+    const locks = { a: h(a), b: h(b) };
+    await runOne(locks, [['withLockAsync', 'a', [['sleep', 1], ['lockAsync', 'b'], ['unlock', 'b']]]]);
+    await runOne(locks, [['withLockAsync', 'b', [['awaitTick'], ['lock', 'a'], ['unlock', 'a']]]]);
+    const [r] = reportsFor('lock-order', 'as.a');
+    expect(r!.locks).toEqual(['as.b', 'as.a']);
+  });
+
+  it('concurrent tasks of one thread do not order each other’s locks (no false cycle)', async () => {
+    const c = new Mutex({ name: 'ac.c' });
+    const d = new Mutex({ name: 'ac.d' });
+    const locks = { c: h(c), d: h(d) };
+    // Task 1 holds c across a sleep while task 2 takes d: c is not held by task 2.
+    await runOne(locks, [
+      ['parallel', [['withLockAsync', 'c', [['sleep', 40]]]], [['sleep', 10], ['withLockAsync', 'd', [['sleep', 1]]]]],
+    ]);
+    await runOne(locks, [['withLockAsync', 'd', [['lock', 'c'], ['unlock', 'c']]]]);
+    expect(lockcheck.reports().filter((r) => r.locks.some((l) => l.startsWith('ac.')))).toEqual([]);
+  });
+
+  it('a task awaiting a lock its own scope holds is a self-deadlock', async () => {
+    lockcheck.enable({ onViolation: 'throw' });
+    const e = new Mutex({ name: 'as.self' });
+    const out = await runOne({ e: h(e) }, [['withLockAsync', 'e', [['lockAsync', 'e']]]]);
+    expect(out.error).toMatchObject({ name: 'LockOrderError', kind: 'recursive' });
+    expect(e.isLocked()).toBe(false); // withLockAsync released it on the way out
+  });
+});
+
 describe('shared (read) acquisitions', () => {
   const rw = (name: string, readerPreferring: boolean): unknown => ({ double: name, readerPreferring });
   const cross = (x: unknown[][], y: unknown[][], locks: Record<string, unknown>): Promise<unknown> =>
