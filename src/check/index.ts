@@ -77,20 +77,25 @@ function checkOptions(options: unknown): LockCheckOptions {
   return o;
 }
 
-/** Starts the verifier in this thread on `state`, once. */
+let listening = false;
+
+/** Starts the verifier in this thread on `state`. */
 function start(state: SharedState): Checker {
   const c = new Checker(state);
   checker = c;
   // Workers this thread starts from now on attach to the same state.
   setEnvironmentData(ENV_KEY, state.buffer);
-  // A worker exiting on its own reports what it still holds, with stacks.
-  process.on('exit', () => c.exitCheck());
-  // A worker that exits or is terminated without running its 'exit' handler: its parent reads its
-  // thread slot. The id is read now: after exit, worker.threadId is no longer meaningful.
-  process.on('worker', (w) => {
-    const id = w.threadId;
-    w.once('exit', () => c.exitedWorker(id));
-  });
+  if (!listening) {
+    listening = true;
+    // A worker exiting on its own reports what it still holds, with stacks.
+    process.on('exit', () => checker?.exitCheck());
+    // A worker that exits or is terminated without running its 'exit' handler: its parent reads
+    // its thread slot. The id is read now: after exit, worker.threadId is no longer meaningful.
+    process.on('worker', (w) => {
+      const id = w.threadId;
+      w.once('exit', () => checker?.exitedWorker(id));
+    });
+  }
   install(c);
   return c;
 }
