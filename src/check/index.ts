@@ -18,6 +18,7 @@ import {
   onRelease,
   onWait,
   onWaitEnd,
+  runHolding,
   waitChecked,
   type CheckedLock,
 } from './hooks.js';
@@ -247,6 +248,7 @@ export const lockcheckHooks: {
   onWait(lock: CheckedLock, shared: boolean, owner: number): void;
   onWaitEnd(): void;
   waitChecked: typeof waitChecked;
+  runHolding: typeof runHolding;
 } = {
   get checking(): boolean {
     return checking;
@@ -257,6 +259,7 @@ export const lockcheckHooks: {
   onWait,
   onWaitEnd,
   waitChecked,
+  runHolding,
 };
 
 function requireChecker(what: string): Checker {
