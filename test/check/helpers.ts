@@ -10,6 +10,8 @@ export interface Outcome {
   exitCode?: number;
   /** Kind of the LockOrderError a `['lockOrReport', k]` step got. */
   refused?: string;
+  /** What the worker wrote to stderr (warnings). */
+  stderr?: string;
   /** What a `['postReports']` step saw. */
   reports?: LockOrderReport[];
 }
@@ -23,15 +25,19 @@ export function spawn(
   steps: Step[],
   coord: SharedArrayBuffer = new SharedArrayBuffer(256),
 ): { worker: Worker; threadId: number; result: Promise<Outcome> } {
-  const worker = new Worker(FIXTURE, { workerData: { locks, steps, coord } });
+  const worker = new Worker(FIXTURE, { workerData: { locks, steps, coord }, stderr: true });
   started.add(worker);
+  let stderr = '';
+  worker.stderr.setEncoding('utf8');
+  worker.stderr.on('data', (d: string) => (stderr += d));
   const result = new Promise<Outcome>((resolve, reject) => {
     let got: Outcome | undefined;
     worker.on('message', (m: Outcome) => (got = { ...got, ...m }));
     worker.once('error', reject);
     worker.once('exit', (code) => {
       started.delete(worker);
-      resolve({ ...got, exitCode: code });
+      // Let the last stderr chunks arrive before settling.
+      setImmediate(() => resolve({ ...got, exitCode: code, stderr }));
     });
   });
   return { worker, threadId: worker.threadId, result };

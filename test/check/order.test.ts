@@ -279,4 +279,19 @@ describe('report text and graph', () => {
     }
     expect(seen.map((r) => [r.kind, r.locks])).toEqual([['lock-order', ['fn.q', 'fn.p']]]);
   });
+
+  it('other threads fall back to warn: one stderr report per distinct violation', async () => {
+    const seen: LockOrderReport[] = [];
+    lockcheck.enable({ onViolation: (r) => seen.push(r) });
+    const u = new Mutex({ name: 'warn.u' });
+    const v = new Mutex({ name: 'warn.v' });
+    const uv = [['lock', 'u'], ['lock', 'v'], ['unlock', 'v'], ['unlock', 'u']];
+    const vu = [['lock', 'v'], ['lock', 'u'], ['unlock', 'u'], ['unlock', 'v']];
+    const out = await runOne({ u: h(u), v: h(v) }, [...uv, ...vu, ...vu]);
+    expect(out.done).toBe(true);
+    expect(out.stderr!.match(/\[lock-order\]/g)).toHaveLength(1);
+    expect(out.stderr).toContain('Cycle (2 locks): "warn.v" -> "warn.u" -> "warn.v"');
+    expect(seen).toEqual([]); // the function runs only for the enabling thread's own violations
+    expect(reportsFor('lock-order', 'warn.u')).toHaveLength(1);
+  });
 });
