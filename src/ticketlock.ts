@@ -196,6 +196,8 @@ export class TicketLock extends ExclusiveLock {
       if ((served = serving === ticket)) break;
       // A finite deadline only comes from the verifier's watchdog steps: the ticket stays ours,
       // the caller calls again (invariant 2 holds: the ticket is not abandoned).
+      // CORRECTNESS: between two steps SLEEPERS is briefly lowered; a release then may skip its
+      // notify, but the next step raises SLEEPERS again before re-reading SERVING (invariant 3).
       if (deadline !== Infinity && now() >= deadline) break;
       // Sleep until a release moves SERVING.
       waitUntil(a, s, serving, deadline);

@@ -137,7 +137,12 @@ export abstract class WordLock extends ExclusiveLock {
     return taken;
   }
 
-  /** The slow path in watchdog-sized steps; a timed-out step leaves the word consistent. */
+  /**
+   * The slow path in watchdog-sized steps, so the verifier can look for deadlocks while we wait.
+   * CORRECTNESS: a step that times out leaves the word as `tryLock(ms)` does (at most a stale
+   * PARKED bit: one spare notify later); a release between two steps is not lost, because the
+   * next step re-reads the word before it sleeps on it.
+   */
   #waitChecked(deadline: number): boolean {
     return waitChecked(
       this,
