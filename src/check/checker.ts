@@ -30,7 +30,8 @@
  *   event, from the held list the worker publishes in its thread slot) while holding locks;
  * - deadlock: a blocked thread wakes every watchdog period, republishes "waiting for class X,
  *   owner T" in its slot and follows owners through the other slots; a cycle back to itself,
- *   seen twice with the same waits, every wait older than `deadlockTimeout`, is a deadlock.
+ *   seen twice with the same waits, every wait older than `deadlockTimeout`, each owner's own
+ *   held list naming the class waited for (owner ids can be stale), is a deadlock.
  *
  * ## Known limits
  * - Locks acquired with a bare `lockAsync()` are tracked (not-owner, exit-with-locks) but order
@@ -682,11 +683,23 @@ export class Checker implements CheckHooks {
       });
       const next = st.findThreadSlot(owner);
       if (next < 0) return undefined;
+      // The owner id a waiter published may be stale (the lock changed hands since, and the waiter
+      // has not run to refresh it). The owner's own held list is updated before every release, so
+      // require it to name the class waited for; in a real deadlock every list is frozen.
+      if (!this.#slotHolds(next, cls - 1)) return undefined;
       if (next === this.#slot) return out;
       if (out.some((w) => w.slot === next)) return undefined; // a cycle without us: its members report it
       s = next;
     }
     return undefined;
+  }
+
+  #slotHolds(slot: number, cls: number): boolean {
+    const a = this.state.i32;
+    const n = a[slot + T_HELD_COUNT]!;
+    if (n > SLOT_HELD) return true; // deeper than the list: cannot tell, assume held
+    for (let k = 0; k < n; k++) if (a[slot + T_HELD + k] === cls) return true;
+    return false;
   }
 
   #deadlock(cycle: WaitEntry[], abandonable: boolean): void {

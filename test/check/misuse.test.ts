@@ -137,6 +137,22 @@ describe('main-thread-block', () => {
   });
 });
 
+describe('main-thread-block (warn/silent)', () => {
+  it('records it once and then blocks until the holder releases', async () => {
+    const m = new Mutex({ name: 'main.wait' });
+    const coord = new SharedArrayBuffer(256);
+    const w = spawn({ m: h(m) }, [['lock', 'm'], ['set', 0, 1], ['sleep', 300], ['unlock', 'm']], coord);
+    await until(() => (Atomics.load(new Int32Array(coord), 0) === 1 ? true : undefined), 10_000, 'worker holding the lock');
+    const t0 = Date.now();
+    m.lock(); // blocks the main thread in watchdog-sized steps until the worker's unlock
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(100);
+    m.unlock();
+    expect((await w.result).done).toBe(true);
+    expect(reportsFor('main-thread-block', 'main.wait')).toHaveLength(1);
+    expect(reportsFor('deadlock', 'main.wait')).toEqual([]);
+  });
+});
+
 describe('exit-with-locks', () => {
   it('reports a worker that ends holding a lock, and one terminated holding a lock', async () => {
     const x = new Mutex({ name: 'exit.x' });

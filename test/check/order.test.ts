@@ -8,7 +8,7 @@ import { reportsFor, runOne, spawn, stopAll } from './helpers.js';
 
 beforeAll(() => lockcheck.enable({ onViolation: 'silent' }));
 afterEach(async () => {
-  lockcheck.enable({ onViolation: 'silent' });
+  lockcheck.enable({ onViolation: 'silent', deadlockTimeout: 1000 });
   await stopAll();
 });
 
@@ -102,6 +102,8 @@ describe('lock-order cycles', () => {
   });
 
   it('makes no report for consistent orders over thousands of contended acquisitions (6 workers, 2 cores)', async () => {
+    // A 5 ms deadlock timeout: the watchdog runs during ordinary contention and must stay quiet.
+    lockcheck.enable({ onViolation: 'silent', deadlockTimeout: 5 });
     const a = new Mutex({ name: 'ok.a' });
     const b = new SpinLock({ name: 'ok.b' });
     const c = new TicketLock({ name: 'ok.c' });
