@@ -46,3 +46,14 @@ export {
   type LockWaiterInfo,
   type DeadlockEdge,
 } from './manager/lock-manager.js';
+export {
+  lockcheck,
+  lockcheckHooks,
+  type CheckedLock,
+  type LockCheckOptions,
+  type LockOrderReport,
+  type LockOrderKind,
+  type LockOrderStack,
+  type LockOrderEdge,
+  type OnViolation,
+} from './check/index.js';

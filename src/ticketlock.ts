@@ -52,6 +52,7 @@ import { abortReason } from './core/errors.js';
 import { ExclusiveLock, LockGuard } from './exclusive.js';
 import { noteAcquired, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
 import { acquireChannel, releaseChannel } from './observe/events.js';
+import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './check/hooks.js';
 
 const NEXT = 0;
 const SERVING = 1;
@@ -94,6 +95,8 @@ export class TicketLock extends ExclusiveLock {
 
   /** Takes a ticket and blocks until it is served. Throws ERR_LOCK_RECURSIVE if already held. */
   lock(): LockGuard {
+    // The verifier's only cost when off: this one branch (check/hooks.ts).
+    if (checking) return this.#lockChecked();
     const a = this._a;
     const i = this._i;
     if (Atomics.load(a, i + OWNER) === OWNER_ID) throw this._recursive();
@@ -111,6 +114,7 @@ export class TicketLock extends ExclusiveLock {
   unlock(): void {
     const a = this._a;
     const i = this._i;
+    if (checking) onRelease(this, false, Atomics.load(a, i + OWNER));
     // Ownership check and clear in one step: only the holder's id is replaced by 0.
     const owner = Atomics.compareExchange(a, i + OWNER, OWNER_ID, 0);
     if (owner !== OWNER_ID) throw this._notOwner(owner);
@@ -137,6 +141,7 @@ export class TicketLock extends ExclusiveLock {
    * until the deadline (not FIFO, invariant 2). Returns whether this thread now holds the lock.
    */
   tryLock(timeoutMs?: number): boolean {
+    if (checking) return this.#tryLockChecked(timeoutMs);
     if (this.#tryTicket()) {
       if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
       return true;
@@ -144,7 +149,11 @@ export class TicketLock extends ExclusiveLock {
     if (timeoutMs === undefined) return false;
     checkTimeout(timeoutMs, 'timeoutMs');
     if (Atomics.load(this._a, this._i + OWNER) === OWNER_ID) throw this._recursive();
-    const deadline = deadlineAfter(timeoutMs);
+    return this.#retryUntil(deadlineAfter(timeoutMs));
+  }
+
+  /** Retries `tryLock()` whenever SERVING moves, until `deadline` (invariant 2: no ticket taken). */
+  #retryUntil(deadline: number): boolean {
     const a = this._a;
     const s = this._i + SERVING;
     const waitStart = watching() ? now() : -1; // observe
@@ -177,11 +186,13 @@ export class TicketLock extends ExclusiveLock {
   async lockAsync(options?: WaitOptions): Promise<LockGuard> {
     const wait = parseWaitOptions(options);
     if (wait.signal?.aborted) throw abortReason(wait.signal);
+    if (checking) onAcquire(this, false, true);
     if (!this.#tryTicket()) {
       const waitStart = watching() ? now() : -1; // observe
       const slow = wait.signal === undefined && wait.deadline === Infinity ? this.#ticketAsync() : this.#pollAsync(wait);
       await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow) : slow); // observe
     } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
+    if (checking) onAcquired(this, false, true);
     return new LockGuard(this);
   }
 
@@ -217,8 +228,12 @@ export class TicketLock extends ExclusiveLock {
     return new LockGuard(this);
   }
 
-  /** Waits until `ticket` is served; returns how often it slept. */
-  #waitForTurn(ticket: number): number {
+  /**
+   * Waits until `ticket` is served; returns how often it slept, or -1 if `deadline` passed first.
+   * A finite deadline only comes from the verifier's watchdog steps: the ticket stays ours and the
+   * caller calls again (invariant 2: a ticket is never abandoned).
+   */
+  #waitForTurn(ticket: number, deadline = Infinity): number {
     const a = this._a;
     const s = this._i + SERVING;
     const slot = this._i + SLOT0 + (ticket & SLOT_MASK);
@@ -235,8 +250,14 @@ export class TicketLock extends ExclusiveLock {
       // Slot value first, then SERVING (invariant 3).
       const seen = Atomics.load(a, slot);
       if (Atomics.load(a, s) === ticket) break;
+      // CORRECTNESS: between two watchdog steps SLEEPERS is briefly lowered; a release may then
+      // skip its notify, but the next step raises SLEEPERS again before re-reading SERVING.
+      if (deadline !== Infinity && now() >= deadline) {
+        parks = -1;
+        break;
+      }
       // Sleep until a release bumps our slot: when we are next in line or served.
-      waitUntil(a, slot, seen, Infinity);
+      waitUntil(a, slot, seen, deadline);
       parks++;
     }
     // No longer asleep.
@@ -258,6 +279,56 @@ export class TicketLock extends ExclusiveLock {
     }
     TICKET_BUDGET.failed();
     return false;
+  }
+
+  // ---- the verifier's paths (only while check/hooks.ts `checking` is true) ---------------------------
+
+  #lockChecked(): LockGuard {
+    const a = this._a;
+    const i = this._i;
+    onAcquire(this, false, false);
+    if (Atomics.load(a, i + OWNER) === OWNER_ID) throw this._recursive();
+    // Announce the wait (main-thread-block may throw) before taking a ticket: once taken, a ticket
+    // can never be given back (invariant 2), so nothing may throw after that.
+    if (!this.#tryTicket()) {
+      let ticket = -1;
+      waitChecked(
+        this,
+        false,
+        Infinity,
+        false,
+        (step) => {
+          if (ticket === -1) ticket = Atomics.add(a, i + NEXT, 1); // take our place in the queue, once
+          if (Atomics.load(a, i + SERVING) === ticket) return true;
+          return this.#waitForTurn(ticket, step) >= 0;
+        },
+        () => Atomics.load(a, i + OWNER),
+      );
+      Atomics.store(a, i + OWNER, OWNER_ID);
+    }
+    if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe
+    onAcquired(this, false, false);
+    return new LockGuard(this);
+  }
+
+  #tryLockChecked(timeoutMs: number | undefined): boolean {
+    if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
+    // A timed attempt can wait, so it orders like lock(); a plain tryLock() cannot (lockdep's rule).
+    if (timeoutMs !== undefined) onAcquire(this, false, false);
+    let taken = this.#tryTicket();
+    if (!taken && timeoutMs !== undefined) {
+      if (Atomics.load(this._a, this._i + OWNER) === OWNER_ID) throw this._recursive();
+      taken = waitChecked(
+        this,
+        false,
+        deadlineAfter(timeoutMs),
+        true,
+        (step) => this.#retryUntil(step),
+        () => Atomics.load(this._a, this._i + OWNER),
+      );
+    }
+    if (taken) onAcquired(this, false, false);
+    return taken;
   }
 
   async #ticketAsync(): Promise<number> {
