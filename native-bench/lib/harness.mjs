@@ -1,0 +1,109 @@
+/**
+ * The shared worker-throughput harness. One cell = one implementation × workload × thread count ×
+ * scenario parameters: start `threads` fresh workers, wait until all are attached, then run
+ * `rounds + 1` rounds (the first is a warm-up and is dropped). A round releases every worker at
+ * once (GO + notify), lets them run `durationMs`, sets STOP, waits for all to report, and records
+ * total operations / elapsed seconds. Afterwards it checks the protected data.
+ */
+import { Worker } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { IMPLS } from './impls.mjs';
+import * as L from './layout.mjs';
+
+const WORKER_URL = new URL('./worker.mjs', import.meta.url);
+
+async function until(pred, timeoutMs, what) {
+  const end = performance.now() + timeoutMs;
+  while (!pred()) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(1);
+  }
+}
+
+/**
+ * Runs one cell in this process. Returns { samples: ops/s per round, extra: second counter/s per
+ * round (writes, for rw/seq), check: 'ok' or what went wrong }.
+ */
+export async function runCell({ name, workload, threads, params, rounds, durationMs }) {
+  const impl = IMPLS[name].workloads[workload];
+  const shared = impl.create({ threads, params });
+  const ctlSab = new SharedArrayBuffer(L.controlBytes(threads));
+  const dataSab = new SharedArrayBuffer(L.dataBytes(threads));
+  const ctl = new Int32Array(ctlSab);
+  const D = new Int32Array(dataSab);
+  const workers = [];
+  const errors = [];
+  const samples = [];
+  const extra = [];
+  let totalOps = 0;
+  let totalOps2 = 0;
+  const slot = (i) => L.SLOTS + i * L.LINE;
+  // Generous bound: an oversubscribed round may take much longer than durationMs to drain.
+  const drainMs = Math.max(10_000, durationMs * 20);
+  try {
+    for (let i = 0; i < threads; i++) {
+      const w = new Worker(WORKER_URL, {
+        workerData: { name, workload, shared, ctlSab, dataSab, index: i, params },
+      });
+      w.on('error', (e) => errors.push(e));
+      workers.push(w);
+    }
+    await until(() => Atomics.load(ctl, L.READY) === threads || errors.length > 0, 30_000, 'workers to attach');
+    if (errors.length) throw errors[0];
+    for (let r = 1; r <= rounds + 1; r++) {
+      Atomics.store(ctl, L.STOP, 0);
+      Atomics.store(ctl, L.DONE, 0);
+      const t0 = performance.now();
+      Atomics.store(ctl, L.GO, r);
+      Atomics.notify(ctl, L.GO); // release every worker of this round
+      await sleep(durationMs);
+      Atomics.store(ctl, L.STOP, 1);
+      const t1 = performance.now();
+      await until(() => Atomics.load(ctl, L.DONE) === threads || errors.length > 0, drainMs, 'the round to end');
+      if (errors.length) throw errors[0];
+      let ops = 0;
+      let ops2 = 0;
+      for (let i = 0; i < threads; i++) {
+        ops += ctl[slot(i) + L.S_OPS];
+        ops2 += ctl[slot(i) + L.S_OPS2];
+      }
+      totalOps += ops;
+      totalOps2 += ops2;
+      if (r > 1) {
+        const s = (t1 - t0) / 1000;
+        samples.push(ops / s);
+        extra.push(ops2 / s);
+      }
+    }
+    Atomics.store(ctl, L.GO, -1);
+    Atomics.notify(ctl, L.GO);
+    let torn = 0;
+    let failed = 0;
+    for (let i = 0; i < threads; i++) {
+      torn += ctl[slot(i) + L.S_TORN];
+      failed += ctl[slot(i) + L.S_ERR];
+    }
+    return { samples, extra, check: checkData(workload, params, threads, D, totalOps, totalOps2, torn, failed) };
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+function checkData(workload, params, threads, D, ops, writes, torn, failed) {
+  if (failed) return `${failed} worker(s) threw`;
+  if (workload === 'exclusive' && D[L.DATA_A] !== (ops | 0)) {
+    return `lost updates: counter ${D[L.DATA_A]}, operations ${ops}`;
+  }
+  if (workload === 'rw' && (D[L.DATA_A] !== (writes | 0) || torn)) {
+    return `writes ${D[L.DATA_A]}/${writes}, torn reads ${torn}`;
+  }
+  if (workload === 'seq' && torn) return `torn reads ${torn}`;
+  if (workload === 'manager') {
+    let sum = 0;
+    if (params.hot) sum = D[L.DATA_A];
+    else for (let i = 0; i < threads; i++) sum += D[L.DATA_ROWS + (i + 1) * L.LINE];
+    if (sum !== (ops | 0)) return `lost updates: counters ${sum}, operations ${ops}`;
+  }
+  return 'ok';
+}

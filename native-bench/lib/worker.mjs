@@ -1,0 +1,197 @@
+/**
+ * One benchmark worker. It attaches the implementation, reports READY, then for each round waits
+ * for GO, runs its workload loop until STOP, writes its op count to its slot and reports DONE.
+ * Each cell runs in fresh workers, so the loops' type feedback belongs to one implementation.
+ *
+ * The loops check STOP every 8 operations with one Atomics.load, the same in every row, and count
+ * whole operations. They also check the data they protect (exact counters, paired fields, equal
+ * record words), so a row from a broken lock says so instead of looking fast.
+ */
+import { workerData } from 'node:worker_threads';
+import { IMPLS } from './impls.mjs';
+import { work } from './work.mjs';
+import * as L from './layout.mjs';
+
+const { name, workload, shared, ctlSab, dataSab, index, params } = workerData;
+const ctl = new Int32Array(ctlSab);
+const D = new Int32Array(dataSab);
+const slot = L.SLOTS + index * L.LINE;
+const inside = params.inside | 0;
+const outside = params.outside | 0;
+const stopped = () => Atomics.load(ctl, L.STOP) !== 0;
+
+function exclusiveLoop(lk, x) {
+  let n = 0;
+  for (;;) {
+    for (let k = 0; k < 8; k++) {
+      lk.lock();
+      D[L.DATA_A]++;
+      x = work(x, inside);
+      lk.unlock();
+      x = work(x, outside);
+    }
+    n += 8;
+    if (Atomics.load(ctl, L.STOP) !== 0) break;
+  }
+  ctl[slot + L.S_OPS] = n;
+  return x;
+}
+
+function lockedLoop(lk, x) {
+  let n = 0;
+  const cs = () => {
+    D[L.DATA_A]++;
+    x = work(x, inside);
+  };
+  for (;;) {
+    for (let k = 0; k < 8; k++) {
+      lk.locked(cs);
+      x = work(x, outside);
+    }
+    n += 8;
+    if (Atomics.load(ctl, L.STOP) !== 0) break;
+  }
+  ctl[slot + L.S_OPS] = n;
+  return x;
+}
+
+/** Per-worker read/write pattern: `readPct` reads in every 100 operations, spread out. */
+function rwPattern() {
+  const p = new Uint8Array(100);
+  for (let i = 0; i < 100; i++) p[i] = (i * 37 + index * 11) % 100 < params.readPct ? 1 : 0;
+  return p;
+}
+
+function rwLoop(lk, x) {
+  const pattern = rwPattern();
+  let n = 0;
+  let writes = 0;
+  let torn = 0;
+  let j = 0;
+  for (;;) {
+    for (let k = 0; k < 8; k++) {
+      if (pattern[j] === 1) {
+        lk.readLock();
+        // A writer changes A and B together: a reader under the lock must see A === -B.
+        if (D[L.DATA_A] !== -D[L.DATA_B]) torn++;
+        x = work(x, inside);
+        lk.readUnlock();
+      } else {
+        lk.writeLock();
+        D[L.DATA_A]++;
+        D[L.DATA_B]--;
+        x = work(x, inside);
+        lk.writeUnlock();
+        writes++;
+      }
+      if (++j === 100) j = 0;
+      x = work(x, outside);
+    }
+    n += 8;
+    if (Atomics.load(ctl, L.STOP) !== 0) break;
+  }
+  ctl[slot + L.S_OPS] = n;
+  ctl[slot + L.S_OPS2] = writes;
+  ctl[slot + L.S_TORN] += torn;
+  return x;
+}
+
+function seqLoop(lk, x) {
+  const writer = index < (params.writers | 0);
+  let n = 0;
+  if (writer) {
+    let v = 0;
+    const write = (view) => {
+      v++;
+      for (let i = 0; i < 64; i += 8) view.setFloat64(i, v);
+    };
+    for (;;) {
+      lk.write(write);
+      x = work(x, outside);
+      n++;
+      if (Atomics.load(ctl, L.STOP) !== 0) break;
+    }
+    ctl[slot + L.S_OPS2] = n;
+    ctl[slot + L.S_OPS] = 0;
+    return x;
+  }
+  // A validated read must see eight equal words (the writer writes them all under one sequence).
+  const read = (view) => {
+    const v = view.getFloat64(0);
+    for (let i = 8; i < 64; i += 8) if (view.getFloat64(i) !== v) return NaN;
+    return v;
+  };
+  let torn = 0;
+  for (;;) {
+    for (let k = 0; k < 8; k++) {
+      if (Number.isNaN(lk.read(read))) torn++;
+      x = work(x, outside);
+    }
+    n += 8;
+    if (Atomics.load(ctl, L.STOP) !== 0) break;
+  }
+  ctl[slot + L.S_OPS] = n;
+  ctl[slot + L.S_TORN] += torn;
+  return x;
+}
+
+function managerLoop(lk, x) {
+  const hot = params.hot === true;
+  const row = hot ? 0 : index + 1;
+  const cell = hot ? L.DATA_A : L.DATA_ROWS + (index + 1) * L.LINE;
+  let n = 0;
+  for (;;) {
+    for (let k = 0; k < 8; k++) {
+      const h = lk.acquire(row);
+      D[cell]++;
+      x = work(x, inside);
+      lk.release(h);
+      x = work(x, outside);
+    }
+    n += 8;
+    if (Atomics.load(ctl, L.STOP) !== 0) break;
+  }
+  ctl[slot + L.S_OPS] = n;
+  return x;
+}
+
+function pingpongLoop(lk, x) {
+  let n = 0;
+  if (index === 0) {
+    while (Atomics.load(ctl, L.STOP) === 0) {
+      lk.ping();
+      n++;
+    }
+  } else {
+    while (lk.pong(stopped));
+  }
+  ctl[slot + L.S_OPS] = n;
+  return x;
+}
+
+const impl = IMPLS[name].workloads[workload];
+const lk = impl.attach(shared);
+const loop =
+  workload === 'exclusive'
+    ? typeof lk.locked === 'function'
+      ? lockedLoop
+      : exclusiveLoop
+    : { rw: rwLoop, seq: seqLoop, manager: managerLoop, pingpong: pingpongLoop }[workload];
+
+let x = index * 7919 + 1;
+let round = 0;
+Atomics.add(ctl, L.READY, 1); // the main thread polls READY
+for (;;) {
+  // Sleep until the main thread starts the next round (or ends the cell with a negative GO).
+  while (Atomics.load(ctl, L.GO) === round) Atomics.wait(ctl, L.GO, round);
+  round = Atomics.load(ctl, L.GO);
+  if (round < 0) break;
+  try {
+    x = loop(lk, x);
+  } catch (e) {
+    ctl[slot + L.S_ERR] = 1;
+    console.error(`[${name}] worker ${index}:`, e);
+  }
+  Atomics.add(ctl, L.DONE, 1); // the main thread polls DONE
+}
+ctl[slot + L.S_OPS2 + 4] = x; // keep x observable
