@@ -67,7 +67,7 @@ const cfg = {
   cpus,
   threads: [...new Set(ints(args.threads, '--threads') ?? defaultThreads)].sort((a, b) => a - b),
   rounds: Number(args.rounds ?? (quick ? 3 : 5)),
-  durationMs: Number(args.duration ?? (quick ? 100 : 200)),
+  durationMs: Number(args.duration ?? (quick ? 80 : 150)),
   microMs: Number(args['micro-ms'] ?? (quick ? 150 : 400)),
   suites: list(args.suites) ?? SUITE_IDS,
   impls: list(args.impls),
@@ -137,36 +137,62 @@ function finishRow(row, samples, extra) {
   if (extra?.some((x) => x > 0)) row.note = `${(median(extra) / 1e3).toFixed(1)} k writes/s`;
 }
 
-async function runRow(table, row) {
-  if (row.kind === 'c') {
-    const cImpl = IMPLS[row.impl].c[row.workload === 'uncontended' ? 'exclusive' : row.workload];
-    about[row.label] = IMPLS[row.impl].about;
-    if (cSkip) return Object.assign(row, { status: 'skip', note: cSkip });
-    const res = await runC({ cImpl, workload: row.workload, threads: row.threads ?? 1, params: row.params ?? {}, rounds: cfg.rounds, durationMs: cfg.durationMs });
-    finishRow(row, table.fromRate ? res.samples.map((x) => 1e9 / x) : res.samples, res.extra);
-    row.check = res.check;
-    return;
-  }
-  const why = unavailable(row.impl);
-  about[row.label] = IMPLS[row.impl].about ?? `sablock ${row.impl}`;
-  if (why) return Object.assign(row, { status: 'skip', note: why });
-  const cell = { name: row.impl, workload: row.workload, threads: row.threads, params: row.params, rounds: cfg.rounds, durationMs: cfg.durationMs };
-  let res;
-  const flags = IMPLS[row.impl].nodeFlags;
-  if (flags) {
-    const c = await runChild({ type: 'cell', cell }, { nodeFlags: flags, timeoutMs: 60_000 + cfg.rounds * cfg.durationMs * 30 });
-    res = c.results[0];
-    const crashed = c.code !== 0 || c.signal;
-    if (!res || res.error) {
-      return Object.assign(row, { status: crashed ? 'crash' : 'error', note: res?.error?.split('\n')[0] ?? `child exited ${c.signal ?? c.code}: ${c.stderr.trim().split('\n').slice(-1)[0] ?? ''}` });
-    }
-    if (crashed) row.crashNote = `process aborted at exit (${c.signal ?? `code ${c.code}`}) after reporting`;
-  } else {
-    res = await runCell(cell);
-  }
+async function runCRow(table, row) {
+  const cImpl = IMPLS[row.impl].c[row.workload === 'uncontended' ? 'exclusive' : row.workload];
+  about[row.label] = IMPLS[row.impl].about;
+  if (cSkip) return Object.assign(row, { status: 'skip', note: cSkip });
+  const res = await runC({ cImpl, workload: row.workload, threads: row.threads ?? 1, params: row.params ?? {}, rounds: cfg.rounds, durationMs: cfg.durationMs });
   finishRow(row, table.fromRate ? res.samples.map((x) => 1e9 / x) : res.samples, table.fromRate ? null : res.extra);
   row.check = res.check;
-  if (row.crashNote) row.note = row.note ? `${row.note}; ${row.crashNote}` : row.crashNote;
+}
+
+/**
+ * Worker rows of one implementation, workload and thread count (from any tables of a suite):
+ * one set of fresh workers runs each row's scenario as a phase.
+ */
+async function runWorkerGroup(impl, workload, threads, entries) {
+  const rows = entries.map((e) => e.row);
+  const why = unavailable(impl);
+  for (const r of rows) about[r.label] = IMPLS[impl].about ?? `sablock ${impl}`;
+  if (why) {
+    for (const r of rows) Object.assign(r, { status: 'skip', note: why });
+    doneRows += rows.length;
+    return;
+  }
+  const cell = { name: impl, workload, threads, phases: rows.map((r) => r.params), rounds: cfg.rounds, durationMs: cfg.durationMs };
+  const show = (p) => progress(`${entries[p].table.key}: ${rows[p].label}${threads ? ` ×${threads}` : ''}`);
+  let res;
+  let crashNote = null;
+  try {
+    const flags = IMPLS[impl].nodeFlags;
+    if (flags) {
+      show(0);
+      const c = await runChild({ type: 'cell', cell }, { nodeFlags: flags, timeoutMs: 60_000 + rows.length * (cfg.rounds + 1) * cfg.durationMs * 30 });
+      res = c.results[0];
+      const crashed = c.code !== 0 || c.signal;
+      if (!res || res.error) {
+        const note = res?.error?.split('\n')[0] ?? `child exited ${c.signal ?? c.code}: ${c.stderr.trim().split('\n').slice(-1)[0] ?? ''}`;
+        for (const r of rows) Object.assign(r, { status: crashed ? 'crash' : 'error', note });
+        doneRows += rows.length;
+        return;
+      }
+      if (crashed) crashNote = `process aborted at exit (${c.signal ?? `code ${c.code}`}) after reporting`;
+    } else {
+      res = await runCell({ ...cell, onPhase: (p) => { doneRows += p > 0 ? 1 : 0; show(p); } });
+      doneRows -= rows.length - 1;
+    }
+  } catch (e) {
+    for (const r of rows) Object.assign(r, { status: 'error', note: String(e?.message ?? e).split('\n')[0] });
+    doneRows += rows.length;
+    return;
+  }
+  entries.forEach(({ table, row }, p) => {
+    const ph = res.phases[p];
+    finishRow(row, table.fromRate ? ph.samples.map((x) => 1e9 / x) : ph.samples, table.fromRate ? null : ph.extra);
+    row.check = res.check;
+    if (crashNote) row.note = row.note ? `${row.note}; ${crashNote}` : crashNote;
+  });
+  doneRows += rows.length;
 }
 
 /** Micro rows of one table: grouped by process (node flags, checker on/off), one child each. */
@@ -204,22 +230,38 @@ async function runMicroRows(table, rows) {
   }
 }
 
-for (const table of tables) {
-  const micro = table.rows.filter((r) => r.kind === 'micro');
-  if (micro.length) await runMicroRows(table, micro);
-  for (const row of table.rows) {
-    if (row.kind === 'micro') continue;
-    progress(`${table.key}: ${row.label}${row.threads ? ` ×${row.threads}` : ''}`);
-    try {
-      await runRow(table, row);
-    } catch (e) {
-      Object.assign(row, { status: 'error', note: String(e?.message ?? e).split('\n')[0] });
+for (const suite of suites) {
+  const own = tables.filter((t) => t.suite === suite.id);
+  for (const table of own) {
+    const micro = table.rows.filter((r) => r.kind === 'micro');
+    if (micro.length) await runMicroRows(table, micro);
+    for (const row of table.rows.filter((r) => r.kind === 'c')) {
+      progress(`${table.key}: ${row.label}${row.threads ? ` ×${row.threads}` : ''}`);
+      try {
+        await runCRow(table, row);
+      } catch (e) {
+        Object.assign(row, { status: 'error', note: String(e?.message ?? e).split('\n')[0] });
+      }
+      doneRows++;
     }
-    doneRows++;
   }
-  addRatios(table);
-  progressEnd();
-  console.log(`\n${consoleTable(table)}`);
+  const groups = new Map();
+  for (const table of own) {
+    for (const row of table.rows.filter((r) => r.kind === 'workers')) {
+      const key = `${row.impl}|${row.workload}|${row.threads}`;
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key).push({ table, row });
+    }
+  }
+  for (const [key, entries] of groups) {
+    const [impl, workload, threads] = key.split('|');
+    await runWorkerGroup(impl, workload, Number(threads), entries);
+  }
+  for (const table of own) {
+    addRatios(table);
+    progressEnd();
+    console.log(`\n${consoleTable(table)}`);
+  }
 }
 progressEnd();
 

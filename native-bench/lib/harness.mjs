@@ -1,7 +1,7 @@
 /**
  * The shared worker-throughput harness. One cell = one implementation × workload × thread count ×
  * scenario parameters: start `threads` fresh workers, wait until all are attached, then run
- * `rounds + 1` rounds (the first is a warm-up and is dropped). A round releases every worker at
+ * `rounds + 1` rounds per phase (the first is a warm-up and is dropped). A round releases every worker at
  * once (GO + notify), lets them run `durationMs`, sets STOP, waits for all to report, and records
  * total operations / elapsed seconds. Afterwards it checks the protected data.
  */
@@ -22,20 +22,20 @@ async function until(pred, timeoutMs, what) {
 }
 
 /**
- * Runs one cell in this process. Returns { samples: ops/s per round, extra: second counter/s per
- * round (writes, for rw/seq), check: 'ok' or what went wrong }.
+ * Runs one cell in this process: the same workers run each of `phases` (scenario parameters) in
+ * turn, `rounds + 1` rounds each. Returns { phases: [{ samples: ops/s per round, extra: second
+ * counter/s per round (writes, for rw/seq) }], check: 'ok' or what went wrong }.
  */
-export async function runCell({ name, workload, threads, params, rounds, durationMs }) {
+export async function runCell({ name, workload, threads, phases, rounds, durationMs, onPhase }) {
   const impl = IMPLS[name].workloads[workload];
-  const shared = impl.create({ threads, params });
+  const shared = impl.create({ threads, phases });
   const ctlSab = new SharedArrayBuffer(L.controlBytes(threads));
   const dataSab = new SharedArrayBuffer(L.dataBytes(threads));
   const ctl = new Int32Array(ctlSab);
   const D = new Int32Array(dataSab);
   const workers = [];
   const errors = [];
-  const samples = [];
-  const extra = [];
+  const results = [];
   let totalOps = 0;
   let totalOps2 = 0;
   const slot = (i) => L.SLOTS + i * L.LINE;
@@ -44,37 +44,46 @@ export async function runCell({ name, workload, threads, params, rounds, duratio
   try {
     for (let i = 0; i < threads; i++) {
       const w = new Worker(WORKER_URL, {
-        workerData: { name, workload, shared, ctlSab, dataSab, index: i, params },
+        workerData: { name, workload, shared, ctlSab, dataSab, index: i, phases },
       });
       w.on('error', (e) => errors.push(e));
       workers.push(w);
     }
     await until(() => Atomics.load(ctl, L.READY) === threads || errors.length > 0, 30_000, 'workers to attach');
     if (errors.length) throw errors[0];
-    for (let r = 1; r <= rounds + 1; r++) {
-      Atomics.store(ctl, L.STOP, 0);
-      Atomics.store(ctl, L.DONE, 0);
-      const t0 = performance.now();
-      Atomics.store(ctl, L.GO, r);
-      Atomics.notify(ctl, L.GO); // release every worker of this round
-      await sleep(durationMs);
-      Atomics.store(ctl, L.STOP, 1);
-      const t1 = performance.now();
-      await until(() => Atomics.load(ctl, L.DONE) === threads || errors.length > 0, drainMs, 'the round to end');
-      if (errors.length) throw errors[0];
-      let ops = 0;
-      let ops2 = 0;
-      for (let i = 0; i < threads; i++) {
-        ops += ctl[slot(i) + L.S_OPS];
-        ops2 += ctl[slot(i) + L.S_OPS2];
+    let go = 0;
+    for (let p = 0; p < phases.length; p++) {
+      onPhase?.(p);
+      Atomics.store(ctl, L.PHASE, p);
+      const samples = [];
+      const extra = [];
+      for (let r = 0; r <= rounds; r++) {
+        Atomics.store(ctl, L.STOP, 0);
+        Atomics.store(ctl, L.DONE, 0);
+        const t0 = performance.now();
+        Atomics.store(ctl, L.GO, ++go);
+        Atomics.notify(ctl, L.GO); // release every worker of this round
+        await sleep(durationMs);
+        Atomics.store(ctl, L.STOP, 1);
+        const t1 = performance.now();
+        await until(() => Atomics.load(ctl, L.DONE) === threads || errors.length > 0, drainMs, 'the round to end');
+        if (errors.length) throw errors[0];
+        let ops = 0;
+        let ops2 = 0;
+        for (let i = 0; i < threads; i++) {
+          ops += ctl[slot(i) + L.S_OPS];
+          ops2 += ctl[slot(i) + L.S_OPS2];
+        }
+        totalOps += ops;
+        totalOps2 += ops2;
+        // Round 0 of each phase is the warm-up.
+        if (r > 0) {
+          const s = (t1 - t0) / 1000;
+          samples.push(ops / s);
+          extra.push(ops2 / s);
+        }
       }
-      totalOps += ops;
-      totalOps2 += ops2;
-      if (r > 1) {
-        const s = (t1 - t0) / 1000;
-        samples.push(ops / s);
-        extra.push(ops2 / s);
-      }
+      results.push({ samples, extra });
     }
     Atomics.store(ctl, L.GO, -1);
     Atomics.notify(ctl, L.GO);
@@ -84,13 +93,13 @@ export async function runCell({ name, workload, threads, params, rounds, duratio
       torn += ctl[slot(i) + L.S_TORN];
       failed += ctl[slot(i) + L.S_ERR];
     }
-    return { samples, extra, check: checkData(workload, params, threads, D, totalOps, totalOps2, torn, failed) };
+    return { phases: results, check: checkData(workload, threads, D, totalOps, totalOps2, torn, failed) };
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
 }
 
-function checkData(workload, params, threads, D, ops, writes, torn, failed) {
+function checkData(workload, threads, D, ops, writes, torn, failed) {
   if (failed) return `${failed} worker(s) threw`;
   if (workload === 'exclusive' && D[L.DATA_A] !== (ops | 0)) {
     return `lost updates: counter ${D[L.DATA_A]}, operations ${ops}`;
@@ -100,9 +109,9 @@ function checkData(workload, params, threads, D, ops, writes, torn, failed) {
   }
   if (workload === 'seq' && torn) return `torn reads ${torn}`;
   if (workload === 'manager') {
-    let sum = 0;
-    if (params.hot) sum = D[L.DATA_A];
-    else for (let i = 0; i < threads; i++) sum += D[L.DATA_ROWS + (i + 1) * L.LINE];
+    // Hot-row phases count in DATA_A, disjoint-row phases in each worker's row.
+    let sum = D[L.DATA_A];
+    for (let i = 0; i < threads; i++) sum += D[L.DATA_ROWS + (i + 1) * L.LINE];
     if (sum !== (ops | 0)) return `lost updates: counters ${sum}, operations ${ops}`;
   }
   return 'ok';

@@ -8,7 +8,8 @@ export const GO = 0; // round number the workers may start (main bumps it, then 
 export const STOP = 1 * LINE; // 1 = stop the current round
 export const READY = 2 * LINE; // workers attached and waiting
 export const DONE = 3 * LINE; // workers finished the current round
-export const SLOTS = 4 * LINE; // per-worker result slots, one line each
+export const PHASE = 4 * LINE; // index of the scenario the next round runs
+export const SLOTS = 5 * LINE; // per-worker result slots, one line each
 // Slot words: ops this round, second counter this round (writes), torn reads (cumulative)
 export const S_OPS = 0;
 export const S_OPS2 = 1;

@@ -73,7 +73,7 @@ function mdTable(head, rows) {
   const esc = (c) => String(c).replaceAll('|', '\\|');
   return [
     `| ${head.map(esc).join(' | ')} |`,
-    `|${head.map((_, i) => (i === 0 || i === head.length - 1 ? '---' : '---:')).join('|')}|`,
+    `|${head.map((h, i) => (i === 0 || /note|result|what/.test(h) || h === '' ? '---' : '---:')).join('|')}|`,
     ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
   ].join('\n');
 }
@@ -124,8 +124,8 @@ export function markdown(result) {
     ['wall time', `${m.wallSeconds.toFixed(0)} s`],
   ]));
   lines.push('');
-  lines.push('Median of the rounds; ±% is half the range of the rounds (worker suites) or tinybench\'s relative');
-  lines.push('margin of error (ns/op tables). `thr ×` ratios are throughput ratios (higher = faster), `cost ×`');
+  lines.push('Median of the rounds; ±% is half the range of the rounds (worker suites) or the median absolute');
+  lines.push('deviation of tinybench\'s samples (single-thread ns/op tables), in % of the median. `thr ×` ratios are throughput ratios (higher = faster), `cost ×`');
   lines.push('ratios are time ratios (lower = faster), both against rows of the same table, measured in this run.');
   lines.push('One work unit is one 32-bit LCG step, the same loop in JS and C. "check" is the data check each');
   lines.push('cell runs (exact counters, paired fields, untorn records).');

@@ -1,7 +1,8 @@
 /**
  * One benchmark worker. It attaches the implementation, reports READY, then for each round waits
  * for GO, runs its workload loop until STOP, writes its op count to its slot and reports DONE.
- * Each cell runs in fresh workers, so the loops' type feedback belongs to one implementation.
+ * Each cell runs in fresh workers, so the loops' type feedback belongs to one implementation; a
+ * cell may run several phases (scenarios: work inside/outside, read ratio) one after the other.
  *
  * The loops check STOP every 8 operations with one Atomics.load, the same in every row, and count
  * whole operations. They also check the data they protect (exact counters, paired fields, equal
@@ -12,12 +13,14 @@ import { IMPLS } from './impls.mjs';
 import { work } from './work.mjs';
 import * as L from './layout.mjs';
 
-const { name, workload, shared, ctlSab, dataSab, index, params } = workerData;
+const { name, workload, shared, ctlSab, dataSab, index, phases } = workerData;
 const ctl = new Int32Array(ctlSab);
 const D = new Int32Array(dataSab);
 const slot = L.SLOTS + index * L.LINE;
-const inside = params.inside | 0;
-const outside = params.outside | 0;
+// The scenario of the current phase (main thread writes PHASE before each round's GO).
+let params = phases[0];
+let inside = 0;
+let outside = 0;
 const stopped = () => Atomics.load(ctl, L.STOP) !== 0;
 
 function exclusiveLoop(lk, x) {
@@ -186,6 +189,9 @@ for (;;) {
   while (Atomics.load(ctl, L.GO) === round) Atomics.wait(ctl, L.GO, round);
   round = Atomics.load(ctl, L.GO);
   if (round < 0) break;
+  params = phases[Atomics.load(ctl, L.PHASE)];
+  inside = params.inside | 0;
+  outside = params.outside | 0;
   try {
     x = loop(lk, x);
   } catch (e) {

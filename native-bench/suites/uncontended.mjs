@@ -8,7 +8,7 @@ export default {
         key: 'uncontended/exclusive',
         title: 'Uncontended lock+unlock',
         unit: 'ns/op',
-        cRef: 'c-futex',
+        cRef: 'c-pthread',
         jsRef: 'floor',
         rows: [
           ...['floor', 'js-futex', 'Mutex', 'SpinLock', 'TicketLock', 'Mutex.withLock', 'RWLock.read', 'RWLock.write'].map(
