@@ -32,6 +32,8 @@ import { addRatios, consoleTable, markdown, svgChart } from './lib/report.mjs';
 import { evaluateTargets } from './lib/targets.mjs';
 
 const SUITE_IDS = ['uncontended', 'exclusive', 'rwlock', 'seqlock', 'manager', 'lockcheck', 'wakeup'];
+/** Suites that run only when named in --suites. */
+const EXTRA_SUITES = ['selftest'];
 
 function parseArgs(argv) {
   const o = { flags: new Set() };
@@ -66,7 +68,7 @@ const cfg = {
   quick,
   cpus,
   threads: [...new Set(ints(args.threads, '--threads') ?? defaultThreads)].sort((a, b) => a - b),
-  rounds: Number(args.rounds ?? (quick ? 3 : 5)),
+  rounds: Number(args.rounds ?? (quick ? 3 : 4)),
   durationMs: Number(args.duration ?? (quick ? 80 : 150)),
   microMs: Number(args['micro-ms'] ?? (quick ? 150 : 400)),
   suites: list(args.suites) ?? SUITE_IDS,
@@ -74,11 +76,11 @@ const cfg = {
   refs: !args.flags.has('no-refs'),
   c: !args.flags.has('no-c'),
 };
-for (const s of cfg.suites) if (!SUITE_IDS.includes(s)) throw new RangeError(`--suites: unknown suite ${s} (have ${SUITE_IDS.join(', ')})`);
+for (const s of cfg.suites) if (![...SUITE_IDS, ...EXTRA_SUITES].includes(s)) throw new RangeError(`--suites: unknown suite ${s} (have ${[...SUITE_IDS, ...EXTRA_SUITES].join(', ')})`);
 if (!(cfg.rounds >= 1) || !(cfg.durationMs >= 10) || !(cfg.microMs >= 10)) throw new RangeError('--rounds ≥ 1, --duration ≥ 10, --micro-ms ≥ 10');
 
 if (args.flags.has('list')) {
-  console.log(`suites: ${SUITE_IDS.join(', ')}`);
+  console.log(`suites: ${SUITE_IDS.join(', ')} (and, only when named: ${EXTRA_SUITES.join(', ')})`);
   for (const [k, v] of Object.entries(IMPLS)) console.log(`  ${k.padEnd(12)} ${v.family.padEnd(8)} ${unavailable(k) ?? v.about ?? ''}`);
   for (const [k, v] of Object.entries(MICRO)) console.log(`  ${k.padEnd(16)} micro    ${microUnavailable(k) ?? v.about ?? ''}`);
   process.exit(0);
@@ -100,11 +102,13 @@ for (const id of cfg.suites) {
 function familyOf(r) {
   if (r.kind === 'micro') return r.micro.startsWith('js-') || ['floor', 'seq-floor', 'async-mutex', 'v8-mutex'].includes(r.micro) ? 'ref' : 'sablock';
   if (r.kind === 'c') return 'c';
-  return IMPLS[r.impl].family === 'sablock' ? 'sablock' : 'ref';
+  const f = IMPLS[r.impl].family;
+  return f === 'sablock' || f === 'test' ? f : 'ref';
 }
 function keepRow(r) {
   r.kind ??= IMPLS[r.impl]?.c ? 'c' : 'workers';
   const fam = familyOf(r);
+  if (fam === 'test') return true;
   if (fam !== 'sablock') return cfg.refs;
   if (!cfg.impls) return true;
   const base = (r.micro ?? r.impl).split('.')[0];
@@ -190,6 +194,9 @@ async function runWorkerGroup(impl, workload, threads, entries) {
     const ph = res.phases[p];
     finishRow(row, table.fromRate ? ph.samples.map((x) => 1e9 / x) : ph.samples, table.fromRate ? null : ph.extra);
     row.check = res.check;
+    // A negative control passes when its data check caught it.
+    if (row.expectFail) row.check = res.check === 'ok' ? 'broken lock NOT caught by the data check' : 'ok';
+    if (row.expectFail && row.check === 'ok') row.note = `caught as expected: ${res.check}`;
     if (crashNote) row.note = row.note ? `${row.note}; ${crashNote}` : crashNote;
   });
   doneRows += rows.length;

@@ -235,6 +235,16 @@ export const IMPLS = {
     },
   },
 
+  // ---- negative control (suite `selftest`): no exclusion at all; the data check must catch it ----
+  'js-broken': {
+    family: 'test',
+    about: 'no lock at all (negative control: its data check must fail)',
+    workloads: {
+      exclusive: { create: word, attach: () => ({ lock() {}, unlock() {} }) },
+      rw: { create: word, attach: () => ({ readLock() {}, readUnlock() {}, writeLock() {}, writeUnlock() {} }) },
+    },
+  },
+
   // ---- C references (native-bench/c/locks.c) ----
   'c-pthread': { family: 'c', c: { exclusive: 'pthread', rw: 'pthread' }, about: 'pthread_mutex_t (glibc)' },
   'c-futex': { family: 'c', c: { exclusive: 'futex', pingpong: 'futex' }, about: 'futex mutex (mutex3), raw futex round trip' },

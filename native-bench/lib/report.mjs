@@ -100,7 +100,8 @@ export function scalingSummaries(tables) {
         return r ? r.median : null;
       }),
     }));
-    out.push({ ...g, threads, series: series.filter((s) => s.points.some((p) => p != null)) });
+    const kept = series.filter((s) => s.points.some((p) => p != null));
+    if (kept.length) out.push({ ...g, threads, series: kept });
   }
   return out;
 }
