@@ -171,16 +171,16 @@ async function runWorkerGroup(impl, workload, threads, entries) {
     const flags = IMPLS[impl].nodeFlags;
     if (flags) {
       show(0);
-      const c = await runChild({ type: 'cell', cell }, { nodeFlags: flags, timeoutMs: 60_000 + rows.length * (cfg.rounds + 1) * cfg.durationMs * 30 });
+      const c = await runChild({ type: 'cell', cell }, { nodeFlags: flags, timeoutMs: 60_000 + threads * 2_000 + rows.length * (cfg.rounds + 1) * cfg.durationMs * 30 });
       res = c.results[0];
       const crashed = c.code !== 0 || c.signal;
       if (!res || res.error) {
-        const note = res?.error?.split('\n')[0] ?? `child exited ${c.signal ?? c.code}: ${c.stderr.trim().split('\n').slice(-1)[0] ?? ''}`;
+        const note = res?.error?.split('\n')[0] ?? `child process ${c.why}`;
         for (const r of rows) Object.assign(r, { status: crashed ? 'crash' : 'error', note });
         doneRows += rows.length;
         return;
       }
-      if (crashed) crashNote = `process aborted at exit (${c.signal ?? `code ${c.code}`}) after reporting`;
+      if (crashed) crashNote = `its process then ${c.why} (after reporting; results kept)`;
     } else {
       res = await runCell({ ...cell, onPhase: (p) => { doneRows += p > 0 ? 1 : 0; show(p); } });
       doneRows -= rows.length - 1;
@@ -227,10 +227,10 @@ async function runMicroRows(table, rows) {
       const res = c.results.find((x) => x.name === r.micro && !x.taken) ?? (c.results[0]?.name ? null : c.results[0]);
       if (res) res.taken = true;
       if (!res || res.error) {
-        Object.assign(r, { status: crashed && !res ? 'crash' : 'error', note: (res?.error ?? `child exited ${c.signal ?? c.code}: ${c.stderr.trim().split('\n').slice(-1)[0] ?? ''}`).split('\n')[0] });
+        Object.assign(r, { status: crashed && !res ? 'crash' : 'error', note: (res?.error ?? `child process ${c.why}`).split('\n')[0] });
       } else {
         Object.assign(r, { status: 'ok', median: res.median, spread: res.spread, samples: [res.median], check: 'ok' });
-        if (crashed) r.note = `process aborted at exit (${c.signal ?? `code ${c.code}`}) after reporting`;
+        if (crashed) r.note = `its process then ${c.why} (after reporting; results kept)`;
       }
       doneRows++;
     });

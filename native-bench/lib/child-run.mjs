@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 const CHILD = fileURLToPath(new URL('./child.mjs', import.meta.url));
 
 /**
- * Resolves to { results, code, signal, stderr } — never rejects: a crash is data (the caller
+ * Resolves to { results, code, signal, stderr, timedOut, why } — never rejects: a crash is data (the caller
  * reports it in the row), and results printed before a crash are kept.
  */
 export function runChild(spec, { nodeFlags = [], env = {}, timeoutMs = 120_000 } = {}) {
@@ -18,14 +18,22 @@ export function runChild(spec, { nodeFlags = [], env = {}, timeoutMs = 120_000 }
     let err = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      p.kill('SIGKILL');
+    }, timeoutMs);
     p.on('close', (code, signal) => {
       clearTimeout(timer);
       const results = out
         .split('\n')
         .filter((l) => l.startsWith('@@RESULT '))
         .map((l) => JSON.parse(l.slice(9)));
-      resolve({ results, code, signal, stderr: err });
+      // Say why it ended in one line, for a row's note.
+      const why = timedOut
+        ? `timed out after ${(timeoutMs / 1000).toFixed(0)} s (killed)`
+        : `exited ${signal ?? `with code ${code}`}${err.trim() ? `: ${err.trim().split('\n').slice(-1)[0]}` : ''}`;
+      resolve({ results, code, signal, stderr: err, timedOut, why });
     });
   });
 }
