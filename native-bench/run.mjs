@@ -17,7 +17,7 @@
  *   --provisional TEXT      mark the saved Markdown provisional, with a reason
  *   --list                  list suites and implementations
  */
-import { cpus as osCpus, totalmem, platform, release, arch } from 'node:os';
+import { cpus as osCpus, totalmem, platform, release, arch, loadavg } from 'node:os';
 import { mkdirSync, writeFileSync, copyFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -119,6 +119,7 @@ function keepRow(r) {
 const totalRows = tables.reduce((n, t) => n + t.rows.length, 0);
 let doneRows = 0;
 const t0 = performance.now();
+const loadAtStart = loadavg()[0];
 const tty = process.stderr.isTTY;
 function progress(msg) {
   const el = ((performance.now() - t0) / 1000).toFixed(0).padStart(4);
@@ -289,7 +290,9 @@ const result = {
     node: process.version,
     v8: process.versions.v8,
     cc: cfg.c ? compilerVersion() : null,
-    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a)).join(' ')}` : ''}`,
+    // Other load on the machine makes every figure noisy: the 1-minute load average says how much.
+    loadAverage: { start: loadAtStart, end: loadavg()[0] },
     options: { threads: cfg.threads, rounds: cfg.rounds, durationMs: cfg.durationMs, microMs: cfg.microMs, suites: cfg.suites, quick },
     provisional: args.provisional ?? null,
     wallSeconds: (performance.now() - t0) / 1000,

@@ -123,6 +123,7 @@ export function markdown(result) {
     ['command', `\`${m.command}\``],
     ['settings', `threads ${m.options.threads.join(',')}; ${m.options.rounds} rounds × ${m.options.durationMs} ms (+1 warm-up); micro ${m.options.microMs} ms per task`],
     ['wall time', `${m.wallSeconds.toFixed(0)} s`],
+    ['load average (1 min)', `${m.loadAverage.start.toFixed(1)} at start, ${m.loadAverage.end.toFixed(1)} at end (${m.cpus} CPUs: above ${m.cpus} means other work competed with this run)`],
   ]));
   lines.push('');
   lines.push('Median of the rounds; ±% is half the range of the rounds (worker suites) or the median absolute');
