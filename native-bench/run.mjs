@@ -35,14 +35,23 @@ const SUITE_IDS = ['uncontended', 'exclusive', 'rwlock', 'seqlock', 'manager', '
 /** Suites that run only when named in --suites. */
 const EXTRA_SUITES = ['selftest'];
 
+/** A bad option: say which, and stop (exit 2) before measuring anything. */
+function fail(message) {
+  console.error(`npm run bench: ${message} (see --help)`);
+  process.exit(2);
+}
+
 function parseArgs(argv) {
   const o = { flags: new Set() };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
+    if (!a.startsWith('--')) fail(`unexpected argument ${a}`);
     const [k, inline] = a.slice(2).split('=', 2);
     if (['quick', 'no-refs', 'no-c', 'no-save', 'list', 'help'].includes(k)) o.flags.add(k);
-    else o[k] = inline ?? argv[++i];
+    else if (['suites', 'impls', 'threads', 'rounds', 'duration', 'micro-ms', 'machine', 'out', 'provisional'].includes(k)) {
+      o[k] = inline ?? argv[++i];
+      if (o[k] === undefined) fail(`--${k} needs a value`);
+    } else fail(`unknown option --${k}`);
   }
   return o;
 }
@@ -51,7 +60,7 @@ const list = (s) => (s == null ? null : String(s).split(',').map((x) => x.trim()
 const ints = (s, name) =>
   list(s)?.map((x) => {
     const n = Number(x);
-    if (!Number.isInteger(n) || n < 1 || n > 1024) throw new RangeError(`${name}: ${x} is not a count between 1 and 1024`);
+    if (!Number.isInteger(n) || n < 1 || n > 1024) fail(`${name}: ${x} is not a count between 1 and 1024`);
     return n;
   });
 
@@ -76,8 +85,13 @@ const cfg = {
   refs: !args.flags.has('no-refs'),
   c: !args.flags.has('no-c'),
 };
-for (const s of cfg.suites) if (![...SUITE_IDS, ...EXTRA_SUITES].includes(s)) throw new RangeError(`--suites: unknown suite ${s} (have ${[...SUITE_IDS, ...EXTRA_SUITES].join(', ')})`);
-if (!(cfg.rounds >= 1) || !(cfg.durationMs >= 10) || !(cfg.microMs >= 10)) throw new RangeError('--rounds ≥ 1, --duration ≥ 10, --micro-ms ≥ 10');
+for (const s of cfg.suites) if (![...SUITE_IDS, ...EXTRA_SUITES].includes(s)) fail(`--suites: unknown suite ${s} (have ${[...SUITE_IDS, ...EXTRA_SUITES].join(', ')})`);
+if (!(cfg.rounds >= 1) || !(cfg.durationMs >= 10) || !(cfg.microMs >= 10)) fail('--rounds ≥ 1, --duration ≥ 10, --micro-ms ≥ 10');
+
+{
+  const known = Object.entries(IMPLS).filter(([, v]) => v.family === 'sablock').map(([k]) => k.toLowerCase());
+  for (const x of cfg.impls ?? []) if (!known.includes(x.toLowerCase())) fail(`--impls: unknown primitive ${x} (have ${known.join(', ')})`);
+}
 
 if (args.flags.has('list')) {
   console.log(`suites: ${SUITE_IDS.join(', ')} (and, only when named: ${EXTRA_SUITES.join(', ')})`);

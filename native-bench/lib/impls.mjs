@@ -130,6 +130,43 @@ const semaphorePingpong = {
   },
 };
 
+/** Ping-pong over a Mutex + Condition and a turn word (the textbook condvar hand-off). */
+const conditionPingpong = {
+  create: () => ({
+    m: new sablock.Mutex(padded()).handle,
+    cv: new sablock.Condition(padded()).handle,
+    turn: word(),
+  }),
+  attach(s) {
+    const m = sablock.Mutex.from(s.m);
+    const cv = sablock.Condition.from(s.cv);
+    const turn = new Int32Array(s.turn.sab);
+    return {
+      ping() {
+        m.lock();
+        turn[WORD_I] = 1; // plain: only written and read under m
+        cv.notify();
+        while (turn[WORD_I] === 1) cv.wait(m);
+        m.unlock();
+      },
+      pong(stopped) {
+        m.lock();
+        while (turn[WORD_I] === 0) {
+          // Timed wait so the partner can leave when the round ends.
+          if (!cv.wait(m, 50) && stopped()) {
+            m.unlock();
+            return false;
+          }
+        }
+        turn[WORD_I] = 0;
+        cv.notify();
+        m.unlock();
+        return true;
+      },
+    };
+  },
+};
+
 /** Raw Atomics.wait/notify ping-pong: the JS futex round trip. */
 const futexPingpong = {
   create: word,
@@ -211,6 +248,7 @@ export const IMPLS = {
     },
   },
   Semaphore: { family: 'sablock', requires: ['Semaphore'], workloads: { pingpong: semaphorePingpong } },
+  Condition: { family: 'sablock', requires: ['Mutex', 'Condition'], workloads: { pingpong: conditionPingpong } },
 
   // ---- JS references ----
   'js-floor': {

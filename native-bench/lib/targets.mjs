@@ -34,6 +34,7 @@ export function evaluateTargets(tables, { cpus, threads }) {
   const rr = tables.some((t) => t.key.startsWith('rwlock/r90/')) ? 90 : 99;
   out.push(ratioTarget(`${over ?? '4×cores'} workers on ${cpus} cores ≥ 0.8× ${base ?? 'cores'}-worker throughput: RWLock (${rr}% reads)`, over && base && v(`rwlock/r${rr}/t${over}`, 'RWLock'), over && base && v(`rwlock/r${rr}/t${base}`, 'RWLock'), '>=', 0.8));
   out.push(ratioTarget('wake-up round trip: Semaphore ≤ 1.3× C futex round trip (time)', v('wakeup/pingpong', 'Semaphore'), v('wakeup/pingpong', 'c-futex'), '<=', 1.3));
+  out.push(ratioTarget('wake-up round trip: Mutex + Condition ≤ 1.3× C futex round trip (time)', v('wakeup/pingpong', 'Condition'), v('wakeup/pingpong', 'c-futex'), '<=', 1.3));
   out.push(ratioTarget('wake-up round trip: raw Atomics.wait/notify ≤ 1.3× C futex round trip (time)', v('wakeup/pingpong', 'js-futex'), v('wakeup/pingpong', 'c-futex'), '<=', 1.3));
   out.push(ratioTarget('Mutex ≥ 100× async-mutex, uncontended (async-mutex cost / Mutex cost)', v('uncontended/async', 'Mutex'), v('uncontended/async', 'async-mutex'), '>=', 100, { inverse: true }));
   out.push(ratioTarget('Mutex.lockAsync vs async-mutex, uncontended (async-mutex cost / lockAsync cost; info)', v('uncontended/async', 'Mutex.lockAsync'), v('uncontended/async', 'async-mutex'), '>=', 1, { inverse: true }));
