@@ -10,7 +10,7 @@
  *   --no-refs               drop the JS and C reference rows
  *   --no-c                  skip the C references
  *   --threads 1,2,4,8,16,32 thread counts for the worker suites
- *   --rounds N --duration MS --micro-ms MS   measurement lengths
+ *   --rounds N --duration MS --micro-ms MS   measurement lengths (micro-ms: per task, split over the rounds)
  *   --machine NAME          results file name prefix (default: cpu model + core count)
  *   --out DIR               where results go (default native-bench/results)
  *   --no-save               print only
@@ -235,7 +235,14 @@ async function runMicroRows(table, rows) {
   }
   for (const g of groups.values()) {
     progress(`${table.key}: ${g.rows.map((r) => r.label).join(', ')}`);
-    const spec = { type: 'micro', names: g.rows.map((r) => r.micro), time: cfg.microMs, warmupTime: Math.min(200, cfg.microMs), lockcheck: g.lockcheck };
+    const spec = {
+      type: 'micro',
+      names: g.rows.map((r) => r.micro),
+      time: Math.max(20, Math.round(cfg.microMs / cfg.rounds)),
+      warmupTime: Math.min(200, cfg.microMs),
+      rounds: cfg.rounds,
+      lockcheck: g.lockcheck,
+    };
     const c = await runChild(spec, { nodeFlags: g.flags, env: g.lockcheck ? { SABLOCK_CHECK: '1' } : {}, timeoutMs: 60_000 + g.rows.length * cfg.microMs * 10 });
     const crashed = c.code !== 0 || c.signal;
     g.rows.forEach((r, i) => {
@@ -244,7 +251,7 @@ async function runMicroRows(table, rows) {
       if (!res || res.error) {
         Object.assign(r, { status: crashed && !res ? 'crash' : 'error', note: (res?.error ?? `child process ${c.why}`).split('\n')[0] });
       } else {
-        Object.assign(r, { status: 'ok', median: res.median, spread: res.spread, samples: [res.median], check: 'ok' });
+        Object.assign(r, { status: 'ok', median: res.median, spread: res.spread, samples: res.samples, check: 'ok' });
         if (crashed) r.note = `its process then ${c.why} (after reporting; results kept)`;
       }
       doneRows++;

@@ -5,7 +5,7 @@
  * 20 sometimes aborts when a worker that used --harmony-struct exits) loses nothing measured.
  *
  *   node [flags] child.mjs '<json spec>'
- *   spec: { type: 'cell', cell } | { type: 'micro', names, time, warmupTime, lockcheck?: 'warn' }
+ *   spec: { type: 'cell', cell } | { type: 'micro', names, time, warmupTime, rounds, lockcheck?: 'warn' }
  */
 const spec = JSON.parse(process.argv[2]);
 const emit = (r) => process.stdout.write(`@@RESULT ${JSON.stringify(r)}\n`);
@@ -28,5 +28,5 @@ if (spec.type === 'cell') {
   }
 } else {
   const { runMicro } = await import('./micro.mjs');
-  for (const name of spec.names) emit(...(await runMicro([name], spec)));
+  for (const r of await runMicro(spec.names, spec)) emit(r);
 }

@@ -1,13 +1,14 @@
 /**
  * Single-thread (uncontended) costs, measured with tinybench. Each task runs a batch of `batch`
  * operations per call so the timer and call overhead vanish next to what is measured; the
- * reported figure is nanoseconds per operation (median of the samples) and the spread (median
- * absolute deviation of the samples, in % of the median).
+ * reported figure is nanoseconds per operation: each round's median sample, then the median and
+ * spread of the rounds, as for the worker suites.
  */
 import { Bench } from 'tinybench';
 import { Mutex as AsyncMutex } from 'async-mutex';
 import sablock, { has } from './sablock.mjs';
 import { FutexLock } from './impls.mjs';
+import { median, spread } from './stats.mjs';
 
 const BATCH = 1000;
 const ASYNC_BATCH = 100;
@@ -189,29 +190,36 @@ export function microUnavailable(name) {
 }
 
 /**
- * Runs the named tasks in this process, in order. Returns one
- * { name, median (ns/op), spread (MAD %), samplesCount } per task, or { name, error }.
+ * Runs the named tasks in this process, interleaved: `rounds` rounds, each running every task for
+ * `time` ms, so a burst of load from elsewhere hits all tasks of a table alike instead of one.
+ * Returns one { name, median (ns/op, median of the rounds' p50), spread (half the range of the
+ * rounds, % of the median), samples (each round's p50) } per task, or { name, error }.
  */
-export async function runMicro(names, { time = 500, warmupTime = 150 } = {}) {
-  const out = [];
-  for (const name of names) {
-    const t = MICRO[name];
-    const bench = new Bench({ time, warmupTime });
-    try {
-      bench.add(name, t.make());
-      await bench.run();
-      const r = bench.tasks[0].result;
-      if (r.state !== 'completed') throw r.error ?? new Error(`task ${r.state}`);
-      const batch = t.batch ?? BATCH;
-      out.push({
-        name,
-        median: (r.latency.p50 * 1e6) / batch,
-        spread: (r.latency.mad / r.latency.p50) * 100,
-        samplesCount: r.latency.samplesCount,
-      });
-    } catch (e) {
-      out.push({ name, error: String(e?.stack ?? e) });
+export async function runMicro(names, { time = 200, warmupTime = 150, rounds = 3 } = {}) {
+  const fns = new Map();
+  const samples = new Map(names.map((n) => [n, []]));
+  const errors = new Map();
+  for (let r = 0; r < rounds; r++) {
+    for (const name of names) {
+      if (errors.has(name)) continue;
+      const t = MICRO[name];
+      // The first round warms each task up; later rounds find it compiled.
+      const bench = new Bench({ time, warmupTime: r === 0 ? warmupTime : 20 });
+      try {
+        if (!fns.has(name)) fns.set(name, t.make());
+        bench.add(name, fns.get(name));
+        await bench.run();
+        const res = bench.tasks[0].result;
+        if (res.state !== 'completed') throw res.error ?? new Error(`task ${res.state}`);
+        samples.get(name).push((res.latency.p50 * 1e6) / (t.batch ?? BATCH));
+      } catch (e) {
+        errors.set(name, String(e?.stack ?? e));
+      }
     }
   }
-  return out;
+  return names.map((name) => {
+    if (errors.has(name)) return { name, error: errors.get(name) };
+    const xs = samples.get(name);
+    return { name, median: median(xs), spread: spread(xs), samples: xs };
+  });
 }

@@ -121,13 +121,14 @@ export function markdown(result) {
     ['node', `${m.node} (V8 ${m.v8})`],
     ['compiler', m.cc ?? 'none (C rows skipped)'],
     ['command', `\`${m.command}\``],
-    ['settings', `threads ${m.options.threads.join(',')}; ${m.options.rounds} rounds × ${m.options.durationMs} ms (+1 warm-up); micro ${m.options.microMs} ms per task`],
+    ['settings', `threads ${m.options.threads.join(',')}; ${m.options.rounds} rounds × ${m.options.durationMs} ms (+1 warm-up); single-thread tasks ${m.options.microMs} ms each over ${m.options.rounds} interleaved rounds`],
     ['wall time', `${m.wallSeconds.toFixed(0)} s`],
     ['load average (1 min)', `${m.loadAverage.start.toFixed(1)} at start, ${m.loadAverage.end.toFixed(1)} at end (${m.cpus} CPUs: above ${m.cpus} means other work competed with this run)`],
   ]));
   lines.push('');
-  lines.push('Median of the rounds; ±% is half the range of the rounds (worker suites) or the median absolute');
-  lines.push('deviation of tinybench\'s samples (single-thread ns/op tables), in % of the median. `thr ×` ratios are throughput ratios (higher = faster), `cost ×`');
+  lines.push('Median of the rounds; ±% is half the range of the rounds, in % of the median. Single-thread ns/op');
+  lines.push('rows: each round is the median tinybench sample, and the tasks of a table run interleaved, round by');
+  lines.push('round, so outside load hits them alike. `thr ×` ratios are throughput ratios (higher = faster), `cost ×`');
   lines.push('ratios are time ratios (lower = faster), both against rows of the same table, measured in this run.');
   lines.push('One work unit is one 32-bit LCG step, the same loop in JS and C. "check" is the data check each');
   lines.push('cell runs (exact counters, paired fields, untorn records).');
