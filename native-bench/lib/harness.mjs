@@ -101,8 +101,8 @@ export async function runCell({ name, workload, threads, phases, rounds, duratio
 
 function checkData(workload, threads, D, ops, writes, torn, failed) {
   if (failed) return `${failed} worker(s) threw`;
-  if (workload === 'exclusive' && D[L.DATA_A] !== (ops | 0)) {
-    return `lost updates: counter ${D[L.DATA_A]}, operations ${ops}`;
+  if (workload === 'exclusive' && (D[L.DATA_A] !== (ops | 0) || torn)) {
+    return `lost updates: counter ${D[L.DATA_A]}, operations ${ops}; overlapping critical sections ${torn}`;
   }
   if (workload === 'rw' && (D[L.DATA_A] !== (writes | 0) || torn)) {
     return `writes ${D[L.DATA_A]}/${writes}, torn reads ${torn}`;

@@ -6,7 +6,8 @@
  *
  *   exclusive: { lock(), unlock() } or { locked(fn) }     rw: { readLock, readUnlock, writeLock, writeUnlock }
  *   seq: { read(fn), write(fn) }                          manager: { acquire(row), release(h) }
- *   pingpong: { ping(ctl), pong(ctl) } — one round trip; pong returns false when told to stop
+ *   pingpong: { ping(), pong(done) } — one round trip each; pong waits with a timeout and returns
+ *             false once done() (worker 0 has finished its round trips)
  *
  * `requires` names the sablock exports an implementation needs: a suite skips (with a note) the
  * rows whose exports are missing from dist/. `nodeFlags` moves a row into its own child process.
@@ -120,9 +121,9 @@ const semaphorePingpong = {
         a.release();
         b.acquire();
       },
-      pong(stopped) {
+      pong(done) {
         // Wait with a timeout so the partner can leave when the round ends.
-        while (!a.tryAcquire(1, 50)) if (stopped()) return false;
+        while (!a.tryAcquire(1, 50)) if (done()) return false;
         b.release();
         return true;
       },
@@ -149,11 +150,11 @@ const conditionPingpong = {
         while (turn[WORD_I] === 1) cv.wait(m);
         m.unlock();
       },
-      pong(stopped) {
+      pong(done) {
         m.lock();
         while (turn[WORD_I] === 0) {
           // Timed wait so the partner can leave when the round ends.
-          if (!cv.wait(m, 50) && stopped()) {
+          if (!cv.wait(m, 50) && done()) {
             m.unlock();
             return false;
           }
@@ -179,9 +180,9 @@ const futexPingpong = {
         Atomics.notify(w, WORD_I, 1);
         while (Atomics.load(w, WORD_I) === 1) Atomics.wait(w, WORD_I, 1);
       },
-      pong(stopped) {
+      pong(done) {
         while (Atomics.load(w, WORD_I) === 0) {
-          if (Atomics.wait(w, WORD_I, 0, 50) === 'timed-out' && stopped()) return false;
+          if (Atomics.wait(w, WORD_I, 0, 50) === 'timed-out' && done()) return false;
         }
         Atomics.store(w, WORD_I, 0);
         Atomics.notify(w, WORD_I, 1);

@@ -21,15 +21,33 @@ const slot = L.SLOTS + index * L.LINE;
 let params = phases[0];
 let inside = 0;
 let outside = 0;
-const stopped = () => Atomics.load(ctl, L.STOP) !== 0;
+/**
+ * Ping-pong: the partner (worker 1) may leave only once worker 0 finished its last round trip
+ * (STOP = PING_DONE), or a partner that timed out just as worker 0 started one more round trip
+ * would leave it waiting forever.
+ */
+const PING_DONE = 2;
+const pingDone = () => Atomics.load(ctl, L.STOP) === PING_DONE;
 
+/*
+ * Exclusive critical section: count in DATA_A (lost updates show as a short counter) and mark
+ * DATA_B with this worker while inside (a second worker inside sees the mark: an overlap, even
+ * when no increment happens to be lost). The checking reads are Atomics.load so the compiler
+ * cannot answer them from the plain store just before; on x86 they are plain loads.
+ */
 function exclusiveLoop(lk, x) {
+  const me = index + 1;
   let n = 0;
+  let overlaps = 0;
   for (;;) {
     for (let k = 0; k < 8; k++) {
       lk.lock();
+      if (Atomics.load(D, L.DATA_B) !== 0) overlaps++;
+      D[L.DATA_B] = me;
       D[L.DATA_A]++;
       x = work(x, inside);
+      if (Atomics.load(D, L.DATA_B) !== me) overlaps++;
+      D[L.DATA_B] = 0;
       lk.unlock();
       x = work(x, outside);
     }
@@ -37,14 +55,21 @@ function exclusiveLoop(lk, x) {
     if (Atomics.load(ctl, L.STOP) !== 0) break;
   }
   ctl[slot + L.S_OPS] = n;
+  ctl[slot + L.S_TORN] += overlaps;
   return x;
 }
 
 function lockedLoop(lk, x) {
+  const me = index + 1;
   let n = 0;
+  let overlaps = 0;
   const cs = () => {
+    if (Atomics.load(D, L.DATA_B) !== 0) overlaps++;
+    D[L.DATA_B] = me;
     D[L.DATA_A]++;
     x = work(x, inside);
+    if (Atomics.load(D, L.DATA_B) !== me) overlaps++;
+    D[L.DATA_B] = 0;
   };
   for (;;) {
     for (let k = 0; k < 8; k++) {
@@ -55,6 +80,7 @@ function lockedLoop(lk, x) {
     if (Atomics.load(ctl, L.STOP) !== 0) break;
   }
   ctl[slot + L.S_OPS] = n;
+  ctl[slot + L.S_TORN] += overlaps;
   return x;
 }
 
@@ -165,8 +191,9 @@ function pingpongLoop(lk, x) {
       lk.ping();
       n++;
     }
+    Atomics.store(ctl, L.STOP, PING_DONE); // the partner polls STOP on its wait timeouts
   } else {
-    while (lk.pong(stopped));
+    while (lk.pong(pingDone));
   }
   ctl[slot + L.S_OPS] = n;
   return x;
