@@ -4,13 +4,14 @@
  * instead, on this machine, in one run. See native-bench/README.md.
  *
  *   npm run bench [-- options]
- *   --quick                 short run (~1 min): fewer rounds, one scenario per suite, threads 1,2,4×cores
+ *   --quick                 short run (~1 min on an idle machine): 3 rounds × 80 ms, one scenario per suite, threads 1, cores, 4×cores
  *   --suites a,b            suites to run (default all: uncontended,exclusive,rwlock,seqlock,manager,lockcheck,wakeup)
  *   --impls a,b             sablock rows to keep (e.g. Mutex,RWLock); references stay unless --no-refs
  *   --no-refs               drop the JS and C reference rows
  *   --no-c                  skip the C references
  *   --threads 1,2,4,8,16,32 thread counts for the worker suites
  *   --rounds N --duration MS --micro-ms MS   measurement lengths (micro-ms: per task, split over the rounds)
+ *   --warmup-ms MS          most time fresh workers spend warming up before the first scenario (default 1000)
  *   --machine NAME          results file name prefix (default: cpu model + core count)
  *   --out DIR               where results go (default native-bench/results)
  *   --no-save               print only
@@ -48,7 +49,7 @@ function parseArgs(argv) {
     if (!a.startsWith('--')) fail(`unexpected argument ${a}`);
     const [k, inline] = a.slice(2).split('=', 2);
     if (['quick', 'no-refs', 'no-c', 'no-save', 'list', 'help'].includes(k)) o.flags.add(k);
-    else if (['suites', 'impls', 'threads', 'rounds', 'duration', 'micro-ms', 'machine', 'out', 'provisional'].includes(k)) {
+    else if (['suites', 'impls', 'threads', 'rounds', 'duration', 'micro-ms', 'warmup-ms', 'machine', 'out', 'provisional'].includes(k)) {
       o[k] = inline ?? argv[++i];
       if (o[k] === undefined) fail(`--${k} needs a value`);
     } else fail(`unknown option --${k}`);
@@ -80,13 +81,14 @@ const cfg = {
   rounds: Number(args.rounds ?? (quick ? 3 : 4)),
   durationMs: Number(args.duration ?? (quick ? 80 : 150)),
   microMs: Number(args['micro-ms'] ?? (quick ? 150 : 400)),
+  warmupMs: Number(args['warmup-ms'] ?? (quick ? 400 : 1000)),
   suites: list(args.suites) ?? SUITE_IDS,
   impls: list(args.impls),
   refs: !args.flags.has('no-refs'),
   c: !args.flags.has('no-c'),
 };
 for (const s of cfg.suites) if (![...SUITE_IDS, ...EXTRA_SUITES].includes(s)) fail(`--suites: unknown suite ${s} (have ${[...SUITE_IDS, ...EXTRA_SUITES].join(', ')})`);
-if (!(cfg.rounds >= 1) || !(cfg.durationMs >= 10) || !(cfg.microMs >= 10)) fail('--rounds ≥ 1, --duration ≥ 10, --micro-ms ≥ 10');
+if (!(cfg.rounds >= 1) || !(cfg.durationMs >= 10) || !(cfg.microMs >= 10) || !(cfg.warmupMs >= 0)) fail('--rounds ≥ 1, --duration ≥ 10, --micro-ms ≥ 10, --warmup-ms ≥ 0');
 
 {
   const known = Object.entries(IMPLS).filter(([, v]) => v.family === 'sablock').map(([k]) => k.toLowerCase());
@@ -178,7 +180,7 @@ async function runWorkerGroup(impl, workload, threads, entries) {
     doneRows += rows.length;
     return;
   }
-  const cell = { name: impl, workload, threads, phases: rows.map((r) => r.params), rounds: cfg.rounds, durationMs: cfg.durationMs };
+  const cell = { name: impl, workload, threads, phases: rows.map((r) => r.params), rounds: cfg.rounds, durationMs: cfg.durationMs, warmupMs: cfg.warmupMs };
   const show = (p) => progress(`${entries[p].table.key}: ${rows[p].label}${threads ? ` ×${threads}` : ''}`);
   let res;
   let crashNote = null;
@@ -186,7 +188,7 @@ async function runWorkerGroup(impl, workload, threads, entries) {
     const flags = IMPLS[impl].nodeFlags;
     if (flags) {
       show(0);
-      const c = await runChild({ type: 'cell', cell }, { nodeFlags: flags, timeoutMs: 60_000 + threads * 2_000 + rows.length * (cfg.rounds + 1) * cfg.durationMs * 30 });
+      const c = await runChild({ type: 'cell', cell }, { nodeFlags: flags, timeoutMs: 60_000 + cfg.warmupMs + threads * 2_000 + rows.length * (cfg.rounds + 1) * cfg.durationMs * 30 });
       res = c.results[0];
       const crashed = c.code !== 0 || c.signal;
       if (!res || res.error) {
@@ -209,6 +211,7 @@ async function runWorkerGroup(impl, workload, threads, entries) {
     const ph = res.phases[p];
     finishRow(row, table.fromRate ? ph.samples.map((x) => 1e9 / x) : ph.samples, table.fromRate ? null : ph.extra);
     row.check = res.check;
+    row.warmupRounds = ph.warmupRounds;
     // A negative control passes when its data check caught it.
     if (row.expectFail) row.check = res.check === 'ok' ? 'broken lock NOT caught by the data check' : 'ok';
     if (row.expectFail && row.check === 'ok') row.note = `caught as expected: ${res.check}`;
@@ -314,7 +317,7 @@ const result = {
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a)).join(' ')}` : ''}`,
     // Other load on the machine makes every figure noisy: the 1-minute load average says how much.
     loadAverage: { start: loadAtStart, end: loadavg()[0] },
-    options: { threads: cfg.threads, rounds: cfg.rounds, durationMs: cfg.durationMs, microMs: cfg.microMs, suites: cfg.suites, quick },
+    options: { threads: cfg.threads, rounds: cfg.rounds, durationMs: cfg.durationMs, microMs: cfg.microMs, warmupMs: cfg.warmupMs, suites: cfg.suites, quick },
     provisional: args.provisional ?? null,
     wallSeconds: (performance.now() - t0) / 1000,
   },

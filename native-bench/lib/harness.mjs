@@ -1,7 +1,7 @@
 /**
  * The shared worker-throughput harness. One cell = one implementation × workload × thread count ×
  * scenario parameters: start `threads` fresh workers, wait until all are attached, then run
- * `rounds + 1` rounds per phase (the first is a warm-up and is dropped). A round releases every worker at
+ * `rounds` measured rounds per phase after a warm-up (see below). A round releases every worker at
  * once (GO + notify), lets them run `durationMs`, sets STOP, waits for all to report, and records
  * total operations / elapsed seconds. Afterwards it checks the protected data.
  */
@@ -23,10 +23,10 @@ async function until(pred, timeoutMs, what) {
 
 /**
  * Runs one cell in this process: the same workers run each of `phases` (scenario parameters) in
- * turn, `rounds + 1` rounds each. Returns { phases: [{ samples: ops/s per round, extra: second
+ * turn: warm-up round(s), then `rounds` measured rounds each. Returns { phases: [{ samples: ops/s per round, extra: second
  * counter/s per round (writes, for rw/seq) }], check: 'ok' or what went wrong }.
  */
-export async function runCell({ name, workload, threads, phases, rounds, durationMs, onPhase }) {
+export async function runCell({ name, workload, threads, phases, rounds, durationMs, warmupMs = 1000, onPhase }) {
   const impl = IMPLS[name].workloads[workload];
   const shared = impl.create({ threads, phases });
   const ctlSab = new SharedArrayBuffer(L.controlBytes(threads));
@@ -52,38 +52,52 @@ export async function runCell({ name, workload, threads, phases, rounds, duratio
     await until(() => Atomics.load(ctl, L.READY) === threads || errors.length > 0, 30_000, 'workers to attach');
     if (errors.length) throw errors[0];
     let go = 0;
+    /** One round: release the workers, let them run durationMs, stop them; ops/s and second counter/s. */
+    const round = async () => {
+      Atomics.store(ctl, L.STOP, 0);
+      Atomics.store(ctl, L.DONE, 0);
+      const t0 = performance.now();
+      Atomics.store(ctl, L.GO, ++go);
+      Atomics.notify(ctl, L.GO); // release every worker of this round
+      await sleep(durationMs);
+      Atomics.store(ctl, L.STOP, 1);
+      const t1 = performance.now();
+      await until(() => Atomics.load(ctl, L.DONE) === threads || errors.length > 0, drainMs, 'the round to end');
+      if (errors.length) throw errors[0];
+      let ops = 0;
+      let ops2 = 0;
+      for (let i = 0; i < threads; i++) {
+        ops += ctl[slot(i) + L.S_OPS];
+        ops2 += ctl[slot(i) + L.S_OPS2];
+      }
+      totalOps += ops;
+      totalOps2 += ops2;
+      const s = (t1 - t0) / 1000;
+      return [ops / s, ops2 / s];
+    };
     for (let p = 0; p < phases.length; p++) {
       onPhase?.(p);
       Atomics.store(ctl, L.PHASE, p);
+      // Warm-up: one round, but on fresh workers (the first phase) keep warming until two
+      // rounds agree within 20 % or warmupMs runs out: some code (a lock table, say) takes far
+      // longer than one short round to reach its compiled steady state.
+      const warmStart = performance.now();
+      let warmupRounds = 0;
+      for (let prev = null; ; ) {
+        const [rate] = await round();
+        warmupRounds++;
+        if (p > 0 || performance.now() - warmStart >= warmupMs) break;
+        if (prev !== null && Math.abs(rate - prev) <= 0.2 * Math.max(rate, prev)) break;
+        prev = rate;
+      }
       const samples = [];
       const extra = [];
-      for (let r = 0; r <= rounds; r++) {
-        Atomics.store(ctl, L.STOP, 0);
-        Atomics.store(ctl, L.DONE, 0);
-        const t0 = performance.now();
-        Atomics.store(ctl, L.GO, ++go);
-        Atomics.notify(ctl, L.GO); // release every worker of this round
-        await sleep(durationMs);
-        Atomics.store(ctl, L.STOP, 1);
-        const t1 = performance.now();
-        await until(() => Atomics.load(ctl, L.DONE) === threads || errors.length > 0, drainMs, 'the round to end');
-        if (errors.length) throw errors[0];
-        let ops = 0;
-        let ops2 = 0;
-        for (let i = 0; i < threads; i++) {
-          ops += ctl[slot(i) + L.S_OPS];
-          ops2 += ctl[slot(i) + L.S_OPS2];
-        }
-        totalOps += ops;
-        totalOps2 += ops2;
-        // Round 0 of each phase is the warm-up.
-        if (r > 0) {
-          const s = (t1 - t0) / 1000;
-          samples.push(ops / s);
-          extra.push(ops2 / s);
-        }
+      for (let r = 0; r < rounds; r++) {
+        const [rate, rate2] = await round();
+        samples.push(rate);
+        extra.push(rate2);
       }
-      results.push({ samples, extra });
+      results.push({ samples, extra, warmupRounds });
     }
     Atomics.store(ctl, L.GO, -1);
     Atomics.notify(ctl, L.GO);

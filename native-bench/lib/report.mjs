@@ -121,7 +121,7 @@ export function markdown(result) {
     ['node', `${m.node} (V8 ${m.v8})`],
     ['compiler', m.cc ?? 'none (C rows skipped)'],
     ['command', `\`${m.command}\``],
-    ['settings', `threads ${m.options.threads.join(',')}; ${m.options.rounds} rounds × ${m.options.durationMs} ms (+1 warm-up); single-thread tasks ${m.options.microMs} ms each over ${m.options.rounds} interleaved rounds`],
+    ['settings', `threads ${m.options.threads.join(',')}; ${m.options.rounds} rounds × ${m.options.durationMs} ms after warm-up (fresh workers: until two rounds agree within 20 %, at most ${m.options.warmupMs} ms); single-thread tasks ${m.options.microMs} ms each over ${m.options.rounds} interleaved rounds`],
     ['wall time', `${m.wallSeconds.toFixed(0)} s`],
     ['load average (1 min)', `${m.loadAverage.start.toFixed(1)} at start, ${m.loadAverage.end.toFixed(1)} at end (${m.cpus} CPUs: above ${m.cpus} means other work competed with this run)`],
   ]));
