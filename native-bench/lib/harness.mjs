@@ -1,0 +1,132 @@
+/**
+ * The shared worker-throughput harness. One cell = one implementation × workload × thread count ×
+ * scenario parameters: start `threads` fresh workers, wait until all are attached, then run
+ * `rounds` measured rounds per phase after a warm-up (see below). A round releases every worker at
+ * once (GO + notify), lets them run `durationMs`, sets STOP, waits for all to report, and records
+ * total operations / elapsed seconds. Afterwards it checks the protected data.
+ */
+import { Worker } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { IMPLS } from './impls.mjs';
+import * as L from './layout.mjs';
+
+const WORKER_URL = new URL('./worker.mjs', import.meta.url);
+
+async function until(pred, timeoutMs, what) {
+  const end = performance.now() + timeoutMs;
+  while (!pred()) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(1);
+  }
+}
+
+/**
+ * Runs one cell in this process: the same workers run each of `phases` (scenario parameters) in
+ * turn: warm-up round(s), then `rounds` measured rounds each. Returns { phases: [{ samples: ops/s per round, extra: second
+ * counter/s per round (writes, for rw/seq) }], check: 'ok' or what went wrong }.
+ */
+export async function runCell({ name, workload, threads, phases, rounds, durationMs, warmupMs = 1000, onPhase }) {
+  const impl = IMPLS[name].workloads[workload];
+  const shared = impl.create({ threads, phases });
+  const ctlSab = new SharedArrayBuffer(L.controlBytes(threads));
+  const dataSab = new SharedArrayBuffer(L.dataBytes(threads));
+  const ctl = new Int32Array(ctlSab);
+  const D = new Int32Array(dataSab);
+  const workers = [];
+  const errors = [];
+  const results = [];
+  let totalOps = 0;
+  let totalOps2 = 0;
+  const slot = (i) => L.SLOTS + i * L.LINE;
+  // Generous bound: an oversubscribed round may take much longer than durationMs to drain.
+  const drainMs = Math.max(10_000, durationMs * 20);
+  try {
+    for (let i = 0; i < threads; i++) {
+      const w = new Worker(WORKER_URL, {
+        workerData: { name, workload, shared, ctlSab, dataSab, index: i, phases },
+      });
+      w.on('error', (e) => errors.push(e));
+      workers.push(w);
+    }
+    await until(() => Atomics.load(ctl, L.READY) === threads || errors.length > 0, 30_000, 'workers to attach');
+    if (errors.length) throw errors[0];
+    let go = 0;
+    /** One round: release the workers, let them run durationMs, stop them; ops/s and second counter/s. */
+    const round = async () => {
+      Atomics.store(ctl, L.STOP, 0);
+      Atomics.store(ctl, L.DONE, 0);
+      const t0 = performance.now();
+      Atomics.store(ctl, L.GO, ++go);
+      Atomics.notify(ctl, L.GO); // release every worker of this round
+      await sleep(durationMs);
+      Atomics.store(ctl, L.STOP, 1);
+      const t1 = performance.now();
+      await until(() => Atomics.load(ctl, L.DONE) === threads || errors.length > 0, drainMs, 'the round to end');
+      if (errors.length) throw errors[0];
+      let ops = 0;
+      let ops2 = 0;
+      for (let i = 0; i < threads; i++) {
+        ops += ctl[slot(i) + L.S_OPS];
+        ops2 += ctl[slot(i) + L.S_OPS2];
+      }
+      totalOps += ops;
+      totalOps2 += ops2;
+      const s = (t1 - t0) / 1000;
+      return [ops / s, ops2 / s];
+    };
+    for (let p = 0; p < phases.length; p++) {
+      onPhase?.(p);
+      Atomics.store(ctl, L.PHASE, p);
+      // Warm-up: one round, but on fresh workers (the first phase) keep warming until two
+      // rounds agree within 20 % or warmupMs runs out: some code (a lock table, say) takes far
+      // longer than one short round to reach its compiled steady state.
+      const warmStart = performance.now();
+      let warmupRounds = 0;
+      for (let prev = null; ; ) {
+        const [rate] = await round();
+        warmupRounds++;
+        if (p > 0 || performance.now() - warmStart >= warmupMs) break;
+        if (prev !== null && Math.abs(rate - prev) <= 0.2 * Math.max(rate, prev)) break;
+        prev = rate;
+      }
+      const samples = [];
+      const extra = [];
+      for (let r = 0; r < rounds; r++) {
+        const [rate, rate2] = await round();
+        samples.push(rate);
+        extra.push(rate2);
+      }
+      results.push({ samples, extra, warmupRounds });
+    }
+    Atomics.store(ctl, L.GO, -1);
+    Atomics.notify(ctl, L.GO);
+    let torn = 0;
+    let failed = 0;
+    for (let i = 0; i < threads; i++) {
+      torn += ctl[slot(i) + L.S_TORN];
+      failed += ctl[slot(i) + L.S_ERR];
+    }
+    return { phases: results, check: checkData(workload, threads, D, totalOps, totalOps2, torn, failed) };
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+function checkData(workload, threads, D, ops, writes, torn, failed) {
+  if (failed) return `${failed} worker(s) threw`;
+  if (workload === 'exclusive' && (D[L.DATA_A] !== (ops | 0) || torn)) {
+    return `lost updates: counter ${D[L.DATA_A]}, operations ${ops}; overlapping critical sections ${torn}`;
+  }
+  if (workload === 'rw' && (D[L.DATA_A] !== (writes | 0) || torn)) {
+    return `writes ${D[L.DATA_A]}/${writes}, torn reads ${torn}`;
+  }
+  if (workload === 'seq' && torn) return `torn reads ${torn}`;
+  if (workload === 'manager') {
+    // Hot-row phases count in DATA_A, disjoint-row phases in each worker's row.
+    let sum = D[L.DATA_A];
+    for (let i = 0; i < threads; i++) sum += D[L.DATA_ROWS + (i + 1) * L.LINE];
+    if (sum !== (ops | 0)) return `lost updates: counters ${sum}, operations ${ops}`;
+  }
+  return 'ok';
+}

@@ -1,0 +1,302 @@
+/**
+ * Every implementation a suite can put in a row, by name. An implementation lists the workloads it
+ * can run; each workload has `create(ctx)` (main thread: make the lock, return a
+ * structured-cloneable description) and `attach(shared)` (in each worker: the operations the
+ * workload loop in `worker.mjs` calls).
+ *
+ *   exclusive: { lock(), unlock() } or { locked(fn) }     rw: { readLock, readUnlock, writeLock, writeUnlock }
+ *   seq: { read(fn), write(fn) }                          manager: { acquire(row), release(h) }
+ *   pingpong: { ping(), pong(done) } — one round trip each; pong waits with a timeout and returns
+ *             false once done() (worker 0 has finished its round trips)
+ *
+ * `requires` names the sablock exports an implementation needs: a suite skips (with a note) the
+ * rows whose exports are missing from dist/. `nodeFlags` moves a row into its own child process.
+ * `c` names the implementation in native-bench/c/locks.c instead (run by cbench.mjs).
+ * Locks sit at byte 128 of their own 384-byte buffer: padded against false sharing with anything.
+ */
+import sablock, { has } from './sablock.mjs';
+
+const PAD_BYTES = 384;
+const AT = 128;
+
+/** A fresh padded placement for one sablock primitive. */
+function padded(extra = 0) {
+  return { buffer: new SharedArrayBuffer(PAD_BYTES + extra), byteOffset: AT };
+}
+
+/** A bare word on its own line. */
+function word() {
+  return { sab: new SharedArrayBuffer(PAD_BYTES) };
+}
+const WORD_I = AT / 4;
+
+/**
+ * The JS floor: the least a lock can cost in JS. Acquire is one Atomics.compareExchange (spinning
+ * on a load while taken), release one Atomics.store. No parking, no ownership, no checks.
+ */
+export class FloorLock {
+  constructor(sab) {
+    this.a = new Int32Array(sab);
+  }
+  lock() {
+    const a = this.a;
+    // 0 → 1 takes it; while taken, spin on a plain load (test-and-test-and-set).
+    while (Atomics.compareExchange(a, WORD_I, 0, 1) !== 0) while (Atomics.load(a, WORD_I) !== 0);
+  }
+  unlock() {
+    Atomics.store(this.a, WORD_I, 0);
+  }
+}
+
+/**
+ * A minimal hand-written futex mutex (Drepper's mutex3: 0 free, 1 locked, 2 locked with
+ * waiters) — what a user writing their own lock would have: no spin, no fairness, no ownership
+ * checks, no hooks. Also "the lock without hooks" of the lock-order checker's cost target.
+ */
+export class FutexLock {
+  constructor(sab) {
+    this.a = new Int32Array(sab);
+  }
+  lock() {
+    const a = this.a;
+    // Uncontended: 0 → 1.
+    let c = Atomics.compareExchange(a, WORD_I, 0, 1);
+    if (c !== 0) {
+      // Contended: mark 2 (waiters) and sleep while it stays 2.
+      if (c !== 2) c = Atomics.exchange(a, WORD_I, 2);
+      while (c !== 0) {
+        Atomics.wait(a, WORD_I, 2);
+        c = Atomics.exchange(a, WORD_I, 2);
+      }
+    }
+  }
+  unlock() {
+    // 1 → 0 needs no wake; 2 → 1 means waiters: clear and wake one.
+    if (Atomics.sub(this.a, WORD_I, 1) !== 1) {
+      Atomics.store(this.a, WORD_I, 0);
+      Atomics.notify(this.a, WORD_I, 1);
+    }
+  }
+}
+
+/** Exclusive adapter for a sablock class with lock()/unlock(). */
+function sablockExclusive(cls) {
+  return {
+    create: () => ({ handle: new sablock[cls](padded()).handle }),
+    attach: (s) => sablock[cls].from(s.handle),
+  };
+}
+
+/** RW workload on an exclusive lock: reads take it exclusively too. */
+function exclusiveAsRw(ex) {
+  return {
+    create: ex.create,
+    attach(s) {
+      const l = ex.attach(s);
+      return {
+        readLock: () => l.lock(),
+        readUnlock: () => l.unlock(),
+        writeLock: () => l.lock(),
+        writeUnlock: () => l.unlock(),
+      };
+    },
+  };
+}
+
+const mutexExclusive = sablockExclusive('Mutex');
+const floorExclusive = { create: word, attach: (s) => new FloorLock(s.sab) };
+const futexExclusive = { create: word, attach: (s) => new FutexLock(s.sab) };
+
+/** Ping-pong over two semaphores (sablock's wake-up path); skipped without Semaphore. */
+const semaphorePingpong = {
+  create: () => ({
+    a: new sablock.Semaphore(0, padded()).handle,
+    b: new sablock.Semaphore(0, padded()).handle,
+  }),
+  attach(s) {
+    const a = sablock.Semaphore.from(s.a);
+    const b = sablock.Semaphore.from(s.b);
+    return {
+      ping() {
+        a.release();
+        b.acquire();
+      },
+      pong(done) {
+        // Wait with a timeout so the partner can leave when the round ends.
+        while (!a.tryAcquire(1, 50)) if (done()) return false;
+        b.release();
+        return true;
+      },
+    };
+  },
+};
+
+/** Ping-pong over a Mutex + Condition and a turn word (the textbook condvar hand-off). */
+const conditionPingpong = {
+  create: () => ({
+    m: new sablock.Mutex(padded()).handle,
+    cv: new sablock.Condition(padded()).handle,
+    turn: word(),
+  }),
+  attach(s) {
+    const m = sablock.Mutex.from(s.m);
+    const cv = sablock.Condition.from(s.cv);
+    const turn = new Int32Array(s.turn.sab);
+    return {
+      ping() {
+        m.lock();
+        turn[WORD_I] = 1; // plain: only written and read under m
+        cv.notify();
+        while (turn[WORD_I] === 1) cv.wait(m);
+        m.unlock();
+      },
+      pong(done) {
+        m.lock();
+        while (turn[WORD_I] === 0) {
+          // Timed wait so the partner can leave when the round ends.
+          if (!cv.wait(m, 50) && done()) {
+            m.unlock();
+            return false;
+          }
+        }
+        turn[WORD_I] = 0;
+        cv.notify();
+        m.unlock();
+        return true;
+      },
+    };
+  },
+};
+
+/** Raw Atomics.wait/notify ping-pong: the JS futex round trip. */
+const futexPingpong = {
+  create: word,
+  attach(s) {
+    const w = new Int32Array(s.sab);
+    return {
+      ping() {
+        // Hand the turn over (0 → 1) and wake the partner, then sleep until it hands it back.
+        Atomics.store(w, WORD_I, 1);
+        Atomics.notify(w, WORD_I, 1);
+        while (Atomics.load(w, WORD_I) === 1) Atomics.wait(w, WORD_I, 1);
+      },
+      pong(done) {
+        while (Atomics.load(w, WORD_I) === 0) {
+          if (Atomics.wait(w, WORD_I, 0, 50) === 'timed-out' && done()) return false;
+        }
+        Atomics.store(w, WORD_I, 0);
+        Atomics.notify(w, WORD_I, 1);
+        return true;
+      },
+    };
+  },
+};
+
+export const IMPLS = {
+  // ---- sablock ----
+  Mutex: {
+    family: 'sablock',
+    requires: ['Mutex'],
+    workloads: { exclusive: mutexExclusive, rw: exclusiveAsRw(mutexExclusive) },
+  },
+  SpinLock: { family: 'sablock', requires: ['SpinLock'], workloads: { exclusive: sablockExclusive('SpinLock') } },
+  TicketLock: { family: 'sablock', requires: ['TicketLock'], workloads: { exclusive: sablockExclusive('TicketLock') } },
+  RWLock: {
+    family: 'sablock',
+    requires: ['RWLock'],
+    workloads: {
+      rw: {
+        create: () => ({ handle: new sablock.RWLock(padded()).handle }),
+        attach(s) {
+          const l = sablock.RWLock.from(s.handle);
+          return {
+            readLock: () => l.readLock(),
+            readUnlock: () => l.readUnlock(),
+            writeLock: () => l.writeLock(),
+            writeUnlock: () => l.writeUnlock(),
+          };
+        },
+      },
+    },
+  },
+  SeqLock: {
+    family: 'sablock',
+    requires: ['SeqLock'],
+    workloads: {
+      seq: {
+        create() {
+          const bytes = sablock.SeqLock.byteLengthFor(64);
+          return { handle: new sablock.SeqLock({ dataByteLength: 64, ...padded(bytes) }).handle };
+        },
+        attach(s) {
+          const l = sablock.SeqLock.from(s.handle);
+          return { read: (fn) => l.read(fn), write: (fn) => l.write(fn) };
+        },
+      },
+    },
+  },
+  LockManager: {
+    family: 'sablock',
+    requires: ['LockManager'],
+    workloads: {
+      manager: {
+        create: () => ({ handle: new sablock.LockManager({ capacity: 4096 }).handle }),
+        attach(s) {
+          const lm = sablock.LockManager.from(s.handle);
+          return { acquire: (row) => lm.acquire(['db', 't', row], 'X'), release: (h) => lm.release(h) };
+        },
+      },
+    },
+  },
+  Semaphore: { family: 'sablock', requires: ['Semaphore'], workloads: { pingpong: semaphorePingpong } },
+  Condition: { family: 'sablock', requires: ['Mutex', 'Condition'], workloads: { pingpong: conditionPingpong } },
+
+  // ---- JS references ----
+  'js-floor': {
+    family: 'js-ref',
+    about: 'Atomics.compareExchange acquire + Atomics.store release, spin while taken',
+    workloads: { exclusive: floorExclusive },
+  },
+  'js-futex': {
+    family: 'js-ref',
+    about: "hand-written futex mutex (Drepper's mutex3); raw Atomics.wait/notify for ping-pong",
+    workloads: { exclusive: futexExclusive, rw: exclusiveAsRw(futexExclusive), pingpong: futexPingpong },
+  },
+  'v8-mutex': {
+    family: 'js-ref',
+    about: "V8's Atomics.Mutex (node --harmony-struct), in its own process",
+    nodeFlags: ['--harmony-struct'],
+    workloads: {
+      exclusive: {
+        create: () => ({ m: new Atomics.Mutex() }),
+        attach: (s) => ({ locked: (fn) => Atomics.Mutex.lock(s.m, fn) }),
+      },
+    },
+  },
+
+  // ---- negative control (suite `selftest`): no exclusion at all; the data check must catch it ----
+  'js-broken': {
+    family: 'test',
+    about: 'no lock at all (negative control: its data check must fail)',
+    workloads: {
+      exclusive: { create: word, attach: () => ({ lock() {}, unlock() {} }) },
+      rw: { create: word, attach: () => ({ readLock() {}, readUnlock() {}, writeLock() {}, writeUnlock() {} }) },
+    },
+  },
+
+  // ---- C references (native-bench/c/locks.c) ----
+  'c-pthread': { family: 'c', c: { exclusive: 'pthread', rw: 'pthread' }, about: 'pthread_mutex_t (glibc)' },
+  'c-futex': { family: 'c', c: { exclusive: 'futex', pingpong: 'futex' }, about: 'futex mutex (mutex3), raw futex round trip' },
+  'c-ttas': { family: 'c', c: { exclusive: 'ttas' }, about: 'test-and-test-and-set spinlock with PAUSE' },
+  'c-rwlock': { family: 'c', c: { rw: 'rwlock' }, about: 'pthread_rwlock_t (glibc)' },
+  'c-seqlock': { family: 'c', c: { seq: 'seqlock' }, about: 'seqcount + writer spinlock' },
+};
+
+/** Why `name` cannot run here, or null when it can. */
+export function unavailable(name) {
+  const impl = IMPLS[name];
+  if (!impl) return `unknown implementation ${name}`;
+  const missing = (impl.requires ?? []).filter((e) => !has(e));
+  if (missing.length) return `${missing.join(', ')} not exported by dist/ (not merged yet?)`;
+  return null;
+}
