@@ -16,3 +16,4 @@ export {
   CapacityError,
   type LockErrorCode,
 } from './core/errors.js';
+export { RWLock, RWLockGuard, type RWLockOptions, type RWLockMode } from './rwlock.js';
