@@ -17,3 +17,4 @@ export {
   type LockErrorCode,
 } from './core/errors.js';
 export { RWLock, RWLockGuard, type RWLockOptions, type RWLockMode } from './rwlock.js';
+export { SeqLock, type SeqLockOptions, type SeqLockHandle } from './seqlock.js';
