@@ -29,13 +29,15 @@
  * ## State word
  * | bits  | name               | meaning |
  * |-------|--------------------|---------|
- * | 0–24  | READERS_MASK       | read holds, the upgradable hold included |
- * | 25    | UPGRADABLE         | the upgradable read lock is held (it is also counted as a reader) |
- * | 26    | WRITE_LOCKED       | the write lock is held (then the reader count is 0) |
- * | 27    | UPGRADING          | the upgradable holder waits in `upgrade` for readers to leave |
- * | 28    | UPGRADABLE_WAITING | a thread sleeps on STATE waiting for the upgradable lock only |
- * | 29    | READERS_WAITING    | readers (or upgradable acquirers) sleep on STATE behind a writer |
- * | 30    | WRITERS_WAITING    | writers may sleep on WRITER_NOTIFY |
+ * | 0–23  | READERS_MASK       | read holds, the upgradable hold included |
+ * | 24    | UPGRADABLE         | the upgradable read lock is held (it is also counted as a reader) |
+ * | 25    | WRITE_LOCKED       | the write lock is held (then the reader count is 0) |
+ * | 26    | UPGRADING          | the upgradable holder waits in `upgrade` for readers to leave |
+ * | 27    | UPGRADABLE_WAITING | a thread sleeps on STATE waiting for the upgradable lock only |
+ * | 28    | READERS_WAITING    | readers (or upgradable acquirers) sleep on STATE behind a writer |
+ * | 29    | WRITERS_WAITING    | writers may sleep on WRITER_NOTIFY |
+ * | 30    | WRITER_STARVING    | a writer has slept longer than 1 ms: the next wake of a writer hands off |
+ * | 31    | HANDOFF            | free, but reserved for a writer that has slept: nobody else may take it |
  *
  * | readers | UPG | WL | UPGRADING | WW | state |
  * |---------|-----|----|-----------|----|-------|
@@ -46,6 +48,7 @@
  * | n       | any | 0  | 0         | 1  | a writer waits: no new readers (writer preference) |
  * | 0       | 0   | 1  | 0         | any| write-locked |
  * | 0       | 0   | 0  | 0         | any| with READERS_WAITING and no WW: a woken writer is on its way; readers wait for it |
+ * | 0       | 0   | 0  | 0         | 0  | with HANDOFF: handed to the sleeping writers; the first to look claims it |
  *
  * ## Invariants
  * 1. WRITE_LOCKED implies a zero reader count; UPGRADING implies UPGRADABLE; UPGRADABLE implies a
@@ -66,7 +69,13 @@
  *    instead, so a departed writer never strands readers; if waking the STATE sleepers woke nobody,
  *    it wakes a writer. An aborted async waiter that was woken passes the wake on the same way
  *    (`forwardWriterWake`, `forwardReaderWake`).
- * 6. A thread that gives up waiting (timeout, abort) leaves the waiting bits it set: a stale bit
+ * 6. Writers may barge (a running writer takes a free lock ahead of a woken one), as in Rust std,
+ *    for throughput; eventual fairness comes from WRITER_STARVING: a writer that slept longer than
+ *    `WRITER_FAIR_AFTER_MS` sets it, and the next release that wakes a writer reserves the lock
+ *    with HANDOFF, which only a writer that has slept may claim (parking_lot's and Go's scheme,
+ *    as in `raw/mutex.ts`). If the wake found no sleeper, the releaser (or the aborted waiter
+ *    that swallowed it) clears HANDOFF again.
+ * 7. A thread that gives up waiting (timeout, abort) leaves the waiting bits it set: a stale bit
  *    only causes one extra wake; clearing it could strand other sleepers that share it.
  *
  * ## Memory ordering
@@ -87,22 +96,30 @@ export const UPGRADABLE_OWNER = 4;
 /** Words after the tag word. */
 export const RW_WORDS = 5;
 
-export const READERS_MASK = 0x01ff_ffff;
+export const READERS_MASK = 0x00ff_ffff;
 /** Most read holds at once; one more throws rather than overflowing into the flag bits. */
 export const MAX_READERS = READERS_MASK - 1;
-export const UPGRADABLE = 1 << 25;
-export const WRITE_LOCKED = 1 << 26;
-export const UPGRADING = 1 << 27;
-export const UPGRADABLE_WAITING = 1 << 28;
-export const READERS_WAITING = 1 << 29;
-export const WRITERS_WAITING = 1 << 30;
+export const UPGRADABLE = 1 << 24;
+export const WRITE_LOCKED = 1 << 25;
+export const UPGRADING = 1 << 26;
+export const UPGRADABLE_WAITING = 1 << 27;
+export const READERS_WAITING = 1 << 28;
+export const WRITERS_WAITING = 1 << 29;
+export const WRITER_STARVING = 1 << 30;
+export const HANDOFF = 1 << 31;
+
+/** How long a sleeping writer waits before it asks for the lock to be handed to it. */
+export const WRITER_FAIR_AFTER_MS = 1;
 /** Bits of the threads that sleep on STATE. */
 const STATE_SLEEPERS = READERS_WAITING | UPGRADABLE_WAITING;
 /** What keeps a reader out (invariant 2). */
-const BLOCKS_READERS = WRITE_LOCKED | UPGRADING | WRITERS_WAITING | READERS_WAITING;
+const BLOCKS_READERS = WRITE_LOCKED | UPGRADING | WRITERS_WAITING | READERS_WAITING | HANDOFF;
+/** What keeps out a reader that already waited behind a writer (invariant 2). */
+const BLOCKS_PARKED_READERS = WRITE_LOCKED | UPGRADING | HANDOFF;
 
 export const readersOf = (s: number): number => s & READERS_MASK;
-export const isUnlocked = (s: number): boolean => (s & (READERS_MASK | WRITE_LOCKED)) === 0;
+/** Free for any writer: no holder and not handed off to a sleeping writer. */
+export const isUnlocked = (s: number): boolean => (s & (READERS_MASK | WRITE_LOCKED | HANDOFF)) === 0;
 export const isWriteLocked = (s: number): boolean => (s & WRITE_LOCKED) !== 0;
 export const isReadLockable = (s: number): boolean => (s & BLOCKS_READERS) === 0 && readersOf(s) < MAX_READERS;
 export const isUpgradableLockable = (s: number): boolean => isReadLockable(s) && (s & UPGRADABLE) === 0;
@@ -156,7 +173,7 @@ function readStep(a: Int32Array, i: number, upgradable: boolean): Step {
   return (parked) => {
     // A reader that already waited behind a writer only yields to a held write lock or an
     // upgrade in progress, not to writers still waiting: that is its turn (invariant 2).
-    const blockers = parked ? WRITE_LOCKED | UPGRADING : BLOCKS_READERS;
+    const blockers = parked ? BLOCKS_PARKED_READERS : BLOCKS_READERS;
     for (;;) {
       const s = Atomics.load(a, i);
       const behindWriter = (s & blockers) !== 0;
@@ -234,26 +251,31 @@ export function tryWriteLock(a: Int32Array, i: number): boolean {
 }
 
 function writeStep(a: Int32Array, i: number): Step {
+  let sleptSince = 0;
   return (parked) => {
     // Once we have slept we cannot know whether other writers still sleep: keep the bit when we
     // take the lock so our release wakes the next one (invariant 4).
     const otherWriters = parked ? WRITERS_WAITING : 0;
+    const starving = parked && now() - sleptSince > WRITER_FAIR_AFTER_MS;
     for (;;) {
       const s = Atomics.load(a, i);
-      if (isUnlocked(s)) {
-        // Take it, keeping the waiting bits.
-        if (Atomics.compareExchange(a, i, s, s | WRITE_LOCKED | otherWriters) === s) return null;
+      if (isUnlocked(s) || (parked && (s & HANDOFF) !== 0)) {
+        // Take it (a handoff only if we have slept: it is meant for a sleeping writer), keeping
+        // the waiting bits; a handoff consumes HANDOFF.
+        if (Atomics.compareExchange(a, i, s, (s & ~HANDOFF) | WRITE_LOCKED | otherWriters) === s) return null;
         continue;
       }
       // CORRECTNESS: publish WRITERS_WAITING before giving up or sleeping. A writer that was woken
       // (its bit cleared by the waker) and leaves on timeout without re-setting it could strand
-      // the writers still asleep (invariant 6).
-      if (!hasWritersWaiting(s) && Atomics.compareExchange(a, i, s, s | WRITERS_WAITING) !== s) continue;
+      // the writers still asleep (invariant 7). A writer asleep too long also asks for a handoff.
+      const want = s | WRITERS_WAITING | (starving ? WRITER_STARVING : 0);
+      if (want !== s && Atomics.compareExchange(a, i, s, want) !== s) continue;
       // Read the counter before re-checking STATE: a release after this point bumps it, so our
       // sleep returns 'not-equal' or gets the notify (invariant 3).
       const seq = Atomics.load(a, i + WRITER_NOTIFY);
-      const now2 = Atomics.load(a, i);
-      if (isUnlocked(now2) || !hasWritersWaiting(now2)) continue;
+      const again = Atomics.load(a, i);
+      if (isUnlocked(again) || !hasWritersWaiting(again) || (again & HANDOFF) !== 0) continue;
+      if (!parked) sleptSince = now();
       return seq;
     }
   };
@@ -372,18 +394,23 @@ export function wakeWriterOrReaders(a: Int32Array, i: number, s: number, preferR
   for (;;) {
     const sleepersMayGo =
       (s & STATE_SLEEPERS) !== 0 &&
-      (s & (WRITE_LOCKED | UPGRADING)) === 0 &&
+      (s & BLOCKS_PARKED_READERS) === 0 &&
       (preferReaders || (s & WRITERS_WAITING) === 0);
     if (!sleepersMayGo && hasWritersWaiting(s) && isUnlocked(s)) {
-      // Clear WRITERS_WAITING and hand the wake to one writer (invariant 4).
-      const seen = Atomics.compareExchange(a, i, s, s & ~WRITERS_WAITING);
+      // Clear WRITERS_WAITING and hand the wake to one writer (invariant 4). If a writer has slept
+      // too long, reserve the lock for the sleeping writers (HANDOFF), so no running writer can
+      // barge in ahead of it again.
+      const handoff = (s & WRITER_STARVING) !== 0;
+      const next = handoff ? (s & ~(WRITERS_WAITING | WRITER_STARVING)) | HANDOFF : s & ~WRITERS_WAITING;
+      const seen = Atomics.compareExchange(a, i, s, next);
       if (seen !== s) {
         s = seen;
         continue;
       }
       if (wakeWriter(a, i)) return;
-      // CORRECTNESS: no writer was asleep (they gave up): the readers they kept out must not be
-      // stranded (invariant 5).
+      // CORRECTNESS: no writer was asleep (they gave up): undo the handoff, and the readers they
+      // kept out must not be stranded (invariant 5).
+      if (handoff) revertHandoff(a, i);
       s = Atomics.load(a, i);
       preferReaders = true;
       continue;
@@ -416,7 +443,14 @@ export function wakeWriterOrReaders(a: Int32Array, i: number, s: number, preferR
  */
 export function forwardWriterWake(a: Int32Array, i: number): void {
   if (wakeWriter(a, i)) return;
+  revertHandoff(a, i);
   wakeWriterOrReaders(a, i, Atomics.load(a, i), true);
+}
+
+/** Clears HANDOFF if it is set (nobody sleeps to claim it), leaving a free word. */
+function revertHandoff(a: Int32Array, i: number): void {
+  // Only clears our reservation; if a writer claimed it meanwhile, HANDOFF is already gone.
+  Atomics.and(a, i, ~HANDOFF);
 }
 
 /**
