@@ -37,7 +37,7 @@ import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
 import { checkCallback, type Lockable } from './exclusive.js';
 import {
   downgrade as rawDowngrade,
-  isUnlocked,
+  READERS_MASK,
   isWriteLocked,
   readersOf,
   readLockAsyncSlow,
@@ -425,7 +425,8 @@ export class RWLock {
 
   /** Snapshot: is anyone holding it (read or write)? For diagnostics only. */
   isLocked(): boolean {
-    return !isUnlocked(Atomics.load(this.#a, this.#i));
+    // Held means a reader or the writer is inside (a lock handed off and not yet claimed is free).
+    return (Atomics.load(this.#a, this.#i) & (READERS_MASK | WRITE_LOCKED)) !== 0;
   }
 
   /** Snapshot: is the write lock held? */

@@ -75,8 +75,11 @@
  *    with HANDOFF, which only a writer that has slept may claim (parking_lot's and Go's scheme,
  *    as in `raw/mutex.ts`). If the wake found no sleeper, the releaser (or the aborted waiter
  *    that swallowed it) clears HANDOFF again.
- * 7. A thread that gives up waiting (timeout, abort) leaves the waiting bits it set: a stale bit
- *    only causes one extra wake; clearing it could strand other sleepers that share it.
+ * 7. A writer that gives up waiting (timeout, abort) clears WRITERS_WAITING, which would otherwise
+ *    keep new readers out until the next full release, and wakes one writer: a writer still
+ *    asleep re-publishes the bit before sleeping again (it re-checks STATE after reading the
+ *    counter, which the wake bumped). If none was asleep, the STATE sleepers are woken. A reader
+ *    that gives up leaves its bit: the release of the writer it waited for clears it.
  *
  * ## Memory ordering
  * Every access to these words is an Atomics operation (sequentially consistent). Acquisition is a
@@ -265,9 +268,8 @@ function writeStep(a: Int32Array, i: number): Step {
         if (Atomics.compareExchange(a, i, s, (s & ~HANDOFF) | WRITE_LOCKED | otherWriters) === s) return null;
         continue;
       }
-      // CORRECTNESS: publish WRITERS_WAITING before giving up or sleeping. A writer that was woken
-      // (its bit cleared by the waker) and leaves on timeout without re-setting it could strand
-      // the writers still asleep (invariant 7). A writer asleep too long also asks for a handoff.
+      // CORRECTNESS: publish WRITERS_WAITING before sleeping, in the state the releaser will
+      // read, so it wakes a writer (invariant 3). A writer asleep too long also asks for a handoff.
       const want = s | WRITERS_WAITING | (starving ? WRITER_STARVING : 0);
       if (want !== s && Atomics.compareExchange(a, i, s, want) !== s) continue;
       // Read the counter before re-checking STATE: a release after this point bumps it, so our
@@ -286,12 +288,32 @@ const writeSpinning = (s: number): boolean => !isUnlocked(s) && (s & (WRITERS_WA
 /** Blocking write acquisition after the fast path failed. False if `deadline` passed. */
 export function writeLockSlow(a: Int32Array, i: number, deadline: number, budget: SpinBudget): boolean {
   if (writeSpinning(Atomics.load(a, i))) spinWhile(a, i, writeSpinning, isUnlocked, budget);
-  return blockOn(a, i + WRITER_NOTIFY, writeStep(a, i), deadline);
+  if (blockOn(a, i + WRITER_NOTIFY, writeStep(a, i), deadline)) return true;
+  abandonWrite(a, i);
+  return false;
 }
 
 /** Async write acquisition; rejects with TimeoutError or the signal's reason. */
-export function writeLockAsyncSlow(a: Int32Array, i: number, wait: ParsedWait, lockName: string): Promise<void> {
-  return awaitOn(a, i + WRITER_NOTIFY, writeStep(a, i), wait, lockName, () => forwardWriterWake(a, i));
+export async function writeLockAsyncSlow(a: Int32Array, i: number, wait: ParsedWait, lockName: string): Promise<void> {
+  try {
+    await awaitOn(a, i + WRITER_NOTIFY, writeStep(a, i), wait, lockName, () => forwardWriterWake(a, i));
+  } catch (e) {
+    abandonWrite(a, i);
+    throw e;
+  }
+}
+
+/**
+ * A writer gave up (timeout, abort). Its WRITERS_WAITING would keep new readers out until the
+ * next full release, so clear it and wake one writer: one still asleep re-publishes the bit
+ * before it sleeps again. If none was asleep, wake the readers the bit kept out (invariant 7).
+ */
+function abandonWrite(a: Int32Array, i: number): void {
+  // Withdraw the writers' claim (and a starvation request, which is meaningless without it).
+  const prev = Atomics.and(a, i, ~(WRITERS_WAITING | WRITER_STARVING));
+  if ((prev & WRITERS_WAITING) === 0) return;
+  if (wakeWriter(a, i)) return;
+  wakeWriterOrReaders(a, i, Atomics.load(a, i), true);
 }
 
 /** Releases the write lock (the caller checked ownership and cleared WRITER_OWNER). */
