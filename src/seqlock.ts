@@ -107,10 +107,10 @@ export class SeqLock {
 
   constructor(options: SeqLockOptions);
   /** @internal */
-  constructor(options: typeof FROM_HANDLE, handle: unknown);
-  constructor(options: SeqLockOptions | typeof FROM_HANDLE, handle?: unknown) {
+  constructor(options: typeof FROM_HANDLE, handle: unknown, fromOptions: unknown);
+  constructor(options: SeqLockOptions | typeof FROM_HANDLE, handle?: unknown, fromOptions?: unknown) {
     assertOwnerIdFits();
-    const { p, dataByteLength, tries } = options === FROM_HANDLE ? openHandle(handle) : placeNew(options);
+    const { p, dataByteLength, tries } = options === FROM_HANDLE ? openHandle(handle, fromOptions) : placeNew(options);
     this.name = p.name;
     this.buffer = p.buffer;
     this.byteOffset = p.byteOffset;
@@ -122,9 +122,12 @@ export class SeqLock {
     this.#tries = tries;
   }
 
-  /** Attaches to the SeqLock a handle describes (from `s.handle`, possibly another thread's). */
-  static from(handle: SeqLockHandle): SeqLock {
-    return new SeqLock(FROM_HANDLE, handle);
+  /**
+   * Attaches to the SeqLock a handle describes (from `s.handle`, possibly another thread's).
+   * `options.optimisticTries` tunes this object's readers.
+   */
+  static from(handle: SeqLockHandle, options?: { optimisticTries?: number }): SeqLock {
+    return new SeqLock(FROM_HANDLE, handle, options);
   }
 
   /** Plain structured-cloneable description; `SeqLock.from(handle)` attaches to the same lock. */
@@ -289,7 +292,18 @@ interface Opened {
   tries: number;
 }
 
-function openHandle(handle: unknown): Opened {
+function readTries(options: unknown): number {
+  if (options === undefined || options === null) return DEFAULT_OPTIMISTIC_TRIES;
+  if (typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`);
+  const n = (options as { optimisticTries?: unknown }).optimisticTries;
+  if (n === undefined) return DEFAULT_OPTIMISTIC_TRIES;
+  if (typeof n !== 'number') throw new TypeError(`options.optimisticTries must be a number, got ${describe(n)}`);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`options.optimisticTries must be an integer >= 1, got ${n}`);
+  return n;
+}
+
+function openHandle(handle: unknown, options: unknown): Opened {
+  const tries = readTries(options);
   let len = 0;
   const p = attach('SeqLock', handle, (h) => HEADER_BYTES + (len = checkDataByteLength(h.dataByteLength, 'handle.dataByteLength')));
   // Attaching only reads: the size recorded by the constructor must match the handle's.
@@ -297,7 +311,7 @@ function openHandle(handle: unknown): Opened {
   if (stored !== len + 1) {
     throw new RangeError(`handle.dataByteLength ${len} does not match the SeqLock's ${stored - 1} bytes`);
   }
-  return { p, dataByteLength: len, tries: DEFAULT_OPTIMISTIC_TRIES };
+  return { p, dataByteLength: len, tries };
 }
 
 function placeNew(options: unknown): Opened {
@@ -306,13 +320,7 @@ function placeNew(options: unknown): Opened {
   }
   const o = options as SeqLockOptions;
   const dataByteLength = checkDataByteLength(o.dataByteLength, 'options.dataByteLength');
-  let tries = DEFAULT_OPTIMISTIC_TRIES;
-  if (o.optimisticTries !== undefined) {
-    const n = o.optimisticTries;
-    if (typeof n !== 'number') throw new TypeError(`options.optimisticTries must be a number, got ${describe(n)}`);
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`options.optimisticTries must be an integer >= 1, got ${n}`);
-    tries = n;
-  }
+  const tries = readTries(options);
   const p = place('SeqLock', HEADER_BYTES + dataByteLength, options);
   // Record the data size once (0 → length + 1), so handles and later constructions agree.
   const prev = Atomics.compareExchange(p.i32, p.base + 1 + LENGTH, 0, dataByteLength + 1);
