@@ -12,8 +12,10 @@ export interface Running<R> {
   results: Promise<R>[];
 }
 
-export function spawn<R>(file: string, datas: unknown[]): Running<R> {
-  const workers = datas.map((workerData) => new Worker(fixture(file), { workerData }));
+export function spawn<R>(file: string, datas: unknown[], env?: Record<string, string>): Running<R> {
+  const workers = datas.map(
+    (workerData) => new Worker(fixture(file), { workerData, ...(env ? { env: { ...process.env, ...env } } : {}) }),
+  );
   const results = workers.map(
     (w) =>
       new Promise<R>((resolve, reject) => {

@@ -205,14 +205,16 @@ const readSpinning = (s: number): boolean => (s & WRITE_LOCKED) !== 0 && (s & (R
  */
 export function readLockSlow(a: Int32Array, i: number, deadline: number, budget: SpinBudget, upgradable = false): boolean {
   if (readSpinning(Atomics.load(a, i))) spinWhile(a, i, readSpinning, upgradable ? isUpgradableLockable : isReadLockable, budget);
-  return blockOn(a, i, readStep(a, i, upgradable), deadline);
+  return blockOn(a, i, readStep(a, i, upgradable), deadline, () => clearStaleHandoff(a, i));
 }
 
 /** Async read (or upgradable read) acquisition; rejects with TimeoutError or the signal's reason. */
 export function readLockAsyncSlow(a: Int32Array, i: number, wait: ParsedWait, lockName: string, upgradable = false): Promise<void> {
   // STATE sleepers are woken all at once, so an aborted wait takes no other reader's wakeup; but
   // if it was the only one woken, the writers waiting behind it must still be told.
-  return awaitOn(a, i, readStep(a, i, upgradable), wait, lockName, () => forwardReaderWake(a, i));
+  return awaitOn(a, i, readStep(a, i, upgradable), wait, lockName, () => forwardReaderWake(a, i), () =>
+    clearStaleHandoff(a, i),
+  );
 }
 
 /** Releases one plain read hold (the caller checked this thread holds one). */
@@ -487,14 +489,37 @@ const noForward = (): void => {};
 
 // ---- wait loops shared by every acquisition ------------------------------------------------------
 
-function blockOn(a: Int32Array, waitIndex: number, step: Step, deadline: number): boolean {
+/**
+ * Longest single sleep. A wake can be swallowed by an aborted async waiter (`waitAsync` cannot be
+ * withdrawn) and is only passed on when that waiter's thread runs its event loop; if that thread
+ * is blocked (for instance in a blocking acquisition of this very lock), the wake would be stuck
+ * and, with it, everyone. So every sleep is bounded: a waiter re-checks the state after at most
+ * this long on its own (a writer then takes a free or handed-off lock; a reader clears a handoff
+ * that nobody claimed).
+ */
+export const RECHECK_MS: number = recheckMsFromEnv();
+
+/**
+ * Test hook: `SABLOCK_RW_RECHECK_MS` overrides RECHECK_MS, so a stress test can switch the
+ * self-rescue off (a huge value) and show the wake protocol alone loses no wakeup.
+ */
+function recheckMsFromEnv(): number {
+  const v = Number(globalThis.process?.env?.SABLOCK_RW_RECHECK_MS);
+  return v > 0 ? v : 10;
+}
+
+/** After a sleep ran out without a notify: what a waiter does on its own (see RECHECK_MS). */
+type Recheck = () => void;
+
+function blockOn(a: Int32Array, waitIndex: number, step: Step, deadline: number, recheck?: Recheck): boolean {
   let parked = false;
   for (;;) {
     const expected = step(parked);
     if (expected === null) return true;
     if (deadline !== Infinity && now() >= deadline) return false;
-    // Sleep until a release notifies, or return at once if the word already moved on.
-    waitUntil(a, waitIndex, expected, deadline);
+    // Sleep until a release notifies, the word already moved on, or the recheck time is up.
+    const r = waitUntil(a, waitIndex, expected, Math.min(deadline, now() + RECHECK_MS));
+    if (r === 'timed-out') recheck?.();
     parked = true;
   }
 }
@@ -506,14 +531,33 @@ async function awaitOn(
   wait: ParsedWait,
   lockName: string,
   onAbandonedWake: () => void,
+  recheck?: Recheck,
 ): Promise<void> {
   let parked = false;
   for (;;) {
     const expected = step(parked);
     if (expected === null) return;
     throwIfOver(wait, lockName);
-    // Sleep on the event loop until a release notifies (or the word already moved on).
-    await waitAsyncUntil(a, waitIndex, expected, wait.deadline, wait.signal, onAbandonedWake);
+    // Sleep on the event loop until a release notifies (or the word already moved on, or the
+    // recheck time is up).
+    const r = await waitAsyncUntil(
+      a,
+      waitIndex,
+      expected,
+      Math.min(wait.deadline, now() + RECHECK_MS),
+      wait.signal,
+      onAbandonedWake,
+    );
+    if (r === 'timed-out') recheck?.();
     parked = true;
   }
+}
+
+/**
+ * A reader slept a whole RECHECK_MS: a HANDOFF still set now was most likely swallowed by an
+ * aborted waiter whose thread cannot pass it on. Clear it (the worst case, a slow legitimate
+ * claimant, only loses its turn: it finds the lock taken and sleeps again with WRITERS_WAITING).
+ */
+function clearStaleHandoff(a: Int32Array, i: number): void {
+  if ((Atomics.load(a, i) & HANDOFF) !== 0) revertHandoff(a, i);
 }
