@@ -12,8 +12,7 @@
  * though more writers wait (a reader-writer alternation, as in phase-fair locks), so a waiting
  * reader is normally passed over by at most one writer. (A writer that barges in during the
  * instant between that release and the readers waking up can still go first; the readers then
- * get the next turn.) On top of that, as in
- * parking_lot's RwLock: one **upgradable** reader at a time (it coexists with plain readers and
+ * get the next turn.) On top of that, as in parking_lot's RwLock: one **upgradable** reader at a time (it coexists with plain readers and
  * excludes writers and other upgradable readers) that can `upgrade` to the write lock without
  * letting a writer in, and an atomic `downgrade` from write to read.
  *
@@ -52,10 +51,11 @@
  *
  * ## Invariants
  * 1. WRITE_LOCKED implies a zero reader count; UPGRADING implies UPGRADABLE; UPGRADABLE implies a
- *    reader count ≥ 1. So "unlocked" is exactly `(s & (READERS_MASK | WRITE_LOCKED)) === 0`.
+ *    reader count ≥ 1; HANDOFF implies no holder. "Free for a writer" is exactly
+ *    `(s & (READERS_MASK | WRITE_LOCKED | HANDOFF)) === 0` (`isUnlocked`).
  * 2. A new reader may join only if none of WRITE_LOCKED, UPGRADING, WRITERS_WAITING,
- *    READERS_WAITING is set. A reader that has slept (it waited behind a writer) ignores the two
- *    waiting bits: its turn comes after the writer it waited for. A thread already holding a read
+ *    READERS_WAITING, HANDOFF is set. A reader that has slept (it waited behind a writer) ignores
+ *    the two waiting bits: its turn comes after the writer it waited for. A thread already holding a read
  *    lock may always add one (`readLockRecursive`): waiting could only deadlock.
  * 3. Anyone who sleeps on STATE first makes READERS_WAITING or UPGRADABLE_WAITING visible in the
  *    value it sleeps on; anyone who sleeps on WRITER_NOTIFY first makes WRITERS_WAITING visible
@@ -80,6 +80,13 @@
  *    asleep re-publishes the bit before sleeping again (it re-checks STATE after reading the
  *    counter, which the wake bumped). If none was asleep, the STATE sleepers are woken. A reader
  *    that gives up leaves its bit: the release of the writer it waited for clears it.
+ * 8. Every sleep is bounded by RECHECK_MS. An aborted async waiter cannot leave the futex queue;
+ *    a wake that reaches it is passed on only when its thread's event loop runs, which never
+ *    happens if that thread is blocked (say, in a blocking acquisition of this lock). After a
+ *    bounded sleep a writer re-checks and takes a free or handed-off lock on its own, and a
+ *    reader clears a HANDOFF nobody claimed; so such a wake delays the others by at most
+ *    RECHECK_MS instead of deadlocking them. The protocol does not rely on it otherwise (a stress
+ *    test runs with it switched off).
  *
  * ## Memory ordering
  * Every access to these words is an Atomics operation (sequentially consistent). Acquisition is a
