@@ -21,9 +21,11 @@
  * - Read holds are counted in the shared word, and per `RWLock` object in this thread:
  *   `readUnlock()` with no read hold taken through this object throws `ERR_LOCK_NOT_HELD`. (Take
  *   and release a read lock through the same object; each thread has its own objects anyway.)
- * - Blocking acquisitions that can only deadlock throw `ERR_LOCK_RECURSIVE`: `writeLock()` while
- *   this thread holds the write lock, a read lock or the upgradable lock (use
- *   `upgradableReadLock()` + `upgrade()` instead), and `upgradableReadLock()` while holding it.
+ * - Blocking acquisitions that can only deadlock throw `ERR_LOCK_RECURSIVE` when they would have
+ *   to wait: `writeLock()` while this thread holds the write lock, a read lock or the upgradable
+ *   lock (use `upgradableReadLock()` + `upgrade()` instead); `upgradableReadLock()` while holding
+ *   it, the write lock or a read lock; `readLock()` while holding the write lock; `upgrade()`
+ *   while also holding a plain read lock.
  *   A read lock taken while this thread already holds a read or upgradable lock never waits
  *   behind waiting writers (that would deadlock with a writer waiting for this thread).
  * - Async acquisitions by the holding thread wait like any other: another task of the same
@@ -568,6 +570,8 @@ export class RWLock {
 
   #checkCanWaitForUpgradable(): void {
     if (this.#holdsWrite()) throw this.#recursive('upgradableReadLock', 'the write lock');
+    // A waiting writer (or upgrade) waits for our read hold while we would wait for it.
+    if (this.#readHolds > 0) throw this.#recursive('upgradableReadLock', 'a read lock (take the upgradable lock first)');
     if (Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER) === OWNER_ID) {
       throw this.#recursive('upgradableReadLock', 'the upgradable read lock');
     }

@@ -113,6 +113,8 @@ describe('RWLock in one thread', () => {
     expect(code(() => rw.upgradableReadUnlock())).toBe('ERR_LOCK_NOT_HELD');
     rw.readLock();
     expect(code(() => rw.writeLock())).toBe('ERR_LOCK_RECURSIVE');
+    const other = rw.upgradableReadLock(); // free: taken at once even while reading
+    other.unlock();
     expect(code(() => rw.tryWriteLock(10))).toBe('ERR_LOCK_RECURSIVE');
     expect(rw.tryWriteLock()).toBe(false);
     rw.readUnlock();
@@ -223,9 +225,11 @@ describe('RWLock with a second thread', () => {
     expect(await other.call('tryWriteLock', 30)).toBe(false);
     expect(await other.call('tryReadLock')).toBe(true);
     expect(await other.call('tryUpgradableReadLock')).toBe(false);
-    expect(await other.call('tryUpgradableReadLock', 30)).toBe(false);
+    // Waiting for it while holding a read lock could deadlock with our upgrade: refused.
+    await expect(other.call('tryUpgradableReadLock', 30)).rejects.toMatchObject({ code: 'ERR_LOCK_RECURSIVE' });
     await expect(other.call('upgrade')).rejects.toMatchObject({ code: 'ERR_LOCK_NOT_HELD' });
     await other.call('readUnlock');
+    expect(await other.call('tryUpgradableReadLock', 30)).toBe(false); // times out: u is held
     u.unlock();
     expect(await other.call('tryUpgradableReadLock')).toBe(true);
     await other.call('upgradableReadUnlock');
