@@ -40,8 +40,9 @@ async function run(
 ): Promise<{ results: Result[]; g: Int32Array; elapsed: number }> {
   const rw = new RWLock({ name: 'stress' });
   const data = new SharedArrayBuffer(8);
-  const ctl = new SharedArrayBuffer(16);
+  const ctl = new SharedArrayBuffer(24);
   const c = new Int32Array(ctl);
+  c[5] = roles.length;
   const { workers, results } = spawn<Result>(
     'rw-stress.mjs',
     roles.map((r, id) => ({ handle: rw.handle, data, ctl, id, ...r })),
