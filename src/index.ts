@@ -57,3 +57,5 @@ export {
   type LockOrderEdge,
   type OnViolation,
 } from './check/index.js';
+export { RWLock, RWLockGuard, type RWLockOptions, type RWLockMode } from './rwlock.js';
+export { SeqLock, type SeqLockOptions, type SeqLockHandle } from './seqlock.js';

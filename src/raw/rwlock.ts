@@ -1,0 +1,570 @@
+/**
+ * Raw reader-writer lock: a state word, two futex words writers and the upgrader sleep on, and
+ * two owner words. Pure functions over `(Int32Array, index of the state word)`; `RWLock` is the
+ * API layer, and anything that needs an RW lock without an object can use these directly.
+ *
+ * Algorithm: Rust std's futex RwLock (`library/std/src/sys/sync/rwlock/futex.rs`): a reader count
+ * with READERS_WAITING and WRITERS_WAITING bits in one word; readers sleep on the state word,
+ * writers on their own notify counter, so a release can wake exactly one writer without waking
+ * every reader. It is writer-preferring: new readers wait while a writer waits, so a reader flood
+ * cannot starve writers. Unlike Rust std (which may starve readers behind a stream of writers), a
+ * writer's release wakes the readers that waited behind it first, and those readers may join even
+ * though more writers wait (a reader-writer alternation, as in phase-fair locks), so a waiting
+ * reader is normally passed over by at most one writer. (A writer that barges in during the
+ * instant between that release and the readers waking up can still go first; the readers then
+ * get the next turn.) On top of that, as in parking_lot's RwLock: one **upgradable** reader at a time (it coexists with plain readers and
+ * excludes writers and other upgradable readers) that can `upgrade` to the write lock without
+ * letting a writer in, and an atomic `downgrade` from write to read.
+ *
+ * ## Words (indices relative to the state word `i`)
+ * | word | name             | meaning |
+ * |------|------------------|---------|
+ * | i+0  | STATE            | the state word below |
+ * | i+1  | WRITER_NOTIFY    | counter writers sleep on; bumped before waking one writer |
+ * | i+2  | UPGRADE_NOTIFY   | counter the upgrading thread sleeps on while readers drain |
+ * | i+3  | WRITER_OWNER     | owner id of the write-lock holder, 0 when none (ownership checks) |
+ * | i+4  | UPGRADABLE_OWNER | owner id of the upgradable-read holder, 0 when none |
+ *
+ * ## State word
+ * | bits  | name               | meaning |
+ * |-------|--------------------|---------|
+ * | 0–23  | READERS_MASK       | read holds, the upgradable hold included |
+ * | 24    | UPGRADABLE         | the upgradable read lock is held (it is also counted as a reader) |
+ * | 25    | WRITE_LOCKED       | the write lock is held (then the reader count is 0) |
+ * | 26    | UPGRADING          | the upgradable holder waits in `upgrade` for readers to leave |
+ * | 27    | UPGRADABLE_WAITING | a thread sleeps on STATE waiting for the upgradable lock only |
+ * | 28    | READERS_WAITING    | readers (or upgradable acquirers) sleep on STATE behind a writer |
+ * | 29    | WRITERS_WAITING    | writers may sleep on WRITER_NOTIFY |
+ * | 30    | WRITER_STARVING    | a writer has slept longer than 1 ms: the next wake of a writer hands off |
+ * | 31    | HANDOFF            | free, but reserved for a writer that has slept: nobody else may take it |
+ *
+ * | readers | UPG | WL | UPGRADING | WW | state |
+ * |---------|-----|----|-----------|----|-------|
+ * | 0       | 0   | 0  | 0         | 0  | unlocked: anyone may take it |
+ * | n       | 0   | 0  | 0         | 0  | read-locked: readers and one upgradable may join |
+ * | n       | 1   | 0  | 0         | 0  | read-locked with an upgradable holder: readers may join |
+ * | n       | 1   | 0  | 1         | any| upgrading: no new readers; the last other reader wakes the upgrader |
+ * | n       | any | 0  | 0         | 1  | a writer waits: no new readers (writer preference) |
+ * | 0       | 0   | 1  | 0         | any| write-locked |
+ * | 0       | 0   | 0  | 0         | any| with READERS_WAITING and no WW: a woken writer is on its way; readers wait for it |
+ * | 0       | 0   | 0  | 0         | 0  | with HANDOFF: handed to the sleeping writers; the first to look claims it |
+ *
+ * ## Invariants
+ * 1. WRITE_LOCKED implies a zero reader count; UPGRADING implies UPGRADABLE; UPGRADABLE implies a
+ *    reader count ≥ 1; HANDOFF implies no holder. "Free for a writer" is exactly
+ *    `(s & (READERS_MASK | WRITE_LOCKED | HANDOFF)) === 0` (`isUnlocked`).
+ * 2. A new reader may join only if none of WRITE_LOCKED, UPGRADING, WRITERS_WAITING,
+ *    READERS_WAITING, HANDOFF is set. A reader that has slept (it waited behind a writer) ignores
+ *    the two waiting bits: its turn comes after the writer it waited for. A thread already holding a read
+ *    lock may always add one (`readLockRecursive`): waiting could only deadlock.
+ * 3. Anyone who sleeps on STATE first makes READERS_WAITING or UPGRADABLE_WAITING visible in the
+ *    value it sleeps on; anyone who sleeps on WRITER_NOTIFY first makes WRITERS_WAITING visible
+ *    and reads the counter before re-checking STATE. A release that sees the bit wakes (STATE: all
+ *    sleepers; WRITER_NOTIFY: one writer, after bumping the counter). A release before the sleeper
+ *    published its bit changes the word it sleeps on, so the sleep returns 'not-equal'.
+ * 4. A release clears the waiting bit it acts on (WRITERS_WAITING when waking a writer, the STATE
+ *    sleeper bits when waking all of them). A woken writer re-sets WRITERS_WAITING when it takes
+ *    the lock, since it cannot know whether other writers still sleep (the chain continues).
+ * 5. If waking one writer woke nobody (the writers gave up), the release wakes the STATE sleepers
+ *    instead, so a departed writer never strands readers; if waking the STATE sleepers woke nobody,
+ *    it wakes a writer. An aborted async waiter that was woken passes the wake on the same way
+ *    (`forwardWriterWake`, `forwardReaderWake`).
+ * 6. Writers may barge (a running writer takes a free lock ahead of a woken one), as in Rust std,
+ *    for throughput; eventual fairness comes from WRITER_STARVING: a writer that slept longer than
+ *    `WRITER_FAIR_AFTER_MS` sets it, and the next release that wakes a writer reserves the lock
+ *    with HANDOFF, which only a writer that has slept may claim (parking_lot's and Go's scheme,
+ *    as in `raw/mutex.ts`). If the wake found no sleeper, the releaser (or the aborted waiter
+ *    that swallowed it) clears HANDOFF again.
+ * 7. A writer that gives up waiting (timeout, abort) clears WRITERS_WAITING, which would otherwise
+ *    keep new readers out until the next full release, and wakes one writer: a writer still
+ *    asleep re-publishes the bit before sleeping again (it re-checks STATE after reading the
+ *    counter, which the wake bumped). If none was asleep, the STATE sleepers are woken. A reader
+ *    that gives up leaves its bit: the release of the writer it waited for clears it.
+ * 8. Every sleep is bounded by RECHECK_MS. An aborted async waiter cannot leave the futex queue;
+ *    a wake that reaches it is passed on only when its thread's event loop runs, which never
+ *    happens if that thread is blocked (say, in a blocking acquisition of this lock). After a
+ *    bounded sleep a writer re-checks and takes a free or handed-off lock on its own, and a
+ *    reader clears a HANDOFF nobody claimed; so such a wake delays the others by at most
+ *    RECHECK_MS instead of deadlocking them. The protocol does not rely on it otherwise (a stress
+ *    test runs with it switched off).
+ *
+ * ## Memory ordering
+ * Every access to these words is an Atomics operation (sequentially consistent). Acquisition is a
+ * CAS or add on STATE and release a sub/add/CAS on STATE, so the protected data's plain reads and
+ * writes are ordered by them as a lock must. The owner words are diagnostics for misuse checks:
+ * written by the holder after acquiring and cleared before releasing.
+ */
+import { LockError } from '../core/errors.js';
+import { now, throwIfOver, waitAsyncUntil, waitUntil, wake, type ParsedWait } from '../core/futex.js';
+import { spinWhile, type SpinBudget } from '../core/spin.js';
+
+export const STATE = 0;
+export const WRITER_NOTIFY = 1;
+export const UPGRADE_NOTIFY = 2;
+export const WRITER_OWNER = 3;
+export const UPGRADABLE_OWNER = 4;
+/** Words after the tag word. */
+export const RW_WORDS = 5;
+
+export const READERS_MASK = 0x00ff_ffff;
+/** Most read holds at once; one more throws rather than overflowing into the flag bits. */
+export const MAX_READERS = READERS_MASK - 1;
+export const UPGRADABLE = 1 << 24;
+export const WRITE_LOCKED = 1 << 25;
+export const UPGRADING = 1 << 26;
+export const UPGRADABLE_WAITING = 1 << 27;
+export const READERS_WAITING = 1 << 28;
+export const WRITERS_WAITING = 1 << 29;
+export const WRITER_STARVING = 1 << 30;
+export const HANDOFF = 1 << 31;
+
+/** How long a sleeping writer waits before it asks for the lock to be handed to it. */
+export const WRITER_FAIR_AFTER_MS = 1;
+/** Bits of the threads that sleep on STATE. */
+const STATE_SLEEPERS = READERS_WAITING | UPGRADABLE_WAITING;
+/** What keeps a reader out (invariant 2). */
+const BLOCKS_READERS = WRITE_LOCKED | UPGRADING | WRITERS_WAITING | READERS_WAITING | HANDOFF;
+/** What keeps out a reader that already waited behind a writer (invariant 2). */
+const BLOCKS_PARKED_READERS = WRITE_LOCKED | UPGRADING | HANDOFF;
+
+export const readersOf = (s: number): number => s & READERS_MASK;
+/** Free for any writer: no holder and not handed off to a sleeping writer. */
+export const isUnlocked = (s: number): boolean => (s & (READERS_MASK | WRITE_LOCKED | HANDOFF)) === 0;
+export const isWriteLocked = (s: number): boolean => (s & WRITE_LOCKED) !== 0;
+export const isReadLockable = (s: number): boolean => (s & BLOCKS_READERS) === 0 && readersOf(s) < MAX_READERS;
+export const isUpgradableLockable = (s: number): boolean => isReadLockable(s) && (s & UPGRADABLE) === 0;
+export const hasWritersWaiting = (s: number): boolean => (s & WRITERS_WAITING) !== 0;
+
+/** A step of an acquisition: `null` when acquired, else the value to sleep on (`WaitIndex`). */
+type Step = (parked: boolean) => number | null;
+
+function tooManyReaders(): LockError {
+  return new LockError('ERR_LOCK_STATE', `RWLock: more than ${MAX_READERS} read holds at once`);
+}
+
+// ---- readers ---------------------------------------------------------------------------------------
+
+/** One attempt at a read lock, never waits. */
+export function tryReadLock(a: Int32Array, i: number): boolean {
+  let s = Atomics.load(a, i);
+  while (isReadLockable(s)) {
+    // Join the readers if nothing blocks readers (invariant 2).
+    const seen = Atomics.compareExchange(a, i, s, s + 1);
+    if (seen === s) return true;
+    s = seen;
+  }
+  return false;
+}
+
+/** One attempt at the upgradable read lock, never waits. */
+export function tryUpgradableRead(a: Int32Array, i: number): boolean {
+  let s = Atomics.load(a, i);
+  while (isUpgradableLockable(s)) {
+    // Join as the one upgradable reader (counted as a reader too).
+    const seen = Atomics.compareExchange(a, i, s, s + (1 | UPGRADABLE));
+    if (seen === s) return true;
+    s = seen;
+  }
+  return false;
+}
+
+/** A read lock for a thread that already holds one: ignores writer preference (it could only deadlock). */
+export function readLockRecursive(a: Int32Array, i: number): void {
+  // Add a reader unconditionally: a reader hold already keeps WRITE_LOCKED off (invariant 1).
+  const prev = Atomics.add(a, i, 1);
+  if (readersOf(prev) >= MAX_READERS) {
+    // Undo the overflowing hold.
+    Atomics.sub(a, i, 1);
+    throw tooManyReaders();
+  }
+}
+
+function readStep(a: Int32Array, i: number, upgradable: boolean): Step {
+  return (parked) => {
+    // A reader that already waited behind a writer only yields to a held write lock or an
+    // upgrade in progress, not to writers still waiting: that is its turn (invariant 2).
+    const blockers = parked ? BLOCKS_PARKED_READERS : BLOCKS_READERS;
+    for (;;) {
+      const s = Atomics.load(a, i);
+      const behindWriter = (s & blockers) !== 0;
+      if (!behindWriter && !(upgradable && (s & UPGRADABLE) !== 0)) {
+        if (readersOf(s) >= MAX_READERS) throw tooManyReaders();
+        // Take a read hold (and the upgradable bit) from a state that admits it.
+        if (Atomics.compareExchange(a, i, s, s + (upgradable ? 1 | UPGRADABLE : 1)) === s) return null;
+        continue;
+      }
+      // Behind a writer we are a waiting reader; behind another upgradable holder only, an
+      // upgradable waiter (which must not keep plain readers out).
+      const bit = behindWriter ? READERS_WAITING : UPGRADABLE_WAITING;
+      if ((s & bit) !== 0) return s;
+      // CORRECTNESS: publish our bit in the value we sleep on, so the release that could let us
+      // in sees it and wakes STATE (invariant 3).
+      if (Atomics.compareExchange(a, i, s, s | bit) === s) return s | bit;
+    }
+  };
+}
+
+const readSpinning = (s: number): boolean => (s & WRITE_LOCKED) !== 0 && (s & (READERS_WAITING | WRITERS_WAITING)) === 0;
+
+/**
+ * Blocking read (or upgradable read) acquisition after the fast path failed. Spins briefly while
+ * a writer holds the lock and nobody sleeps, then sleeps on STATE. False if `deadline` passed.
+ */
+export function readLockSlow(a: Int32Array, i: number, deadline: number, budget: SpinBudget, upgradable = false): boolean {
+  if (readSpinning(Atomics.load(a, i))) spinWhile(a, i, readSpinning, upgradable ? isUpgradableLockable : isReadLockable, budget);
+  return blockOn(a, i, readStep(a, i, upgradable), deadline, () => clearStaleHandoff(a, i));
+}
+
+/** Async read (or upgradable read) acquisition; rejects with TimeoutError or the signal's reason. */
+export function readLockAsyncSlow(a: Int32Array, i: number, wait: ParsedWait, lockName: string, upgradable = false): Promise<void> {
+  // STATE sleepers are woken all at once, so an aborted wait takes no other reader's wakeup; but
+  // if it was the only one woken, the writers waiting behind it must still be told.
+  return awaitOn(a, i, readStep(a, i, upgradable), wait, lockName, () => forwardReaderWake(a, i), () =>
+    clearStaleHandoff(a, i),
+  );
+}
+
+/** Releases one plain read hold (the caller checked this thread holds one). */
+export function readUnlock(a: Int32Array, i: number): void {
+  // Drop our hold; the result tells whether we were the last reader someone waits for.
+  const s = Atomics.sub(a, i, 1) - 1;
+  afterReaderLeft(a, i, s);
+}
+
+function afterReaderLeft(a: Int32Array, i: number, s: number): void {
+  if ((s & UPGRADING) !== 0) {
+    // Only the upgrader's own hold is left: it may now take the write lock.
+    if (readersOf(s) === 1) wakeUpgrader(a, i);
+  } else if ((s & (WRITERS_WAITING | STATE_SLEEPERS)) !== 0) {
+    wakeWriterOrReaders(a, i, s);
+  }
+}
+
+/** Releases the upgradable read hold (the caller checked this thread holds it). */
+export function upgradableUnlock(a: Int32Array, i: number): void {
+  Atomics.store(a, i + UPGRADABLE_OWNER, 0);
+  // Drop our reader hold and the upgradable bit at once.
+  const s = Atomics.sub(a, i, 1 | UPGRADABLE) - (1 | UPGRADABLE);
+  if ((s & (WRITERS_WAITING | STATE_SLEEPERS)) !== 0) wakeWriterOrReaders(a, i, s);
+}
+
+// ---- writers ---------------------------------------------------------------------------------------
+
+/** One attempt at the write lock, never waits. */
+export function tryWriteLock(a: Int32Array, i: number): boolean {
+  let s = Atomics.load(a, i);
+  while (isUnlocked(s)) {
+    // Take an unlocked word, keeping its waiting bits.
+    const seen = Atomics.compareExchange(a, i, s, s | WRITE_LOCKED);
+    if (seen === s) return true;
+    s = seen;
+  }
+  return false;
+}
+
+function writeStep(a: Int32Array, i: number): Step {
+  let sleptSince = 0;
+  return (parked) => {
+    // Once we have slept we cannot know whether other writers still sleep: keep the bit when we
+    // take the lock so our release wakes the next one (invariant 4).
+    const otherWriters = parked ? WRITERS_WAITING : 0;
+    const starving = parked && now() - sleptSince > WRITER_FAIR_AFTER_MS;
+    for (;;) {
+      const s = Atomics.load(a, i);
+      if (isUnlocked(s) || (parked && (s & HANDOFF) !== 0)) {
+        // Take it (a handoff only if we have slept: it is meant for a sleeping writer), keeping
+        // the waiting bits; a handoff consumes HANDOFF.
+        if (Atomics.compareExchange(a, i, s, (s & ~HANDOFF) | WRITE_LOCKED | otherWriters) === s) return null;
+        continue;
+      }
+      // CORRECTNESS: publish WRITERS_WAITING before sleeping, in the state the releaser will
+      // read, so it wakes a writer (invariant 3). A writer asleep too long also asks for a handoff.
+      const want = s | WRITERS_WAITING | (starving ? WRITER_STARVING : 0);
+      if (want !== s && Atomics.compareExchange(a, i, s, want) !== s) continue;
+      // Read the counter before re-checking STATE: a release after this point bumps it, so our
+      // sleep returns 'not-equal' or gets the notify (invariant 3).
+      const seq = Atomics.load(a, i + WRITER_NOTIFY);
+      const again = Atomics.load(a, i);
+      if (isUnlocked(again) || !hasWritersWaiting(again) || (again & HANDOFF) !== 0) continue;
+      if (!parked) sleptSince = now();
+      return seq;
+    }
+  };
+}
+
+const writeSpinning = (s: number): boolean => !isUnlocked(s) && (s & (WRITERS_WAITING | STATE_SLEEPERS)) === 0;
+
+/** Blocking write acquisition after the fast path failed. False if `deadline` passed. */
+export function writeLockSlow(a: Int32Array, i: number, deadline: number, budget: SpinBudget): boolean {
+  if (writeSpinning(Atomics.load(a, i))) spinWhile(a, i, writeSpinning, isUnlocked, budget);
+  if (blockOn(a, i + WRITER_NOTIFY, writeStep(a, i), deadline)) return true;
+  abandonWrite(a, i);
+  return false;
+}
+
+/** Async write acquisition; rejects with TimeoutError or the signal's reason. */
+export async function writeLockAsyncSlow(a: Int32Array, i: number, wait: ParsedWait, lockName: string): Promise<void> {
+  try {
+    await awaitOn(a, i + WRITER_NOTIFY, writeStep(a, i), wait, lockName, () => forwardWriterWake(a, i));
+  } catch (e) {
+    abandonWrite(a, i);
+    throw e;
+  }
+}
+
+/**
+ * A writer gave up (timeout, abort). Its WRITERS_WAITING would keep new readers out until the
+ * next full release, so clear it and wake one writer: one still asleep re-publishes the bit
+ * before it sleeps again. If none was asleep, wake the readers the bit kept out (invariant 7).
+ */
+function abandonWrite(a: Int32Array, i: number): void {
+  // Withdraw the writers' claim (and a starvation request, which is meaningless without it).
+  const prev = Atomics.and(a, i, ~(WRITERS_WAITING | WRITER_STARVING));
+  if ((prev & WRITERS_WAITING) === 0) return;
+  if (wakeWriter(a, i)) return;
+  wakeWriterOrReaders(a, i, Atomics.load(a, i), true);
+}
+
+/** Releases the write lock (the caller checked ownership and cleared WRITER_OWNER). */
+export function writeUnlock(a: Int32Array, i: number): void {
+  // Fast path: nobody waits, back to 0 in one CAS.
+  if (Atomics.compareExchange(a, i, WRITE_LOCKED, 0) === WRITE_LOCKED) return;
+  // Clear WRITE_LOCKED; the waiting bits say whom to wake.
+  const s = Atomics.sub(a, i, WRITE_LOCKED) - WRITE_LOCKED;
+  wakeWriterOrReaders(a, i, s, true);
+}
+
+/** Write → read in one step: no writer can get in between (the caller checked ownership). */
+export function downgrade(a: Int32Array, i: number): void {
+  // Swap WRITE_LOCKED for one reader hold atomically.
+  const s = Atomics.add(a, i, 1 - WRITE_LOCKED) + (1 - WRITE_LOCKED);
+  // Readers may join now unless a writer waits (then they stay asleep until it is done).
+  if ((s & STATE_SLEEPERS) !== 0) wakeWriterOrReaders(a, i, s, true);
+}
+
+// ---- upgrade ---------------------------------------------------------------------------------------
+
+/** Upgradable → write if this thread's hold is the only one; never waits. */
+export function tryUpgrade(a: Int32Array, i: number): boolean {
+  let s = Atomics.load(a, i);
+  while (readersOf(s) === 1) {
+    // Our hold is the last: trade it (and UPGRADABLE, UPGRADING) for WRITE_LOCKED.
+    const seen = Atomics.compareExchange(a, i, s, (s & ~(READERS_MASK | UPGRADABLE | UPGRADING)) | WRITE_LOCKED);
+    if (seen === s) return true;
+    s = seen;
+  }
+  return false;
+}
+
+function upgradeStep(a: Int32Array, i: number): Step {
+  return () => {
+    for (;;) {
+      if (tryUpgrade(a, i)) return null;
+      const s = Atomics.load(a, i);
+      // CORRECTNESS: UPGRADING makes the reader that leaves last wake us, and keeps new readers
+      // out so that moment comes (invariant 3).
+      if ((s & UPGRADING) === 0 && Atomics.compareExchange(a, i, s, s | UPGRADING) !== s) continue;
+      // Read the counter, then re-check: a later last-reader release bumps it.
+      const seq = Atomics.load(a, i + UPGRADE_NOTIFY);
+      if (readersOf(Atomics.load(a, i)) === 1) continue;
+      return seq;
+    }
+  };
+}
+
+/** Blocking upgrade (the caller holds the upgradable lock). False if `deadline` passed. */
+export function upgradeSlow(a: Int32Array, i: number, deadline: number): boolean {
+  if (blockOn(a, i + UPGRADE_NOTIFY, upgradeStep(a, i), deadline)) return true;
+  cancelUpgrade(a, i);
+  return false;
+}
+
+/** Async upgrade; on rejection the upgradable lock is still held. */
+export async function upgradeAsyncSlow(a: Int32Array, i: number, wait: ParsedWait, lockName: string): Promise<void> {
+  try {
+    // The upgrader is woken with notify-all, so an abandoned wait swallows nothing.
+    await awaitOn(a, i + UPGRADE_NOTIFY, upgradeStep(a, i), wait, lockName, noForward);
+  } catch (e) {
+    cancelUpgrade(a, i);
+    throw e;
+  }
+}
+
+/** An upgrade gave up: let readers in again (we still hold the upgradable lock). */
+function cancelUpgrade(a: Int32Array, i: number): void {
+  // Clear UPGRADING; readers kept out by it may now be woken.
+  const s = Atomics.and(a, i, ~UPGRADING) & ~UPGRADING;
+  if ((s & STATE_SLEEPERS) !== 0) wakeWriterOrReaders(a, i, s, true);
+}
+
+function wakeUpgrader(a: Int32Array, i: number): void {
+  // Bump the counter so an upgrader between its check and its sleep sees 'not-equal'.
+  Atomics.add(a, i + UPGRADE_NOTIFY, 1);
+  // Wake all: only the one upgradable holder sleeps here (plus abandoned async waits, which
+  // must not swallow the wake).
+  wake(a, i + UPGRADE_NOTIFY, Infinity);
+}
+
+// ---- waking ----------------------------------------------------------------------------------------
+
+/** Bumps WRITER_NOTIFY and wakes one writer; true if one was asleep. */
+function wakeWriter(a: Int32Array, i: number): boolean {
+  // Bump first: a writer between reading the counter and sleeping then sees 'not-equal'.
+  Atomics.add(a, i + WRITER_NOTIFY, 1);
+  // Wake exactly one writer: the readers stay asleep (the point of the separate word).
+  return wake(a, i + WRITER_NOTIFY, 1) > 0;
+}
+
+/**
+ * After a release left state `s`, wake whoever may go next. `preferReaders` (a writer's release,
+ * a downgrade, a cancelled upgrade): the STATE sleepers waited behind that writer, so they go first
+ * even if more writers wait; otherwise (a reader's release) one writer goes first if the lock is
+ * free. If waking one writer woke nobody, the STATE sleepers are woken instead.
+ */
+export function wakeWriterOrReaders(a: Int32Array, i: number, s: number, preferReaders = false): void {
+  for (;;) {
+    const sleepersMayGo =
+      (s & STATE_SLEEPERS) !== 0 &&
+      (s & BLOCKS_PARKED_READERS) === 0 &&
+      (preferReaders || (s & WRITERS_WAITING) === 0);
+    if (!sleepersMayGo && hasWritersWaiting(s) && isUnlocked(s)) {
+      // Clear WRITERS_WAITING and hand the wake to one writer (invariant 4). If a writer has slept
+      // too long, reserve the lock for the sleeping writers (HANDOFF), so no running writer can
+      // barge in ahead of it again.
+      const handoff = (s & WRITER_STARVING) !== 0;
+      const next = handoff ? (s & ~(WRITERS_WAITING | WRITER_STARVING)) | HANDOFF : s & ~WRITERS_WAITING;
+      const seen = Atomics.compareExchange(a, i, s, next);
+      if (seen !== s) {
+        s = seen;
+        continue;
+      }
+      if (wakeWriter(a, i)) return;
+      // CORRECTNESS: no writer was asleep (they gave up): undo the handoff, and the readers they
+      // kept out must not be stranded (invariant 5).
+      if (handoff) revertHandoff(a, i);
+      s = Atomics.load(a, i);
+      preferReaders = true;
+      continue;
+    }
+    if (sleepersMayGo) {
+      // Clear the sleeper bits, then wake them all; the ones still kept out re-set their bit.
+      // Waiting writers keep WRITERS_WAITING: the last of these readers to leave wakes one.
+      const seen = Atomics.compareExchange(a, i, s, s & ~STATE_SLEEPERS);
+      if (seen !== s) {
+        s = seen;
+        continue;
+      }
+      // Wake every STATE sleeper.
+      if (wake(a, i, Infinity) === 0 && hasWritersWaiting(s)) {
+        // CORRECTNESS: nobody was asleep after all (they gave up), so no reader will join and
+        // later wake the waiting writers: wake one now.
+        s = Atomics.load(a, i);
+        preferReaders = false;
+        continue;
+      }
+    }
+    // Otherwise the lock is held (its release will wake) or nobody waits.
+    return;
+  }
+}
+
+/**
+ * An aborted async writer was notified after it gave up: pass the wake to another writer, or to
+ * the readers if no writer sleeps (invariant 5).
+ */
+export function forwardWriterWake(a: Int32Array, i: number): void {
+  if (wakeWriter(a, i)) return;
+  revertHandoff(a, i);
+  wakeWriterOrReaders(a, i, Atomics.load(a, i), true);
+}
+
+/** Clears HANDOFF if it is set (nobody sleeps to claim it), leaving a free word. */
+function revertHandoff(a: Int32Array, i: number): void {
+  // Only clears our reservation; if a writer claimed it meanwhile, HANDOFF is already gone.
+  Atomics.and(a, i, ~HANDOFF);
+}
+
+/**
+ * An aborted async reader was woken after it gave up. Its fellow readers were woken too, but if
+ * none of them joins, nobody would wake the writers that wait: do it if the lock is free.
+ */
+export function forwardReaderWake(a: Int32Array, i: number): void {
+  wakeWriterOrReaders(a, i, Atomics.load(a, i));
+}
+
+const noForward = (): void => {};
+
+// ---- wait loops shared by every acquisition ------------------------------------------------------
+
+/**
+ * Longest single sleep. A wake can be swallowed by an aborted async waiter (`waitAsync` cannot be
+ * withdrawn) and is only passed on when that waiter's thread runs its event loop; if that thread
+ * is blocked (for instance in a blocking acquisition of this very lock), the wake would be stuck
+ * and, with it, everyone. So every sleep is bounded: a waiter re-checks the state after at most
+ * this long on its own (a writer then takes a free or handed-off lock; a reader clears a handoff
+ * that nobody claimed).
+ */
+export const RECHECK_MS: number = recheckMsFromEnv();
+
+/**
+ * Test hook: `SABLOCK_RW_RECHECK_MS` overrides RECHECK_MS, so a stress test can switch the
+ * self-rescue off (a huge value) and show the wake protocol alone loses no wakeup.
+ */
+function recheckMsFromEnv(): number {
+  const v = Number(globalThis.process?.env?.SABLOCK_RW_RECHECK_MS);
+  return v > 0 ? v : 10;
+}
+
+/** After a sleep ran out without a notify: what a waiter does on its own (see RECHECK_MS). */
+type Recheck = () => void;
+
+function blockOn(a: Int32Array, waitIndex: number, step: Step, deadline: number, recheck?: Recheck): boolean {
+  let parked = false;
+  for (;;) {
+    const expected = step(parked);
+    if (expected === null) return true;
+    if (deadline !== Infinity && now() >= deadline) return false;
+    // Sleep until a release notifies, the word already moved on, or the recheck time is up.
+    const r = waitUntil(a, waitIndex, expected, Math.min(deadline, now() + RECHECK_MS));
+    if (r === 'timed-out') recheck?.();
+    parked = true;
+  }
+}
+
+async function awaitOn(
+  a: Int32Array,
+  waitIndex: number,
+  step: Step,
+  wait: ParsedWait,
+  lockName: string,
+  onAbandonedWake: () => void,
+  recheck?: Recheck,
+): Promise<void> {
+  let parked = false;
+  for (;;) {
+    const expected = step(parked);
+    if (expected === null) return;
+    throwIfOver(wait, lockName);
+    // Sleep on the event loop until a release notifies (or the word already moved on, or the
+    // recheck time is up).
+    const r = await waitAsyncUntil(
+      a,
+      waitIndex,
+      expected,
+      Math.min(wait.deadline, now() + RECHECK_MS),
+      wait.signal,
+      onAbandonedWake,
+    );
+    if (r === 'timed-out') recheck?.();
+    parked = true;
+  }
+}
+
+/**
+ * A reader slept a whole RECHECK_MS: a HANDOFF still set now was most likely swallowed by an
+ * aborted waiter whose thread cannot pass it on. Clear it (the worst case, a slow legitimate
+ * claimant, only loses its turn: it finds the lock taken and sleeps again with WRITERS_WAITING).
+ */
+function clearStaleHandoff(a: Int32Array, i: number): void {
+  if ((Atomics.load(a, i) & HANDOFF) !== 0) revertHandoff(a, i);
+}

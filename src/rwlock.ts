@@ -1,0 +1,587 @@
+/**
+ * `RWLock`: a writer-preferring reader-writer lock in shared memory, with an upgradable read lock
+ * and atomic downgrade. The state machine is `raw/rwlock.ts`; this file is the API layer:
+ * placement, handles, guards, ownership and misuse checks.
+ *
+ * Layout (BYTE_LENGTH 24):
+ * | word | content |
+ * |------|---------|
+ * | 0    | tag (kind id), written once by the constructor |
+ * | 1    | STATE: reader count \| UPGRADABLE \| WRITE_LOCKED \| UPGRADING \| waiting bits |
+ * | 2    | WRITER_NOTIFY: writers sleep here, one is woken at a time |
+ * | 3    | UPGRADE_NOTIFY: the upgrading thread sleeps here while readers drain |
+ * | 4    | WRITER_OWNER: owner id of the write holder (0: none) |
+ * | 5    | UPGRADABLE_OWNER: owner id of the upgradable-read holder (0: none) |
+ *
+ * ## Ownership and invalid use
+ * - The write lock and the upgradable read lock belong to a thread (their owner ids are in shared
+ *   memory): `writeUnlock()`/`downgrade()` by another thread throw `LockError`
+ *   `ERR_LOCK_NOT_OWNER`; `upgrade()`/`upgradableReadUnlock()` without the upgradable lock throw
+ *   `ERR_LOCK_NOT_HELD`.
+ * - Read holds are counted in the shared word, and per `RWLock` object in this thread:
+ *   `readUnlock()` with no read hold taken through this object throws `ERR_LOCK_NOT_HELD`. (Take
+ *   and release a read lock through the same object; each thread has its own objects anyway.)
+ * - Blocking acquisitions that can only deadlock throw `ERR_LOCK_RECURSIVE` when they would have
+ *   to wait: `writeLock()` while this thread holds the write lock, a read lock or the upgradable
+ *   lock (use `upgradableReadLock()` + `upgrade()` instead); `upgradableReadLock()` while holding
+ *   it, the write lock or a read lock; `readLock()` while holding the write lock; `upgrade()`
+ *   while also holding a plain read lock.
+ *   A read lock taken while this thread already holds a read or upgradable lock never waits
+ *   behind waiting writers (that would deadlock with a writer waiting for this thread).
+ * - Async acquisitions by the holding thread wait like any other: another task of the same
+ *   thread may release it.
+ */
+import { abortReason, LockError } from './core/errors.js';
+import { checkTimeout, deadlineAfter, parseWaitOptions, type WaitOptions } from './core/futex.js';
+import { attach, place, type Handle, type PlacementOptions } from './core/layout.js';
+import { SpinBudget } from './core/spin.js';
+import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
+import { checkCallback, type Lockable } from './exclusive.js';
+import {
+  downgrade as rawDowngrade,
+  READERS_MASK,
+  isWriteLocked,
+  readersOf,
+  readLockAsyncSlow,
+  readLockRecursive,
+  readLockSlow,
+  readUnlock as rawReadUnlock,
+  RW_WORDS,
+  tryReadLock as rawTryReadLock,
+  tryUpgrade as rawTryUpgrade,
+  tryWriteLock as rawTryWriteLock,
+  tryUpgradableRead as rawTryUpgradableRead,
+  UPGRADABLE,
+  UPGRADABLE_OWNER,
+  upgradableUnlock as rawUpgradableUnlock,
+  upgradeAsyncSlow,
+  upgradeSlow,
+  WRITE_LOCKED,
+  WRITER_OWNER,
+  writeLockAsyncSlow,
+  writeLockSlow,
+  writeUnlock as rawWriteUnlock,
+} from './raw/rwlock.js';
+
+const BYTES = 4 * (1 + RW_WORDS);
+const FROM_HANDLE = Symbol('fromHandle');
+
+/** This thread's spin budgets for every RWLock. */
+const READ_BUDGET = new SpinBudget(4, 100);
+const WRITE_BUDGET = new SpinBudget(4, 100);
+
+export type RWLockOptions = PlacementOptions;
+
+/** What an {@link RWLockGuard} holds now. */
+export type RWLockMode = 'read' | 'upgradable' | 'write' | 'released';
+
+/**
+ * Proof of one RWLock hold. `unlock()` (or leaving a `using` block) releases whatever it holds
+ * now; `upgrade()` and `downgrade()` convert it in place. Release either through the guard or
+ * through the lock's methods, not both.
+ */
+export class RWLockGuard {
+  readonly #rw: RWLock;
+  #mode: RWLockMode;
+  /** @internal */
+  constructor(rw: RWLock, mode: RWLockMode) {
+    this.#rw = rw;
+    this.#mode = mode;
+  }
+  /** What this guard holds now. */
+  get mode(): RWLockMode {
+    return this.#mode;
+  }
+  /** True until this guard released its lock. */
+  get held(): boolean {
+    return this.#mode !== 'released';
+  }
+  /** @internal */
+  _setMode(mode: RWLockMode): void {
+    this.#mode = mode;
+  }
+  /** Releases the hold (once; later calls do nothing). */
+  unlock(): void {
+    const mode = this.#mode;
+    this.#mode = 'released';
+    if (mode === 'read') this.#rw.readUnlock();
+    else if (mode === 'write') this.#rw.writeUnlock();
+    else if (mode === 'upgradable') this.#rw.upgradableReadUnlock();
+  }
+  /** Upgradable → write (see `RWLock.upgrade`); returns this guard. */
+  upgrade(): this {
+    if (this.#mode !== 'upgradable') throw this.#wrongMode('upgrade', 'upgradable');
+    this.#rw.upgrade();
+    this.#mode = 'write';
+    return this;
+  }
+  /** Write → read, atomically (see `RWLock.downgrade`); returns this guard. */
+  downgrade(): this {
+    if (this.#mode !== 'write') throw this.#wrongMode('downgrade', 'write');
+    this.#rw.downgrade();
+    this.#mode = 'read';
+    return this;
+  }
+  [Symbol.dispose](): void {
+    this.unlock();
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.unlock();
+  }
+  #wrongMode(op: string, want: string): LockError {
+    return new LockError(
+      'ERR_LOCK_NOT_HELD',
+      `${this.#rw.name}: ${op}() on a guard holding ${this.#mode}, not ${want}`,
+      this.#rw.name,
+    );
+  }
+}
+
+/**
+ * A reader-writer lock in shared memory: many readers or one writer. Writer-preferring: once a
+ * writer waits, new readers wait, so writers are never starved by readers; the readers that waited
+ * go right after that writer. One thread at a time may hold the upgradable read lock, which
+ * coexists with readers and can be upgraded to the write lock; the write lock can be downgraded to
+ * a read lock atomically.
+ */
+export class RWLock {
+  /** Bytes one RWLock occupies at a placement. */
+  static readonly BYTE_LENGTH = BYTES;
+  /** Required alignment of `byteOffset`. */
+  static readonly BYTE_ALIGNMENT = 4;
+
+  /** Lock class name (for the verifier and stats); shared through the handle. */
+  readonly name: string;
+  /** The buffer this lock lives in. */
+  readonly buffer: SharedArrayBuffer;
+  /** Byte offset of this lock in `buffer`. */
+  readonly byteOffset: number;
+  readonly #a: Int32Array;
+  readonly #i: number;
+  /** Read holds taken through this object in this thread. */
+  #readHolds = 0;
+  /** The guard of the current write / upgradable hold taken through this object, if any. */
+  #writeGuard: RWLockGuard | null = null;
+  #upgradableGuard: RWLockGuard | null = null;
+  #writer: Lockable | undefined;
+  #reader: Lockable | undefined;
+
+  constructor(options?: RWLockOptions);
+  /** @internal */
+  constructor(options: typeof FROM_HANDLE, handle: unknown);
+  constructor(options?: RWLockOptions | typeof FROM_HANDLE, handle?: unknown) {
+    assertOwnerIdFits();
+    const p = options === FROM_HANDLE ? attach('RWLock', handle, () => BYTES) : place('RWLock', BYTES, options);
+    this.name = p.name;
+    this.buffer = p.buffer;
+    this.byteOffset = p.byteOffset;
+    this.#a = p.i32;
+    this.#i = p.base + 1;
+  }
+
+  /** Attaches to the RWLock a handle describes (from `rw.handle`, possibly another thread's). */
+  static from(handle: Handle): RWLock {
+    return new RWLock(FROM_HANDLE, handle);
+  }
+
+  /** Plain structured-cloneable description; `RWLock.from(handle)` attaches to the same lock. */
+  get handle(): Handle {
+    return { kind: 'RWLock', buffer: this.buffer, byteOffset: this.byteOffset, name: this.name };
+  }
+
+  // ---- read ---------------------------------------------------------------------------------------
+
+  /** Blocks until this thread holds a read lock; returns a guard. */
+  readLock(): RWLockGuard {
+    if (!this.#fastRead()) {
+      this.#checkNotWriter('readLock');
+      readLockSlow(this.#a, this.#i, Infinity, READ_BUDGET);
+    }
+    this.#readHolds++;
+    return new RWLockGuard(this, 'read');
+  }
+
+  /**
+   * Without `timeoutMs`: takes a read lock if it can at once. With it: waits up to `timeoutMs` ms,
+   * blocking the thread. Returns whether this thread now holds a read lock.
+   */
+  tryReadLock(timeoutMs?: number): boolean {
+    if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
+    if (!this.#fastRead()) {
+      if (timeoutMs === undefined) return false;
+      this.#checkNotWriter('tryReadLock');
+      if (!readLockSlow(this.#a, this.#i, deadlineAfter(timeoutMs), READ_BUDGET)) return false;
+    }
+    this.#readHolds++;
+    return true;
+  }
+
+  /** Waits for a read lock on the event loop; rejects with TimeoutError or the signal's reason. */
+  async readLockAsync(options?: WaitOptions): Promise<RWLockGuard> {
+    const wait = parseWaitOptions(options);
+    if (wait.signal?.aborted) throw abortReason(wait.signal);
+    if (!this.#fastRead()) await readLockAsyncSlow(this.#a, this.#i, wait, this.name);
+    this.#readHolds++;
+    return new RWLockGuard(this, 'read');
+  }
+
+  /** Releases one read hold taken through this object. Throws ERR_LOCK_NOT_HELD if there is none. */
+  readUnlock(): void {
+    if (this.#readHolds === 0) {
+      throw new LockError(
+        'ERR_LOCK_NOT_HELD',
+        `${this.name}: readUnlock() by thread ${OWNER_ID - 1}, which holds no read lock on this RWLock`,
+        this.name,
+      );
+    }
+    this.#readHolds--;
+    rawReadUnlock(this.#a, this.#i);
+  }
+
+  /** Runs `fn` holding a read lock; releases it when `fn` returns or throws. */
+  withReadLock<T>(fn: () => T): T {
+    checkCallback(fn);
+    this.readLock();
+    try {
+      return fn();
+    } finally {
+      this.readUnlock();
+    }
+  }
+
+  /** Awaits a read lock (see `readLockAsync`), runs `fn`, awaits its result, releases. */
+  async withReadLockAsync<T>(fn: () => T | Promise<T>, options?: WaitOptions): Promise<T> {
+    checkCallback(fn);
+    await this.readLockAsync(options);
+    try {
+      return await fn();
+    } finally {
+      this.readUnlock();
+    }
+  }
+
+  // ---- write --------------------------------------------------------------------------------------
+
+  /** Blocks until this thread holds the write lock; returns a guard. */
+  writeLock(): RWLockGuard {
+    // Fast path: one CAS from a completely free word.
+    if (Atomics.compareExchange(this.#a, this.#i, 0, WRITE_LOCKED) !== 0) {
+      this.#checkCanWaitForWrite();
+      writeLockSlow(this.#a, this.#i, Infinity, WRITE_BUDGET);
+    }
+    return this.#wrote();
+  }
+
+  /**
+   * Without `timeoutMs`: takes the write lock if it is free. With it: waits up to `timeoutMs` ms,
+   * blocking the thread. Returns whether this thread now holds the write lock.
+   */
+  tryWriteLock(timeoutMs?: number): boolean {
+    if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
+    if (!rawTryWriteLock(this.#a, this.#i)) {
+      if (timeoutMs === undefined) return false;
+      this.#checkCanWaitForWrite();
+      if (!writeLockSlow(this.#a, this.#i, deadlineAfter(timeoutMs), WRITE_BUDGET)) return false;
+    }
+    this.#wrote();
+    return true;
+  }
+
+  /** Waits for the write lock on the event loop; rejects with TimeoutError or the signal's reason. */
+  async writeLockAsync(options?: WaitOptions): Promise<RWLockGuard> {
+    const wait = parseWaitOptions(options);
+    if (wait.signal?.aborted) throw abortReason(wait.signal);
+    if (!rawTryWriteLock(this.#a, this.#i)) await writeLockAsyncSlow(this.#a, this.#i, wait, this.name);
+    return this.#wrote();
+  }
+
+  /** Releases the write lock. Throws ERR_LOCK_NOT_OWNER unless this thread holds it. */
+  writeUnlock(): void {
+    this.#checkWriter('writeUnlock');
+    this.#releaseWriteGuard()?._setMode('released');
+    // Clear the owner before releasing, so the next owner's id is never overwritten.
+    Atomics.store(this.#a, this.#i + WRITER_OWNER, 0);
+    rawWriteUnlock(this.#a, this.#i);
+  }
+
+  /** Runs `fn` holding the write lock; releases it when `fn` returns or throws. */
+  withWriteLock<T>(fn: () => T): T {
+    checkCallback(fn);
+    this.writeLock();
+    try {
+      return fn();
+    } finally {
+      this.writeUnlock();
+    }
+  }
+
+  /** Awaits the write lock (see `writeLockAsync`), runs `fn`, awaits its result, releases. */
+  async withWriteLockAsync<T>(fn: () => T | Promise<T>, options?: WaitOptions): Promise<T> {
+    checkCallback(fn);
+    await this.writeLockAsync(options);
+    try {
+      return await fn();
+    } finally {
+      this.writeUnlock();
+    }
+  }
+
+  /**
+   * Write → read atomically: no writer can get in between, so the data this thread just wrote
+   * is what it reads. Readers that waited may join at once. Returns the read guard (the write
+   * guard of this hold, converted, if it was taken through this object).
+   */
+  downgrade(): RWLockGuard {
+    this.#checkWriter('downgrade');
+    const g = this.#releaseWriteGuard();
+    Atomics.store(this.#a, this.#i + WRITER_OWNER, 0);
+    rawDowngrade(this.#a, this.#i);
+    this.#readHolds++;
+    if (g === null) return new RWLockGuard(this, 'read');
+    g._setMode('read');
+    return g;
+  }
+
+  // ---- upgradable read ----------------------------------------------------------------------------
+
+  /**
+   * Blocks until this thread holds the upgradable read lock: a read lock that coexists with plain
+   * readers but not with writers or another upgradable holder, and can be upgraded.
+   */
+  upgradableReadLock(): RWLockGuard {
+    if (!this.#tryUpgradableFast()) {
+      this.#checkCanWaitForUpgradable();
+      readLockSlow(this.#a, this.#i, Infinity, READ_BUDGET, true);
+    }
+    return this.#tookUpgradable();
+  }
+
+  /** Like `tryReadLock`, for the upgradable read lock. */
+  tryUpgradableReadLock(timeoutMs?: number): boolean {
+    if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
+    if (!this.#tryUpgradableFast()) {
+      if (timeoutMs === undefined) return false;
+      this.#checkCanWaitForUpgradable();
+      if (!readLockSlow(this.#a, this.#i, deadlineAfter(timeoutMs), READ_BUDGET, true)) return false;
+    }
+    this.#tookUpgradable();
+    return true;
+  }
+
+  /** Waits for the upgradable read lock on the event loop. */
+  async upgradableReadLockAsync(options?: WaitOptions): Promise<RWLockGuard> {
+    const wait = parseWaitOptions(options);
+    if (wait.signal?.aborted) throw abortReason(wait.signal);
+    if (!this.#tryUpgradableFast()) await readLockAsyncSlow(this.#a, this.#i, wait, this.name, true);
+    return this.#tookUpgradable();
+  }
+
+  /** Releases the upgradable read lock. Throws ERR_LOCK_NOT_HELD unless this thread holds it. */
+  upgradableReadUnlock(): void {
+    this.#checkUpgradable('upgradableReadUnlock');
+    this.#releaseUpgradableGuard()?._setMode('released');
+    rawUpgradableUnlock(this.#a, this.#i);
+  }
+
+  /**
+   * Upgradable read → write: new readers are kept out and this thread blocks until the readers
+   * present have left; no other writer can get in between (the data read under the upgradable
+   * lock is still current). Returns the write guard (the upgradable guard, converted, if it was
+   * taken through this object). Throws ERR_LOCK_NOT_HELD without the upgradable lock.
+   */
+  upgrade(): RWLockGuard {
+    this.#checkUpgradable('upgrade');
+    if (!rawTryUpgrade(this.#a, this.#i)) {
+      if (this.#readHolds > 0) throw this.#recursive('upgrade', 'a plain read lock as well');
+      upgradeSlow(this.#a, this.#i, Infinity);
+    }
+    return this.#upgraded();
+  }
+
+  /**
+   * Without `timeoutMs`: upgrades if no other reader is inside. With it: waits up to `timeoutMs`
+   * ms. Returns whether this thread now holds the write lock; on false it still holds the
+   * upgradable read lock.
+   */
+  tryUpgrade(timeoutMs?: number): boolean {
+    if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
+    this.#checkUpgradable('tryUpgrade');
+    if (!rawTryUpgrade(this.#a, this.#i)) {
+      if (timeoutMs === undefined || this.#readHolds > 0) return false;
+      if (!upgradeSlow(this.#a, this.#i, deadlineAfter(timeoutMs))) return false;
+    }
+    this.#upgraded();
+    return true;
+  }
+
+  /** `upgrade` on the event loop; on rejection this thread still holds the upgradable read lock. */
+  async upgradeAsync(options?: WaitOptions): Promise<RWLockGuard> {
+    const wait = parseWaitOptions(options);
+    this.#checkUpgradable('upgradeAsync');
+    if (wait.signal?.aborted) throw abortReason(wait.signal);
+    if (!rawTryUpgrade(this.#a, this.#i)) await upgradeAsyncSlow(this.#a, this.#i, wait, this.name);
+    return this.#upgraded();
+  }
+
+  // ---- snapshots and views ------------------------------------------------------------------------
+
+  /** Snapshot: is anyone holding it (read or write)? For diagnostics only. */
+  isLocked(): boolean {
+    // Held means a reader or the writer is inside (a lock handed off and not yet claimed is free).
+    return (Atomics.load(this.#a, this.#i) & (READERS_MASK | WRITE_LOCKED)) !== 0;
+  }
+
+  /** Snapshot: is the write lock held? */
+  isWriteLocked(): boolean {
+    return isWriteLocked(Atomics.load(this.#a, this.#i));
+  }
+
+  /** Snapshot: is the upgradable read lock held? */
+  isUpgradableLocked(): boolean {
+    return (Atomics.load(this.#a, this.#i) & UPGRADABLE) !== 0;
+  }
+
+  /** Snapshot: how many read holds (the upgradable one included) there are. */
+  readerCount(): number {
+    return readersOf(Atomics.load(this.#a, this.#i));
+  }
+
+  /** Read holds this thread took through this object and has not released. */
+  get readHolds(): number {
+    return this.#readHolds;
+  }
+
+  /** The write side as a `Lockable` (for `Condition` and other helpers taking any lock). */
+  get writer(): Lockable {
+    return (this.#writer ??= {
+      name: this.name,
+      lock: () => this.writeLock(),
+      unlock: () => this.writeUnlock(),
+      tryLock: (ms?: number) => this.tryWriteLock(ms),
+      lockAsync: (o?: WaitOptions) => this.writeLockAsync(o),
+      isLocked: () => this.isWriteLocked(),
+    });
+  }
+
+  /** The read side as a `Lockable`: `lock()` takes a read hold, `unlock()` releases one. */
+  get reader(): Lockable {
+    return (this.#reader ??= {
+      name: this.name,
+      lock: () => this.readLock(),
+      unlock: () => this.readUnlock(),
+      tryLock: (ms?: number) => this.tryReadLock(ms),
+      lockAsync: (o?: WaitOptions) => this.readLockAsync(o),
+      isLocked: () => this.isLocked(),
+    });
+  }
+
+  // ---- internals ----------------------------------------------------------------------------------
+
+  /** Read fast path: one CAS, or an unconditional add for a thread that already reads. */
+  #fastRead(): boolean {
+    if (this.#readHolds > 0 || Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER) === OWNER_ID) {
+      // Already reading: waiting behind a writer could only deadlock (it waits for us).
+      readLockRecursive(this.#a, this.#i);
+      return true;
+    }
+    return rawTryReadLock(this.#a, this.#i);
+  }
+
+  #tryUpgradableFast(): boolean {
+    // One CAS from a free word to "one reader, upgradable".
+    return Atomics.compareExchange(this.#a, this.#i, 0, 1 | UPGRADABLE) === 0 || rawTryUpgradableRead(this.#a, this.#i);
+  }
+
+  #holdsWrite(): boolean {
+    return Atomics.load(this.#a, this.#i + WRITER_OWNER) === OWNER_ID;
+  }
+
+  #wrote(): RWLockGuard {
+    Atomics.store(this.#a, this.#i + WRITER_OWNER, OWNER_ID);
+    const g = new RWLockGuard(this, 'write');
+    this.#writeGuard = g;
+    return g;
+  }
+
+  #tookUpgradable(): RWLockGuard {
+    Atomics.store(this.#a, this.#i + UPGRADABLE_OWNER, OWNER_ID);
+    const g = new RWLockGuard(this, 'upgradable');
+    this.#upgradableGuard = g;
+    return g;
+  }
+
+  #upgraded(): RWLockGuard {
+    // The write lock is ours now: move the owner id from one word to the other.
+    Atomics.store(this.#a, this.#i + WRITER_OWNER, OWNER_ID);
+    Atomics.store(this.#a, this.#i + UPGRADABLE_OWNER, 0);
+    const g = this.#releaseUpgradableGuard() ?? new RWLockGuard(this, 'write');
+    g._setMode('write');
+    this.#writeGuard = g;
+    return g;
+  }
+
+  #releaseWriteGuard(): RWLockGuard | null {
+    const g = this.#writeGuard;
+    this.#writeGuard = null;
+    return g;
+  }
+
+  #releaseUpgradableGuard(): RWLockGuard | null {
+    const g = this.#upgradableGuard;
+    this.#upgradableGuard = null;
+    return g;
+  }
+
+  #checkWriter(op: string): void {
+    const owner = Atomics.load(this.#a, this.#i + WRITER_OWNER);
+    if (owner === OWNER_ID) return;
+    throw new LockError(
+      'ERR_LOCK_NOT_OWNER',
+      owner === 0
+        ? `${this.name}: ${op}() of an RWLock whose write lock is not held`
+        : `${this.name}: ${op}() by thread ${OWNER_ID - 1} of an RWLock write-locked by thread ${owner - 1}`,
+      this.name,
+    );
+  }
+
+  #checkUpgradable(op: string): void {
+    const owner = Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER);
+    if (owner === OWNER_ID) return;
+    throw new LockError(
+      'ERR_LOCK_NOT_HELD',
+      owner === 0
+        ? `${this.name}: ${op}() without the upgradable read lock (nobody holds it)`
+        : `${this.name}: ${op}() by thread ${OWNER_ID - 1}; the upgradable read lock is held by thread ${owner - 1}`,
+      this.name,
+    );
+  }
+
+  #checkNotWriter(op: string): void {
+    if (this.#holdsWrite()) throw this.#recursive(op, 'the write lock');
+  }
+
+  #checkCanWaitForWrite(): void {
+    if (this.#holdsWrite()) throw this.#recursive('writeLock', 'the write lock');
+    if (this.#readHolds > 0) throw this.#recursive('writeLock', 'a read lock');
+    if (Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER) === OWNER_ID) {
+      throw this.#recursive('writeLock', 'the upgradable read lock (use upgrade())');
+    }
+  }
+
+  #checkCanWaitForUpgradable(): void {
+    if (this.#holdsWrite()) throw this.#recursive('upgradableReadLock', 'the write lock');
+    // A waiting writer (or upgrade) waits for our read hold while we would wait for it.
+    if (this.#readHolds > 0) throw this.#recursive('upgradableReadLock', 'a read lock (take the upgradable lock first)');
+    if (Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER) === OWNER_ID) {
+      throw this.#recursive('upgradableReadLock', 'the upgradable read lock');
+    }
+  }
+
+  #recursive(op: string, what: string): LockError {
+    return new LockError(
+      'ERR_LOCK_RECURSIVE',
+      `${this.name}: ${op}() by thread ${OWNER_ID - 1}, which holds ${what}; waiting would deadlock`,
+      this.name,
+    );
+  }
+}

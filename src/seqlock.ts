@@ -1,0 +1,333 @@
+/**
+ * `SeqLock`: a sequence lock with its data region in the same buffer. Writers serialize on a lock
+ * word and bump the sequence around their writes; readers run optimistically, write nothing, and
+ * retry until a run validates, falling back to the writer lock after a few failed tries. The
+ * algorithm and its memory-ordering argument are in `raw/seqlock.ts`.
+ *
+ * Layout (`SeqLock.byteLengthFor(dataByteLength)` = 16 + dataByteLength bytes):
+ * | byte  | word | content |
+ * |-------|------|---------|
+ * | 0     | 0    | tag (kind id), written once by the constructor |
+ * | 4     | 1    | SEQ: even = stable, odd = write in progress |
+ * | 8     | 2    | LOCK: the writers' lock (a raw mutex word) |
+ * | 12    | 3    | dataByteLength + 1, written once by the constructor (0 = never constructed) |
+ * | 16…   |      | the data region, `dataByteLength` bytes |
+ *
+ * ## What a read callback may do
+ * `read(fn)` calls `fn(view)` with a DataView over the shared data region. `fn` may run several
+ * times; a run that overlapped a write is discarded, and in such a run `fn` may see any mix of old
+ * and new bytes (torn values: NaN, lengths out of range, …). So `fn` must:
+ * - only read through `view` (writing is a data race with the writer; use `write`),
+ * - tolerate garbage: exceptions it throws in a discarded run are swallowed and the run retried,
+ *   but it must not loop on a value read from the view (bound loops by `view.byteLength`),
+ * - have no side effects that matter if the run is discarded, and not let `view` escape (return
+ *   values copied out of it, not the view).
+ * The value returned (or the exception thrown) is always that of a validated run.
+ *
+ * ## Invalid use
+ * `write` inside `write` in the same thread throws `LockError` `ERR_LOCK_RECURSIVE`. `read` inside
+ * `write` reads directly (the writer's own, possibly half-done, data).
+ */
+import { abortReason, LockError } from './core/errors.js';
+import { parseWaitOptions, type WaitOptions } from './core/futex.js';
+import { attach, describe, place, type Handle, type Placement, type PlacementOptions } from './core/layout.js';
+import { SpinBudget } from './core/spin.js';
+import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
+import { checkCallback } from './exclusive.js';
+import { lockAsyncSlow, lockSlow, ownerOf, unlockSlow, type ExclusivePolicy } from './raw/mutex.js';
+import { beginRead, beginWrite, endWrite, isWriting, LOCK, validateRead } from './raw/seqlock.js';
+
+const HEADER_BYTES = 16;
+/** Word index (after the tag) holding dataByteLength + 1. */
+const LENGTH = 2;
+const FROM_HANDLE = Symbol('fromHandle');
+
+/** Writers' lock tuning: like Mutex (short spin, handoff after 1 ms parked). */
+const WRITER_POLICY: ExclusivePolicy = { budget: new SpinBudget(4, 128), maxBackoff: 16, fairAfterMs: 1 };
+/** Spin while a write is in progress before counting a failed try. */
+const READ_BUDGET = new SpinBudget(8, 256);
+
+/** Default number of optimistic tries before a reader takes the writer lock. */
+export const DEFAULT_OPTIMISTIC_TRIES = 4;
+
+/** Options of `new SeqLock(options)`. */
+export interface SeqLockOptions extends PlacementOptions {
+  /** Size of the data region in bytes (an integer ≥ 0). */
+  dataByteLength: number;
+  /**
+   * Optimistic tries before `read` takes the writer lock (an integer ≥ 1; default 4). Per object,
+   * not shared.
+   */
+  optimisticTries?: number;
+}
+
+/** The handle of a SeqLock also carries the size of its data region. */
+export interface SeqLockHandle extends Handle {
+  readonly dataByteLength: number;
+}
+
+function checkDataByteLength(n: unknown, what: string): number {
+  if (typeof n !== 'number') throw new TypeError(`${what} must be a number of bytes, got ${describe(n)}`);
+  if (!Number.isInteger(n) || n < 0 || n > 0x7fff_0000) {
+    throw new RangeError(`${what} must be an integer from 0 to ${0x7fff_0000}, got ${n}`);
+  }
+  return n;
+}
+
+/**
+ * A sequence lock over a data region in shared memory: readers never block writers and never
+ * write shared memory; they get a consistent snapshot of what the last write left.
+ */
+export class SeqLock {
+  /** Required alignment of `byteOffset`. */
+  static readonly BYTE_ALIGNMENT = 4;
+
+  /** Bytes a SeqLock with a `dataByteLength`-byte data region occupies at a placement. */
+  static byteLengthFor(dataByteLength: number): number {
+    return HEADER_BYTES + checkDataByteLength(dataByteLength, 'dataByteLength');
+  }
+
+  /** Lock class name; shared through the handle. */
+  readonly name: string;
+  /** The buffer this lock (and its data) lives in. */
+  readonly buffer: SharedArrayBuffer;
+  /** Byte offset of this lock in `buffer`. */
+  readonly byteOffset: number;
+  /** Byte offset of the data region in `buffer`. */
+  readonly dataByteOffset: number;
+  /** Size of the data region. */
+  readonly dataByteLength: number;
+  readonly #a: Int32Array;
+  /** Index of SEQ. */
+  readonly #i: number;
+  readonly #view: DataView;
+  readonly #tries: number;
+  #retries = 0;
+  #lockedReads = 0;
+
+  constructor(options: SeqLockOptions);
+  /** @internal */
+  constructor(options: typeof FROM_HANDLE, handle: unknown, fromOptions: unknown);
+  constructor(options: SeqLockOptions | typeof FROM_HANDLE, handle?: unknown, fromOptions?: unknown) {
+    assertOwnerIdFits();
+    const { p, dataByteLength, tries } = options === FROM_HANDLE ? openHandle(handle, fromOptions) : placeNew(options);
+    this.name = p.name;
+    this.buffer = p.buffer;
+    this.byteOffset = p.byteOffset;
+    this.#a = p.i32;
+    this.#i = p.base + 1;
+    this.dataByteLength = dataByteLength;
+    this.dataByteOffset = p.byteOffset + HEADER_BYTES;
+    this.#view = new DataView(p.buffer, this.dataByteOffset, dataByteLength);
+    this.#tries = tries;
+  }
+
+  /**
+   * Attaches to the SeqLock a handle describes (from `s.handle`, possibly another thread's).
+   * `options.optimisticTries` tunes this object's readers.
+   */
+  static from(handle: SeqLockHandle, options?: { optimisticTries?: number }): SeqLock {
+    return new SeqLock(FROM_HANDLE, handle, options);
+  }
+
+  /** Plain structured-cloneable description; `SeqLock.from(handle)` attaches to the same lock. */
+  get handle(): SeqLockHandle {
+    return {
+      kind: 'SeqLock',
+      buffer: this.buffer,
+      byteOffset: this.byteOffset,
+      name: this.name,
+      dataByteLength: this.dataByteLength,
+    };
+  }
+
+  /**
+   * Runs `fn(view)` as the only writer, `view` a DataView over the data region, and returns its
+   * value. Readers retry around it. If `fn` throws, what it wrote so far stays (as with any lock).
+   */
+  write<T>(fn: (view: DataView) => T): T {
+    checkCallback(fn);
+    const a = this.#a;
+    const l = this.#i + LOCK;
+    // Fast path: one CAS takes the free writers' lock.
+    if (Atomics.compareExchange(a, l, 0, OWNER_ID) !== 0) {
+      if (ownerOf(Atomics.load(a, l)) === OWNER_ID) throw this.#recursive();
+      lockSlow(a, l, OWNER_ID, Infinity, WRITER_POLICY);
+    }
+    return this.#writeLocked(fn);
+  }
+
+  /** `write` that waits for the writers' lock on the event loop (`fn` itself runs synchronously). */
+  async writeAsync<T>(fn: (view: DataView) => T, options?: WaitOptions): Promise<T> {
+    checkCallback(fn);
+    const wait = parseWaitOptions(options);
+    if (wait.signal?.aborted) throw abortReason(wait.signal);
+    await this.#lockAsync(wait);
+    return this.#writeLocked(fn);
+  }
+
+  /**
+   * Returns `fn(view)` from a run that no write overlapped: a consistent snapshot. `fn` may run
+   * several times (see "What a read callback may do"); after `optimisticTries` failed runs the
+   * reader takes the writer lock for one last, certain run.
+   */
+  read<T>(fn: (view: DataView) => T): T {
+    checkCallback(fn);
+    const r = this.#readOptimistic(fn);
+    if (r !== RETRY) return r as T;
+    // read_seqbegin_or_lock: stop racing the writers; exclude them for one run.
+    const a = this.#a;
+    const l = this.#i + LOCK;
+    if (Atomics.compareExchange(a, l, 0, OWNER_ID) !== 0) lockSlow(a, l, OWNER_ID, Infinity, WRITER_POLICY);
+    return this.#readLocked(fn);
+  }
+
+  /** `read` whose fallback waits for the writers' lock on the event loop. */
+  async readAsync<T>(fn: (view: DataView) => T, options?: WaitOptions): Promise<T> {
+    checkCallback(fn);
+    const wait = parseWaitOptions(options);
+    if (wait.signal?.aborted) throw abortReason(wait.signal);
+    const r = this.#readOptimistic(fn);
+    if (r !== RETRY) return r as T;
+    await this.#lockAsync(wait);
+    return this.#readLocked(fn);
+  }
+
+  /** Snapshot: is a write in progress? For diagnostics only. */
+  isWriting(): boolean {
+    return isWriting(Atomics.load(this.#a, this.#i));
+  }
+
+  /** Snapshot of the sequence number (even: stable; it changes by 2 per write). */
+  sequence(): number {
+    return Atomics.load(this.#a, this.#i);
+  }
+
+  /** Diagnostics, this object in this thread: optimistic runs thrown away because a write overlapped. */
+  get readRetries(): number {
+    return this.#retries;
+  }
+
+  /** Diagnostics, this object in this thread: reads that fell back to the writer lock. */
+  get lockedReads(): number {
+    return this.#lockedReads;
+  }
+
+  // ---- internals ----------------------------------------------------------------------------------
+
+  #readOptimistic<T>(fn: (view: DataView) => T): T | typeof RETRY {
+    const a = this.#a;
+    const i = this.#i;
+    const view = this.#view;
+    // A read inside this thread's own write: the data is ours, read it directly.
+    if (ownerOf(Atomics.load(a, i + LOCK)) === OWNER_ID) return fn(view);
+    for (let t = 0; t < this.#tries; t++) {
+      const seq = beginRead(a, i, READ_BUDGET);
+      if (isWriting(seq)) continue; // the writer is still inside: count a failed try
+      let value: T | undefined;
+      let error: unknown;
+      let threw = false;
+      try {
+        value = fn(view);
+      } catch (e) {
+        threw = true;
+        error = e;
+      }
+      if (validateRead(a, i, seq)) {
+        if (threw) throw error;
+        return value as T;
+      }
+      // A write overlapped this run: whatever it returned or threw came from torn data.
+      this.#retries++;
+    }
+    return RETRY;
+  }
+
+  #readLocked<T>(fn: (view: DataView) => T): T {
+    this.#lockedReads++;
+    try {
+      return fn(this.#view);
+    } finally {
+      this.#unlock();
+    }
+  }
+
+  #writeLocked<T>(fn: (view: DataView) => T): T {
+    beginWrite(this.#a, this.#i);
+    try {
+      return fn(this.#view);
+    } finally {
+      endWrite(this.#a, this.#i);
+      this.#unlock();
+    }
+  }
+
+  async #lockAsync(wait: ReturnType<typeof parseWaitOptions>): Promise<void> {
+    const a = this.#a;
+    const l = this.#i + LOCK;
+    // One CAS first; otherwise queue on the event loop.
+    if (Atomics.compareExchange(a, l, 0, OWNER_ID) !== 0) await lockAsyncSlow(a, l, OWNER_ID, wait, WRITER_POLICY, this.name);
+  }
+
+  #unlock(): void {
+    const l = this.#i + LOCK;
+    // Fast path: ours, nobody parked: one CAS back to free.
+    if (Atomics.compareExchange(this.#a, l, OWNER_ID, 0) !== OWNER_ID) unlockSlow(this.#a, l, OWNER_ID);
+  }
+
+  #recursive(): LockError {
+    return new LockError(
+      'ERR_LOCK_RECURSIVE',
+      `${this.name}: write() by thread ${OWNER_ID - 1} inside its own write(); it would deadlock`,
+      this.name,
+    );
+  }
+}
+
+const RETRY: unique symbol = Symbol('retry');
+
+interface Opened {
+  p: Placement;
+  dataByteLength: number;
+  tries: number;
+}
+
+function readTries(options: unknown): number {
+  if (options === undefined || options === null) return DEFAULT_OPTIMISTIC_TRIES;
+  if (typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`);
+  const n = (options as { optimisticTries?: unknown }).optimisticTries;
+  if (n === undefined) return DEFAULT_OPTIMISTIC_TRIES;
+  if (typeof n !== 'number') throw new TypeError(`options.optimisticTries must be a number, got ${describe(n)}`);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`options.optimisticTries must be an integer >= 1, got ${n}`);
+  return n;
+}
+
+function openHandle(handle: unknown, options: unknown): Opened {
+  const tries = readTries(options);
+  let len = 0;
+  const p = attach('SeqLock', handle, (h) => HEADER_BYTES + (len = checkDataByteLength(h.dataByteLength, 'handle.dataByteLength')));
+  // Attaching only reads: the size recorded by the constructor must match the handle's.
+  const stored = Atomics.load(p.i32, p.base + 1 + LENGTH);
+  if (stored !== len + 1) {
+    throw new RangeError(`handle.dataByteLength ${len} does not match the SeqLock's ${stored - 1} bytes`);
+  }
+  return { p, dataByteLength: len, tries };
+}
+
+function placeNew(options: unknown): Opened {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`options must be an object with dataByteLength, got ${describe(options)}`);
+  }
+  const o = options as SeqLockOptions;
+  const dataByteLength = checkDataByteLength(o.dataByteLength, 'options.dataByteLength');
+  const tries = readTries(options);
+  const p = place('SeqLock', HEADER_BYTES + dataByteLength, options);
+  // Record the data size once (0 → length + 1), so handles and later constructions agree.
+  const prev = Atomics.compareExchange(p.i32, p.base + 1 + LENGTH, 0, dataByteLength + 1);
+  if (prev !== 0 && prev !== dataByteLength + 1) {
+    throw new RangeError(
+      `options.dataByteLength ${dataByteLength} does not match the SeqLock already at this place (${prev - 1} bytes)`,
+    );
+  }
+  return { p, dataByteLength, tries };
+}

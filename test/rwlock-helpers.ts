@@ -1,0 +1,73 @@
+/**
+ * Worker plumbing shared by the RWLock and SeqLock tests: spawn fixture workers, collect the one
+ * result each posts, bound everything in time, and always terminate the workers.
+ */
+import { Worker } from 'node:worker_threads';
+
+export const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);
+
+export interface Running<R> {
+  workers: Worker[];
+  /** One promise per worker: the first message it posts (its result), or its error/exit. */
+  results: Promise<R>[];
+}
+
+export function spawn<R>(file: string, datas: unknown[], env?: Record<string, string>): Running<R> {
+  const workers = datas.map(
+    (workerData) => new Worker(fixture(file), { workerData, ...(env ? { env: { ...process.env, ...env } } : {}) }),
+  );
+  const results = workers.map(
+    (w) =>
+      new Promise<R>((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+        w.once('exit', (code) => reject(new Error(`worker exited (${code}) before posting a result`)));
+      }),
+  );
+  // Avoid unhandled rejections for workers we terminate early.
+  for (const r of results) r.catch(() => {});
+  return { workers, results };
+}
+
+/** Rejects after `ms` with a message naming what did not finish (a deadlock fails, never hangs). */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    t = setTimeout(() => reject(new Error(`${what}: not finished within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
+}
+
+export async function terminateAll(workers: Worker[]): Promise<void> {
+  await Promise.all(workers.map((w) => w.terminate()));
+}
+
+/** A worker that runs one command per message (fixtures/rw-rpc.mjs) and answers it. */
+export class Rpc {
+  readonly worker: Worker;
+  #next = 0;
+  #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  constructor(workerData: unknown) {
+    this.worker = new Worker(fixture('rw-rpc.mjs'), { workerData });
+    this.worker.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: { code?: string; name: string; message: string } }) => {
+      const p = this.#pending.get(m.id);
+      if (!p) return;
+      this.#pending.delete(m.id);
+      if (m.ok) p.resolve(m.value);
+      else p.reject(Object.assign(new Error(m.error!.message), m.error));
+    });
+    this.worker.on('error', (e) => {
+      for (const p of this.#pending.values()) p.reject(e);
+    });
+  }
+  call(op: string, ...args: unknown[]): Promise<unknown> {
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, op, args });
+    });
+  }
+  terminate(): Promise<number> {
+    return this.worker.terminate();
+  }
+}
