@@ -30,13 +30,29 @@
  *   behind waiting writers (that would deadlock with a writer waiting for this thread).
  * - Async acquisitions by the holding thread wait like any other: another task of the same
  *   thread may release it.
+ *
+ * ## Lock-order verifier and observability
+ * Each public call tests `checking` (check/hooks.ts) once and, when the verifier is on, takes a
+ * checked twin of its path; the observability hooks cost one `observing || channel.hasSubscribers`
+ * test on the fast paths. For the verifier, read holds are shared (`shared = true`), the write and
+ * the upgradable read holds exclusive; the lock is writer-preferring (`readerPreferring` false),
+ * so a read that can wait behind a writer orders like an exclusive acquisition. A read taken while
+ * this thread already holds a read or the upgradable lock never waits (`readLockRecursive`), so
+ * it is reported like a plain `tryLock()`: `onAcquired` only, no order edge, no recursion report.
+ * `upgrade` converts an exclusive hold into another (no hook but the checked wait);
+ * `downgrade` is a write release followed by a read acquisition. For stats and events, read,
+ * upgradable and write acquisitions all count as acquisitions of the class (`mode` in the event
+ * says which); upgrade and downgrade convert a hold and count nothing.
  */
 import { abortReason, LockError } from './core/errors.js';
-import { checkTimeout, deadlineAfter, parseWaitOptions, type WaitOptions } from './core/futex.js';
+import { checkTimeout, deadlineAfter, now, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { attach, place, type Handle, type PlacementOptions } from './core/layout.js';
 import { SpinBudget } from './core/spin.js';
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
 import { checkCallback, type Lockable } from './exclusive.js';
+import { checking, onAcquire, onAcquired, onRelease, runHolding, waitChecked } from './check/hooks.js';
+import { noteAcquired, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
+import { acquireChannel, releaseChannel } from './observe/events.js';
 import {
   downgrade as rawDowngrade,
   READERS_MASK,
@@ -46,6 +62,7 @@ import {
   readLockRecursive,
   readLockSlow,
   readUnlock as rawReadUnlock,
+  RW_SLOW,
   RW_WORDS,
   tryReadLock as rawTryReadLock,
   tryUpgrade as rawTryUpgrade,
@@ -152,6 +169,12 @@ export class RWLock {
 
   /** Lock class name (for the verifier and stats); shared through the handle. */
   readonly name: string;
+  /** Lock-order verifier class: `name`, or the construction site of an unnamed lock. */
+  readonly lockClass: string;
+  /** Verifier rank from the options or the handle (undefined: none). */
+  readonly rank: number | undefined;
+  /** For the verifier: false, a read may wait behind a queued writer (writer-preferring). */
+  readonly readerPreferring = false;
   /** The buffer this lock lives in. */
   readonly buffer: SharedArrayBuffer;
   /** Byte offset of this lock in `buffer`. */
@@ -173,6 +196,8 @@ export class RWLock {
     assertOwnerIdFits();
     const p = options === FROM_HANDLE ? attach('RWLock', handle, () => BYTES) : place('RWLock', BYTES, options);
     this.name = p.name;
+    this.lockClass = p.lockClass;
+    this.rank = p.rank;
     this.buffer = p.buffer;
     this.byteOffset = p.byteOffset;
     this.#a = p.i32;
@@ -186,17 +211,26 @@ export class RWLock {
 
   /** Plain structured-cloneable description; `RWLock.from(handle)` attaches to the same lock. */
   get handle(): Handle {
-    return { kind: 'RWLock', buffer: this.buffer, byteOffset: this.byteOffset, name: this.name };
+    const h: { -readonly [K in keyof Handle]: Handle[K] } = {
+      kind: 'RWLock',
+      buffer: this.buffer,
+      byteOffset: this.byteOffset,
+      name: this.name,
+    };
+    // Only when set, as ExclusiveLock.handle does.
+    if (this.lockClass !== this.name) h.lockClass = this.lockClass;
+    if (this.rank !== undefined) h.rank = this.rank;
+    return h;
   }
 
   // ---- read ---------------------------------------------------------------------------------------
 
   /** Blocks until this thread holds a read lock; returns a guard. */
   readLock(): RWLockGuard {
-    if (!this.#fastRead()) {
-      this.#checkNotWriter('readLock');
-      readLockSlow(this.#a, this.#i, Infinity, READ_BUDGET);
-    }
+    // The verifier's only cost when off: this one branch (check/hooks.ts).
+    if (checking) return this.#readLockChecked();
+    if (!this.#fastRead()) this.#readContended('readLock', Infinity);
+    else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'read'); // observe: off = one test
     this.#readHolds++;
     return new RWLockGuard(this, 'read');
   }
@@ -207,11 +241,15 @@ export class RWLock {
    */
   tryReadLock(timeoutMs?: number): boolean {
     if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
+    if (checking) return this.#tryReadLockChecked(timeoutMs);
+    return this.#tryReadLock(timeoutMs);
+  }
+
+  #tryReadLock(timeoutMs: number | undefined): boolean {
     if (!this.#fastRead()) {
       if (timeoutMs === undefined) return false;
-      this.#checkNotWriter('tryReadLock');
-      if (!readLockSlow(this.#a, this.#i, deadlineAfter(timeoutMs), READ_BUDGET)) return false;
-    }
+      if (!this.#readContended('tryReadLock', deadlineAfter(timeoutMs))) return false;
+    } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'read'); // observe
     this.#readHolds++;
     return true;
   }
@@ -220,13 +258,21 @@ export class RWLock {
   async readLockAsync(options?: WaitOptions): Promise<RWLockGuard> {
     const wait = parseWaitOptions(options);
     if (wait.signal?.aborted) throw abortReason(wait.signal);
-    if (!this.#fastRead()) await readLockAsyncSlow(this.#a, this.#i, wait, this.name);
+    if (checking) onAcquire(this, true, true);
+    if (!this.#fastRead()) {
+      const slow = readLockAsyncSlow(this.#a, this.#i, wait, this.name);
+      const waitStart = watching() ? now() : -1; // observe
+      await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow, 'read') : slow);
+    } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'read'); // observe
+    if (checking) onAcquired(this, true, true);
     this.#readHolds++;
     return new RWLockGuard(this, 'read');
   }
 
   /** Releases one read hold taken through this object. Throws ERR_LOCK_NOT_HELD if there is none. */
   readUnlock(): void {
+    // The word does not name readers: "ours" is this object's count (0 = none, a not-owner release).
+    if (checking) onRelease(this, true, this.#readHolds > 0 ? OWNER_ID : 0);
     if (this.#readHolds === 0) {
       throw new LockError(
         'ERR_LOCK_NOT_HELD',
@@ -236,6 +282,7 @@ export class RWLock {
     }
     this.#readHolds--;
     rawReadUnlock(this.#a, this.#i);
+    if (observing || releaseChannel.hasSubscribers) noteReleased(this, 'read'); // observe: off = one test
   }
 
   /** Runs `fn` holding a read lock; releases it when `fn` returns or throws. */
@@ -254,7 +301,8 @@ export class RWLock {
     checkCallback(fn);
     await this.readLockAsync(options);
     try {
-      return await fn();
+      // Under the verifier, `fn` runs in an async scope holding the read lock (check/hooks.ts).
+      return await (checking ? runHolding(this, true, fn) : fn());
     } finally {
       this.readUnlock();
     }
@@ -264,11 +312,10 @@ export class RWLock {
 
   /** Blocks until this thread holds the write lock; returns a guard. */
   writeLock(): RWLockGuard {
+    if (checking) return this.#writeLockChecked();
     // Fast path: one CAS from a completely free word.
-    if (Atomics.compareExchange(this.#a, this.#i, 0, WRITE_LOCKED) !== 0) {
-      this.#checkCanWaitForWrite();
-      writeLockSlow(this.#a, this.#i, Infinity, WRITE_BUDGET);
-    }
+    if (Atomics.compareExchange(this.#a, this.#i, 0, WRITE_LOCKED) !== 0) this.#writeContended(Infinity);
+    else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'write'); // observe: off = one test
     return this.#wrote();
   }
 
@@ -278,11 +325,15 @@ export class RWLock {
    */
   tryWriteLock(timeoutMs?: number): boolean {
     if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
+    if (checking) return this.#tryWriteLockChecked(timeoutMs);
+    return this.#tryWriteLock(timeoutMs);
+  }
+
+  #tryWriteLock(timeoutMs: number | undefined): boolean {
     if (!rawTryWriteLock(this.#a, this.#i)) {
       if (timeoutMs === undefined) return false;
-      this.#checkCanWaitForWrite();
-      if (!writeLockSlow(this.#a, this.#i, deadlineAfter(timeoutMs), WRITE_BUDGET)) return false;
-    }
+      if (!this.#writeContended(deadlineAfter(timeoutMs))) return false;
+    } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'write'); // observe
     this.#wrote();
     return true;
   }
@@ -291,17 +342,25 @@ export class RWLock {
   async writeLockAsync(options?: WaitOptions): Promise<RWLockGuard> {
     const wait = parseWaitOptions(options);
     if (wait.signal?.aborted) throw abortReason(wait.signal);
-    if (!rawTryWriteLock(this.#a, this.#i)) await writeLockAsyncSlow(this.#a, this.#i, wait, this.name);
+    if (checking) onAcquire(this, false, true);
+    if (!rawTryWriteLock(this.#a, this.#i)) {
+      const slow = writeLockAsyncSlow(this.#a, this.#i, wait, this.name);
+      const waitStart = watching() ? now() : -1; // observe
+      await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow, 'write') : slow);
+    } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'write'); // observe
+    if (checking) onAcquired(this, false, true);
     return this.#wrote();
   }
 
   /** Releases the write lock. Throws ERR_LOCK_NOT_OWNER unless this thread holds it. */
   writeUnlock(): void {
+    if (checking) onRelease(this, false, Atomics.load(this.#a, this.#i + WRITER_OWNER));
     this.#checkWriter('writeUnlock');
     this.#releaseWriteGuard()?._setMode('released');
     // Clear the owner before releasing, so the next owner's id is never overwritten.
     Atomics.store(this.#a, this.#i + WRITER_OWNER, 0);
     rawWriteUnlock(this.#a, this.#i);
+    if (observing || releaseChannel.hasSubscribers) noteReleased(this, 'write'); // observe: off = one test
   }
 
   /** Runs `fn` holding the write lock; releases it when `fn` returns or throws. */
@@ -320,7 +379,8 @@ export class RWLock {
     checkCallback(fn);
     await this.writeLockAsync(options);
     try {
-      return await fn();
+      // Under the verifier, `fn` runs in an async scope holding the write lock (check/hooks.ts).
+      return await (checking ? runHolding(this, false, fn) : fn());
     } finally {
       this.writeUnlock();
     }
@@ -332,10 +392,13 @@ export class RWLock {
    * guard of this hold, converted, if it was taken through this object).
    */
   downgrade(): RWLockGuard {
+    // For the verifier: a write release, then a read acquisition that cannot wait.
+    if (checking) onRelease(this, false, Atomics.load(this.#a, this.#i + WRITER_OWNER));
     this.#checkWriter('downgrade');
     const g = this.#releaseWriteGuard();
     Atomics.store(this.#a, this.#i + WRITER_OWNER, 0);
     rawDowngrade(this.#a, this.#i);
+    if (checking) onAcquired(this, true, false);
     this.#readHolds++;
     if (g === null) return new RWLockGuard(this, 'read');
     g._setMode('read');
@@ -349,21 +412,24 @@ export class RWLock {
    * readers but not with writers or another upgradable holder, and can be upgraded.
    */
   upgradableReadLock(): RWLockGuard {
-    if (!this.#tryUpgradableFast()) {
-      this.#checkCanWaitForUpgradable();
-      readLockSlow(this.#a, this.#i, Infinity, READ_BUDGET, true);
-    }
+    if (checking) return this.#upgradableReadLockChecked();
+    if (!this.#tryUpgradableFast()) this.#upgradableContended(Infinity);
+    else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'upgradable'); // observe
     return this.#tookUpgradable();
   }
 
   /** Like `tryReadLock`, for the upgradable read lock. */
   tryUpgradableReadLock(timeoutMs?: number): boolean {
     if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
+    if (checking) return this.#tryUpgradableReadLockChecked(timeoutMs);
+    return this.#tryUpgradableReadLock(timeoutMs);
+  }
+
+  #tryUpgradableReadLock(timeoutMs: number | undefined): boolean {
     if (!this.#tryUpgradableFast()) {
       if (timeoutMs === undefined) return false;
-      this.#checkCanWaitForUpgradable();
-      if (!readLockSlow(this.#a, this.#i, deadlineAfter(timeoutMs), READ_BUDGET, true)) return false;
-    }
+      if (!this.#upgradableContended(deadlineAfter(timeoutMs))) return false;
+    } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'upgradable'); // observe
     this.#tookUpgradable();
     return true;
   }
@@ -372,15 +438,23 @@ export class RWLock {
   async upgradableReadLockAsync(options?: WaitOptions): Promise<RWLockGuard> {
     const wait = parseWaitOptions(options);
     if (wait.signal?.aborted) throw abortReason(wait.signal);
-    if (!this.#tryUpgradableFast()) await readLockAsyncSlow(this.#a, this.#i, wait, this.name, true);
+    if (checking) onAcquire(this, false, true);
+    if (!this.#tryUpgradableFast()) {
+      const slow = readLockAsyncSlow(this.#a, this.#i, wait, this.name, true);
+      const waitStart = watching() ? now() : -1; // observe
+      await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow, 'upgradable') : slow);
+    } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'upgradable'); // observe
+    if (checking) onAcquired(this, false, true);
     return this.#tookUpgradable();
   }
 
   /** Releases the upgradable read lock. Throws ERR_LOCK_NOT_HELD unless this thread holds it. */
   upgradableReadUnlock(): void {
+    if (checking) onRelease(this, false, Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER));
     this.#checkUpgradable('upgradableReadUnlock');
     this.#releaseUpgradableGuard()?._setMode('released');
     rawUpgradableUnlock(this.#a, this.#i);
+    if (observing || releaseChannel.hasSubscribers) noteReleased(this, 'upgradable'); // observe: off = one test
   }
 
   /**
@@ -393,7 +467,7 @@ export class RWLock {
     this.#checkUpgradable('upgrade');
     if (!rawTryUpgrade(this.#a, this.#i)) {
       if (this.#readHolds > 0) throw this.#recursive('upgrade', 'a plain read lock as well');
-      upgradeSlow(this.#a, this.#i, Infinity);
+      this.#upgradeWait(Infinity);
     }
     return this.#upgraded();
   }
@@ -408,7 +482,7 @@ export class RWLock {
     this.#checkUpgradable('tryUpgrade');
     if (!rawTryUpgrade(this.#a, this.#i)) {
       if (timeoutMs === undefined || this.#readHolds > 0) return false;
-      if (!upgradeSlow(this.#a, this.#i, deadlineAfter(timeoutMs))) return false;
+      if (!this.#upgradeWait(deadlineAfter(timeoutMs))) return false;
     }
     this.#upgraded();
     return true;
@@ -473,6 +547,124 @@ export class RWLock {
       lockAsync: (o?: WaitOptions) => this.readLockAsync(o),
       isLocked: () => this.isLocked(),
     });
+  }
+
+  // ---- contended paths (observed; checked while the verifier is on) -------------------------------
+
+  #readContended(op: string, deadline: number): boolean {
+    this.#checkNotWriter(op);
+    const waitStart = watching() ? now() : -1; // observe: time the wait, then record how it ended
+    const ok = checking
+      ? this.#waitChecked(true, deadline, (step) => readLockSlow(this.#a, this.#i, step, READ_BUDGET))
+      : readLockSlow(this.#a, this.#i, deadline, READ_BUDGET);
+    if (waitStart >= 0) {
+      if (ok) noteAcquired(this, waitStart, RW_SLOW.parks, 'read');
+      else noteTimeout(this, waitStart, 'read');
+    }
+    return ok;
+  }
+
+  #writeContended(deadline: number): boolean {
+    this.#checkCanWaitForWrite();
+    const waitStart = watching() ? now() : -1; // observe
+    const ok = checking
+      ? this.#waitChecked(false, deadline, (step) => writeLockSlow(this.#a, this.#i, step, WRITE_BUDGET))
+      : writeLockSlow(this.#a, this.#i, deadline, WRITE_BUDGET);
+    if (waitStart >= 0) {
+      if (ok) noteAcquired(this, waitStart, RW_SLOW.parks, 'write');
+      else noteTimeout(this, waitStart, 'write');
+    }
+    return ok;
+  }
+
+  #upgradableContended(deadline: number): boolean {
+    this.#checkCanWaitForUpgradable();
+    const waitStart = watching() ? now() : -1; // observe
+    const ok = checking
+      ? this.#waitChecked(false, deadline, (step) => readLockSlow(this.#a, this.#i, step, READ_BUDGET, true))
+      : readLockSlow(this.#a, this.#i, deadline, READ_BUDGET, true);
+    if (waitStart >= 0) {
+      if (ok) noteAcquired(this, waitStart, RW_SLOW.parks, 'upgradable');
+      else noteTimeout(this, waitStart, 'upgradable');
+    }
+    return ok;
+  }
+
+  #upgradeWait(deadline: number): boolean {
+    if (!checking) return upgradeSlow(this.#a, this.#i, deadline);
+    return this.#waitChecked(false, deadline, (step) => upgradeSlow(this.#a, this.#i, step));
+  }
+
+  // ---- the verifier's paths (only while check/hooks.ts `checking` is true) -------------------------
+
+  #readLockChecked(): RWLockGuard {
+    // A thread already reading never waits (readLockRecursive): no order edge, like tryLock().
+    if (!this.#readsAlready()) onAcquire(this, true, false);
+    if (!this.#fastRead()) this.#readContended('readLock', Infinity);
+    else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'read'); // observe
+    onAcquired(this, true, false);
+    this.#readHolds++;
+    return new RWLockGuard(this, 'read');
+  }
+
+  #tryReadLockChecked(timeoutMs: number | undefined): boolean {
+    // A timed attempt can wait, so it orders like readLock(); a plain try cannot (lockdep's rule).
+    if (timeoutMs !== undefined && !this.#readsAlready()) onAcquire(this, true, false);
+    const taken = this.#tryReadLock(timeoutMs);
+    if (taken) onAcquired(this, true, false);
+    return taken;
+  }
+
+  #writeLockChecked(): RWLockGuard {
+    onAcquire(this, false, false);
+    if (Atomics.compareExchange(this.#a, this.#i, 0, WRITE_LOCKED) !== 0) this.#writeContended(Infinity);
+    else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'write'); // observe
+    onAcquired(this, false, false);
+    return this.#wrote();
+  }
+
+  #tryWriteLockChecked(timeoutMs: number | undefined): boolean {
+    if (timeoutMs !== undefined) onAcquire(this, false, false);
+    const taken = this.#tryWriteLock(timeoutMs);
+    if (taken) onAcquired(this, false, false);
+    return taken;
+  }
+
+  #upgradableReadLockChecked(): RWLockGuard {
+    onAcquire(this, false, false);
+    if (!this.#tryUpgradableFast()) this.#upgradableContended(Infinity);
+    else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'upgradable'); // observe
+    onAcquired(this, false, false);
+    return this.#tookUpgradable();
+  }
+
+  #tryUpgradableReadLockChecked(timeoutMs: number | undefined): boolean {
+    // A timed attempt can wait, so it orders like a blocking one; a plain try cannot (lockdep).
+    if (timeoutMs !== undefined) onAcquire(this, false, false);
+    const taken = this.#tryUpgradableReadLock(timeoutMs);
+    if (taken) onAcquired(this, false, false);
+    return taken;
+  }
+
+  /**
+   * A blocking slow path in watchdog-sized steps, so the verifier can look for deadlocks while we
+   * wait. The owner we wait for is the write holder, else the upgradable holder (readers have no
+   * owner id: 0).
+   * CORRECTNESS: a step that times out leaves the word as a timed-out `try*(ms)` does (a writer
+   * withdraws WRITERS_WAITING and passes the wake on, an upgrader clears UPGRADING, a reader
+   * leaves its READERS_WAITING for the release to clear); the next step re-reads the state word
+   * and re-publishes its bit before it sleeps, so a release between two steps is not lost. It
+   * only costs the waiter its place (readers may get in between a writer's steps).
+   */
+  #waitChecked(shared: boolean, deadline: number, attempt: (deadline: number) => boolean): boolean {
+    return waitChecked(this, shared, deadline, true, attempt, () => {
+      const w = Atomics.load(this.#a, this.#i + WRITER_OWNER);
+      return w !== 0 ? w : Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER);
+    });
+  }
+
+  #readsAlready(): boolean {
+    return this.#readHolds > 0 || Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER) === OWNER_ID;
   }
 
   // ---- internals ----------------------------------------------------------------------------------

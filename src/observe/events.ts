@@ -12,7 +12,10 @@
  * | `sablock:abort`      | an async acquisition was aborted by its signal | `{ lock, name, kind, waitMs }` |
  * | `sablock:owner-died` | an acquirer found that the previous owner died holding the lock | `{ lock, name, kind }` |
  *
- * `lock` is the primitive object, `name` its class name, `kind` its kind (`'Mutex'`, …).
+ * `lock` is the primitive object, `name` its class name, `kind` its kind (`'Mutex'`, …). Events
+ * of an `RWLock` also carry `mode`: `'read'`, `'write'` or `'upgradable'` (the hold acquired,
+ * released, timed out or aborted). A `Semaphore` publishes acquire/contended/release/timeout/abort
+ * once per `acquire*`/`release` call, whatever the number of permits.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
 
@@ -25,6 +28,9 @@ export const CHANNELS = Object.freeze({
   abort: 'sablock:abort',
   ownerDied: 'sablock:owner-died',
 } as const);
+
+/** The hold an RWLock event is about. */
+export type LockEventMode = 'read' | 'write' | 'upgradable';
 
 /** Message published on every sablock channel. */
 export interface LockEvent {
@@ -40,6 +46,8 @@ export interface LockEvent {
   holdMs?: number;
   /** Times the acquirer went to sleep (contended). */
   parks?: number;
+  /** RWLock events: which hold (read, write or upgradable read). */
+  mode?: LockEventMode;
 }
 
 export const acquireChannel = diagnosticsChannel.channel(CHANNELS.acquire);

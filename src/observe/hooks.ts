@@ -31,6 +31,7 @@ import {
   releaseChannel,
   timeoutChannel,
   type LockEvent,
+  type LockEventMode,
 } from './events.js';
 import { TimeoutError } from '../core/errors.js';
 
@@ -82,15 +83,18 @@ function kindOf(lock: ObservedLock): string {
   return (lock as { handle?: { kind?: string } }).handle?.kind ?? lock.constructor.name;
 }
 
-function message(lock: ObservedLock): LockEvent {
-  return { lock, name: lock.name, kind: kindOf(lock) };
+function message(lock: ObservedLock, mode: LockEventMode | undefined): LockEvent {
+  const m: LockEvent = { lock, name: lock.name, kind: kindOf(lock) };
+  if (mode !== undefined) m.mode = mode;
+  return m;
 }
 
 /**
  * This thread now holds `lock`. `waitStart` is the `now()` at which it started waiting, or -1
- * for an acquisition that did not wait; `parks` is how often it slept meanwhile.
+ * for an acquisition that did not wait; `parks` is how often it slept meanwhile; `mode` (RW locks
+ * only) goes into the event messages.
  */
-export function noteAcquired(lock: ObservedLock, waitStart = -1, parks = 0): void {
+export function noteAcquired(lock: ObservedLock, waitStart = -1, parks = 0, mode?: LockEventMode): void {
   const t = now();
   const waitMs = waitStart < 0 ? 0 : t - waitStart;
   const s = slotOf(lock);
@@ -107,20 +111,20 @@ export function noteAcquired(lock: ObservedLock, waitStart = -1, parks = 0): voi
   // Only when a release will be observed to take it out again (else the map would keep the lock alive).
   if (observing || releaseChannel.hasSubscribers) heldSince.set(lock, t);
   if (waitStart >= 0 && contendedChannel.hasSubscribers) {
-    const m = message(lock);
+    const m = message(lock, mode);
     m.waitMs = waitMs;
     m.parks = parks;
     contendedChannel.publish(m);
   }
   if (acquireChannel.hasSubscribers) {
-    const m = message(lock);
+    const m = message(lock, mode);
     m.waitMs = waitMs;
     acquireChannel.publish(m);
   }
 }
 
 /** This thread released `lock` (after the release, so the hook never delays a waiter). */
-export function noteReleased(lock: ObservedLock): void {
+export function noteReleased(lock: ObservedLock, mode?: LockEventMode): void {
   const since = heldSince.get(lock);
   if (since !== undefined) heldSince.delete(lock);
   const holdMs = since === undefined ? -1 : now() - since;
@@ -133,29 +137,29 @@ export function noteReleased(lock: ObservedLock): void {
     if (holdMs >= 0) table!.record(s, HOLD, holdMs * 1e6);
   }
   if (releaseChannel.hasSubscribers) {
-    const m = message(lock);
+    const m = message(lock, mode);
     if (holdMs >= 0) m.holdMs = holdMs;
     releaseChannel.publish(m);
   }
 }
 
 /** A timed acquisition of `lock` that started waiting at `waitStart` gave up. */
-export function noteTimeout(lock: ObservedLock, waitStart: number): void {
+export function noteTimeout(lock: ObservedLock, waitStart: number, mode?: LockEventMode): void {
   const s = slotOf(lock);
   if (s >= 0) table!.count(s, C_TIMEOUTS);
   if (timeoutChannel.hasSubscribers) {
-    const m = message(lock);
+    const m = message(lock, mode);
     m.waitMs = now() - waitStart;
     timeoutChannel.publish(m);
   }
 }
 
 /** An async acquisition of `lock` was aborted by its signal. */
-export function noteAbort(lock: ObservedLock, waitStart: number): void {
+export function noteAbort(lock: ObservedLock, waitStart: number, mode?: LockEventMode): void {
   const s = slotOf(lock);
   if (s >= 0) table!.count(s, C_ABORTS);
   if (abortChannel.hasSubscribers) {
-    const m = message(lock);
+    const m = message(lock, mode);
     m.waitMs = now() - waitStart;
     abortChannel.publish(m);
   }
@@ -169,7 +173,7 @@ export function noteAbort(lock: ObservedLock, waitStart: number): void {
 export function noteOwnerDied(lock: ObservedLock): void {
   const s = observing ? slotOf(lock) : -1;
   if (s >= 0) table!.count(s, C_OWNER_DEATHS);
-  if (ownerDiedChannel.hasSubscribers) ownerDiedChannel.publish(message(lock));
+  if (ownerDiedChannel.hasSubscribers) ownerDiedChannel.publish(message(lock, undefined));
 }
 
 /**
@@ -181,14 +185,15 @@ export async function observeAsync(
   waitStart: number,
   signal: AbortSignal | undefined,
   waiting: Promise<number>,
+  mode?: LockEventMode,
 ): Promise<void> {
   let parks: number;
   try {
     parks = await waiting;
   } catch (e) {
-    if (e instanceof TimeoutError) noteTimeout(lock, waitStart);
-    else if (signal?.aborted) noteAbort(lock, waitStart);
+    if (e instanceof TimeoutError) noteTimeout(lock, waitStart, mode);
+    else if (signal?.aborted) noteAbort(lock, waitStart, mode);
     throw e;
   }
-  noteAcquired(lock, waitStart, parks);
+  noteAcquired(lock, waitStart, parks, mode);
 }

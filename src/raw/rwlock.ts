@@ -135,6 +135,12 @@ export const isReadLockable = (s: number): boolean => (s & BLOCKS_READERS) === 0
 export const isUpgradableLockable = (s: number): boolean => isReadLockable(s) && (s & UPGRADABLE) === 0;
 export const hasWritersWaiting = (s: number): boolean => (s & WRITERS_WAITING) !== 0;
 
+/**
+ * Observability: how often the last blocking acquisition of this thread slept (`blockOn` sets it
+ * before returning; the async forms resolve to their own count instead).
+ */
+export const RW_SLOW = { parks: 0 };
+
 /** A step of an acquisition: `null` when acquired, else the value to sleep on (`WaitIndex`). */
 type Step = (parked: boolean) => number | null;
 
@@ -215,8 +221,11 @@ export function readLockSlow(a: Int32Array, i: number, deadline: number, budget:
   return blockOn(a, i, readStep(a, i, upgradable), deadline, () => clearStaleHandoff(a, i));
 }
 
-/** Async read (or upgradable read) acquisition; rejects with TimeoutError or the signal's reason. */
-export function readLockAsyncSlow(a: Int32Array, i: number, wait: ParsedWait, lockName: string, upgradable = false): Promise<void> {
+/**
+ * Async read (or upgradable read) acquisition; resolves to how often it slept, rejects with
+ * TimeoutError or the signal's reason.
+ */
+export function readLockAsyncSlow(a: Int32Array, i: number, wait: ParsedWait, lockName: string, upgradable = false): Promise<number> {
   // STATE sleepers are woken all at once, so an aborted wait takes no other reader's wakeup; but
   // if it was the only one woken, the writers waiting behind it must still be told.
   return awaitOn(a, i, readStep(a, i, upgradable), wait, lockName, () => forwardReaderWake(a, i), () =>
@@ -302,10 +311,10 @@ export function writeLockSlow(a: Int32Array, i: number, deadline: number, budget
   return false;
 }
 
-/** Async write acquisition; rejects with TimeoutError or the signal's reason. */
-export async function writeLockAsyncSlow(a: Int32Array, i: number, wait: ParsedWait, lockName: string): Promise<void> {
+/** Async write acquisition; resolves to how often it slept, rejects with TimeoutError or the signal's reason. */
+export async function writeLockAsyncSlow(a: Int32Array, i: number, wait: ParsedWait, lockName: string): Promise<number> {
   try {
-    await awaitOn(a, i + WRITER_NOTIFY, writeStep(a, i), wait, lockName, () => forwardWriterWake(a, i));
+    return await awaitOn(a, i + WRITER_NOTIFY, writeStep(a, i), wait, lockName, () => forwardWriterWake(a, i));
   } catch (e) {
     abandonWrite(a, i);
     throw e;
@@ -380,10 +389,10 @@ export function upgradeSlow(a: Int32Array, i: number, deadline: number): boolean
 }
 
 /** Async upgrade; on rejection the upgradable lock is still held. */
-export async function upgradeAsyncSlow(a: Int32Array, i: number, wait: ParsedWait, lockName: string): Promise<void> {
+export async function upgradeAsyncSlow(a: Int32Array, i: number, wait: ParsedWait, lockName: string): Promise<number> {
   try {
     // The upgrader is woken with notify-all, so an abandoned wait swallows nothing.
-    await awaitOn(a, i + UPGRADE_NOTIFY, upgradeStep(a, i), wait, lockName, noForward);
+    return await awaitOn(a, i + UPGRADE_NOTIFY, upgradeStep(a, i), wait, lockName, noForward);
   } catch (e) {
     cancelUpgrade(a, i);
     throw e;
@@ -520,14 +529,17 @@ type Recheck = () => void;
 
 function blockOn(a: Int32Array, waitIndex: number, step: Step, deadline: number, recheck?: Recheck): boolean {
   let parked = false;
+  let parks = 0;
   for (;;) {
     const expected = step(parked);
+    RW_SLOW.parks = parks;
     if (expected === null) return true;
     if (deadline !== Infinity && now() >= deadline) return false;
     // Sleep until a release notifies, the word already moved on, or the recheck time is up.
     const r = waitUntil(a, waitIndex, expected, Math.min(deadline, now() + RECHECK_MS));
     if (r === 'timed-out') recheck?.();
     parked = true;
+    parks++;
   }
 }
 
@@ -539,11 +551,12 @@ async function awaitOn(
   lockName: string,
   onAbandonedWake: () => void,
   recheck?: Recheck,
-): Promise<void> {
+): Promise<number> {
   let parked = false;
+  let parks = 0;
   for (;;) {
     const expected = step(parked);
-    if (expected === null) return;
+    if (expected === null) return parks;
     throwIfOver(wait, lockName);
     // Sleep on the event loop until a release notifies (or the word already moved on, or the
     // recheck time is up).
@@ -557,6 +570,7 @@ async function awaitOn(
     );
     if (r === 'timed-out') recheck?.();
     parked = true;
+    parks++;
   }
 }
 
