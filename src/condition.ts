@@ -40,6 +40,14 @@
  * All accesses to SEQ and WAITERS are Atomics (sequentially consistent); invariant 2 is a Dekker
  * pair between "increment WAITERS, sleep on SEQ" and "bump SEQ, read WAITERS". The protected data
  * is ordered by the lock itself.
+ *
+ * ## Lock-order verifier
+ * The lock's own `unlock`/`lock` call the verifier's hooks (the Condition is not a lock). While the
+ * verifier is on (`checking`, tested once), the blocking sleep of `wait` runs under `waitChecked`
+ * (main-thread-block report, a waits-for entry naming the Condition with owner 0) in watchdog-sized
+ * steps. CORRECTNESS: every step sleeps on the SEQ value read under the lock, so a notify between
+ * two steps makes the next step return 'not-equal' at once: nothing is lost (such a notify may also
+ * wake another waiter: a spurious wakeup, which callers tolerate).
  */
 import { attach, describe, place, type Handle, type PlacementOptions } from './core/layout.js';
 import {
@@ -52,6 +60,7 @@ import {
   type WaitOptions,
 } from './core/futex.js';
 import { abortReason, LockError } from './core/errors.js';
+import { checking, waitChecked } from './check/hooks.js';
 
 const SEQ = 0;
 const WAITERS = 1;
@@ -159,7 +168,11 @@ export class Condition {
     let r;
     try {
       // Sleep until a notify bumps SEQ (or one already did since our read: 'not-equal').
-      r = waitUntil(a, i + SEQ, seq, deadline);
+      if (!checking) r = waitUntil(a, i + SEQ, seq, deadline);
+      else {
+        const attempt = (step: number): boolean => waitUntil(a, i + SEQ, seq, step) !== 'timed-out';
+        r = waitChecked(this, false, deadline, true, attempt, () => 0) ? 'ok' : 'timed-out';
+      }
     } finally {
       finishWait(a, i);
       lock.lock(); // invariant 3

@@ -12,11 +12,23 @@
  * Unlike the locks, a Semaphore is not all-zero when new: the constructor writes its maximum and
  * initial count once (CAS on MAX, so only the first constructor at a place does); attaching with
  * `from()` never writes. Permits have no owner: any thread may release permits another acquired.
+ *
+ * ## Lock-order verifier and observability
+ * Permits have no owner, so the verifier gets no acquire/release hooks (they would report a
+ * legitimate release by another thread as not-owner, and order edges through a semaphore are not
+ * deadlocks in general). Only the blocking wait runs under `waitChecked` (main-thread-block
+ * reports; a waits-for entry with owner 0, which ends a deadlock search). For stats and events,
+ * each successful `acquire`/`tryAcquire`/`acquireAsync` call is one acquisition of the class
+ * (whatever `n`), each `release` call one release; contended, timed-out and aborted waits count
+ * like a lock's. Off, each call pays one `observing || channel.hasSubscribers` test.
  */
 import { attach, describe, place, type Handle, type PlacementOptions } from './core/layout.js';
-import { checkTimeout, deadlineAfter, parseWaitOptions, type WaitOptions } from './core/futex.js';
+import { checkTimeout, deadlineAfter, now, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { abortReason } from './core/errors.js';
 import { checkCallback } from './exclusive.js';
+import { checking, waitChecked } from './check/hooks.js';
+import { noteAcquired, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
+import { acquireChannel, releaseChannel } from './observe/events.js';
 import {
   acquireAsyncSlow,
   acquireSlow,
@@ -27,6 +39,7 @@ import {
   maxOf,
   release,
   SEMAPHORE_WORDS,
+  SEM_SLOW,
   tryTake,
 } from './raw/semaphore.js';
 
@@ -146,7 +159,8 @@ export class Semaphore {
   acquire(n = 1): PermitGuard {
     this.#checkN(n);
     // Fast path: gate open and enough permits: one load, one CAS.
-    if (!tryTake(this.#a, this.#i, n, 0)) acquireSlow(this.#a, this.#i, n, Infinity);
+    if (!tryTake(this.#a, this.#i, n, 0)) this.#acquireContended(n, Infinity);
+    else if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
     return new PermitGuard(this, n);
   }
 
@@ -158,9 +172,12 @@ export class Semaphore {
   tryAcquire(n = 1, timeoutMs?: number): boolean {
     this.#checkN(n);
     if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
-    if (tryTake(this.#a, this.#i, n, 0)) return true;
+    if (tryTake(this.#a, this.#i, n, 0)) {
+      if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
+      return true;
+    }
     if (timeoutMs === undefined) return false;
-    return acquireSlow(this.#a, this.#i, n, deadlineAfter(timeoutMs));
+    return this.#acquireContended(n, deadlineAfter(timeoutMs));
   }
 
   /**
@@ -172,7 +189,11 @@ export class Semaphore {
     this.#checkN(n);
     const wait = parseWaitOptions(options);
     if (wait.signal?.aborted) throw abortReason(wait.signal);
-    if (!tryTake(this.#a, this.#i, n, 0)) await acquireAsyncSlow(this.#a, this.#i, n, wait, this.name);
+    if (!tryTake(this.#a, this.#i, n, 0)) {
+      const waitStart = watching() ? now() : -1; // observe
+      const slow = acquireAsyncSlow(this.#a, this.#i, n, wait, this.name);
+      await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow) : slow);
+    } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
     return new PermitGuard(this, n);
   }
 
@@ -187,6 +208,26 @@ export class Semaphore {
         `${this.name}: release(n) with n = ${n} would raise the count ${this.available()} above max ${this.max}`,
       );
     }
+    if (observing || releaseChannel.hasSubscribers) noteReleased(this); // observe: off = one test
+  }
+
+  /**
+   * The blocking wait after the fast path failed, timed for stats and events. Under the verifier
+   * it runs in watchdog-sized steps (`waitChecked`; owner unknown: 0).
+   * CORRECTNESS: a step that times out gives up like a timed-out `tryAcquire(n, ms)` (it clears its
+   * head claim, opening the gate for the others) and the next step starts a fresh request that
+   * re-reads SEQ before it sleeps, so no release is lost; the waiter only loses its place in line.
+   */
+  #acquireContended(n: number, deadline: number): boolean {
+    const waitStart = watching() ? now() : -1; // observe
+    const ok = checking
+      ? waitChecked(this, false, deadline, true, (step) => acquireSlow(this.#a, this.#i, n, step), () => 0)
+      : acquireSlow(this.#a, this.#i, n, deadline);
+    if (waitStart >= 0) {
+      if (ok) noteAcquired(this, waitStart, SEM_SLOW.parks);
+      else noteTimeout(this, waitStart);
+    }
+    return ok;
   }
 
   /** Runs `fn` holding `n` permits; releases them when it returns or throws; returns its value. */

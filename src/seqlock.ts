@@ -27,6 +27,12 @@
  * ## Invalid use
  * `write` inside `write` in the same thread throws `LockError` `ERR_LOCK_RECURSIVE`. `read` inside
  * `write` reads directly (the writer's own, possibly half-done, data).
+ *
+ * ## Lock-order verifier
+ * Only the writers' lock is a lock for the verifier: `write`/`writeAsync` and a `read` that falls
+ * back to the writers' lock acquire it exclusively (`onAcquire`, the checked stepped wait,
+ * `onAcquired`, `onRelease`), each tested behind one `checking` branch. Optimistic reads take no
+ * lock and call no hook: they never block a writer, so they order nothing.
  */
 import { abortReason, LockError } from './core/errors.js';
 import { parseWaitOptions, type WaitOptions } from './core/futex.js';
@@ -34,6 +40,7 @@ import { attach, describe, place, type Handle, type Placement, type PlacementOpt
 import { SpinBudget } from './core/spin.js';
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
 import { checkCallback } from './exclusive.js';
+import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './check/hooks.js';
 import { lockAsyncSlow, lockSlow, ownerOf, unlockSlow, type ExclusivePolicy } from './raw/mutex.js';
 import { beginRead, beginWrite, endWrite, isWriting, LOCK, validateRead } from './raw/seqlock.js';
 
@@ -89,6 +96,10 @@ export class SeqLock {
 
   /** Lock class name; shared through the handle. */
   readonly name: string;
+  /** Lock-order verifier class: `name`, or the construction site of an unnamed lock. */
+  readonly lockClass: string;
+  /** Verifier rank from the options or the handle (undefined: none). */
+  readonly rank: number | undefined;
   /** The buffer this lock (and its data) lives in. */
   readonly buffer: SharedArrayBuffer;
   /** Byte offset of this lock in `buffer`. */
@@ -112,6 +123,8 @@ export class SeqLock {
     assertOwnerIdFits();
     const { p, dataByteLength, tries } = options === FROM_HANDLE ? openHandle(handle, fromOptions) : placeNew(options);
     this.name = p.name;
+    this.lockClass = p.lockClass;
+    this.rank = p.rank;
     this.buffer = p.buffer;
     this.byteOffset = p.byteOffset;
     this.#a = p.i32;
@@ -132,13 +145,17 @@ export class SeqLock {
 
   /** Plain structured-cloneable description; `SeqLock.from(handle)` attaches to the same lock. */
   get handle(): SeqLockHandle {
-    return {
+    const h: { -readonly [K in keyof SeqLockHandle]: SeqLockHandle[K] } = {
       kind: 'SeqLock',
       buffer: this.buffer,
       byteOffset: this.byteOffset,
       name: this.name,
       dataByteLength: this.dataByteLength,
     };
+    // Only when set, as ExclusiveLock.handle does.
+    if (this.lockClass !== this.name) h.lockClass = this.lockClass;
+    if (this.rank !== undefined) h.rank = this.rank;
+    return h;
   }
 
   /**
@@ -147,13 +164,12 @@ export class SeqLock {
    */
   write<T>(fn: (view: DataView) => T): T {
     checkCallback(fn);
+    // The verifier's only cost when off: this one branch (check/hooks.ts).
+    if (checking) return this.#writeChecked(fn);
     const a = this.#a;
     const l = this.#i + LOCK;
     // Fast path: one CAS takes the free writers' lock.
-    if (Atomics.compareExchange(a, l, 0, OWNER_ID) !== 0) {
-      if (ownerOf(Atomics.load(a, l)) === OWNER_ID) throw this.#recursive();
-      lockSlow(a, l, OWNER_ID, Infinity, WRITER_POLICY);
-    }
+    if (Atomics.compareExchange(a, l, 0, OWNER_ID) !== 0) this.#lockContended();
     return this.#writeLocked(fn);
   }
 
@@ -163,6 +179,7 @@ export class SeqLock {
     const wait = parseWaitOptions(options);
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     await this.#lockAsync(wait);
+    if (checking) onAcquired(this, false, true);
     return this.#writeLocked(fn);
   }
 
@@ -178,7 +195,9 @@ export class SeqLock {
     // read_seqbegin_or_lock: stop racing the writers; exclude them for one run.
     const a = this.#a;
     const l = this.#i + LOCK;
-    if (Atomics.compareExchange(a, l, 0, OWNER_ID) !== 0) lockSlow(a, l, OWNER_ID, Infinity, WRITER_POLICY);
+    if (checking) onAcquire(this, false, false);
+    if (Atomics.compareExchange(a, l, 0, OWNER_ID) !== 0) this.#lockContended();
+    if (checking) onAcquired(this, false, false);
     return this.#readLocked(fn);
   }
 
@@ -190,6 +209,7 @@ export class SeqLock {
     const r = this.#readOptimistic(fn);
     if (r !== RETRY) return r as T;
     await this.#lockAsync(wait);
+    if (checking) onAcquired(this, false, true);
     return this.#readLocked(fn);
   }
 
@@ -265,14 +285,46 @@ export class SeqLock {
   async #lockAsync(wait: ReturnType<typeof parseWaitOptions>): Promise<void> {
     const a = this.#a;
     const l = this.#i + LOCK;
+    if (checking) onAcquire(this, false, true);
     // One CAS first; otherwise queue on the event loop.
     if (Atomics.compareExchange(a, l, 0, OWNER_ID) !== 0) await lockAsyncSlow(a, l, OWNER_ID, wait, WRITER_POLICY, this.name);
   }
 
   #unlock(): void {
     const l = this.#i + LOCK;
+    if (checking) onRelease(this, false, ownerOf(Atomics.load(this.#a, l)));
     // Fast path: ours, nobody parked: one CAS back to free.
     if (Atomics.compareExchange(this.#a, l, OWNER_ID, 0) !== OWNER_ID) unlockSlow(this.#a, l, OWNER_ID);
+  }
+
+  /** Blocking wait for the writers' lock after the fast path failed (a write or a locked read). */
+  #lockContended(): void {
+    const a = this.#a;
+    const l = this.#i + LOCK;
+    if (ownerOf(Atomics.load(a, l)) === OWNER_ID) throw this.#recursive();
+    if (!checking) {
+      lockSlow(a, l, OWNER_ID, Infinity, WRITER_POLICY);
+      return;
+    }
+    // CORRECTNESS: in watchdog-sized steps, as WordLock does: a step that times out leaves the
+    // word as a timed-out tryLock(ms) (at most a stale PARKED bit: one spare notify later), and
+    // the next step re-reads the word before it sleeps, so a release between steps is not lost.
+    waitChecked(
+      this,
+      false,
+      Infinity,
+      true,
+      (step) => lockSlow(a, l, OWNER_ID, step, WRITER_POLICY),
+      () => ownerOf(Atomics.load(a, l)),
+    );
+  }
+
+  /** `write` under the verifier: the writers' lock is an exclusive acquisition. */
+  #writeChecked<T>(fn: (view: DataView) => T): T {
+    onAcquire(this, false, false);
+    if (Atomics.compareExchange(this.#a, this.#i + LOCK, 0, OWNER_ID) !== 0) this.#lockContended();
+    onAcquired(this, false, false);
+    return this.#writeLocked(fn);
   }
 
   #recursive(): LockError {

@@ -252,6 +252,7 @@ function step(a: Int32Array, i: number, n: number, st: AcquireState): boolean {
 /** Blocking acquisition after the fast path failed. Returns false if `deadline` passed. */
 export function acquireSlow(a: Int32Array, i: number, n: number, deadline: number): boolean {
   const st: AcquireState = { since: now(), token: 0 };
+  SEM_SLOW.parks = 0;
   for (;;) {
     // SEQ before the check (invariant 2).
     const seq = Atomics.load(a, i + SEQ);
@@ -263,9 +264,13 @@ export function acquireSlow(a: Int32Array, i: number, n: number, deadline: numbe
     announceSleep(a, i, n);
     // Sleep until a release or gate opening bumps SEQ (or it already did: 'not-equal').
     waitUntil(a, i + SEQ, seq, sleepDeadline(a, i, st.token, deadline));
+    SEM_SLOW.parks++;
     retractSleep(a, i, n);
   }
 }
+
+/** Observability: how often this thread's last `acquireSlow` slept (the async form resolves to its own). */
+export const SEM_SLOW = { parks: 0 };
 
 /** Wakes every sleeper in place of an aborted async wait that swallowed a notify (invariant 4). */
 export function forwardAbandonedWake(a: Int32Array, i: number): void {
@@ -283,19 +288,21 @@ export async function acquireAsyncSlow(
   n: number,
   wait: ParsedWait,
   lockName: string,
-): Promise<void> {
+): Promise<number> {
   const st: AcquireState = { since: now(), token: 0 };
   const forward = (): void => forwardAbandonedWake(a, i);
+  let parks = 0;
   try {
     for (;;) {
       // SEQ before the check (invariant 2).
       const seq = Atomics.load(a, i + SEQ);
-      if (step(a, i, n, st)) return;
+      if (step(a, i, n, st)) return parks;
       throwIfOver(wait, lockName);
       announceSleep(a, i, n);
       try {
         // Sleep on the event loop until SEQ moves; an abort leaves the wait queued (forwarded).
         await waitAsyncUntil(a, i + SEQ, seq, sleepDeadline(a, i, st.token, wait.deadline), wait.signal, forward);
+        parks++;
       } finally {
         retractSleep(a, i, n);
       }
