@@ -1,0 +1,117 @@
+/**
+ * The verifier's checked paths of RWLock, Semaphore and Condition under real contention: with a
+ * tiny deadlock timeout the checked waits run in 5 ms steps, so many steps time out and restart;
+ * exclusion and exact counts must hold, no wakeup may be lost (a lost one would hang: the test
+ * is time-bounded), and a consistent program must produce no report. Also the main-thread-block
+ * reports of the Semaphore's and the Condition's blocking waits.
+ */
+import { Worker } from 'node:worker_threads';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Condition, lockcheck, Mutex, RWLock, Semaphore } from '../../dist/index.js';
+
+const FIXTURE = new URL('../fixtures/check/rw-steps.mjs', import.meta.url);
+const started = new Set<Worker>();
+
+function run(locks: Record<string, unknown>, steps: unknown[][], coord: SharedArrayBuffer): Promise<{ done?: boolean; error?: unknown }> {
+  const worker = new Worker(FIXTURE, { workerData: { locks, steps, coord } });
+  started.add(worker);
+  return new Promise((resolve, reject) => {
+    let got = {};
+    worker.on('message', (m) => (got = { ...got, ...m }));
+    worker.once('error', reject);
+    worker.once('exit', () => {
+      started.delete(worker);
+      resolve(got);
+    });
+  });
+}
+
+const reportsFor = (kind: string, lock: string) => lockcheck.reports().filter((r) => r.kind === kind && r.locks.includes(lock));
+const classReports = (lock: string) => lockcheck.reports().filter((r) => r.locks.includes(lock));
+
+// 20 ms deadlock timeout: the checked waits step every 5 ms.
+beforeAll(() => lockcheck.enable({ onViolation: 'silent', deadlockTimeout: 20 }));
+afterEach(async () => {
+  await Promise.all([...started].map((w) => w.terminate()));
+  started.clear();
+});
+
+describe('checked waits under contention', () => {
+  it('RWLock: 6 workers on 2 cores, every form, exclusion and exact write count, no report', async () => {
+    const rw = new RWLock({ name: 'cw.rw' });
+    const coord = new SharedArrayBuffer(64);
+    const outs = await Promise.all(
+      Array.from({ length: 6 }, (_, k) => run({ l: rw.handle }, [['rwHammer', 'l', 300, k + 1]], coord)),
+    );
+    for (const o of outs) expect(o).toEqual({ done: true });
+    const c = new Int32Array(coord);
+    expect(c[8]).toBe(c[15]); // no lost update among the writers
+    expect(c[15]).toBeGreaterThan(0);
+    expect(c[10]).toBe(0); // no reader saw a half-done write
+    expect(rw.isLocked()).toBe(false);
+    expect(rw.readerCount()).toBe(0);
+    // Blocking write waits for a reader are not deadlocks: nothing may be reported for the class.
+    expect(classReports('cw.rw')).toEqual([]);
+  }, 30_000);
+
+  it('Semaphore: 5 workers on 2 permits never exceed 2 holders and all finish', async () => {
+    const sem = new Semaphore(2, { name: 'cw.sem' });
+    const coord = new SharedArrayBuffer(64);
+    const outs = await Promise.all(Array.from({ length: 5 }, () => run({ s: sem.handle }, [['semHammer', 's', 300]], coord)));
+    for (const o of outs) expect(o).toEqual({ done: true });
+    const c = new Int32Array(coord);
+    expect(c[13]).toBeLessThanOrEqual(2);
+    expect(c[13]).toBeGreaterThanOrEqual(1);
+    expect(sem.available()).toBe(2);
+    expect(classReports('cw.sem')).toEqual([]);
+  }, 30_000);
+
+  it('Condition: two workers ping-pong 200 turns through stepped checked waits, none lost', async () => {
+    const m = new Mutex({ name: 'cw.m' });
+    const cv = new Condition({ name: 'cw.cv' });
+    const coord = new SharedArrayBuffer(64);
+    const locks = { m: m.handle, cv: cv.handle };
+    const outs = await Promise.all([
+      run(locks, [['condPingPong', 'm', 'cv', 200, 0]], coord),
+      run(locks, [['condPingPong', 'm', 'cv', 200, 1]], coord),
+    ]);
+    for (const o of outs) expect(o).toEqual({ done: true });
+    expect(new Int32Array(coord)[14]).toBe(400);
+    expect(cv.waiters()).toBe(0);
+    expect(classReports('cw.cv')).toEqual([]);
+    expect(classReports('cw.m')).toEqual([]);
+  }, 30_000);
+});
+
+describe('main-thread-block', () => {
+  it('reports a blocking Semaphore wait and a Condition wait on the main thread', () => {
+    const sem = new Semaphore(0, { name: 'mtb.sem' });
+    expect(sem.tryAcquire(1)).toBe(false); // a plain try never blocks: no report
+    expect(reportsFor('main-thread-block', 'mtb.sem')).toEqual([]);
+    expect(sem.tryAcquire(1, 10)).toBe(false);
+    expect(reportsFor('main-thread-block', 'mtb.sem')).toHaveLength(1);
+
+    const m = new Mutex({ name: 'mtb.m' });
+    const cv = new Condition({ name: 'mtb.cv' });
+    m.lock();
+    expect(cv.wait(m, 10)).toBe(false); // timed out, lock held again
+    expect(m.isHeldByCurrentThread()).toBe(true);
+    m.unlock();
+    expect(reportsFor('main-thread-block', 'mtb.cv')).toHaveLength(1);
+  });
+
+  it('reports a contended RWLock read on the main thread', async () => {
+    const rw = new RWLock({ name: 'mtb.rw' });
+    const coord = new SharedArrayBuffer(64);
+    const c = new Int32Array(coord);
+    // A worker holds the write lock until we have tried.
+    const done = run({ l: rw.handle }, [['write', 'l'], ['set', 0, 1], ['await', 1, 1], ['writeUnlock', 'l']], coord);
+    const end = Date.now() + 10_000;
+    while (Atomics.load(c, 0) === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    expect(rw.tryReadLock(10)).toBe(false);
+    Atomics.store(c, 1, 1);
+    Atomics.notify(c, 1);
+    expect(await done).toEqual({ done: true });
+    expect(reportsFor('main-thread-block', 'mtb.rw')).toHaveLength(1);
+  });
+});
