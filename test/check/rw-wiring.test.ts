@@ -83,6 +83,29 @@ describe('checked waits under contention', () => {
   }, 30_000);
 });
 
+describe('checked waits across many steps', () => {
+  it('a writer, a reader and an upgradable reader blocked for ~12 steps all get the lock once it is released', async () => {
+    const rw = new RWLock({ name: 'cw.long' });
+    const coord = new SharedArrayBuffer(64);
+    const c = new Int32Array(coord);
+    const locks = { l: rw.handle };
+    const holder = run(locks, [['write', 'l'], ['set', 0, 1], ['await', 1, 1], ['writeUnlock', 'l']], coord);
+    const waiters = [
+      run(locks, [['await', 0, 1], ['write', 'l'], ['writeUnlock', 'l']], coord),
+      run(locks, [['await', 0, 1], ['read', 'l'], ['readUnlock', 'l']], coord),
+      run(locks, [['await', 0, 1], ['upgradable', 'l'], ['upgrade', 'l'], ['writeUnlock', 'l']], coord),
+    ];
+    const end = Date.now() + 10_000;
+    while (Atomics.load(c, 0) === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 60)); // 5 ms steps: each waiter's step times out many times
+    Atomics.store(c, 1, 1);
+    Atomics.notify(c, 1);
+    for (const o of await Promise.all([holder, ...waiters])) expect(o).toEqual({ done: true });
+    expect(rw.isLocked()).toBe(false);
+    expect(classReports('cw.long')).toEqual([]);
+  }, 30_000);
+});
+
 describe('main-thread-block', () => {
   it('reports a blocking Semaphore wait and a Condition wait on the main thread', () => {
     const sem = new Semaphore(0, { name: 'mtb.sem' });
