@@ -133,9 +133,10 @@ export class TicketLock extends ExclusiveLock {
    * until the deadline (not FIFO, invariant 2). Returns whether this thread now holds the lock.
    */
   tryLock(timeoutMs?: number): boolean {
+    // A bad timeout is an error whether or not the lock happens to be free.
+    if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
     if (this.#tryTicket()) return true;
     if (timeoutMs === undefined) return false;
-    checkTimeout(timeoutMs, 'timeoutMs');
     if (Atomics.load(this._a, this._i + OWNER) === OWNER_ID) throw this._recursive();
     const deadline = deadlineAfter(timeoutMs);
     const a = this._a;

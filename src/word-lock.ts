@@ -56,10 +56,11 @@ export abstract class WordLock extends ExclusiveLock {
    * `timeoutMs` ms, blocking the thread. Returns whether this thread now holds the lock.
    */
   tryLock(timeoutMs?: number): boolean {
+    // A bad timeout is an error whether or not the lock happens to be free.
+    if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
     // One CAS attempt first, whatever the timeout.
     if (Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) === 0) return true;
     if (timeoutMs === undefined) return tryLockSlow(this._a, this._i, OWNER_ID);
-    checkTimeout(timeoutMs, 'timeoutMs');
     return this.#lockContended(deadlineAfter(timeoutMs));
   }
 
