@@ -147,18 +147,21 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
       m.unlock();
     }, T);
 
-    it('lock() blocks until another thread releases', async () => {
+    it('lock() blocks (in another thread) until the holder releases', async () => {
+      // The blocked party is the worker, so a lost wakeup fails this test (bounded call)
+      // instead of freezing the test runner's thread.
       const m = new Lock();
       await using t = await remote(m);
-      await t.call('lock');
-      const released = t.call('unlockAfter', 60);
-      const t0 = performance.now();
-      m.lock(); // blocks this thread until the worker's timer releases
-      const waited = performance.now() - t0;
-      expect(waited).toBeGreaterThanOrEqual(30);
-      expect(m.isLocked()).toBe(true);
+      m.lock();
+      const theirs = t.call('lock');
+      await delay(50);
+      expect(await state(theirs)).toBe('pending');
       m.unlock();
-      await released;
+      await theirs;
+      expect(m.isLocked()).toBe(true);
+      expect(m.tryLock()).toBe(false);
+      await t.call('unlock');
+      expect(m.isLocked()).toBe(false);
     }, T);
   });
 
@@ -464,10 +467,10 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
       m.unlock();
     }, T);
 
-    it('lock() / tryLock(ms) by the holder throw ERR_LOCK_RECURSIVE; tryLock() returns false', () => {
+    it('lock() / tryLock(ms) by the holder throw ERR_LOCK_RECURSIVE; tryLock() returns false', async () => {
       const m = new Lock();
       m.lock();
-      expectLockError(thrown(() => m.lock()), 'ERR_LOCK_RECURSIVE');
+      // tryLock(ms) is bounded by its timeout even if the check were missing.
       expectLockError(thrown(() => m.tryLock(10)), 'ERR_LOCK_RECURSIVE');
       expectLockError(thrown(() => m.tryLock(0)), 'ERR_LOCK_RECURSIVE');
       expect(m.tryLock()).toBe(false);
@@ -475,7 +478,19 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
       m.unlock();
       expect(m.isLocked()).toBe(false);
       expectLockError(thrown(() => m.unlock()), 'ERR_LOCK_NOT_OWNER');
-    });
+      // lock() by the holder: checked in a worker, where a missing check would only hang that
+      // worker (and fail this bounded call) instead of the test runner.
+      await using t = await remote(m);
+      await t.call('lock');
+      const e = await rejection(t.call('lock'));
+      expect(e).toBeInstanceOf(RemoteError);
+      expect((e as RemoteError).code).toBe('ERR_LOCK_RECURSIVE');
+      expect((e as RemoteError).remoteName).toBe('LockError');
+      expect(await t.call('isLocked')).toBe(true);
+      expect(m.tryLock()).toBe(false);
+      await t.call('unlock');
+      expect(m.isLocked()).toBe(false);
+    }, T);
   });
 
   describe(`${kind}: handles and placement`, () => {
