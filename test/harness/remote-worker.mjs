@@ -8,6 +8,8 @@
  *   attach(kind, handle)  drive another lock from now on (reusing the thread)
  *   unlockAfter(ms)  release after ms (setTimeout), reply once released
  *   sleep(ms)        block this thread for ms (Atomics.wait), reply after
+ *   barge(rounds, holdMs, flagBuffer)  hold, release and re-take at once, `rounds` times or
+ *                    until Int32 flag[0] != 0; replies with the rounds done
  *   info()           { className, name, byteOffset, handleKind, instanceOf } of this thread's view
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -36,6 +38,24 @@ const special = {
   sleep: (ms) => {
     // Blocks this thread: nothing else runs here meanwhile.
     Atomics.wait(sleeper, 0, 0, ms);
+  },
+  barge: (rounds, holdMs, flagBuffer) => {
+    // A thread that never lets go: hold for holdMs, release, re-take at once; `rounds` times, or
+    // until flag[0] is set. Returns the rounds done. Only a lock that hands off to a waiter
+    // parked long enough lets anyone in between (the re-take is a few ns after the release).
+    const flag = new Int32Array(flagBuffer);
+    lock.lock();
+    let r = 0;
+    try {
+      for (; r < rounds && Atomics.load(flag, 0) === 0; r++) {
+        Atomics.wait(sleeper, 0, 0, holdMs);
+        lock.unlock();
+        lock.lock();
+      }
+    } finally {
+      lock.unlock();
+    }
+    return r;
   },
   info: () => ({
     className: lock.constructor?.name,

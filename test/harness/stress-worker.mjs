@@ -10,8 +10,10 @@
  *   INSIDE -= 1 (atomic)
  *
  * Modes: 'sync' (lock), 'try' (tryLock(tryTimeoutMs) until it succeeds), 'async' (await
- * lockAsync), 'mixed' (per iteration, rotating sync → async → try, offset by worker index, so
- * blocking, timed and event-loop waiters queue on the lock together).
+ * lockAsync), 'asyncTimed' (lockAsync that gives up after tryTimeoutMs, by `timeout` and by an
+ * AbortSignal on alternate attempts, retried until it succeeds: abandoned waits under real
+ * contention), 'mixed' (per iteration, rotating sync → async → try → asyncTimed, offset by worker
+ * index, so blocking, timed and event-loop waiters queue on the lock together).
  *
  * Two lives: one-shot (the run is `workerData`; the worker posts its report and ends; nothing but
  * the run keeps it alive, which the async keep-alive tests rely on) or pooled (`workerData.pooled`:
@@ -45,7 +47,7 @@ function burn(n) {
   sink = s;
 }
 
-const MODES = ['sync', 'async', 'try'];
+const MODES = ['sync', 'async', 'try', 'asyncTimed'];
 
 async function run({
   adapters: adaptersUrl,
@@ -105,7 +107,7 @@ async function run({
     if (Atomics.load(c, STOP) !== 0) break;
     // (Never before the first acquisition: every worker takes part, however late it was scheduled.)
     if ((it & 7) === 0 && it > 0 && endAt !== Infinity && performance.now() >= endAt) break;
-    const m = mode === 'mixed' ? MODES[(it + index) % 3] : mode;
+    const m = mode === 'mixed' ? MODES[(it + index) % MODES.length] : mode;
     const t0 = measureWait ? performance.now() : 0;
     if (m === 'sync') {
       lock.lock();
@@ -115,6 +117,22 @@ async function run({
       while (!lock.tryLock(tryTimeoutMs)) {
         tryFailures++;
         Atomics.store(c, workerSlot(index, W_TRY_FAILURES), tryFailures);
+      }
+    } else if (m === 'asyncTimed') {
+      for (let attempt = 0; ; attempt++) {
+        const ac = new AbortController();
+        const byTimeout = (attempt & 1) === 0;
+        const timer = byTimeout ? undefined : setTimeout(() => ac.abort(new Error('gave up')), tryTimeoutMs);
+        try {
+          await lock.lockAsync(byTimeout ? { timeout: tryTimeoutMs } : { signal: ac.signal });
+          break;
+        } catch (e) {
+          if (byTimeout ? e?.code !== 'ERR_LOCK_TIMEOUT' : e?.message !== 'gave up') throw e;
+          tryFailures++;
+          Atomics.store(c, workerSlot(index, W_TRY_FAILURES), tryFailures);
+        } finally {
+          clearTimeout(timer);
+        }
       }
     } else {
       throw new Error(`unknown mode ${JSON.stringify(m)}`);

@@ -23,7 +23,8 @@ import {
   workerSlot,
 } from './counters.mjs';
 
-export type StressMode = 'sync' | 'try' | 'async' | 'mixed';
+/** See stress-worker.mjs for what each mode does. */
+export type StressMode = 'sync' | 'try' | 'async' | 'asyncTimed' | 'mixed';
 
 /** What one worker does; every field overrides the run's default for that worker. */
 export interface WorkerPlan {
@@ -42,7 +43,7 @@ export interface WorkerPlan {
   work?: number;
   /** Loop iterations burnt between a release and the next acquisition. */
   outsideWork?: number;
-  /** Timeout of each `tryLock(ms)` in 'try' (and 'mixed') mode. */
+  /** Timeout of each `tryLock(ms)` / timed `lockAsync` in 'try', 'asyncTimed' and 'mixed' modes. */
   tryTimeoutMs?: number;
   /** Measure each acquisition's wait (reported as maxWaitMs). */
   measureWait?: boolean;
