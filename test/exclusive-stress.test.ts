@@ -27,7 +27,7 @@ const DURATION_MS = 150;
 /** Shape of the stress cases, shared with the negative control so both run the same harness. */
 afterAll(closeStressPool);
 
-const STRESS = { work: 50, outsideWork: 0, tryTimeoutMs: 5, durationMs: DURATION_MS, timeoutMs: 20_000 } as const;
+const STRESS = { work: 50, outsideWork: 0, tryTimeoutMs: 5, durationMs: DURATION_MS, timeoutMs: 15_000 } as const;
 
 describe.each(locks)('$kind under contention', ({ kind, Lock }) => {
   for (const workers of [2, 4, 8]) {
