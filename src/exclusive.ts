@@ -7,6 +7,7 @@ import { LockError } from './core/errors.js';
 import { describe, type Handle, type Kind, type Placement } from './core/layout.js';
 import type { WaitOptions } from './core/futex.js';
 import { OWNER_ID } from './core/thread.js';
+import { checking, runHolding } from './check/hooks.js';
 
 /**
  * Proof of one acquisition. `unlock()` (or leaving a `using` block) releases it once; releasing
@@ -56,6 +57,11 @@ export interface Lockable {
   readonly name: string;
   /** Set by locks that track owner death. */
   readonly ownerDied?: boolean;
+  /**
+   * True if this thread holds the lock, for locks that know their owner (`Condition.wait` uses it
+   * to reject waiting without the lock). Optional: locks without owners leave it out.
+   */
+  isHeldByCurrentThread?(): boolean;
 }
 
 export function checkCallback(fn: unknown, name = 'fn'): asserts fn is (...args: never[]) => unknown {
@@ -66,6 +72,10 @@ export function checkCallback(fn: unknown, name = 'fn'): asserts fn is (...args:
 export abstract class ExclusiveLock implements Lockable {
   /** Lock class name (for the verifier and stats); shared through the handle. */
   readonly name: string;
+  /** Lock-order verifier class: `name`, or the construction site of an unnamed lock. */
+  readonly lockClass: string;
+  /** Verifier rank from the options or the handle (undefined: none). */
+  readonly rank: number | undefined;
   /** The buffer this lock lives in. */
   readonly buffer: SharedArrayBuffer;
   /** Byte offset of this lock in `buffer`. */
@@ -79,6 +89,8 @@ export abstract class ExclusiveLock implements Lockable {
   protected constructor(kind: Kind, p: Placement) {
     this.#kind = kind;
     this.name = p.name;
+    this.lockClass = p.lockClass;
+    this.rank = p.rank;
     this.buffer = p.buffer;
     this.byteOffset = p.byteOffset;
     this._a = p.i32;
@@ -93,7 +105,16 @@ export abstract class ExclusiveLock implements Lockable {
 
   /** Plain structured-cloneable description; `X.from(handle)` attaches to the same lock. */
   get handle(): Handle {
-    return { kind: this.#kind, buffer: this.buffer, byteOffset: this.byteOffset, name: this.name };
+    const h: { -readonly [K in keyof Handle]: Handle[K] } = {
+      kind: this.#kind,
+      buffer: this.buffer,
+      byteOffset: this.byteOffset,
+      name: this.name,
+    };
+    // Only when set, so handles stay as small as before for the common case.
+    if (this.lockClass !== this.name) h.lockClass = this.lockClass;
+    if (this.rank !== undefined) h.rank = this.rank;
+    return h;
   }
 
   /** Runs `fn` holding the lock; unlocks when it returns or throws; returns its value. */
@@ -112,7 +133,9 @@ export abstract class ExclusiveLock implements Lockable {
     checkCallback(fn);
     await this.lockAsync(options);
     try {
-      return await fn();
+      // Under the verifier, `fn` and everything it awaits run in a scope that holds this lock, so
+      // locks taken inside are ordered after it (async holds have no thread-wide order).
+      return await (checking ? runHolding(this, false, fn) : fn());
     } finally {
       this.unlock();
     }

@@ -16,3 +16,44 @@ export {
   CapacityError,
   type LockErrorCode,
 } from './core/errors.js';
+
+// Observability: per-class lock stats in shared memory, and diagnostics_channel events.
+export {
+  stats,
+  topContended,
+  STATS_ENV_KEY,
+  type Stats,
+  type LockStats,
+  type HistogramStats,
+  type StatsOptions,
+} from './observe/stats.js';
+export { CHANNELS, type LockEvent } from './observe/events.js';
+export { Semaphore, PermitGuard, type SemaphoreOptions } from './semaphore.js';
+export { Condition, type ConditionLock, type ConditionOptions } from './condition.js';
+export {
+  LockManager,
+  ResourceLock,
+  type LockMode,
+  type PathPart,
+  type ResourcePath,
+  type LockManagerOptions,
+  type LockManagerShape,
+  type LockManagerHandle,
+  type AcquireOptions,
+  type LockManagerSnapshot,
+  type LockResourceInfo,
+  type LockHolderInfo,
+  type LockWaiterInfo,
+  type DeadlockEdge,
+} from './manager/lock-manager.js';
+export {
+  lockcheck,
+  lockcheckHooks,
+  type CheckedLock,
+  type LockCheckOptions,
+  type LockOrderReport,
+  type LockOrderKind,
+  type LockOrderStack,
+  type LockOrderEdge,
+  type OnViolation,
+} from './check/index.js';

@@ -50,6 +50,9 @@ import {
 import { relax, SpinBudget } from './core/spin.js';
 import { abortReason } from './core/errors.js';
 import { ExclusiveLock, LockGuard } from './exclusive.js';
+import { noteAcquired, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
+import { acquireChannel, releaseChannel } from './observe/events.js';
+import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './check/hooks.js';
 
 const NEXT = 0;
 const SERVING = 1;
@@ -92,15 +95,18 @@ export class TicketLock extends ExclusiveLock {
 
   /** Takes a ticket and blocks until it is served. Throws ERR_LOCK_RECURSIVE if already held. */
   lock(): LockGuard {
+    // The verifier's only cost when off: this one branch (check/hooks.ts).
+    if (checking) return this.#lockChecked();
     const a = this._a;
     const i = this._i;
     if (Atomics.load(a, i + OWNER) === OWNER_ID) throw this._recursive();
     // Take the next ticket; the queue order is the order of these adds.
     const ticket = Atomics.add(a, i + NEXT, 1);
     // Served at once when the queue was empty (the uncontended path).
-    if (Atomics.load(a, i + SERVING) !== ticket) this.#waitForTurn(ticket);
+    if (Atomics.load(a, i + SERVING) !== ticket) return this.#lockContended(ticket);
     // Record ownership only once served (invariant 1).
     Atomics.store(a, i + OWNER, OWNER_ID);
+    if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
     return new LockGuard(this);
   }
 
@@ -108,6 +114,7 @@ export class TicketLock extends ExclusiveLock {
   unlock(): void {
     const a = this._a;
     const i = this._i;
+    if (checking) onRelease(this, false, Atomics.load(a, i + OWNER));
     // Ownership check and clear in one step: only the holder's id is replaced by 0.
     const owner = Atomics.compareExchange(a, i + OWNER, OWNER_ID, 0);
     if (owner !== OWNER_ID) throw this._notOwner(owner);
@@ -126,6 +133,7 @@ export class TicketLock extends ExclusiveLock {
     }
     // Timed waiters poll on SERVING; wake them only if there are any (invariant 3).
     if (Atomics.load(a, i + POLLERS) !== 0) wake(a, i + SERVING, Infinity);
+    if (observing || releaseChannel.hasSubscribers) noteReleased(this); // observe: off = one test
   }
 
   /**
@@ -135,19 +143,38 @@ export class TicketLock extends ExclusiveLock {
   tryLock(timeoutMs?: number): boolean {
     // A bad timeout is an error whether or not the lock happens to be free.
     if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
-    if (this.#tryTicket()) return true;
+    if (checking) return this.#tryLockChecked(timeoutMs);
+    if (this.#tryTicket()) {
+      if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
+      return true;
+    }
     if (timeoutMs === undefined) return false;
     if (Atomics.load(this._a, this._i + OWNER) === OWNER_ID) throw this._recursive();
-    const deadline = deadlineAfter(timeoutMs);
+    return this.#retryUntil(deadlineAfter(timeoutMs));
+  }
+
+  /** Retries `tryLock()` whenever SERVING moves, until `deadline` (invariant 2: no ticket taken). */
+  #retryUntil(deadline: number): boolean {
     const a = this._a;
     const s = this._i + SERVING;
+    const waitStart = watching() ? now() : -1; // observe
+    let parks = 0;
     for (;;) {
       const serving = Atomics.load(a, s);
-      if (this.#tryTicket()) return true;
-      if (now() >= deadline) return false;
+      if (this.#tryTicket()) {
+        if (waitStart >= 0) noteAcquired(this, waitStart, parks); // observe
+        return true;
+      }
+      if (now() >= deadline) {
+        if (waitStart >= 0) noteTimeout(this, waitStart); // observe
+        return false;
+      }
       // Announce the sleep before the last check (invariant 3), then sleep until SERVING moves.
       Atomics.add(a, this._i + POLLERS, 1);
-      if (Atomics.load(a, s) === serving) waitUntil(a, s, serving, deadline);
+      if (Atomics.load(a, s) === serving) {
+        waitUntil(a, s, serving, deadline);
+        parks++;
+      }
       // Done sleeping.
       Atomics.sub(a, this._i + POLLERS, 1);
     }
@@ -160,16 +187,24 @@ export class TicketLock extends ExclusiveLock {
   async lockAsync(options?: WaitOptions): Promise<LockGuard> {
     const wait = parseWaitOptions(options);
     if (wait.signal?.aborted) throw abortReason(wait.signal);
+    if (checking) onAcquire(this, false, true);
     if (!this.#tryTicket()) {
-      if (wait.signal === undefined && wait.deadline === Infinity) await this.#ticketAsync();
-      else await this.#pollAsync(wait);
-    }
+      const waitStart = watching() ? now() : -1; // observe
+      const slow = wait.signal === undefined && wait.deadline === Infinity ? this.#ticketAsync() : this.#pollAsync(wait);
+      await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow) : slow); // observe
+    } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
+    if (checking) onAcquired(this, false, true);
     return new LockGuard(this);
   }
 
   /** Snapshot: is anyone holding or queued? For diagnostics only. */
   isLocked(): boolean {
     return Atomics.load(this._a, this._i + NEXT) !== Atomics.load(this._a, this._i + SERVING);
+  }
+
+  /** True if this thread holds the lock (its owner id is in OWNER). */
+  isHeldByCurrentThread(): boolean {
+    return Atomics.load(this._a, this._i + OWNER) === OWNER_ID;
   }
 
   /** Takes a ticket only if it would be served at once. */
@@ -184,11 +219,27 @@ export class TicketLock extends ExclusiveLock {
     return true;
   }
 
-  #waitForTurn(ticket: number): void {
+  /** `lock()` after its ticket was not served at once: wait for it, observed if anyone watches. */
+  #lockContended(ticket: number): LockGuard {
+    const waitStart = watching() ? now() : -1; // observe
+    const parks = this.#waitForTurn(ticket);
+    // Record ownership only once served (invariant 1).
+    Atomics.store(this._a, this._i + OWNER, OWNER_ID);
+    if (waitStart >= 0) noteAcquired(this, waitStart, parks); // observe
+    return new LockGuard(this);
+  }
+
+  /**
+   * Waits until `ticket` is served; returns how often it slept, or -1 if `deadline` passed first.
+   * A finite deadline only comes from the verifier's watchdog steps: the ticket stays ours and the
+   * caller calls again (invariant 2: a ticket is never abandoned).
+   */
+  #waitForTurn(ticket: number, deadline = Infinity): number {
     const a = this._a;
     const s = this._i + SERVING;
     const slot = this._i + SLOT0 + (ticket & SLOT_MASK);
     let sleeping = false;
+    let parks = 0;
     for (;;) {
       // Only the next in line spins: further back, spinning would only steal the holder's core.
       if (((ticket - Atomics.load(a, s)) | 0) === 1 && this.#spinUntilServed(ticket)) break;
@@ -200,11 +251,19 @@ export class TicketLock extends ExclusiveLock {
       // Slot value first, then SERVING (invariant 3).
       const seen = Atomics.load(a, slot);
       if (Atomics.load(a, s) === ticket) break;
+      // CORRECTNESS: between two watchdog steps SLEEPERS is briefly lowered; a release may then
+      // skip its notify, but the next step raises SLEEPERS again before re-reading SERVING.
+      if (deadline !== Infinity && now() >= deadline) {
+        parks = -1;
+        break;
+      }
       // Sleep until a release bumps our slot: when we are next in line or served.
-      waitUntil(a, slot, seen, Infinity);
+      waitUntil(a, slot, seen, deadline);
+      parks++;
     }
     // No longer asleep.
     if (sleeping) Atomics.sub(a, this._i + SLEEPERS, 1);
+    return parks;
   }
 
   /** Bounded load-only spin for the thread next in line. */
@@ -223,7 +282,57 @@ export class TicketLock extends ExclusiveLock {
     return false;
   }
 
-  async #ticketAsync(): Promise<void> {
+  // ---- the verifier's paths (only while check/hooks.ts `checking` is true) ---------------------------
+
+  #lockChecked(): LockGuard {
+    const a = this._a;
+    const i = this._i;
+    onAcquire(this, false, false);
+    if (Atomics.load(a, i + OWNER) === OWNER_ID) throw this._recursive();
+    // Announce the wait (main-thread-block may throw) before taking a ticket: once taken, a ticket
+    // can never be given back (invariant 2), so nothing may throw after that.
+    if (!this.#tryTicket()) {
+      let ticket = -1;
+      waitChecked(
+        this,
+        false,
+        Infinity,
+        false,
+        (step) => {
+          if (ticket === -1) ticket = Atomics.add(a, i + NEXT, 1); // take our place in the queue, once
+          if (Atomics.load(a, i + SERVING) === ticket) return true;
+          return this.#waitForTurn(ticket, step) >= 0;
+        },
+        () => Atomics.load(a, i + OWNER),
+      );
+      Atomics.store(a, i + OWNER, OWNER_ID);
+    }
+    if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe
+    onAcquired(this, false, false);
+    return new LockGuard(this);
+  }
+
+  #tryLockChecked(timeoutMs: number | undefined): boolean {
+    if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
+    // A timed attempt can wait, so it orders like lock(); a plain tryLock() cannot (lockdep's rule).
+    if (timeoutMs !== undefined) onAcquire(this, false, false);
+    let taken = this.#tryTicket();
+    if (!taken && timeoutMs !== undefined) {
+      if (Atomics.load(this._a, this._i + OWNER) === OWNER_ID) throw this._recursive();
+      taken = waitChecked(
+        this,
+        false,
+        deadlineAfter(timeoutMs),
+        true,
+        (step) => this.#retryUntil(step),
+        () => Atomics.load(this._a, this._i + OWNER),
+      );
+    }
+    if (taken) onAcquired(this, false, false);
+    return taken;
+  }
+
+  async #ticketAsync(): Promise<number> {
     const a = this._a;
     const s = this._i + SERVING;
     // Take a ticket: from now on we must be served (tickets are never abandoned, invariant 2).
@@ -231,24 +340,27 @@ export class TicketLock extends ExclusiveLock {
     const slot = this._i + SLOT0 + (ticket & SLOT_MASK);
     // Announce the sleep before checking (invariant 3).
     Atomics.add(a, this._i + SLEEPERS, 1);
+    let parks = 0;
     for (;;) {
       // Slot value first, then SERVING (invariant 3).
       const seen = Atomics.load(a, slot);
       if (Atomics.load(a, s) === ticket) break;
       // Sleep on the event loop until our slot is bumped; nothing can abort this wait.
       await waitAsyncUntil(a, slot, seen, Infinity, undefined, noop);
+      parks++;
     }
     // No longer asleep.
     Atomics.sub(a, this._i + SLEEPERS, 1);
     Atomics.store(a, this._i + OWNER, OWNER_ID);
+    return parks;
   }
 
-  async #pollAsync(wait: ParsedWait): Promise<void> {
+  async #pollAsync(wait: ParsedWait): Promise<number> {
     const a = this._a;
     const s = this._i + SERVING;
-    for (;;) {
+    for (let parks = 0; ; parks++) {
       const serving = Atomics.load(a, s);
-      if (this.#tryTicket()) return;
+      if (this.#tryTicket()) return parks;
       throwIfOver(wait, this.name);
       // Announce, then sleep until SERVING moves (invariant 3); wake-all means no forwarding needed.
       Atomics.add(a, this._i + POLLERS, 1);

@@ -9,10 +9,11 @@
  * | 1    | state: owner id (bits 0–27) \| PARKED \| FAIR \| HANDOFF \| OWNER_DIED — see `raw/mutex.ts` |
  */
 import { OWNER_ID } from './core/thread.js';
-import { checkTimeout, deadlineAfter, parseWaitOptions, type WaitOptions } from './core/futex.js';
+import { checkTimeout, deadlineAfter, now, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { abortReason, LockError } from './core/errors.js';
 import type { Kind, Placement } from './core/layout.js';
 import { ExclusiveLock, LockGuard } from './exclusive.js';
+import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './check/hooks.js';
 import {
   clearOwnerDied,
   isFree,
@@ -22,8 +23,11 @@ import {
   ownerOf,
   tryLockSlow,
   unlockSlow,
+  SLOW_PATH,
   type ExclusivePolicy,
 } from './raw/mutex.js';
+import { noteAcquired, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
+import { acquireChannel, releaseChannel } from './observe/events.js';
 
 export const WORD_LOCK_BYTES = 8;
 
@@ -38,17 +42,22 @@ export abstract class WordLock extends ExclusiveLock {
 
   /** Blocks until this thread holds the lock. Throws ERR_LOCK_RECURSIVE if it already does. */
   lock(): LockGuard {
+    // The verifier's only cost when off: this one branch (check/hooks.ts).
+    if (checking) return this.#lockChecked();
     // Fast path: one CAS from free to ours.
     if (Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) !== 0) this.#lockContended(Infinity);
+    else if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
     return new LockGuard(this);
   }
 
   /** Releases the lock. Throws ERR_LOCK_NOT_OWNER unless this thread holds it. */
   unlock(): void {
+    if (checking) onRelease(this, false, ownerOf(Atomics.load(this._a, this._i)));
     // Fast path: ours, nobody parked, no flags: one CAS back to free, no notify.
     if (Atomics.compareExchange(this._a, this._i, OWNER_ID, 0) !== OWNER_ID) {
       if (!unlockSlow(this._a, this._i, OWNER_ID)) throw this._notOwner(ownerOf(Atomics.load(this._a, this._i)));
     }
+    if (observing || releaseChannel.hasSubscribers) noteReleased(this); // observe: off = one test
   }
 
   /**
@@ -58,9 +67,20 @@ export abstract class WordLock extends ExclusiveLock {
   tryLock(timeoutMs?: number): boolean {
     // A bad timeout is an error whether or not the lock happens to be free.
     if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
+    if (checking) return this.#tryLockChecked(timeoutMs);
+    return this.#tryLock(timeoutMs);
+  }
+
+  #tryLock(timeoutMs: number | undefined): boolean {
     // One CAS attempt first, whatever the timeout.
-    if (Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) === 0) return true;
-    if (timeoutMs === undefined) return tryLockSlow(this._a, this._i, OWNER_ID);
+    if (
+      Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) === 0 ||
+      (timeoutMs === undefined && tryLockSlow(this._a, this._i, OWNER_ID))
+    ) {
+      if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
+      return true;
+    }
+    if (timeoutMs === undefined) return false;
     return this.#lockContended(deadlineAfter(timeoutMs));
   }
 
@@ -72,16 +92,25 @@ export abstract class WordLock extends ExclusiveLock {
   async lockAsync(options?: WaitOptions): Promise<LockGuard> {
     const wait = parseWaitOptions(options);
     if (wait.signal?.aborted) throw abortReason(wait.signal);
+    if (checking) onAcquire(this, false, true);
     // Fast path first; otherwise queue on the event loop.
     if (Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) !== 0 && !tryLockSlow(this._a, this._i, OWNER_ID)) {
-      await lockAsyncSlow(this._a, this._i, OWNER_ID, wait, this.#policy, this.name);
-    }
+      const waitStart = watching() ? now() : -1; // observe
+      const slow = lockAsyncSlow(this._a, this._i, OWNER_ID, wait, this.#policy, this.name);
+      await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow) : slow); // observe
+    } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
+    if (checking) onAcquired(this, false, true);
     return new LockGuard(this);
   }
 
   /** Snapshot: is anyone holding it? For diagnostics only (it may change at once). */
   isLocked(): boolean {
     return !isFree(Atomics.load(this._a, this._i));
+  }
+
+  /** True if this thread holds the lock (its owner id is in the word). */
+  isHeldByCurrentThread(): boolean {
+    return ownerOf(Atomics.load(this._a, this._i)) === OWNER_ID;
   }
 
   /** True when a holder died holding the lock and nobody has called `markConsistent()` since. */
@@ -103,6 +132,50 @@ export abstract class WordLock extends ExclusiveLock {
 
   #lockContended(deadline: number): boolean {
     if (ownerOf(Atomics.load(this._a, this._i)) === OWNER_ID) throw this._recursive();
-    return lockSlow(this._a, this._i, OWNER_ID, deadline, this.#policy);
+    const waitStart = watching() ? now() : -1; // observe: time the wait, then record how it ended
+    const ok = checking ? this.#waitChecked(deadline) : lockSlow(this._a, this._i, OWNER_ID, deadline, this.#policy);
+    if (waitStart >= 0) {
+      if (ok) noteAcquired(this, waitStart, SLOW_PATH.parks);
+      else noteTimeout(this, waitStart);
+    }
+    return ok;
+  }
+
+  // ---- the verifier's paths (only while check/hooks.ts `checking` is true) ---------------------------
+
+  #lockChecked(): LockGuard {
+    onAcquire(this, false, false);
+    if (Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) !== 0) this.#lockContended(Infinity);
+    else if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe
+    onAcquired(this, false, false);
+    return new LockGuard(this);
+  }
+
+  #tryLockChecked(timeoutMs: number | undefined): boolean {
+    // A timed attempt can wait, so it orders like lock(); a plain tryLock() cannot (lockdep's rule).
+    if (timeoutMs !== undefined) {
+      checkTimeout(timeoutMs, 'timeoutMs');
+      onAcquire(this, false, false);
+    }
+    const taken = this.#tryLock(timeoutMs);
+    if (taken) onAcquired(this, false, false);
+    return taken;
+  }
+
+  /**
+   * The slow path in watchdog-sized steps, so the verifier can look for deadlocks while we wait.
+   * CORRECTNESS: a step that times out leaves the word as `tryLock(ms)` does (at most a stale
+   * PARKED bit: one spare notify later); a release between two steps is not lost, because the
+   * next step re-reads the word before it sleeps on it.
+   */
+  #waitChecked(deadline: number): boolean {
+    return waitChecked(
+      this,
+      false,
+      deadline,
+      true,
+      (step) => lockSlow(this._a, this._i, OWNER_ID, step, this.#policy),
+      () => ownerOf(Atomics.load(this._a, this._i)),
+    );
   }
 }

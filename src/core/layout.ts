@@ -15,6 +15,8 @@
  * | 1… | the primitive's state words (all zero = initial state) |
  */
 
+import { checking, constructionSite } from '../check/hooks.js';
+
 export const TAG_MAGIC = 0x5ab1_0000;
 
 /** Kind ids stored in tag words. Never renumber: tags live in users' buffers. */
@@ -39,6 +41,11 @@ export interface PlacementOptions {
   buffer?: SharedArrayBuffer;
   /** Byte offset inside `buffer`; a multiple of 4. Defaults to 0. */
   byteOffset?: number;
+  /**
+   * Rank for the lock-order verifier: while holding a lock of rank r, only locks of rank > r may
+   * be acquired. Carried in the handle. Ignored while the verifier is off.
+   */
+  rank?: number;
 }
 
 /** The plain, structured-cloneable object that carries a primitive to another thread. */
@@ -48,6 +55,10 @@ export interface Handle {
   readonly byteOffset: number;
   /** Lock class name, shared by every thread's view of this primitive. */
   readonly name: string;
+  /** Verifier class when it differs from `name` (an unnamed lock's construction site). */
+  readonly lockClass?: string;
+  /** Verifier rank (see `PlacementOptions.rank`). */
+  readonly rank?: number;
 }
 
 /** Where a primitive lives: a whole-buffer Int32 view and the index of its tag word. */
@@ -58,6 +69,9 @@ export interface Placement {
   /** Index of the tag word; state words start at `base + 1`. */
   readonly base: number;
   readonly name: string;
+  /** Verifier class: `name`, or the construction site of an unnamed lock built while checking. */
+  readonly lockClass: string;
+  readonly rank: number | undefined;
 }
 
 export function tagOf(kind: Kind): number {
@@ -110,18 +124,39 @@ export function describe(x: unknown): string {
 export function readPlacementOptions(
   options: unknown,
   kind: Kind,
-): { name: string; buffer: SharedArrayBuffer | undefined; byteOffset: number } {
-  if (options === undefined || options === null) return { name: kind, buffer: undefined, byteOffset: 0 };
+): {
+  name: string;
+  lockClass: string;
+  rank: number | undefined;
+  buffer: SharedArrayBuffer | undefined;
+  byteOffset: number;
+} {
+  if (options === undefined || options === null) {
+    return { name: kind, lockClass: defaultClass(kind), rank: undefined, buffer: undefined, byteOffset: 0 };
+  }
   if (typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`);
   const o = options as PlacementOptions;
-  const { name, buffer, byteOffset } = o;
+  const { name, buffer, byteOffset, rank } = o;
   if (name !== undefined && (typeof name !== 'string' || name.length === 0)) {
     throw new TypeError(`options.name must be a non-empty string, got ${describe(name)}`);
   }
   if (buffer === undefined && byteOffset !== undefined) {
     throw new TypeError('options.byteOffset needs options.buffer');
   }
-  return { name: name ?? kind, buffer, byteOffset: byteOffset ?? 0 };
+  checkRank(rank, 'options.rank');
+  return { name: name ?? kind, lockClass: name ?? defaultClass(kind), rank, buffer, byteOffset: byteOffset ?? 0 };
+}
+
+/** An unnamed lock's class: its construction site while the verifier is on, else its kind. */
+function defaultClass(kind: Kind): string {
+  // One branch when the verifier is off; the stack is captured only when it is on.
+  return checking ? constructionSite(kind) : kind;
+}
+
+function checkRank(rank: unknown, what: string): asserts rank is number | undefined {
+  if (rank === undefined) return;
+  if (typeof rank !== 'number') throw new TypeError(`${what} must be a number, got ${describe(rank)}`);
+  if (!Number.isFinite(rank)) throw new RangeError(`${what} must be a finite number, got ${rank}`);
 }
 
 /**
@@ -129,7 +164,7 @@ export function readPlacementOptions(
  * at `options.buffer`/`options.byteOffset`, claiming the tag word there.
  */
 export function place(kind: Kind, byteLength: number, options: unknown): Placement {
-  const { name, buffer: given, byteOffset } = readPlacementOptions(options, kind);
+  const { name, lockClass, rank, buffer: given, byteOffset } = readPlacementOptions(options, kind);
   let buffer: SharedArrayBuffer;
   if (given === undefined) {
     buffer = new SharedArrayBuffer(byteLength);
@@ -146,7 +181,7 @@ export function place(kind: Kind, byteLength: number, options: unknown): Placeme
   if (prev !== 0 && prev !== tag) {
     throw new TypeError(`options.byteOffset ${byteOffset} already holds ${kindOfTag(prev)}, not a ${kind}`);
   }
-  return { buffer, byteOffset, i32, base, name };
+  return { buffer, byteOffset, i32, base, name, lockClass, rank };
 }
 
 /** Re-attaches to a primitive from its handle; reads only. */
@@ -161,6 +196,10 @@ export function attach(kind: Kind, handle: unknown, byteLengthOf: (h: Record<str
   if (h.name !== undefined && (typeof h.name !== 'string' || h.name.length === 0)) {
     throw new TypeError(`handle.name must be a non-empty string, got ${describe(h.name)}`);
   }
+  if (h.lockClass !== undefined && (typeof h.lockClass !== 'string' || h.lockClass.length === 0)) {
+    throw new TypeError(`handle.lockClass must be a non-empty string, got ${describe(h.lockClass)}`);
+  }
+  checkRank(h.rank, 'handle.rank');
   const byteLength = byteLengthOf(h);
   checkRegion(h.buffer, h.byteOffset, byteLength, 'handle');
   const buffer = h.buffer as SharedArrayBuffer;
@@ -172,5 +211,6 @@ export function attach(kind: Kind, handle: unknown, byteLengthOf: (h: Record<str
   if (tag !== tagOf(kind)) {
     throw new TypeError(`handle: byteOffset ${byteOffset} holds ${kindOfTag(tag)}, not a ${kind}`);
   }
-  return { buffer, byteOffset, i32, base, name: (h.name as string | undefined) ?? kind };
+  const name = (h.name as string | undefined) ?? kind;
+  return { buffer, byteOffset, i32, base, name, lockClass: (h.lockClass as string | undefined) ?? name, rank: h.rank };
 }

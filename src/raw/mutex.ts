@@ -51,6 +51,13 @@ export const FAIR = 1 << 29;
 export const HANDOFF = 1 << 30;
 export const OWNER_DIED = 1 << 31;
 
+/**
+ * What this thread's last slow path did, for `observe/` (stats and events): plain fields of a
+ * thread-local object, written only on slow paths. `parks`: sleeps of the last `lockSlow`;
+ * `handedOff`: set by `unlockSlow` when it handed the lock to a parked waiter (the observer clears it).
+ */
+export const SLOW_PATH = { parks: 0, handedOff: false };
+
 /** How long a parked waiter waits before it asks for the lock to be handed to it (Mutex). */
 export const MUTEX_FAIR_AFTER_MS = 1;
 
@@ -129,15 +136,18 @@ export function lockSlow(a: Int32Array, i: number, me: number, deadline: number,
   }
   let parked = false;
   let parkedSince = 0;
+  let parks = 0;
   for (;;) {
     const starving = parked && now() - parkedSince > policy.fairAfterMs;
     const w = acquireOrPrepareToPark(a, i, me, parked, starving);
+    SLOW_PATH.parks = parks;
     if (w === 0) return true;
     if (deadline !== Infinity && now() >= deadline) return false;
     if (!parked) parkedSince = now();
     // Sleep until a release notifies (or the word already changed: 'not-equal', re-check).
     waitUntil(a, i, w, deadline);
     parked = true;
+    parks++;
   }
 }
 
@@ -154,6 +164,7 @@ export function unlockSlow(a: Int32Array, i: number, me: number): boolean {
     if ((s & FAIR) !== 0) {
       // Hand off: the word stays unavailable to bargers; the woken (oldest) waiter claims it.
       if (Atomics.compareExchange(a, i, s, HANDOFF | PARKED | (s & OWNER_DIED)) !== s) continue;
+      SLOW_PATH.handedOff = true;
       // Wake the head of the FIFO futex queue to claim it; if nobody was asleep, undo (invariant 5).
       if (wake(a, i, 1) === 0) revertHandoff(a, i);
       return true;
@@ -199,7 +210,7 @@ export function clearOwnerDied(a: Int32Array, i: number): void {
 /**
  * Async acquisition after the fast path failed: the same state machine, sleeping with
  * `Atomics.waitAsync` so the event loop keeps running. Rejects with TimeoutError or the signal's
- * reason. No spinning: it would block the event loop.
+ * reason. No spinning: it would block the event loop. Resolves to how often it slept.
  */
 export async function lockAsyncSlow(
   a: Int32Array,
@@ -208,18 +219,20 @@ export async function lockAsyncSlow(
   wait: ParsedWait,
   policy: ExclusivePolicy,
   lockName: string,
-): Promise<void> {
+): Promise<number> {
   let parked = false;
   let parkedSince = 0;
+  let parks = 0;
   const forward = (): void => forwardAbandonedWake(a, i);
   for (;;) {
     const starving = parked && now() - parkedSince > policy.fairAfterMs;
     const w = acquireOrPrepareToPark(a, i, me, parked, starving);
-    if (w === 0) return;
+    if (w === 0) return parks;
     throwIfOver(wait, lockName);
     if (!parked) parkedSince = now();
     // Sleep on the event loop until a release notifies (or the word already changed).
     await waitAsyncUntil(a, i, w, wait.deadline, wait.signal, forward);
     parked = true;
+    parks++;
   }
 }

@@ -1,0 +1,921 @@
+/**
+ * `LockManager`: multi-granularity locking (Gray et al. 1976) over a resource tree named by paths,
+ * with everything in one SharedArrayBuffer so any worker can lock any resource.
+ *
+ * - The shared table (entries, records, wait queues, partition locks) is `table.ts`; the modes and
+ *   their compatibility matrix are `modes.ts`; waits-for cycle search is `deadlock.ts`.
+ * - `acquire(path, mode)` takes the intention mode (IS for IS/S, IX otherwise) on every proper
+ *   prefix of `path`, root first, then `mode` on `path`; releasing goes leaf first. Each level is
+ *   one short critical section on that entry's partition lock; no partition lock is held while
+ *   waiting, and none across two levels.
+ * - A request by an owner that already holds something on the resource is a conversion: the
+ *   record's held mask gains the new mode (so the effective mode is the least upper bound,
+ *   IX ⊔ S = SIX), counted per mode so each handle releases exactly what it took.
+ * - Waiting: FIFO by ticket per entry (table.ts, invariant 4); a waiter sleeps on the entry's
+ *   futex word, is woken by any release or withdrawal there, and re-checks. After
+ *   `deadlockTimeout` ms (and every `deadlockTimeout` after that) it searches the waits-for graph.
+ * - Escalation (SQL Server's lock escalation): this thread's bookkeeping counts, per owner and
+ *   parent, the distinct child resources held through it. Past `escalationThreshold` it tries,
+ *   without waiting, to take S (if every fine lock below is IS/S) or X on the parent; on success
+ *   it releases the fine locks' shared records, and later requests that the coarse lock covers
+ *   do not touch the table. A failed try is retried after `threshold / 4` more fine locks. The
+ *   coarse hold is dropped when the last handle it covers is released.
+ *
+ * ## Local bookkeeping (per thread, per owner)
+ * `LocalLock` (one per path an owner holds through this thread) counts, per mode, the
+ * acquisitions it added to the shared record (`shared`) and those an escalation now covers
+ * (`esc`). A handle remembers (lock, mode) per level; releasing a level takes back one shared
+ * acquisition of that mode if there is one, else one covered acquisition. Modes taken below an
+ * escalated S parent are IS/S and those an S escalation leaves uncovered are IX/SIX/U/X, so the
+ * two counts never hold the same mode of one path in a way that could be confused.
+ *
+ * ## Invariants (per thread and owner)
+ * 1. For each path, `shared[m]` = the acquisitions of mode m this thread's live handles added to
+ *    the owner's shared record; the shared record's count may be larger (other threads using the
+ *    same owner id) but never smaller, unless `releaseAll(owner)` ran (then the state is closed
+ *    and every handle of it is a no-op).
+ * 2. A lock is in its parent's `children` iff its `sharedTotal > 0`.
+ * 3. `escMode ≥ 0` ⇔ this thread holds one extra acquisition of `escMode` on the shared record
+ *    for an escalation, and `escRefsBelow` > 0 counts the covered acquisitions below it.
+ * 4. A request that fails (timeout, abort, deadlock, capacity) leaves no trace: levels already
+ *    taken are given back leaf first, bookkeeping created for it is dropped.
+ *
+ * ## Memory ordering
+ * This file touches shared memory only through `table.ts`, inside partition critical sections,
+ * and sleeps on the entry futex word that `table.ts` bumps (see its CORRECTNESS note). The
+ * bookkeeping here is thread-local, plain JS.
+ *
+ * ## Invalid use
+ * Releasing a handle twice does nothing. Using an owner id from two threads at once is allowed
+ * (they share holds) but escalation bookkeeping is per thread. `releaseAll(owner)` while that
+ * owner has requests in flight makes those requests fail with `LockError` (`ERR_LOCK_STATE`).
+ */
+import { OWNER_ID, assertOwnerIdFits } from '../core/thread.js';
+import { attach, describe, place, type Handle, type PlacementOptions } from '../core/layout.js';
+import {
+  checkTimeout,
+  now,
+  parseWaitOptions,
+  waitAsyncUntil,
+  waitUntil,
+  type ParsedWait,
+  type WaitOptions,
+} from '../core/futex.js';
+import { abortReason, CapacityError, DeadlockError, LockError, TimeoutError } from '../core/errors.js';
+import { checkPath, keyHex, keyOf, type ResourcePath } from './hash.js';
+import { covers, intentionFor, IX, lubOfMask, maskNames, MODE_COUNT, MODE_NAMES, parseMode, S, X, type LockMode } from './modes.js';
+import {
+  H_OWNER_SEQ,
+  initHeader,
+  LockTable,
+  nowStamp,
+  PARTITIONS,
+  R_HOLD,
+  R_OWNER,
+  R_SINCE,
+  R_TICKET,
+  R_WAIT,
+  readHeader,
+  tableByteLength,
+  type TableShape,
+} from './table.js';
+import { describeCycle, findCycle, type DeadlockEdge } from './deadlock.js';
+
+export type { LockMode } from './modes.js';
+export type { PathPart, ResourcePath } from './hash.js';
+export type { DeadlockEdge } from './deadlock.js';
+
+const DEFAULT_CAPACITY = 4096;
+const DEFAULT_NAME_BYTES = 64;
+const DEFAULT_DEADLOCK_TIMEOUT = 1000;
+const DEFAULT_ESCALATION_THRESHOLD = 5000;
+const MAX_CAPACITY = 1 << 24;
+/** First id handed out by `newOwner()`: above every thread owner id (28 bits). */
+const FIRST_TXN_OWNER = 0x1000_0000;
+const MAX_OWNER = 0x7fff_ffff;
+
+/** Sizes that decide the buffer layout (see `byteLengthFor`). */
+export interface LockManagerShape {
+  /** Most distinct resources held or waited on at once (table entries). Default 4096. */
+  capacity?: number;
+  /** Most (owner, resource) pairs held or waited on at once. Default `2 × capacity`. */
+  holderCapacity?: number;
+  /** UTF-8 bytes of each resource's path kept for messages and `query()`. Default 64; 0 = none. */
+  nameBytes?: number;
+  /**
+   * Test-only: keep only this many bits of each 64-bit key (0–64, default 64), to force hash
+   * collisions. Colliding paths share one entry: they serialize, never both conflict-free.
+   */
+  hashBits?: number;
+}
+
+/** Options of `new LockManager(options)`. */
+export interface LockManagerOptions extends LockManagerShape, PlacementOptions {
+  /** How long a request waits before it checks for a deadlock, in ms. Default 1000. */
+  deadlockTimeout?: number;
+  /** Fine locks one owner holds under one parent before escalating to the parent. Default 5000; 0 = never. */
+  escalationThreshold?: number;
+}
+
+/** Options of one request. */
+export interface AcquireOptions extends WaitOptions {
+  /** Owner (transaction) id, an integer in 1…2^31−1. Default: this thread. See `newOwner()`. */
+  owner?: number;
+  /** Overrides the manager's `deadlockTimeout` for this request (ms; Infinity = never check). */
+  deadlockTimeout?: number;
+}
+
+/** The structured-cloneable handle of a LockManager. */
+export interface LockManagerHandle extends Handle {
+  readonly kind: 'LockManager';
+  readonly capacity: number;
+  readonly holderCapacity: number;
+  readonly nameBytes: number;
+  readonly hashBits: number;
+  readonly deadlockTimeout: number;
+  readonly escalationThreshold: number;
+}
+
+/** One holder of a resource in a `query()` snapshot. */
+export interface LockHolderInfo {
+  owner: number;
+  /** The least upper bound of the modes held. */
+  mode: LockMode;
+  /** Every mode held (each with at least one acquisition). */
+  modes: LockMode[];
+  /** Acquisitions held, all modes together. */
+  count: number;
+}
+
+/** One waiter on a resource in a `query()` snapshot. */
+export interface LockWaiterInfo {
+  owner: number;
+  mode: LockMode;
+  /** Milliseconds waited so far. */
+  waitingMs: number;
+  /** True if the owner already holds something there (a conversion, served first). */
+  conversion: boolean;
+}
+
+/** A resource in a `query()` snapshot. */
+export interface LockResourceInfo {
+  /** The path that created the entry (JSON text, maybe truncated to `nameBytes`). */
+  resource: string;
+  /** The 64-bit key in hex. Paths with the same key share the entry. */
+  key: string;
+  holders: LockHolderInfo[];
+  /** In FIFO order. */
+  waiters: LockWaiterInfo[];
+}
+
+/** `lm.query()`: like Web Locks' `navigator.locks.query()`, plus modes and wait times. */
+export interface LockManagerSnapshot {
+  resources: LockResourceInfo[];
+  held: { resource: string; owner: number; mode: LockMode }[];
+  pending: { resource: string; owner: number; mode: LockMode; waitingMs: number }[];
+}
+
+const FROM_HANDLE = Symbol('fromHandle');
+
+// ---- local bookkeeping -------------------------------------------------------------------------
+
+class OwnerState {
+  readonly locks = new Map<string, LocalLock>();
+  closed = false;
+  constructor(readonly owner: number) {}
+}
+
+class LocalLock {
+  /** Acquisitions per mode added to the shared record through this thread. */
+  readonly shared = [0, 0, 0, 0, 0, 0];
+  sharedTotal = 0;
+  /** Acquisitions covered by an ancestor's escalation (no shared record). */
+  esc = 0;
+  coveredBy: LocalLock | undefined;
+  /** Direct children with shared acquisitions (escalation candidates). */
+  readonly children = new Set<LocalLock>();
+  /** Mode of the escalation hold on this lock, or -1. */
+  escMode = -1;
+  /** Acquisitions below that the escalation hold covers. */
+  escRefsBelow = 0;
+  nextEscalationAt: number;
+  constructor(
+    readonly text: string,
+    readonly lo: number,
+    readonly hi: number,
+    readonly parent: LocalLock | undefined,
+    threshold: number,
+  ) {
+    this.nextEscalationAt = threshold;
+  }
+}
+
+/** A request parked on one level. */
+interface Pending {
+  e: number;
+  r: number;
+  /** 0: another request of the same owner already waits on this record; retry from scratch. */
+  ticket: number;
+  seq: number;
+}
+
+const GRANTED = 1;
+const REFUSED = 0;
+
+/**
+ * Proof of one `acquire`. `release()` (or leaving a `using` block) gives back every lock it took,
+ * leaf first; releasing again does nothing.
+ */
+export class ResourceLock {
+  /** The path locked. */
+  readonly path: ResourcePath;
+  /** The mode taken on `path`. */
+  readonly mode: LockMode;
+  /** The owner holding it. */
+  readonly owner: number;
+  #lm: LockManager | undefined;
+  readonly #state: OwnerState;
+  readonly #locks: LocalLock[];
+  readonly #modes: number[];
+
+  /** @internal */
+  constructor(lm: LockManager, path: ResourcePath, mode: LockMode, state: OwnerState, locks: LocalLock[], modes: number[]) {
+    this.path = path;
+    this.mode = mode;
+    this.owner = state.owner;
+    this.#lm = lm;
+    this.#state = state;
+    this.#locks = locks;
+    this.#modes = modes;
+  }
+  /** True until released (or until `releaseAll(owner)` ran in this thread). */
+  get held(): boolean {
+    return this.#lm !== undefined && !this.#state.closed;
+  }
+  /** Releases every level this acquisition took, leaf first. */
+  release(): void {
+    const lm = this.#lm;
+    if (lm === undefined) return;
+    this.#lm = undefined;
+    if (this.#state.closed) return;
+    releaseLevels(lm, this.#state, this.#locks, this.#modes, this.#locks.length);
+  }
+  [Symbol.dispose](): void {
+    this.release();
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.release();
+  }
+}
+
+// Set once the class is defined: lets ResourceLock call the manager's private release path.
+let releaseLevels: (lm: LockManager, st: OwnerState, locks: LocalLock[], modes: number[], upto: number) => void;
+
+/**
+ * A hierarchical lock manager in shared memory: IS/IX/S/SIX/U/X locks on resource paths,
+ * intention locks on ancestors, FIFO queues, deadlock detection, escalation.
+ */
+export class LockManager {
+  /** Required alignment of `byteOffset`. */
+  static readonly BYTE_ALIGNMENT = 4;
+
+  /** Lock class name; shared through the handle. */
+  readonly name: string;
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: number;
+  /** Most distinct resources held or waited on at once. */
+  readonly capacity: number;
+  /** Most (owner, resource) pairs held or waited on at once. */
+  readonly holderCapacity: number;
+  /** Default deadlock check delay in ms. */
+  readonly deadlockTimeout: number;
+  /** Fine locks under one parent before escalation (0 = never). */
+  readonly escalationThreshold: number;
+  readonly #shape: TableShape;
+  readonly #t: LockTable;
+  readonly #owners = new Map<number, OwnerState>();
+  #escalations = 0;
+
+  /** Bytes a LockManager of this shape needs at a placement. */
+  static byteLengthFor(shape: LockManagerShape = {}): number {
+    return tableByteLength(readShape(shape, 'options'));
+  }
+
+  constructor(options?: LockManagerOptions);
+  /** @internal */
+  constructor(options: typeof FROM_HANDLE, handle: unknown);
+  constructor(options?: LockManagerOptions | typeof FROM_HANDLE, handle?: unknown) {
+    assertOwnerIdFits();
+    let shape: TableShape;
+    let deadlockTimeout: number;
+    let threshold: number;
+    let p;
+    if (options === FROM_HANDLE) {
+      const h = handle as Record<string, unknown>;
+      p = attach('LockManager', handle, (hh) => tableByteLength(readShape(hh, 'handle')));
+      shape = readShape(h, 'handle');
+      const stored = readHeader(p.i32, p.base);
+      if (
+        stored.capacity !== shape.capacity ||
+        stored.holderCapacity !== shape.holderCapacity ||
+        stored.nameBytes !== shape.nameBytes ||
+        stored.hashBits !== shape.hashBits
+      ) {
+        throw new TypeError('handle: its sizes do not match the LockManager stored at its byteOffset');
+      }
+      deadlockTimeout = readDeadlockTimeout(h.deadlockTimeout, 'handle.deadlockTimeout');
+      threshold = readThreshold(h.escalationThreshold, 'handle.escalationThreshold');
+    } else {
+      if (options !== undefined && (options === null || typeof options !== 'object')) {
+        throw new TypeError(`options must be an object, got ${describe(options)}`);
+      }
+      const o = options ?? {};
+      shape = readShape(o, 'options');
+      deadlockTimeout = readDeadlockTimeout(o.deadlockTimeout, 'options.deadlockTimeout');
+      threshold = readThreshold(o.escalationThreshold, 'options.escalationThreshold');
+      p = place('LockManager', tableByteLength(shape), o);
+      initHeader(p.i32, p.base, shape);
+    }
+    this.name = p.name;
+    this.buffer = p.buffer;
+    this.byteOffset = p.byteOffset;
+    this.capacity = shape.capacity;
+    this.holderCapacity = shape.holderCapacity;
+    this.deadlockTimeout = deadlockTimeout;
+    this.escalationThreshold = threshold;
+    this.#shape = shape;
+    this.#t = new LockTable(p.i32, p.base, shape);
+  }
+
+  /** Attaches to the LockManager a handle describes (possibly another thread's). */
+  static from(handle: LockManagerHandle): LockManager {
+    return new LockManager(FROM_HANDLE, handle);
+  }
+
+  /** Plain structured-cloneable description; `LockManager.from(handle)` attaches to the same table. */
+  get handle(): LockManagerHandle {
+    return {
+      kind: 'LockManager',
+      buffer: this.buffer,
+      byteOffset: this.byteOffset,
+      name: this.name,
+      ...this.#shape,
+      deadlockTimeout: this.deadlockTimeout,
+      escalationThreshold: this.escalationThreshold,
+    };
+  }
+
+  /** Escalations this thread performed (diagnostics). */
+  get escalations(): number {
+    return this.#escalations;
+  }
+
+  /**
+   * A fresh owner (transaction) id, unique among every thread using this table and distinct from
+   * every thread's default owner id.
+   */
+  newOwner(): number {
+    // One shared counter: ids are unique across threads.
+    const n = Atomics.add(this.#t.a, this.#t.base + H_OWNER_SEQ, 1);
+    if (n >= MAX_OWNER - FIRST_TXN_OWNER) throw new RangeError('newOwner(): owner ids exhausted');
+    return FIRST_TXN_OWNER + n;
+  }
+
+  /**
+   * Locks `path` in `mode` (and the intention mode on each ancestor), blocking this thread until
+   * granted. Throws TimeoutError, DeadlockError (its message names every edge of the cycle; its
+   * `cycle` property lists them as {@link DeadlockEdge}s), CapacityError, or the signal's reason
+   * (checked before blocking: a blocked thread cannot see its own signal abort; use
+   * `acquireAsync` for abortable waits). On any error, nothing of this request stays held.
+   */
+  acquire(path: ResourcePath, mode: LockMode, options?: AcquireOptions): ResourceLock {
+    const plan = this.#plan(path, mode, options);
+    let i = 0;
+    try {
+      for (; i < plan.locks.length; i++) {
+        const pd = this.#startLevel(plan, i, false);
+        if (pd !== GRANTED) this.#waitSync(plan, i, pd as Pending);
+      }
+    } catch (err) {
+      this.#unwind(plan, i);
+      throw err;
+    }
+    return this.#finish(plan, path, mode);
+  }
+
+  /** Like `acquire`, but returns null at once instead of waiting. */
+  tryAcquire(path: ResourcePath, mode: LockMode, options?: Pick<AcquireOptions, 'owner'>): ResourceLock | null {
+    const plan = this.#plan(path, mode, options);
+    let i = 0;
+    try {
+      for (; i < plan.locks.length; i++) {
+        if (this.#startLevel(plan, i, true) !== GRANTED) {
+          this.#unwind(plan, i);
+          return null;
+        }
+      }
+    } catch (err) {
+      this.#unwind(plan, i);
+      throw err;
+    }
+    return this.#finish(plan, path, mode);
+  }
+
+  /** Like `acquire`, waiting on the event loop; rejects instead of throwing. */
+  async acquireAsync(path: ResourcePath, mode: LockMode, options?: AcquireOptions): Promise<ResourceLock> {
+    const plan = this.#plan(path, mode, options);
+    let i = 0;
+    try {
+      for (; i < plan.locks.length; i++) {
+        const pd = this.#startLevel(plan, i, false);
+        if (pd !== GRANTED) await this.#waitAsync(plan, i, pd as Pending);
+      }
+    } catch (err) {
+      this.#unwind(plan, i);
+      throw err;
+    }
+    return this.#finish(plan, path, mode);
+  }
+
+  /** Releases what `acquire` returned (same as `handle.release()`). */
+  release(lock: ResourceLock): void {
+    if (!(lock instanceof ResourceLock)) throw new TypeError(`lock must be a ResourceLock, got ${describe(lock)}`);
+    lock.release();
+  }
+
+  /**
+   * Releases every lock `owner` holds and withdraws its pending requests, in the shared table;
+   * returns how many (owner, resource) records it removed. For the owner-death layer (a worker
+   * died holding locks: pass its thread's owner id, `threadId + 1`) and for ending a transaction
+   * owner. The owner's requests must not be running in other threads meanwhile; this thread's
+   * handles of that owner become no-ops.
+   */
+  releaseAll(owner: number = OWNER_ID): number {
+    checkOwner(owner, 'owner');
+    const st = this.#owners.get(owner);
+    if (st !== undefined) {
+      st.closed = true;
+      this.#owners.delete(owner);
+    }
+    return this.#t.releaseOwnerRecords(owner);
+  }
+
+  /** A snapshot of every resource's holders and waiters (one partition at a time). */
+  query(): LockManagerSnapshot {
+    const t = this.#t;
+    const resources: LockResourceInfo[] = [];
+    const stamp = nowStamp();
+    for (let p = 0; p < PARTITIONS; p++) {
+      t.lockPartition(p);
+      try {
+        t.forEachEntryIn(p, (e) => {
+          const info: LockResourceInfo = { resource: this.#nameOf(e), key: keyHex(t.keyLo(e), t.keyHi(e)), holders: [], waiters: [] };
+          const waiters: [number, LockWaiterInfo][] = [];
+          t.forEachRecord(e, (r) => {
+            const hold = t.field(r, R_HOLD);
+            const owner = t.field(r, R_OWNER);
+            if (hold !== 0) {
+              let count = 0;
+              for (let m = 0; m < MODE_COUNT; m++) count += t.count(r, m);
+              info.holders.push({ owner, mode: MODE_NAMES[lubOfMask(hold)]!, modes: maskNames(hold), count });
+            }
+            const w = t.field(r, R_WAIT);
+            if (w !== 0) {
+              const waitingMs = (stamp - t.field(r, R_SINCE) + 0x7fff_ffff) % 0x7fff_ffff;
+              waiters.push([t.field(r, R_TICKET), { owner, mode: MODE_NAMES[w - 1]!, waitingMs, conversion: hold !== 0 }]);
+            }
+          });
+          waiters.sort((x, y) => (x[0] - y[0]) | 0);
+          info.waiters = waiters.map((x) => x[1]);
+          resources.push(info);
+        });
+      } finally {
+        t.unlockPartition(p);
+      }
+    }
+    const held = resources.flatMap((r) => r.holders.map((h) => ({ resource: r.resource, owner: h.owner, mode: h.mode })));
+    const pending = resources.flatMap((r) =>
+      r.waiters.map((w) => ({ resource: r.resource, owner: w.owner, mode: w.mode, waitingMs: w.waitingMs })),
+    );
+    return { resources, held, pending };
+  }
+
+  // ---- planning ---------------------------------------------------------------------------------
+
+  #plan(path: ResourcePath, mode: LockMode, options: AcquireOptions | undefined): Plan {
+    checkPath(path);
+    const m = parseMode(mode);
+    const wait = parseWaitOptions(options);
+    const o = options ?? {};
+    const owner = o.owner === undefined ? OWNER_ID : checkOwner(o.owner, 'options.owner');
+    const dl = o.deadlockTimeout === undefined ? this.deadlockTimeout : readDeadlockTimeout(o.deadlockTimeout, 'options.deadlockTimeout');
+    if (wait.signal?.aborted) throw abortReason(wait.signal);
+    let state = this.#owners.get(owner);
+    if (state === undefined) this.#owners.set(owner, (state = new OwnerState(owner)));
+    const locks: LocalLock[] = [];
+    const modes: number[] = [];
+    const intention = intentionFor(m);
+    let parent: LocalLock | undefined;
+    let prefix = '[';
+    for (let k = 1; k <= path.length; k++) {
+      // Canonical text of path[0..k) (= JSON.stringify of the prefix), built incrementally.
+      const part = path[k - 1]!;
+      prefix += (k > 1 ? ',' : '') + (typeof part === 'number' ? String(part) : JSON.stringify(part));
+      const text = prefix + ']';
+      let L = state.locks.get(text);
+      if (L === undefined) {
+        const [lo, hi] = keyOf(text, this.#shape.hashBits);
+        L = new LocalLock(text, lo, hi, parent, this.escalationThreshold);
+        state.locks.set(text, L);
+      }
+      locks.push(L);
+      modes.push(k === path.length ? m : intention);
+      parent = L;
+    }
+    return { state, owner, locks, modes, wait, deadlockTimeout: dl };
+  }
+
+  #finish(plan: Plan, path: ResourcePath, mode: LockMode): ResourceLock {
+    const leaf = plan.locks[plan.locks.length - 1]!;
+    const parent = leaf.parent;
+    if (
+      parent !== undefined &&
+      this.escalationThreshold > 0 &&
+      parent.escMode < 0 &&
+      parent.children.size >= parent.nextEscalationAt
+    ) {
+      this.#tryEscalate(plan.state, parent);
+    }
+    return new ResourceLock(this, Object.freeze([...path]), mode, plan.state, plan.locks, plan.modes);
+  }
+
+  // ---- one level --------------------------------------------------------------------------------
+
+  /** Takes level i at once (GRANTED), or fails (REFUSED, only if tryOnly), or queues (Pending). */
+  #startLevel(plan: Plan, i: number, tryOnly: boolean): Pending | typeof GRANTED | typeof REFUSED {
+    if (plan.state.closed) throw releasedWhileWaiting(plan);
+    const L = plan.locks[i]!;
+    const mode = plan.modes[i]!;
+    // Covered by an escalation hold above: nothing to take in the table.
+    for (let j = i - 1; j >= 0; j--) {
+      const A = plan.locks[j]!;
+      if (A.escMode >= 0 && covers(A.escMode, mode)) {
+        L.esc++;
+        L.coveredBy = A;
+        A.escRefsBelow++;
+        return GRANTED;
+      }
+    }
+    const pd = this.#attempt(L, mode, plan.owner, tryOnly);
+    if (pd === GRANTED) noteShared(L, mode);
+    return pd;
+  }
+
+  /** One critical section: find or create entry and record, grant or queue. */
+  #attempt(L: LocalLock, mode: number, owner: number, tryOnly: boolean): Pending | typeof GRANTED | typeof REFUSED {
+    const t = this.#t;
+    const p = t.partitionOf(L.lo);
+    t.lockPartition(p);
+    try {
+      let e = t.findEntry(L.lo, L.hi);
+      if (e < 0) {
+        e = t.createEntry(L.lo, L.hi, L.text);
+        if (e < 0) {
+          throw new CapacityError(
+            `${this.name}: lock table full: ${this.capacity} resources are held or waited on (capacity); cannot lock ${L.text}`,
+          );
+        }
+      }
+      let r = t.findRecord(e, owner);
+      if (r < 0) {
+        r = t.createRecord(e, owner);
+        if (r < 0) {
+          t.freeEntryIfEmpty(e);
+          throw new CapacityError(
+            `${this.name}: lock table full: ${this.holderCapacity} (owner, resource) pairs are held or waited on (holderCapacity); cannot lock ${L.text}`,
+          );
+        }
+      }
+      if (t.grantable(e, r, mode)) {
+        t.grant(e, r, mode);
+        return GRANTED;
+      }
+      if (tryOnly) {
+        t.tidy(e, r);
+        return REFUSED;
+      }
+      if (t.field(r, R_WAIT) !== 0) {
+        // Another request of this owner already waits on this resource: sleep on the entry and
+        // start over when it moves (that request's grant or withdrawal changes the word).
+        return { e, r, ticket: 0, seq: t.seq(e) };
+      }
+      const ticket = t.enqueue(e, r, mode);
+      return { e, r, ticket, seq: t.seq(e) };
+    } finally {
+      t.unlockPartition(p);
+    }
+  }
+
+  /** After a wake: GRANTED, or still waiting (pd.seq refreshed). Throws if the wait was removed. */
+  #poll(plan: Plan, i: number, pd: Pending): boolean {
+    const L = plan.locks[i]!;
+    const mode = plan.modes[i]!;
+    if (pd.ticket === 0) {
+      // Retry from scratch (see #attempt).
+      const again = this.#attempt(L, mode, plan.owner, false);
+      if (again === GRANTED) {
+        noteShared(L, mode);
+        return true;
+      }
+      Object.assign(pd, again);
+      return false;
+    }
+    const t = this.#t;
+    const p = t.partitionOf(L.lo);
+    t.lockPartition(p);
+    try {
+      if (!t.isWaiting(pd.e, pd.r, plan.owner, pd.ticket)) throw releasedWhileWaiting(plan);
+      if (t.grantable(pd.e, pd.r, mode)) {
+        t.dequeue(pd.e, pd.r);
+        t.grant(pd.e, pd.r, mode);
+        // Let a same-owner request sleeping on this entry (ticket 0) retry.
+        t.bump(pd.e);
+        noteShared(L, mode);
+        return true;
+      }
+      pd.seq = t.seq(pd.e);
+      return false;
+    } finally {
+      t.unlockPartition(p);
+    }
+  }
+
+  /** Withdraws a queued request (timeout, abort); wakes the waiters behind it. */
+  #abandon(plan: Plan, i: number, pd: Pending): void {
+    if (pd.ticket === 0) return;
+    const t = this.#t;
+    const p = t.partitionOf(plan.locks[i]!.lo);
+    t.lockPartition(p);
+    try {
+      if (t.isWaiting(pd.e, pd.r, plan.owner, pd.ticket)) {
+        t.dequeue(pd.e, pd.r);
+        // Leaving the queue may unblock the waiters behind us (invariant 5).
+        t.bump(pd.e);
+        t.tidy(pd.e, pd.r);
+      }
+    } finally {
+      t.unlockPartition(p);
+    }
+  }
+
+  /**
+   * The deadlock check (all partitions locked): grants if possible, else fails the request with a
+   * DeadlockError if a waits-for cycle runs through its owner. Returns true if granted.
+   */
+  #checkDeadlock(plan: Plan, i: number, pd: Pending): boolean {
+    if (pd.ticket === 0) return false; // the other request of this owner does the checking
+    const t = this.#t;
+    const L = plan.locks[i]!;
+    const mode = plan.modes[i]!;
+    let edges: DeadlockEdge[] | null;
+    t.lockAll();
+    try {
+      if (!t.isWaiting(pd.e, pd.r, plan.owner, pd.ticket)) throw releasedWhileWaiting(plan);
+      if (t.grantable(pd.e, pd.r, mode)) {
+        t.dequeue(pd.e, pd.r);
+        t.grant(pd.e, pd.r, mode);
+        t.bump(pd.e);
+        noteShared(L, mode);
+        return true;
+      }
+      edges = findCycle(t, plan.owner, (e) => this.#nameOf(e));
+      if (edges !== null) {
+        t.dequeue(pd.e, pd.r);
+        // The victim leaves the queue: whoever waited behind it may go on (invariant 5).
+        t.bump(pd.e);
+        t.tidy(pd.e, pd.r);
+      }
+    } finally {
+      t.unlockAll();
+    }
+    if (edges === null) return false;
+    const err = new DeadlockError(
+      `${this.name}: deadlock: ${describeCycle(edges)}; the request of owner ${plan.owner} for ` +
+        `${MODE_NAMES[mode]} on ${L.text} was chosen as the victim`,
+    );
+    throw Object.assign(err, { cycle: edges });
+  }
+
+  #waitSync(plan: Plan, i: number, pd: Pending): void {
+    const t = this.#t;
+    const { wait } = plan;
+    let nextCheck = deadlineAfterMs(plan.deadlockTimeout);
+    for (;;) {
+      // Sleep until the entry's word moves (a release or withdrawal there), the deadline, or the
+      // next deadlock check. CORRECTNESS: pd.seq was read under the partition lock; any change
+      // since then bumped the word, so this returns 'not-equal' instead of sleeping through it.
+      waitUntil(t.a, t.seqIndex(pd.e), pd.seq, Math.min(wait.deadline, nextCheck));
+      if (this.#poll(plan, i, pd)) return;
+      if (this.#expired(plan, i, pd)) continue;
+      if (now() >= nextCheck) {
+        if (this.#checkDeadlock(plan, i, pd)) return;
+        nextCheck = deadlineAfterMs(plan.deadlockTimeout);
+      }
+    }
+  }
+
+  async #waitAsync(plan: Plan, i: number, pd: Pending): Promise<void> {
+    const t = this.#t;
+    const { wait } = plan;
+    let nextCheck = deadlineAfterMs(plan.deadlockTimeout);
+    for (;;) {
+      try {
+        // As in #waitSync, on the event loop. An aborted wait that later swallows a notify needs
+        // no forwarding: every notify on this word wakes all sleepers.
+        await waitAsyncUntil(t.a, t.seqIndex(pd.e), pd.seq, Math.min(wait.deadline, nextCheck), wait.signal, noop);
+      } catch (err) {
+        this.#abandon(plan, i, pd);
+        throw err;
+      }
+      if (this.#poll(plan, i, pd)) return;
+      if (this.#expired(plan, i, pd)) continue;
+      if (now() >= nextCheck) {
+        if (this.#checkDeadlock(plan, i, pd)) return;
+        nextCheck = deadlineAfterMs(plan.deadlockTimeout);
+      }
+    }
+  }
+
+  /** Throws (after withdrawing) if the request timed out or was aborted; returns false otherwise. */
+  #expired(plan: Plan, i: number, pd: Pending): boolean {
+    const { wait } = plan;
+    if (wait.signal?.aborted) {
+      this.#abandon(plan, i, pd);
+      throw abortReason(wait.signal);
+    }
+    if (wait.deadline !== Infinity && now() >= wait.deadline) {
+      this.#abandon(plan, i, pd);
+      throw new TimeoutError(`${this.name} ${plan.locks[i]!.text}`, wait.timeout ?? 0);
+    }
+    return false;
+  }
+
+  // ---- releasing --------------------------------------------------------------------------------
+
+  /** A request failed at level i: give back levels below it, drop the unused bookkeeping above. */
+  #unwind(plan: Plan, i: number): void {
+    for (let j = plan.locks.length - 1; j >= i; j--) forget(plan.state, plan.locks[j]!);
+    this._releaseLevels(plan.state, plan.locks, plan.modes, i);
+  }
+
+  /** Gives back `n` acquisitions of `mode` on L's shared record. */
+  #sharedRelease(L: LocalLock, owner: number, mode: number, n: number): void {
+    const t = this.#t;
+    const p = t.partitionOf(L.lo);
+    t.lockPartition(p);
+    try {
+      const e = t.findEntry(L.lo, L.hi);
+      if (e < 0) return; // removed by releaseAll
+      const r = t.findRecord(e, owner);
+      if (r < 0) return;
+      // Wakes the entry's waiters if a mode left the hold (invariant 5).
+      t.ungrant(e, r, mode, n);
+      t.tidy(e, r);
+    } finally {
+      t.unlockPartition(p);
+    }
+  }
+
+  /** @internal releases levels upto-1 … 0 of one acquisition. */
+  _releaseLevels(st: OwnerState, locks: LocalLock[], modes: number[], upto: number): void {
+    if (st.closed) return;
+    for (let i = upto - 1; i >= 0; i--) {
+      const L = locks[i]!;
+      const m = modes[i]!;
+      if (L.shared[m]! > 0) {
+        this.#sharedRelease(L, st.owner, m, 1);
+        L.shared[m]!--;
+        if (--L.sharedTotal === 0) L.parent?.children.delete(L);
+      } else if (L.esc > 0) {
+        L.esc--;
+        const C = L.coveredBy!;
+        if (--C.escRefsBelow === 0 && C.escMode >= 0) {
+          this.#sharedRelease(C, st.owner, C.escMode, 1);
+          C.escMode = -1;
+          C.nextEscalationAt = this.escalationThreshold;
+          forget(st, C);
+        }
+      }
+      forget(st, L);
+    }
+  }
+
+  // ---- escalation -------------------------------------------------------------------------------
+
+  #tryEscalate(st: OwnerState, P: LocalLock): void {
+    // X if anything below was taken for writing (it put IX on P), else S.
+    const target = P.shared[IX]! > 0 ? X : S;
+    let got: unknown;
+    try {
+      got = this.#attempt(P, target, st.owner, true);
+    } catch {
+      got = REFUSED;
+    }
+    if (got !== GRANTED) {
+      // Like SQL Server: try again after more fine locks.
+      P.nextEscalationAt = P.children.size + Math.max(1, this.escalationThreshold >> 2);
+      return;
+    }
+    P.escMode = target;
+    for (const C of P.children) {
+      let n = 0;
+      for (let m = 0; m < MODE_COUNT; m++) {
+        const c = C.shared[m]!;
+        if (c === 0) continue;
+        this.#sharedRelease(C, st.owner, m, c);
+        C.shared[m] = 0;
+        n += c;
+      }
+      C.sharedTotal = 0;
+      C.esc += n;
+      C.coveredBy = P;
+      P.escRefsBelow += n;
+    }
+    P.children.clear();
+    this.#escalations++;
+  }
+
+  #nameOf(e: number): string {
+    const n = this.#t.nameOf(e);
+    return n !== '' ? n : `key ${keyHex(this.#t.keyLo(e), this.#t.keyHi(e))}`;
+  }
+}
+
+releaseLevels = (lm, st, locks, modes, upto) => lm._releaseLevels(st, locks, modes, upto);
+
+interface Plan {
+  state: OwnerState;
+  owner: number;
+  locks: LocalLock[];
+  modes: number[];
+  wait: ParsedWait;
+  deadlockTimeout: number;
+}
+
+function noteShared(L: LocalLock, mode: number): void {
+  if (L.sharedTotal++ === 0) L.parent?.children.add(L);
+  L.shared[mode]!++;
+}
+
+/** Drops a LocalLock nobody refers to any more. */
+function forget(st: OwnerState, L: LocalLock): void {
+  if (L.sharedTotal === 0 && L.esc === 0 && L.escMode < 0 && L.children.size === 0 && L.escRefsBelow === 0) {
+    if (st.locks.get(L.text) === L) st.locks.delete(L.text);
+  }
+}
+
+function noop(): void {}
+
+function deadlineAfterMs(ms: number): number {
+  return ms === Infinity ? Infinity : now() + ms;
+}
+
+function releasedWhileWaiting(plan: Plan): LockError {
+  return new LockError('ERR_LOCK_STATE', `owner ${plan.owner}: releaseAll() ran while this request was in flight`);
+}
+
+function checkOwner(owner: unknown, name: string): number {
+  if (typeof owner !== 'number') throw new TypeError(`${name} must be an integer owner id, got ${describe(owner)}`);
+  if (!Number.isInteger(owner) || owner < 1 || owner > MAX_OWNER) {
+    throw new RangeError(`${name} must be an integer in 1…${MAX_OWNER}, got ${owner}`);
+  }
+  return owner;
+}
+
+function readDeadlockTimeout(v: unknown, name: string): number {
+  return v === undefined ? DEFAULT_DEADLOCK_TIMEOUT : checkTimeout(v, name);
+}
+
+function readThreshold(v: unknown, name: string): number {
+  if (v === undefined) return DEFAULT_ESCALATION_THRESHOLD;
+  if (typeof v !== 'number') throw new TypeError(`${name} must be a number, got ${describe(v)}`);
+  if (!Number.isInteger(v) || v < 0) throw new RangeError(`${name} must be a non-negative integer, got ${v}`);
+  return v;
+}
+
+function readShape(o: LockManagerShape | Record<string, unknown>, what: string): TableShape {
+  const s = o as LockManagerShape;
+  const int = (v: unknown, name: string, dflt: number, min: number, max: number): number => {
+    if (v === undefined) return dflt;
+    if (typeof v !== 'number') throw new TypeError(`${what}.${name} must be a number, got ${describe(v)}`);
+    if (!Number.isInteger(v) || v < min || v > max) {
+      throw new RangeError(`${what}.${name} must be an integer in ${min}…${max}, got ${v}`);
+    }
+    return v;
+  };
+  const capacity = int(s.capacity, 'capacity', DEFAULT_CAPACITY, 1, MAX_CAPACITY);
+  const holderCapacity = int(s.holderCapacity, 'holderCapacity', 2 * capacity, 1, 4 * MAX_CAPACITY);
+  const nameBytes = int(s.nameBytes, 'nameBytes', DEFAULT_NAME_BYTES, 0, 1024);
+  const hashBits = int(s.hashBits, 'hashBits', 64, 0, 64);
+  return { capacity, holderCapacity, nameBytes: (nameBytes + 3) & ~3, hashBits };
+}

@@ -1,0 +1,613 @@
+/**
+ * The shared lock table of `LockManager`: the raw layer, pure index arithmetic over one Int32Array.
+ *
+ * Design after PostgreSQL's lock manager (src/backend/storage/lmgr/lock.c, README): a shared hash
+ * table of LOCK objects (one per locked resource: granted counts per mode, a wait queue) and
+ * PROCLOCK objects (one per owner × resource: the modes that owner holds), split into 16
+ * partitions that each have their own lock, so requests on unrelated resources do not contend.
+ * Here a resource is an **entry** and a PROCLOCK is a **record**; both come from fixed pools in
+ * the buffer, so a full pool is a `CapacityError` and never an overwrite.
+ *
+ * ## Layout (Int32 words, relative to the tag word)
+ * | words | content |
+ * |---|---|
+ * | 0 | tag (kind id) |
+ * | 1 | capacity: number of entries (distinct resources held or waited on at once) |
+ * | 2 | holderCapacity: number of records ((owner, resource) pairs held or waited on at once) |
+ * | 3 | nameBytes + 1 (bytes of resource name kept per entry, for messages and query()) |
+ * | 4 | hashBits + 1 (key bits kept; 64 normally, fewer only to force collisions in tests) |
+ * | 5 | allocator lock (raw mutex word, `raw/mutex.ts`), guards words 6–9 and the free lists |
+ * | 6 | entry bump: entries ever handed out from the pool (indices below it were used) |
+ * | 7 | entry free list head (index + 1, 0 = empty), linked through E_NEXT |
+ * | 8 | record bump |
+ * | 9 | record free list head (index + 1), linked through R_NEXT |
+ * | 10 | owner-id counter for `LockManager.newOwner()` |
+ * | 11 | ticket counter: every wait takes the next ticket (FIFO order inside an entry) |
+ * | 12–27 | partition locks, one raw mutex word each (16 partitions) |
+ * | 28… | bucket heads: `bucketCount` words, entry index + 1 of a chain (0 = empty) |
+ * | … | entries: `capacity` × `entryWords` |
+ * | … | records: `holderCapacity` × 13 |
+ *
+ * Entry (`12 + nameBytes / 4` words):
+ * | word | name | meaning |
+ * |---|---|---|
+ * | 0, 1 | E_KEY_LO/HI | the 64-bit key |
+ * | 2 | E_NEXT | next entry in the bucket chain (or free list), index + 1 |
+ * | 3 | E_SEQ | futex word: bumped whenever a waiter on this entry might now be grantable |
+ * | 4 | E_HEAD | first record on this entry (holders and waiters), index + 1 |
+ * | 5 | E_WAITING | number of records waiting on this entry |
+ * | 6–11 | E_GRANTED | per mode: number of records holding that mode |
+ * | 12… | E_NAME | UTF-8 of the first path that created the entry, zero-padded |
+ *
+ * Record (13 words):
+ * | word | name | meaning |
+ * |---|---|---|
+ * | 0 | R_OWNER | owner id (0 = free record) |
+ * | 1 | R_ENTRY | entry index + 1 (0 = free record) |
+ * | 2 | R_NEXT | next record of the same entry (or free list), index + 1 |
+ * | 3 | R_HOLD | mask of the modes held (bit m ⇔ R_COUNT + m > 0) |
+ * | 4 | R_WAIT | mode waited for + 1 (0 = not waiting) |
+ * | 5 | R_TICKET | ticket of the wait (FIFO position; unique, so it also names the wait) |
+ * | 6 | R_SINCE | `Date.now()` mod 2^31 when the wait began |
+ * | 7–12 | R_COUNT | per mode: how many acquisitions of that mode this owner holds |
+ *
+ * A bucket and its chain belong to partition `bucket % 16`; the bucket of a key is `keyLo &
+ * (bucketCount - 1)`. Every entry and record field is read and written only under the partition
+ * lock of its entry's bucket, except E_SEQ (Atomics: waiters sleep on it), the pools (allocator
+ * lock, always taken inside a partition lock: partition → allocator is the only nesting, besides
+ * the deadlock checker taking all partitions in ascending order), and R_OWNER/R_ENTRY, which
+ * `releaseOwnerRecords` reads racily with Atomics to find candidates and re-checks under the lock.
+ *
+ * ## Invariants
+ * 1. E_GRANTED[m] = number of records on the entry whose R_HOLD has bit m.
+ * 2. E_WAITING = number of records on the entry with R_WAIT ≠ 0.
+ * 3. An entry is linked in its bucket iff it has at least one record; a record is linked in its
+ *    entry iff R_HOLD ≠ 0 or R_WAIT ≠ 0. Empty ones go back to their pool at once.
+ * 4. Grant rule: a request of owner o for mode m on entry e is granted iff m conflicts with no mode
+ *    held by another owner's record on e and, unless o already holds something on e (a conversion,
+ *    which goes first as in Gray's scheme and PostgreSQL), with no mode waited for by another
+ *    owner's record with an earlier ticket (FIFO: a waiting X is not overtaken by later S).
+ * 5. Only a release (a mode leaving R_HOLD) or a waiter leaving the queue can make another waiter
+ *    grantable; both bump E_SEQ and wake every sleeper on it. A grant never unblocks anyone.
+ *
+ * ## Memory ordering
+ * The partition lock's acquiring and releasing Atomics order all plain accesses to entries and
+ * records. A waiter reads E_SEQ under the lock, releases the lock, then sleeps on E_SEQ with that
+ * value: every change after its read bumps E_SEQ first, so the sleep returns 'not-equal'.
+ */
+import { OWNER_ID } from '../core/thread.js';
+import { SpinBudget } from '../core/spin.js';
+import { lockSlow, unlockSlow, type ExclusivePolicy } from '../raw/mutex.js';
+import { wake } from '../core/futex.js';
+import { conflicts, MODE_COUNT } from './modes.js';
+
+export const PARTITIONS = 16;
+
+export const H_CAPACITY = 1;
+export const H_HOLDERS = 2;
+export const H_NAME_BYTES = 3;
+export const H_HASH_BITS = 4;
+const H_ALLOC_LOCK = 5;
+const H_ENTRY_BUMP = 6;
+const H_ENTRY_FREE = 7;
+const H_REC_BUMP = 8;
+const H_REC_FREE = 9;
+export const H_OWNER_SEQ = 10;
+const H_TICKET = 11;
+const H_PARTITIONS = 12;
+export const HEADER_WORDS = H_PARTITIONS + PARTITIONS;
+
+export const E_KEY_LO = 0;
+export const E_KEY_HI = 1;
+const E_NEXT = 2;
+export const E_SEQ = 3;
+const E_HEAD = 4;
+const E_WAITING = 5;
+const E_GRANTED = 6;
+const E_NAME = 12;
+const ENTRY_FIXED_WORDS = 12;
+
+export const R_OWNER = 0;
+export const R_ENTRY = 1;
+const R_NEXT = 2;
+export const R_HOLD = 3;
+export const R_WAIT = 4;
+export const R_TICKET = 5;
+export const R_SINCE = 6;
+const R_COUNT = 7;
+export const RECORD_WORDS = 13;
+
+/** Layout-defining sizes, carried in the handle and checked against the header. */
+export interface TableShape {
+  capacity: number;
+  holderCapacity: number;
+  nameBytes: number;
+  hashBits: number;
+}
+
+export function bucketCountFor(capacity: number): number {
+  let n = PARTITIONS;
+  while (n < capacity) n *= 2;
+  return n;
+}
+
+export function entryWordsFor(nameBytes: number): number {
+  return ENTRY_FIXED_WORDS + (nameBytes >> 2);
+}
+
+/** Total bytes of a table of this shape, tag word included. */
+export function tableByteLength(s: TableShape): number {
+  return (
+    4 * (HEADER_WORDS + bucketCountFor(s.capacity) + s.capacity * entryWordsFor(s.nameBytes) + s.holderCapacity * RECORD_WORDS)
+  );
+}
+
+/** Partition locks are held for a few hundred nanoseconds: spin a little, park soon, hand off. */
+const PARTITION_POLICY: ExclusivePolicy = { budget: new SpinBudget(4, 64), maxBackoff: 16, fairAfterMs: 1 };
+
+/** Date.now() folded into a non-negative int32 (wait durations are differences mod 2^31). */
+export function nowStamp(): number {
+  return Date.now() % 0x7fff_ffff;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** One thread's view of a table: offsets precomputed, no per-call allocation. */
+export class LockTable {
+  readonly a: Int32Array;
+  readonly u8: Uint8Array;
+  readonly base: number;
+  readonly capacity: number;
+  readonly holderCapacity: number;
+  readonly nameBytes: number;
+  readonly bucketMask: number;
+  readonly entryWords: number;
+  readonly #buckets: number;
+  readonly #entries: number;
+  readonly #records: number;
+
+  constructor(a: Int32Array, base: number, s: TableShape) {
+    this.a = a;
+    this.u8 = new Uint8Array(a.buffer);
+    this.base = base;
+    this.capacity = s.capacity;
+    this.holderCapacity = s.holderCapacity;
+    this.nameBytes = s.nameBytes & ~3;
+    const buckets = bucketCountFor(s.capacity);
+    this.bucketMask = buckets - 1;
+    this.entryWords = entryWordsFor(this.nameBytes);
+    this.#buckets = base + HEADER_WORDS;
+    this.#entries = this.#buckets + buckets;
+    this.#records = this.#entries + s.capacity * this.entryWords;
+  }
+
+  // ---- addressing ----------------------------------------------------------------------------
+
+  /** Word index of entry `e`'s first word. */
+  e(e: number): number {
+    return this.#entries + e * this.entryWords;
+  }
+  /** Word index of record `r`'s first word. */
+  r(r: number): number {
+    return this.#records + r * RECORD_WORDS;
+  }
+  bucketOf(lo: number): number {
+    return lo & this.bucketMask;
+  }
+  partitionOf(lo: number): number {
+    return lo & this.bucketMask & (PARTITIONS - 1);
+  }
+  seqIndex(e: number): number {
+    return this.e(e) + E_SEQ;
+  }
+
+  // ---- partition and allocator locks (raw mutex words) ----------------------------------------
+
+  lockPartition(p: number): void {
+    const i = this.base + H_PARTITIONS + p;
+    // Fast path: free → ours in one CAS; otherwise spin briefly and park (raw/mutex.ts).
+    if (Atomics.compareExchange(this.a, i, 0, OWNER_ID) !== 0) lockSlow(this.a, i, OWNER_ID, Infinity, PARTITION_POLICY);
+  }
+  unlockPartition(p: number): void {
+    const i = this.base + H_PARTITIONS + p;
+    // Fast path: ours and nobody parked → free in one CAS; otherwise wake/hand off (raw/mutex.ts).
+    if (Atomics.compareExchange(this.a, i, OWNER_ID, 0) !== OWNER_ID) unlockSlow(this.a, i, OWNER_ID);
+  }
+  lockAll(): void {
+    // Ascending order: the only code that holds two partition locks, so no lock-order cycle.
+    for (let p = 0; p < PARTITIONS; p++) this.lockPartition(p);
+  }
+  unlockAll(): void {
+    for (let p = PARTITIONS - 1; p >= 0; p--) this.unlockPartition(p);
+  }
+  #lockAlloc(): void {
+    const i = this.base + H_ALLOC_LOCK;
+    // Taken inside a partition lock only: partition → allocator is the one allowed nesting.
+    if (Atomics.compareExchange(this.a, i, 0, OWNER_ID) !== 0) lockSlow(this.a, i, OWNER_ID, Infinity, PARTITION_POLICY);
+  }
+  #unlockAlloc(): void {
+    const i = this.base + H_ALLOC_LOCK;
+    // Release the allocator word; wake a parked allocator if any.
+    if (Atomics.compareExchange(this.a, i, OWNER_ID, 0) !== OWNER_ID) unlockSlow(this.a, i, OWNER_ID);
+  }
+
+  /** Takes an index from a pool (free list first, then the bump pointer); -1 when full. */
+  #alloc(bump: number, free: number, limit: number, nextOf: (k: number) => number): number {
+    const a = this.a;
+    this.#lockAlloc();
+    let k = -1;
+    const head = a[this.base + free]!;
+    if (head !== 0) {
+      k = head - 1;
+      a[this.base + free] = a[nextOf(k)]!;
+    } else if (a[this.base + bump]! < limit) {
+      k = a[this.base + bump]!;
+      a[this.base + bump] = k + 1;
+    }
+    this.#unlockAlloc();
+    return k;
+  }
+  #free(free: number, k: number, nextIndex: number): void {
+    const a = this.a;
+    this.#lockAlloc();
+    a[nextIndex] = a[this.base + free]!;
+    a[this.base + free] = k + 1;
+    this.#unlockAlloc();
+  }
+
+  // ---- entries (caller holds the partition lock) ----------------------------------------------
+
+  findEntry(lo: number, hi: number): number {
+    const a = this.a;
+    let link = a[this.#buckets + this.bucketOf(lo)]!;
+    while (link !== 0) {
+      const e = link - 1;
+      const w = this.e(e);
+      if (a[w + E_KEY_LO] === lo && a[w + E_KEY_HI] === hi) return e;
+      link = a[w + E_NEXT]!;
+    }
+    return -1;
+  }
+
+  /** Creates the entry for a key (not present); -1 if the pool is empty. */
+  createEntry(lo: number, hi: number, name: string): number {
+    const e = this.#alloc(H_ENTRY_BUMP, H_ENTRY_FREE, this.capacity, (k) => this.e(k) + E_NEXT);
+    if (e < 0) return -1;
+    const a = this.a;
+    const w = this.e(e);
+    a[w + E_KEY_LO] = lo;
+    a[w + E_KEY_HI] = hi;
+    a[w + E_HEAD] = 0;
+    a[w + E_WAITING] = 0;
+    for (let m = 0; m < MODE_COUNT; m++) a[w + E_GRANTED + m] = 0;
+    // E_SEQ is never reset: a stale sleeper from the entry's previous life must see it move.
+    this.#writeName(e, name);
+    const b = this.#buckets + this.bucketOf(lo);
+    a[w + E_NEXT] = a[b]!;
+    a[b] = e + 1;
+    return e;
+  }
+
+  /** Unlinks and frees the entry if no record is left on it (invariant 3). */
+  freeEntryIfEmpty(e: number): void {
+    const a = this.a;
+    const w = this.e(e);
+    if (a[w + E_HEAD] !== 0) return;
+    let at = this.#buckets + this.bucketOf(a[w + E_KEY_LO]!);
+    while (a[at] !== e + 1) at = this.e(a[at]! - 1) + E_NEXT;
+    a[at] = a[w + E_NEXT]!;
+    this.#free(H_ENTRY_FREE, e, w + E_NEXT);
+  }
+
+  #writeName(e: number, name: string): void {
+    const n = this.nameBytes;
+    if (n === 0) return;
+    const start = (this.e(e) + E_NAME) * 4;
+    const u8 = this.u8;
+    if (name.length <= n) {
+      // Common case, short ASCII: copy bytes directly (no subarray, no encoder).
+      let k = 0;
+      for (; k < name.length; k++) {
+        const c = name.charCodeAt(k);
+        if (c >= 0x80) break;
+        u8[start + k] = c;
+      }
+      if (k === name.length) {
+        if (k < n) u8.fill(0, start + k, start + n);
+        return;
+      }
+    }
+    const dst = u8.subarray(start, start + n);
+    dst.fill(0);
+    const r = encoder.encodeInto(name, dst);
+    if (r.read < name.length && n >= 4) {
+      // Truncated: end with an ellipsis (3 bytes) so readers can tell.
+      dst.fill(0);
+      const r2 = encoder.encodeInto(name, dst.subarray(0, n - 3));
+      dst.set([0xe2, 0x80, 0xa6], r2.written);
+    }
+  }
+
+  /** The stored name of an entry (the first path that created it), or '' if names are off. */
+  nameOf(e: number): string {
+    const start = (this.e(e) + E_NAME) * 4;
+    let end = start;
+    const stop = start + this.nameBytes;
+    while (end < stop && this.u8[end] !== 0) end++;
+    // slice() copies out of the shared buffer: TextDecoder refuses shared views.
+    return decoder.decode(this.u8.slice(start, end));
+  }
+
+  keyLo(e: number): number {
+    return this.a[this.e(e) + E_KEY_LO]!;
+  }
+  keyHi(e: number): number {
+    return this.a[this.e(e) + E_KEY_HI]!;
+  }
+
+  // ---- records (caller holds the partition lock) ----------------------------------------------
+
+  findRecord(e: number, owner: number): number {
+    const a = this.a;
+    let link = a[this.e(e) + E_HEAD]!;
+    while (link !== 0) {
+      const r = link - 1;
+      if (a[this.r(r) + R_OWNER] === owner) return r;
+      link = a[this.r(r) + R_NEXT]!;
+    }
+    return -1;
+  }
+
+  /** Creates an idle record of `owner` on entry `e`; -1 if the pool is empty. */
+  createRecord(e: number, owner: number): number {
+    const r = this.#alloc(H_REC_BUMP, H_REC_FREE, this.holderCapacity, (k) => this.r(k) + R_NEXT);
+    if (r < 0) return -1;
+    const a = this.a;
+    const w = this.r(r);
+    a[w + R_HOLD] = 0;
+    a[w + R_WAIT] = 0;
+    a[w + R_TICKET] = 0;
+    a[w + R_SINCE] = 0;
+    for (let m = 0; m < MODE_COUNT; m++) a[w + R_COUNT + m] = 0;
+    a[w + R_NEXT] = a[this.e(e) + E_HEAD]!;
+    a[this.e(e) + E_HEAD] = r + 1;
+    // R_OWNER and R_ENTRY last, with Atomics: releaseOwnerRecords reads them without the lock.
+    Atomics.store(a, w + R_OWNER, owner);
+    Atomics.store(a, w + R_ENTRY, e + 1);
+    return r;
+  }
+
+  /** Unlinks and frees record `r` if it neither holds nor waits (invariant 3). */
+  freeRecordIfIdle(e: number, r: number): void {
+    const a = this.a;
+    const w = this.r(r);
+    if (a[w + R_HOLD] !== 0 || a[w + R_WAIT] !== 0) return;
+    let at = this.e(e) + E_HEAD;
+    while (a[at] !== r + 1) at = this.r(a[at]! - 1) + R_NEXT;
+    a[at] = a[w + R_NEXT]!;
+    // Mark free for releaseOwnerRecords' racy scan before the record can be reused.
+    Atomics.store(a, w + R_OWNER, 0);
+    Atomics.store(a, w + R_ENTRY, 0);
+    this.#free(H_REC_FREE, r, w + R_NEXT);
+  }
+
+  /** Frees record `r` and then entry `e` if they became empty. */
+  tidy(e: number, r: number): void {
+    this.freeRecordIfIdle(e, r);
+    this.freeEntryIfEmpty(e);
+  }
+
+  // ---- granting (caller holds the partition lock) ---------------------------------------------
+
+  /** Mask of the modes held on `e` by owners other than record `r`'s (via E_GRANTED, O(1)). */
+  othersHeld(e: number, r: number): number {
+    const a = this.a;
+    const w = this.e(e);
+    const mine = a[this.r(r) + R_HOLD]!;
+    let mask = 0;
+    for (let m = 0; m < MODE_COUNT; m++) {
+      const n = a[w + E_GRANTED + m]! - ((mine >> m) & 1);
+      if (n > 0) mask |= 1 << m;
+    }
+    return mask;
+  }
+
+  /** Invariant 4: can record `r` (of `owner`) be granted `mode` now? */
+  grantable(e: number, r: number, mode: number): boolean {
+    if (conflicts(mode, this.othersHeld(e, r))) return false;
+    const a = this.a;
+    const wr = this.r(r);
+    if (a[wr + R_HOLD] !== 0) return true; // a conversion does not queue behind waiters
+    const waiting = a[this.e(e) + E_WAITING]! - (a[wr + R_WAIT] !== 0 ? 1 : 0);
+    if (waiting === 0) return true;
+    const owner = a[wr + R_OWNER]!;
+    const mine = a[wr + R_WAIT] !== 0 ? a[wr + R_TICKET]! : 0;
+    let link = a[this.e(e) + E_HEAD]!;
+    while (link !== 0) {
+      const q = this.r(link - 1);
+      const qw = a[q + R_WAIT]!;
+      if (qw !== 0 && a[q + R_OWNER] !== owner && (mine === 0 || ((a[q + R_TICKET]! - mine) | 0) < 0)) {
+        if (conflicts(mode, 1 << (qw - 1))) return false;
+      }
+      link = a[q + R_NEXT]!;
+    }
+    return true;
+  }
+
+  /** Adds `n` acquisitions of `mode` to record `r` (keeps invariant 1). */
+  grant(e: number, r: number, mode: number, n = 1): void {
+    const a = this.a;
+    const w = this.r(r);
+    if (a[w + R_COUNT + mode] === 0) {
+      a[w + R_HOLD] = a[w + R_HOLD]! | (1 << mode);
+      a[this.e(e) + E_GRANTED + mode]!++;
+    }
+    a[w + R_COUNT + mode] = a[w + R_COUNT + mode]! + n;
+  }
+
+  /**
+   * Removes up to `n` acquisitions of `mode` from record `r`. Returns true if the mode left the
+   * record's hold (then waiters have been woken, invariant 5).
+   */
+  ungrant(e: number, r: number, mode: number, n: number): boolean {
+    const a = this.a;
+    const w = this.r(r);
+    const left = a[w + R_COUNT + mode]! - n;
+    if (left > 0) {
+      a[w + R_COUNT + mode] = left;
+      return false;
+    }
+    if (a[w + R_COUNT + mode] === 0) return false;
+    a[w + R_COUNT + mode] = 0;
+    a[w + R_HOLD] = a[w + R_HOLD]! & ~(1 << mode);
+    a[this.e(e) + E_GRANTED + mode]!--;
+    this.bump(e);
+    return true;
+  }
+
+  /** Queues record `r` for `mode`; returns its ticket. */
+  enqueue(e: number, r: number, mode: number): number {
+    const a = this.a;
+    const w = this.r(r);
+    // A globally unique, increasing ticket: FIFO order, and proof that this wait is still ours.
+    let ticket = (Atomics.add(a, this.base + H_TICKET, 1) + 1) | 0;
+    // 0 means "no ticket": skip it when the counter wraps.
+    if (ticket === 0) ticket = (Atomics.add(a, this.base + H_TICKET, 1) + 1) | 0;
+    a[w + R_WAIT] = mode + 1;
+    a[w + R_TICKET] = ticket;
+    a[w + R_SINCE] = nowStamp();
+    a[this.e(e) + E_WAITING]!++;
+    return ticket;
+  }
+
+  /** Takes record `r` out of the wait queue (it was granted or gave up). */
+  dequeue(e: number, r: number): void {
+    const a = this.a;
+    const w = this.r(r);
+    if (a[w + R_WAIT] === 0) return;
+    a[w + R_WAIT] = 0;
+    a[w + R_TICKET] = 0;
+    a[this.e(e) + E_WAITING]!--;
+  }
+
+  /** Is record `r` still the wait with this ticket, of this owner, on entry `e`? */
+  isWaiting(e: number, r: number, owner: number, ticket: number): boolean {
+    const a = this.a;
+    const w = this.r(r);
+    return a[w + R_ENTRY] === e + 1 && a[w + R_OWNER] === owner && a[w + R_WAIT] !== 0 && a[w + R_TICKET] === ticket;
+  }
+
+  /** Invariant 5: lets every sleeper on `e` re-check. */
+  bump(e: number): void {
+    const i = this.seqIndex(e);
+    // Move the futex word first, so a waiter about to sleep on the old value returns at once.
+    Atomics.add(this.a, i, 1);
+    // Wake all: each re-checks its own grant rule (different modes, different queue places).
+    // Always, even with E_WAITING at 0: a request withdrawn by releaseAll, or a second request
+    // of an owner already queued here (which sleeps without a queue slot), must hear it too.
+    wake(this.a, i, Infinity);
+  }
+
+  seq(e: number): number {
+    // Read under the partition lock; the waiter sleeps on this value after unlocking.
+    return Atomics.load(this.a, this.seqIndex(e));
+  }
+
+  // ---- whole-table views (caller holds the partition locks it needs) --------------------------
+
+  /** Calls fn for each entry in partition `p`. */
+  forEachEntryIn(p: number, fn: (e: number) => void): void {
+    const a = this.a;
+    for (let b = p; b <= this.bucketMask; b += PARTITIONS) {
+      let link = a[this.#buckets + b]!;
+      while (link !== 0) {
+        const e = link - 1;
+        link = a[this.e(e) + E_NEXT]!;
+        fn(e);
+      }
+    }
+  }
+
+  /** Calls fn for each record on entry `e`. */
+  forEachRecord(e: number, fn: (r: number) => void): void {
+    const a = this.a;
+    let link = a[this.e(e) + E_HEAD]!;
+    while (link !== 0) {
+      const r = link - 1;
+      link = a[this.r(r) + R_NEXT]!;
+      fn(r);
+    }
+  }
+
+  field(r: number, f: number): number {
+    return this.a[this.r(r) + f]!;
+  }
+  count(r: number, mode: number): number {
+    return this.a[this.r(r) + R_COUNT + mode]!;
+  }
+
+  /** Records ever handed out (an upper bound for scans). */
+  recordBump(): number {
+    return Atomics.load(this.a, this.base + H_REC_BUMP);
+  }
+
+  /**
+   * Releases everything `owner` holds and withdraws what it waits for (the dead-owner cleanup).
+   * Returns the number of records removed. Finds candidates with racy Atomics loads, then
+   * re-checks each under its partition lock: records of `owner` are only created by `owner`'s
+   * own requests, which the caller guarantees are not running (the owner is dead or is us).
+   */
+  releaseOwnerRecords(owner: number): number {
+    const a = this.a;
+    let removed = 0;
+    const n = this.recordBump();
+    for (let r = 0; r < n; r++) {
+      const w = this.r(r);
+      // Racy reads to find candidates; confirmed below under the partition lock.
+      if (Atomics.load(a, w + R_OWNER) !== owner) continue;
+      const link = Atomics.load(a, w + R_ENTRY);
+      if (link === 0) continue;
+      const e = link - 1;
+      const p = this.partitionOf(a[this.e(e) + E_KEY_LO]!);
+      this.lockPartition(p);
+      if (a[w + R_OWNER] === owner && a[w + R_ENTRY] === link && this.partitionOf(this.keyLo(e)) === p) {
+        const hadWait = a[w + R_WAIT] !== 0;
+        this.dequeue(e, r);
+        for (let m = 0; m < MODE_COUNT; m++) this.ungrant(e, r, m, a[w + R_COUNT + m]!);
+        if (hadWait) this.bump(e);
+        this.tidy(e, r);
+        removed++;
+      }
+      this.unlockPartition(p);
+    }
+    return removed;
+  }
+}
+
+/** Writes (first construction) or checks (later constructions) the layout words of the header. */
+export function initHeader(a: Int32Array, base: number, s: TableShape): void {
+  const want: [number, number][] = [
+    [H_CAPACITY, s.capacity],
+    [H_HOLDERS, s.holderCapacity],
+    [H_NAME_BYTES, s.nameBytes + 1],
+    [H_HASH_BITS, s.hashBits + 1],
+  ];
+  for (const [k, v] of want) {
+    // 0 → v once (zeroed memory is unconfigured); an equal value means we attach to the same table.
+    const prev = Atomics.compareExchange(a, base + k, 0, v);
+    if (prev !== 0 && prev !== v) {
+      throw new TypeError(`options: a LockManager with a different shape already lives at this byteOffset`);
+    }
+  }
+}
+
+/** Reads the shape a header was written with (for from()). */
+export function readHeader(a: Int32Array, base: number): TableShape {
+  return {
+    capacity: Atomics.load(a, base + H_CAPACITY),
+    holderCapacity: Atomics.load(a, base + H_HOLDERS),
+    nameBytes: Atomics.load(a, base + H_NAME_BYTES) - 1,
+    hashBits: Atomics.load(a, base + H_HASH_BITS) - 1,
+  };
+}

@@ -1,0 +1,243 @@
+/**
+ * `Semaphore`: a counting semaphore in shared memory with weighted acquisitions, blocking and
+ * async, and eventual FIFO fairness for large requests (see `raw/semaphore.ts` for the state
+ * machine, its word table, invariants and wake policy).
+ *
+ * Layout (BYTE_LENGTH 36):
+ * | word | content |
+ * |------|---------|
+ * | 0    | tag (kind id), written once by the constructor |
+ * | 1–8  | COUNT, SEQ, SLEEPERS, WEIGHTED, HEAD, HEAD_STAMP, TOKENS, MAX — see `raw/semaphore.ts` |
+ *
+ * Unlike the locks, a Semaphore is not all-zero when new: the constructor writes its maximum and
+ * initial count once (CAS on MAX, so only the first constructor at a place does); attaching with
+ * `from()` never writes. Permits have no owner: any thread may release permits another acquired.
+ */
+import { attach, describe, place, type Handle, type PlacementOptions } from './core/layout.js';
+import { checkTimeout, deadlineAfter, parseWaitOptions, type WaitOptions } from './core/futex.js';
+import { abortReason } from './core/errors.js';
+import { checkCallback } from './exclusive.js';
+import {
+  acquireAsyncSlow,
+  acquireSlow,
+  COUNT,
+  initialize,
+  isGated,
+  MAX_PERMITS,
+  maxOf,
+  release,
+  SEMAPHORE_WORDS,
+  tryTake,
+} from './raw/semaphore.js';
+
+const BYTES = 4 * (1 + SEMAPHORE_WORDS);
+const FROM_HANDLE = Symbol('fromHandle');
+
+/** Options of `new Semaphore(permits, options)`. */
+export interface SemaphoreOptions extends PlacementOptions {
+  /**
+   * Most permits the semaphore may ever hold (default 2³¹ − 1). A `release` that would raise the
+   * count above it throws RangeError, and so does a request for more than `max` permits.
+   */
+  max?: number;
+}
+
+/**
+ * Proof of one acquisition of `permits` permits. `release()` (or leaving a `using` block) gives
+ * exactly those back, once; later calls do nothing.
+ */
+export class PermitGuard {
+  readonly #sem: Semaphore;
+  /** How many permits this guard stands for. */
+  readonly permits: number;
+  #held = true;
+  constructor(sem: Semaphore, permits: number) {
+    this.#sem = sem;
+    this.permits = permits;
+  }
+  /** True until this guard released its permits. */
+  get held(): boolean {
+    return this.#held;
+  }
+  /** Releases this guard's permits (once; later calls do nothing). */
+  release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    this.#sem.release(this.permits);
+  }
+  [Symbol.dispose](): void {
+    this.release();
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.release();
+  }
+}
+
+/** A counting semaphore for worker_threads: `permits` permits shared by every thread. */
+export class Semaphore {
+  /** Bytes one Semaphore occupies at a placement. */
+  static readonly BYTE_LENGTH = BYTES;
+  /** Required alignment of `byteOffset`. */
+  static readonly BYTE_ALIGNMENT = 4;
+  /** The largest count (and request) a Semaphore can hold: 2³¹ − 1. */
+  static readonly MAX_PERMITS = MAX_PERMITS;
+
+  /** Class name (for the verifier and stats); shared through the handle. */
+  readonly name: string;
+  /** The buffer this semaphore lives in. */
+  readonly buffer: SharedArrayBuffer;
+  /** Byte offset of this semaphore in `buffer`. */
+  readonly byteOffset: number;
+  readonly #a: Int32Array;
+  readonly #i: number;
+
+  /**
+   * Creates a semaphore holding `permits` permits (a non-negative integer ≤ `options.max`), or
+   * attaches to the one already at `options.buffer`/`options.byteOffset` (then `permits` and
+   * `max` are ignored: the count is only ever written once).
+   */
+  constructor(permits: number, options?: SemaphoreOptions);
+  /** @internal */
+  constructor(permits: typeof FROM_HANDLE, handle: unknown);
+  constructor(permits: number | typeof FROM_HANDLE, options?: unknown) {
+    if (permits === FROM_HANDLE) {
+      const p = attach('Semaphore', options, () => BYTES);
+      this.name = p.name;
+      this.buffer = p.buffer;
+      this.byteOffset = p.byteOffset;
+      this.#a = p.i32;
+      this.#i = p.base + 1;
+      return;
+    }
+    if (typeof permits !== 'number') throw new TypeError(`permits must be a number, got ${describe(permits)}`);
+    if (!Number.isInteger(permits) || permits < 0 || permits > MAX_PERMITS) {
+      throw new RangeError(`permits must be an integer from 0 to ${MAX_PERMITS}, got ${permits}`);
+    }
+    const max = readMax(options, permits);
+    const p = place('Semaphore', BYTES, options);
+    this.name = p.name;
+    this.buffer = p.buffer;
+    this.byteOffset = p.byteOffset;
+    this.#a = p.i32;
+    this.#i = p.base + 1;
+    initialize(this.#a, this.#i, permits, max);
+  }
+
+  /** Attaches to the Semaphore a handle describes (from `sem.handle`, possibly another thread's). */
+  static from(handle: Handle): Semaphore {
+    return new Semaphore(FROM_HANDLE, handle);
+  }
+
+  /** Plain structured-cloneable description; `Semaphore.from(handle)` attaches to the same one. */
+  get handle(): Handle {
+    return { kind: 'Semaphore', buffer: this.buffer, byteOffset: this.byteOffset, name: this.name };
+  }
+
+  /** The declared maximum count (2³¹ − 1 unless `options.max` was given). */
+  get max(): number {
+    return maxOf(this.#a, this.#i);
+  }
+
+  /**
+   * Blocks this thread until it can take `n` permits (default 1); returns a guard that releases
+   * them. A request that has waited more than about a millisecond goes first: later acquirers
+   * queue behind it until it is served.
+   */
+  acquire(n = 1): PermitGuard {
+    this.#checkN(n);
+    // Fast path: gate open and enough permits: one load, one CAS.
+    if (!tryTake(this.#a, this.#i, n, 0)) acquireSlow(this.#a, this.#i, n, Infinity);
+    return new PermitGuard(this, n);
+  }
+
+  /**
+   * Without `timeoutMs`: takes `n` permits (default 1) if they are free and nobody is first in
+   * line, never waits. With it: waits up to `timeoutMs` ms, blocking the thread. Returns whether
+   * the permits were taken (release them with `release(n)`).
+   */
+  tryAcquire(n = 1, timeoutMs?: number): boolean {
+    this.#checkN(n);
+    if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
+    if (tryTake(this.#a, this.#i, n, 0)) return true;
+    if (timeoutMs === undefined) return false;
+    return acquireSlow(this.#a, this.#i, n, deadlineAfter(timeoutMs));
+  }
+
+  /**
+   * Waits on the event loop for `n` permits (default 1); resolves to a guard that releases them.
+   * Rejects with TimeoutError after `options.timeout` ms or with the signal's reason when
+   * `options.signal` aborts; a rejected request holds no permits.
+   */
+  async acquireAsync(n = 1, options?: WaitOptions): Promise<PermitGuard> {
+    this.#checkN(n);
+    const wait = parseWaitOptions(options);
+    if (wait.signal?.aborted) throw abortReason(wait.signal);
+    if (!tryTake(this.#a, this.#i, n, 0)) await acquireAsyncSlow(this.#a, this.#i, n, wait, this.name);
+    return new PermitGuard(this, n);
+  }
+
+  /**
+   * Returns `n` permits (default 1) and wakes waiters they may satisfy. Throws RangeError if the
+   * count would exceed `max`.
+   */
+  release(n = 1): void {
+    this.#checkN(n);
+    if (!release(this.#a, this.#i, n)) {
+      throw new RangeError(
+        `${this.name}: release(n) with n = ${n} would raise the count ${this.available()} above max ${this.max}`,
+      );
+    }
+  }
+
+  /** Runs `fn` holding `n` permits; releases them when it returns or throws; returns its value. */
+  withPermits<T>(n: number, fn: () => T): T {
+    checkCallback(fn);
+    this.acquire(n);
+    try {
+      return fn();
+    } finally {
+      this.release(n);
+    }
+  }
+
+  /** Awaits `n` permits (see `acquireAsync`), runs `fn`, awaits its result, releases them. */
+  async withPermitsAsync<T>(n: number, fn: () => T | Promise<T>, options?: WaitOptions): Promise<T> {
+    checkCallback(fn);
+    await this.acquireAsync(n, options);
+    try {
+      return await fn();
+    } finally {
+      this.release(n);
+    }
+  }
+
+  /** Snapshot of the free permits, for diagnostics only (it may change at once). */
+  available(): number {
+    return Atomics.load(this.#a, this.#i + COUNT);
+  }
+
+  /** Snapshot: is a starving request first in line (the gate closed, lease running)? For diagnostics only. */
+  hasQueuedHead(): boolean {
+    return isGated(this.#a, this.#i, 0);
+  }
+
+  #checkN(n: unknown): asserts n is number {
+    if (typeof n !== 'number') throw new TypeError(`n must be a number of permits, got ${describe(n)}`);
+    const max = this.max;
+    if (!Number.isSafeInteger(n) || n < 1 || n > max) {
+      throw new RangeError(`n must be an integer from 1 to ${max} (the semaphore's max), got ${n}`);
+    }
+  }
+}
+
+function readMax(options: unknown, permits: number): number {
+  if (options === undefined || options === null || typeof options !== 'object') return MAX_PERMITS;
+  const { max } = options as SemaphoreOptions;
+  if (max === undefined) return MAX_PERMITS;
+  if (typeof max !== 'number') throw new TypeError(`options.max must be a number, got ${describe(max)}`);
+  if (!Number.isInteger(max) || max < 1 || max > MAX_PERMITS) {
+    throw new RangeError(`options.max must be an integer from 1 to ${MAX_PERMITS}, got ${max}`);
+  }
+  if (permits > max) throw new RangeError(`permits (${permits}) must not exceed options.max (${max})`);
+  return max;
+}
