@@ -63,7 +63,7 @@ const special = {
     byteOffset: lock.byteOffset,
     handleKind: lock.handle?.kind,
     // The library's exported classes this object is an instance of.
-    instanceOf: Object.keys(lib).filter((k) => typeof lib[k] === 'function' && lock instanceof lib[k]),
+    instanceOf: Object.keys(lib).filter((k) => typeof lib[k] === 'function' && typeof lib[k].prototype === 'object' && lock instanceof lib[k]),
   }),
 };
 
