@@ -141,13 +141,14 @@ export class TicketLock extends ExclusiveLock {
    * until the deadline (not FIFO, invariant 2). Returns whether this thread now holds the lock.
    */
   tryLock(timeoutMs?: number): boolean {
+    // A bad timeout is an error whether or not the lock happens to be free.
+    if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
     if (checking) return this.#tryLockChecked(timeoutMs);
     if (this.#tryTicket()) {
       if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
       return true;
     }
     if (timeoutMs === undefined) return false;
-    checkTimeout(timeoutMs, 'timeoutMs');
     if (Atomics.load(this._a, this._i + OWNER) === OWNER_ID) throw this._recursive();
     return this.#retryUntil(deadlineAfter(timeoutMs));
   }

@@ -65,6 +65,8 @@ export abstract class WordLock extends ExclusiveLock {
    * `timeoutMs` ms, blocking the thread. Returns whether this thread now holds the lock.
    */
   tryLock(timeoutMs?: number): boolean {
+    // A bad timeout is an error whether or not the lock happens to be free.
+    if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
     if (checking) return this.#tryLockChecked(timeoutMs);
     return this.#tryLock(timeoutMs);
   }
@@ -79,7 +81,6 @@ export abstract class WordLock extends ExclusiveLock {
       return true;
     }
     if (timeoutMs === undefined) return false;
-    checkTimeout(timeoutMs, 'timeoutMs');
     return this.#lockContended(deadlineAfter(timeoutMs));
   }
 
