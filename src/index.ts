@@ -28,3 +28,6 @@ export {
   type StatsOptions,
 } from './observe/stats.js';
 export { CHANNELS, type LockEvent } from './observe/events.js';
+
+// Owner death (robust locks): the process-wide table of dead threads; see core/owner-death.ts.
+export { isThreadDead, ROBUST_SLICE_MS } from './core/owner-death.js';
