@@ -29,6 +29,13 @@
  * | 1                    | RING_NEXT  | count of deaths of ids ≥ BITMAP_IDS (next ring slot, mod RING) |
  * | 2 … 2+RING−1         | RING       | the most recent RING dead owner ids ≥ BITMAP_IDS |
  * | 2+RING …             | BITMAP     | bit `id` set ⇔ owner id `id` (< BITMAP_IDS) is dead |
+ * | BITMAP+BITMAP_IDS/32 | CHILDREN   | CHILD_SLOTS pairs (child id, parent id) of live workers whose |
+ * |                      |            | creator is itself a worker; child 0 = free, −1 = being filled |
+ *
+ * Nested workers: when a worker exits, Node stops its own workers first, and their 'exit' events
+ * would have fired in the thread that just died. So each worker records the workers it creates in
+ * CHILDREN, and publishing a death also publishes every recorded descendant (they stopped before
+ * their parent finished). The main thread's children need no record: the main thread outlives them.
  *
  * ## Invariants
  * 1. A bit is set (or a ring slot written) only after the thread it names has stopped running JS:
@@ -36,6 +43,8 @@
  * 2. Bits are never cleared: thread ids are never reused, so a dead id stays dead.
  * 3. GENERATION changes after the bit/slot is written, so whoever sees the new generation also
  *    sees the death (sequentially consistent Atomics).
+ * 4. A CHILDREN pair is claimed (0 → −1), its parent written, then its child id stored; it is freed
+ *    (child → 0) by whoever publishes that child's death, so each pair is published once.
  *
  * ## Memory ordering
  * All accesses are Atomics. A waiter that reads a dead owner id from a lock word and then the bit
@@ -70,7 +79,10 @@ const RING = 1024;
 const BITMAP0 = RING0 + RING;
 /** Owner ids below this are tracked exactly in the bitmap (one bit each: 128 KiB). */
 export const BITMAP_IDS = 1 << 20;
-const TABLE_BYTES = (BITMAP0 + BITMAP_IDS / 32) * 4;
+const CHILDREN0 = BITMAP0 + BITMAP_IDS / 32;
+/** Live workers created by workers that the table can remember at once (beyond: not watched). */
+export const CHILD_SLOTS = 4096;
+const TABLE_BYTES = (CHILDREN0 + 2 * CHILD_SLOTS) * 4;
 
 /** The process-wide table; shared with the creator thread and every worker it starts. */
 const table: Int32Array = new Int32Array(findOrCreateTable());
@@ -102,6 +114,26 @@ export function publishDead(ownerId: number): void {
   Atomics.add(table, GENERATION, 1);
   // Wake every thread waiting in waitForDeath.
   Atomics.notify(table, GENERATION);
+  // Its own workers were stopped before it finished: they are dead too (nested workers).
+  for (let k = 0; k < CHILD_SLOTS; k++) {
+    const child = Atomics.load(table, CHILDREN0 + 2 * k);
+    if (child <= 0 || Atomics.load(table, CHILDREN0 + 2 * k + 1) !== ownerId) continue;
+    // Free the pair; whoever frees it publishes the child (invariant 4).
+    if (Atomics.compareExchange(table, CHILDREN0 + 2 * k, child, 0) === child) publishDead(child);
+  }
+}
+
+/** Records that `parent` created worker `child`; returns the pair's slot, or −1 if full. */
+function recordChild(child: number, parent: number): number {
+  for (let k = 0; k < CHILD_SLOTS; k++) {
+    // Claim a free pair (0 → −1: being filled, ignored by readers).
+    if (Atomics.compareExchange(table, CHILDREN0 + 2 * k, 0, -1) !== 0) continue;
+    // Parent first, then the child id that makes the pair visible (invariant 4).
+    Atomics.store(table, CHILDREN0 + 2 * k + 1, parent);
+    Atomics.store(table, CHILDREN0 + 2 * k, child);
+    return k;
+  }
+  return -1;
 }
 
 /** True if the thread with owner id `ownerId` (`threadId + 1`) is known to have died. */
@@ -154,7 +186,13 @@ const INSTALLED = Symbol.for('sablock.ownerDeath.watching');
 function watchWorker(w: Worker): void {
   // threadId reads -1 once the worker has stopped: capture it now.
   const ownerId = w.threadId + 1;
-  w.once('exit', () => publishDead(ownerId));
+  // A worker's workers die with it, when nobody is left to see their 'exit': remember them.
+  const slot = isMainThread ? -1 : recordChild(ownerId, OWNER_ID);
+  w.once('exit', () => {
+    publishDead(ownerId);
+    // Free our record of it, unless a publisher of our own death already did (invariant 4).
+    if (slot >= 0) Atomics.compareExchange(table, CHILDREN0 + 2 * slot, ownerId, 0);
+  });
 }
 
 /** Installs the listeners once per thread (the ESM and CJS builds share them through the symbol). */

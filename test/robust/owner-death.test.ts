@@ -107,6 +107,23 @@ describe.each(Object.keys(KINDS) as KindName[])('%s: dead owner', (kind) => {
     expect(lock.isLocked()).toBe(false);
   });
 
+  it('a holder started by a worker dies with its parent and is recovered (nested workers)', async () => {
+    const lock = make();
+    await withActors(async (spawn) => {
+      const parent = spawn({ kind, handle: lock.handle, role: 'nest' });
+      const m = await parent.next<{ type: string; childThreadId: number }>();
+      expect(m.type).toBe('locked');
+      const p = lock.lockAsync();
+      const exitAt = await parent.kill();
+      const g = await p;
+      expect(wall() - exitAt).toBeLessThan(BOUND_MS);
+      expect(isThreadDead(m.childThreadId)).toBe(true);
+      expect(g.ownerDied).toBe(true);
+      lock.markConsistent();
+      g.unlock();
+    });
+  });
+
   it('markConsistent() without holding the lock is a LockError', () => {
     const lock = make();
     expect(() => lock.markConsistent()).toThrow(LockError);
