@@ -379,11 +379,15 @@ async function main() {
       rec.died = performance.now();
     });
     w.on('message', (m) => {
-      if (m.type === 'violation') p.messages.push(m.msg);
+      if (m.type === 'violation') {
+        p.messages.push(m.msg);
+        log(`  ! ${p.kind} (worker ${slot}): ${m.msg}`);
+      }
       if (m.type === 'done') rec.done = true;
     });
     w.on('error', (e) => {
       p.messages.push(`worker crashed: ${e?.message}`);
+      log(`  ! ${p.kind} (worker ${slot}) crashed: ${e?.stack ?? e}`);
       Atomics.add(new Int32Array(p.region), VIOL, 1);
     });
     p.workers.set(slot, rec);
