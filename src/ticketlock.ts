@@ -60,7 +60,7 @@ import { ExclusiveLock, LockGuard } from './exclusive.js';
 import { LockError } from './core/errors.js';
 import { OWNER_DIED, OWNER_MASK } from './raw/mutex.js';
 import { sliceDeadline, takeOverIfDead } from './core/owner-death.js';
-import { noteAcquired, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
+import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
 import { acquireChannel, releaseChannel } from './observe/events.js';
 
 const NEXT = 0;
@@ -239,6 +239,7 @@ export class TicketLock extends ExclusiveLock {
   #reapDeadOwner(): boolean {
     if (!takeOverIfDead(this._a, this._i + OWNER, OWNER_MASK, () => OWNER_DIED)) return false;
     this.#serveNext();
+    noteOwnerDied(this); // once per death, from the thread that reaped it (stats, events)
     return true;
   }
 

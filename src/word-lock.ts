@@ -25,7 +25,7 @@ import {
   SLOW_PATH,
   type ExclusivePolicy,
 } from './raw/mutex.js';
-import { noteAcquired, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
+import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
 import { acquireChannel, releaseChannel } from './observe/events.js';
 
 export const WORD_LOCK_BYTES = 8;
@@ -33,6 +33,8 @@ export const WORD_LOCK_BYTES = 8;
 /** @internal Base of Mutex and SpinLock. */
 export abstract class WordLock extends ExclusiveLock {
   readonly #policy: ExclusivePolicy;
+  /** Called by the raw layer when this thread took the lock over from a dead owner (once per death). */
+  readonly #onOwnerDied = (): void => noteOwnerDied(this);
 
   protected constructor(kind: Kind, p: Placement, policy: ExclusivePolicy) {
     super(kind, p);
@@ -64,7 +66,7 @@ export abstract class WordLock extends ExclusiveLock {
     // One CAS attempt first, whatever the timeout.
     if (
       Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) === 0 ||
-      (timeoutMs === undefined && tryLockSlow(this._a, this._i, OWNER_ID))
+      (timeoutMs === undefined && tryLockSlow(this._a, this._i, OWNER_ID, this.#onOwnerDied))
     ) {
       if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
       return true;
@@ -83,9 +85,9 @@ export abstract class WordLock extends ExclusiveLock {
     const wait = parseWaitOptions(options);
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     // Fast path first; otherwise queue on the event loop.
-    if (Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) !== 0 && !tryLockSlow(this._a, this._i, OWNER_ID)) {
+    if (Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) !== 0 && !tryLockSlow(this._a, this._i, OWNER_ID, this.#onOwnerDied)) {
       const waitStart = watching() ? now() : -1; // observe
-      const slow = lockAsyncSlow(this._a, this._i, OWNER_ID, wait, this.#policy, this.name);
+      const slow = lockAsyncSlow(this._a, this._i, OWNER_ID, wait, this.#policy, this.name, this.#onOwnerDied);
       await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow) : slow); // observe
     } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
     return new LockGuard(this);
@@ -115,10 +117,10 @@ export abstract class WordLock extends ExclusiveLock {
 
   #lockContended(deadline: number): boolean {
     if (ownerOf(Atomics.load(this._a, this._i)) === OWNER_ID) throw this._recursive();
-    if (!watching()) return lockSlow(this._a, this._i, OWNER_ID, deadline, this.#policy);
+    if (!watching()) return lockSlow(this._a, this._i, OWNER_ID, deadline, this.#policy, this.#onOwnerDied);
     // observe: time the wait, then record how it ended.
     const waitStart = now();
-    const ok = lockSlow(this._a, this._i, OWNER_ID, deadline, this.#policy);
+    const ok = lockSlow(this._a, this._i, OWNER_ID, deadline, this.#policy, this.#onOwnerDied);
     if (ok) noteAcquired(this, waitStart, SLOW_PATH.parks);
     else noteTimeout(this, waitStart);
     return ok;

@@ -101,10 +101,10 @@ export function tryLockFast(a: Int32Array, i: number, me: number): boolean {
 }
 
 /** tryLock() for any free state (e.g. free with OWNER_DIED); never waits. */
-export function tryLockSlow(a: Int32Array, i: number, me: number): boolean {
+export function tryLockSlow(a: Int32Array, i: number, me: number, onOwnerDied?: () => void): boolean {
   for (;;) {
     const s = Atomics.load(a, i);
-    if (!isFree(s)) return takeOverFromDead(a, i, me, s, false); // robust: invariant 6
+    if (!isFree(s)) return takeOverFromDead(a, i, me, s, false, onOwnerDied); // robust: invariant 6
     // Take a free word, keeping only OWNER_DIED (invariant 2: nothing else is set when free).
     if (Atomics.compareExchange(a, i, s, me | (s & OWNER_DIED)) === s) return true;
   }
@@ -121,6 +121,7 @@ export function acquireOrPrepareToPark(
   me: number,
   parked: boolean,
   starving: boolean,
+  onOwnerDied?: () => void,
 ): number {
   for (;;) {
     const s = Atomics.load(a, i);
@@ -132,7 +133,7 @@ export function acquireOrPrepareToPark(
     }
     // Owner death (invariant 6): the id in the word is dead, so nobody else will ever release it.
     // (A lost CAS leaves `s` stale: the CAS below fails or the sleep returns 'not-equal'.)
-    if (takeOverFromDead(a, i, me, s, parked)) return 0;
+    if (takeOverFromDead(a, i, me, s, parked, onOwnerDied)) return 0;
     const want = s | PARKED | (starving ? FAIR : 0);
     // Publish PARKED (and FAIR) before sleeping so the releaser knows to wake us.
     if (want === s || Atomics.compareExchange(a, i, s, want) === s) return want;
@@ -143,7 +144,14 @@ export function acquireOrPrepareToPark(
  * Blocking acquisition after the fast path failed (recursion already ruled out by the caller).
  * Spins briefly while nobody is parked, then sleeps. Returns false if `deadline` passed.
  */
-export function lockSlow(a: Int32Array, i: number, me: number, deadline: number, policy: ExclusivePolicy): boolean {
+export function lockSlow(
+  a: Int32Array,
+  i: number,
+  me: number,
+  deadline: number,
+  policy: ExclusivePolicy,
+  onOwnerDied?: () => void,
+): boolean {
   let s = Atomics.load(a, i);
   if (!hasParked(s) && !isFree(s)) {
     // Spin only while the holder runs and nobody sleeps: once someone is parked, queue up behind.
@@ -154,7 +162,7 @@ export function lockSlow(a: Int32Array, i: number, me: number, deadline: number,
   let parks = 0;
   for (;;) {
     const starving = parked && now() - parkedSince > policy.fairAfterMs;
-    const w = acquireOrPrepareToPark(a, i, me, parked, starving);
+    const w = acquireOrPrepareToPark(a, i, me, parked, starving, onOwnerDied);
     SLOW_PATH.parks = parks;
     if (w === 0) return true;
     if (deadline !== Infinity && now() >= deadline) return false;
@@ -170,13 +178,23 @@ export function lockSlow(a: Int32Array, i: number, me: number, deadline: number,
 /**
  * Takes the lock from a dead owner (invariant 6): if `s` (just read) names a dead owner, CAS it to
  * `me | OWNER_DIED`, keeping PARKED/FAIR and re-arming PARKED if this thread has slept (invariant 4).
+ * The winner calls `onOwnerDied` (the API layer's stats/events hook).
  */
-function takeOverFromDead(a: Int32Array, i: number, me: number, s: number, parked: boolean): boolean {
+function takeOverFromDead(
+  a: Int32Array,
+  i: number,
+  me: number,
+  s: number,
+  parked: boolean,
+  onOwnerDied: (() => void) | undefined,
+): boolean {
   const owner = ownerOf(s);
   if (owner === 0 || !isDeadOwner(owner)) return false;
   const next = (s & (PARKED | FAIR)) | me | OWNER_DIED | (parked ? PARKED : 0);
   // From exactly the dead owner's word: ids are never reused, only a rival takeover can beat us.
-  return Atomics.compareExchange(a, i, s, next) === s;
+  if (Atomics.compareExchange(a, i, s, next) !== s) return false;
+  onOwnerDied?.(); // once per death: only the winning takeover reports it (stats, events)
+  return true;
 }
 
 const spinWhileHeldAndUnparked = (s: number): boolean => !isFree(s) && !hasParked(s);
@@ -247,6 +265,7 @@ export async function lockAsyncSlow(
   wait: ParsedWait,
   policy: ExclusivePolicy,
   lockName: string,
+  onOwnerDied?: () => void,
 ): Promise<number> {
   let parked = false;
   let parkedSince = 0;
@@ -254,7 +273,7 @@ export async function lockAsyncSlow(
   const forward = (): void => forwardAbandonedWake(a, i);
   for (;;) {
     const starving = parked && now() - parkedSince > policy.fairAfterMs;
-    const w = acquireOrPrepareToPark(a, i, me, parked, starving);
+    const w = acquireOrPrepareToPark(a, i, me, parked, starving, onOwnerDied);
     if (w === 0) return parks;
     throwIfOver(wait, lockName);
     if (!parked) parkedSince = now();

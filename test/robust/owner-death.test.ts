@@ -4,6 +4,7 @@
  * Latency bounds here are generous (shared, noisy CI cores); scripts/terminations.mjs measures.
  */
 import { describe, expect, it } from 'vitest';
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { Mutex, SpinLock, TicketLock, isThreadDead, LockError } from '../../dist/index.js';
 import { withActors, sleep, wall } from './helpers.js';
 
@@ -122,6 +123,30 @@ describe.each(Object.keys(KINDS) as KindName[])('%s: dead owner', (kind) => {
       lock.markConsistent();
       g.unlock();
     });
+  });
+
+  it('publishes sablock:owner-died once per death, from the thread that took over', async () => {
+    const lock = make();
+    const seen: unknown[] = [];
+    const listener = (m: unknown): void => {
+      if ((m as { lock: unknown }).lock === lock) seen.push(m);
+    };
+    diagnosticsChannel.subscribe('sablock:owner-died', listener);
+    try {
+      await withActors(async (spawn) => {
+        const holder = spawn({ kind, handle: lock.handle, role: 'holder' });
+        await holder.next();
+        const p = lock.lockAsync();
+        await holder.kill();
+        const g = await p;
+        g.unlock(); // not repaired: later owners see ownerDied but it is the same death
+        lock.lock().unlock();
+      });
+      expect(seen).toHaveLength(1);
+      expect(seen[0]).toMatchObject({ name: `robust-${kind}`, kind });
+    } finally {
+      diagnosticsChannel.unsubscribe('sablock:owner-died', listener);
+    }
   });
 
   it('markConsistent() without holding the lock is a LockError', () => {
