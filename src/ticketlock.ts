@@ -237,7 +237,7 @@ export class TicketLock extends ExclusiveLock {
    * Returns true if this call did so.
    */
   #reapDeadOwner(): boolean {
-    if (!takeOverIfDead(this._a, this._i + OWNER, OWNER_MASK, () => OWNER_DIED)) return false;
+    if (!takeOverIfDead(this._a, this._i + OWNER, OWNER_MASK, 0, OWNER_DIED)) return false;
     this.#serveNext();
     noteOwnerDied(this); // once per death, from the thread that reaped it (stats, events)
     return true;

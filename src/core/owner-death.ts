@@ -50,13 +50,13 @@
  * All accesses are Atomics. A waiter that reads a dead owner id from a lock word and then the bit
  * needs no further ordering: both facts are stable once true (invariant 2, ids never reused).
  *
- * ## Hook API for primitives (see also docs in `src/index.ts` exports)
+ * ## Hook API for primitives (how to use them: docs/robustness.md)
  * - `isDeadOwner(ownerId)`: true if the thread with that owner id (`threadId + 1`) has died.
  * - `sliceDeadline(deadline)`: the deadline to pass to one futex wait so that a waiter wakes at
  *   least every `ROBUST_SLICE_MS` to check for a dead owner. Loop on it: a slice timing out is not
  *   the caller's timeout.
- * - `takeOverIfDead(a, i, ownerMask, replacement)`: if the owner id in `a[i] & ownerMask` is dead,
- *   CAS the word from that exact value to `replacement(old)`; returns true for the one winner.
+ * - `takeOverIfDead(a, i, ownerMask, keep, set)`: if the owner id in `a[i] & ownerMask` is dead,
+ *   CAS the word from that exact value `old` to `(old & keep) | set`; true for the one winner.
  * - `deathGeneration()` / `waitForDeath(generation, ms)`: a counter that moves on every death and a
  *   futex wait on it, for a watchdog that has nothing better to sleep on.
  */
@@ -162,21 +162,16 @@ export function sliceDeadline(deadline: number): number {
 }
 
 /**
- * If `a[i]` names a dead owner in its `ownerMask` bits, replaces it with `replacement(old)` by one
- * CAS from that exact value. Returns true only for the thread whose CAS won (it now acts for the
- * dead owner); false if the owner is alive, absent, or someone else took over first.
+ * If `a[i]` names a dead owner in its `ownerMask` bits, replaces it with `(old & keep) | set` by
+ * one CAS from that exact value. Returns true only for the thread whose CAS won (it now acts for
+ * the dead owner); false if the owner is alive, absent, or someone else took over first.
  */
-export function takeOverIfDead(
-  a: Int32Array,
-  i: number,
-  ownerMask: number,
-  replacement: (old: number) => number,
-): boolean {
+export function takeOverIfDead(a: Int32Array, i: number, ownerMask: number, keep: number, set: number): boolean {
   const s = Atomics.load(a, i);
   const owner = s & ownerMask;
   if (owner === 0 || !isDeadOwner(owner)) return false;
   // From exactly the dead-owner state: ids are never reused, so only a rival takeover can beat us.
-  return Atomics.compareExchange(a, i, s, replacement(s)) === s;
+  return Atomics.compareExchange(a, i, s, (s & keep) | set) === s;
 }
 
 // ---- watching the workers this thread creates ------------------------------------------------

@@ -55,7 +55,7 @@
  */
 import { now, throwIfOver, waitAsyncUntil, waitUntil, wake, type ParsedWait } from '../core/futex.js';
 import { spinWhile, type SpinBudget } from '../core/spin.js';
-import { isDeadOwner, sliceDeadline } from '../core/owner-death.js';
+import { sliceDeadline, takeOverIfDead } from '../core/owner-death.js';
 
 export const OWNER_MASK = 0x0fff_ffff;
 export const PARKED = 1 << 28;
@@ -104,7 +104,7 @@ export function tryLockFast(a: Int32Array, i: number, me: number): boolean {
 export function tryLockSlow(a: Int32Array, i: number, me: number, onOwnerDied?: () => void): boolean {
   for (;;) {
     const s = Atomics.load(a, i);
-    if (!isFree(s)) return takeOverFromDead(a, i, me, s, false, onOwnerDied); // robust: invariant 6
+    if (!isFree(s)) return takeOverFromDead(a, i, me, false, onOwnerDied); // robust: invariant 6
     // Take a free word, keeping only OWNER_DIED (invariant 2: nothing else is set when free).
     if (Atomics.compareExchange(a, i, s, me | (s & OWNER_DIED)) === s) return true;
   }
@@ -132,8 +132,8 @@ export function acquireOrPrepareToPark(
       continue;
     }
     // Owner death (invariant 6): the id in the word is dead, so nobody else will ever release it.
-    // (A lost CAS leaves `s` stale: the CAS below fails or the sleep returns 'not-equal'.)
-    if (takeOverFromDead(a, i, me, s, parked, onOwnerDied)) return 0;
+    // (If the word moved meanwhile, `s` is stale: the CAS below fails or the sleep returns 'not-equal'.)
+    if (takeOverFromDead(a, i, me, parked, onOwnerDied)) return 0;
     const want = s | PARKED | (starving ? FAIR : 0);
     // Publish PARKED (and FAIR) before sleeping so the releaser knows to wake us.
     if (want === s || Atomics.compareExchange(a, i, s, want) === s) return want;
@@ -176,7 +176,7 @@ export function lockSlow(
 }
 
 /**
- * Takes the lock from a dead owner (invariant 6): if `s` (just read) names a dead owner, CAS it to
+ * Takes the lock from a dead owner (invariant 6): if the word names a dead owner, CAS it to
  * `me | OWNER_DIED`, keeping PARKED/FAIR and re-arming PARKED if this thread has slept (invariant 4).
  * The winner calls `onOwnerDied` (the API layer's stats/events hook).
  */
@@ -184,15 +184,10 @@ function takeOverFromDead(
   a: Int32Array,
   i: number,
   me: number,
-  s: number,
   parked: boolean,
   onOwnerDied: (() => void) | undefined,
 ): boolean {
-  const owner = ownerOf(s);
-  if (owner === 0 || !isDeadOwner(owner)) return false;
-  const next = (s & (PARKED | FAIR)) | me | OWNER_DIED | (parked ? PARKED : 0);
-  // From exactly the dead owner's word: ids are never reused, only a rival takeover can beat us.
-  if (Atomics.compareExchange(a, i, s, next) !== s) return false;
+  if (!takeOverIfDead(a, i, OWNER_MASK, PARKED | FAIR, me | OWNER_DIED | (parked ? PARKED : 0))) return false;
   onOwnerDied?.(); // once per death: only the winning takeover reports it (stats, events)
   return true;
 }
