@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import * as sablock from '../../dist/index.js';
 import { Mutex, SpinLock, TicketLock } from '../../dist/index.js';
 import { withActors, Actor, ACTOR } from './helpers.js';
 
@@ -190,6 +191,46 @@ describe('hostile input', () => {
             expect(NEIGHBOURS.some((n) => n.kind === kind && n.byteOffset === lock!.byteOffset)).toBe(true);
           }
           expect([...words]).toEqual(all); // attaching never writes
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  // The other primitives share the handle contract: run the forged-handle property on whichever
+  // of them this build exports (none of them lives in the arena, so attaching must always fail).
+  const OTHERS = ['RWLock', 'SeqLock', 'Semaphore', 'Condition', 'LockManager'].filter(
+    (k) => typeof (sablock as Record<string, unknown>)[k] === 'function',
+  );
+  it.runIf(OTHERS.length > 0).each(OTHERS)('%s.from(forged handle): a named error, never a write', (kind) => {
+    const K = (sablock as unknown as Record<string, { from(h: unknown): unknown }>)[kind]!;
+    fc.assert(
+      fc.property(
+        fc.record(
+          {
+            kind: fc.oneof(fc.constantFrom(kind, 'Mutex', 'nope'), fc.anything()),
+            buffer: bufferArb,
+            byteOffset: offsetArb,
+            name: nameArb,
+            dataByteLength: fc.oneof(fc.integer({ min: -8, max: 64 }), fc.anything()),
+            capacity: fc.oneof(fc.integer({ min: -8, max: 64 }), fc.anything()),
+          },
+          { requiredKeys: [] },
+        ),
+        wrapArb,
+        (spec, how) => {
+          resetArena();
+          const all = [...words];
+          const o: Record<string, unknown> = { ...spec };
+          if ('buffer' in spec) o.buffer = (spec.buffer as () => unknown)();
+          let attached: unknown;
+          try {
+            attached = K.from(wrap(o, how));
+          } catch (e) {
+            expectArgumentError(e, /^handle/);
+          }
+          expect(attached).toBeUndefined();
+          expect([...words]).toEqual(all);
         },
       ),
       { numRuns: RUNS },
