@@ -569,7 +569,7 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
       expect(a2.isLocked()).toBe(true);
       a2.unlock();
       // A placement overlapping a neighbour is refused; the last place that fits in a free region works.
-      expect(() => new Lock({ buffer: sab, byteOffset: sab.byteLength - L })).toThrow(/byteOffset/);
+      expect(() => new Lock({ buffer: sab, byteOffset: 16 + 2 * L + 4 })).toThrow(/byteOffset/);
       const tail = new SharedArrayBuffer(16 + L);
       const last = new Lock({ buffer: tail, byteOffset: tail.byteLength - L });
       last.lock();
