@@ -9,4 +9,6 @@ export default defineConfig({
   target: 'node20',
   platform: 'node',
   splitting: false,
+  // Keep class names: esbuild otherwise emits `_Mutex` for classes that refer to themselves.
+  keepNames: true,
 });

@@ -59,3 +59,6 @@ export {
 } from './check/index.js';
 export { RWLock, RWLockGuard, type RWLockOptions, type RWLockMode } from './rwlock.js';
 export { SeqLock, type SeqLockOptions, type SeqLockHandle } from './seqlock.js';
+
+// Owner death (robust locks): the process-wide table of dead threads; see core/owner-death.ts.
+export { isThreadDead, ROBUST_SLICE_MS } from './core/owner-death.js';

@@ -12,7 +12,7 @@
  * | 0    | tag      | kind tag, written once by the constructor |
  * | 1    | NEXT     | next ticket to hand out (wraps around: compared with ===) |
  * | 2    | SERVING  | ticket now allowed in; NEXT === SERVING means free |
- * | 3    | OWNER    | owner id of the holder, 0 when free (ownership checks) |
+ * | 3    | OWNER    | owner id of the holder (bits 0–27), 0 when free; bit 31 OWNER_DIED |
  * | 4    | SLEEPERS | ticket holders asleep (or about to sleep) on their slot |
  * | 5    | POLLERS  | timed/abortable waiters asleep on SERVING (they hold no ticket) |
  * | 6–9  | SLOT0–3  | ticket t sleeps on SLOT[t & 3]; bumped when SERVING reaches t |
@@ -28,6 +28,13 @@
  *    (SERVING) value before that check; the releaser advances SERVING before reading SLEEPERS
  *    (POLLERS) and bumps the slot after. With sequentially consistent Atomics either the check sees
  *    the new SERVING or the sleep sees a changed slot / is notified (no lost wakeup).
+ * 4. Owner death (`core/owner-death.ts`): every wait is at most ROBUST_SLICE_MS long. A waiter that
+ *    finds OWNER naming a dead thread CASes OWNER from exactly that value to OWNER_DIED (one
+ *    reaper wins; ids are never reused) and serves the next ticket on the dead holder's behalf.
+ *    OWNER_DIED stays set through later acquisitions (they `or` their id in) and releases (they
+ *    clear only the id) until an owner calls `markConsistent()`. Not covered: a thread that dies
+ *    holding a ticket it has not been served yet, or in the instant between being served and
+ *    writing OWNER; its turn is then never taken (docs/robustness.md, "Limits").
  *
  * ## Memory ordering
  * All shared accesses are Atomics (sequentially consistent). OWNER is written by the thread whose
@@ -50,7 +57,10 @@ import {
 import { relax, SpinBudget } from './core/spin.js';
 import { abortReason } from './core/errors.js';
 import { ExclusiveLock, LockGuard } from './exclusive.js';
-import { noteAcquired, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
+import { LockError } from './core/errors.js';
+import { OWNER_DIED, OWNER_MASK } from './raw/mutex.js';
+import { sliceDeadline, takeOverIfDead } from './core/owner-death.js';
+import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
 import { acquireChannel, releaseChannel } from './observe/events.js';
 import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './check/hooks.js';
 
@@ -99,13 +109,13 @@ export class TicketLock extends ExclusiveLock {
     if (checking) return this.#lockChecked();
     const a = this._a;
     const i = this._i;
-    if (Atomics.load(a, i + OWNER) === OWNER_ID) throw this._recursive();
+    if ((Atomics.load(a, i + OWNER) & OWNER_MASK) === OWNER_ID) throw this._recursive();
     // Take the next ticket; the queue order is the order of these adds.
     const ticket = Atomics.add(a, i + NEXT, 1);
     // Served at once when the queue was empty (the uncontended path).
     if (Atomics.load(a, i + SERVING) !== ticket) return this.#lockContended(ticket);
-    // Record ownership only once served (invariant 1).
-    Atomics.store(a, i + OWNER, OWNER_ID);
+    // Record ownership only once served (invariant 1); `or` keeps OWNER_DIED (invariant 4).
+    Atomics.or(a, i + OWNER, OWNER_ID);
     if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
     return new LockGuard(this);
   }
@@ -114,10 +124,23 @@ export class TicketLock extends ExclusiveLock {
   unlock(): void {
     const a = this._a;
     const i = this._i;
-    if (checking) onRelease(this, false, Atomics.load(a, i + OWNER));
+    if (checking) onRelease(this, false, Atomics.load(a, i + OWNER) & OWNER_MASK);
     // Ownership check and clear in one step: only the holder's id is replaced by 0.
     const owner = Atomics.compareExchange(a, i + OWNER, OWNER_ID, 0);
-    if (owner !== OWNER_ID) throw this._notOwner(owner);
+    if (owner !== OWNER_ID) {
+      // After an owner death the word is OWNER_ID | OWNER_DIED: clear our id, keep the flag.
+      if (owner !== (OWNER_ID | OWNER_DIED) || Atomics.compareExchange(a, i + OWNER, owner, OWNER_DIED) !== owner) {
+        throw this._notOwner(owner & OWNER_MASK);
+      }
+    }
+    this.#serveNext();
+    if (observing || releaseChannel.hasSubscribers) noteReleased(this); // observe: off = one test
+  }
+
+  /** Advances SERVING and wakes whoever it concerns; by the releaser or a dead owner's reaper. */
+  #serveNext(): void {
+    const a = this._a;
+    const i = this._i;
     // Let the next ticket in.
     const next = (Atomics.add(a, i + SERVING, 1) + 1) | 0;
     if (Atomics.load(a, i + SLEEPERS) !== 0) {
@@ -133,7 +156,6 @@ export class TicketLock extends ExclusiveLock {
     }
     // Timed waiters poll on SERVING; wake them only if there are any (invariant 3).
     if (Atomics.load(a, i + POLLERS) !== 0) wake(a, i + SERVING, Infinity);
-    if (observing || releaseChannel.hasSubscribers) noteReleased(this); // observe: off = one test
   }
 
   /**
@@ -141,14 +163,20 @@ export class TicketLock extends ExclusiveLock {
    * until the deadline (not FIFO, invariant 2). Returns whether this thread now holds the lock.
    */
   tryLock(timeoutMs?: number): boolean {
+    // A bad timeout is an error whether or not the lock happens to be free.
+    if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
     if (checking) return this.#tryLockChecked(timeoutMs);
     if (this.#tryTicket()) {
       if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
       return true;
     }
-    if (timeoutMs === undefined) return false;
-    checkTimeout(timeoutMs, 'timeoutMs');
-    if (Atomics.load(this._a, this._i + OWNER) === OWNER_ID) throw this._recursive();
+    if (timeoutMs === undefined) {
+      // A dead holder's lock is free for the taking (invariant 4).
+      if (!this.#reapDeadOwner() || !this.#tryTicket()) return false;
+      if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
+      return true;
+    }
+    if ((Atomics.load(this._a, this._i + OWNER) & OWNER_MASK) === OWNER_ID) throw this._recursive();
     return this.#retryUntil(deadlineAfter(timeoutMs));
   }
 
@@ -171,11 +199,12 @@ export class TicketLock extends ExclusiveLock {
       // Announce the sleep before the last check (invariant 3), then sleep until SERVING moves.
       Atomics.add(a, this._i + POLLERS, 1);
       if (Atomics.load(a, s) === serving) {
-        waitUntil(a, s, serving, deadline);
+        waitUntil(a, s, serving, sliceDeadline(deadline)); // a slice: see invariant 4
         parks++;
       }
       // Done sleeping.
       Atomics.sub(a, this._i + POLLERS, 1);
+      this.#reapDeadOwner(); // invariant 4
     }
   }
 
@@ -203,7 +232,32 @@ export class TicketLock extends ExclusiveLock {
 
   /** True if this thread holds the lock (its owner id is in OWNER). */
   isHeldByCurrentThread(): boolean {
-    return Atomics.load(this._a, this._i + OWNER) === OWNER_ID;
+    return (Atomics.load(this._a, this._i + OWNER) & OWNER_MASK) === OWNER_ID;
+  }
+
+  /** True when a holder died holding the lock and nobody has called `markConsistent()` since. */
+  get ownerDied(): boolean {
+    return (Atomics.load(this._a, this._i + OWNER) & OWNER_DIED) !== 0;
+  }
+
+  /** Declares the protected data repaired after an owner death; this thread must hold the lock. */
+  markConsistent(): void {
+    if ((Atomics.load(this._a, this._i + OWNER) & OWNER_MASK) !== OWNER_ID) {
+      throw new LockError('ERR_LOCK_NOT_HELD', `${this.name}: markConsistent() needs the lock held by this thread`, this.name);
+    }
+    // Only the owner writes OWNER while it holds the lock; and() keeps the id.
+    Atomics.and(this._a, this._i + OWNER, ~OWNER_DIED);
+  }
+
+  /**
+   * If OWNER names a dead thread, takes its place and serves the next ticket for it (invariant 4).
+   * Returns true if this call did so.
+   */
+  #reapDeadOwner(): boolean {
+    if (!takeOverIfDead(this._a, this._i + OWNER, OWNER_MASK, 0, OWNER_DIED)) return false;
+    this.#serveNext();
+    noteOwnerDied(this); // once per death, from the thread that reaped it (stats, events)
+    return true;
   }
 
   /** Takes a ticket only if it would be served at once. */
@@ -213,8 +267,8 @@ export class TicketLock extends ExclusiveLock {
     const serving = Atomics.load(a, i + SERVING);
     // Take ticket `serving` only if it is the next one to hand out, i.e. the queue is empty.
     if (Atomics.compareExchange(a, i + NEXT, serving, (serving + 1) | 0) !== serving) return false;
-    // Served: record ownership.
-    Atomics.store(a, i + OWNER, OWNER_ID);
+    // Served: record ownership, keeping OWNER_DIED (invariant 4).
+    Atomics.or(a, i + OWNER, OWNER_ID);
     return true;
   }
 
@@ -222,8 +276,8 @@ export class TicketLock extends ExclusiveLock {
   #lockContended(ticket: number): LockGuard {
     const waitStart = watching() ? now() : -1; // observe
     const parks = this.#waitForTurn(ticket);
-    // Record ownership only once served (invariant 1).
-    Atomics.store(this._a, this._i + OWNER, OWNER_ID);
+    // Record ownership only once served (invariant 1); `or` keeps OWNER_DIED (invariant 4).
+    Atomics.or(this._a, this._i + OWNER, OWNER_ID);
     if (waitStart >= 0) noteAcquired(this, waitStart, parks); // observe
     return new LockGuard(this);
   }
@@ -256,9 +310,10 @@ export class TicketLock extends ExclusiveLock {
         parks = -1;
         break;
       }
-      // Sleep until a release bumps our slot: when we are next in line or served.
-      waitUntil(a, slot, seen, deadline);
+      // Sleep until a release bumps our slot (next in line or served), or a slice passes.
+      waitUntil(a, slot, seen, sliceDeadline(deadline));
       parks++;
+      this.#reapDeadOwner(); // invariant 4
     }
     // No longer asleep.
     if (sleeping) Atomics.sub(a, this._i + SLEEPERS, 1);
@@ -287,7 +342,7 @@ export class TicketLock extends ExclusiveLock {
     const a = this._a;
     const i = this._i;
     onAcquire(this, false, false);
-    if (Atomics.load(a, i + OWNER) === OWNER_ID) throw this._recursive();
+    if ((Atomics.load(a, i + OWNER) & OWNER_MASK) === OWNER_ID) throw this._recursive();
     // Announce the wait (main-thread-block may throw) before taking a ticket: once taken, a ticket
     // can never be given back (invariant 2), so nothing may throw after that.
     if (!this.#tryTicket()) {
@@ -302,9 +357,9 @@ export class TicketLock extends ExclusiveLock {
           if (Atomics.load(a, i + SERVING) === ticket) return true;
           return this.#waitForTurn(ticket, step) >= 0;
         },
-        () => Atomics.load(a, i + OWNER),
+        () => Atomics.load(a, i + OWNER) & OWNER_MASK,
       );
-      Atomics.store(a, i + OWNER, OWNER_ID);
+      Atomics.or(a, i + OWNER, OWNER_ID); // keep OWNER_DIED (invariant 4)
     }
     if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe
     onAcquired(this, false, false);
@@ -317,14 +372,14 @@ export class TicketLock extends ExclusiveLock {
     if (timeoutMs !== undefined) onAcquire(this, false, false);
     let taken = this.#tryTicket();
     if (!taken && timeoutMs !== undefined) {
-      if (Atomics.load(this._a, this._i + OWNER) === OWNER_ID) throw this._recursive();
+      if ((Atomics.load(this._a, this._i + OWNER) & OWNER_MASK) === OWNER_ID) throw this._recursive();
       taken = waitChecked(
         this,
         false,
         deadlineAfter(timeoutMs),
         true,
         (step) => this.#retryUntil(step),
-        () => Atomics.load(this._a, this._i + OWNER),
+        () => Atomics.load(this._a, this._i + OWNER) & OWNER_MASK,
       );
     }
     if (taken) onAcquired(this, false, false);
@@ -344,13 +399,15 @@ export class TicketLock extends ExclusiveLock {
       // Slot value first, then SERVING (invariant 3).
       const seen = Atomics.load(a, slot);
       if (Atomics.load(a, s) === ticket) break;
-      // Sleep on the event loop until our slot is bumped; nothing can abort this wait.
-      await waitAsyncUntil(a, slot, seen, Infinity, undefined, noop);
+      // Sleep on the event loop until our slot is bumped or a slice passes; nothing can abort it.
+      await waitAsyncUntil(a, slot, seen, sliceDeadline(Infinity), undefined, noop);
       parks++;
+      this.#reapDeadOwner(); // invariant 4
     }
     // No longer asleep.
     Atomics.sub(a, this._i + SLEEPERS, 1);
-    Atomics.store(a, this._i + OWNER, OWNER_ID);
+    // Served: record ownership, keeping OWNER_DIED (invariant 4).
+    Atomics.or(a, this._i + OWNER, OWNER_ID);
     return parks;
   }
 
@@ -364,11 +421,12 @@ export class TicketLock extends ExclusiveLock {
       // Announce, then sleep until SERVING moves (invariant 3); wake-all means no forwarding needed.
       Atomics.add(a, this._i + POLLERS, 1);
       try {
-        await waitAsyncUntil(a, s, serving, wait.deadline, wait.signal, noop);
+        await waitAsyncUntil(a, s, serving, sliceDeadline(wait.deadline), wait.signal, noop);
       } finally {
         // No longer asleep (also when aborted: a leftover wait only absorbs part of a wake-all).
         Atomics.sub(a, this._i + POLLERS, 1);
       }
+      this.#reapDeadOwner(); // invariant 4
     }
   }
 }

@@ -26,7 +26,7 @@ import {
   SLOW_PATH,
   type ExclusivePolicy,
 } from './raw/mutex.js';
-import { noteAcquired, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
+import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
 import { acquireChannel, releaseChannel } from './observe/events.js';
 
 export const WORD_LOCK_BYTES = 8;
@@ -34,6 +34,8 @@ export const WORD_LOCK_BYTES = 8;
 /** @internal Base of Mutex and SpinLock. */
 export abstract class WordLock extends ExclusiveLock {
   readonly #policy: ExclusivePolicy;
+  /** Called by the raw layer when this thread took the lock over from a dead owner (once per death). */
+  readonly #onOwnerDied = (): void => noteOwnerDied(this);
 
   protected constructor(kind: Kind, p: Placement, policy: ExclusivePolicy) {
     super(kind, p);
@@ -65,6 +67,8 @@ export abstract class WordLock extends ExclusiveLock {
    * `timeoutMs` ms, blocking the thread. Returns whether this thread now holds the lock.
    */
   tryLock(timeoutMs?: number): boolean {
+    // A bad timeout is an error whether or not the lock happens to be free.
+    if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
     if (checking) return this.#tryLockChecked(timeoutMs);
     return this.#tryLock(timeoutMs);
   }
@@ -73,13 +77,12 @@ export abstract class WordLock extends ExclusiveLock {
     // One CAS attempt first, whatever the timeout.
     if (
       Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) === 0 ||
-      (timeoutMs === undefined && tryLockSlow(this._a, this._i, OWNER_ID))
+      (timeoutMs === undefined && tryLockSlow(this._a, this._i, OWNER_ID, this.#onOwnerDied))
     ) {
       if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
       return true;
     }
     if (timeoutMs === undefined) return false;
-    checkTimeout(timeoutMs, 'timeoutMs');
     return this.#lockContended(deadlineAfter(timeoutMs));
   }
 
@@ -93,9 +96,9 @@ export abstract class WordLock extends ExclusiveLock {
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     if (checking) onAcquire(this, false, true);
     // Fast path first; otherwise queue on the event loop.
-    if (Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) !== 0 && !tryLockSlow(this._a, this._i, OWNER_ID)) {
+    if (Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) !== 0 && !tryLockSlow(this._a, this._i, OWNER_ID, this.#onOwnerDied)) {
       const waitStart = watching() ? now() : -1; // observe
-      const slow = lockAsyncSlow(this._a, this._i, OWNER_ID, wait, this.#policy, this.name);
+      const slow = lockAsyncSlow(this._a, this._i, OWNER_ID, wait, this.#policy, this.name, this.#onOwnerDied);
       await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow) : slow); // observe
     } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
     if (checking) onAcquired(this, false, true);
@@ -132,7 +135,9 @@ export abstract class WordLock extends ExclusiveLock {
   #lockContended(deadline: number): boolean {
     if (ownerOf(Atomics.load(this._a, this._i)) === OWNER_ID) throw this._recursive();
     const waitStart = watching() ? now() : -1; // observe: time the wait, then record how it ended
-    const ok = checking ? this.#waitChecked(deadline) : lockSlow(this._a, this._i, OWNER_ID, deadline, this.#policy);
+    const ok = checking
+      ? this.#waitChecked(deadline)
+      : lockSlow(this._a, this._i, OWNER_ID, deadline, this.#policy, this.#onOwnerDied);
     if (waitStart >= 0) {
       if (ok) noteAcquired(this, waitStart, SLOW_PATH.parks);
       else noteTimeout(this, waitStart);
@@ -173,7 +178,7 @@ export abstract class WordLock extends ExclusiveLock {
       false,
       deadline,
       true,
-      (step) => lockSlow(this._a, this._i, OWNER_ID, step, this.#policy),
+      (step) => lockSlow(this._a, this._i, OWNER_ID, step, this.#policy, this.#onOwnerDied),
       () => ownerOf(Atomics.load(this._a, this._i)),
     );
   }

@@ -33,6 +33,23 @@ export const KIND_IDS = {
 
 export type Kind = keyof typeof KIND_IDS;
 
+/**
+ * Bytes a primitive of each fixed-size kind occupies (tag word included), used only to refuse a
+ * placement that would overlap an existing primitive. Kinds whose size depends on options
+ * (SeqLock, LockManager) or that are not listed are still protected by the forward scan (a new
+ * primitive's region may not contain another primitive's tag word).
+ */
+// Fixed sizes (tag word included), for the overlap check; test/layout.test.ts checks each against BYTE_LENGTH.
+export const KIND_BYTES: Partial<Record<Kind, number>> = {
+  Mutex: 8,
+  SpinLock: 8,
+  TicketLock: 40,
+  RWLock: 24,
+  Semaphore: 36,
+  Condition: 12,
+};
+const MAX_KIND_WORDS = 16;
+
 /** Options every primitive accepts for its place and class name. */
 export interface PlacementOptions {
   /** Lock class for the verifier and stats. Defaults to the kind name. */
@@ -172,11 +189,13 @@ export function place(kind: Kind, byteLength: number, options: unknown): Placeme
     checkRegion(given, byteOffset, byteLength, 'options');
     buffer = given;
   }
-  const i32 = new Int32Array(buffer);
+  const i32 = new Int32Array(buffer, 0, buffer.byteLength >> 2); // whole words only: any byteLength is allowed
   const base = byteOffset >> 2;
   const tag = tagOf(kind);
   // Claim the tag word: 0 → tag marks the region as ours; an equal tag means we attach to an
   // existing primitive of this kind; anything else belongs to someone else and stays untouched.
+  // Robustness: a zero word may be a neighbour's unlocked state word; refuse to claim it.
+  if (Atomics.load(i32, base) === 0) checkNoOverlap(i32, base, byteLength, kind);
   const prev = Atomics.compareExchange(i32, base, 0, tag);
   if (prev !== 0 && prev !== tag) {
     throw new TypeError(`options.byteOffset ${byteOffset} already holds ${kindOfTag(prev)}, not a ${kind}`);
@@ -184,12 +203,63 @@ export function place(kind: Kind, byteLength: number, options: unknown): Placeme
   return { buffer, byteOffset, i32, base, name, lockClass, rank };
 }
 
+function kindIdOf(tag: number): Kind | undefined {
+  if ((tag & 0xffff_0000) !== TAG_MAGIC) return undefined;
+  const id = tag & 0xffff;
+  for (const [k, v] of Object.entries(KIND_IDS)) if (v === id) return k as Kind;
+  return undefined;
+}
+
+/**
+ * Throws a RangeError if `byteLength` bytes at word `base` would overlap another primitive: a tag
+ * word inside the new region, or a fixed-size primitive (KIND_BYTES) starting before `base` and
+ * reaching into it. Zeroed memory is a valid unlocked lock, so without this a placement at a
+ * neighbour's state word would silently turn it into a tag (a lock nobody can take).
+ */
+function checkNoOverlap(i32: Int32Array, base: number, byteLength: number, kind: Kind): void {
+  const end = base + (byteLength >> 2);
+  for (let j = base + 1; j < end && j < i32.length; j++) {
+    const k = kindIdOf(Atomics.load(i32, j));
+    if (k !== undefined) {
+      throw new RangeError(
+        `options.byteOffset ${base * 4}: a ${kind} there (${byteLength} bytes) would overlap the ${k} at byteOffset ${j * 4}`,
+      );
+    }
+  }
+  for (let j = base - 1; j >= 0 && j >= base - MAX_KIND_WORDS; j--) {
+    const k = kindIdOf(Atomics.load(i32, j));
+    const bytes = k === undefined ? undefined : KIND_BYTES[k];
+    if (bytes !== undefined && j * 4 + bytes > base * 4) {
+      throw new RangeError(
+        `options.byteOffset ${base * 4} lies inside the ${k} at byteOffset ${j * 4} (${bytes} bytes)`,
+      );
+    }
+  }
+}
+
 /** Re-attaches to a primitive from its handle; reads only. */
 export function attach(kind: Kind, handle: unknown, byteLengthOf: (h: Record<string, unknown>) => number): Placement {
   if (handle === null || typeof handle !== 'object') {
     throw new TypeError(`handle must be a ${kind} handle object, got ${describe(handle)}`);
   }
-  const h = handle as Record<string, unknown>;
+  // Read each field once: a getter or Proxy could answer differently on a second read (TOCTOU).
+  const {
+    kind: hKind,
+    name: hName,
+    buffer: hBuffer,
+    byteOffset: hOffset,
+    lockClass: hClass,
+    rank: hRank,
+  } = handle as Record<string, unknown>;
+  const h: Record<string, unknown> = {
+    ...(handle as Record<string, unknown>),
+    kind: hKind,
+    name: hName,
+    buffer: hBuffer,
+    byteOffset: hOffset,
+    lockClass: hClass,
+    rank: hRank,
+  };
   if (h.kind !== kind) {
     throw new TypeError(`handle.kind must be "${kind}", got ${describe(h.kind)}`);
   }
@@ -204,7 +274,7 @@ export function attach(kind: Kind, handle: unknown, byteLengthOf: (h: Record<str
   checkRegion(h.buffer, h.byteOffset, byteLength, 'handle');
   const buffer = h.buffer as SharedArrayBuffer;
   const byteOffset = h.byteOffset as number;
-  const i32 = new Int32Array(buffer);
+  const i32 = new Int32Array(buffer, 0, buffer.byteLength >> 2); // whole words only: any byteLength is allowed
   const base = byteOffset >> 2;
   // A plain load is enough: the tag was written before the handle could be posted to us.
   const tag = Atomics.load(i32, base);
@@ -212,5 +282,13 @@ export function attach(kind: Kind, handle: unknown, byteLengthOf: (h: Record<str
     throw new TypeError(`handle: byteOffset ${byteOffset} holds ${kindOfTag(tag)}, not a ${kind}`);
   }
   const name = (h.name as string | undefined) ?? kind;
-  return { buffer, byteOffset, i32, base, name, lockClass: (h.lockClass as string | undefined) ?? name, rank: h.rank };
+  return {
+    buffer,
+    byteOffset,
+    i32,
+    base,
+    name,
+    lockClass: (h.lockClass as string | undefined) ?? name,
+    rank: h.rank as number | undefined,
+  };
 }

@@ -26,9 +26,14 @@
  * | t     | 1      | 0    | 0       | held by t, waiters may sleep: release frees and wakes one |
  * | t     | 1      | 1    | 0       | held by t, a waiter is starving: release hands off |
  * | 0     | 1      | any  | 1       | handed off: the first parked waiter to look claims it |
+ * | dead  | any    | any  | 0       | held by a thread that died: a waiter takes over (invariant 6) |
+ *
+ * OWNER_DIED (bit 31) rides along in every row once set: acquisition keeps it, release keeps it,
+ * only `markConsistent()` (the owner) clears it.
  *
  * ## Invariants
- * 1. Only the owner clears the owner field (release) and only from a word that names it.
+ * 1. Only the owner clears the owner field (release) and only from a word that names it; the one
+ *    exception is a takeover from a dead owner (invariant 6), which replaces the id in one CAS.
  * 2. A free word never has PARKED, FAIR or HANDOFF set: release clears them all.
  * 3. Anyone who sleeps on the word first makes PARKED visible in the value it sleeps on, so a
  *    release after that sees PARKED and notifies (no lost wakeup); a release before that changes
@@ -37,6 +42,12 @@
  *    others still sleep, so the next release must wake one (the chain of wakeups continues).
  * 5. A HANDOFF word is claimed by a thread that has parked, or returned to free by the releaser
  *    when its notify woke nobody, or by an aborted async waiter that swallowed the notify.
+ * 6. Owner death (`core/owner-death.ts`): waiters sleep at most ROBUST_SLICE_MS at a time. A waiter
+ *    (or `tryLock`) that reads a word whose owner id is published dead CASes it from exactly that
+ *    value to `me | OWNER_DIED`, keeping PARKED and FAIR (other sleepers still need their wakeup).
+ *    Ids are never reused, so the word cannot change from that value except by a rival takeover;
+ *    one CAS wins. A waiter killed after a release's notify reached it leaves a HANDOFF word or an
+ *    unwoken sleeper; the other sleepers' slices end and they claim it (parked ones may).
  *
  * ## Memory ordering
  * Every access to the word is an Atomics operation (sequentially consistent). Acquiring CAS and
@@ -44,6 +55,7 @@
  */
 import { now, throwIfOver, waitAsyncUntil, waitUntil, wake, type ParsedWait } from '../core/futex.js';
 import { spinWhile, type SpinBudget } from '../core/spin.js';
+import { sliceDeadline, takeOverIfDead } from '../core/owner-death.js';
 
 export const OWNER_MASK = 0x0fff_ffff;
 export const PARKED = 1 << 28;
@@ -89,10 +101,10 @@ export function tryLockFast(a: Int32Array, i: number, me: number): boolean {
 }
 
 /** tryLock() for any free state (e.g. free with OWNER_DIED); never waits. */
-export function tryLockSlow(a: Int32Array, i: number, me: number): boolean {
+export function tryLockSlow(a: Int32Array, i: number, me: number, onOwnerDied?: () => void): boolean {
   for (;;) {
     const s = Atomics.load(a, i);
-    if (!isFree(s)) return false;
+    if (!isFree(s)) return takeOverFromDead(a, i, me, false, onOwnerDied); // robust: invariant 6
     // Take a free word, keeping only OWNER_DIED (invariant 2: nothing else is set when free).
     if (Atomics.compareExchange(a, i, s, me | (s & OWNER_DIED)) === s) return true;
   }
@@ -109,6 +121,7 @@ export function acquireOrPrepareToPark(
   me: number,
   parked: boolean,
   starving: boolean,
+  onOwnerDied?: () => void,
 ): number {
   for (;;) {
     const s = Atomics.load(a, i);
@@ -118,6 +131,9 @@ export function acquireOrPrepareToPark(
       if (Atomics.compareExchange(a, i, s, next) === s) return 0;
       continue;
     }
+    // Owner death (invariant 6): the id in the word is dead, so nobody else will ever release it.
+    // (If the word moved meanwhile, `s` is stale: the CAS below fails or the sleep returns 'not-equal'.)
+    if (takeOverFromDead(a, i, me, parked, onOwnerDied)) return 0;
     const want = s | PARKED | (starving ? FAIR : 0);
     // Publish PARKED (and FAIR) before sleeping so the releaser knows to wake us.
     if (want === s || Atomics.compareExchange(a, i, s, want) === s) return want;
@@ -128,7 +144,14 @@ export function acquireOrPrepareToPark(
  * Blocking acquisition after the fast path failed (recursion already ruled out by the caller).
  * Spins briefly while nobody is parked, then sleeps. Returns false if `deadline` passed.
  */
-export function lockSlow(a: Int32Array, i: number, me: number, deadline: number, policy: ExclusivePolicy): boolean {
+export function lockSlow(
+  a: Int32Array,
+  i: number,
+  me: number,
+  deadline: number,
+  policy: ExclusivePolicy,
+  onOwnerDied?: () => void,
+): boolean {
   let s = Atomics.load(a, i);
   if (!hasParked(s) && !isFree(s)) {
     // Spin only while the holder runs and nobody sleeps: once someone is parked, queue up behind.
@@ -139,16 +162,34 @@ export function lockSlow(a: Int32Array, i: number, me: number, deadline: number,
   let parks = 0;
   for (;;) {
     const starving = parked && now() - parkedSince > policy.fairAfterMs;
-    const w = acquireOrPrepareToPark(a, i, me, parked, starving);
+    const w = acquireOrPrepareToPark(a, i, me, parked, starving, onOwnerDied);
     SLOW_PATH.parks = parks;
     if (w === 0) return true;
     if (deadline !== Infinity && now() >= deadline) return false;
     if (!parked) parkedSince = now();
-    // Sleep until a release notifies (or the word already changed: 'not-equal', re-check).
-    waitUntil(a, i, w, deadline);
+    // Sleep until a release notifies (or the word already changed: 'not-equal', re-check); at most
+    // one slice, so a dead owner is noticed (invariant 6).
+    waitUntil(a, i, w, sliceDeadline(deadline));
     parked = true;
     parks++;
   }
+}
+
+/**
+ * Takes the lock from a dead owner (invariant 6): if the word names a dead owner, CAS it to
+ * `me | OWNER_DIED`, keeping PARKED/FAIR and re-arming PARKED if this thread has slept (invariant 4).
+ * The winner calls `onOwnerDied` (the API layer's stats/events hook).
+ */
+function takeOverFromDead(
+  a: Int32Array,
+  i: number,
+  me: number,
+  parked: boolean,
+  onOwnerDied: (() => void) | undefined,
+): boolean {
+  if (!takeOverIfDead(a, i, OWNER_MASK, PARKED | FAIR, me | OWNER_DIED | (parked ? PARKED : 0))) return false;
+  onOwnerDied?.(); // once per death: only the winning takeover reports it (stats, events)
+  return true;
 }
 
 const spinWhileHeldAndUnparked = (s: number): boolean => !isFree(s) && !hasParked(s);
@@ -219,6 +260,7 @@ export async function lockAsyncSlow(
   wait: ParsedWait,
   policy: ExclusivePolicy,
   lockName: string,
+  onOwnerDied?: () => void,
 ): Promise<number> {
   let parked = false;
   let parkedSince = 0;
@@ -226,12 +268,13 @@ export async function lockAsyncSlow(
   const forward = (): void => forwardAbandonedWake(a, i);
   for (;;) {
     const starving = parked && now() - parkedSince > policy.fairAfterMs;
-    const w = acquireOrPrepareToPark(a, i, me, parked, starving);
+    const w = acquireOrPrepareToPark(a, i, me, parked, starving, onOwnerDied);
     if (w === 0) return parks;
     throwIfOver(wait, lockName);
     if (!parked) parkedSince = now();
-    // Sleep on the event loop until a release notifies (or the word already changed).
-    await waitAsyncUntil(a, i, w, wait.deadline, wait.signal, forward);
+    // Sleep on the event loop until a release notifies (or the word already changed), at most one
+    // slice so a dead owner is noticed (invariant 6).
+    await waitAsyncUntil(a, i, w, sliceDeadline(wait.deadline), wait.signal, forward);
     parked = true;
     parks++;
   }

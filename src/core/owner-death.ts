@@ -1,0 +1,215 @@
+/**
+ * Owner death: which threads of this process have died, in shared memory, for every primitive.
+ *
+ * A worker that exits or is terminated while holding a lock leaves its owner id in the lock's
+ * words forever; nothing in the dead thread can release it. Linux solves this for futexes with the
+ * robust list the kernel walks at thread exit; pthread then reports `EOWNERDEAD` to the next owner.
+ * There is no such hook for a JS thread, so sablock builds one from what Node offers:
+ *
+ * - The thread that creates a worker learns of its exit: `process.on('worker')` reports every new
+ *   `Worker` in the creating thread, and that worker's `'exit'` event fires once it has stopped.
+ *   Every thread that loads sablock installs that listener, so every worker created by a thread
+ *   that loaded sablock is watched. A worker that exits on its own (end of script,
+ *   `process.exit()`) also publishes itself from its `process` `'exit'` event, which helps when its
+ *   creator's event loop is busy.
+ * - The dead thread's owner id (`threadId + 1`, never reused within a process) is published in a
+ *   process-wide table: a `SharedArrayBuffer` created by the first thread that loads sablock (the
+ *   main thread, normally) and handed to every worker started afterwards through
+ *   `worker_threads.setEnvironmentData` (workers inherit their creator's environment data).
+ * - Waiters sleep in bounded slices (`ROBUST_SLICE_MS`) instead of forever; on each wake-up a
+ *   primitive checks whether the owner named in its words is dead (`isDeadOwner`) and, if so, takes
+ *   over with a CAS from exactly that state, and reports the death to the new owner (`ownerDied`).
+ *   Owner ids are never reused, so a word naming a dead id cannot change under the CAS except by
+ *   another waiter's takeover (only one CAS wins).
+ *
+ * ## Table layout (Int32 words)
+ * | word                 | name       | meaning |
+ * |----------------------|------------|---------|
+ * | 0                    | GENERATION | bumped (and notified) after every published death |
+ * | 1                    | RING_NEXT  | count of deaths of ids ≥ BITMAP_IDS (next ring slot, mod RING) |
+ * | 2 … 2+RING−1         | RING       | the most recent RING dead owner ids ≥ BITMAP_IDS |
+ * | 2+RING …             | BITMAP     | bit `id` set ⇔ owner id `id` (< BITMAP_IDS) is dead |
+ * | BITMAP+BITMAP_IDS/32 | CHILDREN   | CHILD_SLOTS pairs (child id, parent id) of live workers whose |
+ * |                      |            | creator is itself a worker; child 0 = free, −1 = being filled |
+ *
+ * Nested workers: when a worker exits, Node stops its own workers first, and their 'exit' events
+ * would have fired in the thread that just died. So each worker records the workers it creates in
+ * CHILDREN, and publishing a death also publishes every recorded descendant (they stopped before
+ * their parent finished). The main thread's children need no record: the main thread outlives them.
+ *
+ * ## Invariants
+ * 1. A bit is set (or a ring slot written) only after the thread it names has stopped running JS:
+ *    its `Worker` emitted `'exit'`, or it is in its own final `process` `'exit'` event.
+ * 2. Bits are never cleared: thread ids are never reused, so a dead id stays dead.
+ * 3. GENERATION changes after the bit/slot is written, so whoever sees the new generation also
+ *    sees the death (sequentially consistent Atomics).
+ * 4. A CHILDREN pair is claimed (0 → −1), its parent written, then its child id stored; it is freed
+ *    (child → 0) by whoever publishes that child's death, so each pair is published once.
+ *
+ * ## Memory ordering
+ * All accesses are Atomics. A waiter that reads a dead owner id from a lock word and then the bit
+ * needs no further ordering: both facts are stable once true (invariant 2, ids never reused).
+ *
+ * ## Hook API for primitives (how to use them: docs/robustness.md)
+ * - `isDeadOwner(ownerId)`: true if the thread with that owner id (`threadId + 1`) has died.
+ * - `sliceDeadline(deadline)`: the deadline to pass to one futex wait so that a waiter wakes at
+ *   least every `ROBUST_SLICE_MS` to check for a dead owner. Loop on it: a slice timing out is not
+ *   the caller's timeout.
+ * - `takeOverIfDead(a, i, ownerMask, keep, set)`: if the owner id in `a[i] & ownerMask` is dead,
+ *   CAS the word from that exact value `old` to `(old & keep) | set`; true for the one winner.
+ * - `deathGeneration()` / `waitForDeath(generation, ms)`: a counter that moves on every death and a
+ *   futex wait on it, for a watchdog that has nothing better to sleep on.
+ */
+import { getEnvironmentData, setEnvironmentData, isMainThread } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { now } from './futex.js';
+import { isSharedArrayBuffer } from './layout.js';
+import { OWNER_ID } from './thread.js';
+
+/** Environment-data key under which the table travels to workers. Versioned with the layout. */
+export const OWNER_DEATH_KEY = 'sablock:owner-death:v1';
+
+/** Longest a waiter sleeps before it looks for a dead owner; bounds recovery latency. */
+export const ROBUST_SLICE_MS = 50;
+
+const GENERATION = 0;
+const RING_NEXT = 1;
+const RING0 = 2;
+const RING = 1024;
+const BITMAP0 = RING0 + RING;
+/** Owner ids below this are tracked exactly in the bitmap (one bit each: 128 KiB). */
+export const BITMAP_IDS = 1 << 20;
+const CHILDREN0 = BITMAP0 + BITMAP_IDS / 32;
+/** Live workers created by workers that the table can remember at once (beyond: not watched). */
+export const CHILD_SLOTS = 4096;
+const TABLE_BYTES = (CHILDREN0 + 2 * CHILD_SLOTS) * 4;
+
+/** The process-wide table; shared with the creator thread and every worker it starts. */
+const table: Int32Array = new Int32Array(findOrCreateTable());
+
+function findOrCreateTable(): SharedArrayBuffer {
+  const inherited = getEnvironmentData(OWNER_DEATH_KEY);
+  if (isSharedArrayBuffer(inherited) && inherited.byteLength === TABLE_BYTES) return inherited;
+  // First thread to load sablock (normally the main thread): create the table and hand it on to
+  // every worker started from here on. A worker started before that gets its own table, which
+  // only its own descendants share (documented limitation).
+  const sab = new SharedArrayBuffer(TABLE_BYTES);
+  setEnvironmentData(OWNER_DEATH_KEY, sab);
+  return sab;
+}
+
+/** Records that the thread with owner id `ownerId` has died (invariant 1: it has stopped). */
+export function publishDead(ownerId: number): void {
+  if (!Number.isInteger(ownerId) || ownerId <= 1) return; // 0: nobody; 1: the main thread
+  if (ownerId < BITMAP_IDS) {
+    // Set the id's bit; or() so concurrent publishers of neighbouring ids do not lose each other.
+    Atomics.or(table, BITMAP0 + (ownerId >>> 5), 1 << (ownerId & 31));
+  } else {
+    // Claim a ring slot (the oldest entry is overwritten after RING such deaths).
+    const k = Atomics.add(table, RING_NEXT, 1);
+    // Publish the id in that slot.
+    Atomics.store(table, RING0 + (k & (RING - 1)), ownerId);
+  }
+  // New generation after the bit (invariant 3), and wake any watchdog sleeping on it.
+  Atomics.add(table, GENERATION, 1);
+  // Wake every thread waiting in waitForDeath.
+  Atomics.notify(table, GENERATION);
+  // Its own workers were stopped before it finished: they are dead too (nested workers).
+  for (let k = 0; k < CHILD_SLOTS; k++) {
+    const child = Atomics.load(table, CHILDREN0 + 2 * k);
+    if (child <= 0 || Atomics.load(table, CHILDREN0 + 2 * k + 1) !== ownerId) continue;
+    // Free the pair; whoever frees it publishes the child (invariant 4).
+    if (Atomics.compareExchange(table, CHILDREN0 + 2 * k, child, 0) === child) publishDead(child);
+  }
+}
+
+/** Records that `parent` created worker `child`; returns the pair's slot, or −1 if full. */
+function recordChild(child: number, parent: number): number {
+  for (let k = 0; k < CHILD_SLOTS; k++) {
+    // Claim a free pair (0 → −1: being filled, ignored by readers).
+    if (Atomics.compareExchange(table, CHILDREN0 + 2 * k, 0, -1) !== 0) continue;
+    // Parent first, then the child id that makes the pair visible (invariant 4).
+    Atomics.store(table, CHILDREN0 + 2 * k + 1, parent);
+    Atomics.store(table, CHILDREN0 + 2 * k, child);
+    return k;
+  }
+  return -1;
+}
+
+/** True if the thread with owner id `ownerId` (`threadId + 1`) is known to have died. */
+export function isDeadOwner(ownerId: number): boolean {
+  if (ownerId <= 1) return false;
+  if (ownerId < BITMAP_IDS) return (Atomics.load(table, BITMAP0 + (ownerId >>> 5)) & (1 << (ownerId & 31))) !== 0;
+  for (let k = 0; k < RING; k++) if (Atomics.load(table, RING0 + k) === ownerId) return true;
+  return false;
+}
+
+/** A counter that moves after every published death. */
+export function deathGeneration(): number {
+  return Atomics.load(table, GENERATION);
+}
+
+/** Blocks (at most `timeoutMs`) until some death is published after `generation` was read. */
+export function waitForDeath(generation: number, timeoutMs: number): void {
+  // Sleep until publishDead bumps the generation (or it already moved: 'not-equal').
+  Atomics.wait(table, GENERATION, generation, timeoutMs);
+}
+
+/** The deadline of one wait slice: `deadline`, but no more than ROBUST_SLICE_MS from now. */
+export function sliceDeadline(deadline: number): number {
+  const slice = now() + ROBUST_SLICE_MS;
+  return slice < deadline ? slice : deadline;
+}
+
+/**
+ * If `a[i]` names a dead owner in its `ownerMask` bits, replaces it with `(old & keep) | set` by
+ * one CAS from that exact value. Returns true only for the thread whose CAS won (it now acts for
+ * the dead owner); false if the owner is alive, absent, or someone else took over first.
+ */
+export function takeOverIfDead(a: Int32Array, i: number, ownerMask: number, keep: number, set: number): boolean {
+  const s = Atomics.load(a, i);
+  const owner = s & ownerMask;
+  if (owner === 0 || !isDeadOwner(owner)) return false;
+  // From exactly the dead-owner state: ids are never reused, so only a rival takeover can beat us.
+  return Atomics.compareExchange(a, i, s, (s & keep) | set) === s;
+}
+
+// ---- watching the workers this thread creates ------------------------------------------------
+
+const INSTALLED = Symbol.for('sablock.ownerDeath.watching');
+
+function watchWorker(w: Worker): void {
+  // threadId reads -1 once the worker has stopped: capture it now.
+  const ownerId = w.threadId + 1;
+  // A worker's workers die with it, when nobody is left to see their 'exit': remember them.
+  const slot = isMainThread ? -1 : recordChild(ownerId, OWNER_ID);
+  w.once('exit', () => {
+    publishDead(ownerId);
+    // Free our record of it, unless a publisher of our own death already did (invariant 4).
+    if (slot >= 0) Atomics.compareExchange(table, CHILDREN0 + 2 * slot, ownerId, 0);
+  });
+}
+
+/** Installs the listeners once per thread (the ESM and CJS builds share them through the symbol). */
+function installWatchers(): void {
+  const g = globalThis as { [INSTALLED]?: boolean };
+  if (g[INSTALLED]) return;
+  g[INSTALLED] = true;
+  process.on('worker', watchWorker);
+  // A worker ending on its own runs its 'exit' listeners last thing: publish ourselves, in case
+  // our creator's event loop is blocked (e.g. waiting in lock() for a lock we hold).
+  if (!isMainThread) process.on('exit', () => publishDead(OWNER_ID));
+}
+
+installWatchers();
+
+/**
+ * True if the worker with this `threadId` is known to have died (its creator saw it exit). For
+ * diagnostics; locks consult the same table.
+ */
+export function isThreadDead(threadId: number): boolean {
+  if (typeof threadId !== 'number' || !Number.isInteger(threadId) || threadId < 0) {
+    throw new TypeError(`threadId must be a non-negative integer, got ${String(threadId)}`);
+  }
+  return isDeadOwner(threadId + 1);
+}

@@ -1,0 +1,14 @@
+export declare const COUNTER: number;
+export declare const MIRROR: number;
+export declare const INSIDE: number;
+export declare const VIOLATIONS: number;
+export declare const TORN: number;
+export declare const READY: number;
+export declare const STOP: number;
+export declare const HEADER_WORDS: number;
+export declare const PER_WORKER_WORDS: number;
+export declare const W_OPS: number;
+export declare const W_TRY_FAILURES: number;
+export declare const W_MAX_WAIT_US: number;
+export declare function workerSlot(w: number, k: number): number;
+export declare function countersByteLength(workers: number): number;
