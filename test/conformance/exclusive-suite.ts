@@ -568,8 +568,10 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
       a.lock();
       expect(a2.isLocked()).toBe(true);
       a2.unlock();
-      // The last place that fits.
-      const last = new Lock({ buffer: sab, byteOffset: sab.byteLength - L });
+      // A placement overlapping a neighbour is refused; the last place that fits in a free region works.
+      expect(() => new Lock({ buffer: sab, byteOffset: 16 + 2 * L + 4 })).toThrow(/byteOffset/);
+      const tail = new SharedArrayBuffer(16 + L);
+      const last = new Lock({ buffer: tail, byteOffset: tail.byteLength - L });
       last.lock();
       last.unlock();
     });
