@@ -177,7 +177,7 @@ describe('Semaphore: workers', () => {
     const sem = new Semaphore(permits, { name: 'exclusion' });
     const { sab, c } = counters();
     const ws = Array.from({ length: workers }, (_, k) =>
-      spawn({ mode: 'exclusion', sem: sem.handle, counters: sab, permits, seed: 7 + k, ...extra }),
+      spawn({ mode: 'exclusion', sem: sem.handle, counters: sab, permits, seed: 7 + k, startTogether: workers, ...extra }),
     );
     const results = await Promise.all(ws.map((w) => w.done));
     expect(Atomics.load(c, VIOLATIONS)).toBe(0);
