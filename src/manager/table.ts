@@ -33,7 +33,7 @@
  * |---|---|---|
  * | 0, 1 | E_KEY_LO/HI | the 64-bit key |
  * | 2 | E_NEXT | next entry in the bucket chain (or free list), index + 1 |
- * | 3 | E_SEQ | futex word: bumped whenever a waiter on this entry might now be grantable |
+ * | 3 | E_SEQ | futex word: bumped whenever a waiter on this entry might now be grantable; bit 0 = a sleeper may be on it |
  * | 4 | E_HEAD | first record on this entry (holders and waiters), index + 1 |
  * | 5 | E_WAITING | number of records waiting on this entry |
  * | 6–11 | E_GRANTED | per mode: number of records holding that mode |
@@ -69,6 +69,8 @@
  *    owner's record with an earlier ticket (FIFO: a waiting X is not overtaken by later S).
  * 5. Only a release (a mode leaving R_HOLD) or a waiter leaving the queue can make another waiter
  *    grantable; both bump E_SEQ and wake every sleeper on it. A grant never unblocks anyone.
+ *    E_SEQ is written only under the partition lock; bit 0 (SLEEPERS) is set by whoever reads it
+ *    to sleep and cleared by the bump that wakes them, so a bump with the bit clear does nothing.
  *
  * ## Memory ordering
  * The partition lock's acquiring and releasing Atomics order all plain accesses to entries and
@@ -101,6 +103,8 @@ export const E_KEY_LO = 0;
 export const E_KEY_HI = 1;
 const E_NEXT = 2;
 export const E_SEQ = 3;
+/** E_SEQ bit 0: some thread may sleep on the word (see `bump`). */
+const SEQ_SLEEPERS = 1;
 const E_HEAD = 4;
 const E_WAITING = 5;
 const E_GRANTED = 6;
@@ -498,20 +502,35 @@ export class LockTable {
     return a[w + R_ENTRY] === e + 1 && a[w + R_OWNER] === owner && a[w + R_WAIT] !== 0 && a[w + R_TICKET] === ticket;
   }
 
-  /** Invariant 5: lets every sleeper on `e` re-check. */
+  /**
+   * Invariant 5: lets every sleeper on `e` re-check. Caller holds the partition lock.
+   * E_SEQ bit 0 is SLEEPERS: set (under the partition lock) by every thread about to sleep on the
+   * word (`seq()`). If it is clear, nobody has read the word for sleeping since the last bump, so
+   * there is nothing to wake and the word need not move: a release with no waiters costs no
+   * Atomics RMW and no notify.
+   */
   bump(e: number): void {
     const i = this.seqIndex(e);
-    // Move the futex word first, so a waiter about to sleep on the old value returns at once.
-    Atomics.add(this.a, i, 1);
+    const v = Atomics.load(this.a, i);
+    if ((v & SEQ_SLEEPERS) === 0) return;
+    // Odd → next even value: the word moves (a sleeper on the old value returns 'not-equal')
+    // and SLEEPERS is cleared in the same store. Only partition-lock holders write E_SEQ.
+    Atomics.store(this.a, i, (v + 1) | 0);
     // Wake all: each re-checks its own grant rule (different modes, different queue places).
-    // Always, even with E_WAITING at 0: a request withdrawn by releaseAll, or a second request
-    // of an owner already queued here (which sleeps without a queue slot), must hear it too.
+    // Always when SLEEPERS was set, even with E_WAITING at 0: a request withdrawn by releaseAll,
+    // or a second request of an owner already queued here (which sleeps without a queue slot),
+    // must hear it too.
     wake(this.a, i, Infinity);
   }
 
+  /**
+   * The value to sleep on: sets SLEEPERS and returns the word with it. Caller holds the partition
+   * lock and sleeps on this value after unlocking.
+   */
   seq(e: number): number {
-    // Read under the partition lock; the waiter sleeps on this value after unlocking.
-    return Atomics.load(this.a, this.seqIndex(e));
+    // CORRECTNESS: read and flag under the partition lock; every later bump (also under it)
+    // sees the flag, moves the word and wakes, so the sleep cannot miss it.
+    return Atomics.or(this.a, this.seqIndex(e), SEQ_SLEEPERS) | SEQ_SLEEPERS;
   }
 
   // ---- whole-table views (caller holds the partition locks it needs) --------------------------
