@@ -252,6 +252,8 @@ interface Pending {
 
 const GRANTED = 1;
 const REFUSED = 0;
+/** #attemptOnce: a pool looked empty (nothing changed); drain the partitions' free lists and retry. */
+const POOL_EMPTY = 2;
 
 /**
  * Proof of one `acquire`. `release()` (or leaving a `using` block) gives back every lock it took,
@@ -605,8 +607,25 @@ export class LockManager {
     return pd;
   }
 
-  /** One critical section: find or create entry and record, grant or queue. */
+  /**
+   * One critical section: find or create entry and record, grant or queue. If the pools look
+   * empty, moves the partitions' free lists to the global pool (no partition lock held) and
+   * tries once more before a CapacityError.
+   */
   #attempt(L: LocalLock, mode: number, owner: number, tryOnly: boolean): Pending | typeof GRANTED | typeof REFUSED {
+    const got = this.#attemptOnce(L, mode, owner, tryOnly, false);
+    if (got !== POOL_EMPTY) return got;
+    this.#t.drainFreeLists();
+    return this.#attemptOnce(L, mode, owner, tryOnly, true) as Pending | typeof GRANTED | typeof REFUSED;
+  }
+
+  #attemptOnce(
+    L: LocalLock,
+    mode: number,
+    owner: number,
+    tryOnly: boolean,
+    last: boolean,
+  ): Pending | typeof GRANTED | typeof REFUSED | typeof POOL_EMPTY {
     const t = this.#t;
     const p = t.partitionOf(L.lo);
     t.lockPartition(p);
@@ -615,6 +634,7 @@ export class LockManager {
       if (e < 0) {
         e = t.createEntry(L.lo, L.hi, L.text);
         if (e < 0) {
+          if (!last) return POOL_EMPTY;
           throw new CapacityError(
             `${this.name}: lock table full: ${this.capacity} resources are held or waited on (capacity); cannot lock ${L.text}`,
           );
@@ -625,6 +645,7 @@ export class LockManager {
         r = t.createRecord(e, owner);
         if (r < 0) {
           t.freeEntryIfEmpty(e);
+          if (!last) return POOL_EMPTY;
           throw new CapacityError(
             `${this.name}: lock table full: ${this.holderCapacity} (owner, resource) pairs are held or waited on (holderCapacity); cannot lock ${L.text}`,
           );

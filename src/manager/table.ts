@@ -24,6 +24,7 @@
  * | 10 | owner-id counter for `LockManager.newOwner()` |
  * | 11 | ticket counter: every wait takes the next ticket (FIFO order inside an entry) |
  * | 12–27 | partition locks, one raw mutex word each (16 partitions) |
+ * | 28–59 | per partition p: word 28 + 2p = entry free list head, 29 + 2p = record free list head |
  * | 28… | bucket heads: `bucketCount` words, entry index + 1 of a chain (0 = empty) |
  * | … | entries: `capacity` × `entryWords` |
  * | … | records: `holderCapacity` × 13 |
@@ -50,6 +51,12 @@
  * | 5 | R_TICKET | ticket of the wait (FIFO position; unique, so it also names the wait) |
  * | 6 | R_SINCE | `Date.now()` mod 2^31 when the wait began |
  * | 7–12 | R_COUNT | per mode: how many acquisitions of that mode this owner holds |
+ *
+ * Free entries and records go to the free list of the partition they were freed in (under that
+ * partition's lock, no allocator lock); allocation pops the partition's own list first, then the
+ * global pool (allocator lock). When both are empty, the caller (holding no partition lock) calls
+ * `drainFreeLists()`, which moves every partition's list to the global one, and retries once: so
+ * a CapacityError still means the pool is really full (up to frees racing with the drain).
  *
  * A bucket and its chain belong to partition `bucket % 16`; the bucket of a key is `keyLo &
  * (bucketCount - 1)`. Every entry and record field is read and written only under the partition
@@ -97,7 +104,8 @@ const H_REC_FREE = 9;
 export const H_OWNER_SEQ = 10;
 const H_TICKET = 11;
 const H_PARTITIONS = 12;
-export const HEADER_WORDS = H_PARTITIONS + PARTITIONS;
+const H_PFREE = H_PARTITIONS + PARTITIONS;
+export const HEADER_WORDS = H_PFREE + 2 * PARTITIONS;
 
 export const E_KEY_LO = 0;
 export const E_KEY_HI = 1;
@@ -167,6 +175,7 @@ export class LockTable {
   readonly nameBytes: number;
   readonly bucketMask: number;
   readonly entryWords: number;
+  readonly #fullKeys: boolean;
   readonly #buckets: number;
   readonly #entries: number;
   readonly #records: number;
@@ -181,6 +190,7 @@ export class LockTable {
     const buckets = bucketCountFor(s.capacity);
     this.bucketMask = buckets - 1;
     this.entryWords = entryWordsFor(this.nameBytes);
+    this.#fullKeys = s.hashBits === 64;
     this.#buckets = base + HEADER_WORDS;
     this.#entries = this.#buckets + buckets;
     this.#records = this.#entries + s.capacity * this.entryWords;
@@ -236,28 +246,71 @@ export class LockTable {
     if (Atomics.compareExchange(this.a, i, OWNER_ID, 0) !== OWNER_ID) unlockSlow(this.a, i, OWNER_ID);
   }
 
-  /** Takes an index from a pool (free list first, then the bump pointer); -1 when full. */
-  #alloc(bump: number, free: number, limit: number, nextOf: (k: number) => number): number {
+  /**
+   * Takes an entry (records: `rec`) index for partition `p` (whose lock the caller holds): from
+   * the partition's free list, else the global free list, else the bump pointer; -1 when full.
+   */
+  #alloc(p: number, rec: boolean): number {
     const a = this.a;
+    const local = this.base + H_PFREE + 2 * p + (rec ? 1 : 0);
+    const lhead = a[local]!;
+    if (lhead !== 0) {
+      // Partition-local free list: guarded by the partition lock we hold, no allocator lock.
+      a[local] = a[this.#nextIndex(lhead - 1, rec)]!;
+      return lhead - 1;
+    }
+    const free = this.base + (rec ? H_REC_FREE : H_ENTRY_FREE);
+    const bump = this.base + (rec ? H_REC_BUMP : H_ENTRY_BUMP);
+    const limit = rec ? this.holderCapacity : this.capacity;
     this.#lockAlloc();
     let k = -1;
-    const head = a[this.base + free]!;
+    const head = a[free]!;
     if (head !== 0) {
       k = head - 1;
-      a[this.base + free] = a[nextOf(k)]!;
-    } else if (a[this.base + bump]! < limit) {
-      k = a[this.base + bump]!;
-      a[this.base + bump] = k + 1;
+      a[free] = a[this.#nextIndex(k, rec)]!;
+    } else if (a[bump]! < limit) {
+      k = a[bump]!;
+      // Atomics: recordBump() reads it without the allocator lock (releaseOwnerRecords' scan bound).
+      Atomics.store(a, bump, k + 1);
     }
     this.#unlockAlloc();
     return k;
   }
-  #free(free: number, k: number, nextIndex: number): void {
+  /** Puts index k on partition p's free list (caller holds p's lock). */
+  #free(p: number, rec: boolean, k: number): void {
     const a = this.a;
-    this.#lockAlloc();
-    a[nextIndex] = a[this.base + free]!;
-    a[this.base + free] = k + 1;
-    this.#unlockAlloc();
+    const local = this.base + H_PFREE + 2 * p + (rec ? 1 : 0);
+    a[this.#nextIndex(k, rec)] = a[local]!;
+    a[local] = k + 1;
+  }
+  #nextIndex(k: number, rec: boolean): number {
+    return rec ? this.r(k) + R_NEXT : this.e(k) + E_NEXT;
+  }
+
+  /**
+   * Moves every partition's free entries and records to the global free lists, so that any
+   * partition can allocate them. Caller holds no partition lock (takes each in turn, then the
+   * allocator lock inside it: the allowed nesting). Called when an allocation found nothing.
+   */
+  drainFreeLists(): void {
+    const a = this.a;
+    for (let p = 0; p < PARTITIONS; p++) {
+      this.lockPartition(p);
+      this.#lockAlloc();
+      for (let rec = 0; rec < 2; rec++) {
+        const local = this.base + H_PFREE + 2 * p + rec;
+        const head = a[local]!;
+        if (head === 0) continue;
+        let tail = head - 1;
+        for (let next = a[this.#nextIndex(tail, rec === 1)]!; next !== 0; next = a[this.#nextIndex(tail, rec === 1)]!) tail = next - 1;
+        const free = this.base + (rec === 1 ? H_REC_FREE : H_ENTRY_FREE);
+        a[this.#nextIndex(tail, rec === 1)] = a[free]!;
+        a[free] = head;
+        a[local] = 0;
+      }
+      this.#unlockAlloc();
+      this.unlockPartition(p);
+    }
   }
 
   // ---- entries (caller holds the partition lock) ----------------------------------------------
@@ -276,17 +329,21 @@ export class LockTable {
 
   /** Creates the entry for a key (not present); -1 if the pool is empty. */
   createEntry(lo: number, hi: number, name: string): number {
-    const e = this.#alloc(H_ENTRY_BUMP, H_ENTRY_FREE, this.capacity, (k) => this.e(k) + E_NEXT);
+    const e = this.#alloc(this.partitionOf(lo), false);
     if (e < 0) return -1;
     const a = this.a;
     const w = this.e(e);
+    // A partition's free list is LIFO, so a resource locked and released over and over gets its
+    // own entry back, name and all: skip rewriting the name (unless keys are truncated, when two
+    // paths may share a key but not a name).
+    const sameName = this.#fullKeys && a[w + E_KEY_LO] === lo && a[w + E_KEY_HI] === hi;
     a[w + E_KEY_LO] = lo;
     a[w + E_KEY_HI] = hi;
     a[w + E_HEAD] = 0;
     a[w + E_WAITING] = 0;
     for (let m = 0; m < MODE_COUNT; m++) a[w + E_GRANTED + m] = 0;
     // E_SEQ is never reset: a stale sleeper from the entry's previous life must see it move.
-    this.#writeName(e, name);
+    if (!sameName) this.#writeName(e, name);
     const b = this.#buckets + this.bucketOf(lo);
     a[w + E_NEXT] = a[b]!;
     a[b] = e + 1;
@@ -301,7 +358,7 @@ export class LockTable {
     let at = this.#buckets + this.bucketOf(a[w + E_KEY_LO]!);
     while (a[at] !== e + 1) at = this.e(a[at]! - 1) + E_NEXT;
     a[at] = a[w + E_NEXT]!;
-    this.#free(H_ENTRY_FREE, e, w + E_NEXT);
+    this.#free(this.partitionOf(a[w + E_KEY_LO]!), false, e);
   }
 
   #writeName(e: number, name: string): void {
@@ -365,7 +422,7 @@ export class LockTable {
 
   /** Creates an idle record of `owner` on entry `e`; -1 if the pool is empty. */
   createRecord(e: number, owner: number): number {
-    const r = this.#alloc(H_REC_BUMP, H_REC_FREE, this.holderCapacity, (k) => this.r(k) + R_NEXT);
+    const r = this.#alloc(this.partitionOf(this.keyLo(e)), true);
     if (r < 0) return -1;
     const a = this.a;
     const w = this.r(r);
@@ -393,7 +450,7 @@ export class LockTable {
     // Mark free for releaseOwnerRecords' racy scan before the record can be reused.
     Atomics.store(a, w + R_OWNER, 0);
     Atomics.store(a, w + R_ENTRY, 0);
-    this.#free(H_REC_FREE, r, w + R_NEXT);
+    this.#free(this.partitionOf(this.keyLo(e)), true, r);
   }
 
   /** Frees record `r` and then entry `e` if they became empty. */

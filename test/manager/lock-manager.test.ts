@@ -280,4 +280,21 @@ describe('LockManager basics', () => {
     }
     expect(lm.escalations).toBe(2);
   });
+  it('entries and records freed in one partition serve requests in any other (no false CapacityError)', () => {
+    // 2 entries, 2 records: every path below lands in some partition; the freed ones sit on that
+    // partition's free list until an allocation elsewhere finds the pool empty and drains them.
+    const lm = new LockManager({ capacity: 2, holderCapacity: 2 });
+    for (let k = 0; k < 200; k++) {
+      const h = lm.acquire(['r', k], 'X');
+      expect(() => lm.tryAcquire(['other', k], 'X')).toThrow(CapacityError);
+      h.release();
+    }
+    clean(lm);
+    const a = lm.acquire(['x'], 'S');
+    const b = lm.acquire(['y'], 'S');
+    expect(() => lm.acquire(['z'], 'S')).toThrow(CapacityError);
+    a.release();
+    b.release();
+    clean(lm);
+  });
 });
