@@ -23,8 +23,12 @@
  * | 9 | record free list head (index + 1), linked through R_NEXT |
  * | 10 | owner-id counter for `LockManager.newOwner()` |
  * | 11 | ticket counter: every wait takes the next ticket (FIFO order inside an entry) |
- * | 12–27 | partition locks, one raw mutex word each (16 partitions) |
- * | 28–59 | per partition p: word 28 + 2p = entry free list head, 29 + 2p = record free list head |
+ * | 12–15 | unused (pads the partition stripes apart from the hot header words) |
+ * | 16 + 16p | partition p's lock (raw mutex word), p = 0…15: one 64-byte stripe per partition, so |
+ * |          | threads on different partitions never bounce one cache line (all 16 locks used to share one) |
+ * | 17 + 16p | partition p's entry free list head (index + 1), linked through E_NEXT |
+ * | 18 + 16p | partition p's record free list head (index + 1), linked through R_NEXT |
+ * | 19–31 + 16p | unused (padding) |
  * | 28… | bucket heads: `bucketCount` words, entry index + 1 of a chain (0 = empty) |
  * | … | entries: `capacity` × `entryWords` |
  * | … | records: `holderCapacity` × 13 |
@@ -103,9 +107,12 @@ const H_REC_BUMP = 8;
 const H_REC_FREE = 9;
 export const H_OWNER_SEQ = 10;
 const H_TICKET = 11;
-const H_PARTITIONS = 12;
-const H_PFREE = H_PARTITIONS + PARTITIONS;
-export const HEADER_WORDS = H_PFREE + 2 * PARTITIONS;
+/** First partition stripe; stripe p is words H_STRIPES + STRIPE_WORDS × p … (lock, free heads). */
+const H_STRIPES = 16;
+const STRIPE_WORDS = 16;
+const S_LOCK = 0;
+const S_ENTRY_FREE = 1;
+export const HEADER_WORDS = H_STRIPES + STRIPE_WORDS * PARTITIONS;
 
 export const E_KEY_LO = 0;
 export const E_KEY_HI = 1;
@@ -219,12 +226,12 @@ export class LockTable {
   // ---- partition and allocator locks (raw mutex words) ----------------------------------------
 
   lockPartition(p: number): void {
-    const i = this.base + H_PARTITIONS + p;
+    const i = this.base + H_STRIPES + STRIPE_WORDS * p + S_LOCK;
     // Fast path: free → ours in one CAS; otherwise spin briefly and park (raw/mutex.ts).
     if (Atomics.compareExchange(this.a, i, 0, OWNER_ID) !== 0) lockSlow(this.a, i, OWNER_ID, Infinity, PARTITION_POLICY);
   }
   unlockPartition(p: number): void {
-    const i = this.base + H_PARTITIONS + p;
+    const i = this.base + H_STRIPES + STRIPE_WORDS * p + S_LOCK;
     // Fast path: ours and nobody parked → free in one CAS; otherwise wake/hand off (raw/mutex.ts).
     if (Atomics.compareExchange(this.a, i, OWNER_ID, 0) !== OWNER_ID) unlockSlow(this.a, i, OWNER_ID);
   }
@@ -252,7 +259,7 @@ export class LockTable {
    */
   #alloc(p: number, rec: boolean): number {
     const a = this.a;
-    const local = this.base + H_PFREE + 2 * p + (rec ? 1 : 0);
+    const local = this.base + H_STRIPES + STRIPE_WORDS * p + S_ENTRY_FREE + (rec ? 1 : 0);
     const lhead = a[local]!;
     if (lhead !== 0) {
       // Partition-local free list: guarded by the partition lock we hold, no allocator lock.
@@ -279,7 +286,7 @@ export class LockTable {
   /** Puts index k on partition p's free list (caller holds p's lock). */
   #free(p: number, rec: boolean, k: number): void {
     const a = this.a;
-    const local = this.base + H_PFREE + 2 * p + (rec ? 1 : 0);
+    const local = this.base + H_STRIPES + STRIPE_WORDS * p + S_ENTRY_FREE + (rec ? 1 : 0);
     a[this.#nextIndex(k, rec)] = a[local]!;
     a[local] = k + 1;
   }
@@ -298,7 +305,7 @@ export class LockTable {
       this.lockPartition(p);
       this.#lockAlloc();
       for (let rec = 0; rec < 2; rec++) {
-        const local = this.base + H_PFREE + 2 * p + rec;
+        const local = this.base + H_STRIPES + STRIPE_WORDS * p + S_ENTRY_FREE + rec;
         const head = a[local]!;
         if (head === 0) continue;
         let tail = head - 1;
