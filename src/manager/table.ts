@@ -59,8 +59,9 @@
  * Free entries and records go to the free list of the partition they were freed in (under that
  * partition's lock, no allocator lock); allocation pops the partition's own list first, then the
  * global pool (allocator lock). When both are empty, the caller (holding no partition lock) calls
- * `drainFreeLists()`, which moves every partition's list to the global one, and retries once: so
- * a CapacityError still means the pool is really full (up to frees racing with the drain).
+ * `drainFreeLists()`, which moves every partition's list (and its cached empty entries, invariant
+ * 3) to the global one, and retries once: so a CapacityError still means the pool is really full
+ * (up to frees racing with the drain).
  *
  * A bucket and its chain belong to partition `bucket % 16`; the bucket of a key is `keyLo &
  * (bucketCount - 1)`. Every entry and record field is read and written only under the partition
@@ -72,8 +73,12 @@
  * ## Invariants
  * 1. E_GRANTED[m] = number of records on the entry whose R_HOLD has bit m.
  * 2. E_WAITING = number of records on the entry with R_WAIT ≠ 0.
- * 3. An entry is linked in its bucket iff it has at least one record; a record is linked in its
- *    entry iff R_HOLD ≠ 0 or R_WAIT ≠ 0. Empty ones go back to their pool at once.
+ * 3. A record is linked in its entry iff R_HOLD ≠ 0 or R_WAIT ≠ 0; an idle one goes back to its
+ *    pool at once. An entry with at least one record is linked in its bucket; one left with no
+ *    record stays linked as a cache (locking that resource again needs no allocation and no name
+ *    copy) until `drainFreeLists()` sweeps it back to the pool when allocation finds the pools
+ *    empty. Empty entries hold nothing: E_WAITING and E_GRANTED are 0, and the whole-table views
+ *    (`forEachEntryIn`: query, deadlock check) skip them.
  * 4. Grant rule: a request of owner o for mode m on entry e is granted iff m conflicts with no mode
  *    held by another owner's record on e and, unless o already holds something on e (a conversion,
  *    which goes first as in Gray's scheme and PostgreSQL), with no mode waited for by another
@@ -315,8 +320,29 @@ export class LockTable {
         a[free] = head;
         a[local] = 0;
       }
+      this.#sweepEmptyEntries(p);
       this.#unlockAlloc();
       this.unlockPartition(p);
+    }
+  }
+
+  /** Unlinks partition p's empty (cached) entries onto the global free list (both locks held). */
+  #sweepEmptyEntries(p: number): void {
+    const a = this.a;
+    const free = this.base + H_ENTRY_FREE;
+    for (let b = p; b <= this.bucketMask; b += PARTITIONS) {
+      let at = this.#buckets + b;
+      while (a[at] !== 0) {
+        const e = a[at]! - 1;
+        const w = this.e(e);
+        if (a[w + E_HEAD] === 0) {
+          a[at] = a[w + E_NEXT]!;
+          a[w + E_NEXT] = a[free]!;
+          a[free] = e + 1;
+        } else {
+          at = w + E_NEXT;
+        }
+      }
     }
   }
 
@@ -460,10 +486,9 @@ export class LockTable {
     this.#free(this.partitionOf(this.keyLo(e)), true, r);
   }
 
-  /** Frees record `r` and then entry `e` if they became empty. */
+  /** Frees record `r` if it became idle; the entry stays cached even if empty (invariant 3). */
   tidy(e: number, r: number): void {
     this.freeRecordIfIdle(e, r);
-    this.freeEntryIfEmpty(e);
   }
 
   // ---- granting (caller holds the partition lock) ---------------------------------------------
@@ -599,7 +624,7 @@ export class LockTable {
 
   // ---- whole-table views (caller holds the partition locks it needs) --------------------------
 
-  /** Calls fn for each entry in partition `p`. */
+  /** Calls fn for each entry in partition `p` that has records (cached empty ones skipped). */
   forEachEntryIn(p: number, fn: (e: number) => void): void {
     const a = this.a;
     for (let b = p; b <= this.bucketMask; b += PARTITIONS) {
@@ -607,7 +632,7 @@ export class LockTable {
       while (link !== 0) {
         const e = link - 1;
         link = a[this.e(e) + E_NEXT]!;
-        fn(e);
+        if (a[this.e(e) + E_HEAD] !== 0) fn(e);
       }
     }
   }
