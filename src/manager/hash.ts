@@ -80,3 +80,99 @@ export function keyOf(text: string, hashBits: number): [number, number] {
 export function keyHex(lo: number, hi: number): string {
   return (hi >>> 0).toString(16).padStart(8, '0') + (lo >>> 0).toString(16).padStart(8, '0');
 }
+
+// ---- incremental keys ----------------------------------------------------------------------------
+// The key of a path prefix, computed from its parent's running hash state plus one component,
+// without building the canonical text: the same bits as `keyOf(pathText(prefix))`.
+
+/** Running hash state after the text `[p0,p1,…,pk` (no closing bracket). */
+export interface HashState {
+  readonly fnv: number;
+  readonly mur: number;
+  /** Code units fed so far. */
+  readonly len: number;
+}
+
+/** State after `[`. */
+export const ROOT_HASH: HashState = { fnv: Math.imul(0x811c9dc5 ^ 0x5b, 0x01000193), mur: murStep(0x9747b28c, 0x5b), len: 1 };
+
+function murStep(h: number, code: number): number {
+  let c = Math.imul(code, 0xcc9e2d51);
+  c = (c << 15) | (c >>> 17);
+  h ^= Math.imul(c, 0x1b873593);
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+/** True if JSON.stringify(s) is `"` + s + `"` (no escapes). */
+function plainJsonString(s: string): boolean {
+  for (let k = 0; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return false;
+  }
+  return true;
+}
+
+/** Canonical text of one component (as inside `JSON.stringify(path)`). */
+export function partText(part: PathPart): string {
+  return typeof part === 'number' ? String(part) : JSON.stringify(part);
+}
+
+/** State after appending component `part` (preceded by `,` unless `parent` is ROOT_HASH). */
+export function hashPart(parent: HashState, part: PathPart): HashState {
+  let f = parent.fnv;
+  let m = parent.mur;
+  let len = parent.len;
+  if (parent !== ROOT_HASH) {
+    f = Math.imul(f ^ 0x2c, 0x01000193);
+    m = murStep(m, 0x2c);
+    len++;
+  }
+  if (typeof part === 'string' && plainJsonString(part)) {
+    // Common case: feed `"`, the code units, `"` directly (no string built).
+    f = Math.imul(f ^ 0x22, 0x01000193);
+    m = murStep(m, 0x22);
+    for (let k = 0; k < part.length; k++) {
+      const c = part.charCodeAt(k);
+      f = Math.imul(f ^ c, 0x01000193);
+      m = murStep(m, c);
+    }
+    f = Math.imul(f ^ 0x22, 0x01000193);
+    m = murStep(m, 0x22);
+    len += part.length + 2;
+  } else {
+    const s = partText(part);
+    for (let k = 0; k < s.length; k++) {
+      const c = s.charCodeAt(k);
+      f = Math.imul(f ^ c, 0x01000193);
+      m = murStep(m, c);
+    }
+    len += s.length;
+  }
+  return { fnv: f | 0, mur: m, len };
+}
+
+/** Key [lo, hi] of the prefix whose state is `s` (closes the bracket), truncated to `hashBits`. */
+export function keyOfState(s: HashState, hashBits: number): [number, number] {
+  let lo = Math.imul(s.fnv ^ 0x5d, 0x01000193) | 0;
+  let h = murStep(s.mur, 0x5d);
+  h ^= s.len + 1;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return truncateKey(lo, h | 0, hashBits);
+}
+
+function truncateKey(lo: number, hi: number, hashBits: number): [number, number] {
+  if (hashBits < 64) {
+    if (hashBits <= 32) {
+      lo = hashBits === 32 ? lo : lo & ((1 << hashBits) - 1);
+      hi = 0;
+    } else {
+      hi = hashBits - 32 === 32 ? hi : hi & ((1 << (hashBits - 32)) - 1);
+    }
+  }
+  return [lo, hi];
+}

@@ -62,7 +62,7 @@ import {
   type WaitOptions,
 } from '../core/futex.js';
 import { abortReason, CapacityError, DeadlockError, LockError, TimeoutError } from '../core/errors.js';
-import { checkPath, keyHex, keyOf, type ResourcePath } from './hash.js';
+import { checkPath, hashPart, keyHex, keyOfState, partText, ROOT_HASH, type HashState, type PathPart, type ResourcePath } from './hash.js';
 import { covers, intentionFor, IX, lubOfMask, maskNames, MODE_COUNT, MODE_NAMES, parseMode, S, X, type LockMode } from './modes.js';
 import {
   H_OWNER_SEQ,
@@ -179,13 +179,33 @@ const FROM_HANDLE = Symbol('fromHandle');
 
 // ---- local bookkeeping -------------------------------------------------------------------------
 
+/** Idle LocalLocks an owner state keeps cached before it prunes them. */
+const IDLE_LIMIT = 4096;
+
 class OwnerState {
-  readonly locks = new Map<string, LocalLock>();
+  /**
+   * The owner's paths as a tree: root component → LocalLock, then each lock's `kids`. No path
+   * text is built or hashed to find a lock: one Map lookup per component (42 and '42' are
+   * different Map keys, as they are different resources).
+   */
+  readonly roots = new Map<PathPart, LocalLock>();
+  /** LocalLocks left in the tree with nothing held (a cache: reused without hashing). */
+  idle = 0;
+  pruneAt = IDLE_LIMIT;
   closed = false;
   constructor(readonly owner: number) {}
 }
 
 class LocalLock {
+  /** Next components below this one, created on first use. */
+  kids: Map<PathPart, LocalLock> | undefined;
+  /** In the tree only as a cache (nothing held, no handle refers to it); see `forget`. */
+  idle = false;
+  readonly lo: number;
+  readonly hi: number;
+  /** Running hash of the text up to this component, for the children's keys. */
+  readonly hash: HashState;
+  #text: string | undefined;
   /** Acquisitions per mode added to the shared record through this thread. */
   readonly shared = [0, 0, 0, 0, 0, 0];
   sharedTotal = 0;
@@ -200,13 +220,24 @@ class LocalLock {
   escRefsBelow = 0;
   nextEscalationAt: number;
   constructor(
-    readonly text: string,
-    readonly lo: number,
-    readonly hi: number,
+    readonly part: PathPart,
     readonly parent: LocalLock | undefined,
+    hashBits: number,
     threshold: number,
   ) {
+    this.hash = hashPart(parent === undefined ? ROOT_HASH : parent.hash, part);
+    const [lo, hi] = keyOfState(this.hash, hashBits);
+    this.lo = lo;
+    this.hi = hi;
     this.nextEscalationAt = threshold;
+  }
+  /** Canonical text of the path (= JSON.stringify of it), built on first use. */
+  get text(): string {
+    if (this.#text === undefined) {
+      const p = partText(this.part);
+      this.#text = this.parent === undefined ? '[' + p + ']' : this.parent.text.slice(0, -1) + ',' + p + ']';
+    }
+    return this.#text;
   }
 }
 
@@ -221,6 +252,8 @@ interface Pending {
 
 const GRANTED = 1;
 const REFUSED = 0;
+/** #attemptOnce: a pool looked empty (nothing changed); drain the partitions' free lists and retry. */
+const POOL_EMPTY = 2;
 
 /**
  * Proof of one `acquire`. `release()` (or leaving a `using` block) gives back every lock it took,
@@ -516,21 +549,24 @@ export class LockManager {
     const modes: number[] = [];
     const intention = intentionFor(m);
     let parent: LocalLock | undefined;
-    let prefix = '[';
-    for (let k = 1; k <= path.length; k++) {
-      // Canonical text of path[0..k) (= JSON.stringify of the prefix), built incrementally.
-      const part = path[k - 1]!;
-      prefix += (k > 1 ? ',' : '') + (typeof part === 'number' ? String(part) : JSON.stringify(part));
-      const text = prefix + ']';
-      let L = state.locks.get(text);
+    let map = state.roots;
+    const n = path.length;
+    for (let k = 0; k < n; k++) {
+      const part = path[k]!;
+      let L = map.get(part);
       if (L === undefined) {
-        const [lo, hi] = keyOf(text, this.#shape.hashBits);
-        L = new LocalLock(text, lo, hi, parent, this.escalationThreshold);
-        state.locks.set(text, L);
+        L = new LocalLock(part, parent, this.#shape.hashBits, this.escalationThreshold);
+        map.set(part, L);
+      } else if (L.idle) {
+        // A cached lock comes back into use: fresh escalation bookkeeping.
+        L.idle = false;
+        state.idle--;
+        L.nextEscalationAt = this.escalationThreshold;
       }
       locks.push(L);
-      modes.push(k === path.length ? m : intention);
+      modes.push(k === n - 1 ? m : intention);
       parent = L;
+      if (k < n - 1) map = L.kids ??= new Map();
     }
     return { state, owner, locks, modes, wait, deadlockTimeout: dl };
   }
@@ -571,8 +607,25 @@ export class LockManager {
     return pd;
   }
 
-  /** One critical section: find or create entry and record, grant or queue. */
+  /**
+   * One critical section: find or create entry and record, grant or queue. If the pools look
+   * empty, moves the partitions' free lists to the global pool (no partition lock held) and
+   * tries once more before a CapacityError.
+   */
   #attempt(L: LocalLock, mode: number, owner: number, tryOnly: boolean): Pending | typeof GRANTED | typeof REFUSED {
+    const got = this.#attemptOnce(L, mode, owner, tryOnly, false);
+    if (got !== POOL_EMPTY) return got;
+    this.#t.drainFreeLists();
+    return this.#attemptOnce(L, mode, owner, tryOnly, true) as Pending | typeof GRANTED | typeof REFUSED;
+  }
+
+  #attemptOnce(
+    L: LocalLock,
+    mode: number,
+    owner: number,
+    tryOnly: boolean,
+    last: boolean,
+  ): Pending | typeof GRANTED | typeof REFUSED | typeof POOL_EMPTY {
     const t = this.#t;
     const p = t.partitionOf(L.lo);
     t.lockPartition(p);
@@ -581,6 +634,7 @@ export class LockManager {
       if (e < 0) {
         e = t.createEntry(L.lo, L.hi, L.text);
         if (e < 0) {
+          if (!last) return POOL_EMPTY;
           throw new CapacityError(
             `${this.name}: lock table full: ${this.capacity} resources are held or waited on (capacity); cannot lock ${L.text}`,
           );
@@ -591,6 +645,7 @@ export class LockManager {
         r = t.createRecord(e, owner);
         if (r < 0) {
           t.freeEntryIfEmpty(e);
+          if (!last) return POOL_EMPTY;
           throw new CapacityError(
             `${this.name}: lock table full: ${this.holderCapacity} (owner, resource) pairs are held or waited on (holderCapacity); cannot lock ${L.text}`,
           );
@@ -867,10 +922,38 @@ function noteShared(L: LocalLock, mode: number): void {
   L.shared[mode]!++;
 }
 
-/** Drops a LocalLock nobody refers to any more. */
+function unused(L: LocalLock): boolean {
+  return L.sharedTotal === 0 && L.esc === 0 && L.escMode < 0 && L.children.size === 0 && L.escRefsBelow === 0;
+}
+
+/**
+ * Marks a LocalLock nobody refers to any more as idle: it stays in the tree as a cache (so the
+ * next request on that path neither allocates nor hashes), until the owner has more than
+ * `pruneAt` idle ones; then every idle leaf goes.
+ */
 function forget(st: OwnerState, L: LocalLock): void {
-  if (L.sharedTotal === 0 && L.esc === 0 && L.escMode < 0 && L.children.size === 0 && L.escRefsBelow === 0) {
-    if (st.locks.get(L.text) === L) st.locks.delete(L.text);
+  if (L.idle || !unused(L)) return;
+  L.idle = true;
+  if (++st.idle > st.pruneAt) {
+    prune(st, st.roots);
+    st.pruneAt = Math.max(IDLE_LIMIT, 2 * st.idle);
+  }
+}
+
+/** Removes idle LocalLocks without kids from a level of the tree (children first). */
+function prune(st: OwnerState, map: Map<PathPart, LocalLock>): void {
+  for (const [part, L] of map) {
+    if (L.kids !== undefined) prune(st, L.kids);
+    if (!L.idle) continue;
+    if (!unused(L)) {
+      // Taken again by a request in flight since it went idle (async interleaving).
+      L.idle = false;
+      st.idle--;
+    } else if (L.kids === undefined || L.kids.size === 0) {
+      map.delete(part);
+      L.idle = false;
+      st.idle--;
+    }
   }
 }
 

@@ -23,7 +23,12 @@
  * | 9 | record free list head (index + 1), linked through R_NEXT |
  * | 10 | owner-id counter for `LockManager.newOwner()` |
  * | 11 | ticket counter: every wait takes the next ticket (FIFO order inside an entry) |
- * | 12–27 | partition locks, one raw mutex word each (16 partitions) |
+ * | 12–15 | unused (pads the partition stripes apart from the hot header words) |
+ * | 16 + 16p | partition p's lock (raw mutex word), p = 0…15: one 64-byte stripe per partition, so |
+ * |          | threads on different partitions never bounce one cache line (all 16 locks used to share one) |
+ * | 17 + 16p | partition p's entry free list head (index + 1), linked through E_NEXT |
+ * | 18 + 16p | partition p's record free list head (index + 1), linked through R_NEXT |
+ * | 19–31 + 16p | unused (padding) |
  * | 28… | bucket heads: `bucketCount` words, entry index + 1 of a chain (0 = empty) |
  * | … | entries: `capacity` × `entryWords` |
  * | … | records: `holderCapacity` × 13 |
@@ -33,7 +38,7 @@
  * |---|---|---|
  * | 0, 1 | E_KEY_LO/HI | the 64-bit key |
  * | 2 | E_NEXT | next entry in the bucket chain (or free list), index + 1 |
- * | 3 | E_SEQ | futex word: bumped whenever a waiter on this entry might now be grantable |
+ * | 3 | E_SEQ | futex word: bumped whenever a waiter on this entry might now be grantable; bit 0 = a sleeper may be on it |
  * | 4 | E_HEAD | first record on this entry (holders and waiters), index + 1 |
  * | 5 | E_WAITING | number of records waiting on this entry |
  * | 6–11 | E_GRANTED | per mode: number of records holding that mode |
@@ -51,6 +56,13 @@
  * | 6 | R_SINCE | `Date.now()` mod 2^31 when the wait began |
  * | 7–12 | R_COUNT | per mode: how many acquisitions of that mode this owner holds |
  *
+ * Free entries and records go to the free list of the partition they were freed in (under that
+ * partition's lock, no allocator lock); allocation pops the partition's own list first, then the
+ * global pool (allocator lock). When both are empty, the caller (holding no partition lock) calls
+ * `drainFreeLists()`, which moves every partition's list (and its cached empty entries, invariant
+ * 3) to the global one, and retries once: so a CapacityError still means the pool is really full
+ * (up to frees racing with the drain).
+ *
  * A bucket and its chain belong to partition `bucket % 16`; the bucket of a key is `keyLo &
  * (bucketCount - 1)`. Every entry and record field is read and written only under the partition
  * lock of its entry's bucket, except E_SEQ (Atomics: waiters sleep on it), the pools (allocator
@@ -61,14 +73,20 @@
  * ## Invariants
  * 1. E_GRANTED[m] = number of records on the entry whose R_HOLD has bit m.
  * 2. E_WAITING = number of records on the entry with R_WAIT ≠ 0.
- * 3. An entry is linked in its bucket iff it has at least one record; a record is linked in its
- *    entry iff R_HOLD ≠ 0 or R_WAIT ≠ 0. Empty ones go back to their pool at once.
+ * 3. A record is linked in its entry iff R_HOLD ≠ 0 or R_WAIT ≠ 0; an idle one goes back to its
+ *    pool at once. An entry with at least one record is linked in its bucket; one left with no
+ *    record stays linked as a cache (locking that resource again needs no allocation and no name
+ *    copy) until `drainFreeLists()` sweeps it back to the pool when allocation finds the pools
+ *    empty. Empty entries hold nothing: E_WAITING and E_GRANTED are 0, and the whole-table views
+ *    (`forEachEntryIn`: query, deadlock check) skip them.
  * 4. Grant rule: a request of owner o for mode m on entry e is granted iff m conflicts with no mode
  *    held by another owner's record on e and, unless o already holds something on e (a conversion,
  *    which goes first as in Gray's scheme and PostgreSQL), with no mode waited for by another
  *    owner's record with an earlier ticket (FIFO: a waiting X is not overtaken by later S).
  * 5. Only a release (a mode leaving R_HOLD) or a waiter leaving the queue can make another waiter
  *    grantable; both bump E_SEQ and wake every sleeper on it. A grant never unblocks anyone.
+ *    E_SEQ is written only under the partition lock; bit 0 (SLEEPERS) is set by whoever reads it
+ *    to sleep and cleared by the bump that wakes them, so a bump with the bit clear does nothing.
  *
  * ## Memory ordering
  * The partition lock's acquiring and releasing Atomics order all plain accesses to entries and
@@ -94,13 +112,19 @@ const H_REC_BUMP = 8;
 const H_REC_FREE = 9;
 export const H_OWNER_SEQ = 10;
 const H_TICKET = 11;
-const H_PARTITIONS = 12;
-export const HEADER_WORDS = H_PARTITIONS + PARTITIONS;
+/** First partition stripe; stripe p is words H_STRIPES + STRIPE_WORDS × p … (lock, free heads). */
+const H_STRIPES = 16;
+const STRIPE_WORDS = 16;
+const S_LOCK = 0;
+const S_ENTRY_FREE = 1;
+export const HEADER_WORDS = H_STRIPES + STRIPE_WORDS * PARTITIONS;
 
 export const E_KEY_LO = 0;
 export const E_KEY_HI = 1;
 const E_NEXT = 2;
 export const E_SEQ = 3;
+/** E_SEQ bit 0: some thread may sleep on the word (see `bump`). */
+const SEQ_SLEEPERS = 1;
 const E_HEAD = 4;
 const E_WAITING = 5;
 const E_GRANTED = 6;
@@ -163,6 +187,7 @@ export class LockTable {
   readonly nameBytes: number;
   readonly bucketMask: number;
   readonly entryWords: number;
+  readonly #fullKeys: boolean;
   readonly #buckets: number;
   readonly #entries: number;
   readonly #records: number;
@@ -177,6 +202,7 @@ export class LockTable {
     const buckets = bucketCountFor(s.capacity);
     this.bucketMask = buckets - 1;
     this.entryWords = entryWordsFor(this.nameBytes);
+    this.#fullKeys = s.hashBits === 64;
     this.#buckets = base + HEADER_WORDS;
     this.#entries = this.#buckets + buckets;
     this.#records = this.#entries + s.capacity * this.entryWords;
@@ -205,12 +231,12 @@ export class LockTable {
   // ---- partition and allocator locks (raw mutex words) ----------------------------------------
 
   lockPartition(p: number): void {
-    const i = this.base + H_PARTITIONS + p;
+    const i = this.base + H_STRIPES + STRIPE_WORDS * p + S_LOCK;
     // Fast path: free → ours in one CAS; otherwise spin briefly and park (raw/mutex.ts).
     if (Atomics.compareExchange(this.a, i, 0, OWNER_ID) !== 0) lockSlow(this.a, i, OWNER_ID, Infinity, PARTITION_POLICY);
   }
   unlockPartition(p: number): void {
-    const i = this.base + H_PARTITIONS + p;
+    const i = this.base + H_STRIPES + STRIPE_WORDS * p + S_LOCK;
     // Fast path: ours and nobody parked → free in one CAS; otherwise wake/hand off (raw/mutex.ts).
     if (Atomics.compareExchange(this.a, i, OWNER_ID, 0) !== OWNER_ID) unlockSlow(this.a, i, OWNER_ID);
   }
@@ -232,28 +258,92 @@ export class LockTable {
     if (Atomics.compareExchange(this.a, i, OWNER_ID, 0) !== OWNER_ID) unlockSlow(this.a, i, OWNER_ID);
   }
 
-  /** Takes an index from a pool (free list first, then the bump pointer); -1 when full. */
-  #alloc(bump: number, free: number, limit: number, nextOf: (k: number) => number): number {
+  /**
+   * Takes an entry (records: `rec`) index for partition `p` (whose lock the caller holds): from
+   * the partition's free list, else the global free list, else the bump pointer; -1 when full.
+   */
+  #alloc(p: number, rec: boolean): number {
     const a = this.a;
+    const local = this.base + H_STRIPES + STRIPE_WORDS * p + S_ENTRY_FREE + (rec ? 1 : 0);
+    const lhead = a[local]!;
+    if (lhead !== 0) {
+      // Partition-local free list: guarded by the partition lock we hold, no allocator lock.
+      a[local] = a[this.#nextIndex(lhead - 1, rec)]!;
+      return lhead - 1;
+    }
+    const free = this.base + (rec ? H_REC_FREE : H_ENTRY_FREE);
+    const bump = this.base + (rec ? H_REC_BUMP : H_ENTRY_BUMP);
+    const limit = rec ? this.holderCapacity : this.capacity;
     this.#lockAlloc();
     let k = -1;
-    const head = a[this.base + free]!;
+    const head = a[free]!;
     if (head !== 0) {
       k = head - 1;
-      a[this.base + free] = a[nextOf(k)]!;
-    } else if (a[this.base + bump]! < limit) {
-      k = a[this.base + bump]!;
-      a[this.base + bump] = k + 1;
+      a[free] = a[this.#nextIndex(k, rec)]!;
+    } else if (a[bump]! < limit) {
+      k = a[bump]!;
+      // Atomics: recordBump() reads it without the allocator lock (releaseOwnerRecords' scan bound).
+      Atomics.store(a, bump, k + 1);
     }
     this.#unlockAlloc();
     return k;
   }
-  #free(free: number, k: number, nextIndex: number): void {
+  /** Puts index k on partition p's free list (caller holds p's lock). */
+  #free(p: number, rec: boolean, k: number): void {
     const a = this.a;
-    this.#lockAlloc();
-    a[nextIndex] = a[this.base + free]!;
-    a[this.base + free] = k + 1;
-    this.#unlockAlloc();
+    const local = this.base + H_STRIPES + STRIPE_WORDS * p + S_ENTRY_FREE + (rec ? 1 : 0);
+    a[this.#nextIndex(k, rec)] = a[local]!;
+    a[local] = k + 1;
+  }
+  #nextIndex(k: number, rec: boolean): number {
+    return rec ? this.r(k) + R_NEXT : this.e(k) + E_NEXT;
+  }
+
+  /**
+   * Moves every partition's free entries and records to the global free lists, so that any
+   * partition can allocate them. Caller holds no partition lock (takes each in turn, then the
+   * allocator lock inside it: the allowed nesting). Called when an allocation found nothing.
+   */
+  drainFreeLists(): void {
+    const a = this.a;
+    for (let p = 0; p < PARTITIONS; p++) {
+      this.lockPartition(p);
+      this.#lockAlloc();
+      for (let rec = 0; rec < 2; rec++) {
+        const local = this.base + H_STRIPES + STRIPE_WORDS * p + S_ENTRY_FREE + rec;
+        const head = a[local]!;
+        if (head === 0) continue;
+        let tail = head - 1;
+        for (let next = a[this.#nextIndex(tail, rec === 1)]!; next !== 0; next = a[this.#nextIndex(tail, rec === 1)]!) tail = next - 1;
+        const free = this.base + (rec === 1 ? H_REC_FREE : H_ENTRY_FREE);
+        a[this.#nextIndex(tail, rec === 1)] = a[free]!;
+        a[free] = head;
+        a[local] = 0;
+      }
+      this.#sweepEmptyEntries(p);
+      this.#unlockAlloc();
+      this.unlockPartition(p);
+    }
+  }
+
+  /** Unlinks partition p's empty (cached) entries onto the global free list (both locks held). */
+  #sweepEmptyEntries(p: number): void {
+    const a = this.a;
+    const free = this.base + H_ENTRY_FREE;
+    for (let b = p; b <= this.bucketMask; b += PARTITIONS) {
+      let at = this.#buckets + b;
+      while (a[at] !== 0) {
+        const e = a[at]! - 1;
+        const w = this.e(e);
+        if (a[w + E_HEAD] === 0) {
+          a[at] = a[w + E_NEXT]!;
+          a[w + E_NEXT] = a[free]!;
+          a[free] = e + 1;
+        } else {
+          at = w + E_NEXT;
+        }
+      }
+    }
   }
 
   // ---- entries (caller holds the partition lock) ----------------------------------------------
@@ -272,17 +362,21 @@ export class LockTable {
 
   /** Creates the entry for a key (not present); -1 if the pool is empty. */
   createEntry(lo: number, hi: number, name: string): number {
-    const e = this.#alloc(H_ENTRY_BUMP, H_ENTRY_FREE, this.capacity, (k) => this.e(k) + E_NEXT);
+    const e = this.#alloc(this.partitionOf(lo), false);
     if (e < 0) return -1;
     const a = this.a;
     const w = this.e(e);
+    // A partition's free list is LIFO, so a resource locked and released over and over gets its
+    // own entry back, name and all: skip rewriting the name (unless keys are truncated, when two
+    // paths may share a key but not a name).
+    const sameName = this.#fullKeys && a[w + E_KEY_LO] === lo && a[w + E_KEY_HI] === hi;
     a[w + E_KEY_LO] = lo;
     a[w + E_KEY_HI] = hi;
     a[w + E_HEAD] = 0;
     a[w + E_WAITING] = 0;
     for (let m = 0; m < MODE_COUNT; m++) a[w + E_GRANTED + m] = 0;
     // E_SEQ is never reset: a stale sleeper from the entry's previous life must see it move.
-    this.#writeName(e, name);
+    if (!sameName) this.#writeName(e, name);
     const b = this.#buckets + this.bucketOf(lo);
     a[w + E_NEXT] = a[b]!;
     a[b] = e + 1;
@@ -297,7 +391,7 @@ export class LockTable {
     let at = this.#buckets + this.bucketOf(a[w + E_KEY_LO]!);
     while (a[at] !== e + 1) at = this.e(a[at]! - 1) + E_NEXT;
     a[at] = a[w + E_NEXT]!;
-    this.#free(H_ENTRY_FREE, e, w + E_NEXT);
+    this.#free(this.partitionOf(a[w + E_KEY_LO]!), false, e);
   }
 
   #writeName(e: number, name: string): void {
@@ -361,7 +455,7 @@ export class LockTable {
 
   /** Creates an idle record of `owner` on entry `e`; -1 if the pool is empty. */
   createRecord(e: number, owner: number): number {
-    const r = this.#alloc(H_REC_BUMP, H_REC_FREE, this.holderCapacity, (k) => this.r(k) + R_NEXT);
+    const r = this.#alloc(this.partitionOf(this.keyLo(e)), true);
     if (r < 0) return -1;
     const a = this.a;
     const w = this.r(r);
@@ -389,13 +483,12 @@ export class LockTable {
     // Mark free for releaseOwnerRecords' racy scan before the record can be reused.
     Atomics.store(a, w + R_OWNER, 0);
     Atomics.store(a, w + R_ENTRY, 0);
-    this.#free(H_REC_FREE, r, w + R_NEXT);
+    this.#free(this.partitionOf(this.keyLo(e)), true, r);
   }
 
-  /** Frees record `r` and then entry `e` if they became empty. */
+  /** Frees record `r` if it became idle; the entry stays cached even if empty (invariant 3). */
   tidy(e: number, r: number): void {
     this.freeRecordIfIdle(e, r);
-    this.freeEntryIfEmpty(e);
   }
 
   // ---- granting (caller holds the partition lock) ---------------------------------------------
@@ -498,25 +591,40 @@ export class LockTable {
     return a[w + R_ENTRY] === e + 1 && a[w + R_OWNER] === owner && a[w + R_WAIT] !== 0 && a[w + R_TICKET] === ticket;
   }
 
-  /** Invariant 5: lets every sleeper on `e` re-check. */
+  /**
+   * Invariant 5: lets every sleeper on `e` re-check. Caller holds the partition lock.
+   * E_SEQ bit 0 is SLEEPERS: set (under the partition lock) by every thread about to sleep on the
+   * word (`seq()`). If it is clear, nobody has read the word for sleeping since the last bump, so
+   * there is nothing to wake and the word need not move: a release with no waiters costs no
+   * Atomics RMW and no notify.
+   */
   bump(e: number): void {
     const i = this.seqIndex(e);
-    // Move the futex word first, so a waiter about to sleep on the old value returns at once.
-    Atomics.add(this.a, i, 1);
+    const v = Atomics.load(this.a, i);
+    if ((v & SEQ_SLEEPERS) === 0) return;
+    // Odd → next even value: the word moves (a sleeper on the old value returns 'not-equal')
+    // and SLEEPERS is cleared in the same store. Only partition-lock holders write E_SEQ.
+    Atomics.store(this.a, i, (v + 1) | 0);
     // Wake all: each re-checks its own grant rule (different modes, different queue places).
-    // Always, even with E_WAITING at 0: a request withdrawn by releaseAll, or a second request
-    // of an owner already queued here (which sleeps without a queue slot), must hear it too.
+    // Always when SLEEPERS was set, even with E_WAITING at 0: a request withdrawn by releaseAll,
+    // or a second request of an owner already queued here (which sleeps without a queue slot),
+    // must hear it too.
     wake(this.a, i, Infinity);
   }
 
+  /**
+   * The value to sleep on: sets SLEEPERS and returns the word with it. Caller holds the partition
+   * lock and sleeps on this value after unlocking.
+   */
   seq(e: number): number {
-    // Read under the partition lock; the waiter sleeps on this value after unlocking.
-    return Atomics.load(this.a, this.seqIndex(e));
+    // CORRECTNESS: read and flag under the partition lock; every later bump (also under it)
+    // sees the flag, moves the word and wakes, so the sleep cannot miss it.
+    return Atomics.or(this.a, this.seqIndex(e), SEQ_SLEEPERS) | SEQ_SLEEPERS;
   }
 
   // ---- whole-table views (caller holds the partition locks it needs) --------------------------
 
-  /** Calls fn for each entry in partition `p`. */
+  /** Calls fn for each entry in partition `p` that has records (cached empty ones skipped). */
   forEachEntryIn(p: number, fn: (e: number) => void): void {
     const a = this.a;
     for (let b = p; b <= this.bucketMask; b += PARTITIONS) {
@@ -524,7 +632,7 @@ export class LockTable {
       while (link !== 0) {
         const e = link - 1;
         link = a[this.e(e) + E_NEXT]!;
-        fn(e);
+        if (a[this.e(e) + E_HEAD] !== 0) fn(e);
       }
     }
   }

@@ -251,4 +251,50 @@ describe('LockManager basics', () => {
     clean(lm);
     expect(LockError).toBeDefined();
   });
+  it('keys paths as the hash of their canonical text (incremental hashing, escapes included)', () => {
+    // Expected keys computed by hashing JSON.stringify(prefix) (the pre-incremental code).
+    const lm = new LockManager({ capacity: 64 });
+    const tricky = ['a"b', 'c\\d', '\u0001', 'é😀', '\ud800', -7, 9007199254740991, '', '42'];
+    const hs = [lm.acquire(['db', 't', 42], 'X'), lm.acquire(tricky, 'X')];
+    const keys = new Map(lm.query().resources.map((r) => [r.resource, r.key]));
+    expect(keys.get('["db"]')).toBe('253c7a6bb9913ef7');
+    expect(keys.get('["db","t"]')).toBe('9537adc5e878a327');
+    expect(keys.get('["db","t",42]')).toBe('bf4dee5d0af179c1');
+    expect(keys.get(JSON.stringify(tricky.slice(0, 2)))).toBe('e5155c4b2fceef55');
+    expect(keys.get(JSON.stringify(tricky.slice(0, 6)))).toBe('a0cb94ac6eb34312');
+    expect(keys.get(JSON.stringify(tricky.slice(0, 7)))).toBe('24d51f5a8eb2c1b2');
+    hs.forEach((h) => h.release());
+    clean(lm);
+  });
+
+  it('reuses cached per-path bookkeeping across many distinct paths (pruned) without drift', () => {
+    const lm = new LockManager({ capacity: 64, escalationThreshold: 8 });
+    for (let k = 0; k < 10_000; k++) lm.acquire(['t', k % 3, k], k % 2 ? 'X' : 'S').release();
+    clean(lm);
+    // Escalation still counts from zero on bookkeeping that went idle and came back.
+    for (let round = 0; round < 2; round++) {
+      const hs = Array.from({ length: 9 }, (_, k) => lm.acquire(['t', 1, k], 'X'));
+      expect(lm.query().resources.length).toBe(2);
+      hs.forEach((h) => h.release());
+      clean(lm);
+    }
+    expect(lm.escalations).toBe(2);
+  });
+  it('entries and records freed in one partition serve requests in any other (no false CapacityError)', () => {
+    // 2 entries, 2 records: every path below lands in some partition; the freed ones sit on that
+    // partition's free list until an allocation elsewhere finds the pool empty and drains them.
+    const lm = new LockManager({ capacity: 2, holderCapacity: 2 });
+    for (let k = 0; k < 200; k++) {
+      const h = lm.acquire(['r', k], 'X');
+      expect(() => lm.tryAcquire(['other', k], 'X')).toThrow(CapacityError);
+      h.release();
+    }
+    clean(lm);
+    const a = lm.acquire(['x'], 'S');
+    const b = lm.acquire(['y'], 'S');
+    expect(() => lm.acquire(['z'], 'S')).toThrow(CapacityError);
+    a.release();
+    b.release();
+    clean(lm);
+  });
 });
