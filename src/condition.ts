@@ -145,6 +145,18 @@ export class Condition {
     return { kind: 'Condition', buffer: this.buffer, byteOffset: this.byteOffset, name: this.name };
   }
 
+  /** Counts this thread as a waiter, reads SEQ (before unlocking: invariant 1), then unlocks. */
+  #releaseForWait(lock: ConditionLock): number {
+    const seq = prepareWait(this.#a, this.#i);
+    try {
+      lock.unlock();
+    } catch (e) {
+      finishWait(this.#a, this.#i);
+      throw e;
+    }
+    return seq;
+  }
+
   /**
    * Releases `lock` (which this thread must hold), blocks until notified or `timeoutMs` passed,
    * and locks it again, in every case, before returning. Returns false on timeout, true otherwise
@@ -158,13 +170,7 @@ export class Condition {
     const deadline = deadlineAfter(timeoutMs);
     const a = this.#a;
     const i = this.#i;
-    const seq = prepareWait(a, i);
-    try {
-      lock.unlock();
-    } catch (e) {
-      finishWait(a, i);
-      throw e;
-    }
+    const seq = this.#releaseForWait(lock);
     let r;
     try {
       // Sleep until a notify bumps SEQ (or one already did since our read: 'not-equal').
@@ -193,13 +199,7 @@ export class Condition {
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     const a = this.#a;
     const i = this.#i;
-    const seq = prepareWait(a, i);
-    try {
-      lock.unlock();
-    } catch (e) {
-      finishWait(a, i);
-      throw e;
-    }
+    const seq = this.#releaseForWait(lock);
     let r: string | undefined;
     let failed = false;
     let error: unknown;
