@@ -54,7 +54,7 @@ import {
   type ParsedWait,
   type WaitOptions,
 } from './core/futex.js';
-import { relax, SpinBudget } from './core/spin.js';
+import { relax } from './core/spin.js';
 import { abortReason } from './core/errors.js';
 import { ExclusiveLock, LockGuard } from './exclusive.js';
 import { LockError } from './core/errors.js';
@@ -73,8 +73,8 @@ const SLOT0 = 5;
 const SLOT_MASK = 3;
 const BYTES = 40;
 
-/** Probes per queue position before sleeping; adaptive like the other spin locks. */
-const TICKET_BUDGET = new SpinBudget(8, 512);
+/** How long the thread next in line spins before sleeping: about one futex wake-up latency. */
+const NEXT_IN_LINE_SPIN_MS = 0.05;
 
 const FROM_HANDLE = Symbol('fromHandle');
 
@@ -320,20 +320,24 @@ export class TicketLock extends ExclusiveLock {
     return parks;
   }
 
-  /** Bounded load-only spin for the thread next in line. */
+  /**
+   * Load-only spin for the thread next in line, bounded in time rather than in probes: a FIFO
+   * lock cannot let anyone else in while its next thread sleeps, so once the next thread gives up
+   * spinning every handoff costs a futex wake-up (tens of µs) and the lock convoys. Spinning about
+   * one wake-up latency lets a running holder hand over directly; only one thread ever spins.
+   */
   #spinUntilServed(ticket: number): boolean {
     const a = this._a;
     const s = this._i + SERVING;
-    const limit = TICKET_BUDGET.limit;
-    for (let probe = 0; probe < limit; probe++) {
-      if (Atomics.load(a, s) === ticket) {
-        TICKET_BUDGET.succeeded(probe);
-        return true;
+    const until = now() + NEXT_IN_LINE_SPIN_MS;
+    for (;;) {
+      for (let probe = 0; probe < 64; probe++) {
+        // Load-only probe of SERVING: cheap while the holder works.
+        if (Atomics.load(a, s) === ticket) return true;
+        relax(16);
       }
-      relax(32);
+      if (now() >= until) return false;
     }
-    TICKET_BUDGET.failed();
-    return false;
   }
 
   // ---- the verifier's paths (only while check/hooks.ts `checking` is true) ---------------------------
