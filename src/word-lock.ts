@@ -45,21 +45,21 @@ export abstract class WordLock extends ExclusiveLock {
   /** Blocks until this thread holds the lock. Throws ERR_LOCK_RECURSIVE if it already does. */
   lock(): LockGuard {
     // The verifier's only cost when off: this one branch (check/hooks.ts).
-    if (checking) return this.#lockChecked();
+    if (__SABLOCK_HOOKS__ && checking) return this.#lockChecked();
     // Fast path: one CAS from free to ours.
     if (Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) !== 0) this.#lockContended(Infinity);
-    else if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
+    else if (__SABLOCK_HOOKS__ && (observing || acquireChannel.hasSubscribers)) noteAcquired(this); // observe: off = one test
     return new LockGuard(this);
   }
 
   /** Releases the lock. Throws ERR_LOCK_NOT_OWNER unless this thread holds it. */
   unlock(): void {
-    if (checking) onRelease(this, false, ownerOf(Atomics.load(this._a, this._i)));
+    if (__SABLOCK_HOOKS__ && checking) onRelease(this, false, ownerOf(Atomics.load(this._a, this._i)));
     // Fast path: ours, nobody parked, no flags: one CAS back to free, no notify.
     if (Atomics.compareExchange(this._a, this._i, OWNER_ID, 0) !== OWNER_ID) {
       if (!unlockSlow(this._a, this._i, OWNER_ID)) throw this._notOwner(ownerOf(Atomics.load(this._a, this._i)));
     }
-    if (observing || releaseChannel.hasSubscribers) noteReleased(this); // observe: off = one test
+    if (__SABLOCK_HOOKS__ && (observing || releaseChannel.hasSubscribers)) noteReleased(this); // observe: off = one test
   }
 
   /**

@@ -11,6 +11,9 @@ import { FutexLock } from './impls.mjs';
 import { median, spread } from './stats.mjs';
 
 const BATCH = 1000;
+
+/** The no-hooks build of sablock (tsup's second config), or null when it was not built. */
+const nohooks = await import('../build/nohooks/index.js').catch(() => null);
 const ASYNC_BATCH = 100;
 
 function exclusive(cls) {
@@ -56,6 +59,20 @@ export const MICRO = {
     },
   },
   Mutex: exclusive('Mutex'),
+  'Mutex.nohooks': {
+    about: 'Mutex from the build without verifier/observe branches (native-bench/build/nohooks)',
+    requires: ['Mutex'],
+    make() {
+      if (!nohooks) throw new Error('native-bench/build/nohooks missing: run npm run build');
+      const l = new nohooks.Mutex();
+      return () => {
+        for (let i = 0; i < BATCH; i++) {
+          l.lock();
+          l.unlock();
+        }
+      };
+    },
+  },
   SpinLock: exclusive('SpinLock'),
   TicketLock: exclusive('TicketLock'),
   'Mutex.withLock': {
