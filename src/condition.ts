@@ -69,14 +69,19 @@ const FROM_HANDLE = Symbol('fromHandle');
 
 /** What a Condition needs from a lock: `lockAsync` only for `waitAsync`. */
 export interface ConditionLock {
+  /** Re-acquires the lock after `wait` (blocking). */
   lock(): unknown;
+  /** Releases the lock when `wait`/`waitAsync` starts waiting. */
   unlock(): void;
+  /** Re-acquires the lock after `waitAsync`; required only by `waitAsync`. */
   lockAsync?(options?: WaitOptions): Promise<unknown>;
   /** If present, used to reject waiting without holding the lock (LockError ERR_LOCK_NOT_HELD). */
   isHeldByCurrentThread?(): boolean;
+  /** Lock name used in error messages (`'lock'` when absent). */
   readonly name?: string;
 }
 
+/** Options of `new Condition()`: placement, class name and verifier rank. */
 export type ConditionOptions = PlacementOptions;
 
 // ---- raw layer: pure functions over (Int32Array, index of SEQ) ---------------------------------

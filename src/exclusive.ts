@@ -36,9 +36,11 @@ export class LockGuard {
     this.#held = false;
     this.#lock.unlock();
   }
+  /** Releases the lock this guard stands for, like `unlock()` (for `using`). */
   [Symbol.dispose](): void {
     this.unlock();
   }
+  /** Releases the lock this guard stands for, like `unlock()` (for `await using`). */
   async [Symbol.asyncDispose](): Promise<void> {
     this.unlock();
   }
@@ -49,11 +51,20 @@ export class LockGuard {
  * `Lockable`.
  */
 export interface Lockable {
+  /** Blocks this thread until it holds the lock (sablock's locks return a {@link LockGuard}). */
   lock(): unknown;
+  /** Releases the lock this thread holds (sablock's locks throw a `LockError` otherwise). */
   unlock(): void;
+  /**
+   * Takes the lock if it is free; with `timeoutMs`, waits up to that many ms (blocking). Returns
+   * whether this thread now holds it.
+   */
   tryLock(timeoutMs?: number): boolean;
+  /** Resolves once this thread holds the lock, without blocking the event loop (rejects on `timeout`/`signal`). */
   lockAsync(options?: WaitOptions): Promise<unknown>;
+  /** Whether some thread holds the lock right now (a snapshot, for diagnostics). */
   isLocked(): boolean;
+  /** Lock class name, used in error messages, the verifier and stats. */
   readonly name: string;
   /** Set by locks that track owner death. */
   readonly ownerDied?: boolean;
@@ -141,6 +152,7 @@ export abstract class ExclusiveLock implements Lockable {
     }
   }
 
+  /** @internal The ERR_LOCK_NOT_OWNER error for an `unlock()` by a non-owner (`owner`: the lock word's owner id, 0 = free). */
   protected _notOwner(owner: number): LockError {
     return new LockError(
       'ERR_LOCK_NOT_OWNER',
@@ -151,6 +163,7 @@ export abstract class ExclusiveLock implements Lockable {
     );
   }
 
+  /** @internal The ERR_LOCK_RECURSIVE error for re-locking a lock this thread already holds. */
   protected _recursive(): LockError {
     return new LockError(
       'ERR_LOCK_RECURSIVE',

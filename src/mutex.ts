@@ -23,6 +23,7 @@ const MUTEX_POLICY: ExclusivePolicy = {
 
 const FROM_HANDLE = Symbol('fromHandle');
 
+/** Options of `new Mutex()`: placement, class name and verifier rank. */
 export type MutexOptions = PlacementOptions;
 
 /** A mutual-exclusion lock in shared memory, owned by a thread. */

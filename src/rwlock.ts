@@ -87,6 +87,7 @@ const FROM_HANDLE = Symbol('fromHandle');
 const READ_BUDGET = new SpinBudget(4, 100);
 const WRITE_BUDGET = new SpinBudget(4, 100);
 
+/** Options of `new RWLock()`: placement, class name and verifier rank. */
 export type RWLockOptions = PlacementOptions;
 
 /** What an {@link RWLockGuard} holds now. */
@@ -139,9 +140,11 @@ export class RWLockGuard {
     this.#mode = 'read';
     return this;
   }
+  /** Releases the hold this guard has now, like `unlock()` (for `using`). */
   [Symbol.dispose](): void {
     this.unlock();
   }
+  /** Releases the hold this guard has now, like `unlock()` (for `await using`). */
   async [Symbol.asyncDispose](): Promise<void> {
     this.unlock();
   }

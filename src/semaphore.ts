@@ -78,9 +78,11 @@ export class PermitGuard {
     this.#held = false;
     this.#sem.release(this.permits);
   }
+  /** Releases this guard's permits, like `release()` (for `using`). */
   [Symbol.dispose](): void {
     this.release();
   }
+  /** Releases this guard's permits, like `release()` (for `await using`). */
   async [Symbol.asyncDispose](): Promise<void> {
     this.release();
   }

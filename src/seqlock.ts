@@ -70,6 +70,7 @@ export interface SeqLockOptions extends PlacementOptions {
 
 /** The handle of a SeqLock also carries the size of its data region. */
 export interface SeqLockHandle extends Handle {
+  /** Size of the data region in bytes. */
   readonly dataByteLength: number;
 }
 

@@ -23,6 +23,7 @@ const SPIN_POLICY: ExclusivePolicy = {
 
 const FROM_HANDLE = Symbol('fromHandle');
 
+/** Options of `new SpinLock()`: placement, class name and verifier rank. */
 export type SpinLockOptions = PlacementOptions;
 
 /** A spin lock in shared memory (TTAS + backoff, then park). */

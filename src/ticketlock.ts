@@ -78,6 +78,7 @@ const NEXT_IN_LINE_SPIN_MS = 0.05;
 
 const FROM_HANDLE = Symbol('fromHandle');
 
+/** Options of `new TicketLock()`: placement, class name and verifier rank. */
 export type TicketLockOptions = PlacementOptions;
 
 /** A FIFO (ticket) spin lock in shared memory. */

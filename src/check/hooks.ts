@@ -46,6 +46,7 @@ export interface CheckedLock {
   readonly readerPreferring?: boolean;
   /** Where the lock lives; with `byteOffset`, identifies the lock if a thread has two views of it. */
   readonly buffer?: SharedArrayBuffer;
+  /** Byte offset of the lock in `buffer`. */
   readonly byteOffset?: number;
 }
 

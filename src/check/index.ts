@@ -231,7 +231,12 @@ export const lockcheck = {
   },
 
   /** Items dropped because a fixed-size area was full (reports, edge stacks); 0 normally. */
-  dropped(): { reports: number; stacks: number } {
+  dropped(): {
+    /** Violation reports not stored (report area full). */
+    reports: number;
+    /** Edge stacks not stored (stack area full). */
+    stacks: number;
+  } {
     return (checker?.state ?? stateFromEnv())?.dropped() ?? { reports: 0, stacks: 0 };
   },
 };
@@ -241,13 +246,21 @@ export const lockcheck = {
  * `check/hooks.ts` describes, only while `lockcheckHooks.checking` is true.
  */
 export const lockcheckHooks: {
+  /** True while the verifier is enabled in this thread; call the hooks only then. */
   readonly checking: boolean;
+  /** Before a blocking or async acquisition attempt; may throw `LockOrderError` (order, rank, recursion). */
   onAcquire(lock: CheckedLock, shared: boolean, async: boolean): void;
+  /** After the lock was taken, by every path (plain `tryLock()` included). */
   onAcquired(lock: CheckedLock, shared: boolean, async: boolean): void;
+  /** Before a release; `owner` is the owner id in the lock word (0 = free or unknown). May throw (not-owner). */
   onRelease(lock: CheckedLock, shared: boolean, owner: number): void;
+  /** Before a blocking wait the lock runs itself (`owner`: current owner id, 0 if unknown); may throw. */
   onWait(lock: CheckedLock, shared: boolean, owner: number): void;
+  /** After the wait announced by `onWait` ended (taken, timed out or thrown). */
   onWaitEnd(): void;
+  /** Runs a blocking slow path under the verifier (deadlock watchdog included); returns whether the lock was taken. */
   waitChecked: typeof waitChecked;
+  /** Runs `fn` in an async scope that holds `lock`, so acquisitions inside are ordered after it. */
   runHolding: typeof runHolding;
 } = {
   get checking(): boolean {

@@ -31,10 +31,13 @@ export interface LockOrderStack {
 
 /** One edge of a reported cycle: `from` was held when `to` was acquired. */
 export interface LockOrderEdge {
+  /** Class of the lock that was held. */
   from: string;
+  /** Class of the lock acquired while `from` was held. */
   to: string;
-  /** How `from` was held and `to` acquired: `'exclusive'`, `'shared'` (read) or `'shared, recursive'`. */
+  /** How `from` was held: `'exclusive'` or `'shared'` (read). */
   held: 'exclusive' | 'shared';
+  /** How `to` was acquired: `'exclusive'`, `'shared'` (read) or `'shared, recursive'` (a read that never waits behind a writer). */
   acquired: 'exclusive' | 'shared' | 'shared, recursive';
   /** Thread that first acquired in this order. */
   thread: number;
@@ -44,6 +47,7 @@ export interface LockOrderEdge {
 
 /** One violation found by the verifier, recorded once and readable from every thread. */
 export interface LockOrderReport {
+  /** What kind of violation this is. */
   kind: LockOrderKind;
   /** The human-readable report (what `'warn'` prints). */
   message: string;
@@ -51,6 +55,7 @@ export interface LockOrderReport {
   locks: string[];
   /** `threadId`s involved, the reporting thread first (for a deadlock: every thread in it). */
   threads: number[];
+  /** The stacks the report shows (the triggering acquisition, held locks, cycle edges). */
   stacks: LockOrderStack[];
   /** For `'lock-order'`: every edge of the cycle, the closing one first. */
   edges?: LockOrderEdge[];

@@ -13,7 +13,9 @@ export type LockErrorCode =
 
 /** Misuse of a lock: unlocking what this thread does not hold, re-locking what it holds, … */
 export class LockError extends Error {
+  /** Always `'LockError'`. */
   override name = 'LockError';
+  /** What went wrong; stable, for matching (see {@link LockErrorCode}). */
   readonly code: LockErrorCode;
   /** Class name of the lock involved. */
   readonly lock: string | undefined;
@@ -26,9 +28,13 @@ export class LockError extends Error {
 
 /** An acquisition did not succeed before its `timeout`. */
 export class TimeoutError extends Error {
+  /** Always `'TimeoutError'`. */
   override name = 'TimeoutError';
+  /** Always `'ERR_LOCK_TIMEOUT'`. */
   readonly code = 'ERR_LOCK_TIMEOUT';
+  /** Class name of the lock that was not acquired (undefined if unknown). */
   readonly lock: string | undefined;
+  /** The timeout that ran out, in ms. */
   readonly timeoutMs: number;
   constructor(lock: string | undefined, timeoutMs: number) {
     super(`${lock ?? 'lock'}: not acquired within ${timeoutMs} ms`);
@@ -39,7 +45,9 @@ export class TimeoutError extends Error {
 
 /** A lock-manager request was chosen as the victim of a waits-for cycle. */
 export class DeadlockError extends Error {
+  /** Always `'DeadlockError'`. */
   override name = 'DeadlockError';
+  /** Always `'ERR_LOCK_DEADLOCK'`. */
   readonly code = 'ERR_LOCK_DEADLOCK';
   constructor(message: string) {
     super(message);
@@ -48,8 +56,11 @@ export class DeadlockError extends Error {
 
 /** The previous owner of a lock died while holding it (async paths that must signal it). */
 export class OwnerDiedError extends Error {
+  /** Always `'OwnerDiedError'`. */
   override name = 'OwnerDiedError';
+  /** Always `'ERR_LOCK_OWNER_DIED'`. */
   readonly code = 'ERR_LOCK_OWNER_DIED';
+  /** Class name of the lock whose owner died (undefined if unknown). */
   readonly lock: string | undefined;
   constructor(lock: string | undefined, message?: string) {
     super(message ?? `${lock ?? 'lock'}: previous owner died while holding it`);
@@ -59,8 +70,11 @@ export class OwnerDiedError extends Error {
 
 /** The lock-order verifier found a violation and was told to throw. */
 export class LockOrderError extends Error {
+  /** Always `'LockOrderError'`. */
   override name = 'LockOrderError';
+  /** Always `'ERR_LOCK_ORDER'`. */
   readonly code = 'ERR_LOCK_ORDER';
+  /** The verifier's report of the violation (a `LockOrderReport`). */
   readonly report: unknown;
   constructor(message: string, report: unknown) {
     super(message);
@@ -70,7 +84,9 @@ export class LockOrderError extends Error {
 
 /** A fixed-capacity shared table (lock manager, verifier graph) is full. */
 export class CapacityError extends Error {
+  /** Always `'CapacityError'`. */
   override name = 'CapacityError';
+  /** Always `'ERR_LOCK_CAPACITY'`. */
   readonly code = 'ERR_LOCK_CAPACITY';
   constructor(message: string) {
     super(message);

@@ -31,6 +31,7 @@ export const KIND_IDS = {
   LockManager: 8,
 } as const;
 
+/** Name of a primitive kind (`'Mutex'`, `'RWLock'`, …), as stored in handles and tag words. */
 export type Kind = keyof typeof KIND_IDS;
 
 /**
@@ -67,8 +68,11 @@ export interface PlacementOptions {
 
 /** The plain, structured-cloneable object that carries a primitive to another thread. */
 export interface Handle {
+  /** Which primitive this is; `from(handle)` refuses a handle of another kind. */
   readonly kind: Kind;
+  /** The shared buffer the primitive lives in. */
   readonly buffer: SharedArrayBuffer;
+  /** Byte offset of the primitive (its tag word) in `buffer`; a multiple of 4. */
   readonly byteOffset: number;
   /** Lock class name, shared by every thread's view of this primitive. */
   readonly name: string;

@@ -127,17 +127,25 @@ export interface AcquireOptions extends WaitOptions {
 
 /** The structured-cloneable handle of a LockManager. */
 export interface LockManagerHandle extends Handle {
+  /** Always `'LockManager'`. */
   readonly kind: 'LockManager';
+  /** See {@link LockManagerShape.capacity}. */
   readonly capacity: number;
+  /** See {@link LockManagerShape.holderCapacity}. */
   readonly holderCapacity: number;
+  /** See {@link LockManagerShape.nameBytes}. */
   readonly nameBytes: number;
+  /** See {@link LockManagerShape.hashBits}. */
   readonly hashBits: number;
+  /** The manager's default deadlock check delay, in ms. */
   readonly deadlockTimeout: number;
+  /** The manager's escalation threshold (0 = never). */
   readonly escalationThreshold: number;
 }
 
 /** One holder of a resource in a `query()` snapshot. */
 export interface LockHolderInfo {
+  /** Owner id: a thread's (threadId + 1) or a transaction id from `newOwner()`. */
   owner: number;
   /** The least upper bound of the modes held. */
   mode: LockMode;
@@ -149,7 +157,9 @@ export interface LockHolderInfo {
 
 /** One waiter on a resource in a `query()` snapshot. */
 export interface LockWaiterInfo {
+  /** Owner id: a thread's (threadId + 1) or a transaction id from `newOwner()`. */
   owner: number;
+  /** The mode requested. */
   mode: LockMode;
   /** Milliseconds waited so far. */
   waitingMs: number;
@@ -163,6 +173,7 @@ export interface LockResourceInfo {
   resource: string;
   /** The 64-bit key in hex. Paths with the same key share the entry. */
   key: string;
+  /** Owners holding the resource. */
   holders: LockHolderInfo[];
   /** In FIFO order. */
   waiters: LockWaiterInfo[];
@@ -170,9 +181,28 @@ export interface LockResourceInfo {
 
 /** `lm.query()`: like Web Locks' `navigator.locks.query()`, plus modes and wait times. */
 export interface LockManagerSnapshot {
+  /** Every resource with holders or waiters, with both. */
   resources: LockResourceInfo[];
-  held: { resource: string; owner: number; mode: LockMode }[];
-  pending: { resource: string; owner: number; mode: LockMode; waitingMs: number }[];
+  /** Web Locks style: one entry per (resource, holder); `mode` is the least upper bound of its modes. */
+  held: {
+    /** The resource's path (JSON text, maybe truncated to `nameBytes`). */
+    resource: string;
+    /** The holder's owner id. */
+    owner: number;
+    /** The least upper bound of the modes it holds there. */
+    mode: LockMode;
+  }[];
+  /** Web Locks style: one entry per waiting request, FIFO per resource. */
+  pending: {
+    /** The resource's path (JSON text, maybe truncated to `nameBytes`). */
+    resource: string;
+    /** The waiter's owner id. */
+    owner: number;
+    /** The mode requested. */
+    mode: LockMode;
+    /** Milliseconds waited so far. */
+    waitingMs: number;
+  }[];
 }
 
 const FROM_HANDLE = Symbol('fromHandle');
@@ -293,9 +323,11 @@ export class ResourceLock {
     if (this.#state.closed) return;
     releaseLevels(lm, this.#state, this.#locks, this.#modes, this.#locks.length);
   }
+  /** Releases every level this acquisition took, like `release()` (for `using`). */
   [Symbol.dispose](): void {
     this.release();
   }
+  /** Releases every level this acquisition took, like `release()` (for `await using`). */
   async [Symbol.asyncDispose](): Promise<void> {
     this.release();
   }
@@ -314,7 +346,9 @@ export class LockManager {
 
   /** Lock class name; shared through the handle. */
   readonly name: string;
+  /** The buffer this lock manager lives in. */
   readonly buffer: SharedArrayBuffer;
+  /** Byte offset of this lock manager (its tag word) in `buffer`. */
   readonly byteOffset: number;
   /** Most distinct resources held or waited on at once. */
   readonly capacity: number;

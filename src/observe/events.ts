@@ -21,11 +21,17 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 
 /** The names of sablock's diagnostics channels. */
 export const CHANNELS = Object.freeze({
+  /** A lock was acquired, by any path. */
   acquire: 'sablock:acquire',
+  /** An acquisition that had to wait got the lock (message has `waitMs`, `parks`). */
   contended: 'sablock:contended',
+  /** A lock was released (message has `holdMs` when known). */
   release: 'sablock:release',
+  /** A timed acquisition gave up. */
   timeout: 'sablock:timeout',
+  /** An async acquisition was aborted by its signal. */
   abort: 'sablock:abort',
+  /** An acquirer found that the previous owner died holding the lock. */
   ownerDied: 'sablock:owner-died',
 } as const);
 

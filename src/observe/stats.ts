@@ -203,7 +203,12 @@ export interface Stats {
   /** Same as `stats()`. */
   snapshot(): Record<string, LockStats>;
   /** The `n` classes with the most contended acquisitions (ties: most total wait), most first. */
-  topContended(n?: number): Array<LockStats & { name: string }>;
+  topContended(n?: number): Array<
+    LockStats & {
+      /** The lock class name. */
+      name: string;
+    }
+  >;
   /** Zeroes every counter and histogram (class rows stay). */
   reset(): void;
   /** Whether this thread records now (it has a table and recording is on). */
@@ -240,7 +245,12 @@ export const stats: Stats = Object.defineProperties(
 ) as Stats;
 
 /** Same as `stats.topContended(n)`. */
-export const topContended = (n?: number): Array<LockStats & { name: string }> => stats.topContended(n);
+export const topContended = (n?: number): Array<
+  LockStats & {
+    /** The lock class name. */
+    name: string;
+  }
+> => stats.topContended(n);
 
 // ---- at load: join a table published by the thread that started us, or honour SABLOCK_STATS ----
 {
