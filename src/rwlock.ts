@@ -3,7 +3,7 @@
  * and atomic downgrade. The state machine is `raw/rwlock.ts`; this file is the API layer:
  * placement, handles, guards, ownership and misuse checks.
  *
- * Layout (BYTE_LENGTH 24):
+ * Layout (BYTE_LENGTH 28):
  * | word | content |
  * |------|---------|
  * | 0    | tag (kind id), written once by the constructor |
@@ -12,6 +12,15 @@
  * | 3    | UPGRADE_NOTIFY: the upgrading thread sleeps here while readers drain |
  * | 4    | WRITER_OWNER: owner id of the write holder (0: none) |
  * | 5    | UPGRADABLE_OWNER: owner id of the upgradable-read holder (0: none) |
+ * | 6    | FLAGS: bit 0 OWNER_DIED (a write or upgradable holder died; see `ownerDied`) |
+ *
+ * ## Owner death (docs/robustness.md)
+ * A thread that dies holding the write lock or the upgradable read lock is named in its owner
+ * word; waiters wake at least every RECHECK_MS, see the dead id, and one of them releases the hold
+ * on its behalf (raw/rwlock.ts invariant 9) and sets OWNER_DIED. Acquisitions still succeed; the
+ * flag (`ownerDied`) stays set until a write holder calls `markConsistent()`. A plain `try*()`
+ * that fails also reaps a dead owner once and retries. Read holds are not named, so a reader
+ * that dies holding a read lock is not recovered (yet).
  *
  * ## Ownership and invalid use
  * - The write lock and the upgradable read lock belong to a thread (their owner ids are in shared
@@ -51,7 +60,7 @@ import { SpinBudget } from './core/spin.js';
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
 import { checkCallback, type Lockable } from './exclusive.js';
 import { checking, onAcquire, onAcquired, onRelease, runHolding, waitChecked } from './check/hooks.js';
-import { noteAcquired, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
+import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
 import { acquireChannel, releaseChannel } from './observe/events.js';
 import {
   downgrade as rawDowngrade,
@@ -61,6 +70,9 @@ import {
   readLockAsyncSlow,
   readLockRecursive,
   readLockSlow,
+  reapDeadOwners,
+  ownerDiedOf,
+  clearOwnerDied,
   readUnlock as rawReadUnlock,
   RW_SLOW,
   RW_WORDS,
@@ -188,6 +200,8 @@ export class RWLock {
   #upgradableGuard: RWLockGuard | null = null;
   #writer: Lockable | undefined;
   #reader: Lockable | undefined;
+  /** Called by the raw layer when this thread reaped a dead holder (once per death). */
+  readonly #onOwnerDied = (): void => noteOwnerDied(this);
 
   constructor(options?: RWLockOptions);
   /** @internal */
@@ -247,8 +261,10 @@ export class RWLock {
 
   #tryReadLock(timeoutMs: number | undefined): boolean {
     if (!this.#fastRead()) {
-      if (timeoutMs === undefined) return false;
-      if (!this.#readContended('tryReadLock', deadlineAfter(timeoutMs))) return false;
+      if (timeoutMs === undefined) {
+        // A plain try never waits, but a dead holder must not block it forever: reap, retry once.
+        if (!this.#reaped() || !this.#fastRead()) return false;
+      } else if (!this.#readContended('tryReadLock', deadlineAfter(timeoutMs))) return false;
     } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'read'); // observe
     this.#readHolds++;
     return true;
@@ -260,7 +276,7 @@ export class RWLock {
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     if (checking) onAcquire(this, true, true);
     if (!this.#fastRead()) {
-      const slow = readLockAsyncSlow(this.#a, this.#i, wait, this.name);
+      const slow = readLockAsyncSlow(this.#a, this.#i, wait, this.name, false, this.#onOwnerDied);
       const waitStart = watching() ? now() : -1; // observe
       await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow, 'read') : slow);
     } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'read'); // observe
@@ -331,8 +347,10 @@ export class RWLock {
 
   #tryWriteLock(timeoutMs: number | undefined): boolean {
     if (!rawTryWriteLock(this.#a, this.#i)) {
-      if (timeoutMs === undefined) return false;
-      if (!this.#writeContended(deadlineAfter(timeoutMs))) return false;
+      if (timeoutMs === undefined) {
+        // A plain try never waits, but a dead holder must not block it forever: reap, retry once.
+        if (!this.#reaped() || !rawTryWriteLock(this.#a, this.#i)) return false;
+      } else if (!this.#writeContended(deadlineAfter(timeoutMs))) return false;
     } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'write'); // observe
     this.#wrote();
     return true;
@@ -344,7 +362,7 @@ export class RWLock {
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     if (checking) onAcquire(this, false, true);
     if (!rawTryWriteLock(this.#a, this.#i)) {
-      const slow = writeLockAsyncSlow(this.#a, this.#i, wait, this.name);
+      const slow = writeLockAsyncSlow(this.#a, this.#i, wait, this.name, this.#onOwnerDied);
       const waitStart = watching() ? now() : -1; // observe
       await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow, 'write') : slow);
     } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'write'); // observe
@@ -427,8 +445,10 @@ export class RWLock {
 
   #tryUpgradableReadLock(timeoutMs: number | undefined): boolean {
     if (!this.#tryUpgradableFast()) {
-      if (timeoutMs === undefined) return false;
-      if (!this.#upgradableContended(deadlineAfter(timeoutMs))) return false;
+      if (timeoutMs === undefined) {
+        // A plain try never waits, but a dead holder must not block it forever: reap, retry once.
+        if (!this.#reaped() || !this.#tryUpgradableFast()) return false;
+      } else if (!this.#upgradableContended(deadlineAfter(timeoutMs))) return false;
     } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'upgradable'); // observe
     this.#tookUpgradable();
     return true;
@@ -440,7 +460,7 @@ export class RWLock {
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     if (checking) onAcquire(this, false, true);
     if (!this.#tryUpgradableFast()) {
-      const slow = readLockAsyncSlow(this.#a, this.#i, wait, this.name, true);
+      const slow = readLockAsyncSlow(this.#a, this.#i, wait, this.name, true, this.#onOwnerDied);
       const waitStart = watching() ? now() : -1; // observe
       await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow, 'upgradable') : slow);
     } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'upgradable'); // observe
@@ -525,16 +545,37 @@ export class RWLock {
     return this.#readHolds;
   }
 
+  /**
+   * True when a thread died holding the write lock or the upgradable read lock (its hold was
+   * released on its behalf) and no write holder has called `markConsistent()` since. Acquisitions
+   * still succeed; check this after acquiring to decide whether the protected data needs repair.
+   */
+  get ownerDied(): boolean {
+    return ownerDiedOf(this.#a, this.#i);
+  }
+
+  /**
+   * Declares the protected data repaired after an owner death (clears `ownerDied`). This thread
+   * must hold the write lock (repair needs exclusive access); otherwise throws ERR_LOCK_NOT_HELD.
+   */
+  markConsistent(): void {
+    if (!this.#holdsWrite()) {
+      throw new LockError('ERR_LOCK_NOT_HELD', `${this.name}: markConsistent() needs the write lock held by this thread`, this.name);
+    }
+    clearOwnerDied(this.#a, this.#i);
+  }
+
   /** The write side as a `Lockable` (for `Condition` and other helpers taking any lock). */
   get writer(): Lockable {
-    return (this.#writer ??= {
+    return (this.#writer ??= Object.defineProperty({
       name: this.name,
       lock: () => this.writeLock(),
       unlock: () => this.writeUnlock(),
       tryLock: (ms?: number) => this.tryWriteLock(ms),
       lockAsync: (o?: WaitOptions) => this.writeLockAsync(o),
       isLocked: () => this.isWriteLocked(),
-    });
+      ownerDied: false,
+    }, 'ownerDied', { get: () => this.ownerDied }));
   }
 
   /** The read side as a `Lockable`: `lock()` takes a read hold, `unlock()` releases one. */
@@ -555,8 +596,8 @@ export class RWLock {
     this.#checkNotWriter(op);
     const waitStart = watching() ? now() : -1; // observe: time the wait, then record how it ended
     const ok = checking
-      ? this.#waitChecked(true, deadline, (step) => readLockSlow(this.#a, this.#i, step, READ_BUDGET))
-      : readLockSlow(this.#a, this.#i, deadline, READ_BUDGET);
+      ? this.#waitChecked(true, deadline, (step) => readLockSlow(this.#a, this.#i, step, READ_BUDGET, false, this.#onOwnerDied))
+      : readLockSlow(this.#a, this.#i, deadline, READ_BUDGET, false, this.#onOwnerDied);
     if (waitStart >= 0) {
       if (ok) noteAcquired(this, waitStart, RW_SLOW.parks, 'read');
       else noteTimeout(this, waitStart, 'read');
@@ -568,8 +609,8 @@ export class RWLock {
     this.#checkCanWaitForWrite();
     const waitStart = watching() ? now() : -1; // observe
     const ok = checking
-      ? this.#waitChecked(false, deadline, (step) => writeLockSlow(this.#a, this.#i, step, WRITE_BUDGET))
-      : writeLockSlow(this.#a, this.#i, deadline, WRITE_BUDGET);
+      ? this.#waitChecked(false, deadline, (step) => writeLockSlow(this.#a, this.#i, step, WRITE_BUDGET, this.#onOwnerDied))
+      : writeLockSlow(this.#a, this.#i, deadline, WRITE_BUDGET, this.#onOwnerDied);
     if (waitStart >= 0) {
       if (ok) noteAcquired(this, waitStart, RW_SLOW.parks, 'write');
       else noteTimeout(this, waitStart, 'write');
@@ -581,8 +622,8 @@ export class RWLock {
     this.#checkCanWaitForUpgradable();
     const waitStart = watching() ? now() : -1; // observe
     const ok = checking
-      ? this.#waitChecked(false, deadline, (step) => readLockSlow(this.#a, this.#i, step, READ_BUDGET, true))
-      : readLockSlow(this.#a, this.#i, deadline, READ_BUDGET, true);
+      ? this.#waitChecked(false, deadline, (step) => readLockSlow(this.#a, this.#i, step, READ_BUDGET, true, this.#onOwnerDied))
+      : readLockSlow(this.#a, this.#i, deadline, READ_BUDGET, true, this.#onOwnerDied);
     if (waitStart >= 0) {
       if (ok) noteAcquired(this, waitStart, RW_SLOW.parks, 'upgradable');
       else noteTimeout(this, waitStart, 'upgradable');
@@ -663,6 +704,11 @@ export class RWLock {
     });
   }
 
+  /** A failed plain try: release a dead holder's hold if there is one; true if it did. */
+  #reaped(): boolean {
+    return reapDeadOwners(this.#a, this.#i, this.#onOwnerDied) > 0;
+  }
+
   #readsAlready(): boolean {
     return this.#readHolds > 0 || Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER) === OWNER_ID;
   }
@@ -703,9 +749,10 @@ export class RWLock {
   }
 
   #upgraded(): RWLockGuard {
-    // The write lock is ours now: move the owner id from one word to the other.
-    Atomics.store(this.#a, this.#i + WRITER_OWNER, OWNER_ID);
+    // The write lock is ours now: move the owner id from one word to the other, clearing the old
+    // one first so that no dead-owner reaper finds us named twice (raw/rwlock.ts invariant 9).
     Atomics.store(this.#a, this.#i + UPGRADABLE_OWNER, 0);
+    Atomics.store(this.#a, this.#i + WRITER_OWNER, OWNER_ID);
     const g = this.#releaseUpgradableGuard() ?? new RWLockGuard(this, 'write');
     g._setMode('write');
     this.#writeGuard = g;

@@ -163,7 +163,7 @@ describe('RWLock in one thread', () => {
 
 describe('RWLock handles and placement', () => {
   it('BYTE_LENGTH, BYTE_ALIGNMENT, handle round trip, name', () => {
-    expect(RWLock.BYTE_LENGTH).toBe(24);
+    expect(RWLock.BYTE_LENGTH).toBe(28);
     expect(RWLock.BYTE_ALIGNMENT).toBe(4);
     const sab = new SharedArrayBuffer(64);
     const rw = new RWLock({ buffer: sab, byteOffset: 16, name: 'accounts' });

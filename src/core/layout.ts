@@ -44,7 +44,7 @@ export const KIND_BYTES: Partial<Record<Kind, number>> = {
   Mutex: 8,
   SpinLock: 8,
   TicketLock: 40,
-  RWLock: 24,
+  RWLock: 28,
   Semaphore: 36,
   Condition: 12,
 };
