@@ -3,7 +3,7 @@
  * and atomic downgrade. The state machine is `raw/rwlock.ts`; this file is the API layer:
  * placement, handles, guards, ownership and misuse checks.
  *
- * Layout (BYTE_LENGTH 28):
+ * Layout (BYTE_LENGTH 92):
  * | word | content |
  * |------|---------|
  * | 0    | tag (kind id), written once by the constructor |
@@ -12,15 +12,17 @@
  * | 3    | UPGRADE_NOTIFY: the upgrading thread sleeps here while readers drain |
  * | 4    | WRITER_OWNER: owner id of the write holder (0: none) |
  * | 5    | UPGRADABLE_OWNER: owner id of the upgradable-read holder (0: none) |
- * | 6    | FLAGS: bit 0 OWNER_DIED (a write or upgradable holder died; see `ownerDied`) |
+ * | 6    | FLAGS: bit 0 OWNER_DIED (a holder died; see `ownerDied`) |
+ * | 7–22 | READ_HOLDERS: 8 slots `(owner id, read holds)` (core/holders.ts), for dead readers |
  *
  * ## Owner death (docs/robustness.md)
  * A thread that dies holding the write lock or the upgradable read lock is named in its owner
  * word; waiters wake at least every RECHECK_MS, see the dead id, and one of them releases the hold
  * on its behalf (raw/rwlock.ts invariant 9) and sets OWNER_DIED. Acquisitions still succeed; the
  * flag (`ownerDied`) stays set until a write holder calls `markConsistent()`. A plain `try*()`
- * that fails also reaps a dead owner once and retries. Read holds are not named, so a reader
- * that dies holding a read lock is not recovered (yet).
+ * that fails also reaps a dead owner once and retries. Read holds are recorded per thread in
+ * holder slots (8 threads at a time; more readers at once are untracked and not recovered), so
+ * a reader that dies holding read locks is recovered the same way: a waiter subtracts its holds.
  *
  * ## Ownership and invalid use
  * - The write lock and the upgradable read lock belong to a thread (their owner ids are in shared
@@ -57,6 +59,7 @@ import { abortReason, LockError } from './core/errors.js';
 import { checkTimeout, deadlineAfter, now, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { attach, place, type Handle, type PlacementOptions } from './core/layout.js';
 import { SpinBudget } from './core/spin.js';
+import { addHold, dropHold } from './core/holders.js';
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
 import { checkCallback, type Lockable } from './exclusive.js';
 import { checking, onAcquire, onAcquired, onRelease, runHolding, waitChecked } from './check/hooks.js';
@@ -70,6 +73,10 @@ import {
   readLockAsyncSlow,
   readLockRecursive,
   readLockSlow,
+  FLAGS,
+  READ_HOLDERS,
+  READ_SLOTS,
+  SLOTS_WANTED,
   reapDeadOwners,
   ownerDiedOf,
   clearOwnerDied,
@@ -195,6 +202,8 @@ export class RWLock {
   readonly #i: number;
   /** Read holds taken through this object in this thread. */
   #readHolds = 0;
+  /** The holder slot this thread's read holds were last recorded in (−1: none or untracked). */
+  #slot = -1;
   /** The guard of the current write / upgradable hold taken through this object, if any. */
   #writeGuard: RWLockGuard | null = null;
   #upgradableGuard: RWLockGuard | null = null;
@@ -245,7 +254,7 @@ export class RWLock {
     if (checking) return this.#readLockChecked();
     if (!this.#fastRead()) this.#readContended('readLock', Infinity);
     else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'read'); // observe: off = one test
-    this.#readHolds++;
+    this.#tookRead();
     return new RWLockGuard(this, 'read');
   }
 
@@ -266,7 +275,7 @@ export class RWLock {
         if (!this.#reaped() || !this.#fastRead()) return false;
       } else if (!this.#readContended('tryReadLock', deadlineAfter(timeoutMs))) return false;
     } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'read'); // observe
-    this.#readHolds++;
+    this.#tookRead();
     return true;
   }
 
@@ -281,7 +290,7 @@ export class RWLock {
       await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow, 'read') : slow);
     } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'read'); // observe
     if (checking) onAcquired(this, true, true);
-    this.#readHolds++;
+    this.#tookRead();
     return new RWLockGuard(this, 'read');
   }
 
@@ -297,6 +306,8 @@ export class RWLock {
       );
     }
     this.#readHolds--;
+    // Drop our record first, then the hold (raw/rwlock.ts invariant 10).
+    this.#dropRead();
     rawReadUnlock(this.#a, this.#i);
     if (observing || releaseChannel.hasSubscribers) noteReleased(this, 'read'); // observe: off = one test
   }
@@ -417,7 +428,7 @@ export class RWLock {
     Atomics.store(this.#a, this.#i + WRITER_OWNER, 0);
     rawDowngrade(this.#a, this.#i);
     if (checking) onAcquired(this, true, false);
-    this.#readHolds++;
+    this.#tookRead();
     if (g === null) return new RWLockGuard(this, 'read');
     g._setMode('read');
     return g;
@@ -644,7 +655,7 @@ export class RWLock {
     if (!this.#fastRead()) this.#readContended('readLock', Infinity);
     else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'read'); // observe
     onAcquired(this, true, false);
-    this.#readHolds++;
+    this.#tookRead();
     return new RWLockGuard(this, 'read');
   }
 
@@ -702,6 +713,50 @@ export class RWLock {
       const w = Atomics.load(this.#a, this.#i + WRITER_OWNER);
       return w !== 0 ? w : Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER);
     });
+  }
+
+  /**
+   * After any read acquisition: count it here and record it in our holder slot (raw/rwlock.ts
+   * invariant 10). The slot stays ours at a count of 0 (one add and one sub per read, no claim),
+   * until some thread found every slot taken (SLOTS_WANTED): from then on slots are freed at 0.
+   */
+  #tookRead(): void {
+    this.#readHolds++;
+    const k = this.#slot;
+    const h = this.#i + READ_HOLDERS + 2 * k;
+    // Our cached slot, still ours (only we free it while we live): count one more hold. A plain
+    // write: while we live nobody else writes or reads our count (see #dropRead on ordering).
+    if (k >= 0 && Atomics.load(this.#a, h) === OWNER_ID) this.#a[h + 1]++;
+    else this.#slot = this.#claimSlot();
+  }
+
+  #claimSlot(): number {
+    const k = addHold(this.#a, this.#i + READ_HOLDERS, READ_SLOTS, OWNER_ID, 1);
+    if (k >= 0) return k;
+    // Every slot is taken: free dead readers' slots (giving their holds back), retry once, and
+    // ask live readers to free theirs at a count of 0 from now on.
+    // Ask for slots: holders that see this free their slot when their count drops to 0.
+    Atomics.or(this.#a, this.#i + FLAGS, SLOTS_WANTED);
+    reapDeadOwners(this.#a, this.#i, this.#onOwnerDied);
+    return addHold(this.#a, this.#i + READ_HOLDERS, READ_SLOTS, OWNER_ID, 1); // −1: untracked
+  }
+
+  /** Before releasing a read hold: drop it from our holder slot (raw/rwlock.ts invariant 10). */
+  #dropRead(): void {
+    const k = this.#slot;
+    const h = this.#i + READ_HOLDERS + 2 * k;
+    if (k >= 0 && Atomics.load(this.#a, h) === OWNER_ID) {
+      // Our count, written plainly: only we touch it while we live. A reaper reads it only after
+      // our death is published (after this thread stopped: owner-death.ts invariant 1), and a
+      // later claimer of the slot only after our SC store of the owner below, which orders it.
+      const c = this.#a[h + 1] - 1;
+      this.#a[h + 1] = c;
+      if (c === 0 && (Atomics.load(this.#a, this.#i + FLAGS) & SLOTS_WANTED) !== 0) {
+        // Free our slot (its count is 0): only we change it while we live.
+        Atomics.store(this.#a, h, 0);
+        this.#slot = -1;
+      }
+    } else dropHold(this.#a, this.#i + READ_HOLDERS, READ_SLOTS, OWNER_ID, 1);
   }
 
   /** A failed plain try: release a dead holder's hold if there is one; true if it did. */

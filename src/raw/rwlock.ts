@@ -24,7 +24,8 @@
  * | i+2  | UPGRADE_NOTIFY   | counter the upgrading thread sleeps on while readers drain |
  * | i+3  | WRITER_OWNER     | owner id of the write-lock holder, 0 when none (ownership checks) |
  * | i+4  | UPGRADABLE_OWNER | owner id of the upgradable-read holder, 0 when none |
- * | i+5  | FLAGS            | bit 0 OWNER_DIED: a write or upgradable holder died holding it; kept until `markConsistent` |
+ * | i+5  | FLAGS            | bit 0 OWNER_DIED: a holder died holding it; kept until `markConsistent`; bit 1 SLOTS_WANTED (invariant 10) |
+ * | i+6… | READ_HOLDERS     | READ_SLOTS holder slots `(owner id, read holds)` (core/holders.ts), for dead readers |
  *
  * ## State word
  * | bits  | name               | meaning |
@@ -101,8 +102,17 @@
  *    releases until a write holder calls `markConsistent`. Not covered (leaked, as with any lock
  *    whose owner dies between two instructions): a thread that dies after the state CAS of an
  *    acquisition but before storing its owner id, or between clearing UPGRADABLE_OWNER and setting
- *    WRITER_OWNER in `upgrade`; and read holds, which are counted, not named (see the roadmap in
- *    docs/robustness.md).
+ *    WRITER_OWNER in `upgrade`.
+ * 10. Read holds are counted in STATE and, per thread, in READ_HOLDERS (core/holders.ts): the API
+ *    layer records a read hold after the STATE operation that took it and drops it before the one
+ *    that releases it. `reapDeadOwners` also frees the slots of dead readers (one CAS per slot,
+ *    from the dead id) and subtracts what they held from the reader count, then wakes as the last
+ *    reader's release would; OWNER_DIED is set too. With every slot taken a read hold is untracked
+ *    and not recovered; a reader that dies between the two steps of an acquisition leaks its hold.
+ *    The upgradable hold is not in the slots (UPGRADABLE_OWNER names it). A live thread keeps its
+ *    slot at a count of 0 (so an uncontended read costs one add and one sub on it) until a reader
+ *    finds every slot taken and sets SLOTS_WANTED (never cleared); from then on slots are freed
+ *    at a count of 0. A reaped slot is freed whatever its count.
  *
  * ## Memory ordering
  * Every access to these words is an Atomics operation (sequentially consistent). Acquisition is a
@@ -113,6 +123,7 @@
 import { LockError } from '../core/errors.js';
 import { now, throwIfOver, waitAsyncUntil, waitUntil, wake, type ParsedWait } from '../core/futex.js';
 import { isDeadOwner } from '../core/owner-death.js';
+import { reapDeadHolds } from '../core/holders.js';
 import { spinWhile, type SpinBudget } from '../core/spin.js';
 
 export const STATE = 0;
@@ -121,10 +132,15 @@ export const UPGRADE_NOTIFY = 2;
 export const WRITER_OWNER = 3;
 export const UPGRADABLE_OWNER = 4;
 export const FLAGS = 5;
+export const READ_HOLDERS = 6;
+/** Threads whose read holds are tracked at once (beyond: untracked, not recovered). */
+export const READ_SLOTS = 8;
 /** Words after the tag word. */
-export const RW_WORDS = 6;
-/** FLAGS bit: a write or upgradable holder died holding the lock (invariant 9). */
+export const RW_WORDS = READ_HOLDERS + 2 * READ_SLOTS;
+/** FLAGS bit: a holder died holding the lock (invariants 9, 10). */
 export const RW_OWNER_DIED = 1;
+/** FLAGS bit: a reader found every holder slot taken; readers free their slot at a count of 0. */
+export const SLOTS_WANTED = 2;
 
 export const READERS_MASK = 0x00ff_ffff;
 /** Most read holds at once; one more throws rather than overflowing into the flag bits. */
@@ -653,6 +669,18 @@ export function reapDeadOwners(a: Int32Array, i: number, onOwnerDied?: OnOwnerDi
     // Tell the next holders before anyone can acquire.
     Atomics.or(a, i + FLAGS, RW_OWNER_DIED);
     releaseDeadUpgradable(a, i);
+    reaped++;
+    onOwnerDied?.();
+  }
+  // Dead readers: each slot is reaped once, by the CAS in reapDeadHolds (invariant 10).
+  const held = reapDeadHolds(a, i + READ_HOLDERS, READ_SLOTS);
+  if (held > 0) {
+    // Tell the next holders (the dead reader may have been mid-way through a read-only protocol
+    // only, but a writer waiting on it deserves to know why the wait ended).
+    Atomics.or(a, i + FLAGS, RW_OWNER_DIED);
+    // Give the dead readers' holds back, as their readUnlock calls would have.
+    const s = Atomics.sub(a, i, held) - held;
+    afterReaderLeft(a, i, s);
     reaped++;
     onOwnerDied?.();
   }

@@ -125,3 +125,75 @@ describe('RWLock: dead holder', () => {
     });
   }, 20_000);
 });
+
+describe('RWLock: dead readers', () => {
+  it('a thread terminated holding read locks: sync and async writers get in, the count is exact', async () => {
+    const rw = new RWLock({ name: 'robust-rw-readers' });
+    const counter = new SharedArrayBuffer(4);
+    const writers = [
+      { mode: 'write', how: 'sync' },
+      { mode: 'write', how: 'async' },
+      { mode: 'write', how: 'try' },
+    ] as const;
+    await withActors(async (spawn) => {
+      const live = spawn({ handle: rw.handle, role: 'holder', mode: 'read', holds: 1 }, RW_ACTOR);
+      const dead = spawn({ handle: rw.handle, role: 'holder', mode: 'read', holds: 3 }, RW_ACTOR);
+      await live.next();
+      await dead.next();
+      expect(rw.readerCount()).toBe(4);
+      const ws = writers.map((w) => spawn({ handle: rw.handle, role: 'waiter', ...w, counter }, RW_ACTOR));
+      for (const w of ws) expect((await w.next()).type).toBe('ready');
+      await sleep(150);
+      await dead.kill();
+      // The dead reader's 3 holds are given back; the live reader's one still keeps writers out.
+      const t0 = Date.now();
+      while (rw.readerCount() !== 1 && Date.now() - t0 < BOUND_MS) await sleep(5);
+      expect(rw.readerCount()).toBe(1);
+      await sleep(100);
+      expect(Atomics.load(new Int32Array(counter), 0)).toBe(0); // exclusion with the live reader
+      const exitAt = await live.kill();
+      for (const w of ws) {
+        const got = await w.next<Got>();
+        expect(got.acquired).toBe(true);
+        expect(got.ownerDied).toBe(true);
+        expect(got.at - exitAt).toBeLessThan(BOUND_MS);
+      }
+    });
+    expect(Atomics.load(new Int32Array(counter), 0)).toBe(3);
+    expect(rw.isLocked()).toBe(false);
+    expect(rw.readerCount()).toBe(0);
+    expect(rw.ownerDied).toBe(true);
+  }, 30_000);
+
+  it('an upgrade waiting for a dead reader completes', async () => {
+    const rw = new RWLock();
+    await withActors(async (spawn) => {
+      const dead = spawn({ handle: rw.handle, role: 'holder', mode: 'read', holds: 2 }, RW_ACTOR);
+      await dead.next();
+      rw.upgradableReadLock();
+      expect(rw.tryUpgrade(100)).toBe(false);
+      await dead.kill();
+      expect(rw.tryUpgrade(5_000)).toBe(true);
+      expect(rw.ownerDied).toBe(true);
+      rw.markConsistent();
+      rw.writeUnlock();
+    });
+    expect(rw.isLocked()).toBe(false);
+    expect(rw.ownerDied).toBe(false);
+  }, 20_000);
+
+  it('read holds of a live thread are never reaped, and its slot follows its holds', async () => {
+    const rw = new RWLock();
+    await withActors(async (spawn) => {
+      const live = spawn({ handle: rw.handle, role: 'holder', mode: 'read', holds: 2 }, RW_ACTOR);
+      await live.next();
+      expect(rw.tryWriteLock(300)).toBe(false);
+      expect(rw.readerCount()).toBe(2);
+      expect(rw.ownerDied).toBe(false);
+    });
+    // withActors terminated the live holder: its holds are reaped by the next waiter.
+    expect(rw.tryWriteLock(5_000)).toBe(true);
+    expect(rw.ownerDied).toBe(true);
+    rw.writeUnlock();
+  }, 20_000);
+});
