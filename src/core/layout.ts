@@ -45,7 +45,7 @@ export const KIND_BYTES: Partial<Record<Kind, number>> = {
   SpinLock: 8,
   TicketLock: 40,
   RWLock: 92,
-  Semaphore: 36,
+  Semaphore: 104,
   Condition: 12,
 };
 const MAX_KIND_WORDS = 32;
