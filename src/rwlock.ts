@@ -3,7 +3,7 @@
  * and atomic downgrade. The state machine is `raw/rwlock.ts`; this file is the API layer:
  * placement, handles, guards, ownership and misuse checks.
  *
- * Layout (BYTE_LENGTH 24):
+ * Layout (BYTE_LENGTH 92):
  * | word | content |
  * |------|---------|
  * | 0    | tag (kind id), written once by the constructor |
@@ -12,6 +12,17 @@
  * | 3    | UPGRADE_NOTIFY: the upgrading thread sleeps here while readers drain |
  * | 4    | WRITER_OWNER: owner id of the write holder (0: none) |
  * | 5    | UPGRADABLE_OWNER: owner id of the upgradable-read holder (0: none) |
+ * | 6    | FLAGS: bit 0 OWNER_DIED (a holder died; see `ownerDied`) |
+ * | 7–22 | READ_HOLDERS: 8 slots `(owner id, read holds)` (core/holders.ts), for dead readers |
+ *
+ * ## Owner death (docs/robustness.md)
+ * A thread that dies holding the write lock or the upgradable read lock is named in its owner
+ * word; waiters wake at least every RECHECK_MS, see the dead id, and one of them releases the hold
+ * on its behalf (raw/rwlock.ts invariant 9) and sets OWNER_DIED. Acquisitions still succeed; the
+ * flag (`ownerDied`) stays set until a write holder calls `markConsistent()`. A plain `try*()`
+ * that fails also reaps a dead owner once and retries. Read holds are recorded per thread in
+ * holder slots (8 threads at a time; more readers at once are untracked and not recovered), so
+ * a reader that dies holding read locks is recovered the same way: a waiter subtracts its holds.
  *
  * ## Ownership and invalid use
  * - The write lock and the upgradable read lock belong to a thread (their owner ids are in shared
@@ -48,10 +59,11 @@ import { abortReason, LockError } from './core/errors.js';
 import { checkTimeout, deadlineAfter, now, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { attach, place, type Handle, type PlacementOptions } from './core/layout.js';
 import { SpinBudget } from './core/spin.js';
+import { addHold, dropHold } from './core/holders.js';
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
 import { checkCallback, type Lockable } from './exclusive.js';
 import { checking, onAcquire, onAcquired, onRelease, runHolding, waitChecked } from './check/hooks.js';
-import { noteAcquired, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
+import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
 import { acquireChannel, releaseChannel } from './observe/events.js';
 import {
   downgrade as rawDowngrade,
@@ -61,6 +73,13 @@ import {
   readLockAsyncSlow,
   readLockRecursive,
   readLockSlow,
+  FLAGS,
+  READ_HOLDERS,
+  READ_SLOTS,
+  SLOTS_WANTED,
+  reapDeadOwners,
+  ownerDiedOf,
+  clearOwnerDied,
   readUnlock as rawReadUnlock,
   RW_SLOW,
   RW_WORDS,
@@ -186,11 +205,15 @@ export class RWLock {
   readonly #i: number;
   /** Read holds taken through this object in this thread. */
   #readHolds = 0;
+  /** The holder slot this thread's read holds were last recorded in (−1: none or untracked). */
+  #slot = -1;
   /** The guard of the current write / upgradable hold taken through this object, if any. */
   #writeGuard: RWLockGuard | null = null;
   #upgradableGuard: RWLockGuard | null = null;
   #writer: Lockable | undefined;
   #reader: Lockable | undefined;
+  /** Called by the raw layer when this thread reaped a dead holder (once per death). */
+  readonly #onOwnerDied = (): void => noteOwnerDied(this);
 
   constructor(options?: RWLockOptions);
   /** @internal */
@@ -234,7 +257,7 @@ export class RWLock {
     if (checking) return this.#readLockChecked();
     if (!this.#fastRead()) this.#readContended('readLock', Infinity);
     else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'read'); // observe: off = one test
-    this.#readHolds++;
+    this.#tookRead();
     return new RWLockGuard(this, 'read');
   }
 
@@ -250,10 +273,12 @@ export class RWLock {
 
   #tryReadLock(timeoutMs: number | undefined): boolean {
     if (!this.#fastRead()) {
-      if (timeoutMs === undefined) return false;
-      if (!this.#readContended('tryReadLock', deadlineAfter(timeoutMs))) return false;
+      if (timeoutMs === undefined) {
+        // A plain try never waits, but a dead holder must not block it forever: reap, retry once.
+        if (!this.#reaped() || !this.#fastRead()) return false;
+      } else if (!this.#readContended('tryReadLock', deadlineAfter(timeoutMs))) return false;
     } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'read'); // observe
-    this.#readHolds++;
+    this.#tookRead();
     return true;
   }
 
@@ -263,12 +288,12 @@ export class RWLock {
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     if (checking) onAcquire(this, true, true);
     if (!this.#fastRead()) {
-      const slow = readLockAsyncSlow(this.#a, this.#i, wait, this.name);
+      const slow = readLockAsyncSlow(this.#a, this.#i, wait, this.name, false, this.#onOwnerDied);
       const waitStart = watching() ? now() : -1; // observe
       await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow, 'read') : slow);
     } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'read'); // observe
     if (checking) onAcquired(this, true, true);
-    this.#readHolds++;
+    this.#tookRead();
     return new RWLockGuard(this, 'read');
   }
 
@@ -284,6 +309,8 @@ export class RWLock {
       );
     }
     this.#readHolds--;
+    // Drop our record first, then the hold (raw/rwlock.ts invariant 10).
+    this.#dropRead();
     rawReadUnlock(this.#a, this.#i);
     if (observing || releaseChannel.hasSubscribers) noteReleased(this, 'read'); // observe: off = one test
   }
@@ -334,8 +361,10 @@ export class RWLock {
 
   #tryWriteLock(timeoutMs: number | undefined): boolean {
     if (!rawTryWriteLock(this.#a, this.#i)) {
-      if (timeoutMs === undefined) return false;
-      if (!this.#writeContended(deadlineAfter(timeoutMs))) return false;
+      if (timeoutMs === undefined) {
+        // A plain try never waits, but a dead holder must not block it forever: reap, retry once.
+        if (!this.#reaped() || !rawTryWriteLock(this.#a, this.#i)) return false;
+      } else if (!this.#writeContended(deadlineAfter(timeoutMs))) return false;
     } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'write'); // observe
     this.#wrote();
     return true;
@@ -347,7 +376,7 @@ export class RWLock {
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     if (checking) onAcquire(this, false, true);
     if (!rawTryWriteLock(this.#a, this.#i)) {
-      const slow = writeLockAsyncSlow(this.#a, this.#i, wait, this.name);
+      const slow = writeLockAsyncSlow(this.#a, this.#i, wait, this.name, this.#onOwnerDied);
       const waitStart = watching() ? now() : -1; // observe
       await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow, 'write') : slow);
     } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'write'); // observe
@@ -402,7 +431,7 @@ export class RWLock {
     Atomics.store(this.#a, this.#i + WRITER_OWNER, 0);
     rawDowngrade(this.#a, this.#i);
     if (checking) onAcquired(this, true, false);
-    this.#readHolds++;
+    this.#tookRead();
     if (g === null) return new RWLockGuard(this, 'read');
     g._setMode('read');
     return g;
@@ -430,8 +459,10 @@ export class RWLock {
 
   #tryUpgradableReadLock(timeoutMs: number | undefined): boolean {
     if (!this.#tryUpgradableFast()) {
-      if (timeoutMs === undefined) return false;
-      if (!this.#upgradableContended(deadlineAfter(timeoutMs))) return false;
+      if (timeoutMs === undefined) {
+        // A plain try never waits, but a dead holder must not block it forever: reap, retry once.
+        if (!this.#reaped() || !this.#tryUpgradableFast()) return false;
+      } else if (!this.#upgradableContended(deadlineAfter(timeoutMs))) return false;
     } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'upgradable'); // observe
     this.#tookUpgradable();
     return true;
@@ -443,7 +474,7 @@ export class RWLock {
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     if (checking) onAcquire(this, false, true);
     if (!this.#tryUpgradableFast()) {
-      const slow = readLockAsyncSlow(this.#a, this.#i, wait, this.name, true);
+      const slow = readLockAsyncSlow(this.#a, this.#i, wait, this.name, true, this.#onOwnerDied);
       const waitStart = watching() ? now() : -1; // observe
       await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow, 'upgradable') : slow);
     } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'upgradable'); // observe
@@ -528,16 +559,37 @@ export class RWLock {
     return this.#readHolds;
   }
 
+  /**
+   * True when a thread died holding the write lock or the upgradable read lock (its hold was
+   * released on its behalf) and no write holder has called `markConsistent()` since. Acquisitions
+   * still succeed; check this after acquiring to decide whether the protected data needs repair.
+   */
+  get ownerDied(): boolean {
+    return ownerDiedOf(this.#a, this.#i);
+  }
+
+  /**
+   * Declares the protected data repaired after an owner death (clears `ownerDied`). This thread
+   * must hold the write lock (repair needs exclusive access); otherwise throws ERR_LOCK_NOT_HELD.
+   */
+  markConsistent(): void {
+    if (!this.#holdsWrite()) {
+      throw new LockError('ERR_LOCK_NOT_HELD', `${this.name}: markConsistent() needs the write lock held by this thread`, this.name);
+    }
+    clearOwnerDied(this.#a, this.#i);
+  }
+
   /** The write side as a `Lockable` (for `Condition` and other helpers taking any lock). */
   get writer(): Lockable {
-    return (this.#writer ??= {
+    return (this.#writer ??= Object.defineProperty({
       name: this.name,
       lock: () => this.writeLock(),
       unlock: () => this.writeUnlock(),
       tryLock: (ms?: number) => this.tryWriteLock(ms),
       lockAsync: (o?: WaitOptions) => this.writeLockAsync(o),
       isLocked: () => this.isWriteLocked(),
-    });
+      ownerDied: false,
+    }, 'ownerDied', { get: () => this.ownerDied }));
   }
 
   /** The read side as a `Lockable`: `lock()` takes a read hold, `unlock()` releases one. */
@@ -558,8 +610,8 @@ export class RWLock {
     this.#checkNotWriter(op);
     const waitStart = watching() ? now() : -1; // observe: time the wait, then record how it ended
     const ok = checking
-      ? this.#waitChecked(true, deadline, (step) => readLockSlow(this.#a, this.#i, step, READ_BUDGET))
-      : readLockSlow(this.#a, this.#i, deadline, READ_BUDGET);
+      ? this.#waitChecked(true, deadline, (step) => readLockSlow(this.#a, this.#i, step, READ_BUDGET, false, this.#onOwnerDied))
+      : readLockSlow(this.#a, this.#i, deadline, READ_BUDGET, false, this.#onOwnerDied);
     if (waitStart >= 0) {
       if (ok) noteAcquired(this, waitStart, RW_SLOW.parks, 'read');
       else noteTimeout(this, waitStart, 'read');
@@ -571,8 +623,8 @@ export class RWLock {
     this.#checkCanWaitForWrite();
     const waitStart = watching() ? now() : -1; // observe
     const ok = checking
-      ? this.#waitChecked(false, deadline, (step) => writeLockSlow(this.#a, this.#i, step, WRITE_BUDGET))
-      : writeLockSlow(this.#a, this.#i, deadline, WRITE_BUDGET);
+      ? this.#waitChecked(false, deadline, (step) => writeLockSlow(this.#a, this.#i, step, WRITE_BUDGET, this.#onOwnerDied))
+      : writeLockSlow(this.#a, this.#i, deadline, WRITE_BUDGET, this.#onOwnerDied);
     if (waitStart >= 0) {
       if (ok) noteAcquired(this, waitStart, RW_SLOW.parks, 'write');
       else noteTimeout(this, waitStart, 'write');
@@ -584,8 +636,8 @@ export class RWLock {
     this.#checkCanWaitForUpgradable();
     const waitStart = watching() ? now() : -1; // observe
     const ok = checking
-      ? this.#waitChecked(false, deadline, (step) => readLockSlow(this.#a, this.#i, step, READ_BUDGET, true))
-      : readLockSlow(this.#a, this.#i, deadline, READ_BUDGET, true);
+      ? this.#waitChecked(false, deadline, (step) => readLockSlow(this.#a, this.#i, step, READ_BUDGET, true, this.#onOwnerDied))
+      : readLockSlow(this.#a, this.#i, deadline, READ_BUDGET, true, this.#onOwnerDied);
     if (waitStart >= 0) {
       if (ok) noteAcquired(this, waitStart, RW_SLOW.parks, 'upgradable');
       else noteTimeout(this, waitStart, 'upgradable');
@@ -606,7 +658,7 @@ export class RWLock {
     if (!this.#fastRead()) this.#readContended('readLock', Infinity);
     else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'read'); // observe
     onAcquired(this, true, false);
-    this.#readHolds++;
+    this.#tookRead();
     return new RWLockGuard(this, 'read');
   }
 
@@ -666,6 +718,55 @@ export class RWLock {
     });
   }
 
+  /**
+   * After any read acquisition: count it here and record it in our holder slot (raw/rwlock.ts
+   * invariant 10). The slot stays ours at a count of 0 (one add and one sub per read, no claim),
+   * until some thread found every slot taken (SLOTS_WANTED): from then on slots are freed at 0.
+   */
+  #tookRead(): void {
+    this.#readHolds++;
+    const k = this.#slot;
+    const h = this.#i + READ_HOLDERS + 2 * k;
+    // Our cached slot, still ours (only we free it while we live): count one more hold. A plain
+    // write: while we live nobody else writes or reads our count (see #dropRead on ordering).
+    if (k >= 0 && Atomics.load(this.#a, h) === OWNER_ID) this.#a[h + 1]++;
+    else this.#slot = this.#claimSlot();
+  }
+
+  #claimSlot(): number {
+    const k = addHold(this.#a, this.#i + READ_HOLDERS, READ_SLOTS, OWNER_ID, 1);
+    if (k >= 0) return k;
+    // Every slot is taken: free dead readers' slots (giving their holds back), retry once, and
+    // ask live readers to free theirs at a count of 0 from now on.
+    // Ask for slots: holders that see this free their slot when their count drops to 0.
+    Atomics.or(this.#a, this.#i + FLAGS, SLOTS_WANTED);
+    reapDeadOwners(this.#a, this.#i, this.#onOwnerDied);
+    return addHold(this.#a, this.#i + READ_HOLDERS, READ_SLOTS, OWNER_ID, 1); // −1: untracked
+  }
+
+  /** Before releasing a read hold: drop it from our holder slot (raw/rwlock.ts invariant 10). */
+  #dropRead(): void {
+    const k = this.#slot;
+    const h = this.#i + READ_HOLDERS + 2 * k;
+    if (k >= 0 && Atomics.load(this.#a, h) === OWNER_ID) {
+      // Our count, written plainly: only we touch it while we live. A reaper reads it only after
+      // our death is published (after this thread stopped: owner-death.ts invariant 1), and a
+      // later claimer of the slot only after our SC store of the owner below, which orders it.
+      const c = this.#a[h + 1] - 1;
+      this.#a[h + 1] = c;
+      if (c === 0 && (Atomics.load(this.#a, this.#i + FLAGS) & SLOTS_WANTED) !== 0) {
+        // Free our slot (its count is 0): only we change it while we live.
+        Atomics.store(this.#a, h, 0);
+        this.#slot = -1;
+      }
+    } else dropHold(this.#a, this.#i + READ_HOLDERS, READ_SLOTS, OWNER_ID, 1);
+  }
+
+  /** A failed plain try: release a dead holder's hold if there is one; true if it did. */
+  #reaped(): boolean {
+    return reapDeadOwners(this.#a, this.#i, this.#onOwnerDied) > 0;
+  }
+
   #readsAlready(): boolean {
     return this.#readHolds > 0 || Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER) === OWNER_ID;
   }
@@ -706,9 +807,10 @@ export class RWLock {
   }
 
   #upgraded(): RWLockGuard {
-    // The write lock is ours now: move the owner id from one word to the other.
-    Atomics.store(this.#a, this.#i + WRITER_OWNER, OWNER_ID);
+    // The write lock is ours now: move the owner id from one word to the other, clearing the old
+    // one first so that no dead-owner reaper finds us named twice (raw/rwlock.ts invariant 9).
     Atomics.store(this.#a, this.#i + UPGRADABLE_OWNER, 0);
+    Atomics.store(this.#a, this.#i + WRITER_OWNER, OWNER_ID);
     const g = this.#releaseUpgradableGuard() ?? new RWLockGuard(this, 'write');
     g._setMode('write');
     this.#writeGuard = g;

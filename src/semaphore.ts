@@ -3,11 +3,21 @@
  * async, and eventual FIFO fairness for large requests (see `raw/semaphore.ts` for the state
  * machine, its word table, invariants and wake policy).
  *
- * Layout (BYTE_LENGTH 36):
+ * Layout (BYTE_LENGTH 104):
  * | word | content |
  * |------|---------|
  * | 0    | tag (kind id), written once by the constructor |
  * | 1–8  | COUNT, SEQ, SLEEPERS, WEIGHTED, HEAD, HEAD_STAMP, TOKENS, MAX — see `raw/semaphore.ts` |
+ * | 9    | TRACK: 1 if created with `trackOwners` |
+ * | 10–25| HOLDERS: 8 slots `(owner id, permits)` for `trackOwners` (core/holders.ts) |
+ *
+ * ## Owner death (`trackOwners`; docs/robustness.md)
+ * By default permits have no owner and a thread that dies holding some leaks them. Created with
+ * `{ trackOwners: true }`, a semaphore records per thread how many permits it holds (8 threads at
+ * a time; beyond that, untracked), and waiters give back a dead thread's permits (raw invariant 6);
+ * `ownerDied` then stays true. Permits become owned: release them through the `Semaphore` object
+ * (or guard) that acquired them, in the same thread; `release(n)` for more than this object holds
+ * throws `LockError` `ERR_LOCK_NOT_HELD`.
  *
  * Unlike the locks, a Semaphore is not all-zero when new: the constructor writes its maximum and
  * initial count once (CAS on MAX, so only the first constructor at a place does); attaching with
@@ -24,10 +34,12 @@
  */
 import { attach, describe, place, type Handle, type PlacementOptions } from './core/layout.js';
 import { checkTimeout, deadlineAfter, now, parseWaitOptions, type WaitOptions } from './core/futex.js';
-import { abortReason } from './core/errors.js';
+import { abortReason, LockError } from './core/errors.js';
+import { addHold, dropHold, heldBy } from './core/holders.js';
+import { OWNER_ID } from './core/thread.js';
 import { checkCallback } from './exclusive.js';
 import { checking, waitChecked } from './check/hooks.js';
-import { noteAcquired, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
+import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
 import { acquireChannel, releaseChannel } from './observe/events.js';
 import {
   acquireAsyncSlow,
@@ -40,6 +52,10 @@ import {
   release,
   SEMAPHORE_WORDS,
   SEM_SLOW,
+  SEM_SLOTS,
+  HOLDERS,
+  reapDeadPermits,
+  TRACK,
   tryTake,
 } from './raw/semaphore.js';
 
@@ -53,6 +69,11 @@ export interface SemaphoreOptions extends PlacementOptions {
    * count above it throws RangeError, and so does a request for more than `max` permits.
    */
   max?: number;
+  /**
+   * Record which thread holds how many permits, so that a dead thread's permits are given back
+   * (default false). Permits then must be released by the object that acquired them.
+   */
+  trackOwners?: boolean;
 }
 
 /**
@@ -105,6 +126,14 @@ export class Semaphore {
   readonly byteOffset: number;
   readonly #a: Int32Array;
   readonly #i: number;
+  /** With TRACK: permits acquired through this object and not yet released. */
+  #held = 0;
+  /** Set once a reap by this object gave back a dead thread's permits. */
+  readonly #onOwnerDied = (): void => {
+    // Shared flag for every attachment: OWNER_DIED in TRACK (bit 1).
+    Atomics.or(this.#a, this.#i + TRACK, OWNER_DIED_BIT);
+    noteOwnerDied(this);
+  };
 
   /**
    * Creates a semaphore holding `permits` permits (a non-negative integer ≤ `options.max`), or
@@ -129,13 +158,17 @@ export class Semaphore {
       throw new RangeError(`permits must be an integer from 0 to ${MAX_PERMITS}, got ${permits}`);
     }
     const max = readMax(options, permits);
+    const track = readTrack(options);
     const p = place('Semaphore', BYTES, options);
     this.name = p.name;
     this.buffer = p.buffer;
     this.byteOffset = p.byteOffset;
     this.#a = p.i32;
     this.#i = p.base + 1;
-    initialize(this.#a, this.#i, permits, max);
+    // The one constructor that initialized it also declares tracking (an acquisition in between
+    // is untracked: it leaks if its thread dies, the safe side).
+    // Tracking on for every attachment (bit 0 of TRACK).
+    if (initialize(this.#a, this.#i, permits, max) && track) Atomics.or(this.#a, this.#i + TRACK, 1);
   }
 
   /** Attaches to the Semaphore a handle describes (from `sem.handle`, possibly another thread's). */
@@ -163,6 +196,7 @@ export class Semaphore {
     // Fast path: gate open and enough permits: one load, one CAS.
     if (!tryTake(this.#a, this.#i, n, 0)) this.#acquireContended(n, Infinity);
     else if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
+    this.#took(n);
     return new PermitGuard(this, n);
   }
 
@@ -176,10 +210,18 @@ export class Semaphore {
     if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
     if (tryTake(this.#a, this.#i, n, 0)) {
       if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
+      this.#took(n);
       return true;
     }
-    if (timeoutMs === undefined) return false;
-    return this.#acquireContended(n, deadlineAfter(timeoutMs));
+    if (timeoutMs === undefined) {
+      // A plain try never waits, but dead holders' permits must come back: reap, retry once.
+      if (reapDeadPermits(this.#a, this.#i, this.#onOwnerDied) === 0 || !tryTake(this.#a, this.#i, n, 0)) return false;
+      this.#took(n);
+      return true;
+    }
+    if (!this.#acquireContended(n, deadlineAfter(timeoutMs))) return false;
+    this.#took(n);
+    return true;
   }
 
   /**
@@ -193,9 +235,10 @@ export class Semaphore {
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     if (!tryTake(this.#a, this.#i, n, 0)) {
       const waitStart = watching() ? now() : -1; // observe
-      const slow = acquireAsyncSlow(this.#a, this.#i, n, wait, this.name);
+      const slow = acquireAsyncSlow(this.#a, this.#i, n, wait, this.name, this.#onOwnerDied);
       await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow) : slow);
     } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
+    this.#took(n);
     return new PermitGuard(this, n);
   }
 
@@ -205,6 +248,7 @@ export class Semaphore {
    */
   release(n = 1): void {
     this.#checkN(n);
+    if ((Atomics.load(this.#a, this.#i + TRACK) & 1) !== 0) this.#dropOwned(n);
     if (!release(this.#a, this.#i, n)) {
       throw new RangeError(
         `${this.name}: release(n) with n = ${n} would raise the count ${this.available()} above max ${this.max}`,
@@ -223,8 +267,8 @@ export class Semaphore {
   #acquireContended(n: number, deadline: number): boolean {
     const waitStart = watching() ? now() : -1; // observe
     const ok = checking
-      ? waitChecked(this, false, deadline, true, (step) => acquireSlow(this.#a, this.#i, n, step), () => 0)
-      : acquireSlow(this.#a, this.#i, n, deadline);
+      ? waitChecked(this, false, deadline, true, (step) => acquireSlow(this.#a, this.#i, n, step, this.#onOwnerDied), () => 0)
+      : acquireSlow(this.#a, this.#i, n, deadline, this.#onOwnerDied);
     if (waitStart >= 0) {
       if (ok) noteAcquired(this, waitStart, SEM_SLOW.parks);
       else noteTimeout(this, waitStart);
@@ -264,6 +308,38 @@ export class Semaphore {
     return isGated(this.#a, this.#i, 0);
   }
 
+  /** True if created with `trackOwners` (permits are recorded per thread). */
+  get tracksOwners(): boolean {
+    return (Atomics.load(this.#a, this.#i + TRACK) & 1) !== 0;
+  }
+
+  /** With `trackOwners`: true once a dead thread's permits were given back (never cleared). */
+  get ownerDied(): boolean {
+    return (Atomics.load(this.#a, this.#i + TRACK) & OWNER_DIED_BIT) !== 0;
+  }
+
+  /** After taking n permits: record them if this semaphore tracks owners (raw invariant 6). */
+  #took(n: number): void {
+    if ((Atomics.load(this.#a, this.#i + TRACK) & 1) === 0) return;
+    this.#held += n;
+    addHold(this.#a, this.#i + HOLDERS, SEM_SLOTS, OWNER_ID, n); // −1: untracked (slots full)
+  }
+
+  /** Before releasing n permits of a tracking semaphore: they must be ours; drop our record. */
+  #dropOwned(n: number): void {
+    if (n > this.#held) {
+      throw new LockError(
+        'ERR_LOCK_NOT_HELD',
+        `${this.name}: release(${n}) by thread ${OWNER_ID - 1}, which holds ${this.#held} permits through this object (trackOwners)`,
+        this.name,
+      );
+    }
+    this.#held -= n;
+    // Our slot may record fewer (some untracked): drop at most what it records.
+    const recorded = Math.min(n, heldBy(this.#a, this.#i + HOLDERS, SEM_SLOTS, OWNER_ID));
+    if (recorded > 0) dropHold(this.#a, this.#i + HOLDERS, SEM_SLOTS, OWNER_ID, recorded);
+  }
+
   #checkN(n: unknown): asserts n is number {
     if (typeof n !== 'number') throw new TypeError(`n must be a number of permits, got ${describe(n)}`);
     const max = this.max;
@@ -271,6 +347,17 @@ export class Semaphore {
       throw new RangeError(`n must be an integer from 1 to ${max} (the semaphore's max), got ${n}`);
     }
   }
+}
+
+/** TRACK bit 1: a dead thread's permits were given back. */
+const OWNER_DIED_BIT = 2;
+
+function readTrack(options: unknown): boolean {
+  if (options === undefined || options === null || typeof options !== 'object') return false;
+  const { trackOwners } = options as SemaphoreOptions;
+  if (trackOwners === undefined) return false;
+  if (typeof trackOwners !== 'boolean') throw new TypeError(`options.trackOwners must be a boolean, got ${describe(trackOwners)}`);
+  return trackOwners;
 }
 
 function readMax(options: unknown, permits: number): number {

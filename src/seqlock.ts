@@ -28,6 +28,17 @@
  * `write` inside `write` in the same thread throws `LockError` `ERR_LOCK_RECURSIVE`. `read` inside
  * `write` reads directly (the writer's own, possibly half-done, data).
  *
+ * ## Owner death (docs/robustness.md)
+ * A writer that dies inside `write` leaves SEQ odd and the writers' lock naming a dead thread.
+ * Optimistic readers do not spin on it forever: after `optimisticTries` failed tries (each a
+ * bounded spin) they fall back to the writers' lock, and the raw mutex hands that lock to one
+ * waiter with OWNER_DIED set (raw/mutex.ts invariant 6). Whoever holds the writers' lock and finds
+ * SEQ odd knows its writer died mid-write (every other write ends SEQ even in a `finally`): it
+ * bumps SEQ to even before reading or writing, which publishes the data as the dead writer left it
+ * (possibly half-updated: `ownerDied` says so until a writer calls `markConsistent()`). Without
+ * that bump the next `beginWrite` would make SEQ even *during* its write, and readers would
+ * validate torn runs.
+ *
  * ## Lock-order verifier
  * Only the writers' lock is a lock for the verifier: `write`/`writeAsync` and a `read` that falls
  * back to the writers' lock acquire it exclusively (`onAcquire`, the checked stepped wait,
@@ -41,7 +52,7 @@ import { SpinBudget } from './core/spin.js';
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
 import { checkCallback } from './exclusive.js';
 import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './check/hooks.js';
-import { lockAsyncSlow, lockSlow, ownerOf, unlockSlow, type ExclusivePolicy } from './raw/mutex.js';
+import { clearOwnerDied, lockAsyncSlow, lockSlow, OWNER_DIED, ownerOf, unlockSlow, type ExclusivePolicy } from './raw/mutex.js';
 import { beginRead, beginWrite, endWrite, isWriting, LOCK, validateRead } from './raw/seqlock.js';
 
 const HEADER_BYTES = 16;
@@ -214,6 +225,25 @@ export class SeqLock {
     return this.#readLocked(fn);
   }
 
+  /**
+   * True when a writer died inside `write` (or holding the writers' lock) and no writer has called
+   * `markConsistent()` since: the data may be half-updated.
+   */
+  get ownerDied(): boolean {
+    return (Atomics.load(this.#a, this.#i + LOCK) & OWNER_DIED) !== 0;
+  }
+
+  /**
+   * Declares the data repaired after a writer died (clears `ownerDied`). Call it inside this
+   * thread's own `write` callback; otherwise throws `LockError` `ERR_LOCK_NOT_HELD`.
+   */
+  markConsistent(): void {
+    if (ownerOf(Atomics.load(this.#a, this.#i + LOCK)) !== OWNER_ID) {
+      throw new LockError('ERR_LOCK_NOT_HELD', `${this.name}: markConsistent() must be called inside this thread's write()`, this.name);
+    }
+    clearOwnerDied(this.#a, this.#i + LOCK);
+  }
+
   /** Snapshot: is a write in progress? For diagnostics only. */
   isWriting(): boolean {
     return isWriting(Atomics.load(this.#a, this.#i));
@@ -264,8 +294,18 @@ export class SeqLock {
     return RETRY;
   }
 
+  /**
+   * We hold the writers' lock: an odd SEQ now can only be a writer that died mid-write (see "Owner
+   * death"). Make it even, so later optimistic reads validate again and our own write pairs up.
+   */
+  #repairSequence(): void {
+    // Only the writers' lock holder writes SEQ, so this load-then-add does not race.
+    if (isWriting(Atomics.load(this.#a, this.#i))) Atomics.add(this.#a, this.#i, 1);
+  }
+
   #readLocked<T>(fn: (view: DataView) => T): T {
     this.#lockedReads++;
+    this.#repairSequence();
     try {
       return fn(this.#view);
     } finally {
@@ -274,6 +314,7 @@ export class SeqLock {
   }
 
   #writeLocked<T>(fn: (view: DataView) => T): T {
+    this.#repairSequence();
     beginWrite(this.#a, this.#i);
     try {
       return fn(this.#view);

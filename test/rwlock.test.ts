@@ -163,9 +163,9 @@ describe('RWLock in one thread', () => {
 
 describe('RWLock handles and placement', () => {
   it('BYTE_LENGTH, BYTE_ALIGNMENT, handle round trip, name', () => {
-    expect(RWLock.BYTE_LENGTH).toBe(24);
+    expect(RWLock.BYTE_LENGTH).toBe(92);
     expect(RWLock.BYTE_ALIGNMENT).toBe(4);
-    const sab = new SharedArrayBuffer(64);
+    const sab = new SharedArrayBuffer(256);
     const rw = new RWLock({ buffer: sab, byteOffset: 16, name: 'accounts' });
     const same = RWLock.from(rw.handle);
     expect(same.name).toBe('accounts');
@@ -179,17 +179,17 @@ describe('RWLock handles and placement', () => {
   });
 
   it('rejects bad placements and handles', () => {
-    const sab = new SharedArrayBuffer(64);
-    expect(() => new RWLock({ buffer: new ArrayBuffer(64) as never })).toThrow(TypeError);
+    const sab = new SharedArrayBuffer(256);
+    expect(() => new RWLock({ buffer: new ArrayBuffer(256) as never })).toThrow(TypeError);
     expect(() => new RWLock({ buffer: sab, byteOffset: 2 })).toThrow(RangeError);
-    expect(() => new RWLock({ buffer: sab, byteOffset: 48 })).toThrow(RangeError);
+    expect(() => new RWLock({ buffer: sab, byteOffset: 200 })).toThrow(RangeError);
     expect(() => new RWLock({ byteOffset: 4 } as never)).toThrow(TypeError);
     const m = new Mutex({ buffer: sab, byteOffset: 0 });
     expect(() => new RWLock({ buffer: sab, byteOffset: 0 })).toThrow(TypeError);
     expect(() => RWLock.from(m.handle as never)).toThrow(TypeError);
     expect(() => RWLock.from({ ...m.handle, kind: 'RWLock' })).toThrow(TypeError); // tag says Mutex
     expect(() => RWLock.from(null as never)).toThrow(TypeError);
-    expect(() => RWLock.from({ kind: 'RWLock', buffer: sab, byteOffset: 60, name: 'x' })).toThrow(RangeError);
+    expect(() => RWLock.from({ kind: 'RWLock', buffer: sab, byteOffset: 200, name: 'x' })).toThrow(RangeError);
   });
 });
 

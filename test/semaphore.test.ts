@@ -145,9 +145,9 @@ describe('Semaphore: single thread', () => {
   });
 
   it('handles: placement, from(), kind checks; attaching never writes', () => {
-    expect(Semaphore.BYTE_LENGTH).toBe(36);
+    expect(Semaphore.BYTE_LENGTH).toBe(104);
     expect(Semaphore.BYTE_ALIGNMENT).toBe(4);
-    const buffer = new SharedArrayBuffer(128);
+    const buffer = new SharedArrayBuffer(256);
     const s = new Semaphore(3, { buffer, byteOffset: 32, name: 'pool' });
     const h = s.handle;
     expect(h).toEqual({ kind: 'Semaphore', buffer, byteOffset: 32, name: 'pool' });
@@ -165,7 +165,7 @@ describe('Semaphore: single thread', () => {
     expect(() => Semaphore.from({ ...h, kind: 'Mutex' } as never)).toThrow(/kind/);
     expect(() => Semaphore.from({ ...h, byteOffset: 4 })).toThrow(TypeError);
     expect(() => new Semaphore(1, { buffer, byteOffset: 2 })).toThrow(RangeError);
-    expect(() => new Semaphore(1, { buffer, byteOffset: 112 })).toThrow(RangeError);
+    expect(() => new Semaphore(1, { buffer, byteOffset: 200 })).toThrow(RangeError);
     expect(() => new Semaphore(1, { buffer: new ArrayBuffer(64) as never })).toThrow(TypeError);
     new Mutex({ buffer, byteOffset: 0 });
     expect(() => new Semaphore(1, { buffer, byteOffset: 0 })).toThrow(/Mutex/);

@@ -45,11 +45,11 @@ export const KIND_BYTES: Partial<Record<Kind, number>> = {
   Mutex: 8,
   SpinLock: 8,
   TicketLock: 40,
-  RWLock: 24,
-  Semaphore: 36,
+  RWLock: 92,
+  Semaphore: 104,
   Condition: 12,
 };
-const MAX_KIND_WORDS = 16;
+const MAX_KIND_WORDS = 32;
 
 /** Options every primitive accepts for its place and class name. */
 export interface PlacementOptions {

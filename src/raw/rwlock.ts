@@ -24,6 +24,8 @@
  * | i+2  | UPGRADE_NOTIFY   | counter the upgrading thread sleeps on while readers drain |
  * | i+3  | WRITER_OWNER     | owner id of the write-lock holder, 0 when none (ownership checks) |
  * | i+4  | UPGRADABLE_OWNER | owner id of the upgradable-read holder, 0 when none |
+ * | i+5  | FLAGS            | bit 0 OWNER_DIED: a holder died holding it; kept until `markConsistent`; bit 1 SLOTS_WANTED (invariant 10) |
+ * | i+6… | READ_HOLDERS     | READ_SLOTS holder slots `(owner id, read holds)` (core/holders.ts), for dead readers |
  *
  * ## State word
  * | bits  | name               | meaning |
@@ -87,6 +89,30 @@
  *    reader clears a HANDOFF nobody claimed; so such a wake delays the others by at most
  *    RECHECK_MS instead of deadlocking them. The protocol does not rely on it otherwise (a stress
  *    test runs with it switched off).
+ * 9. Owner death (docs/robustness.md). WRITER_OWNER = w ≠ 0 implies w holds WRITE_LOCKED, and
+ *    UPGRADABLE_OWNER = u ≠ 0 implies u holds UPGRADABLE, or (u just upgraded, before it cleared the
+ *    word) WRITE_LOCKED: an owner word is set after the state CAS that acquired and cleared before
+ *    the one that releases, and `upgrade` clears UPGRADABLE_OWNER before it sets WRITER_OWNER, so at
+ *    most one owner word names a thread at a time. Every waiter, after each (bounded, RECHECK_MS)
+ *    sleep, calls `reapDeadOwners`: if an owner word names a dead thread, one CAS from exactly that
+ *    id to 0 elects the one reaper (ids are never reused, and the dead thread cannot clear the word
+ *    itself), which sets OWNER_DIED in FLAGS and then releases the dead thread's hold on its behalf
+ *    exactly as the owner would have (waking whoever the release wakes). A dead upgrader's
+ *    UPGRADING is cleared with its hold. OWNER_DIED persists through later acquisitions and
+ *    releases until a write holder calls `markConsistent`. Not covered (leaked, as with any lock
+ *    whose owner dies between two instructions): a thread that dies after the state CAS of an
+ *    acquisition but before storing its owner id, or between clearing UPGRADABLE_OWNER and setting
+ *    WRITER_OWNER in `upgrade`.
+ * 10. Read holds are counted in STATE and, per thread, in READ_HOLDERS (core/holders.ts): the API
+ *    layer records a read hold after the STATE operation that took it and drops it before the one
+ *    that releases it. `reapDeadOwners` also frees the slots of dead readers (one CAS per slot,
+ *    from the dead id) and subtracts what they held from the reader count, then wakes as the last
+ *    reader's release would; OWNER_DIED is set too. With every slot taken a read hold is untracked
+ *    and not recovered; a reader that dies between the two steps of an acquisition leaks its hold.
+ *    The upgradable hold is not in the slots (UPGRADABLE_OWNER names it). A live thread keeps its
+ *    slot at a count of 0 (so an uncontended read costs one add and one sub on it) until a reader
+ *    finds every slot taken and sets SLOTS_WANTED (never cleared); from then on slots are freed
+ *    at a count of 0. A reaped slot is freed whatever its count.
  *
  * ## Memory ordering
  * Every access to these words is an Atomics operation (sequentially consistent). Acquisition is a
@@ -96,6 +122,8 @@
  */
 import { LockError } from '../core/errors.js';
 import { now, throwIfOver, waitAsyncUntil, waitUntil, wake, type ParsedWait } from '../core/futex.js';
+import { isDeadOwner } from '../core/owner-death.js';
+import { reapDeadHolds } from '../core/holders.js';
 import { spinWhile, type SpinBudget } from '../core/spin.js';
 
 export const STATE = 0;
@@ -103,8 +131,16 @@ export const WRITER_NOTIFY = 1;
 export const UPGRADE_NOTIFY = 2;
 export const WRITER_OWNER = 3;
 export const UPGRADABLE_OWNER = 4;
+export const FLAGS = 5;
+export const READ_HOLDERS = 6;
+/** Threads whose read holds are tracked at once (beyond: untracked, not recovered). */
+export const READ_SLOTS = 8;
 /** Words after the tag word. */
-export const RW_WORDS = 5;
+export const RW_WORDS = READ_HOLDERS + 2 * READ_SLOTS;
+/** FLAGS bit: a holder died holding the lock (invariants 9, 10). */
+export const RW_OWNER_DIED = 1;
+/** FLAGS bit: a reader found every holder slot taken; readers free their slot at a count of 0. */
+export const SLOTS_WANTED = 2;
 
 export const READERS_MASK = 0x00ff_ffff;
 /** Most read holds at once; one more throws rather than overflowing into the flag bits. */
@@ -216,19 +252,33 @@ const readSpinning = (s: number): boolean => (s & WRITE_LOCKED) !== 0 && (s & (R
  * Blocking read (or upgradable read) acquisition after the fast path failed. Spins briefly while
  * a writer holds the lock and nobody sleeps, then sleeps on STATE. False if `deadline` passed.
  */
-export function readLockSlow(a: Int32Array, i: number, deadline: number, budget: SpinBudget, upgradable = false): boolean {
+export function readLockSlow(
+  a: Int32Array,
+  i: number,
+  deadline: number,
+  budget: SpinBudget,
+  upgradable = false,
+  onOwnerDied?: OnOwnerDied,
+): boolean {
   if (readSpinning(Atomics.load(a, i))) spinWhile(a, i, readSpinning, upgradable ? isUpgradableLockable : isReadLockable, budget);
-  return blockOn(a, i, readStep(a, i, upgradable), deadline, () => clearStaleHandoff(a, i));
+  return blockOn(a, i, i, readStep(a, i, upgradable), deadline, onOwnerDied, () => clearStaleHandoff(a, i));
 }
 
 /**
  * Async read (or upgradable read) acquisition; resolves to how often it slept, rejects with
  * TimeoutError or the signal's reason.
  */
-export function readLockAsyncSlow(a: Int32Array, i: number, wait: ParsedWait, lockName: string, upgradable = false): Promise<number> {
+export function readLockAsyncSlow(
+  a: Int32Array,
+  i: number,
+  wait: ParsedWait,
+  lockName: string,
+  upgradable = false,
+  onOwnerDied?: OnOwnerDied,
+): Promise<number> {
   // STATE sleepers are woken all at once, so an aborted wait takes no other reader's wakeup; but
   // if it was the only one woken, the writers waiting behind it must still be told.
-  return awaitOn(a, i, readStep(a, i, upgradable), wait, lockName, () => forwardReaderWake(a, i), () =>
+  return awaitOn(a, i, i, readStep(a, i, upgradable), wait, lockName, () => forwardReaderWake(a, i), onOwnerDied, () =>
     clearStaleHandoff(a, i),
   );
 }
@@ -304,17 +354,23 @@ function writeStep(a: Int32Array, i: number): Step {
 const writeSpinning = (s: number): boolean => !isUnlocked(s) && (s & (WRITERS_WAITING | STATE_SLEEPERS)) === 0;
 
 /** Blocking write acquisition after the fast path failed. False if `deadline` passed. */
-export function writeLockSlow(a: Int32Array, i: number, deadline: number, budget: SpinBudget): boolean {
+export function writeLockSlow(a: Int32Array, i: number, deadline: number, budget: SpinBudget, onOwnerDied?: OnOwnerDied): boolean {
   if (writeSpinning(Atomics.load(a, i))) spinWhile(a, i, writeSpinning, isUnlocked, budget);
-  if (blockOn(a, i + WRITER_NOTIFY, writeStep(a, i), deadline)) return true;
+  if (blockOn(a, i, i + WRITER_NOTIFY, writeStep(a, i), deadline, onOwnerDied)) return true;
   abandonWrite(a, i);
   return false;
 }
 
 /** Async write acquisition; resolves to how often it slept, rejects with TimeoutError or the signal's reason. */
-export async function writeLockAsyncSlow(a: Int32Array, i: number, wait: ParsedWait, lockName: string): Promise<number> {
+export async function writeLockAsyncSlow(
+  a: Int32Array,
+  i: number,
+  wait: ParsedWait,
+  lockName: string,
+  onOwnerDied?: OnOwnerDied,
+): Promise<number> {
   try {
-    return await awaitOn(a, i + WRITER_NOTIFY, writeStep(a, i), wait, lockName, () => forwardWriterWake(a, i));
+    return await awaitOn(a, i, i + WRITER_NOTIFY, writeStep(a, i), wait, lockName, () => forwardWriterWake(a, i), onOwnerDied);
   } catch (e) {
     abandonWrite(a, i);
     throw e;
@@ -383,7 +439,7 @@ function upgradeStep(a: Int32Array, i: number): Step {
 
 /** Blocking upgrade (the caller holds the upgradable lock). False if `deadline` passed. */
 export function upgradeSlow(a: Int32Array, i: number, deadline: number): boolean {
-  if (blockOn(a, i + UPGRADE_NOTIFY, upgradeStep(a, i), deadline)) return true;
+  if (blockOn(a, i, i + UPGRADE_NOTIFY, upgradeStep(a, i), deadline)) return true;
   cancelUpgrade(a, i);
   return false;
 }
@@ -392,7 +448,7 @@ export function upgradeSlow(a: Int32Array, i: number, deadline: number): boolean
 export async function upgradeAsyncSlow(a: Int32Array, i: number, wait: ParsedWait, lockName: string): Promise<number> {
   try {
     // The upgrader is woken with notify-all, so an abandoned wait swallows nothing.
-    return await awaitOn(a, i + UPGRADE_NOTIFY, upgradeStep(a, i), wait, lockName, noForward);
+    return await awaitOn(a, i, i + UPGRADE_NOTIFY, upgradeStep(a, i), wait, lockName, noForward);
   } catch (e) {
     cancelUpgrade(a, i);
     throw e;
@@ -527,7 +583,18 @@ function recheckMsFromEnv(): number {
 /** After a sleep ran out without a notify: what a waiter does on its own (see RECHECK_MS). */
 type Recheck = () => void;
 
-function blockOn(a: Int32Array, waitIndex: number, step: Step, deadline: number, recheck?: Recheck): boolean {
+/** Called once per owner death, by the thread whose CAS reaped it (the API layer's stats hook). */
+export type OnOwnerDied = () => void;
+
+function blockOn(
+  a: Int32Array,
+  i: number,
+  waitIndex: number,
+  step: Step,
+  deadline: number,
+  onOwnerDied?: OnOwnerDied,
+  recheck?: Recheck,
+): boolean {
   let parked = false;
   let parks = 0;
   for (;;) {
@@ -538,6 +605,8 @@ function blockOn(a: Int32Array, waitIndex: number, step: Step, deadline: number,
     // Sleep until a release notifies, the word already moved on, or the recheck time is up.
     const r = waitUntil(a, waitIndex, expected, Math.min(deadline, now() + RECHECK_MS));
     if (r === 'timed-out') recheck?.();
+    // A holder that died never releases: after every bounded sleep, release on its behalf (invariant 9).
+    reapDeadOwners(a, i, onOwnerDied);
     parked = true;
     parks++;
   }
@@ -545,11 +614,13 @@ function blockOn(a: Int32Array, waitIndex: number, step: Step, deadline: number,
 
 async function awaitOn(
   a: Int32Array,
+  i: number,
   waitIndex: number,
   step: Step,
   wait: ParsedWait,
   lockName: string,
   onAbandonedWake: () => void,
+  onOwnerDied?: OnOwnerDied,
   recheck?: Recheck,
 ): Promise<number> {
   let parked = false;
@@ -569,9 +640,80 @@ async function awaitOn(
       onAbandonedWake,
     );
     if (r === 'timed-out') recheck?.();
+    // A holder that died never releases: after every bounded sleep, release on its behalf (invariant 9).
+    reapDeadOwners(a, i, onOwnerDied);
     parked = true;
     parks++;
   }
+}
+
+/**
+ * Releases the holds of a dead write or upgradable holder on its behalf (invariant 9) and sets
+ * OWNER_DIED. Returns how many deaths this call reaped (0 almost always: two loads).
+ */
+export function reapDeadOwners(a: Int32Array, i: number, onOwnerDied?: OnOwnerDied): number {
+  let reaped = 0;
+  const w = Atomics.load(a, i + WRITER_OWNER);
+  // One reaper per death: the CAS from the dead id (never reused; the dead cannot clear it).
+  if (w !== 0 && isDeadOwner(w) && Atomics.compareExchange(a, i + WRITER_OWNER, w, 0) === w) {
+    // Tell the next holders before anyone can acquire (persists until markConsistent).
+    Atomics.or(a, i + FLAGS, RW_OWNER_DIED);
+    // w held WRITE_LOCKED (invariant 9): release it as w would have, waking the waiters.
+    writeUnlock(a, i);
+    reaped++;
+    onOwnerDied?.();
+  }
+  const u = Atomics.load(a, i + UPGRADABLE_OWNER);
+  // One reaper per death, as above.
+  if (u !== 0 && isDeadOwner(u) && Atomics.compareExchange(a, i + UPGRADABLE_OWNER, u, 0) === u) {
+    // Tell the next holders before anyone can acquire.
+    Atomics.or(a, i + FLAGS, RW_OWNER_DIED);
+    releaseDeadUpgradable(a, i);
+    reaped++;
+    onOwnerDied?.();
+  }
+  // Dead readers: each slot is reaped once, by the CAS in reapDeadHolds (invariant 10).
+  const held = reapDeadHolds(a, i + READ_HOLDERS, READ_SLOTS);
+  if (held > 0) {
+    // Tell the next holders (the dead reader may have been mid-way through a read-only protocol
+    // only, but a writer waiting on it deserves to know why the wait ended).
+    Atomics.or(a, i + FLAGS, RW_OWNER_DIED);
+    // Give the dead readers' holds back, as their readUnlock calls would have.
+    const s = Atomics.sub(a, i, held) - held;
+    afterReaderLeft(a, i, s);
+    reaped++;
+    onOwnerDied?.();
+  }
+  return reaped;
+}
+
+/** Drops a dead thread's upgradable hold (and its UPGRADING), or the write lock it upgraded to. */
+function releaseDeadUpgradable(a: Int32Array, i: number): void {
+  for (;;) {
+    const s = Atomics.load(a, i);
+    if ((s & UPGRADABLE) === 0) {
+      // It died right after upgrading, before it cleared UPGRADABLE_OWNER: the write lock is its.
+      writeUnlock(a, i);
+      return;
+    }
+    // Drop its reader hold, UPGRADABLE and an UPGRADING it can no longer finish, from exactly s.
+    const next = (s - (1 | UPGRADABLE)) & ~UPGRADING;
+    if (Atomics.compareExchange(a, i, s, next) !== s) continue;
+    // Readers kept out by UPGRADING, or writers waiting for it: wake them as a release would.
+    if ((next & (WRITERS_WAITING | STATE_SLEEPERS)) !== 0) wakeWriterOrReaders(a, i, next, (s & UPGRADING) !== 0);
+    return;
+  }
+}
+
+/** True if a write or upgradable holder died and no write holder has called markConsistent. */
+export function ownerDiedOf(a: Int32Array, i: number): boolean {
+  return (Atomics.load(a, i + FLAGS) & RW_OWNER_DIED) !== 0;
+}
+
+/** Clears OWNER_DIED (the caller holds the write lock). */
+export function clearOwnerDied(a: Int32Array, i: number): void {
+  // Only the flag bit: clear it, whoever set it.
+  Atomics.and(a, i + FLAGS, ~RW_OWNER_DIED);
 }
 
 /**

@@ -34,6 +34,8 @@
  * | 5    | HEAD_STAMP | when the head last renewed its lease (`Date.now()` ms, 30 bits, wraps) |
  * | 6    | TOKENS     | last head token handed out (tokens are never 0) |
  * | 7    | MAX        | declared maximum count; 0 until the constructor has written it |
+ * | 8    | TRACK      | 1: permits are owned and recorded per thread (`trackOwners`); 0: anonymous |
+ * | 9…   | HOLDERS    | SEM_SLOTS holder slots `(owner id, permits)` (core/holders.ts), used when TRACK |
  *
  * | HEAD | lease | COUNT ≥ n | who may take n permits |
  * |------|-------|-----------|------------------------|
@@ -66,6 +68,12 @@
  *    in its place (CORRECTNESS: the notify it swallowed may have been the only one).
  * 5. Nobody sleeps past a fresh lease without re-checking it (gated sleepers: at most
  *    `HEAD_LEASE_MS`; the head: at most `HEAD_RENEW_MS`), so a dead head cannot strand anyone.
+ * 6. Owner death (TRACK = 1; docs/robustness.md). The API layer records permits in HOLDERS after
+ *    the CAS that took them and drops them before the release that returns them. Sleepers then
+ *    sleep at most ROBUST_SLICE_MS and, after each wake-up, `reapDeadPermits` frees the slots of
+ *    dead threads (one CAS per slot, from the dead id: each returned once) and releases what they
+ *    held like a `release` (bump SEQ, wake). A thread that dies between the take and the record
+ *    leaks its permits (the safe side: never more than MAX); so do untracked ones (slots full).
  *
  * ## Memory ordering
  * Every access to these words is an Atomics operation (sequentially consistent), which invariant 2
@@ -75,6 +83,8 @@
  * of a process; a clock step only shortens or lengthens one lease (fairness, never safety).
  */
 import { now, throwIfOver, waitAsyncUntil, waitUntil, wake, type ParsedWait } from '../core/futex.js';
+import { reapDeadHolds } from '../core/holders.js';
+import { ROBUST_SLICE_MS } from '../core/owner-death.js';
 
 export const COUNT = 0;
 export const SEQ = 1;
@@ -84,8 +94,12 @@ export const HEAD = 4;
 export const HEAD_STAMP = 5;
 export const TOKENS = 6;
 export const MAX = 7;
+export const TRACK = 8;
+export const HOLDERS = 9;
+/** Threads whose permits a tracking semaphore records at once (beyond: untracked). */
+export const SEM_SLOTS = 8;
 /** State words after the tag word. */
-export const SEMAPHORE_WORDS = 8;
+export const SEMAPHORE_WORDS = HOLDERS + 2 * SEM_SLOTS;
 
 /** The largest count (and request) an Int32 count word can hold. */
 export const MAX_PERMITS = 0x7fff_ffff;
@@ -214,7 +228,9 @@ function retractSleep(a: Int32Array, i: number, n: number): void {
  * opening the gate (invariant 5); a head that stopped renewing is presumed gone.
  */
 function sleepDeadline(a: Int32Array, i: number, token: number, deadline: number): number {
-  const cap = token !== 0 ? HEAD_RENEW_MS : Atomics.load(a, i + HEAD) !== 0 ? HEAD_LEASE_MS : Infinity;
+  let cap = token !== 0 ? HEAD_RENEW_MS : Atomics.load(a, i + HEAD) !== 0 ? HEAD_LEASE_MS : Infinity;
+  // A tracking semaphore's sleepers look for dead holders every slice (invariant 6).
+  if (Atomics.load(a, i + TRACK) !== 0 && cap > ROBUST_SLICE_MS) cap = ROBUST_SLICE_MS;
   return cap === Infinity ? deadline : Math.min(deadline, now() + cap);
 }
 
@@ -250,7 +266,7 @@ function step(a: Int32Array, i: number, n: number, st: AcquireState): boolean {
 }
 
 /** Blocking acquisition after the fast path failed. Returns false if `deadline` passed. */
-export function acquireSlow(a: Int32Array, i: number, n: number, deadline: number): boolean {
+export function acquireSlow(a: Int32Array, i: number, n: number, deadline: number, onOwnerDied?: () => void): boolean {
   const st: AcquireState = { since: now(), token: 0 };
   SEM_SLOW.parks = 0;
   for (;;) {
@@ -266,6 +282,8 @@ export function acquireSlow(a: Int32Array, i: number, n: number, deadline: numbe
     waitUntil(a, i + SEQ, seq, sleepDeadline(a, i, st.token, deadline));
     SEM_SLOW.parks++;
     retractSleep(a, i, n);
+    // Permits of a dead holder never come back by themselves (invariant 6).
+    reapDeadPermits(a, i, onOwnerDied);
   }
 }
 
@@ -288,6 +306,7 @@ export async function acquireAsyncSlow(
   n: number,
   wait: ParsedWait,
   lockName: string,
+  onOwnerDied?: () => void,
 ): Promise<number> {
   const st: AcquireState = { since: now(), token: 0 };
   const forward = (): void => forwardAbandonedWake(a, i);
@@ -306,9 +325,26 @@ export async function acquireAsyncSlow(
       } finally {
         retractSleep(a, i, n);
       }
+      // Permits of a dead holder never come back by themselves (invariant 6).
+      reapDeadPermits(a, i, onOwnerDied);
     }
   } finally {
     // Giving up (timeout, abort) as head: open the gate for the others (invariant 3).
     if (st.token !== 0) clearHead(a, i, st.token);
   }
+}
+
+/**
+ * A tracking semaphore (TRACK = 1): gives back the permits of dead holders, waking sleepers as a
+ * release does, and calls `onOwnerDied` once per reap that returned some. Returns how many.
+ */
+export function reapDeadPermits(a: Int32Array, i: number, onOwnerDied?: () => void): number {
+  if (Atomics.load(a, i + TRACK) === 0) return 0;
+  // Each dead slot is freed by exactly one reaper (core/holders.ts invariant 1).
+  const n = reapDeadHolds(a, i + HOLDERS, SEM_SLOTS);
+  if (n === 0) return 0;
+  // They were taken from COUNT, so giving them back cannot pass MAX; release bumps SEQ and wakes.
+  release(a, i, n);
+  onOwnerDied?.();
+  return n;
 }
