@@ -49,7 +49,7 @@
  * two steps makes the next step return 'not-equal' at once: nothing is lost (such a notify may also
  * wake another waiter: a spurious wakeup, which callers tolerate).
  */
-import { attach, describe, place, type Handle, type PlacementOptions } from './core/layout.js';
+import { attach, describe, makeHandle, place, type Handle, type PlacementOptions } from './core/layout.js';
 import {
   checkTimeout,
   deadlineAfter,
@@ -147,7 +147,7 @@ export class Condition {
 
   /** Plain structured-cloneable description; `Condition.from(handle)` attaches to the same one. */
   get handle(): Handle {
-    return { kind: 'Condition', buffer: this.buffer, byteOffset: this.byteOffset, name: this.name };
+    return makeHandle('Condition', this);
   }
 
   /** Counts this thread as a waiter, reads SEQ (before unlocking: invariant 1), then unlocks. */

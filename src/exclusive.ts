@@ -4,7 +4,7 @@
  * fast path.
  */
 import { LockError } from './core/errors.js';
-import { describe, type Handle, type Kind, type Placement } from './core/layout.js';
+import { describe, makeHandle, type Handle, type Kind, type Placement } from './core/layout.js';
 import type { WaitOptions } from './core/futex.js';
 import { OWNER_ID } from './core/thread.js';
 import { checking, runHolding } from './check/hooks.js';
@@ -116,16 +116,7 @@ export abstract class ExclusiveLock implements Lockable {
 
   /** Plain structured-cloneable description; `X.from(handle)` attaches to the same lock. */
   get handle(): Handle {
-    const h: { -readonly [K in keyof Handle]: Handle[K] } = {
-      kind: this.#kind,
-      buffer: this.buffer,
-      byteOffset: this.byteOffset,
-      name: this.name,
-    };
-    // Only when set, so handles stay as small as before for the common case.
-    if (this.lockClass !== this.name) h.lockClass = this.lockClass;
-    if (this.rank !== undefined) h.rank = this.rank;
-    return h;
+    return makeHandle(this.#kind, this);
   }
 
   /** Runs `fn` holding the lock; unlocks when it returns or throws; returns its value. */

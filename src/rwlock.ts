@@ -57,7 +57,7 @@
  */
 import { abortReason, LockError } from './core/errors.js';
 import { checkTimeout, deadlineAfter, now, parseWaitOptions, type WaitOptions } from './core/futex.js';
-import { attach, place, type Handle, type PlacementOptions } from './core/layout.js';
+import { attach, makeHandle, place, type Handle, type PlacementOptions } from './core/layout.js';
 import { SpinBudget } from './core/spin.js';
 import { addHold, dropHold } from './core/holders.js';
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
@@ -237,16 +237,7 @@ export class RWLock {
 
   /** Plain structured-cloneable description; `RWLock.from(handle)` attaches to the same lock. */
   get handle(): Handle {
-    const h: { -readonly [K in keyof Handle]: Handle[K] } = {
-      kind: 'RWLock',
-      buffer: this.buffer,
-      byteOffset: this.byteOffset,
-      name: this.name,
-    };
-    // Only when set, as ExclusiveLock.handle does.
-    if (this.lockClass !== this.name) h.lockClass = this.lockClass;
-    if (this.rank !== undefined) h.rank = this.rank;
-    return h;
+    return makeHandle('RWLock', this);
   }
 
   // ---- read ---------------------------------------------------------------------------------------

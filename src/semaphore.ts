@@ -32,7 +32,7 @@
  * (whatever `n`), each `release` call one release; contended, timed-out and aborted waits count
  * like a lock's. Off, each call pays one `observing || channel.hasSubscribers` test.
  */
-import { attach, describe, place, type Handle, type PlacementOptions } from './core/layout.js';
+import { attach, describe, makeHandle, place, type Handle, type PlacementOptions } from './core/layout.js';
 import { checkTimeout, deadlineAfter, now, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { abortReason, LockError } from './core/errors.js';
 import { addHold, dropHold, heldBy } from './core/holders.js';
@@ -178,7 +178,7 @@ export class Semaphore {
 
   /** Plain structured-cloneable description; `Semaphore.from(handle)` attaches to the same one. */
   get handle(): Handle {
-    return { kind: 'Semaphore', buffer: this.buffer, byteOffset: this.byteOffset, name: this.name };
+    return makeHandle('Semaphore', this);
   }
 
   /** The declared maximum count (2³¹ − 1 unless `options.max` was given). */

@@ -47,7 +47,7 @@
  */
 import { abortReason, LockError } from './core/errors.js';
 import { parseWaitOptions, type WaitOptions } from './core/futex.js';
-import { attach, describe, place, type Handle, type Placement, type PlacementOptions } from './core/layout.js';
+import { attach, describe, makeHandle, place, type Handle, type Placement, type PlacementOptions } from './core/layout.js';
 import { SpinBudget } from './core/spin.js';
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
 import { checkCallback } from './exclusive.js';
@@ -157,17 +157,7 @@ export class SeqLock {
 
   /** Plain structured-cloneable description; `SeqLock.from(handle)` attaches to the same lock. */
   get handle(): SeqLockHandle {
-    const h: { -readonly [K in keyof SeqLockHandle]: SeqLockHandle[K] } = {
-      kind: 'SeqLock',
-      buffer: this.buffer,
-      byteOffset: this.byteOffset,
-      name: this.name,
-      dataByteLength: this.dataByteLength,
-    };
-    // Only when set, as ExclusiveLock.handle does.
-    if (this.lockClass !== this.name) h.lockClass = this.lockClass;
-    if (this.rank !== undefined) h.rank = this.rank;
-    return h;
+    return makeHandle('SeqLock', this, { dataByteLength: this.dataByteLength });
   }
 
   /**

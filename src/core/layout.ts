@@ -296,3 +296,24 @@ export function attach(kind: Kind, handle: unknown, byteLengthOf: (h: Record<str
     rank: h.rank as number | undefined,
   };
 }
+
+/** What a primitive knows about itself that goes into its handle. */
+export interface HandleSource {
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: number;
+  readonly name: string;
+  readonly lockClass?: string;
+  readonly rank?: number | undefined;
+}
+
+/**
+ * Builds the plain handle of a primitive: kind, place, name, plus `lockClass` and `rank` only
+ * when they differ from the defaults (so common handles stay small), plus kind-specific `extra`.
+ */
+export function makeHandle<E extends object>(kind: Kind, src: HandleSource, extra?: E): Handle & E {
+  const h: Record<string, unknown> = { kind, buffer: src.buffer, byteOffset: src.byteOffset, name: src.name };
+  if (src.lockClass !== undefined && src.lockClass !== src.name) h.lockClass = src.lockClass;
+  if (src.rank !== undefined) h.rank = src.rank;
+  if (extra !== undefined) Object.assign(h, extra);
+  return h as Handle & E;
+}
