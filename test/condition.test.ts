@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { spawner } from './harness/spawn.js';
 import { Condition, LockError, Mutex, Semaphore, SpinLock, TicketLock } from '../dist/index.js';
 
 const FIXTURE = new URL('./fixtures/cond-worker.mjs', import.meta.url);
@@ -9,38 +9,7 @@ const TIMEOUTS = 2;
 const STOP = 3;
 const RING = 8;
 
-const live = new Set<Worker>();
-afterEach(async () => {
-  // A deadlocked worker must not outlive its test.
-  await Promise.all([...live].map((w) => w.terminate()));
-  live.clear();
-});
-
-interface Spawned {
-  worker: Worker;
-  done: Promise<any>;
-  firstMessage: Promise<any>;
-}
-
-function spawn(workerData: Record<string, unknown>, timeoutMs = 25_000): Spawned {
-  const worker = new Worker(FIXTURE, { workerData });
-  live.add(worker);
-  let onFirst!: (m: unknown) => void;
-  const firstMessage = new Promise((r) => (onFirst = r));
-  const done = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker ${workerData.mode} timed out`)), timeoutMs);
-    worker.on('message', (m) => {
-      if (!m.done) return onFirst(m);
-      clearTimeout(timer);
-      if (m.error) reject(new Error(m.error));
-      else resolve(m.result);
-    });
-    worker.on('error', (e) => (clearTimeout(timer), reject(e)));
-    worker.on('exit', (code) => (clearTimeout(timer), reject(new Error(`worker exited (${code}) before finishing`))));
-  });
-  done.catch(() => {}); // reported where awaited
-  return { worker, done, firstMessage };
-}
+const spawn = spawner(FIXTURE, 25_000);
 
 type LockKind = 'mutex' | 'spin' | 'ticket' | 'sem';
 

@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { spawner } from './harness/spawn.js';
 import { Mutex, Semaphore, TimeoutError } from '../dist/index.js';
 
 const FIXTURE = new URL('./fixtures/sem-worker.mjs', import.meta.url);
@@ -8,40 +8,7 @@ const MAX_INSIDE = 1;
 const VIOLATIONS = 2;
 const STOP = 3;
 
-const live = new Set<Worker>();
-afterEach(async () => {
-  // A deadlocked worker must not outlive its test.
-  await Promise.all([...live].map((w) => w.terminate()));
-  live.clear();
-});
-
-interface Spawned {
-  worker: Worker;
-  /** The worker's final result (rejects on error, early exit or timeout). */
-  done: Promise<any>;
-  /** Resolves on the worker's first non-final message. */
-  firstMessage: Promise<any>;
-}
-
-function spawn(workerData: Record<string, unknown>, timeoutMs = 20_000): Spawned {
-  const worker = new Worker(FIXTURE, { workerData });
-  live.add(worker);
-  let onFirst!: (m: unknown) => void;
-  const firstMessage = new Promise((r) => (onFirst = r));
-  const done = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker ${workerData.mode} timed out`)), timeoutMs);
-    worker.on('message', (m) => {
-      if (!m.done) return onFirst(m);
-      clearTimeout(timer);
-      if (m.error) reject(new Error(m.error));
-      else resolve(m.result);
-    });
-    worker.on('error', (e) => (clearTimeout(timer), reject(e)));
-    worker.on('exit', (code) => (clearTimeout(timer), reject(new Error(`worker exited (${code}) before finishing`))));
-  });
-  done.catch(() => {}); // reported where awaited; never as an unhandled rejection
-  return { worker, done, firstMessage };
-}
+const spawn = spawner(FIXTURE, 20_000);
 
 function counters(): { sab: SharedArrayBuffer; c: Int32Array } {
   const sab = new SharedArrayBuffer(64);
