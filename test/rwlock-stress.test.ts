@@ -68,15 +68,15 @@ const sum = (rs: Result[], k: keyof Result): number => rs.reduce((s, r) => s + (
 describe('RWLock stress (real workers)', () => {
   it('readers never see a half-done write; exact write count', async () => {
     const { results, g } = await run([
-      { role: 'writer', iterations: 300 },
-      { role: 'writer', iterations: 300 },
+      { role: 'writer', iterations: 1500 },
+      { role: 'writer', iterations: 1500 },
       { role: 'reader', hold: 2000 },
       { role: 'reader', hold: 2000 },
       { role: 'reader', hold: 2000 },
     ]);
     expect(sum(results, 'violations')).toBe(0);
-    expect(g[0]).toBe(600);
-    expect(g[1]).toBe(-600);
+    expect(g[0]).toBe(3000);
+    expect(g[1]).toBe(-3000);
     expect(sum(results, 'reads')).toBeGreaterThan(0);
   });
 
