@@ -723,20 +723,28 @@ export class LockManager {
     const p = t.partitionOf(L.lo);
     t.lockPartition(p);
     try {
-      if (!t.isWaiting(pd.e, pd.r, plan.owner, pd.ticket)) throw releasedWhileWaiting(plan);
-      if (t.grantable(pd.e, pd.r, mode)) {
-        t.dequeue(pd.e, pd.r);
-        t.grant(pd.e, pd.r, mode);
-        // Let a same-owner request sleeping on this entry (ticket 0) retry.
-        t.bump(pd.e);
-        noteShared(L, mode);
-        return true;
-      }
+      if (this.#grantQueued(plan, L, mode, pd)) return true;
       pd.seq = t.seq(pd.e);
       return false;
     } finally {
       t.unlockPartition(p);
     }
+  }
+
+  /**
+   * With the request's partition (or all partitions) locked: grants the queued request `pd` if it
+   * can be granted now. Throws if the request was removed while it waited (releaseAll).
+   */
+  #grantQueued(plan: Plan, L: LocalLock, mode: number, pd: Pending): boolean {
+    const t = this.#t;
+    if (!t.isWaiting(pd.e, pd.r, plan.owner, pd.ticket)) throw releasedWhileWaiting(plan);
+    if (!t.grantable(pd.e, pd.r, mode)) return false;
+    t.dequeue(pd.e, pd.r);
+    t.grant(pd.e, pd.r, mode);
+    // Let a same-owner request sleeping on this entry (ticket 0) retry.
+    t.bump(pd.e);
+    noteShared(L, mode);
+    return true;
   }
 
   /** Withdraws a queued request (timeout, abort); wakes the waiters behind it. */
@@ -769,14 +777,7 @@ export class LockManager {
     let edges: DeadlockEdge[] | null;
     t.lockAll();
     try {
-      if (!t.isWaiting(pd.e, pd.r, plan.owner, pd.ticket)) throw releasedWhileWaiting(plan);
-      if (t.grantable(pd.e, pd.r, mode)) {
-        t.dequeue(pd.e, pd.r);
-        t.grant(pd.e, pd.r, mode);
-        t.bump(pd.e);
-        noteShared(L, mode);
-        return true;
-      }
+      if (this.#grantQueued(plan, L, mode, pd)) return true;
       edges = findCycle(t, plan.owner, (e) => this.#nameOf(e));
       if (edges !== null) {
         t.dequeue(pd.e, pd.r);
