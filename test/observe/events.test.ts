@@ -1,24 +1,14 @@
 // diagnostics_channel events: right fields, only when subscribed. Stats stay off in this file, so
 // everything seen here comes from the channel checks alone.
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { listen } from './listen.js';
 import { CHANNELS, Mutex, SpinLock, TicketLock, stats } from '../../dist/index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const KINDS = { Mutex, SpinLock, TicketLock } as const;
 type KindName = keyof typeof KINDS;
 
-const subscriptions: Array<[string, (m: unknown) => void]> = [];
-function listen(name: string): any[] {
-  const seen: any[] = [];
-  const fn = (m: unknown) => seen.push(m);
-  diagnosticsChannel.subscribe(name, fn);
-  subscriptions.push([name, fn]);
-  return seen;
-}
-afterEach(() => {
-  for (const [name, fn] of subscriptions.splice(0)) diagnosticsChannel.unsubscribe(name, fn);
-});
 
 describe('channel names', () => {
   it('are the documented ones', () => {

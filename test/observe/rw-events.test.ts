@@ -1,20 +1,10 @@
 // diagnostics_channel events of RWLock and Semaphore: the right kind, name and mode, only when
 // subscribed. Stats stay off in this file, so everything seen comes from the channel checks.
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { listen } from './listen.js';
 import { CHANNELS, RWLock, Semaphore, stats } from '../../dist/index.js';
 
-const subscriptions: Array<[string, (m: unknown) => void]> = [];
-function listen(name: string): any[] {
-  const seen: any[] = [];
-  const fn = (m: unknown) => seen.push(m);
-  diagnosticsChannel.subscribe(name, fn);
-  subscriptions.push([name, fn]);
-  return seen;
-}
-afterEach(() => {
-  for (const [name, fn] of subscriptions.splice(0)) diagnosticsChannel.unsubscribe(name, fn);
-});
 
 describe('RWLock events', () => {
   it('publishes nothing while unsubscribed', () => {
