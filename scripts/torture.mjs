@@ -142,16 +142,17 @@ async function workerMain() {
     else if (r < 0.97) Atomics.wait(nap, 0, 0, Math.random()); // sleep up to 1 ms holding it
     else await new Promise((res) => setImmediate(res)); // an event-loop turn holding it
   };
+  // The previous owner died inside: repair its half-done update, then declare consistency.
+  const repairAfterDeath = () => {
+    Atomics.store(R, INSIDE, 0);
+    R[Y] = R[X];
+    repairAt[R[HOLDER]] = wall();
+    Atomics.add(R, REPAIRS, 1);
+    lock.markConsistent();
+  };
   // The exclusive critical section and its invariant.
   const exclusive = async (died) => {
-    if (died) {
-      // The previous owner died in here: repair its half-done update, then declare consistency.
-      Atomics.store(R, INSIDE, 0);
-      R[Y] = R[X];
-      repairAt[R[HOLDER]] = wall();
-      Atomics.add(R, REPAIRS, 1);
-      lock.markConsistent();
-    }
+    if (died) repairAfterDeath();
     if (Atomics.add(R, INSIDE, 1) !== 0) violation('two holders inside at once');
     const x = R[X];
     if (R[Y] !== x) violation(`torn pair: X=${x} Y=${R[Y]}`);
@@ -212,13 +213,7 @@ async function workerMain() {
         // Sync body: withLock does not await.
         lock.withLock(() => {
           const died = lock.ownerDied;
-          if (died) {
-            Atomics.store(R, INSIDE, 0);
-            R[Y] = R[X];
-            repairAt[R[HOLDER]] = wall();
-            Atomics.add(R, REPAIRS, 1);
-            lock.markConsistent();
-          }
+          if (died) repairAfterDeath();
           if (Atomics.add(R, INSIDE, 1) !== 0) violation('two holders inside at once (withLock)');
           const x = R[X];
           if (R[Y] !== x) violation(`torn pair: X=${x} Y=${R[Y]}`);
