@@ -150,12 +150,23 @@ function progressEnd() {
 const cSkip = cfg.c ? buildC() : 'C references disabled (--no-c)';
 const about = {};
 
-function finishRow(row, samples, extra) {
+function finishRow(row, samples, extra, sleeps) {
   row.status = 'ok';
   row.samples = samples;
   row.median = median(samples);
   row.spread = spread(samples);
-  if (extra?.some((x) => x > 0)) row.note = `${(median(extra) / 1e3).toFixed(1)} k writes/s`;
+  const notes = [];
+  if (extra?.some((x) => x > 0)) notes.push(`${(median(extra) / 1e3).toFixed(1)} k writes/s`);
+  // Sleeps (voluntary context switches) per operation: tells a sleeping run from a spinning one.
+  if (sleeps?.length) {
+    row.sleepsPerOp = median(sleeps);
+    notes.push(`${formatSleeps(row.sleepsPerOp)} sleeps/op`);
+  }
+  if (notes.length) row.note = notes.join(', ');
+}
+
+function formatSleeps(x) {
+  return x >= 0.1 ? x.toFixed(2) : x >= 0.001 ? x.toFixed(4) : x.toExponential(1);
 }
 
 async function runCRow(table, row) {
@@ -163,7 +174,7 @@ async function runCRow(table, row) {
   about[row.label] = IMPLS[row.impl].about;
   if (cSkip) return Object.assign(row, { status: 'skip', note: cSkip });
   const res = await runC({ cImpl, workload: row.workload, threads: row.threads ?? 1, params: row.params ?? {}, rounds: cfg.rounds, durationMs: cfg.durationMs });
-  finishRow(row, table.fromRate ? res.samples.map((x) => 1e9 / x) : res.samples, table.fromRate ? null : res.extra);
+  finishRow(row, table.fromRate ? res.samples.map((x) => 1e9 / x) : res.samples, table.fromRate ? null : res.extra, res.sleeps);
   row.check = res.check;
 }
 
@@ -209,7 +220,7 @@ async function runWorkerGroup(impl, workload, threads, entries) {
   }
   entries.forEach(({ table, row }, p) => {
     const ph = res.phases[p];
-    finishRow(row, table.fromRate ? ph.samples.map((x) => 1e9 / x) : ph.samples, table.fromRate ? null : ph.extra);
+    finishRow(row, table.fromRate ? ph.samples.map((x) => 1e9 / x) : ph.samples, table.fromRate ? null : ph.extra, ph.sleeps);
     row.check = res.check;
     row.warmupRounds = ph.warmupRounds;
     // A negative control passes when its data check caught it.

@@ -7,7 +7,8 @@
  * workload  exclusive | rw | seq | pingpong | uncontended
  * impl      exclusive/uncontended: pthread | futex | ttas;  rw: rwlock | pthread;  seq: seqlock;
  *           pingpong: futex
- * Prints one JSON line: {"samples":[ops/s per round], "check":"ok"|"...", "extra":[...]}
+ * Prints one JSON line: {"samples":[ops/s per round], "check":"ok"|"...", "extra":[...], "sleeps":[voluntary context
+ *   switches of the process per operation, per round]}
  * (uncontended: samples are ns per lock+unlock). Round 0 is a warm-up and is not reported.
  *
  * Work units: one step of x = x*1103515245 + 12345 (32-bit), with a compiler barrier so the loop
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -302,8 +304,8 @@ int main(int argc, char **argv) {
 
   long totalOps = 0, totalWrites = 0, torn = 0;
   printf("{\"samples\":[");
-  double extra[64];
-  int nextra = 0;
+  double extra[64], sleeps[64];
+  int nextra = 0, nsleeps = 0;
   for (int r = 0; r <= rounds; r++) {
     pthread_t t[MAXT];
     memset(counts, 0, sizeof counts);
@@ -312,12 +314,16 @@ int main(int argc, char **argv) {
     atomic_store(&S.word, 0);
     for (long i = 0; i < threads; i++) pthread_create(&t[i], NULL, fn, (void *)i);
     usleep(2000);
+    /* Voluntary context switches of the whole process: every futex sleep of a worker is one. */
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
     double t0 = now_s();
     atomic_store(&S.go, 1);
     usleep(durationMs * 1000);
     atomic_store(&S.stop, 1);
     double t1 = now_s();
     for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
+    getrusage(RUSAGE_SELF, &ru1);
     long ops = 0, ops2 = 0;
     for (int i = 0; i < threads; i++) {
       ops += counts[i].ops;
@@ -329,10 +335,13 @@ int main(int argc, char **argv) {
     if (r) {
       printf("%s%.1f", r > 1 ? "," : "", ops / (t1 - t0));
       if (nextra < 64) extra[nextra++] = ops2 / (t1 - t0);
+      if (nsleeps < 64) sleeps[nsleeps++] = ops ? (double)(ru1.ru_nvcsw - ru0.ru_nvcsw) / ops : 0;
     }
   }
   printf("],\"extra\":[");
   for (int i = 0; i < nextra; i++) printf("%s%.1f", i ? "," : "", extra[i]);
+  printf("],\"sleeps\":[");
+  for (int i = 0; i < nsleeps; i++) printf("%s%.6f", i ? "," : "", sleeps[i]);
   const char *check = "ok";
   char buf[128];
   if (!strcmp(workload, "exclusive") && (S.a != totalOps || torn)) {

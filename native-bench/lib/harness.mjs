@@ -24,7 +24,9 @@ async function until(pred, timeoutMs, what) {
 /**
  * Runs one cell in this process: the same workers run each of `phases` (scenario parameters) in
  * turn: warm-up round(s), then `rounds` measured rounds each. Returns { phases: [{ samples: ops/s per round, extra: second
- * counter/s per round (writes, for rw/seq) }], check: 'ok' or what went wrong }.
+ * counter/s per round (writes, for rw/seq), sleeps: voluntary context switches of this process per operation, per round
+ * }], check: 'ok' or what went wrong }. Every futex sleep of a worker (Atomics.wait that blocks) is one voluntary switch;
+ * the main thread's own timer sleeps add a few per round, noise against the operations counted.
  */
 export async function runCell({ name, workload, threads, phases, rounds, durationMs, warmupMs = 1000, onPhase }) {
   const impl = IMPLS[name].workloads[workload];
@@ -52,10 +54,11 @@ export async function runCell({ name, workload, threads, phases, rounds, duratio
     await until(() => Atomics.load(ctl, L.READY) === threads || errors.length > 0, 30_000, 'workers to attach');
     if (errors.length) throw errors[0];
     let go = 0;
-    /** One round: release the workers, let them run durationMs, stop them; ops/s and second counter/s. */
+    /** One round: release the workers, let them run durationMs, stop them; ops/s, second counter/s, sleeps/op. */
     const round = async () => {
       Atomics.store(ctl, L.STOP, 0);
       Atomics.store(ctl, L.DONE, 0);
+      const v0 = process.resourceUsage().voluntaryContextSwitches;
       const t0 = performance.now();
       Atomics.store(ctl, L.GO, ++go);
       Atomics.notify(ctl, L.GO); // release every worker of this round
@@ -73,7 +76,8 @@ export async function runCell({ name, workload, threads, phases, rounds, duratio
       totalOps += ops;
       totalOps2 += ops2;
       const s = (t1 - t0) / 1000;
-      return [ops / s, ops2 / s];
+      const sleeps = process.resourceUsage().voluntaryContextSwitches - v0;
+      return [ops / s, ops2 / s, ops > 0 ? sleeps / ops : 0];
     };
     for (let p = 0; p < phases.length; p++) {
       onPhase?.(p);
@@ -92,12 +96,14 @@ export async function runCell({ name, workload, threads, phases, rounds, duratio
       }
       const samples = [];
       const extra = [];
+      const sleeps = [];
       for (let r = 0; r < rounds; r++) {
-        const [rate, rate2] = await round();
+        const [rate, rate2, perOp] = await round();
         samples.push(rate);
         extra.push(rate2);
+        sleeps.push(perOp);
       }
-      results.push({ samples, extra, warmupRounds });
+      results.push({ samples, extra, sleeps, warmupRounds });
     }
     Atomics.store(ctl, L.GO, -1);
     Atomics.notify(ctl, L.GO);

@@ -168,6 +168,45 @@ const conditionPingpong = {
   },
 };
 
+/**
+ * The same hand-off, but each side changes the turn under the lock and notifies after unlocking.
+ * Notifying while holding the lock (above) wakes a waiter that then finds the lock still held and
+ * sleeps again on it; the sleeps/op column shows the difference (docs/condition.md).
+ */
+const conditionUnlockFirstPingpong = {
+  create: conditionPingpong.create,
+  attach(s) {
+    const m = sablock.Mutex.from(s.m);
+    const cv = sablock.Condition.from(s.cv);
+    const turn = new Int32Array(s.turn.sab);
+    return {
+      ping() {
+        m.lock();
+        turn[WORD_I] = 1; // plain: only written and read under m
+        m.unlock();
+        cv.notify();
+        m.lock();
+        while (turn[WORD_I] === 1) cv.wait(m);
+        m.unlock();
+      },
+      pong(done) {
+        m.lock();
+        while (turn[WORD_I] === 0) {
+          // Timed wait so the partner can leave when the round ends.
+          if (!cv.wait(m, 50) && done()) {
+            m.unlock();
+            return false;
+          }
+        }
+        turn[WORD_I] = 0;
+        m.unlock();
+        cv.notify();
+        return true;
+      },
+    };
+  },
+};
+
 /** Raw Atomics.wait/notify ping-pong: the JS futex round trip. */
 const futexPingpong = {
   create: word,
@@ -250,6 +289,12 @@ export const IMPLS = {
   },
   Semaphore: { family: 'sablock', requires: ['Semaphore'], workloads: { pingpong: semaphorePingpong } },
   Condition: { family: 'sablock', requires: ['Mutex', 'Condition'], workloads: { pingpong: conditionPingpong } },
+  'Condition.unlockFirst': {
+    family: 'sablock',
+    requires: ['Mutex', 'Condition'],
+    about: 'Mutex + Condition, notify() after unlock() instead of while holding the Mutex',
+    workloads: { pingpong: conditionUnlockFirstPingpong },
+  },
 
   // ---- JS references ----
   'js-floor': {

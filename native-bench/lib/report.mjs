@@ -131,7 +131,9 @@ export function markdown(result) {
   lines.push('round, so outside load hits them alike. `thr ×` ratios are throughput ratios (higher = faster), `cost ×`');
   lines.push('ratios are time ratios (lower = faster), both against rows of the same table, measured in this run.');
   lines.push('One work unit is one 32-bit LCG step, the same loop in JS and C. "check" is the data check each');
-  lines.push('cell runs (exact counters, paired fields, untorn records).');
+  lines.push('cell runs (exact counters, paired fields, untorn records). "sleeps/op" in a worker row is the');
+  lines.push("process's voluntary context switches per operation (each blocking Atomics.wait or futex wait is one):");
+  lines.push('near 0 means the threads spun or ran alone, 2 per round trip means each side slept once.');
   lines.push('');
   lines.push('## Targets');
   lines.push('');

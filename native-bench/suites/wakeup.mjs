@@ -1,6 +1,7 @@
 /**
  * Worker ↔ worker wake-up round trip: two threads hand a turn back and forth, each sleeping until
- * woken (Atomics.wait/notify, a sablock Semaphore pair, Mutex + Condition, the C futex). Reported as time per round trip.
+ * woken (Atomics.wait/notify, a sablock Semaphore pair, Mutex + Condition notifying under the lock and after
+ * unlocking it, the C futex). Reported as time per round trip, with sleeps per round trip.
  */
 export default {
   id: 'wakeup',
@@ -14,7 +15,7 @@ export default {
         fromRate: true,
         cRef: 'c-futex',
         jsRef: 'js-futex',
-        rows: ['js-futex', 'Semaphore', 'Condition', 'c-futex'].map((impl) => ({ impl, label: impl, workload: 'pingpong', threads: 2, params: {} })),
+        rows: ['js-futex', 'Semaphore', 'Condition', 'Condition.unlockFirst', 'c-futex'].map((impl) => ({ impl, label: impl, workload: 'pingpong', threads: 2, params: {} })),
       },
     ];
   },
