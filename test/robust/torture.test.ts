@@ -41,7 +41,7 @@ describe('torture', () => {
       expect(s.unrecovered, kind).toBe(0);
       expect(s.operations, kind).toBeGreaterThan(1000);
     }
-    for (const kind of ['Mutex', 'SpinLock', 'TicketLock']) {
+    for (const kind of ['Mutex', 'SpinLock', 'TicketLock', 'RWLock', 'Semaphore', 'SeqLock']) {
       expect(summary[kind]!.holderKills, kind).toBeGreaterThan(0);
       expect(summary[kind]!.recoveries, kind).toBeGreaterThanOrEqual(summary[kind]!.holderKills);
     }
