@@ -6,7 +6,7 @@
  * ticket lock), so a release wakes the served ticket's slot and the one after it (which starts
  * spinning: it is now next in line), not every sleeper.
  *
- * Layout (BYTE_LENGTH 40):
+ * Layout (BYTE_LENGTH 136):
  * | word | name     | meaning |
  * |------|----------|---------|
  * | 0    | tag      | kind tag, written once by the constructor |
@@ -16,6 +16,7 @@
  * | 4    | SLEEPERS | ticket holders asleep (or about to sleep) on their slot |
  * | 5    | POLLERS  | timed/abortable waiters asleep on SERVING (they hold no ticket) |
  * | 6–9  | SLOT0–3  | ticket t sleeps on SLOT[t & 3]; bumped when SERVING reaches t |
+ * | 10–33 | QUEUED  | 8 entries `(owner id, ticket, asleep)`: who waits with which ticket (invariant 5) |
  *
  * ## Invariants
  * 1. Tickets in [SERVING, NEXT) are held by queued or owning threads; only the holder of ticket
@@ -32,9 +33,18 @@
  *    finds OWNER naming a dead thread CASes OWNER from exactly that value to OWNER_DIED (one
  *    reaper wins; ids are never reused) and serves the next ticket on the dead holder's behalf.
  *    OWNER_DIED stays set through later acquisitions (they `or` their id in) and releases (they
- *    clear only the id) until an owner calls `markConsistent()`. Not covered: a thread that dies
- *    holding a ticket it has not been served yet, or in the instant between being served and
- *    writing OWNER; its turn is then never taken (docs/robustness.md, "Limits").
+ *    clear only the id) until an owner calls `markConsistent()`.
+ * 5. Queued death. A thread that waits for its ticket records itself in QUEUED entry
+ *    `ticket & 7` (CAS of the entry's owner from 0, or from a dead owner whose ticket has already
+ *    passed: a leftover), then writes the ticket; it clears the entry after it has written OWNER.
+ *    A waiter that finds OWNER empty, SERVING = t and entry `t & 7` naming a dead thread with
+ *    ticket t knows t's turn will never be taken: one CAS of the entry's owner from that dead id
+ *    elects it, and it serves the next ticket on the dead thread's behalf (taking back the dead
+ *    thread's SLEEPERS count if the entry says it was asleep). Only dead owners are reaped, so a
+ *    live but slow waiter is never skipped. Not covered: a waiter that dies before its entry is
+ *    written (between its `Atomics.add` on NEXT and the CAS), a thread served at once (it never
+ *    records itself) that dies before writing OWNER, and waiters whose entry was taken (more than
+ *    8 queued at once): their turn is never taken (docs/robustness.md, "Limits").
  *
  * ## Memory ordering
  * All shared accesses are Atomics (sequentially consistent). OWNER is written by the thread whose
@@ -59,7 +69,7 @@ import { abortReason } from './core/errors.js';
 import { ExclusiveLock, LockGuard } from './exclusive.js';
 import { LockError } from './core/errors.js';
 import { OWNER_DIED, OWNER_MASK } from './raw/mutex.js';
-import { sliceDeadline, takeOverIfDead } from './core/owner-death.js';
+import { isDeadOwner, sliceDeadline, takeOverIfDead } from './core/owner-death.js';
 import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
 import { acquireChannel, releaseChannel } from './observe/events.js';
 import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './check/hooks.js';
@@ -71,7 +81,15 @@ const SLEEPERS = 3;
 const POLLERS = 4;
 const SLOT0 = 5;
 const SLOT_MASK = 3;
-const BYTES = 40;
+/** QUEUED entries (invariant 5): owner id (0 free, −1 being reaped), ticket, asleep (1 = counted in SLEEPERS). */
+const QUEUED = 9;
+const Q_ENTRIES = 8;
+const Q_MASK = Q_ENTRIES - 1;
+const Q_WORDS = 3;
+const Q_OWNER = 0;
+const Q_TICKET = 1;
+const Q_ASLEEP = 2;
+const BYTES = 4 * (1 + QUEUED + Q_ENTRIES * Q_WORDS);
 
 /** How long the thread next in line spins before sleeping: about one futex wake-up latency. */
 const NEXT_IN_LINE_SPIN_MS = 0.05;
@@ -205,7 +223,7 @@ export class TicketLock extends ExclusiveLock {
       }
       // Done sleeping.
       Atomics.sub(a, this._i + POLLERS, 1);
-      this.#reapDeadOwner(); // invariant 4
+      this.#reapDead(); // invariants 4 and 5
     }
   }
 
@@ -276,11 +294,70 @@ export class TicketLock extends ExclusiveLock {
   /** `lock()` after its ticket was not served at once: wait for it, observed if anyone watches. */
   #lockContended(ticket: number): LockGuard {
     const waitStart = watching() ? now() : -1; // observe
-    const parks = this.#waitForTurn(ticket);
+    const entry = this.#enqueue(ticket);
+    const parks = this.#waitForTurn(ticket, Infinity, entry);
     // Record ownership only once served (invariant 1); `or` keeps OWNER_DIED (invariant 4).
     Atomics.or(this._a, this._i + OWNER, OWNER_ID);
+    this.#dequeue(entry);
     if (waitStart >= 0) noteAcquired(this, waitStart, parks); // observe
     return new LockGuard(this);
+  }
+
+  /**
+   * Records this thread as the waiter with `ticket` (invariant 5); returns the entry's word index,
+   * or −1 if the entry is taken by another queued thread (untracked: not recovered if we die).
+   */
+  #enqueue(ticket: number): number {
+    const a = this._a;
+    const e = this._i + QUEUED + Q_WORDS * (ticket & Q_MASK);
+    let o = Atomics.load(a, e + Q_OWNER);
+    // A leftover of a thread that died after its turn passed may be reused.
+    if (o > 0 && !(isDeadOwner(o) && ((Atomics.load(a, e + Q_TICKET) - Atomics.load(a, this._i + SERVING)) | 0) < 0)) return -1;
+    if (o < 0) return -1; // being reaped right now
+    // Claim the entry from exactly what we saw (free, or that dead leftover).
+    if (Atomics.compareExchange(a, e + Q_OWNER, o, OWNER_ID) !== o) return -1;
+    // Not asleep yet, then our ticket: a reaper compares it with SERVING only after seeing us dead.
+    Atomics.store(a, e + Q_ASLEEP, 0);
+    Atomics.store(a, e + Q_TICKET, ticket);
+    return e;
+  }
+
+  /** Served and recorded in OWNER: our queue entry is free again (invariant 5). */
+  #dequeue(e: number): void {
+    // After OWNER: a death from here on is an owner death (invariant 4), not a queued one.
+    if (e >= 0) Atomics.store(this._a, e + Q_OWNER, 0);
+  }
+
+  /**
+   * If the ticket being served belongs to a queued thread that died, serves the next ticket on its
+   * behalf (invariant 5). Returns true if this call did so.
+   */
+  #reapDeadWaiter(): boolean {
+    const a = this._a;
+    const i = this._i;
+    // A holder (live or dead) is the owner-death path's business.
+    if ((Atomics.load(a, i + OWNER) & OWNER_MASK) !== 0) return false;
+    const serving = Atomics.load(a, i + SERVING);
+    const e = i + QUEUED + Q_WORDS * (serving & Q_MASK);
+    const o = Atomics.load(a, e + Q_OWNER);
+    if (o <= 0 || !isDeadOwner(o) || Atomics.load(a, e + Q_TICKET) !== serving) return false;
+    // One reaper per death: the CAS from the dead id (ids are never reused; the dead cannot move).
+    if (Atomics.compareExchange(a, e + Q_OWNER, o, -1) !== o) return false;
+    // Still its turn? (SERVING only moves when ticket `serving` is served and released.)
+    if (Atomics.load(a, i + SERVING) === serving && (Atomics.load(a, i + OWNER) & OWNER_MASK) === 0) {
+      // Take back its sleep announcement, as its own wake-up would have (invariant 3).
+      if (Atomics.load(a, e + Q_ASLEEP) === 1) Atomics.sub(a, i + SLEEPERS, 1);
+      this.#serveNext();
+      noteOwnerDied(this); // once per death (stats, events)
+    }
+    // Free the entry.
+    Atomics.store(a, e + Q_OWNER, 0);
+    return true;
+  }
+
+  /** After each sleep slice: a dead holder (invariant 4) or a dead queued waiter (invariant 5). */
+  #reapDead(): void {
+    if (!this.#reapDeadOwner()) this.#reapDeadWaiter();
   }
 
   /**
@@ -288,7 +365,7 @@ export class TicketLock extends ExclusiveLock {
    * A finite deadline only comes from the verifier's watchdog steps: the ticket stays ours and the
    * caller calls again (invariant 2: a ticket is never abandoned).
    */
-  #waitForTurn(ticket: number, deadline = Infinity): number {
+  #waitForTurn(ticket: number, deadline = Infinity, entry = -1): number {
     const a = this._a;
     const s = this._i + SERVING;
     const slot = this._i + SLOT0 + (ticket & SLOT_MASK);
@@ -300,6 +377,8 @@ export class TicketLock extends ExclusiveLock {
       if (!sleeping) {
         // Announce the sleep before the last check (invariant 3).
         Atomics.add(a, this._i + SLEEPERS, 1);
+        // Tell a reaper our sleep is counted (invariant 5).
+        if (entry >= 0) Atomics.store(a, entry + Q_ASLEEP, 1);
         sleeping = true;
       }
       // Slot value first, then SERVING (invariant 3).
@@ -314,10 +393,13 @@ export class TicketLock extends ExclusiveLock {
       // Sleep until a release bumps our slot (next in line or served), or a slice passes.
       waitUntil(a, slot, seen, sliceDeadline(deadline));
       parks++;
-      this.#reapDeadOwner(); // invariant 4
+      this.#reapDead(); // invariants 4 and 5
     }
-    // No longer asleep.
-    if (sleeping) Atomics.sub(a, this._i + SLEEPERS, 1);
+    // No longer asleep (the entry first: a reaper must not take our count back twice).
+    if (sleeping) {
+      if (entry >= 0) Atomics.store(a, entry + Q_ASLEEP, 0);
+      Atomics.sub(a, this._i + SLEEPERS, 1);
+    }
     return parks;
   }
 
@@ -352,19 +434,24 @@ export class TicketLock extends ExclusiveLock {
     // can never be given back (invariant 2), so nothing may throw after that.
     if (!this.#tryTicket()) {
       let ticket = -1;
+      let entry = -1;
       waitChecked(
         this,
         false,
         Infinity,
         false,
         (step) => {
-          if (ticket === -1) ticket = Atomics.add(a, i + NEXT, 1); // take our place in the queue, once
+          if (ticket === -1) {
+            ticket = Atomics.add(a, i + NEXT, 1); // take our place in the queue, once
+            entry = this.#enqueue(ticket);
+          }
           if (Atomics.load(a, i + SERVING) === ticket) return true;
-          return this.#waitForTurn(ticket, step) >= 0;
+          return this.#waitForTurn(ticket, step, entry) >= 0;
         },
         () => Atomics.load(a, i + OWNER) & OWNER_MASK,
       );
       Atomics.or(a, i + OWNER, OWNER_ID); // keep OWNER_DIED (invariant 4)
+      this.#dequeue(entry);
     }
     if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe
     onAcquired(this, false, false);
@@ -397,8 +484,11 @@ export class TicketLock extends ExclusiveLock {
     // Take a ticket: from now on we must be served (tickets are never abandoned, invariant 2).
     const ticket = Atomics.add(a, this._i + NEXT, 1);
     const slot = this._i + SLOT0 + (ticket & SLOT_MASK);
+    const entry = this.#enqueue(ticket);
     // Announce the sleep before checking (invariant 3).
     Atomics.add(a, this._i + SLEEPERS, 1);
+    // Tell a reaper our sleep is counted (invariant 5).
+    if (entry >= 0) Atomics.store(a, entry + Q_ASLEEP, 1);
     let parks = 0;
     for (;;) {
       // Slot value first, then SERVING (invariant 3).
@@ -407,12 +497,14 @@ export class TicketLock extends ExclusiveLock {
       // Sleep on the event loop until our slot is bumped or a slice passes; nothing can abort it.
       await waitAsyncUntil(a, slot, seen, sliceDeadline(Infinity), undefined, noop);
       parks++;
-      this.#reapDeadOwner(); // invariant 4
+      this.#reapDead(); // invariants 4 and 5
     }
-    // No longer asleep.
+    // No longer asleep (the entry first: a reaper must not take our count back twice).
+    if (entry >= 0) Atomics.store(a, entry + Q_ASLEEP, 0);
     Atomics.sub(a, this._i + SLEEPERS, 1);
     // Served: record ownership, keeping OWNER_DIED (invariant 4).
     Atomics.or(a, this._i + OWNER, OWNER_ID);
+    this.#dequeue(entry);
     return parks;
   }
 
@@ -431,7 +523,7 @@ export class TicketLock extends ExclusiveLock {
         // No longer asleep (also when aborted: a leftover wait only absorbs part of a wake-all).
         Atomics.sub(a, this._i + POLLERS, 1);
       }
-      this.#reapDeadOwner(); // invariant 4
+      this.#reapDead(); // invariants 4 and 5
     }
   }
 }

@@ -15,7 +15,7 @@ const kinds = [
 describe('placement overlap check knows every fixed size', () => {
   for (const [name, Cls, make] of kinds) {
     it(`${name}: refuses a neighbour on its last word, accepts one right after it`, () => {
-      const buffer = new SharedArrayBuffer(256);
+      const buffer = new SharedArrayBuffer(1024);
       make({ buffer, byteOffset: 0 });
       const last = Cls.BYTE_LENGTH - 4;
       expect(() => new Mutex({ buffer, byteOffset: last })).toThrow(/byteOffset/);

@@ -44,12 +44,13 @@ export type Kind = keyof typeof KIND_IDS;
 export const KIND_BYTES: Partial<Record<Kind, number>> = {
   Mutex: 8,
   SpinLock: 8,
-  TicketLock: 40,
+  TicketLock: 136,
   RWLock: 92,
   Semaphore: 104,
   Condition: 12,
 };
-const MAX_KIND_WORDS = 32;
+/** Longest fixed-size kind, in words: how far back the overlap check looks for a neighbour's tag. */
+const MAX_KIND_WORDS = Math.max(...Object.values(KIND_BYTES)) >> 2;
 
 /** Options every primitive accepts for its place and class name. */
 export interface PlacementOptions {

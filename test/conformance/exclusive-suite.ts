@@ -606,7 +606,7 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
 
     it('placing it where another kind (or foreign data) lives is a TypeError that changes nothing', () => {
       for (const other of others) {
-        const sab = new SharedArrayBuffer(64);
+        const sab = new SharedArrayBuffer(512);
         const o = new other.Lock({ buffer: sab, byteOffset: 8 });
         const before = new Uint8Array(sab).slice();
         const e = thrown(() => new Lock({ buffer: sab, byteOffset: 8 }));
@@ -616,7 +616,7 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
         o.lock(); // the other lock is intact
         o.unlock();
       }
-      const sab = new SharedArrayBuffer(64);
+      const sab = new SharedArrayBuffer(512);
       new Int32Array(sab)[2] = 0x12345678; // foreign data at byteOffset 8
       expect(thrown(() => new Lock({ buffer: sab, byteOffset: 8 }))).toBeInstanceOf(TypeError);
       expect(new Int32Array(sab)[2]).toBe(0x12345678);

@@ -16,13 +16,13 @@ const KIND_NAMES = Object.keys(KINDS) as KindName[];
 const RUNS = 400;
 
 // ---- the arena: a buffer with three neighbours around a free middle ---------------------------
-const ARENA_BYTES = 256;
+const ARENA_BYTES = 512;
 const arena = new SharedArrayBuffer(ARENA_BYTES);
 const words = new Int32Array(arena);
 const NEIGHBOURS = [
   { kind: 'Mutex' as KindName, byteOffset: 0 },
-  { kind: 'TicketLock' as KindName, byteOffset: 200 },
-  { kind: 'SpinLock' as KindName, byteOffset: 248 },
+  { kind: 'TicketLock' as KindName, byteOffset: 300 },
+  { kind: 'SpinLock' as KindName, byteOffset: 448 },
 ];
 const neighbourWords = new Set<number>();
 for (const n of NEIGHBOURS) {
@@ -331,11 +331,11 @@ describe('hostile input', () => {
     const before = snapshot();
     // Onto the Mutex's (unlocked, zero) state word, and onto the TicketLock's.
     expect(() => new SpinLock({ buffer: arena, byteOffset: 4 })).toThrow(/options.byteOffset 4 lies inside the Mutex/);
-    expect(() => new Mutex({ buffer: arena, byteOffset: 236 })).toThrow(RangeError);
-    // A TicketLock whose 40 bytes would run over the TicketLock neighbour's tag.
-    expect(() => new TicketLock({ buffer: arena, byteOffset: 180 })).toThrow(/would overlap the TicketLock at byteOffset 200/);
+    expect(() => new Mutex({ buffer: arena, byteOffset: 336 })).toThrow(RangeError);
+    // A TicketLock whose 136 bytes would run over the TicketLock neighbour's tag.
+    expect(() => new TicketLock({ buffer: arena, byteOffset: 200 })).toThrow(/would overlap the TicketLock at byteOffset 300/);
     // Right next to a neighbour is fine.
-    const ok = new TicketLock({ buffer: arena, byteOffset: 160 });
+    const ok = new TicketLock({ buffer: arena, byteOffset: 164 });
     expect(ok.tryLock()).toBe(true);
     ok.unlock();
     expect(snapshot()).toEqual(before);
