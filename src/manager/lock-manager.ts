@@ -63,7 +63,7 @@ import {
 } from '../core/futex.js';
 import { abortReason, CapacityError, DeadlockError, LockError, TimeoutError } from '../core/errors.js';
 import { checkPath, hashPart, keyHex, keyOfState, partText, ROOT_HASH, type HashState, type PathPart, type ResourcePath } from './hash.js';
-import { covers, intentionFor, IX, lubOfMask, maskNames, MODE_COUNT, MODE_NAMES, parseMode, S, X, type LockMode } from './modes.js';
+import { covers, intentionFor, IS, IX, lubOfMask, maskNames, MODE_COUNT, MODE_NAMES, parseMode, S, X, type LockMode } from './modes.js';
 import {
   H_OWNER_SEQ,
   initHeader,
@@ -80,6 +80,7 @@ import {
   type TableShape,
 } from './table.js';
 import { describeCycle, findCycle, type DeadlockEdge } from './deadlock.js';
+import { isStrong, strongIndex, type FastKey, type FastPath } from './fastpath.js';
 
 export type { LockMode } from './modes.js';
 export type { PathPart, ResourcePath } from './hash.js';
@@ -115,6 +116,18 @@ export interface LockManagerOptions extends LockManagerShape, PlacementOptions {
   deadlockTimeout?: number;
   /** Fine locks one owner holds under one parent before escalating to the parent. Default 5000; 0 = never. */
   escalationThreshold?: number;
+  /**
+   * Take IS/IX through the per-owner-group fast path when no strong lock (S, SIX, U, X) is
+   * requested on that resource (default true). With false, this view takes every lock in the main
+   * table; strong requests still move other views' fast-path holds there, so views with and
+   * without it can share a table.
+   */
+  fastPath?: boolean;
+  /**
+   * Test-only, breaks exclusion: strong requests skip moving fast-path holds into the main table,
+   * so a strong lock can be granted beside a conflicting IX/IS. For negative-control tests only.
+   */
+  unsafeSkipTransfer?: boolean;
 }
 
 /** Options of one request. */
@@ -141,6 +154,10 @@ export interface LockManagerHandle extends Handle {
   readonly deadlockTimeout: number;
   /** The manager's escalation threshold (0 = never). */
   readonly escalationThreshold: number;
+  /** See {@link LockManagerOptions.fastPath}. */
+  readonly fastPath: boolean;
+  /** See {@link LockManagerOptions.unsafeSkipTransfer} (test-only). */
+  readonly unsafeSkipTransfer: boolean;
 }
 
 /** One holder of a resource in a `query()` snapshot. */
@@ -226,13 +243,19 @@ class OwnerState {
   constructor(readonly owner: number) {}
 }
 
-class LocalLock {
+class LocalLock implements FastKey {
   /** Next components below this one, created on first use. */
   kids: Map<PathPart, LocalLock> | undefined;
   /** In the tree only as a cache (nothing held, no handle refers to it); see `forget`. */
   idle = false;
   readonly lo: number;
   readonly hi: number;
+  /** strongIndex(lo, hi): the key's strong counter (fastpath.ts). */
+  readonly ctr: number;
+  /** Fast-path slot hint (fastpath.ts); -1 = none yet. */
+  fpSlot = -1;
+  /** Of `shared[IS]`, `shared[IX]`: how many were taken through the fast path (may have been moved to the main table since). */
+  readonly fast = [0, 0];
   /** Running hash of the text up to this component, for the children's keys. */
   readonly hash: HashState;
   #text: string | undefined;
@@ -259,6 +282,7 @@ class LocalLock {
     const [lo, hi] = keyOfState(this.hash, hashBits);
     this.lo = lo;
     this.hi = hi;
+    this.ctr = strongIndex(lo, hi);
     this.nextEscalationAt = threshold;
   }
   /** Canonical text of the path (= JSON.stringify of it), built on first use. */
@@ -360,6 +384,10 @@ export class LockManager {
   readonly escalationThreshold: number;
   readonly #shape: TableShape;
   readonly #t: LockTable;
+  readonly #fp: FastPath;
+  readonly #useFastPath: boolean;
+  readonly #skipTransfer: boolean;
+  readonly #move: (owner: number, lo: number, hi: number, isCount: number, ixCount: number, nameByte: number) => void;
   readonly #owners = new Map<number, OwnerState>();
   #escalations = 0;
 
@@ -376,6 +404,8 @@ export class LockManager {
     let shape: TableShape;
     let deadlockTimeout: number;
     let threshold: number;
+    let fastPath: boolean;
+    let skipTransfer: boolean;
     let p;
     if (options === FROM_HANDLE) {
       const h = handle as Record<string, unknown>;
@@ -392,6 +422,8 @@ export class LockManager {
       }
       deadlockTimeout = readDeadlockTimeout(h.deadlockTimeout, 'handle.deadlockTimeout');
       threshold = readThreshold(h.escalationThreshold, 'handle.escalationThreshold');
+      fastPath = readBool(h.fastPath, 'handle.fastPath', true);
+      skipTransfer = readBool(h.unsafeSkipTransfer, 'handle.unsafeSkipTransfer', false);
     } else {
       if (options !== undefined && (options === null || typeof options !== 'object')) {
         throw new TypeError(`options must be an object, got ${describe(options)}`);
@@ -400,6 +432,8 @@ export class LockManager {
       shape = readShape(o, 'options');
       deadlockTimeout = readDeadlockTimeout(o.deadlockTimeout, 'options.deadlockTimeout');
       threshold = readThreshold(o.escalationThreshold, 'options.escalationThreshold');
+      fastPath = readBool(o.fastPath, 'options.fastPath', true);
+      skipTransfer = readBool(o.unsafeSkipTransfer, 'options.unsafeSkipTransfer', false);
       p = place('LockManager', tableByteLength(shape), o);
       initHeader(p.i32, p.base, shape);
     }
@@ -412,6 +446,10 @@ export class LockManager {
     this.escalationThreshold = threshold;
     this.#shape = shape;
     this.#t = new LockTable(p.i32, p.base, shape);
+    this.#fp = this.#t.fp;
+    this.#useFastPath = fastPath;
+    this.#skipTransfer = skipTransfer;
+    this.#move = (owner, lo, hi, isN, ixN, nameByte) => this.#moveSlot(owner, lo, hi, isN, ixN, nameByte);
   }
 
   /** Attaches to the LockManager a handle describes (possibly another thread's). */
@@ -429,6 +467,8 @@ export class LockManager {
       ...this.#shape,
       deadlockTimeout: this.deadlockTimeout,
       escalationThreshold: this.escalationThreshold,
+      fastPath: this.#useFastPath,
+      unsafeSkipTransfer: this.#skipTransfer,
     };
   }
 
@@ -524,7 +564,8 @@ export class LockManager {
       st.closed = true;
       this.#owners.delete(owner);
     }
-    return this.#t.releaseOwnerRecords(owner);
+    // Fast-path slots first: nothing waits on them (fastpath.ts, invariant 2).
+    return this.#fp.releaseOwner(owner) + this.#t.releaseOwnerRecords(owner);
   }
 
   /** A snapshot of every resource's holders and waiters (one partition at a time). */
@@ -560,11 +601,42 @@ export class LockManager {
         t.unlockPartition(p);
       }
     }
+    this.#queryFastPath(resources);
     const held = resources.flatMap((r) => r.holders.map((h) => ({ resource: r.resource, owner: h.owner, mode: h.mode })));
     const pending = resources.flatMap((r) =>
       r.waiters.map((w) => ({ resource: r.resource, owner: w.owner, mode: w.mode, waitingMs: w.waitingMs })),
     );
     return { resources, held, pending };
+  }
+
+  /**
+   * Adds the fast-path holders (IS/IX) to a query() snapshot, merged into the resource of the
+   * same key and into the same owner's holder entry if the main table has them too.
+   */
+  #queryFastPath(resources: LockResourceInfo[]): void {
+    const byKey = new Map<string, LockResourceInfo>();
+    for (const r of resources) byKey.set(r.key, r);
+    this.#fp.forEachHeld((owner, lo, hi, isN, ixN, nameByte) => {
+      const key = keyHex(lo, hi);
+      let info = byKey.get(key);
+      if (info === undefined) {
+        const name = this.#t.nameAt(nameByte);
+        info = { resource: name !== '' ? name : `key ${key}`, key, holders: [], waiters: [] };
+        byKey.set(key, info);
+        resources.push(info);
+      }
+      const mask = (isN > 0 ? 1 << IS : 0) | (ixN > 0 ? 1 << IX : 0);
+      const h = info.holders.find((x) => x.owner === owner);
+      if (h === undefined) {
+        info.holders.push({ owner, mode: MODE_NAMES[lubOfMask(mask)]!, modes: maskNames(mask), count: isN + ixN });
+      } else {
+        let all = mask;
+        for (const m of h.modes) all |= 1 << MODE_NAMES.indexOf(m);
+        h.mode = MODE_NAMES[lubOfMask(all)]!;
+        h.modes = maskNames(all);
+        h.count += isN + ixN;
+      }
+    });
   }
 
   // ---- planning ---------------------------------------------------------------------------------
@@ -636,9 +708,86 @@ export class LockManager {
         return GRANTED;
       }
     }
-    const pd = this.#attempt(L, mode, plan.owner, tryOnly);
+    if (mode <= IX && this.#useFastPath && this.#fp.tryWeak(plan.owner, L, mode)) {
+      noteShared(L, mode);
+      L.fast[mode]!++;
+      return GRANTED;
+    }
+    const pd = this.#attemptCounted(L, mode, plan.owner, tryOnly);
     if (pd === GRANTED) noteShared(L, mode);
     return pd;
+  }
+
+  /**
+   * `#attempt`, plus the strong-counter protocol of fastpath.ts for a strong mode: raise the
+   * key's counter and move the key's fast-path holds into the main table first; lower it again
+   * if the request did not become a hold or a queued wait (which own the raise from then on, and
+   * lower it in table.ts when they leave the record).
+   */
+  #attemptCounted(L: LocalLock, mode: number, owner: number, tryOnly: boolean): Pending | typeof GRANTED | typeof REFUSED {
+    if (!isStrong(mode)) return this.#attempt(L, mode, owner, tryOnly);
+    this.#strongBegin(L);
+    let pd: Pending | typeof GRANTED | typeof REFUSED;
+    try {
+      pd = this.#attempt(L, mode, owner, tryOnly);
+    } catch (err) {
+      this.#fp.strongEnd(L.ctr, 1);
+      throw err;
+    }
+    // REFUSED: tidied away. ticket 0: sleeps without a queue slot, raises again when it retries.
+    if (pd === REFUSED || (pd !== GRANTED && pd.ticket === 0)) this.#fp.strongEnd(L.ctr, 1);
+    return pd;
+  }
+
+  /** Raises L's strong counter, then moves every fast-path hold on L's key into the main table. */
+  #strongBegin(L: LocalLock): void {
+    this.#fp.strongBegin(L.ctr);
+    if (this.#skipTransfer) return;
+    try {
+      this.#fp.transfer(L.lo, L.hi, L.ctr, this.#move);
+    } catch (err) {
+      this.#fp.strongEnd(L.ctr, 1);
+      throw err;
+    }
+  }
+
+  /**
+   * Moves one fast-path slot's holds into the main table as `owner`'s record (group lock held by
+   * the caller: group → partition is the allowed order). CapacityError if the table is full.
+   */
+  #moveSlot(owner: number, lo: number, hi: number, isN: number, ixN: number, nameByte: number): void {
+    for (let last = false; ; last = true) {
+      const t = this.#t;
+      const p = t.partitionOf(lo);
+      let full = false;
+      t.lockPartition(p);
+      try {
+        let e = t.findEntry(lo, hi);
+        if (e < 0) e = t.createEntry(lo, hi, t.nameAt(nameByte));
+        let r = e < 0 ? -1 : t.findRecord(e, owner);
+        if (e >= 0 && r < 0) {
+          r = t.createRecord(e, owner);
+          if (r < 0) t.freeEntryIfEmpty(e);
+        }
+        if (r < 0) {
+          full = true;
+        } else {
+          if (isN > 0) t.grant(e, r, IS, isN);
+          if (ixN > 0) t.grant(e, r, IX, ixN);
+          // The owner's own queued request here may now count as a conversion (invariant 4).
+          t.bump(e);
+        }
+      } finally {
+        t.unlockPartition(p);
+      }
+      if (!full) return;
+      if (last) {
+        throw new CapacityError(
+          `${this.name}: lock table full: cannot move a fast-path hold of owner ${owner} on ${t.nameAt(nameByte) || keyHex(lo, hi)} into the table for a strong request`,
+        );
+      }
+      this.#t.drainFreeLists();
+    }
   }
 
   /**
@@ -710,8 +859,8 @@ export class LockManager {
     const L = plan.locks[i]!;
     const mode = plan.modes[i]!;
     if (pd.ticket === 0) {
-      // Retry from scratch (see #attempt).
-      const again = this.#attempt(L, mode, plan.owner, false);
+      // Retry from scratch (see #attempt), strong counter and transfer included.
+      const again = this.#attemptCounted(L, mode, plan.owner, false);
       if (again === GRANTED) {
         noteShared(L, mode);
         return true;
@@ -739,7 +888,7 @@ export class LockManager {
     const t = this.#t;
     if (!t.isWaiting(pd.e, pd.r, plan.owner, pd.ticket)) throw releasedWhileWaiting(plan);
     if (!t.grantable(pd.e, pd.r, mode)) return false;
-    t.dequeue(pd.e, pd.r);
+    t.dequeue(pd.e, pd.r, true);
     t.grant(pd.e, pd.r, mode);
     // Let a same-owner request sleeping on this entry (ticket 0) retry.
     t.bump(pd.e);
@@ -883,7 +1032,13 @@ export class LockManager {
       const L = locks[i]!;
       const m = modes[i]!;
       if (L.shared[m]! > 0) {
-        this.#sharedRelease(L, st.owner, m, 1);
+        if (m <= IX && L.fast[m]! > 0) {
+          L.fast[m]!--;
+          // From the slot; if a strong request moved it, from the main table (fastpath.ts, invariant 3).
+          if (!this.#fp.releaseWeak(st.owner, L, m)) this.#sharedRelease(L, st.owner, m, 1);
+        } else {
+          this.#sharedRelease(L, st.owner, m, 1);
+        }
         L.shared[m]!--;
         if (--L.sharedTotal === 0) L.parent?.children.delete(L);
       } else if (L.esc > 0) {
@@ -907,7 +1062,7 @@ export class LockManager {
     const target = P.shared[IX]! > 0 ? X : S;
     let got: unknown;
     try {
-      got = this.#attempt(P, target, st.owner, true);
+      got = this.#attemptCounted(P, target, st.owner, true);
     } catch {
       got = REFUSED;
     }
@@ -922,7 +1077,11 @@ export class LockManager {
       for (let m = 0; m < MODE_COUNT; m++) {
         const c = C.shared[m]!;
         if (c === 0) continue;
-        this.#sharedRelease(C, st.owner, m, c);
+        let inTable = c;
+        if (m <= IX) {
+          for (; C.fast[m]! > 0; C.fast[m]!--) if (this.#fp.releaseWeak(st.owner, C, m)) inTable--;
+        }
+        if (inTable > 0) this.#sharedRelease(C, st.owner, m, inTable);
         C.shared[m] = 0;
         n += c;
       }
@@ -1012,6 +1171,12 @@ function checkOwner(owner: unknown, name: string): number {
 
 function readDeadlockTimeout(v: unknown, name: string): number {
   return v === undefined ? DEFAULT_DEADLOCK_TIMEOUT : checkTimeout(v, name);
+}
+
+function readBool(v: unknown, name: string, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${describe(v)}`);
+  return v;
 }
 
 function readThreshold(v: unknown, name: string): number {

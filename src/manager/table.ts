@@ -98,6 +98,7 @@ import { SpinBudget } from '../core/spin.js';
 import { lockSlow, unlockSlow, type ExclusivePolicy } from '../raw/mutex.js';
 import { wake } from '../core/futex.js';
 import { conflicts, MODE_COUNT } from './modes.js';
+import { FastPath, fastPathWords, isStrong, strongIndex } from './fastpath.js';
 
 export const PARTITIONS = 16;
 
@@ -162,7 +163,12 @@ export function entryWordsFor(nameBytes: number): number {
 /** Total bytes of a table of this shape, tag word included. */
 export function tableByteLength(s: TableShape): number {
   return (
-    4 * (HEADER_WORDS + bucketCountFor(s.capacity) + s.capacity * entryWordsFor(s.nameBytes) + s.holderCapacity * RECORD_WORDS)
+    4 *
+    (HEADER_WORDS +
+      bucketCountFor(s.capacity) +
+      s.capacity * entryWordsFor(s.nameBytes) +
+      s.holderCapacity * RECORD_WORDS +
+      fastPathWords(s.nameBytes & ~3))
   );
 }
 
@@ -191,6 +197,8 @@ export class LockTable {
   readonly #buckets: number;
   readonly #entries: number;
   readonly #records: number;
+  /** The fast-path region (strong counters, owner groups) after the records (`fastpath.ts`). */
+  readonly fp: FastPath;
 
   constructor(a: Int32Array, base: number, s: TableShape) {
     this.a = a;
@@ -206,6 +214,9 @@ export class LockTable {
     this.#buckets = base + HEADER_WORDS;
     this.#entries = this.#buckets + buckets;
     this.#records = this.#entries + s.capacity * this.entryWords;
+    this.fp = new FastPath(a, this.#records + s.holderCapacity * RECORD_WORDS, this.nameBytes, this.#fullKeys, (b, n) =>
+      this.writeNameAt(b, n),
+    );
   }
 
   // ---- addressing ----------------------------------------------------------------------------
@@ -376,7 +387,7 @@ export class LockTable {
     a[w + E_WAITING] = 0;
     for (let m = 0; m < MODE_COUNT; m++) a[w + E_GRANTED + m] = 0;
     // E_SEQ is never reset: a stale sleeper from the entry's previous life must see it move.
-    if (!sameName) this.#writeName(e, name);
+    if (!sameName) this.writeNameAt((this.e(e) + E_NAME) * 4, name);
     const b = this.#buckets + this.bucketOf(lo);
     a[w + E_NEXT] = a[b]!;
     a[b] = e + 1;
@@ -394,10 +405,10 @@ export class LockTable {
     this.#free(this.partitionOf(a[w + E_KEY_LO]!), false, e);
   }
 
-  #writeName(e: number, name: string): void {
+  /** Writes `name` as zero-padded UTF-8 into the `nameBytes` bytes at byte `start` (entries, fast-path slots). */
+  writeNameAt(start: number, name: string): void {
     const n = this.nameBytes;
     if (n === 0) return;
-    const start = (this.e(e) + E_NAME) * 4;
     const u8 = this.u8;
     if (name.length <= n) {
       // Common case, short ASCII: copy bytes directly (no subarray, no encoder).
@@ -425,7 +436,11 @@ export class LockTable {
 
   /** The stored name of an entry (the first path that created it), or '' if names are off. */
   nameOf(e: number): string {
-    const start = (this.e(e) + E_NAME) * 4;
+    return this.nameAt((this.e(e) + E_NAME) * 4);
+  }
+
+  /** The name stored at byte `start` (see `writeNameAt`), or '' if names are off. */
+  nameAt(start: number): string {
     let end = start;
     const stop = start + this.nameBytes;
     while (end < stop && this.u8[end] !== 0) end++;
@@ -546,15 +561,20 @@ export class LockTable {
   ungrant(e: number, r: number, mode: number, n: number): boolean {
     const a = this.a;
     const w = this.r(r);
-    const left = a[w + R_COUNT + mode]! - n;
+    const had = a[w + R_COUNT + mode]!;
+    const left = had - n;
     if (left > 0) {
       a[w + R_COUNT + mode] = left;
+      // Strong acquisitions count in their key's strong counter (fastpath.ts): lower it after the
+      // hold is gone from the record.
+      if (isStrong(mode)) this.#strongEnd(e, n);
       return false;
     }
-    if (a[w + R_COUNT + mode] === 0) return false;
+    if (had === 0) return false;
     a[w + R_COUNT + mode] = 0;
     a[w + R_HOLD] = a[w + R_HOLD]! & ~(1 << mode);
     a[this.e(e) + E_GRANTED + mode]!--;
+    if (isStrong(mode)) this.#strongEnd(e, had);
     this.bump(e);
     return true;
   }
@@ -574,14 +594,24 @@ export class LockTable {
     return ticket;
   }
 
-  /** Takes record `r` out of the wait queue (it was granted or gave up). */
-  dequeue(e: number, r: number): void {
+  /**
+   * Takes record `r` out of the wait queue: `granted` if it is being granted (a strong wait's
+   * share of the strong counter passes to the hold), else it gave up (the share is returned).
+   */
+  dequeue(e: number, r: number, granted = false): void {
     const a = this.a;
     const w = this.r(r);
-    if (a[w + R_WAIT] === 0) return;
+    const wait = a[w + R_WAIT]!;
+    if (wait === 0) return;
     a[w + R_WAIT] = 0;
     a[w + R_TICKET] = 0;
     a[this.e(e) + E_WAITING]!--;
+    if (!granted && isStrong(wait - 1)) this.#strongEnd(e, 1);
+  }
+
+  #strongEnd(e: number, n: number): void {
+    const w = this.e(e);
+    this.fp.strongEnd(strongIndex(this.a[w + E_KEY_LO]!, this.a[w + E_KEY_HI]!), n);
   }
 
   /** Is record `r` still the wait with this ticket, of this owner, on entry `e`? */
