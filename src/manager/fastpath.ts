@@ -20,7 +20,8 @@
  * | words | content |
  * |---|---|
  * | 0 … K−1 | strong counters, K = 1024: counter c = strong holds + strong waits + strong requests in flight on keys with `strongIndex(key) = c` |
- * | K + g × groupWords | group g (g = owner mod G, G = 64), `groupWords = 32 + S × slotWords` |
+ * | K, K + 1 | ACTIVE: bit g of the 64-bit mask set ⇔ group g's summary is not 0 (own 64-byte line, words K … K+15) |
+ * | K + 16 + g × groupWords | group g (g = owner mod G, G = 64), `groupWords = 32 + S × slotWords` |
  *
  * Group (S = 16 slots):
  * | word | name | meaning |
@@ -94,6 +95,10 @@ export const FP_GROUPS = 64;
 /** Slots per group. */
 export const FP_SLOTS = 16;
 
+/** Words from the region start to the first group: counters, then the ACTIVE line. */
+const GROUPS_AT = STRONG_COUNTERS + 16;
+const ACTIVE = STRONG_COUNTERS;
+
 const G_LOCK = 0;
 const G_USED = 1;
 const G_SUMMARY = 16;
@@ -134,7 +139,7 @@ function groupWordsFor(nameBytes: number): number {
 
 /** Words of the fast-path region for a table with this many name bytes. */
 export function fastPathWords(nameBytes: number): number {
-  return STRONG_COUNTERS + FP_GROUPS * groupWordsFor(nameBytes);
+  return GROUPS_AT + FP_GROUPS * groupWordsFor(nameBytes);
 }
 
 /** Group locks are held for a few dozen loads and stores: spin a little, then park (a holder may be preempted). */
@@ -173,7 +178,7 @@ export class FastPath {
   constructor(a: Int32Array, base: number, nameBytes: number, fullKeys: boolean, writeName: (byteStart: number, name: string) => void) {
     this.a = a;
     this.base = base;
-    this.#groups = base + STRONG_COUNTERS;
+    this.#groups = base + GROUPS_AT;
     this.#groupWords = groupWordsFor(nameBytes);
     this.#slotWords = slotWordsFor(nameBytes);
     this.#fullKeys = fullKeys;
@@ -222,7 +227,8 @@ export class FastPath {
    */
   tryWeak(owner: number, k: FastKey, mode: number): boolean {
     const a = this.a;
-    const gw = this.#group(owner % FP_GROUPS);
+    const g = owner % FP_GROUPS;
+    const gw = this.#group(g);
     this.#lock(gw);
     let w = -1;
     const hint = k.fpSlot;
@@ -267,7 +273,12 @@ export class FastPath {
     // CORRECTNESS (Dekker pair): publish the summary bit before reading the counter. If the bit
     // is already set, that earlier store (or a later recomputation under this lock that kept it)
     // is already in the total order before our load.
-    if ((summary & bit) === 0) Atomics.store(a, gw + G_SUMMARY, summary | bit);
+    if ((summary & bit) === 0) {
+      Atomics.store(a, gw + G_SUMMARY, summary | bit);
+      // First bit of this group: mark it active for strong requests' scan (same Dekker argument:
+      // this store also precedes our counter load). Atomics.or: other groups share the word.
+      if (summary === 0) Atomics.or(a, this.base + ACTIVE + (g >> 5), 1 << (g & 31));
+    }
     if (Atomics.load(a, this.base + k.ctr) !== 0) {
       // A strong request on this counter exists (maybe another key): it may miss this slot, so undo.
       a[w + F_COUNT + mode]!--;
@@ -324,10 +335,25 @@ export class FastPath {
     const a = this.a;
     const bit = 1 << (c & 31);
     let moved = 0;
-    for (let g = 0; g < FP_GROUPS; g++) {
+    for (let half = 0; half < 2; half++) {
+      // CORRECTNESS (Dekker pair): these loads follow the counter's Atomics.add in strongBegin.
+      let active = Atomics.load(a, this.base + ACTIVE + half);
+      while (active !== 0) {
+        const low = active & -active;
+        active ^= low;
+        const g = (half << 5) + (31 - Math.clz32(low));
+        moved += this.#transferGroup(g, lo, hi, bit, move);
+      }
+    }
+    return moved;
+  }
+
+  #transferGroup(g: number, lo: number, hi: number, bit: number, move: TransferFn): number {
+    const a = this.a;
+    let moved = 0;
+    {
       const gw = this.#group(g);
-      // CORRECTNESS (Dekker pair): this load follows the counter's Atomics.add in strongBegin.
-      if ((Atomics.load(a, gw + G_SUMMARY) & bit) === 0) continue;
+      if ((Atomics.load(a, gw + G_SUMMARY) & bit) === 0) return 0;
       this.#lock(gw);
       try {
         const used = a[gw + G_USED]!;
@@ -348,8 +374,10 @@ export class FastPath {
             summary |= 1 << (strongIndex(qlo, qhi) & 31);
           }
         }
-        // Drop stale bits (only set under this lock, which we hold).
+        // Drop stale bits (only set under this lock, which we hold); an empty group leaves ACTIVE.
         Atomics.store(a, gw + G_SUMMARY, summary);
+        // Clear our ACTIVE bit (set again, under this lock, by the next weak request here).
+        if (summary === 0) Atomics.and(a, this.base + ACTIVE + (g >> 5), ~(1 << (g & 31)));
       } finally {
         this.#unlock(gw);
       }

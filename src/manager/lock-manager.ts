@@ -265,8 +265,13 @@ class LocalLock implements FastKey {
   /** Acquisitions covered by an ancestor's escalation (no shared record). */
   esc = 0;
   coveredBy: LocalLock | undefined;
-  /** Direct children with shared acquisitions (escalation candidates). */
-  readonly children = new Set<LocalLock>();
+  /**
+   * Direct children with shared acquisitions (escalation candidates), in any order: an array with
+   * swap-removal (each child knows its place, `childAt`), cheaper than a Set on every request.
+   */
+  readonly children: LocalLock[] = [];
+  /** Index in the parent's `children`, or -1. */
+  childAt = -1;
   /** Mode of the escalation hold on this lock, or -1. */
   escMode = -1;
   /** Acquisitions below that the escalation hold covers. */
@@ -284,6 +289,16 @@ class LocalLock implements FastKey {
     this.hi = hi;
     this.ctr = strongIndex(lo, hi);
     this.nextEscalationAt = threshold;
+  }
+  #chain: readonly LocalLock[] | undefined;
+  #path: ResourcePath | undefined;
+  /** This lock and its ancestors, root first (built on first use, then shared by every request on the path). */
+  get chain(): readonly LocalLock[] {
+    return (this.#chain ??= Object.freeze(this.parent === undefined ? [this] : [...this.parent.chain, this]));
+  }
+  /** The path, frozen (built on first use). */
+  get path(): ResourcePath {
+    return (this.#path ??= Object.freeze(this.chain.map((L) => L.part)));
   }
   /** Canonical text of the path (= JSON.stringify of it), built on first use. */
   get text(): string {
@@ -314,26 +329,27 @@ const POOL_EMPTY = 2;
  * leaf first; releasing again does nothing.
  */
 export class ResourceLock {
-  /** The path locked. */
-  readonly path: ResourcePath;
   /** The mode taken on `path`. */
   readonly mode: LockMode;
   /** The owner holding it. */
   readonly owner: number;
   #lm: LockManager | undefined;
   readonly #state: OwnerState;
-  readonly #locks: LocalLock[];
-  readonly #modes: number[];
+  readonly #locks: readonly LocalLock[];
+  readonly #modes: readonly number[];
 
   /** @internal */
-  constructor(lm: LockManager, path: ResourcePath, mode: LockMode, state: OwnerState, locks: LocalLock[], modes: number[]) {
-    this.path = path;
+  constructor(lm: LockManager, mode: LockMode, state: OwnerState, locks: readonly LocalLock[], modes: readonly number[]) {
     this.mode = mode;
     this.owner = state.owner;
     this.#lm = lm;
     this.#state = state;
     this.#locks = locks;
     this.#modes = modes;
+  }
+  /** The path locked (a frozen copy, shared by every handle of that path in this thread). */
+  get path(): ResourcePath {
+    return this.#locks[this.#locks.length - 1]!.path;
   }
   /** True until released (or until `releaseAll(owner)` ran in this thread). */
   get held(): boolean {
@@ -358,7 +374,7 @@ export class ResourceLock {
 }
 
 // Set once the class is defined: lets ResourceLock call the manager's private release path.
-let releaseLevels: (lm: LockManager, st: OwnerState, locks: LocalLock[], modes: number[], upto: number) => void;
+let releaseLevels: (lm: LockManager, st: OwnerState, locks: readonly LocalLock[], modes: readonly number[], upto: number) => void;
 
 /**
  * A hierarchical lock manager in shared memory: IS/IX/S/SIX/U/X locks on resource paths,
@@ -507,7 +523,7 @@ export class LockManager {
       this.#unwind(plan, i);
       throw err;
     }
-    return this.#finish(plan, path, mode);
+    return this.#finish(plan, mode);
   }
 
   /** Like `acquire`, but returns null at once instead of waiting. */
@@ -525,7 +541,7 @@ export class LockManager {
       this.#unwind(plan, i);
       throw err;
     }
-    return this.#finish(plan, path, mode);
+    return this.#finish(plan, mode);
   }
 
   /** Like `acquire`, waiting on the event loop; rejects instead of throwing. */
@@ -541,7 +557,7 @@ export class LockManager {
       this.#unwind(plan, i);
       throw err;
     }
-    return this.#finish(plan, path, mode);
+    return this.#finish(plan, mode);
   }
 
   /** Releases what `acquire` returned (same as `handle.release()`). */
@@ -651,9 +667,6 @@ export class LockManager {
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     let state = this.#owners.get(owner);
     if (state === undefined) this.#owners.set(owner, (state = new OwnerState(owner)));
-    const locks: LocalLock[] = [];
-    const modes: number[] = [];
-    const intention = intentionFor(m);
     let parent: LocalLock | undefined;
     let map = state.roots;
     const n = path.length;
@@ -669,26 +682,25 @@ export class LockManager {
         state.idle--;
         L.nextEscalationAt = this.escalationThreshold;
       }
-      locks.push(L);
-      modes.push(k === n - 1 ? m : intention);
       parent = L;
       if (k < n - 1) map = L.kids ??= new Map();
     }
-    return { state, owner, locks, modes, wait, deadlockTimeout: dl };
+    // Per-path and per-(depth, mode) arrays are built once and shared (never mutated).
+    return { state, owner, locks: parent!.chain, modes: modesFor(n, m), wait, deadlockTimeout: dl };
   }
 
-  #finish(plan: Plan, path: ResourcePath, mode: LockMode): ResourceLock {
+  #finish(plan: Plan, mode: LockMode): ResourceLock {
     const leaf = plan.locks[plan.locks.length - 1]!;
     const parent = leaf.parent;
     if (
       parent !== undefined &&
       this.escalationThreshold > 0 &&
       parent.escMode < 0 &&
-      parent.children.size >= parent.nextEscalationAt
+      parent.children.length >= parent.nextEscalationAt
     ) {
       this.#tryEscalate(plan.state, parent);
     }
-    return new ResourceLock(this, Object.freeze([...path]), mode, plan.state, plan.locks, plan.modes);
+    return new ResourceLock(this, mode, plan.state, plan.locks, plan.modes);
   }
 
   // ---- one level --------------------------------------------------------------------------------
@@ -1026,7 +1038,7 @@ export class LockManager {
   }
 
   /** @internal releases levels upto-1 … 0 of one acquisition. */
-  _releaseLevels(st: OwnerState, locks: LocalLock[], modes: number[], upto: number): void {
+  _releaseLevels(st: OwnerState, locks: readonly LocalLock[], modes: readonly number[], upto: number): void {
     if (st.closed) return;
     for (let i = upto - 1; i >= 0; i--) {
       const L = locks[i]!;
@@ -1040,7 +1052,7 @@ export class LockManager {
           this.#sharedRelease(L, st.owner, m, 1);
         }
         L.shared[m]!--;
-        if (--L.sharedTotal === 0) L.parent?.children.delete(L);
+        if (--L.sharedTotal === 0) leaveParent(L);
       } else if (L.esc > 0) {
         L.esc--;
         const C = L.coveredBy!;
@@ -1068,7 +1080,7 @@ export class LockManager {
     }
     if (got !== GRANTED) {
       // Like SQL Server: try again after more fine locks.
-      P.nextEscalationAt = P.children.size + Math.max(1, this.escalationThreshold >> 2);
+      P.nextEscalationAt = P.children.length + Math.max(1, this.escalationThreshold >> 2);
       return;
     }
     P.escMode = target;
@@ -1090,7 +1102,8 @@ export class LockManager {
       C.coveredBy = P;
       P.escRefsBelow += n;
     }
-    P.children.clear();
+    for (const C of P.children) C.childAt = -1;
+    P.children.length = 0;
     this.#escalations++;
   }
 
@@ -1105,19 +1118,47 @@ releaseLevels = (lm, st, locks, modes, upto) => lm._releaseLevels(st, locks, mod
 interface Plan {
   state: OwnerState;
   owner: number;
-  locks: LocalLock[];
-  modes: number[];
+  locks: readonly LocalLock[];
+  modes: readonly number[];
   wait: ParsedWait;
   deadlockTimeout: number;
 }
 
+/** MODES[m][n]: the modes of an n-level request for mode m (intention modes, then m), shared. */
+const MODES: (readonly number[])[][] = Array.from({ length: MODE_COUNT }, () => []);
+
+function modesFor(n: number, m: number): readonly number[] {
+  let modes = MODES[m]![n];
+  if (modes === undefined) {
+    const intention = intentionFor(m);
+    modes = Object.freeze(Array.from({ length: n }, (_, k) => (k === n - 1 ? m : intention)));
+    MODES[m]![n] = modes;
+  }
+  return modes;
+}
+
 function noteShared(L: LocalLock, mode: number): void {
-  if (L.sharedTotal++ === 0) L.parent?.children.add(L);
+  if (L.sharedTotal++ === 0 && L.parent !== undefined) {
+    L.childAt = L.parent.children.length;
+    L.parent.children.push(L);
+  }
   L.shared[mode]!++;
 }
 
+/** Takes L out of its parent's `children` (swap with the last one). */
+function leaveParent(L: LocalLock): void {
+  const P = L.parent;
+  if (P === undefined || L.childAt < 0) return;
+  const last = P.children.pop()!;
+  if (last !== L) {
+    P.children[L.childAt] = last;
+    last.childAt = L.childAt;
+  }
+  L.childAt = -1;
+}
+
 function unused(L: LocalLock): boolean {
-  return L.sharedTotal === 0 && L.esc === 0 && L.escMode < 0 && L.children.size === 0 && L.escRefsBelow === 0;
+  return L.sharedTotal === 0 && L.esc === 0 && L.escMode < 0 && L.children.length === 0 && L.escRefsBelow === 0;
 }
 
 /**
