@@ -170,6 +170,8 @@ export interface LockHolderInfo {
   modes: LockMode[];
   /** Acquisitions held, all modes together. */
   count: number;
+  /** Of `count`, the IS/IX acquisitions held in the fast path (absent when none). */
+  fastPath?: number;
 }
 
 /** One waiter on a resource in a `query()` snapshot. */
@@ -644,13 +646,14 @@ export class LockManager {
       const mask = (isN > 0 ? 1 << IS : 0) | (ixN > 0 ? 1 << IX : 0);
       const h = info.holders.find((x) => x.owner === owner);
       if (h === undefined) {
-        info.holders.push({ owner, mode: MODE_NAMES[lubOfMask(mask)]!, modes: maskNames(mask), count: isN + ixN });
+        info.holders.push({ owner, mode: MODE_NAMES[lubOfMask(mask)]!, modes: maskNames(mask), count: isN + ixN, fastPath: isN + ixN });
       } else {
         let all = mask;
         for (const m of h.modes) all |= 1 << MODE_NAMES.indexOf(m);
         h.mode = MODE_NAMES[lubOfMask(all)]!;
         h.modes = maskNames(all);
         h.count += isN + ixN;
+        h.fastPath = (h.fastPath ?? 0) + isN + ixN;
       }
     });
   }
