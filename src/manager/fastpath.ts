@@ -56,8 +56,9 @@
  *   (moved by a strong request) release through the main table.
  *
  * ## Invariants
- * 1. While counter c ≠ 0 … more precisely: once a strong request on key k has finished its
- *    transfer, no slot holds k with counts > 0 until counter c is 0 again.
+ * 1. From the moment a strong request on key k has finished its transfer until its counter unit
+ *    is given back, no slot holds k with counts > 0 (a weak request that raced with it either saw
+ *    the counter and undid its count, or was moved by the transfer).
  * 2. Every fast-path hold blocks only strong requests (weak modes), and every strong request that
  *    reaches the main table has moved every slot holding its key there: so grant decisions and
  *    the waits-for graph in the main table see every hold that can block anything. The deadlock
@@ -348,39 +349,38 @@ export class FastPath {
     return moved;
   }
 
+  /** Moves group g's slots for key (lo, hi), if its summary has the key's bit. */
   #transferGroup(g: number, lo: number, hi: number, bit: number, move: TransferFn): number {
     const a = this.a;
     let moved = 0;
-    {
-      const gw = this.#group(g);
-      if ((Atomics.load(a, gw + G_SUMMARY) & bit) === 0) return 0;
-      this.#lock(gw);
-      try {
-        const used = a[gw + G_USED]!;
-        let summary = 0;
-        for (let s = 0; s < used; s++) {
-          const q = this.#slot(gw, s);
-          const isN = a[q + F_COUNT + IS]!;
-          const ixN = a[q + F_COUNT + IX]!;
-          if (isN === 0 && ixN === 0) continue;
-          const qlo = a[q + F_LO]!;
-          const qhi = a[q + F_HI]!;
-          if (qlo === lo && qhi === hi) {
-            move(a[q + F_OWNER]!, lo, hi, isN, ixN, (q + F_NAME) * 4);
-            a[q + F_COUNT + IS] = 0;
-            a[q + F_COUNT + IX] = 0;
-            moved++;
-          } else {
-            summary |= 1 << (strongIndex(qlo, qhi) & 31);
-          }
+    const gw = this.#group(g);
+    if ((Atomics.load(a, gw + G_SUMMARY) & bit) === 0) return 0;
+    this.#lock(gw);
+    try {
+      const used = a[gw + G_USED]!;
+      let summary = 0;
+      for (let s = 0; s < used; s++) {
+        const q = this.#slot(gw, s);
+        const isN = a[q + F_COUNT + IS]!;
+        const ixN = a[q + F_COUNT + IX]!;
+        if (isN === 0 && ixN === 0) continue;
+        const qlo = a[q + F_LO]!;
+        const qhi = a[q + F_HI]!;
+        if (qlo === lo && qhi === hi) {
+          move(a[q + F_OWNER]!, lo, hi, isN, ixN, (q + F_NAME) * 4);
+          a[q + F_COUNT + IS] = 0;
+          a[q + F_COUNT + IX] = 0;
+          moved++;
+        } else {
+          summary |= 1 << (strongIndex(qlo, qhi) & 31);
         }
-        // Drop stale bits (only set under this lock, which we hold); an empty group leaves ACTIVE.
-        Atomics.store(a, gw + G_SUMMARY, summary);
-        // Clear our ACTIVE bit (set again, under this lock, by the next weak request here).
-        if (summary === 0) Atomics.and(a, this.base + ACTIVE + (g >> 5), ~(1 << (g & 31)));
-      } finally {
-        this.#unlock(gw);
       }
+      // Drop stale bits (only set under this lock, which we hold); an empty group leaves ACTIVE.
+      Atomics.store(a, gw + G_SUMMARY, summary);
+      // Clear our ACTIVE bit (set again, under this lock, by the next weak request here).
+      if (summary === 0) Atomics.and(a, this.base + ACTIVE + (g >> 5), ~(1 << (g & 31)));
+    } finally {
+      this.#unlock(gw);
     }
     return moved;
   }

@@ -8,6 +8,15 @@
  *   prefix of `path`, root first, then `mode` on `path`; releasing goes leaf first. Each level is
  *   one short critical section on that entry's partition lock; no partition lock is held while
  *   waiting, and none across two levels.
+ * - IS and IX go through the fast path (`fastpath.ts`, after PostgreSQL's): a slot in the owner's
+ *   group instead of the main table, unless a strong request (S, SIX, U, X) on that key exists.
+ *   A strong request raises its key's strong counter and moves that key's fast-path holds into
+ *   the main table before it takes its own turn there (`#attemptCounted`); the table lowers the
+ *   counter when the strong hold or wait leaves it. Conversions and escalations need nothing
+ *   special: the owner's own fast-path holds are moved into its record first, and an owner never
+ *   conflicts with itself. The deadlock checker sees only the main table, which is enough: a
+ *   fast-path hold blocks only strong requests, and those have moved it into the table before
+ *   they wait (fastpath.ts, invariant 2).
  * - A request by an owner that already holds something on the resource is a conversion: the
  *   record's held mask gains the new mode (so the effective mode is the least upper bound,
  *   IX ⊔ S = SIX), counted per mode so each handle releases exactly what it took.
@@ -24,7 +33,9 @@
  * ## Local bookkeeping (per thread, per owner)
  * `LocalLock` (one per path an owner holds through this thread) counts, per mode, the
  * acquisitions it added to the shared record (`shared`) and those an escalation now covers
- * (`esc`). A handle remembers (lock, mode) per level; releasing a level takes back one shared
+ * (`esc`); `fast[IS]`, `fast[IX]` say how many of `shared[IS]`, `shared[IX]` went through the fast
+ * path (a release of one of those looks in the owner's slot first, then in the main table, where
+ * a strong request may have moved it). A handle remembers (lock, mode) per level; releasing a level takes back one shared
  * acquisition of that mode if there is one, else one covered acquisition. Modes taken below an
  * escalated S parent are IS/S and those an S escalation leaves uncovered are IX/SIX/U/X, so the
  * two counts never hold the same mode of one path in a way that could be confused.

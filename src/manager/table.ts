@@ -32,6 +32,8 @@
  * | 28… | bucket heads: `bucketCount` words, entry index + 1 of a chain (0 = empty) |
  * | … | entries: `capacity` × `entryWords` |
  * | … | records: `holderCapacity` × 13 |
+ * | … | fast-path region (`fastpath.ts`): 1024 strong counters, the ACTIVE line (16 words), 64 |
+ * |   | groups of `32 + 16 × (5 + nameBytes / 4)` words (lock line, summary line, 16 slots) |
  *
  * Entry (`12 + nameBytes / 4` words):
  * | word | name | meaning |
@@ -83,6 +85,10 @@
  *    held by another owner's record on e and, unless o already holds something on e (a conversion,
  *    which goes first as in Gray's scheme and PostgreSQL), with no mode waited for by another
  *    owner's record with an earlier ticket (FIFO: a waiting X is not overtaken by later S).
+ * 6. Strong counters (`fastpath.ts`): each strong acquisition counted in R_COUNT and each strong
+ *    wait (R_WAIT − 1 strong) holds one unit of its key's counter; `ungrant` and a `dequeue`
+ *    that is not a grant give those units back (after the record changed), and a queued wait
+ *    that is granted passes its unit to the hold (`dequeue(…, granted = true)`).
  * 5. Only a release (a mode leaving R_HOLD) or a waiter leaving the queue can make another waiter
  *    grantable; both bump E_SEQ and wake every sleeper on it. A grant never unblocks anyone.
  *    E_SEQ is written only under the partition lock; bit 0 (SLEEPERS) is set by whoever reads it
