@@ -29,13 +29,17 @@
  * | 17 + 16p | partition p's entry free list head (index + 1), linked through E_NEXT |
  * | 18 + 16p | partition p's record free list head (index + 1), linked through R_NEXT |
  * | 19–31 + 16p | unused (padding) |
- * | 28… | bucket heads: `bucketCount` words, entry index + 1 of a chain (0 = empty) |
+ * | 272… | bucket heads: `bucketCount` words, entry index + 1 of a chain (0 = empty) |
  * | … | entries: `capacity` × `entryWords` |
- * | … | records: `holderCapacity` × 13 |
+ * | … | records: `holderCapacity` × 16 |
  * | … | fast-path region (`fastpath.ts`): 1024 strong counters, the ACTIVE line (16 words), 64 |
  * |   | groups of `32 + 16 × (5 + nameBytes / 4)` words (lock line, summary line, 16 slots) |
  *
- * Entry (`12 + nameBytes / 4` words):
+ * Entries and records are padded to whole 64-byte lines (16 words), and every region starts on
+ * a line boundary (relative to the tag word): two workers locking different rows otherwise write
+ * neighbouring entries and records on one shared line (they are handed out side by side).
+ *
+ * Entry (`12 + nameBytes / 4` words, rounded up to a multiple of 16):
  * | word | name | meaning |
  * |---|---|---|
  * | 0, 1 | E_KEY_LO/HI | the 64-bit key |
@@ -46,7 +50,7 @@
  * | 6–11 | E_GRANTED | per mode: number of records holding that mode |
  * | 12… | E_NAME | UTF-8 of the first path that created the entry, zero-padded |
  *
- * Record (13 words):
+ * Record (13 words, padded to 16):
  * | word | name | meaning |
  * |---|---|---|
  * | 0 | R_OWNER | owner id (0 = free record) |
@@ -146,7 +150,8 @@ export const R_WAIT = 4;
 export const R_TICKET = 5;
 export const R_SINCE = 6;
 const R_COUNT = 7;
-export const RECORD_WORDS = 13;
+/** 13 used words, padded to one 64-byte line (see the layout note above). */
+export const RECORD_WORDS = 16;
 
 /** Layout-defining sizes, carried in the handle and checked against the header. */
 export interface TableShape {
@@ -163,7 +168,8 @@ export function bucketCountFor(capacity: number): number {
 }
 
 export function entryWordsFor(nameBytes: number): number {
-  return ENTRY_FIXED_WORDS + (nameBytes >> 2);
+  // Whole lines: see the layout note on padding.
+  return (ENTRY_FIXED_WORDS + (nameBytes >> 2) + 15) & ~15;
 }
 
 /** Total bytes of a table of this shape, tag word included. */
