@@ -143,6 +143,18 @@ describe('LockManager fast path', () => {
     T,
   );
 
+  it('checks the fastPath options and carries them in the handle', () => {
+    expect(() => new LockManager({ fastPath: 'yes' as never })).toThrow(/options\.fastPath/);
+    expect(() => new LockManager({ unsafeSkipTransfer: 1 as never })).toThrow(/options\.unsafeSkipTransfer/);
+    const m = new LockManager({ capacity: 8, fastPath: false });
+    expect(m.handle).toMatchObject({ fastPath: false, unsafeSkipTransfer: false });
+    expect(() => LockManager.from({ ...m.handle, fastPath: 0 as never })).toThrow(/handle\.fastPath/);
+    const o = m.newOwner();
+    const h = LockManager.from(m.handle).acquire(['v', 1], 'IX', { owner: o });
+    expect(holder(m.query(), '["v",1]', o)).toEqual({ owner: o, mode: 'IX', modes: ['IX'], count: 1 });
+    h.release();
+  });
+
   it('releaseAll(owner) clears its fast-path slots', () => {
     const m = (lm = new LockManager({ capacity: 64 }));
     const o = m.newOwner();
