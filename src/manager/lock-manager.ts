@@ -581,7 +581,7 @@ export class LockManager {
 
   /**
    * Releases every lock `owner` holds and withdraws its pending requests, in the shared table;
-   * returns how many (owner, resource) records it removed. For the owner-death layer (a worker
+   * returns how many (owner, resource) records and fast-path slots holding something it removed. For the owner-death layer (a worker
    * died holding locks: pass its thread's owner id, `threadId + 1`) and for ending a transaction
    * owner. The owner's requests must not be running in other threads meanwhile; this thread's
    * handles of that owner become no-ops.
