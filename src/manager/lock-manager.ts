@@ -581,9 +581,9 @@ export class LockManager {
 
   /**
    * Releases every lock `owner` holds and withdraws its pending requests, in the shared table;
-   * returns how many (owner, resource) records and fast-path slots holding something it removed. For the owner-death layer (a worker
-   * died holding locks: pass its thread's owner id, `threadId + 1`) and for ending a transaction
-   * owner. The owner's requests must not be running in other threads meanwhile; this thread's
+   * returns how many (owner, resource) records and non-empty fast-path slots it removed. For the
+   * owner-death layer (a worker died holding locks: pass its thread's owner id, `threadId + 1`)
+   * and for ending a transaction owner. The owner's requests must not be running in other threads meanwhile; this thread's
    * handles of that owner become no-ops.
    */
   releaseAll(owner: number = OWNER_ID): number {
