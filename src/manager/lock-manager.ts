@@ -8,6 +8,15 @@
  *   prefix of `path`, root first, then `mode` on `path`; releasing goes leaf first. Each level is
  *   one short critical section on that entry's partition lock; no partition lock is held while
  *   waiting, and none across two levels.
+ * - IS and IX go through the fast path (`fastpath.ts`, after PostgreSQL's): a slot in the owner's
+ *   group instead of the main table, unless a strong request (S, SIX, U, X) on that key exists.
+ *   A strong request raises its key's strong counter and moves that key's fast-path holds into
+ *   the main table before it takes its own turn there (`#attemptCounted`); the table lowers the
+ *   counter when the strong hold or wait leaves it. Conversions and escalations need nothing
+ *   special: the owner's own fast-path holds are moved into its record first, and an owner never
+ *   conflicts with itself. The deadlock checker sees only the main table, which is enough: a
+ *   fast-path hold blocks only strong requests, and those have moved it into the table before
+ *   they wait (fastpath.ts, invariant 2).
  * - A request by an owner that already holds something on the resource is a conversion: the
  *   record's held mask gains the new mode (so the effective mode is the least upper bound,
  *   IX ⊔ S = SIX), counted per mode so each handle releases exactly what it took.
@@ -24,7 +33,9 @@
  * ## Local bookkeeping (per thread, per owner)
  * `LocalLock` (one per path an owner holds through this thread) counts, per mode, the
  * acquisitions it added to the shared record (`shared`) and those an escalation now covers
- * (`esc`). A handle remembers (lock, mode) per level; releasing a level takes back one shared
+ * (`esc`); `fast[IS]`, `fast[IX]` say how many of `shared[IS]`, `shared[IX]` went through the fast
+ * path (a release of one of those looks in the owner's slot first, then in the main table, where
+ * a strong request may have moved it). A handle remembers (lock, mode) per level; releasing a level takes back one shared
  * acquisition of that mode if there is one, else one covered acquisition. Modes taken below an
  * escalated S parent are IS/S and those an S escalation leaves uncovered are IX/SIX/U/X, so the
  * two counts never hold the same mode of one path in a way that could be confused.
@@ -63,7 +74,7 @@ import {
 } from '../core/futex.js';
 import { abortReason, CapacityError, DeadlockError, LockError, TimeoutError } from '../core/errors.js';
 import { checkPath, hashPart, keyHex, keyOfState, partText, ROOT_HASH, type HashState, type PathPart, type ResourcePath } from './hash.js';
-import { covers, intentionFor, IX, lubOfMask, maskNames, MODE_COUNT, MODE_NAMES, parseMode, S, X, type LockMode } from './modes.js';
+import { covers, intentionFor, IS, IX, lubOfMask, maskNames, MODE_COUNT, MODE_NAMES, parseMode, S, X, type LockMode } from './modes.js';
 import {
   H_OWNER_SEQ,
   initHeader,
@@ -80,6 +91,7 @@ import {
   type TableShape,
 } from './table.js';
 import { describeCycle, findCycle, type DeadlockEdge } from './deadlock.js';
+import { isStrong, strongIndex, type FastKey, type FastPath } from './fastpath.js';
 
 export type { LockMode } from './modes.js';
 export type { PathPart, ResourcePath } from './hash.js';
@@ -115,6 +127,18 @@ export interface LockManagerOptions extends LockManagerShape, PlacementOptions {
   deadlockTimeout?: number;
   /** Fine locks one owner holds under one parent before escalating to the parent. Default 5000; 0 = never. */
   escalationThreshold?: number;
+  /**
+   * Take IS/IX through the per-owner-group fast path when no strong lock (S, SIX, U, X) is
+   * requested on that resource (default true). With false, this view takes every lock in the main
+   * table; strong requests still move other views' fast-path holds there, so views with and
+   * without it can share a table.
+   */
+  fastPath?: boolean;
+  /**
+   * Test-only, breaks exclusion: strong requests skip moving fast-path holds into the main table,
+   * so a strong lock can be granted beside a conflicting IX/IS. For negative-control tests only.
+   */
+  unsafeSkipTransfer?: boolean;
 }
 
 /** Options of one request. */
@@ -141,6 +165,10 @@ export interface LockManagerHandle extends Handle {
   readonly deadlockTimeout: number;
   /** The manager's escalation threshold (0 = never). */
   readonly escalationThreshold: number;
+  /** See {@link LockManagerOptions.fastPath}. */
+  readonly fastPath: boolean;
+  /** See {@link LockManagerOptions.unsafeSkipTransfer} (test-only). */
+  readonly unsafeSkipTransfer: boolean;
 }
 
 /** One holder of a resource in a `query()` snapshot. */
@@ -153,6 +181,8 @@ export interface LockHolderInfo {
   modes: LockMode[];
   /** Acquisitions held, all modes together. */
   count: number;
+  /** Of `count`, the IS/IX acquisitions held in the fast path (absent when none). */
+  fastPath?: number;
 }
 
 /** One waiter on a resource in a `query()` snapshot. */
@@ -226,13 +256,19 @@ class OwnerState {
   constructor(readonly owner: number) {}
 }
 
-class LocalLock {
+class LocalLock implements FastKey {
   /** Next components below this one, created on first use. */
   kids: Map<PathPart, LocalLock> | undefined;
   /** In the tree only as a cache (nothing held, no handle refers to it); see `forget`. */
   idle = false;
   readonly lo: number;
   readonly hi: number;
+  /** strongIndex(lo, hi): the key's strong counter (fastpath.ts). */
+  readonly ctr: number;
+  /** Fast-path slot hint (fastpath.ts); -1 = none yet. */
+  fpSlot = -1;
+  /** Of `shared[IS]`, `shared[IX]`: how many were taken through the fast path (may have been moved to the main table since). */
+  readonly fast = [0, 0];
   /** Running hash of the text up to this component, for the children's keys. */
   readonly hash: HashState;
   #text: string | undefined;
@@ -242,8 +278,13 @@ class LocalLock {
   /** Acquisitions covered by an ancestor's escalation (no shared record). */
   esc = 0;
   coveredBy: LocalLock | undefined;
-  /** Direct children with shared acquisitions (escalation candidates). */
-  readonly children = new Set<LocalLock>();
+  /**
+   * Direct children with shared acquisitions (escalation candidates), in any order: an array with
+   * swap-removal (each child knows its place, `childAt`), cheaper than a Set on every request.
+   */
+  readonly children: LocalLock[] = [];
+  /** Index in the parent's `children`, or -1. */
+  childAt = -1;
   /** Mode of the escalation hold on this lock, or -1. */
   escMode = -1;
   /** Acquisitions below that the escalation hold covers. */
@@ -259,7 +300,18 @@ class LocalLock {
     const [lo, hi] = keyOfState(this.hash, hashBits);
     this.lo = lo;
     this.hi = hi;
+    this.ctr = strongIndex(lo, hi);
     this.nextEscalationAt = threshold;
+  }
+  #chain: readonly LocalLock[] | undefined;
+  #path: ResourcePath | undefined;
+  /** This lock and its ancestors, root first (built on first use, then shared by every request on the path). */
+  get chain(): readonly LocalLock[] {
+    return (this.#chain ??= Object.freeze(this.parent === undefined ? [this] : [...this.parent.chain, this]));
+  }
+  /** The path, frozen (built on first use). */
+  get path(): ResourcePath {
+    return (this.#path ??= Object.freeze(this.chain.map((L) => L.part)));
   }
   /** Canonical text of the path (= JSON.stringify of it), built on first use. */
   get text(): string {
@@ -290,26 +342,27 @@ const POOL_EMPTY = 2;
  * leaf first; releasing again does nothing.
  */
 export class ResourceLock {
-  /** The path locked. */
-  readonly path: ResourcePath;
   /** The mode taken on `path`. */
   readonly mode: LockMode;
   /** The owner holding it. */
   readonly owner: number;
   #lm: LockManager | undefined;
   readonly #state: OwnerState;
-  readonly #locks: LocalLock[];
-  readonly #modes: number[];
+  readonly #locks: readonly LocalLock[];
+  readonly #modes: readonly number[];
 
   /** @internal */
-  constructor(lm: LockManager, path: ResourcePath, mode: LockMode, state: OwnerState, locks: LocalLock[], modes: number[]) {
-    this.path = path;
+  constructor(lm: LockManager, mode: LockMode, state: OwnerState, locks: readonly LocalLock[], modes: readonly number[]) {
     this.mode = mode;
     this.owner = state.owner;
     this.#lm = lm;
     this.#state = state;
     this.#locks = locks;
     this.#modes = modes;
+  }
+  /** The path locked (a frozen copy, shared by every handle of that path in this thread). */
+  get path(): ResourcePath {
+    return this.#locks[this.#locks.length - 1]!.path;
   }
   /** True until released (or until `releaseAll(owner)` ran in this thread). */
   get held(): boolean {
@@ -334,7 +387,7 @@ export class ResourceLock {
 }
 
 // Set once the class is defined: lets ResourceLock call the manager's private release path.
-let releaseLevels: (lm: LockManager, st: OwnerState, locks: LocalLock[], modes: number[], upto: number) => void;
+let releaseLevels: (lm: LockManager, st: OwnerState, locks: readonly LocalLock[], modes: readonly number[], upto: number) => void;
 
 /**
  * A hierarchical lock manager in shared memory: IS/IX/S/SIX/U/X locks on resource paths,
@@ -360,6 +413,10 @@ export class LockManager {
   readonly escalationThreshold: number;
   readonly #shape: TableShape;
   readonly #t: LockTable;
+  readonly #fp: FastPath;
+  readonly #useFastPath: boolean;
+  readonly #skipTransfer: boolean;
+  readonly #move: (owner: number, lo: number, hi: number, isCount: number, ixCount: number, nameByte: number) => void;
   readonly #owners = new Map<number, OwnerState>();
   #escalations = 0;
 
@@ -376,6 +433,8 @@ export class LockManager {
     let shape: TableShape;
     let deadlockTimeout: number;
     let threshold: number;
+    let fastPath: boolean;
+    let skipTransfer: boolean;
     let p;
     if (options === FROM_HANDLE) {
       const h = handle as Record<string, unknown>;
@@ -392,6 +451,8 @@ export class LockManager {
       }
       deadlockTimeout = readDeadlockTimeout(h.deadlockTimeout, 'handle.deadlockTimeout');
       threshold = readThreshold(h.escalationThreshold, 'handle.escalationThreshold');
+      fastPath = readBool(h.fastPath, 'handle.fastPath', true);
+      skipTransfer = readBool(h.unsafeSkipTransfer, 'handle.unsafeSkipTransfer', false);
     } else {
       if (options !== undefined && (options === null || typeof options !== 'object')) {
         throw new TypeError(`options must be an object, got ${describe(options)}`);
@@ -400,6 +461,8 @@ export class LockManager {
       shape = readShape(o, 'options');
       deadlockTimeout = readDeadlockTimeout(o.deadlockTimeout, 'options.deadlockTimeout');
       threshold = readThreshold(o.escalationThreshold, 'options.escalationThreshold');
+      fastPath = readBool(o.fastPath, 'options.fastPath', true);
+      skipTransfer = readBool(o.unsafeSkipTransfer, 'options.unsafeSkipTransfer', false);
       p = place('LockManager', tableByteLength(shape), o);
       initHeader(p.i32, p.base, shape);
     }
@@ -412,6 +475,10 @@ export class LockManager {
     this.escalationThreshold = threshold;
     this.#shape = shape;
     this.#t = new LockTable(p.i32, p.base, shape);
+    this.#fp = this.#t.fp;
+    this.#useFastPath = fastPath;
+    this.#skipTransfer = skipTransfer;
+    this.#move = (owner, lo, hi, isN, ixN, nameByte) => this.#moveSlot(owner, lo, hi, isN, ixN, nameByte);
   }
 
   /** Attaches to the LockManager a handle describes (possibly another thread's). */
@@ -429,6 +496,8 @@ export class LockManager {
       ...this.#shape,
       deadlockTimeout: this.deadlockTimeout,
       escalationThreshold: this.escalationThreshold,
+      fastPath: this.#useFastPath,
+      unsafeSkipTransfer: this.#skipTransfer,
     };
   }
 
@@ -467,7 +536,7 @@ export class LockManager {
       this.#unwind(plan, i);
       throw err;
     }
-    return this.#finish(plan, path, mode);
+    return this.#finish(plan, mode);
   }
 
   /** Like `acquire`, but returns null at once instead of waiting. */
@@ -485,7 +554,7 @@ export class LockManager {
       this.#unwind(plan, i);
       throw err;
     }
-    return this.#finish(plan, path, mode);
+    return this.#finish(plan, mode);
   }
 
   /** Like `acquire`, waiting on the event loop; rejects instead of throwing. */
@@ -501,7 +570,7 @@ export class LockManager {
       this.#unwind(plan, i);
       throw err;
     }
-    return this.#finish(plan, path, mode);
+    return this.#finish(plan, mode);
   }
 
   /** Releases what `acquire` returned (same as `handle.release()`). */
@@ -512,9 +581,9 @@ export class LockManager {
 
   /**
    * Releases every lock `owner` holds and withdraws its pending requests, in the shared table;
-   * returns how many (owner, resource) records it removed. For the owner-death layer (a worker
-   * died holding locks: pass its thread's owner id, `threadId + 1`) and for ending a transaction
-   * owner. The owner's requests must not be running in other threads meanwhile; this thread's
+   * returns how many (owner, resource) records and non-empty fast-path slots it removed. For the
+   * owner-death layer (a worker died holding locks: pass its thread's owner id, `threadId + 1`)
+   * and for ending a transaction owner. The owner's requests must not be running in other threads meanwhile; this thread's
    * handles of that owner become no-ops.
    */
   releaseAll(owner: number = OWNER_ID): number {
@@ -524,7 +593,8 @@ export class LockManager {
       st.closed = true;
       this.#owners.delete(owner);
     }
-    return this.#t.releaseOwnerRecords(owner);
+    // Fast-path slots first: nothing waits on them (fastpath.ts, invariant 2).
+    return this.#fp.releaseOwner(owner) + this.#t.releaseOwnerRecords(owner);
   }
 
   /** A snapshot of every resource's holders and waiters (one partition at a time). */
@@ -560,11 +630,43 @@ export class LockManager {
         t.unlockPartition(p);
       }
     }
+    this.#queryFastPath(resources);
     const held = resources.flatMap((r) => r.holders.map((h) => ({ resource: r.resource, owner: h.owner, mode: h.mode })));
     const pending = resources.flatMap((r) =>
       r.waiters.map((w) => ({ resource: r.resource, owner: w.owner, mode: w.mode, waitingMs: w.waitingMs })),
     );
     return { resources, held, pending };
+  }
+
+  /**
+   * Adds the fast-path holders (IS/IX) to a query() snapshot, merged into the resource of the
+   * same key and into the same owner's holder entry if the main table has them too.
+   */
+  #queryFastPath(resources: LockResourceInfo[]): void {
+    const byKey = new Map<string, LockResourceInfo>();
+    for (const r of resources) byKey.set(r.key, r);
+    this.#fp.forEachHeld((owner, lo, hi, isN, ixN, nameByte) => {
+      const key = keyHex(lo, hi);
+      let info = byKey.get(key);
+      if (info === undefined) {
+        const name = this.#t.nameAt(nameByte);
+        info = { resource: name !== '' ? name : `key ${key}`, key, holders: [], waiters: [] };
+        byKey.set(key, info);
+        resources.push(info);
+      }
+      const mask = (isN > 0 ? 1 << IS : 0) | (ixN > 0 ? 1 << IX : 0);
+      const h = info.holders.find((x) => x.owner === owner);
+      if (h === undefined) {
+        info.holders.push({ owner, mode: MODE_NAMES[lubOfMask(mask)]!, modes: maskNames(mask), count: isN + ixN, fastPath: isN + ixN });
+      } else {
+        let all = mask;
+        for (const m of h.modes) all |= 1 << MODE_NAMES.indexOf(m);
+        h.mode = MODE_NAMES[lubOfMask(all)]!;
+        h.modes = maskNames(all);
+        h.count += isN + ixN;
+        h.fastPath = (h.fastPath ?? 0) + isN + ixN;
+      }
+    });
   }
 
   // ---- planning ---------------------------------------------------------------------------------
@@ -579,9 +681,6 @@ export class LockManager {
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     let state = this.#owners.get(owner);
     if (state === undefined) this.#owners.set(owner, (state = new OwnerState(owner)));
-    const locks: LocalLock[] = [];
-    const modes: number[] = [];
-    const intention = intentionFor(m);
     let parent: LocalLock | undefined;
     let map = state.roots;
     const n = path.length;
@@ -597,26 +696,25 @@ export class LockManager {
         state.idle--;
         L.nextEscalationAt = this.escalationThreshold;
       }
-      locks.push(L);
-      modes.push(k === n - 1 ? m : intention);
       parent = L;
       if (k < n - 1) map = L.kids ??= new Map();
     }
-    return { state, owner, locks, modes, wait, deadlockTimeout: dl };
+    // Per-path and per-(depth, mode) arrays are built once and shared (never mutated).
+    return { state, owner, locks: parent!.chain, modes: modesFor(n, m), wait, deadlockTimeout: dl };
   }
 
-  #finish(plan: Plan, path: ResourcePath, mode: LockMode): ResourceLock {
+  #finish(plan: Plan, mode: LockMode): ResourceLock {
     const leaf = plan.locks[plan.locks.length - 1]!;
     const parent = leaf.parent;
     if (
       parent !== undefined &&
       this.escalationThreshold > 0 &&
       parent.escMode < 0 &&
-      parent.children.size >= parent.nextEscalationAt
+      parent.children.length >= parent.nextEscalationAt
     ) {
       this.#tryEscalate(plan.state, parent);
     }
-    return new ResourceLock(this, Object.freeze([...path]), mode, plan.state, plan.locks, plan.modes);
+    return new ResourceLock(this, mode, plan.state, plan.locks, plan.modes);
   }
 
   // ---- one level --------------------------------------------------------------------------------
@@ -636,9 +734,86 @@ export class LockManager {
         return GRANTED;
       }
     }
-    const pd = this.#attempt(L, mode, plan.owner, tryOnly);
+    if (mode <= IX && this.#useFastPath && this.#fp.tryWeak(plan.owner, L, mode)) {
+      noteShared(L, mode);
+      L.fast[mode]!++;
+      return GRANTED;
+    }
+    const pd = this.#attemptCounted(L, mode, plan.owner, tryOnly);
     if (pd === GRANTED) noteShared(L, mode);
     return pd;
+  }
+
+  /**
+   * `#attempt`, plus the strong-counter protocol of fastpath.ts for a strong mode: raise the
+   * key's counter and move the key's fast-path holds into the main table first; lower it again
+   * if the request did not become a hold or a queued wait (which own the raise from then on, and
+   * lower it in table.ts when they leave the record).
+   */
+  #attemptCounted(L: LocalLock, mode: number, owner: number, tryOnly: boolean): Pending | typeof GRANTED | typeof REFUSED {
+    if (!isStrong(mode)) return this.#attempt(L, mode, owner, tryOnly);
+    this.#strongBegin(L);
+    let pd: Pending | typeof GRANTED | typeof REFUSED;
+    try {
+      pd = this.#attempt(L, mode, owner, tryOnly);
+    } catch (err) {
+      this.#fp.strongEnd(L.ctr, 1);
+      throw err;
+    }
+    // REFUSED: tidied away. ticket 0: sleeps without a queue slot, raises again when it retries.
+    if (pd === REFUSED || (pd !== GRANTED && pd.ticket === 0)) this.#fp.strongEnd(L.ctr, 1);
+    return pd;
+  }
+
+  /** Raises L's strong counter, then moves every fast-path hold on L's key into the main table. */
+  #strongBegin(L: LocalLock): void {
+    this.#fp.strongBegin(L.ctr);
+    if (this.#skipTransfer) return;
+    try {
+      this.#fp.transfer(L.lo, L.hi, L.ctr, this.#move);
+    } catch (err) {
+      this.#fp.strongEnd(L.ctr, 1);
+      throw err;
+    }
+  }
+
+  /**
+   * Moves one fast-path slot's holds into the main table as `owner`'s record (group lock held by
+   * the caller: group → partition is the allowed order). CapacityError if the table is full.
+   */
+  #moveSlot(owner: number, lo: number, hi: number, isN: number, ixN: number, nameByte: number): void {
+    for (let last = false; ; last = true) {
+      const t = this.#t;
+      const p = t.partitionOf(lo);
+      let full = false;
+      t.lockPartition(p);
+      try {
+        let e = t.findEntry(lo, hi);
+        if (e < 0) e = t.createEntry(lo, hi, t.nameAt(nameByte));
+        let r = e < 0 ? -1 : t.findRecord(e, owner);
+        if (e >= 0 && r < 0) {
+          r = t.createRecord(e, owner);
+          if (r < 0) t.freeEntryIfEmpty(e);
+        }
+        if (r < 0) {
+          full = true;
+        } else {
+          if (isN > 0) t.grant(e, r, IS, isN);
+          if (ixN > 0) t.grant(e, r, IX, ixN);
+          // The owner's own queued request here may now count as a conversion (invariant 4).
+          t.bump(e);
+        }
+      } finally {
+        t.unlockPartition(p);
+      }
+      if (!full) return;
+      if (last) {
+        throw new CapacityError(
+          `${this.name}: lock table full: cannot move a fast-path hold of owner ${owner} on ${t.nameAt(nameByte) || keyHex(lo, hi)} into the table for a strong request`,
+        );
+      }
+      this.#t.drainFreeLists();
+    }
   }
 
   /**
@@ -710,8 +885,8 @@ export class LockManager {
     const L = plan.locks[i]!;
     const mode = plan.modes[i]!;
     if (pd.ticket === 0) {
-      // Retry from scratch (see #attempt).
-      const again = this.#attempt(L, mode, plan.owner, false);
+      // Retry from scratch (see #attempt), strong counter and transfer included.
+      const again = this.#attemptCounted(L, mode, plan.owner, false);
       if (again === GRANTED) {
         noteShared(L, mode);
         return true;
@@ -739,7 +914,7 @@ export class LockManager {
     const t = this.#t;
     if (!t.isWaiting(pd.e, pd.r, plan.owner, pd.ticket)) throw releasedWhileWaiting(plan);
     if (!t.grantable(pd.e, pd.r, mode)) return false;
-    t.dequeue(pd.e, pd.r);
+    t.dequeue(pd.e, pd.r, true);
     t.grant(pd.e, pd.r, mode);
     // Let a same-owner request sleeping on this entry (ticket 0) retry.
     t.bump(pd.e);
@@ -877,15 +1052,21 @@ export class LockManager {
   }
 
   /** @internal releases levels upto-1 … 0 of one acquisition. */
-  _releaseLevels(st: OwnerState, locks: LocalLock[], modes: number[], upto: number): void {
+  _releaseLevels(st: OwnerState, locks: readonly LocalLock[], modes: readonly number[], upto: number): void {
     if (st.closed) return;
     for (let i = upto - 1; i >= 0; i--) {
       const L = locks[i]!;
       const m = modes[i]!;
       if (L.shared[m]! > 0) {
-        this.#sharedRelease(L, st.owner, m, 1);
+        if (m <= IX && L.fast[m]! > 0) {
+          L.fast[m]!--;
+          // From the slot; if a strong request moved it, from the main table (fastpath.ts, invariant 3).
+          if (!this.#fp.releaseWeak(st.owner, L, m)) this.#sharedRelease(L, st.owner, m, 1);
+        } else {
+          this.#sharedRelease(L, st.owner, m, 1);
+        }
         L.shared[m]!--;
-        if (--L.sharedTotal === 0) L.parent?.children.delete(L);
+        if (--L.sharedTotal === 0) leaveParent(L);
       } else if (L.esc > 0) {
         L.esc--;
         const C = L.coveredBy!;
@@ -907,13 +1088,13 @@ export class LockManager {
     const target = P.shared[IX]! > 0 ? X : S;
     let got: unknown;
     try {
-      got = this.#attempt(P, target, st.owner, true);
+      got = this.#attemptCounted(P, target, st.owner, true);
     } catch {
       got = REFUSED;
     }
     if (got !== GRANTED) {
       // Like SQL Server: try again after more fine locks.
-      P.nextEscalationAt = P.children.size + Math.max(1, this.escalationThreshold >> 2);
+      P.nextEscalationAt = P.children.length + Math.max(1, this.escalationThreshold >> 2);
       return;
     }
     P.escMode = target;
@@ -922,7 +1103,11 @@ export class LockManager {
       for (let m = 0; m < MODE_COUNT; m++) {
         const c = C.shared[m]!;
         if (c === 0) continue;
-        this.#sharedRelease(C, st.owner, m, c);
+        let inTable = c;
+        if (m <= IX) {
+          for (; C.fast[m]! > 0; C.fast[m]!--) if (this.#fp.releaseWeak(st.owner, C, m)) inTable--;
+        }
+        if (inTable > 0) this.#sharedRelease(C, st.owner, m, inTable);
         C.shared[m] = 0;
         n += c;
       }
@@ -931,7 +1116,8 @@ export class LockManager {
       C.coveredBy = P;
       P.escRefsBelow += n;
     }
-    P.children.clear();
+    for (const C of P.children) C.childAt = -1;
+    P.children.length = 0;
     this.#escalations++;
   }
 
@@ -946,19 +1132,47 @@ releaseLevels = (lm, st, locks, modes, upto) => lm._releaseLevels(st, locks, mod
 interface Plan {
   state: OwnerState;
   owner: number;
-  locks: LocalLock[];
-  modes: number[];
+  locks: readonly LocalLock[];
+  modes: readonly number[];
   wait: ParsedWait;
   deadlockTimeout: number;
 }
 
+/** MODES[m][n]: the modes of an n-level request for mode m (intention modes, then m), shared. */
+const MODES: (readonly number[])[][] = Array.from({ length: MODE_COUNT }, () => []);
+
+function modesFor(n: number, m: number): readonly number[] {
+  let modes = MODES[m]![n];
+  if (modes === undefined) {
+    const intention = intentionFor(m);
+    modes = Object.freeze(Array.from({ length: n }, (_, k) => (k === n - 1 ? m : intention)));
+    MODES[m]![n] = modes;
+  }
+  return modes;
+}
+
 function noteShared(L: LocalLock, mode: number): void {
-  if (L.sharedTotal++ === 0) L.parent?.children.add(L);
+  if (L.sharedTotal++ === 0 && L.parent !== undefined) {
+    L.childAt = L.parent.children.length;
+    L.parent.children.push(L);
+  }
   L.shared[mode]!++;
 }
 
+/** Takes L out of its parent's `children` (swap with the last one). */
+function leaveParent(L: LocalLock): void {
+  const P = L.parent;
+  if (P === undefined || L.childAt < 0) return;
+  const last = P.children.pop()!;
+  if (last !== L) {
+    P.children[L.childAt] = last;
+    last.childAt = L.childAt;
+  }
+  L.childAt = -1;
+}
+
 function unused(L: LocalLock): boolean {
-  return L.sharedTotal === 0 && L.esc === 0 && L.escMode < 0 && L.children.size === 0 && L.escRefsBelow === 0;
+  return L.sharedTotal === 0 && L.esc === 0 && L.escMode < 0 && L.children.length === 0 && L.escRefsBelow === 0;
 }
 
 /**
@@ -1012,6 +1226,12 @@ function checkOwner(owner: unknown, name: string): number {
 
 function readDeadlockTimeout(v: unknown, name: string): number {
   return v === undefined ? DEFAULT_DEADLOCK_TIMEOUT : checkTimeout(v, name);
+}
+
+function readBool(v: unknown, name: string, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${describe(v)}`);
+  return v;
 }
 
 function readThreshold(v: unknown, name: string): number {

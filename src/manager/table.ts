@@ -29,11 +29,17 @@
  * | 17 + 16p | partition p's entry free list head (index + 1), linked through E_NEXT |
  * | 18 + 16p | partition p's record free list head (index + 1), linked through R_NEXT |
  * | 19–31 + 16p | unused (padding) |
- * | 28… | bucket heads: `bucketCount` words, entry index + 1 of a chain (0 = empty) |
+ * | 272… | bucket heads: `bucketCount` words, entry index + 1 of a chain (0 = empty) |
  * | … | entries: `capacity` × `entryWords` |
- * | … | records: `holderCapacity` × 13 |
+ * | … | records: `holderCapacity` × 16 |
+ * | … | fast-path region (`fastpath.ts`): 1024 strong counters, the ACTIVE line (16 words), 64 |
+ * |   | groups of `32 + 16 × (5 + nameBytes / 4)` words (lock line, summary line, 16 slots) |
  *
- * Entry (`12 + nameBytes / 4` words):
+ * Entries and records are padded to whole 64-byte lines (16 words), and every region starts on
+ * a line boundary (relative to the tag word): two workers locking different rows otherwise write
+ * neighbouring entries and records on one shared line (they are handed out side by side).
+ *
+ * Entry (`12 + nameBytes / 4` words, rounded up to a multiple of 16):
  * | word | name | meaning |
  * |---|---|---|
  * | 0, 1 | E_KEY_LO/HI | the 64-bit key |
@@ -44,7 +50,7 @@
  * | 6–11 | E_GRANTED | per mode: number of records holding that mode |
  * | 12… | E_NAME | UTF-8 of the first path that created the entry, zero-padded |
  *
- * Record (13 words):
+ * Record (13 words, padded to 16):
  * | word | name | meaning |
  * |---|---|---|
  * | 0 | R_OWNER | owner id (0 = free record) |
@@ -83,6 +89,10 @@
  *    held by another owner's record on e and, unless o already holds something on e (a conversion,
  *    which goes first as in Gray's scheme and PostgreSQL), with no mode waited for by another
  *    owner's record with an earlier ticket (FIFO: a waiting X is not overtaken by later S).
+ * 6. Strong counters (`fastpath.ts`): each strong acquisition counted in R_COUNT and each strong
+ *    wait (R_WAIT − 1 strong) holds one unit of its key's counter; `ungrant` and a `dequeue`
+ *    that is not a grant give those units back (after the record changed), and a queued wait
+ *    that is granted passes its unit to the hold (`dequeue(…, granted = true)`).
  * 5. Only a release (a mode leaving R_HOLD) or a waiter leaving the queue can make another waiter
  *    grantable; both bump E_SEQ and wake every sleeper on it. A grant never unblocks anyone.
  *    E_SEQ is written only under the partition lock; bit 0 (SLEEPERS) is set by whoever reads it
@@ -98,6 +108,7 @@ import { SpinBudget } from '../core/spin.js';
 import { lockSlow, unlockSlow, type ExclusivePolicy } from '../raw/mutex.js';
 import { wake } from '../core/futex.js';
 import { conflicts, MODE_COUNT } from './modes.js';
+import { FastPath, fastPathWords, isStrong, strongIndex } from './fastpath.js';
 
 export const PARTITIONS = 16;
 
@@ -139,7 +150,8 @@ export const R_WAIT = 4;
 export const R_TICKET = 5;
 export const R_SINCE = 6;
 const R_COUNT = 7;
-export const RECORD_WORDS = 13;
+/** 13 used words, padded to one 64-byte line (see the layout note above). */
+export const RECORD_WORDS = 16;
 
 /** Layout-defining sizes, carried in the handle and checked against the header. */
 export interface TableShape {
@@ -156,13 +168,19 @@ export function bucketCountFor(capacity: number): number {
 }
 
 export function entryWordsFor(nameBytes: number): number {
-  return ENTRY_FIXED_WORDS + (nameBytes >> 2);
+  // Whole lines: see the layout note on padding.
+  return (ENTRY_FIXED_WORDS + (nameBytes >> 2) + 15) & ~15;
 }
 
 /** Total bytes of a table of this shape, tag word included. */
 export function tableByteLength(s: TableShape): number {
   return (
-    4 * (HEADER_WORDS + bucketCountFor(s.capacity) + s.capacity * entryWordsFor(s.nameBytes) + s.holderCapacity * RECORD_WORDS)
+    4 *
+    (HEADER_WORDS +
+      bucketCountFor(s.capacity) +
+      s.capacity * entryWordsFor(s.nameBytes) +
+      s.holderCapacity * RECORD_WORDS +
+      fastPathWords(s.nameBytes & ~3))
   );
 }
 
@@ -191,6 +209,8 @@ export class LockTable {
   readonly #buckets: number;
   readonly #entries: number;
   readonly #records: number;
+  /** The fast-path region (strong counters, owner groups) after the records (`fastpath.ts`). */
+  readonly fp: FastPath;
 
   constructor(a: Int32Array, base: number, s: TableShape) {
     this.a = a;
@@ -206,6 +226,9 @@ export class LockTable {
     this.#buckets = base + HEADER_WORDS;
     this.#entries = this.#buckets + buckets;
     this.#records = this.#entries + s.capacity * this.entryWords;
+    this.fp = new FastPath(a, this.#records + s.holderCapacity * RECORD_WORDS, this.nameBytes, this.#fullKeys, (b, n) =>
+      this.writeNameAt(b, n),
+    );
   }
 
   // ---- addressing ----------------------------------------------------------------------------
@@ -376,7 +399,7 @@ export class LockTable {
     a[w + E_WAITING] = 0;
     for (let m = 0; m < MODE_COUNT; m++) a[w + E_GRANTED + m] = 0;
     // E_SEQ is never reset: a stale sleeper from the entry's previous life must see it move.
-    if (!sameName) this.#writeName(e, name);
+    if (!sameName) this.writeNameAt((this.e(e) + E_NAME) * 4, name);
     const b = this.#buckets + this.bucketOf(lo);
     a[w + E_NEXT] = a[b]!;
     a[b] = e + 1;
@@ -394,10 +417,10 @@ export class LockTable {
     this.#free(this.partitionOf(a[w + E_KEY_LO]!), false, e);
   }
 
-  #writeName(e: number, name: string): void {
+  /** Writes `name` as zero-padded UTF-8 into the `nameBytes` bytes at byte `start` (entries, fast-path slots). */
+  writeNameAt(start: number, name: string): void {
     const n = this.nameBytes;
     if (n === 0) return;
-    const start = (this.e(e) + E_NAME) * 4;
     const u8 = this.u8;
     if (name.length <= n) {
       // Common case, short ASCII: copy bytes directly (no subarray, no encoder).
@@ -425,7 +448,11 @@ export class LockTable {
 
   /** The stored name of an entry (the first path that created it), or '' if names are off. */
   nameOf(e: number): string {
-    const start = (this.e(e) + E_NAME) * 4;
+    return this.nameAt((this.e(e) + E_NAME) * 4);
+  }
+
+  /** The name stored at byte `start` (see `writeNameAt`), or '' if names are off. */
+  nameAt(start: number): string {
     let end = start;
     const stop = start + this.nameBytes;
     while (end < stop && this.u8[end] !== 0) end++;
@@ -546,15 +573,20 @@ export class LockTable {
   ungrant(e: number, r: number, mode: number, n: number): boolean {
     const a = this.a;
     const w = this.r(r);
-    const left = a[w + R_COUNT + mode]! - n;
+    const had = a[w + R_COUNT + mode]!;
+    const left = had - n;
     if (left > 0) {
       a[w + R_COUNT + mode] = left;
+      // Strong acquisitions count in their key's strong counter (fastpath.ts): lower it after the
+      // hold is gone from the record.
+      if (isStrong(mode)) this.#strongEnd(e, n);
       return false;
     }
-    if (a[w + R_COUNT + mode] === 0) return false;
+    if (had === 0) return false;
     a[w + R_COUNT + mode] = 0;
     a[w + R_HOLD] = a[w + R_HOLD]! & ~(1 << mode);
     a[this.e(e) + E_GRANTED + mode]!--;
+    if (isStrong(mode)) this.#strongEnd(e, had);
     this.bump(e);
     return true;
   }
@@ -574,14 +606,24 @@ export class LockTable {
     return ticket;
   }
 
-  /** Takes record `r` out of the wait queue (it was granted or gave up). */
-  dequeue(e: number, r: number): void {
+  /**
+   * Takes record `r` out of the wait queue: `granted` if it is being granted (a strong wait's
+   * share of the strong counter passes to the hold), else it gave up (the share is returned).
+   */
+  dequeue(e: number, r: number, granted = false): void {
     const a = this.a;
     const w = this.r(r);
-    if (a[w + R_WAIT] === 0) return;
+    const wait = a[w + R_WAIT]!;
+    if (wait === 0) return;
     a[w + R_WAIT] = 0;
     a[w + R_TICKET] = 0;
     a[this.e(e) + E_WAITING]!--;
+    if (!granted && isStrong(wait - 1)) this.#strongEnd(e, 1);
+  }
+
+  #strongEnd(e: number, n: number): void {
+    const w = this.e(e);
+    this.fp.strongEnd(strongIndex(this.a[w + E_KEY_LO]!, this.a[w + E_KEY_HI]!), n);
   }
 
   /** Is record `r` still the wait with this ticket, of this owner, on entry `e`? */

@@ -192,7 +192,8 @@ describe('LockManager basics', () => {
   }, 5_000);
 
   it('CapacityError leaves no half-made entries, and escalation can be turned off', () => {
-    const lm = new LockManager({ capacity: 3, escalationThreshold: 0 });
+    // fastPath: false: the intention locks on ['p'] count against the main table's capacity here.
+    const lm = new LockManager({ capacity: 3, escalationThreshold: 0, fastPath: false });
     const h = lm.acquire(['p', 1], 'S');
     const h2 = lm.acquire(['p', 2], 'S');
     expect(() => lm.acquire(['q', 1], 'S')).toThrow(CapacityError);
@@ -283,7 +284,7 @@ describe('LockManager basics', () => {
   it('entries and records freed in one partition serve requests in any other (no false CapacityError)', () => {
     // 2 entries, 2 records: every path below lands in some partition; the freed ones sit on that
     // partition's free list until an allocation elsewhere finds the pool empty and drains them.
-    const lm = new LockManager({ capacity: 2, holderCapacity: 2 });
+    const lm = new LockManager({ capacity: 2, holderCapacity: 2, fastPath: false });
     for (let k = 0; k < 200; k++) {
       const h = lm.acquire(['r', k], 'X');
       expect(() => lm.tryAcquire(['other', k], 'X')).toThrow(CapacityError);

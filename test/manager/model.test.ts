@@ -27,8 +27,11 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('rel' as const), pick: fc.nat() }) },
 );
 
-function run(ops: Op[], hashBits: number): void {
+function run(ops: Op[], hashBits: number, mixed = false): void {
   const lm = new LockManager({ capacity: 64, hashBits, escalationThreshold: 0 });
+  // mixed: every other request goes through a second view of the same table without the fast
+  // path, so main-table and fast-path holds of one owner and key meet.
+  const plain = LockManager.from({ ...lm.handle, fastPath: false });
   const owners = [lm.newOwner(), lm.newOwner(), lm.newOwner()];
   // Model: live acquisitions, each = the (prefix, mode) levels it took.
   const live: { owner: number; levels: [string, LockMode][]; h: ResourceLock }[] = [];
@@ -42,7 +45,7 @@ function run(ops: Op[], hashBits: number): void {
         k === op.path.length - 1 ? op.mode : intention(op.mode),
       ]);
       const want = levels.every(([p, m]) => holdsOfOthers(owner, hashBits === 0 ? null : p).every((h) => compatible(h, m)));
-      const h = lm.tryAcquire(op.path, op.mode, { owner });
+      const h = (mixed && (op.owner + op.path.length) % 2 === 1 ? plain : lm).tryAcquire(op.path, op.mode, { owner });
       expect(h !== null).toBe(want);
       if (h) live.push({ owner, levels, h });
     } else if (live.length > 0) {
@@ -72,6 +75,9 @@ function run(ops: Op[], hashBits: number): void {
 describe('LockManager against a reference model', () => {
   it('distinct keys: grants exactly what the MGL model grants; holdings match', () => {
     fc.assert(fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => run(ops, 64)), { numRuns: 200 });
+  });
+  it('fast-path and main-table views of one table mixed: grants and holdings match the model', () => {
+    fc.assert(fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => run(ops, 64, true)), { numRuns: 200 });
   });
   it('one shared entry (hashBits 0): grants only what is compatible with every other hold', () => {
     fc.assert(fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => run(ops, 0)), { numRuns: 300 });
