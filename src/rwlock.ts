@@ -215,8 +215,6 @@ export class RWLock {
   #slot = -1;
   /** `slotFrees` when #slot was cached: while equal, #slot is still this thread's slot. */
   #slotFrees = 0;
-  /** SLOTS_WANTED was seen set (it is never cleared): free the slot at a count of 0. */
-  #slotsWanted = false;
   /** The guard of the current write / upgradable hold taken through this object, if any. */
   #writeGuard: RWLockGuard | null = null;
   #upgradableGuard: RWLockGuard | null = null;
@@ -774,14 +772,12 @@ export class RWLock {
 
   /**
    * After the release that followed a #dropRead to 0: give the slot back if readers asked for
-   * slots. FLAGS is read only here, after the STATE RMW (same line, so usually no extra transfer),
-   * and once SLOTS_WANTED was seen (it is never cleared) it is not read again.
+   * slots (SLOTS_WANTED). FLAGS is read plainly, after the STATE RMW: the bit is advisory and
+   * never cleared, so a stale 0 only delays the free to a later release, and an `Atomics.load`
+   * here would be a builtin call that costs more than the rest of the release together.
    */
   #freeSlotIfWanted(): void {
-    if (!this.#slotsWanted) {
-      if ((Atomics.load(this.#a, this.#i + FLAGS) & SLOTS_WANTED) === 0) return;
-      this.#slotsWanted = true;
-    }
+    if ((this.#a[this.#i + FLAGS] & SLOTS_WANTED) === 0) return;
     // Our count is 0 and we are not dead: a reaper would find nothing to give back. Free the slot
     // (only we change its owner while we live); the SC store orders our count's plain writes
     // before any later claimer's.
@@ -874,7 +870,10 @@ export class RWLock {
   }
 
   #checkWriter(op: string): void {
-    const owner = Atomics.load(this.#a, this.#i + WRITER_OWNER);
+    // A plain read (an Atomics call costs more than the whole fast path around it): only this
+    // thread writes its own id there, so it reads its own id exactly while it holds the write
+    // lock; another thread's id, possibly stale, only goes into the error message.
+    const owner = this.#a[this.#i + WRITER_OWNER];
     if (owner === OWNER_ID) return;
     throw new LockError(
       'ERR_LOCK_NOT_OWNER',
