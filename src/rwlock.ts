@@ -12,7 +12,7 @@
  * | 3    | UPGRADE_NOTIFY: the upgrading thread sleeps here while readers drain |
  * | 4    | WRITER_OWNER: owner id of the write holder (0: none) |
  * | 5    | UPGRADABLE_OWNER: owner id of the upgradable-read holder (0: none) |
- * | 6    | FLAGS: bit 0 OWNER_DIED (a holder died; see `ownerDied`) |
+ * | 6    | FLAGS: bit 0 OWNER_DIED (a holder died; see `ownerDied`), bit 1 SLOTS_WANTED |
  * | 7–22 | READ_HOLDERS: 8 slots `(owner id, read holds)` (core/holders.ts), for dead readers |
  *
  * ## Owner death (docs/robustness.md)
@@ -83,7 +83,7 @@ import {
   readUnlock as rawReadUnlock,
   RW_SLOW,
   RW_WORDS,
-  isReadLockable,
+  tryReadLock as rawTryReadLock,
   tryUpgrade as rawTryUpgrade,
   tryWriteLock as rawTryWriteLock,
   tryUpgradableRead as rawTryUpgradableRead,
@@ -798,26 +798,14 @@ export class RWLock {
   // ---- internals ----------------------------------------------------------------------------------
 
   /**
-   * Read fast path: one CAS guessing a free word, then CASes from the value it returned while
-   * readers may join; a thread that already reads adds its hold unconditionally. No load of the
-   * state line comes first: under contention a load then an RMW on one line costs two coherence
-   * transactions where the RMW alone costs one (the failed CAS already brought the line over).
+   * Read fast path: the raw one-CAS attempt (no load of the state line first, raw/rwlock.ts), or,
+   * only when readers are kept out, an unconditional add for a thread that already reads.
    */
   #fastRead(): boolean {
-    const a = this.#a;
-    const i = this.#i;
-    // Guess "free": the common uncontended case is then one CAS and nothing else.
-    let s = Atomics.compareExchange(a, i, 0, 1);
-    if (s === 0) return true;
-    while (isReadLockable(s)) {
-      // Join the readers from the value the last CAS returned (invariant 2 of raw/rwlock.ts).
-      const seen = Atomics.compareExchange(a, i, s, s + 1);
-      if (seen === s) return true;
-      s = seen;
-    }
+    if (rawTryReadLock(this.#a, this.#i)) return true;
     // Kept out: a thread that already reads must not wait behind a writer that waits for it.
-    if (this.#readHolds > 0 || Atomics.load(a, i + UPGRADABLE_OWNER) === OWNER_ID) {
-      readLockRecursive(a, i);
+    if (this.#readHolds > 0 || Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER) === OWNER_ID) {
+      readLockRecursive(this.#a, this.#i);
       return true;
     }
     return false;

@@ -193,9 +193,15 @@ function tooManyReaders(): LockError {
 
 // ---- readers ---------------------------------------------------------------------------------------
 
-/** One attempt at a read lock, never waits. */
+/**
+ * One attempt at a read lock, never waits. No load comes first: one CAS guesses a free word (the
+ * uncontended case is then one Atomics call), and a failed CAS returns the value to retry from.
+ * On a contended line a load and then an RMW cost two coherence transactions, the RMW alone one.
+ */
 export function tryReadLock(a: Int32Array, i: number): boolean {
-  let s = Atomics.load(a, i);
+  // Guess "free": from 0, one reader.
+  let s = Atomics.compareExchange(a, i, 0, 1);
+  if (s === 0) return true;
   while (isReadLockable(s)) {
     // Join the readers if nothing blocks readers (invariant 2).
     const seen = Atomics.compareExchange(a, i, s, s + 1);
