@@ -12,7 +12,7 @@
  * | 3    | UPGRADE_NOTIFY: the upgrading thread sleeps here while readers drain |
  * | 4    | WRITER_OWNER: owner id of the write holder (0: none) |
  * | 5    | UPGRADABLE_OWNER: owner id of the upgradable-read holder (0: none) |
- * | 6    | FLAGS: bit 0 OWNER_DIED (a holder died; see `ownerDied`) |
+ * | 6    | FLAGS: bit 0 OWNER_DIED (a holder died; see `ownerDied`), bit 1 SLOTS_WANTED |
  * | 7–22 | READ_HOLDERS: 8 slots `(owner id, read holds)` (core/holders.ts), for dead readers |
  *
  * ## Owner death (docs/robustness.md)
@@ -100,6 +100,12 @@ import {
 } from './raw/rwlock.js';
 
 const BYTES = 4 * (1 + RW_WORDS);
+
+/**
+ * How often this thread freed one of its RWLock holder slots (any lock, any object). An object's
+ * cached slot is valid while this is unchanged: nothing else frees a live thread's slot.
+ */
+let slotFrees = 0;
 const FROM_HANDLE = Symbol('fromHandle');
 
 /** This thread's spin budgets for every RWLock. */
@@ -207,6 +213,8 @@ export class RWLock {
   #readHolds = 0;
   /** The holder slot this thread's read holds were last recorded in (−1: none or untracked). */
   #slot = -1;
+  /** `slotFrees` when #slot was cached: while equal, #slot is still this thread's slot. */
+  #slotFrees = 0;
   /** The guard of the current write / upgradable hold taken through this object, if any. */
   #writeGuard: RWLockGuard | null = null;
   #upgradableGuard: RWLockGuard | null = null;
@@ -301,8 +309,9 @@ export class RWLock {
     }
     this.#readHolds--;
     // Drop our record first, then the hold (raw/rwlock.ts invariant 10).
-    this.#dropRead();
+    const emptied = this.#dropRead();
     rawReadUnlock(this.#a, this.#i);
+    if (emptied) this.#freeSlotIfWanted();
     if (observing || releaseChannel.hasSubscribers) noteReleased(this, 'read'); // observe: off = one test
   }
 
@@ -711,17 +720,21 @@ export class RWLock {
 
   /**
    * After any read acquisition: count it here and record it in our holder slot (raw/rwlock.ts
-   * invariant 10). The slot stays ours at a count of 0 (one add and one sub per read, no claim),
-   * until some thread found every slot taken (SLOTS_WANTED): from then on slots are freed at 0.
+   * invariant 10). The slot stays ours at a count of 0 (one plain increment and decrement per
+   * read, no claim), until some thread found every slot taken (SLOTS_WANTED): from then on slots
+   * are freed at 0. The cached slot is known to be ours without reading shared memory while
+   * `slotFrees` is unchanged: only this thread frees its own slot while it lives (a reaper frees
+   * dead threads' slots only), and every free by this thread, through any RWLock object, bumps it.
    */
   #tookRead(): void {
     this.#readHolds++;
-    const k = this.#slot;
-    const h = this.#i + READ_HOLDERS + 2 * k;
-    // Our cached slot, still ours (only we free it while we live): count one more hold. A plain
-    // write: while we live nobody else writes or reads our count (see #dropRead on ordering).
-    if (k >= 0 && Atomics.load(this.#a, h) === OWNER_ID) this.#a[h + 1]++;
-    else this.#slot = this.#claimSlot();
+    if (this.#slot >= 0 && this.#slotFrees === slotFrees) {
+      // Our count, a plain write: while we live nobody else writes or reads it (see #dropRead).
+      this.#a[this.#i + READ_HOLDERS + 2 * this.#slot + 1]++;
+    } else {
+      this.#slot = this.#claimSlot();
+      this.#slotFrees = slotFrees;
+    }
   }
 
   #claimSlot(): number {
@@ -735,22 +748,42 @@ export class RWLock {
     return addHold(this.#a, this.#i + READ_HOLDERS, READ_SLOTS, OWNER_ID, 1); // −1: untracked
   }
 
-  /** Before releasing a read hold: drop it from our holder slot (raw/rwlock.ts invariant 10). */
-  #dropRead(): void {
+  /**
+   * Before releasing a read hold: drop it from our holder slot (raw/rwlock.ts invariant 10).
+   * Returns true when our cached slot's count reached 0 (the caller may free it after the release).
+   */
+  #dropRead(): boolean {
     const k = this.#slot;
-    const h = this.#i + READ_HOLDERS + 2 * k;
-    if (k >= 0 && Atomics.load(this.#a, h) === OWNER_ID) {
+    if (k >= 0 && this.#slotFrees === slotFrees) {
       // Our count, written plainly: only we touch it while we live. A reaper reads it only after
       // our death is published (after this thread stopped: owner-death.ts invariant 1), and a
-      // later claimer of the slot only after our SC store of the owner below, which orders it.
-      const c = this.#a[h + 1] - 1;
-      this.#a[h + 1] = c;
-      if (c === 0 && (Atomics.load(this.#a, this.#i + FLAGS) & SLOTS_WANTED) !== 0) {
-        // Free our slot (its count is 0): only we change it while we live.
-        Atomics.store(this.#a, h, 0);
-        this.#slot = -1;
-      }
-    } else dropHold(this.#a, this.#i + READ_HOLDERS, READ_SLOTS, OWNER_ID, 1);
+      // later claimer of the slot only after our SC store of the owner in #freeSlot, which orders it.
+      const h = this.#i + READ_HOLDERS + 2 * k + 1;
+      const c = this.#a[h] - 1;
+      this.#a[h] = c;
+      return c === 0;
+    }
+    // No cached slot (untracked, or freed by another object of this thread): search for ours.
+    // dropHold frees the slot at 0, so the other objects' cached slots may be stale now.
+    if (dropHold(this.#a, this.#i + READ_HOLDERS, READ_SLOTS, OWNER_ID, 1)) slotFrees++;
+    this.#slot = -1;
+    return false;
+  }
+
+  /**
+   * After the release that followed a #dropRead to 0: give the slot back if readers asked for
+   * slots (SLOTS_WANTED). FLAGS is read plainly, after the STATE RMW: the bit is advisory and
+   * never cleared, so a stale 0 only delays the free to a later release, and an `Atomics.load`
+   * here would be a builtin call that costs more than the rest of the release together.
+   */
+  #freeSlotIfWanted(): void {
+    if ((this.#a[this.#i + FLAGS] & SLOTS_WANTED) === 0) return;
+    // Our count is 0 and we are not dead: a reaper would find nothing to give back. Free the slot
+    // (only we change its owner while we live); the SC store orders our count's plain writes
+    // before any later claimer's.
+    Atomics.store(this.#a, this.#i + READ_HOLDERS + 2 * this.#slot, 0);
+    this.#slot = -1;
+    slotFrees++;
   }
 
   /** A failed plain try: release a dead holder's hold if there is one; true if it did. */
@@ -764,14 +797,18 @@ export class RWLock {
 
   // ---- internals ----------------------------------------------------------------------------------
 
-  /** Read fast path: one CAS, or an unconditional add for a thread that already reads. */
+  /**
+   * Read fast path: the raw one-CAS attempt (no load of the state line first, raw/rwlock.ts), or,
+   * only when readers are kept out, an unconditional add for a thread that already reads.
+   */
   #fastRead(): boolean {
+    if (rawTryReadLock(this.#a, this.#i)) return true;
+    // Kept out: a thread that already reads must not wait behind a writer that waits for it.
     if (this.#readHolds > 0 || Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER) === OWNER_ID) {
-      // Already reading: waiting behind a writer could only deadlock (it waits for us).
       readLockRecursive(this.#a, this.#i);
       return true;
     }
-    return rawTryReadLock(this.#a, this.#i);
+    return false;
   }
 
   #tryUpgradableFast(): boolean {
@@ -821,7 +858,10 @@ export class RWLock {
   }
 
   #checkWriter(op: string): void {
-    const owner = Atomics.load(this.#a, this.#i + WRITER_OWNER);
+    // A plain read (an Atomics call costs more than the whole fast path around it): only this
+    // thread writes its own id there, so it reads its own id exactly while it holds the write
+    // lock; another thread's id, possibly stale, only goes into the error message.
+    const owner = this.#a[this.#i + WRITER_OWNER];
     if (owner === OWNER_ID) return;
     throw new LockError(
       'ERR_LOCK_NOT_OWNER',

@@ -3,6 +3,7 @@
  * request): exclusion rules, upgradable read, upgrade and downgrade, async forms with timeouts
  * and aborts (no lost wakeup), misuse errors, handles and placement.
  */
+import { threadId } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LockError, Mutex, RWLock, TimeoutError } from '../dist/index.js';
 import { Rpc } from './rwlock-helpers.js';
@@ -149,6 +150,34 @@ describe('RWLock in one thread', () => {
     rw.readUnlock();
     expect(await writing).toBeGreaterThan(0);
     expect(rw.isLocked()).toBe(false);
+  });
+
+  it('read-hold slots stay exact when two objects of one thread share a slot and one frees it', () => {
+    // Layout (docs/rwlock.md): FLAGS at word 6, holder slots (owner id, holds) from word 7.
+    const rw = new RWLock();
+    const other = RWLock.from(rw.handle);
+    const w = new Int32Array(rw.buffer, rw.byteOffset, RWLock.BYTE_LENGTH / 4);
+    const FLAGS = 6;
+    const SLOTS_WANTED = 2;
+    const slot = (k: number): [number, number] => [w[7 + 2 * k]!, w[8 + 2 * k]!];
+    const me = threadId + 1;
+    rw.readLock();
+    other.readLock();
+    expect(slot(0)).toEqual([me, 2]); // one slot per thread, shared by its objects
+    Atomics.or(w, FLAGS, SLOTS_WANTED); // from now on a slot is given back at a count of 0
+    rw.readUnlock();
+    other.readUnlock();
+    expect(slot(0)).toEqual([0, 0]); // freed by `other`
+    // Another (live, unknown) thread takes slot 0: `rw` must not count into it from a stale cache.
+    w[7] = 1_000_000;
+    w[8] = 5;
+    rw.readLock();
+    expect(slot(0)).toEqual([1_000_000, 5]);
+    expect(slot(1)).toEqual([me, 1]);
+    rw.readUnlock();
+    expect(slot(1)).toEqual([0, 0]);
+    expect(slot(0)).toEqual([1_000_000, 5]);
+    expect(rw.readerCount()).toBe(0);
   });
 
   it('rejects bad arguments', async () => {

@@ -110,15 +110,22 @@
  *    reader's release would; OWNER_DIED is set too. With every slot taken a read hold is untracked
  *    and not recovered; a reader that dies between the two steps of an acquisition leaks its hold.
  *    The upgradable hold is not in the slots (UPGRADABLE_OWNER names it). A live thread keeps its
- *    slot at a count of 0 (so an uncontended read costs one add and one sub on it) until a reader
- *    finds every slot taken and sets SLOTS_WANTED (never cleared); from then on slots are freed
- *    at a count of 0. A reaped slot is freed whatever its count.
+ *    slot at a count of 0 (so an uncontended read costs one plain increment and decrement of it,
+ *    no claim) until a reader finds every slot taken and sets SLOTS_WANTED (never cleared); from
+ *    then on slots are freed at a count of 0, right after the STATE release (the count is already
+ *    0 then, so a death in between gives back nothing). A reaped slot is freed whatever its count.
  *
  * ## Memory ordering
- * Every access to these words is an Atomics operation (sequentially consistent). Acquisition is a
- * CAS or add on STATE and release a sub/add/CAS on STATE, so the protected data's plain reads and
- * writes are ordered by them as a lock must. The owner words are diagnostics for misuse checks:
- * written by the holder after acquiring and cleared before releasing.
+ * Every access to the state, notify, owner and FLAGS words is an Atomics operation (sequentially
+ * consistent). Acquisition is a CAS or add on STATE and release a sub/add/CAS on STATE, so the
+ * protected data's plain reads and writes are ordered by them as a lock must. The owner words are
+ * diagnostics for misuse checks: written by the holder after acquiring and cleared before
+ * releasing. A holder slot's count (invariant 10) is written plainly by its owner thread only: no
+ * other thread reads it while that thread lives, a reaper reads it only after the death was
+ * published (after the thread stopped), and a later claimer of the slot only after the owner's
+ * SC store that freed it. The read fast path (API layer) loads nothing before its first CAS on
+ * STATE: on a contended line a load and then an RMW cost two coherence transactions, the RMW
+ * alone one.
  */
 import { LockError } from '../core/errors.js';
 import { now, throwIfOver, waitAsyncUntil, waitUntil, wake, type ParsedWait } from '../core/futex.js';
@@ -186,9 +193,15 @@ function tooManyReaders(): LockError {
 
 // ---- readers ---------------------------------------------------------------------------------------
 
-/** One attempt at a read lock, never waits. */
+/**
+ * One attempt at a read lock, never waits. No load comes first: one CAS guesses a free word (the
+ * uncontended case is then one Atomics call), and a failed CAS returns the value to retry from.
+ * On a contended line a load and then an RMW cost two coherence transactions, the RMW alone one.
+ */
 export function tryReadLock(a: Int32Array, i: number): boolean {
-  let s = Atomics.load(a, i);
+  // Guess "free": from 0, one reader.
+  let s = Atomics.compareExchange(a, i, 0, 1);
+  if (s === 0) return true;
   while (isReadLockable(s)) {
     // Join the readers if nothing blocks readers (invariant 2).
     const seen = Atomics.compareExchange(a, i, s, s + 1);
