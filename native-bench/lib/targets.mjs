@@ -39,6 +39,7 @@ export function evaluateTargets(tables, { cpus, threads }) {
   out.push(ratioTarget('Mutex ≥ 100× async-mutex, uncontended (async-mutex cost / Mutex cost)', v('uncontended/async', 'Mutex'), v('uncontended/async', 'async-mutex'), '>=', 100, { inverse: true }));
   out.push(ratioTarget('Mutex.lockAsync vs async-mutex, uncontended (async-mutex cost / lockAsync cost; info)', v('uncontended/async', 'Mutex.lockAsync'), v('uncontended/async', 'async-mutex'), '>=', 1, { inverse: true }));
   out.push(ratioTarget('RWLock 99% reads, 4 workers beats Mutex with 4 workers (throughput)', v('rwlock/r99/t4', 'RWLock'), v('rwlock/r99/t4', 'Mutex'), '>', 1));
+  out.push(ratioTarget('RWLock 99% reads, long read sections, 4 workers beats Mutex with 4 workers (throughput; info)', v('rwlock/r99long/t4', 'RWLock'), v('rwlock/r99long/t4', 'Mutex'), '>', 1));
   out.push(ratioTarget('SeqLock uncontended read of 64 bytes ≤ 3× two Atomics.load + plain reads (cost)', v('seqlock/uncontended-read', 'SeqLock.read'), v('seqlock/uncontended-read', 'seq-floor'), '<=', 3));
   const lmx = v('manager/uncontended', 'LockManager.X');
   out.push(

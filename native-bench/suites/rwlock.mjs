@@ -1,4 +1,9 @@
-/** RWLock at 50/90/99 % reads beside Mutex, the hand-written futex mutex and pthread_rwlock. */
+/**
+ * RWLock at 50/90/99 % reads beside Mutex, the hand-written futex mutex and pthread_rwlock, with
+ * short sections (inside=50, outside=200: the lock is rarely the bottleneck, so a reader-writer
+ * lock can gain little over a mutex) and, at 99 % reads, long read sections (inside=400,
+ * outside=100: a mutex serializes most of the work, readers could overlap it).
+ */
 const IMPLS = ['js-futex', 'Mutex', 'RWLock', 'c-pthread', 'c-rwlock'];
 
 export default {
@@ -22,6 +27,20 @@ export default {
           rows: IMPLS.map((impl) => ({ impl, label: impl, workload: 'rw', threads: t, params })),
         });
       }
+    }
+    // Long read sections, 99 % reads: where a reader-writer lock is meant to pay off.
+    for (const t of threads) {
+      const params = { inside: 400, outside: 100, readPct: 99 };
+      tables.push({
+        key: `rwlock/r99long/t${t}`,
+        title: `RW, 99% reads, long sections (inside=400, outside=100), ${t} thread(s)`,
+        unit: 'ops/s',
+        scenario: 'r99long',
+        threads: t,
+        cRef: 'c-rwlock',
+        jsRef: 'js-futex',
+        rows: IMPLS.map((impl) => ({ impl, label: impl, workload: 'rw', threads: t, params })),
+      });
     }
     return tables;
   },
