@@ -69,11 +69,21 @@ if (isMainThread) {
   let audits = 0;
   let badAudits = 0;
 
+  let sink = 0;
+  const bookkeeping = () => {
+    for (let k = 0; k < 200; k++) sink = (sink + k) | 0;
+  };
+
   function transfer(from, to, amount) {
     if (workerData.unlocked) {
-      if (balances[from] >= amount) {
-        balances[from] -= amount;
-        balances[to] += amount;
+      // No lock: read both balances, do the bookkeeping a real transfer does between its reads and
+      // its writes (here a short busy loop), write back. Another worker can write in between.
+      const a = balances[from];
+      const b = balances[to];
+      if (a >= amount) {
+        bookkeeping();
+        balances[from] = a - amount;
+        balances[to] = b + amount;
       }
       return;
     }

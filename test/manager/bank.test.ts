@@ -30,6 +30,7 @@ async function runBank(opts: {
   const bal = new Int32Array(balances);
   bal.fill(1000);
   const expected = 1000 * opts.accounts;
+  const start = new SharedArrayBuffer(4); // the workers' start barrier
   const workers: Worker[] = [];
   try {
     const results = await Promise.all(
@@ -46,6 +47,8 @@ async function runBank(opts: {
             useAsync: opts.asyncEvery !== undefined && k % opts.asyncEvery === 0,
             auditEvery: 25,
             total: expected,
+            start,
+            workers: opts.workers,
           },
         });
         workers.push(w);
