@@ -131,81 +131,59 @@ const semaphorePingpong = {
   },
 };
 
-/** Ping-pong over a Mutex + Condition and a turn word (the textbook condvar hand-off). */
-const conditionPingpong = {
-  create: () => ({
-    m: new sablock.Mutex(padded()).handle,
-    cv: new sablock.Condition(padded()).handle,
-    turn: word(),
-  }),
-  attach(s) {
-    const m = sablock.Mutex.from(s.m);
-    const cv = sablock.Condition.from(s.cv);
-    const turn = new Int32Array(s.turn.sab);
-    return {
-      ping() {
-        m.lock();
-        turn[WORD_I] = 1; // plain: only written and read under m
-        cv.notify();
-        while (turn[WORD_I] === 1) cv.wait(m);
-        m.unlock();
-      },
-      pong(done) {
-        m.lock();
-        while (turn[WORD_I] === 0) {
-          // Timed wait so the partner can leave when the round ends.
-          if (!cv.wait(m, 50) && done()) {
-            m.unlock();
-            return false;
-          }
-        }
-        turn[WORD_I] = 0;
-        cv.notify();
-        m.unlock();
-        return true;
-      },
-    };
-  },
-};
-
 /**
- * The same hand-off, but each side changes the turn under the lock and notifies after unlocking.
- * Notifying while holding the lock (above) wakes a waiter that then finds the lock still held and
- * sleeps again on it; the sleeps/op column shows the difference (docs/condition.md).
+ * Ping-pong over a Mutex + Condition and a turn word (the textbook condvar hand-off). Each side
+ * changes the turn under the lock and notifies either while still holding it, or (`unlockFirst`)
+ * right after unlocking: notifying while holding it wakes a waiter that may then find the lock
+ * still held and sleep again on it; the sleeps/op column shows the difference (docs/condition.md).
  */
-const conditionUnlockFirstPingpong = {
-  create: conditionPingpong.create,
-  attach(s) {
-    const m = sablock.Mutex.from(s.m);
-    const cv = sablock.Condition.from(s.cv);
-    const turn = new Int32Array(s.turn.sab);
-    return {
-      ping() {
-        m.lock();
-        turn[WORD_I] = 1; // plain: only written and read under m
-        m.unlock();
-        cv.notify();
-        m.lock();
-        while (turn[WORD_I] === 1) cv.wait(m);
-        m.unlock();
-      },
-      pong(done) {
-        m.lock();
-        while (turn[WORD_I] === 0) {
-          // Timed wait so the partner can leave when the round ends.
-          if (!cv.wait(m, 50) && done()) {
-            m.unlock();
-            return false;
+function conditionPingpongWith(unlockFirst) {
+  return {
+    create: () => ({
+      m: new sablock.Mutex(padded()).handle,
+      cv: new sablock.Condition(padded()).handle,
+      turn: word(),
+    }),
+    attach(s) {
+      const m = sablock.Mutex.from(s.m);
+      const cv = sablock.Condition.from(s.cv);
+      const turn = new Int32Array(s.turn.sab);
+      // Hand the turn over: notify inside the critical section, or after leaving it.
+      const handOver = () => {
+        if (unlockFirst) {
+          m.unlock();
+          cv.notify();
+          m.lock();
+        } else cv.notify();
+      };
+      return {
+        ping() {
+          m.lock();
+          turn[WORD_I] = 1; // plain: only written and read under m
+          handOver();
+          while (turn[WORD_I] === 1) cv.wait(m);
+          m.unlock();
+        },
+        pong(done) {
+          m.lock();
+          while (turn[WORD_I] === 0) {
+            // Timed wait so the partner can leave when the round ends.
+            if (!cv.wait(m, 50) && done()) {
+              m.unlock();
+              return false;
+            }
           }
-        }
-        turn[WORD_I] = 0;
-        m.unlock();
-        cv.notify();
-        return true;
-      },
-    };
-  },
-};
+          turn[WORD_I] = 0;
+          handOver();
+          m.unlock();
+          return true;
+        },
+      };
+    },
+  };
+}
+const conditionPingpong = conditionPingpongWith(false);
+const conditionUnlockFirstPingpong = conditionPingpongWith(true);
 
 /** Raw Atomics.wait/notify ping-pong: the JS futex round trip. */
 const futexPingpong = {

@@ -223,6 +223,28 @@ export class FastPath {
   // ---- weak requests ----------------------------------------------------------------------------
 
   /**
+   * The slot of `owner` for key `k` in group `gw` (group lock held): the cached hint first, then a
+   * scan of the used slots; updates the hint. Returns its word index, or −1.
+   */
+  #findOwnSlot(gw: number, owner: number, k: FastKey): number {
+    const a = this.a;
+    const hint = k.fpSlot;
+    if (hint >= 0) {
+      const h = this.#slot(gw, hint);
+      if (a[h + F_OWNER] === owner && a[h + F_LO] === k.lo && a[h + F_HI] === k.hi) return h;
+    }
+    const used = a[gw + G_USED]!;
+    for (let s = 0; s < used; s++) {
+      const q = this.#slot(gw, s);
+      if (a[q + F_OWNER] === owner && a[q + F_LO] === k.lo && a[q + F_HI] === k.hi) {
+        k.fpSlot = s;
+        return q;
+      }
+    }
+    return -1;
+  }
+
+  /**
    * Tries to take `mode` (IS or IX) on key `k` for `owner` in its group. Returns false if the
    * group is full or a strong request on the key's counter exists (then nothing changed).
    */
@@ -231,42 +253,31 @@ export class FastPath {
     const g = owner % FP_GROUPS;
     const gw = this.#group(g);
     this.#lock(gw);
-    let w = -1;
-    const hint = k.fpSlot;
-    if (hint >= 0) {
-      const h = this.#slot(gw, hint);
-      if (a[h + F_OWNER] === owner && a[h + F_LO] === k.lo && a[h + F_HI] === k.hi) w = h;
-    }
+    let w = this.#findOwnSlot(gw, owner, k);
     if (w < 0) {
+      // A slot with no holds (keeps its name as a cache until reused), or a fresh one.
       const used = a[gw + G_USED]!;
       let free = -1;
-      for (let s = 0; s < used; s++) {
+      for (let s = 0; s < used && free < 0; s++) {
         const q = this.#slot(gw, s);
-        if (a[q + F_OWNER] === owner && a[q + F_LO] === k.lo && a[q + F_HI] === k.hi) {
-          w = q;
-          k.fpSlot = s;
-          break;
-        }
-        if (free < 0 && a[q + F_COUNT + IS] === 0 && a[q + F_COUNT + IX] === 0) free = s;
+        if (a[q + F_COUNT + IS] === 0 && a[q + F_COUNT + IX] === 0) free = s;
       }
-      if (w < 0) {
-        if (free < 0) {
-          if (used === FP_SLOTS) {
-            this.#unlock(gw);
-            return false; // full group: the main table serves it
-          }
-          free = used;
-          a[gw + G_USED] = used + 1;
+      if (free < 0) {
+        if (used === FP_SLOTS) {
+          this.#unlock(gw);
+          return false; // full group: the main table serves it
         }
-        w = this.#slot(gw, free);
-        k.fpSlot = free;
-        // Reuse keeps the name if the key is the same (only possible with full 64-bit keys).
-        const sameName = this.#fullKeys && a[w + F_LO] === k.lo && a[w + F_HI] === k.hi;
-        a[w + F_OWNER] = owner;
-        a[w + F_LO] = k.lo;
-        a[w + F_HI] = k.hi;
-        if (!sameName) this.#writeName((w + F_NAME) * 4, k.text);
+        free = used;
+        a[gw + G_USED] = used + 1;
       }
+      w = this.#slot(gw, free);
+      k.fpSlot = free;
+      // Reuse keeps the name if the key is the same (only possible with full 64-bit keys).
+      const sameName = this.#fullKeys && a[w + F_LO] === k.lo && a[w + F_HI] === k.hi;
+      a[w + F_OWNER] = owner;
+      a[w + F_LO] = k.lo;
+      a[w + F_HI] = k.hi;
+      if (!sameName) this.#writeName((w + F_NAME) * 4, k.text);
     }
     a[w + F_COUNT + mode]!++;
     const bit = 1 << (k.ctr & 31);
@@ -298,23 +309,7 @@ export class FastPath {
     const a = this.a;
     const gw = this.#group(owner % FP_GROUPS);
     this.#lock(gw);
-    let w = -1;
-    const hint = k.fpSlot;
-    if (hint >= 0) {
-      const h = this.#slot(gw, hint);
-      if (a[h + F_OWNER] === owner && a[h + F_LO] === k.lo && a[h + F_HI] === k.hi) w = h;
-    }
-    if (w < 0) {
-      const used = a[gw + G_USED]!;
-      for (let s = 0; s < used; s++) {
-        const q = this.#slot(gw, s);
-        if (a[q + F_OWNER] === owner && a[q + F_LO] === k.lo && a[q + F_HI] === k.hi) {
-          w = q;
-          k.fpSlot = s;
-          break;
-        }
-      }
-    }
+    const w = this.#findOwnSlot(gw, owner, k);
     let done = false;
     if (w >= 0 && a[w + F_COUNT + mode]! > 0) {
       // The summary bit stays (a superset is allowed): clearing it here would write the shared
