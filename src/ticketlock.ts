@@ -310,7 +310,7 @@ export class TicketLock extends ExclusiveLock {
   #enqueue(ticket: number): number {
     const a = this._a;
     const e = this._i + QUEUED + Q_WORDS * (ticket & Q_MASK);
-    let o = Atomics.load(a, e + Q_OWNER);
+    const o = Atomics.load(a, e + Q_OWNER);
     // A leftover of a thread that died after its turn passed may be reused.
     if (o > 0 && !(isDeadOwner(o) && ((Atomics.load(a, e + Q_TICKET) - Atomics.load(a, this._i + SERVING)) | 0) < 0)) return -1;
     if (o < 0) return -1; // being reaped right now
