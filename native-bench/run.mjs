@@ -19,7 +19,7 @@
  *   --list                  list suites and implementations
  */
 import { cpus as osCpus, totalmem, platform, release, arch, loadavg } from 'node:os';
-import { mkdirSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync, copyFileSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { IMPLS, unavailable } from './lib/impls.mjs';
@@ -131,11 +131,32 @@ function keepRow(r) {
   return cfg.impls.some((x) => x.toLowerCase() === base.toLowerCase());
 }
 
+/** Percent of all CPUs' time spent busy over `ms` (Linux /proc/stat); null where unavailable. */
+async function cpuBusyPercent(ms) {
+  const sample = () => {
+    try {
+      const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+      // user nice system idle iowait irq softirq steal: idle and iowait are not busy.
+      const idle = f[3] + (f[4] ?? 0);
+      return { idle, total: f.slice(0, 8).reduce((a, b) => a + b, 0) };
+    } catch {
+      return null;
+    }
+  };
+  const a = sample();
+  if (!a) return null;
+  await new Promise((r) => setTimeout(r, ms));
+  const b = sample();
+  const total = b.total - a.total;
+  return total > 0 ? Math.round((100 * (total - (b.idle - a.idle))) / total) : null;
+}
+
 // ---- progress ----
 const totalRows = tables.reduce((n, t) => n + t.rows.length, 0);
 let doneRows = 0;
-const t0 = performance.now();
 const loadAtStart = loadavg()[0];
+const busyAtStart = await cpuBusyPercent(500);
+const t0 = performance.now();
 const tty = process.stderr.isTTY;
 function progress(msg) {
   const el = ((performance.now() - t0) / 1000).toFixed(0).padStart(4);
@@ -326,8 +347,11 @@ const result = {
     v8: process.versions.v8,
     cc: cfg.c ? compilerVersion() : null,
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a)).join(' ')}` : ''}`,
-    // Other load on the machine makes every figure noisy: the 1-minute load average says how much.
+    // Other load on the machine makes every figure noisy. The 1-minute load average says how much on
+    // most machines (some VMs report 2–3 while idle); the CPU time used by anything in the 0.5 s
+    // before the run started is measured directly (/proc/stat; null elsewhere).
     loadAverage: { start: loadAtStart, end: loadavg()[0] },
+    busyBeforeRunPercent: busyAtStart,
     options: { threads: cfg.threads, rounds: cfg.rounds, durationMs: cfg.durationMs, microMs: cfg.microMs, warmupMs: cfg.warmupMs, suites: cfg.suites, quick },
     provisional: args.provisional ?? null,
     wallSeconds: (performance.now() - t0) / 1000,

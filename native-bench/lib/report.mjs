@@ -123,7 +123,8 @@ export function markdown(result) {
     ['command', `\`${m.command}\``],
     ['settings', `threads ${m.options.threads.join(',')}; ${m.options.rounds} rounds × ${m.options.durationMs} ms after warm-up (fresh workers: until two rounds agree within 20 %, at most ${m.options.warmupMs} ms); single-thread tasks ${m.options.microMs} ms each over ${m.options.rounds} interleaved rounds`],
     ['wall time', `${m.wallSeconds.toFixed(0)} s`],
-    ['load average (1 min)', `${m.loadAverage.start.toFixed(1)} at start, ${m.loadAverage.end.toFixed(1)} at end (${m.cpus} CPUs: above ${m.cpus} means other work competed with this run)`],
+    ['load average (1 min)', `${m.loadAverage.start.toFixed(1)} at start, ${m.loadAverage.end.toFixed(1)} at end (${m.cpus} CPUs; some VMs report 2–3 while idle)`],
+    ['CPUs busy before the run', m.busyBeforeRunPercent == null ? 'not measured (no /proc/stat)' : `${m.busyBeforeRunPercent} % over 0.5 s (other work; near 0 on a quiet machine)`],
   ]));
   lines.push('');
   lines.push('Median of the rounds; ±% is half the range of the rounds, in % of the median. Single-thread ns/op');
