@@ -272,7 +272,7 @@ describe('RWLock with a second thread', () => {
     const prober = rpc(rw, flags);
     const u = rw.upgradableReadLock();
     await reader.call('readLock');
-    void reader.call('readUnlockAfter', 300, 0); // sets f[0] = 1 just before it releases
+    void reader.call('readUnlockAfter', 300, 0, 1); // sets f[0] = 1 just before it releases, after the probe
     void prober.call('probeReadAfter', 100, 1); // tries a read lock while we upgrade
     const t0 = performance.now();
     u.upgrade(); // blocks this thread until the reader left
