@@ -32,48 +32,20 @@ export function pathText(path: ResourcePath, length = path.length): string {
   return JSON.stringify(length === path.length ? path : path.slice(0, length));
 }
 
-/** FNV-1a over UTF-16 code units. */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let k = 0; k < s.length; k++) {
-    h ^= s.charCodeAt(k);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h | 0;
-}
-
-/** murmur3-style mix over UTF-16 code units, with its own seed. */
-function murmurish(s: string): number {
-  let h = 0x9747b28c;
-  for (let k = 0; k < s.length; k++) {
-    let c = Math.imul(s.charCodeAt(k), 0xcc9e2d51);
-    c = (c << 15) | (c >>> 17);
-    h ^= Math.imul(c, 0x1b873593);
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  h ^= s.length;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h | 0;
-}
-
-/** The 64-bit key of a path's canonical text, as [lo, hi] int32s, truncated to `hashBits`. */
+/**
+ * The 64-bit key of a path's canonical text, as [lo, hi] int32s, truncated to `hashBits`: the
+ * reference definition. The lock manager computes the same bits incrementally (`hashPart`,
+ * `keyOfState`, below) without building the text; `test/manager/hash.test.ts` checks they agree.
+ */
 export function keyOf(text: string, hashBits: number): [number, number] {
-  let lo = fnv1a(text);
-  let hi = murmurish(text);
-  if (hashBits < 64) {
-    if (hashBits <= 32) {
-      lo = hashBits === 32 ? lo : lo & ((1 << hashBits) - 1);
-      hi = 0;
-    } else {
-      hi = hashBits - 32 === 32 ? hi : hi & ((1 << (hashBits - 32)) - 1);
-    }
+  let f = 0x811c9dc5;
+  let m = 0x9747b28c;
+  for (let k = 0; k < text.length; k++) {
+    const c = text.charCodeAt(k);
+    f = fnvStep(f, c);
+    m = murStep(m, c);
   }
-  return [lo, hi];
+  return truncateKey(f | 0, murFinal(m, text.length), hashBits);
 }
 
 /** A key as 16 hex digits, for messages and query(). */
@@ -83,7 +55,8 @@ export function keyHex(lo: number, hi: number): string {
 
 // ---- incremental keys ----------------------------------------------------------------------------
 // The key of a path prefix, computed from its parent's running hash state plus one component,
-// without building the canonical text: the same bits as `keyOf(pathText(prefix))`.
+// without building the canonical text: the same bits as `keyOf(pathText(prefix))` (FNV-1a and a
+// murmur3-style mix with its own seed, both over UTF-16 code units).
 
 /** Running hash state after the text `[p0,p1,…,pk` (no closing bracket). */
 export interface HashState {
@@ -94,8 +67,14 @@ export interface HashState {
 }
 
 /** State after `[`. */
-export const ROOT_HASH: HashState = { fnv: Math.imul(0x811c9dc5 ^ 0x5b, 0x01000193), mur: murStep(0x9747b28c, 0x5b), len: 1 };
+export const ROOT_HASH: HashState = { fnv: fnvStep(0x811c9dc5, 0x5b), mur: murStep(0x9747b28c, 0x5b), len: 1 };
 
+/** One FNV-1a step. */
+function fnvStep(h: number, code: number): number {
+  return Math.imul(h ^ code, 0x01000193);
+}
+
+/** One murmur3-style step. */
 function murStep(h: number, code: number): number {
   let c = Math.imul(code, 0xcc9e2d51);
   c = (c << 15) | (c >>> 17);
@@ -124,27 +103,27 @@ export function hashPart(parent: HashState, part: PathPart): HashState {
   let m = parent.mur;
   let len = parent.len;
   if (parent !== ROOT_HASH) {
-    f = Math.imul(f ^ 0x2c, 0x01000193);
+    f = fnvStep(f, 0x2c);
     m = murStep(m, 0x2c);
     len++;
   }
   if (typeof part === 'string' && plainJsonString(part)) {
     // Common case: feed `"`, the code units, `"` directly (no string built).
-    f = Math.imul(f ^ 0x22, 0x01000193);
+    f = fnvStep(f, 0x22);
     m = murStep(m, 0x22);
     for (let k = 0; k < part.length; k++) {
       const c = part.charCodeAt(k);
-      f = Math.imul(f ^ c, 0x01000193);
+      f = fnvStep(f, c);
       m = murStep(m, c);
     }
-    f = Math.imul(f ^ 0x22, 0x01000193);
+    f = fnvStep(f, 0x22);
     m = murStep(m, 0x22);
     len += part.length + 2;
   } else {
     const s = partText(part);
     for (let k = 0; k < s.length; k++) {
       const c = s.charCodeAt(k);
-      f = Math.imul(f ^ c, 0x01000193);
+      f = fnvStep(f, c);
       m = murStep(m, c);
     }
     len += s.length;
@@ -154,15 +133,18 @@ export function hashPart(parent: HashState, part: PathPart): HashState {
 
 /** Key [lo, hi] of the prefix whose state is `s` (closes the bracket), truncated to `hashBits`. */
 export function keyOfState(s: HashState, hashBits: number): [number, number] {
-  let lo = Math.imul(s.fnv ^ 0x5d, 0x01000193) | 0;
-  let h = murStep(s.mur, 0x5d);
-  h ^= s.len + 1;
+  return truncateKey(fnvStep(s.fnv, 0x5d) | 0, murFinal(murStep(s.mur, 0x5d), s.len + 1), hashBits);
+}
+
+/** The murmur3 finalizer over `len` code units. */
+function murFinal(h: number, len: number): number {
+  h ^= len;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return truncateKey(lo, h | 0, hashBits);
+  return h | 0;
 }
 
 function truncateKey(lo: number, hi: number, hashBits: number): [number, number] {
