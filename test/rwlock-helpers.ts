@@ -3,6 +3,7 @@
  * result each posts, bound everything in time, and always terminate the workers.
  */
 import { Worker } from 'node:worker_threads';
+import { RpcWorker } from './harness/rpc.js';
 
 export const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);
 
@@ -42,32 +43,9 @@ export async function terminateAll(workers: Worker[]): Promise<void> {
   await Promise.all(workers.map((w) => w.terminate()));
 }
 
-/** A worker that runs one command per message (fixtures/rw-rpc.mjs) and answers it. */
-export class Rpc {
-  readonly worker: Worker;
-  #next = 0;
-  #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+/** A worker that runs one RWLock command per message (fixtures/rw-rpc.mjs) and answers it. */
+export class Rpc extends RpcWorker {
   constructor(workerData: unknown) {
-    this.worker = new Worker(fixture('rw-rpc.mjs'), { workerData });
-    this.worker.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: { code?: string; name: string; message: string } }) => {
-      const p = this.#pending.get(m.id);
-      if (!p) return;
-      this.#pending.delete(m.id);
-      if (m.ok) p.resolve(m.value);
-      else p.reject(Object.assign(new Error(m.error!.message), m.error));
-    });
-    this.worker.on('error', (e) => {
-      for (const p of this.#pending.values()) p.reject(e);
-    });
-  }
-  call(op: string, ...args: unknown[]): Promise<unknown> {
-    const id = this.#next++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, op, args });
-    });
-  }
-  terminate(): Promise<number> {
-    return this.worker.terminate();
+    super(fixture('rw-rpc.mjs'), workerData);
   }
 }

@@ -1,40 +1,15 @@
 /** Drives `test/fixtures/manager/agent.mjs` workers from a test. */
-import { Worker } from 'node:worker_threads';
+import { RpcWorker, type RpcError } from '../harness/rpc.js';
 import type { LockManagerHandle } from '../../dist/index.js';
 
 export const AGENT = new URL('../fixtures/manager/agent.mjs', import.meta.url);
 
-export interface AgentError {
-  name: string;
-  code?: string;
-  message: string;
-}
+/** What a failed agent call rejects with. */
+export type AgentError = RpcError;
 
-export class Agent {
-  readonly worker: Worker;
-  #next = 1;
-  #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
-
+export class Agent extends RpcWorker {
   constructor(handle: LockManagerHandle) {
-    this.worker = new Worker(AGENT, { workerData: { handle } });
-    this.worker.on('message', ({ id, ok, value, error }) => {
-      const p = this.#pending.get(id)!;
-      this.#pending.delete(id);
-      if (ok) p.resolve(value);
-      else p.reject(Object.assign(new Error(error.message), error));
-    });
-    this.worker.on('error', (e) => {
-      for (const p of this.#pending.values()) p.reject(e);
-      this.#pending.clear();
-    });
-  }
-
-  call<T = unknown>(op: string, ...args: unknown[]): Promise<T> {
-    const id = this.#next++;
-    return new Promise<T>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ id, op, args });
-    });
+    super(AGENT, { handle });
   }
 
   /** Resolves to the error a call rejects with (fails if it resolves). */
@@ -45,10 +20,6 @@ export class Agent {
     } catch (e) {
       return e as AgentError;
     }
-  }
-
-  terminate(): Promise<number> {
-    return this.worker.terminate();
   }
 }
 
