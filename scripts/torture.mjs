@@ -159,10 +159,12 @@ async function workerMain() {
     Atomics.add(R, REPAIRS, 1);
     lock.markConsistent();
   };
-  // Asked to die while holding (a kill request for this slot): say which slot died, announce it and
-  // sleep holding until terminated.
-  const dieIfAsked = () => {
+  // Asked to die while holding (a kill request for this slot): undo what the data checks count for
+  // this holder (`leave`, optional), say which slot died, announce it and sleep holding until
+  // terminated.
+  const dieIfAsked = (leave) => {
     if (Atomics.load(ctl, killReq(slot)) !== 1) return;
+    leave?.();
     Atomics.store(R, DEAD, slot);
     Atomics.store(ctl, dying(slot), 1);
     Atomics.notify(ctl, dying(slot));
@@ -182,12 +184,7 @@ async function workerMain() {
     const x = R[X];
     if (R[Y] !== x) violation(`torn pair: X=${x} Y=${R[Y]}`);
     R[HOLDER] = slot;
-    if (Atomics.load(ctl, killReq(slot)) === 1) {
-      // Die here: announce it and sleep inside the critical section until terminated.
-      Atomics.store(ctl, dying(slot), 1);
-      Atomics.notify(ctl, dying(slot));
-      for (;;) Atomics.wait(nap, 0, 0);
-    }
+    dieIfAsked(); // dies inside, before its update: the next owner repairs from HOLDER
     R[X] = x + 1;
     await hold();
     R[Y] = x + 1;
@@ -287,11 +284,8 @@ async function workerMain() {
         if (Atomics.load(R, INSIDE) !== 0) violation('reader inside with a writer');
         if (R[X] !== R[Y]) violation(`reader saw a torn pair X=${R[X]} Y=${R[Y]}`);
       }
-      if (Atomics.load(ctl, killReq(slot)) === 1) {
-        // A dying reader leaves the data alone: take it out of READERS, keep its read hold.
-        Atomics.sub(R, READERS, 1);
-        dieIfAsked();
-      }
+      // A dying reader leaves the data alone: out of READERS, but it keeps its read hold.
+      dieIfAsked(() => Atomics.sub(R, READERS, 1));
       await hold();
       Atomics.sub(R, READERS, 1);
       lock.readUnlock();
@@ -304,11 +298,8 @@ async function workerMain() {
     else if (r < 0.8) await lock.acquireAsync();
     else if (!lock.tryAcquire(1, rand(5))) return false;
     if (Atomics.add(R, INSIDE, 1) >= SEM_PERMITS) violation(`more than ${SEM_PERMITS} permits out`);
-    if (Atomics.load(ctl, killReq(slot)) === 1) {
-      // A dying holder is no longer counted inside; its permit must come back through trackOwners.
-      Atomics.sub(R, INSIDE, 1);
-      dieIfAsked();
-    }
+    // A dying holder is no longer counted inside; its permit must come back through trackOwners.
+    dieIfAsked(() => Atomics.sub(R, INSIDE, 1));
     await hold();
     Atomics.sub(R, INSIDE, 1);
     lock.release();
