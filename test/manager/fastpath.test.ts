@@ -38,6 +38,8 @@ async function stress(handle: LockManager['handle'], ms: number) {
         }),
     );
     const ctl = new Int32Array(shared);
+    // Release everyone at once, after all have attached (word 3 counts them; word 2 is GO).
+    await eventually(() => Atomics.load(ctl, 3) === roles.length, 30_000);
     Atomics.store(ctl, 2, 1);
     Atomics.notify(ctl, 2);
     return await Promise.all(results);
@@ -136,8 +138,14 @@ describe('LockManager fast path', () => {
     'negative control: skipping the transfer (unsafeSkipTransfer) lets scanners in beside fast-path writers, and the stress catches it',
     async () => {
       lm = new LockManager({ capacity: 256, unsafeSkipTransfer: true });
-      const results = await stress(lm.handle, 600);
-      const violations = results.reduce((n, r) => n + r.violations, 0);
+      // A sighting needs a scanner to get in while a writer's untransferred IX is held (a window
+      // of microseconds), so one 600 ms round misses it now and then: run rounds until one is
+      // seen, at most six (the correct build runs the same stress and must see none).
+      let violations = 0;
+      for (let round = 0; round < 6 && violations === 0; round++) {
+        const results = await stress(lm.handle, 600);
+        violations = results.reduce((n, r) => n + r.violations, 0);
+      }
       expect(violations).toBeGreaterThan(0);
     },
     T,
