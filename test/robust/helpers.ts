@@ -1,5 +1,4 @@
 import { Worker } from 'node:worker_threads';
-import { once } from 'node:events';
 
 export const ACTOR = new URL('../fixtures/robust/actor.mjs', import.meta.url);
 export const wall = (): number => performance.timeOrigin + performance.now();
@@ -11,6 +10,8 @@ export class Actor {
   readonly #waiting: ((m: unknown) => void)[] = [];
   exitedAt = 0;
   error: unknown;
+  /** Settles at the worker's 'exit', registered at spawn so an exit before `kill()` is not missed. */
+  readonly #exited: Promise<void>;
   constructor(url: URL, workerData: unknown) {
     this.worker = new Worker(url, { workerData });
     this.worker.on('message', (m) => {
@@ -21,9 +22,13 @@ export class Actor {
     this.worker.on('error', (e) => {
       this.error = e;
     });
-    this.worker.once('exit', () => {
-      this.exitedAt = wall();
-    });
+    // Not events.once: it would reject on an 'error' event, unhandled when nobody kills this actor.
+    this.#exited = new Promise((resolve) =>
+      this.worker.once('exit', () => {
+        this.exitedAt = wall();
+        resolve();
+      }),
+    );
   }
   /** The next message (rejects after `ms`). */
   next<T = { type: string; [k: string]: unknown }>(ms = 15_000): Promise<T> {
@@ -36,11 +41,13 @@ export class Actor {
       });
     });
   }
-  /** Terminates and resolves with the wall-clock time of the 'exit' event. */
+  /**
+   * Terminates and resolves with the wall-clock time of the 'exit' event. A worker that already
+   * finished on its own (a race test's doomed waiter can win its turn first) resolves at once.
+   */
   async kill(): Promise<number> {
-    const exited = once(this.worker, 'exit');
     await this.worker.terminate();
-    await exited;
+    await this.#exited;
     return this.exitedAt;
   }
 }
