@@ -39,6 +39,8 @@
  *   while also holding a plain read lock.
  *   A read lock taken while this thread already holds a read or upgradable lock never waits
  *   behind waiting writers (that would deadlock with a writer waiting for this thread).
+ *   "Holds a read lock" counts reads taken through any `RWLock` object of this thread (found in
+ *   its holder slot), except an untracked one (every holder slot taken) through another object.
  * - Async acquisitions by the holding thread wait like any other: another task of the same
  *   thread may release it.
  *
@@ -59,7 +61,7 @@ import { abortReason, LockError } from './core/errors.js';
 import { checkTimeout, deadlineAfter, now, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { attach, makeHandle, place, type Handle, type PlacementOptions } from './core/layout.js';
 import { SpinBudget } from './core/spin.js';
-import { addHold, dropHold } from './core/holders.js';
+import { addHold, dropHold, heldBy } from './core/holders.js';
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
 import { checkCallback, type Lockable } from './exclusive.js';
 import { checking, onAcquire, onAcquired, onRelease, runHolding, waitChecked } from './check/hooks.js';
@@ -500,7 +502,7 @@ export class RWLock {
   upgrade(): RWLockGuard {
     this.#checkUpgradable('upgrade');
     if (!rawTryUpgrade(this.#a, this.#i)) {
-      if (this.#readHolds > 0) throw this.#recursive('upgrade', 'a plain read lock as well');
+      if (this.#readsInThread()) throw this.#recursive('upgrade', 'a plain read lock as well');
       this.#upgradeWait(Infinity);
     }
     return this.#upgraded();
@@ -515,7 +517,7 @@ export class RWLock {
     if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
     this.#checkUpgradable('tryUpgrade');
     if (!rawTryUpgrade(this.#a, this.#i)) {
-      if (timeoutMs === undefined || this.#readHolds > 0) return false;
+      if (timeoutMs === undefined || this.#readsInThread()) return false;
       if (!this.#upgradeWait(deadlineAfter(timeoutMs))) return false;
     }
     this.#upgraded();
@@ -791,6 +793,15 @@ export class RWLock {
     return reapDeadOwners(this.#a, this.#i, this.#onOwnerDied) > 0;
   }
 
+  /**
+   * Whether this thread holds a read lock on this RWLock through any object: ours, or its record
+   * in the holder slots (only this thread writes its own slot while it lives, so the record is
+   * exact here). An untracked read (every holder slot taken) through another object is missed.
+   */
+  #readsInThread(): boolean {
+    return this.#readHolds > 0 || heldBy(this.#a, this.#i + READ_HOLDERS, READ_SLOTS, OWNER_ID) > 0;
+  }
+
   #readsAlready(): boolean {
     return this.#readHolds > 0 || Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER) === OWNER_ID;
   }
@@ -804,7 +815,7 @@ export class RWLock {
   #fastRead(): boolean {
     if (rawTryReadLock(this.#a, this.#i)) return true;
     // Kept out: a thread that already reads must not wait behind a writer that waits for it.
-    if (this.#readHolds > 0 || Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER) === OWNER_ID) {
+    if (this.#readsInThread() || Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER) === OWNER_ID) {
       readLockRecursive(this.#a, this.#i);
       return true;
     }
@@ -890,7 +901,7 @@ export class RWLock {
 
   #checkCanWaitForWrite(): void {
     if (this.#holdsWrite()) throw this.#recursive('writeLock', 'the write lock');
-    if (this.#readHolds > 0) throw this.#recursive('writeLock', 'a read lock');
+    if (this.#readsInThread()) throw this.#recursive('writeLock', 'a read lock');
     if (Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER) === OWNER_ID) {
       throw this.#recursive('writeLock', 'the upgradable read lock (use upgrade())');
     }
@@ -899,7 +910,7 @@ export class RWLock {
   #checkCanWaitForUpgradable(): void {
     if (this.#holdsWrite()) throw this.#recursive('upgradableReadLock', 'the write lock');
     // A waiting writer (or upgrade) waits for our read hold while we would wait for it.
-    if (this.#readHolds > 0) throw this.#recursive('upgradableReadLock', 'a read lock (take the upgradable lock first)');
+    if (this.#readsInThread()) throw this.#recursive('upgradableReadLock', 'a read lock (take the upgradable lock first)');
     if (Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER) === OWNER_ID) {
       throw this.#recursive('upgradableReadLock', 'the upgradable read lock');
     }
