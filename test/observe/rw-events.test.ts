@@ -55,11 +55,12 @@ describe('RWLock events', () => {
     const contended = listen(CHANNELS.contended);
     const timeouts = listen(CHANNELS.timeout);
     const aborts = listen(CHANNELS.abort);
-    // A read hold through another object (read holds are per object): our write attempt waits.
-    const other = RWLock.from(rw.handle);
-    other.readLock();
+    // A read hold of another thread (counted in STATE, word 1, untracked): our write attempt
+    // waits. (A read through another object of this thread would make it throw instead.)
+    const w = new Int32Array(rw.buffer, rw.byteOffset, 2);
+    Atomics.add(w, 1, 1);
     expect(rw.tryWriteLock(5)).toBe(false);
-    other.readUnlock();
+    Atomics.sub(w, 1, 1);
     // Async acquisitions by the holding thread wait like any other.
     rw.writeLock();
     await expect(rw.readLockAsync({ timeout: 5 })).rejects.toMatchObject({ code: 'ERR_LOCK_TIMEOUT' });
