@@ -219,7 +219,7 @@ describe('RWLock across threads: a writer against a reader in another thread', (
   // Two readers hold; a writer waits and gives up (timed try in a worker, async timeout, abort).
   // During its wait one reader releases (its unlock must not block), a new reader is kept out
   // (writer preference), and afterwards new readers and a writer get in at once.
-  it.each(['tryWriteLock(200) in a worker', 'writeLockAsync({ timeout: 200 })', 'writeLockAsync({ signal }) aborted'])(
+  it.each(['tryWriteLock(1000) in a worker', 'writeLockAsync({ timeout: 1000 })', 'writeLockAsync({ signal }) aborted'])(
     '%s gives up while a worker reads and leaves nothing behind',
     async (how) => {
       const rw = new RWLock({ name: 'threads-giveup' });
@@ -232,35 +232,38 @@ describe('RWLock across threads: a writer against a reader in another thread', (
       const reason = new Error('threads-abort');
       let waiting: Promise<unknown>;
       const t0 = performance.now();
+      // The writer gives up after GIVE_UP_MS: time enough, even on a loaded machine, for the steps
+      // below to happen while it waits.
+      const GIVE_UP_MS = 1_000;
       if (how.startsWith('tryWriteLock')) {
-        waiting = within(writer.call<Timed<boolean>>('timed', 'rw', 'tryWriteLock', 200), STEP_MS, 'tryWriteLock(200)');
+        waiting = within(writer.call<Timed<boolean>>('timed', 'rw', 'tryWriteLock', GIVE_UP_MS), STEP_MS, 'tryWriteLock(1000)');
       } else if (how.includes('timeout')) {
-        waiting = rw.writeLockAsync({ timeout: 200 });
+        waiting = rw.writeLockAsync({ timeout: GIVE_UP_MS });
       } else {
         const ac = new AbortController();
-        setTimeout(() => ac.abort(reason), 200);
+        setTimeout(() => ac.abort(reason), GIVE_UP_MS);
         waiting = rw.writeLockAsync({ signal: ac.signal });
       }
       waiting.catch(() => {});
-      // While the writer waits (timers in the workers, so this thread's load does not shift them):
-      // a new reader is kept out at 60 ms, and r1 leaves at 100 ms (its unlock must not block).
-      const probing = within(probe.call<{ value: boolean; at: number }>('later', 60, 'rw', 'tryReadLock'), STEP_MS, 'probe');
-      const releasing = within(r1.call<{ at: number }>('later', 100, 'rw', 'readUnlock'), STEP_MS, 'r1 release');
+      // Once the writer waits (WRITERS_WAITING, bit 29 of the state word, word 1): a new reader is
+      // kept out, and r1 leaves (its unlock must not block).
+      const state = new Int32Array(rw.buffer, rw.byteOffset, 2);
+      await waitFor(() => (Atomics.load(state, 1) & (1 << 29)) !== 0, BOUND_MS, 'the writer to wait');
+      const probed = await within(probe.call<{ value: boolean; at: number }>('later', 0, 'rw', 'tryReadLock'), STEP_MS, 'probe');
+      const released = await within(r1.call<{ at: number }>('later', 0, 'rw', 'readUnlock'), STEP_MS, 'r1 release');
       let endedAt: number;
       if (how.startsWith('tryWriteLock')) {
         const t = (await waiting) as Timed<boolean>;
         expect(t.value).toBe(false);
-        expect(t.ms).toBeGreaterThanOrEqual(190);
-        expect(t.ms).toBeLessThan(BOUND_MS);
+        expect(t.ms).toBeGreaterThanOrEqual(GIVE_UP_MS - 10);
+        expect(t.ms).toBeLessThan(GIVE_UP_MS + BOUND_MS);
         endedAt = t.at;
       } else {
         if (how.includes('timeout')) await expect(waiting).rejects.toBeInstanceOf(TimeoutError);
         else await expect(waiting).rejects.toBe(reason);
         endedAt = wall();
-        expect(performance.now() - t0).toBeGreaterThanOrEqual(190);
+        expect(performance.now() - t0).toBeGreaterThanOrEqual(GIVE_UP_MS - 10);
       }
-      const probed = await probing;
-      const released = await releasing;
       if (probed.value) await on(probe, 'rw', 'readUnlock');
       expect(probed.value).toBe(false); // writer preference: kept out while the writer waited
       expect(released.at).toBeLessThan(endedAt); // r1 left during the writer's wait
@@ -427,14 +430,16 @@ describe('RWLock across threads: upgrade against readers', () => {
     expect(await on(probe, 'rw', 'tryReadLock')).toBe(true);
     await on(probe, 'rw', 'readUnlock');
     // A timed upgrade keeps new readers out while it waits, then gives up.
-    const timed = within(upgrader.call<Timed<boolean>>('timed', 'rw', 'tryUpgrade', 150), STEP_MS, 'tryUpgrade(150)');
-    const probing = within(probe.call<{ value: boolean }>('later', 50, 'rw', 'tryReadLock'), STEP_MS, 'probe');
+    const timed = within(upgrader.call<Timed<boolean>>('timed', 'rw', 'tryUpgrade', 1_000), STEP_MS, 'tryUpgrade(1000)');
+    // Once it waits (UPGRADING, bit 26 of the state word, word 1), a new reader is kept out.
+    const state = new Int32Array(rw.buffer, rw.byteOffset, 2);
+    await waitFor(() => (Atomics.load(state, 1) & (1 << 26)) !== 0, BOUND_MS, 'the upgrader to wait');
+    const during = await on<boolean>(probe, 'rw', 'tryReadLock');
     const t = await timed;
-    const during = (await probing).value;
     if (during) await on(probe, 'rw', 'readUnlock');
     expect(t.value).toBe(false);
-    expect(t.ms).toBeGreaterThanOrEqual(140);
-    expect(t.ms).toBeLessThan(BOUND_MS);
+    expect(t.ms).toBeGreaterThanOrEqual(990);
+    expect(t.ms).toBeLessThan(1_000 + BOUND_MS);
     expect(during).toBe(false);
     expect(await on(upgrader, 'rw', 'isUpgradableLocked')).toBe(true);
     expect(rw.isWriteLocked()).toBe(false);
