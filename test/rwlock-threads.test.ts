@@ -387,7 +387,7 @@ describe('RWLock across threads: a thread waiting for its own read hold (two obj
     const rw = new RWLock();
     const t = rpc(rw);
     const r = await within(
-      t.call<{ mode: string; waited: number; afterRelease: boolean }>('asyncWriteAfterOwnRead', 100),
+      t.call<{ mode: string; waited: number; afterRelease: boolean }>('asyncAfterOwnRead', 'write', 100),
       STEP_MS,
       'async write after own read',
     );
@@ -401,7 +401,7 @@ describe('RWLock across threads: a thread waiting for its own read hold (two obj
     const rw = new RWLock();
     const t = rpc(rw);
     const r = await within(
-      t.call<{ mode: string; same: boolean; waited: number; afterRelease: boolean }>('asyncUpgradeAfterOwnRead', 100),
+      t.call<{ mode: string; same: boolean; waited: number; afterRelease: boolean }>('asyncAfterOwnRead', 'upgrade', 100),
       STEP_MS,
       'async upgrade after own read',
     );
