@@ -52,7 +52,7 @@ import { SpinBudget } from './core/spin.js';
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
 import { checkCallback } from './exclusive.js';
 import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './check/hooks.js';
-import { clearOwnerDied, lockAsyncSlow, lockSlow, OWNER_DIED, ownerOf, unlockSlow, type ExclusivePolicy } from './raw/mutex.js';
+import { clearOwnerDied, lockAsyncSlow, lockSlow, OWNER_DIED, ownerOf, unlockWord, type ExclusivePolicy } from './raw/mutex.js';
 import { beginRead, beginWrite, endWrite, isWriting, LOCK, validateRead } from './raw/seqlock.js';
 
 const HEADER_BYTES = 16;
@@ -325,8 +325,7 @@ export class SeqLock {
   #unlock(): void {
     const l = this.#i + LOCK;
     if (checking) onRelease(this, false, ownerOf(Atomics.load(this.#a, l)));
-    // Fast path: ours, nobody parked: one CAS back to free.
-    if (Atomics.compareExchange(this.#a, l, OWNER_ID, 0) !== OWNER_ID) unlockSlow(this.#a, l, OWNER_ID);
+    unlockWord(this.#a, l, OWNER_ID);
   }
 
   /** Blocking wait for the writers' lock after the fast path failed (a write or a locked read). */

@@ -86,7 +86,7 @@
  */
 import { OWNER_ID } from '../core/thread.js';
 import { SpinBudget } from '../core/spin.js';
-import { lockSlow, unlockSlow, type ExclusivePolicy } from '../raw/mutex.js';
+import { lockWord, unlockWord, type ExclusivePolicy } from '../raw/mutex.js';
 import { CONFLICTS, IS, IX, MODE_COUNT } from './modes.js';
 
 /** Strong-lock counters (a power of two). */
@@ -195,12 +195,10 @@ export class FastPath {
   }
 
   #lock(gw: number): void {
-    // Fast path: free → ours in one CAS; otherwise spin briefly and park (raw/mutex.ts).
-    if (Atomics.compareExchange(this.a, gw + G_LOCK, 0, OWNER_ID) !== 0) lockSlow(this.a, gw + G_LOCK, OWNER_ID, Infinity, GROUP_POLICY);
+    lockWord(this.a, gw + G_LOCK, OWNER_ID, GROUP_POLICY);
   }
   #unlock(gw: number): void {
-    // Fast path: ours and nobody parked → free in one CAS; otherwise wake/hand off (raw/mutex.ts).
-    if (Atomics.compareExchange(this.a, gw + G_LOCK, OWNER_ID, 0) !== OWNER_ID) unlockSlow(this.a, gw + G_LOCK, OWNER_ID);
+    unlockWord(this.a, gw + G_LOCK, OWNER_ID);
   }
 
   // ---- strong counters --------------------------------------------------------------------------

@@ -105,7 +105,7 @@
  */
 import { OWNER_ID } from '../core/thread.js';
 import { SpinBudget } from '../core/spin.js';
-import { lockSlow, unlockSlow, type ExclusivePolicy } from '../raw/mutex.js';
+import { lockWord, unlockWord, type ExclusivePolicy } from '../raw/mutex.js';
 import { wake } from '../core/futex.js';
 import { conflicts, MODE_COUNT } from './modes.js';
 import { FastPath, fastPathWords, isStrong, strongIndex } from './fastpath.js';
@@ -254,14 +254,10 @@ export class LockTable {
   // ---- partition and allocator locks (raw mutex words) ----------------------------------------
 
   lockPartition(p: number): void {
-    const i = this.base + H_STRIPES + STRIPE_WORDS * p + S_LOCK;
-    // Fast path: free → ours in one CAS; otherwise spin briefly and park (raw/mutex.ts).
-    if (Atomics.compareExchange(this.a, i, 0, OWNER_ID) !== 0) lockSlow(this.a, i, OWNER_ID, Infinity, PARTITION_POLICY);
+    lockWord(this.a, this.base + H_STRIPES + STRIPE_WORDS * p + S_LOCK, OWNER_ID, PARTITION_POLICY);
   }
   unlockPartition(p: number): void {
-    const i = this.base + H_STRIPES + STRIPE_WORDS * p + S_LOCK;
-    // Fast path: ours and nobody parked → free in one CAS; otherwise wake/hand off (raw/mutex.ts).
-    if (Atomics.compareExchange(this.a, i, OWNER_ID, 0) !== OWNER_ID) unlockSlow(this.a, i, OWNER_ID);
+    unlockWord(this.a, this.base + H_STRIPES + STRIPE_WORDS * p + S_LOCK, OWNER_ID);
   }
   lockAll(): void {
     // Ascending order: the only code that holds two partition locks, so no lock-order cycle.
@@ -271,14 +267,11 @@ export class LockTable {
     for (let p = PARTITIONS - 1; p >= 0; p--) this.unlockPartition(p);
   }
   #lockAlloc(): void {
-    const i = this.base + H_ALLOC_LOCK;
     // Taken inside a partition lock only: partition → allocator is the one allowed nesting.
-    if (Atomics.compareExchange(this.a, i, 0, OWNER_ID) !== 0) lockSlow(this.a, i, OWNER_ID, Infinity, PARTITION_POLICY);
+    lockWord(this.a, this.base + H_ALLOC_LOCK, OWNER_ID, PARTITION_POLICY);
   }
   #unlockAlloc(): void {
-    const i = this.base + H_ALLOC_LOCK;
-    // Release the allocator word; wake a parked allocator if any.
-    if (Atomics.compareExchange(this.a, i, OWNER_ID, 0) !== OWNER_ID) unlockSlow(this.a, i, OWNER_ID);
+    unlockWord(this.a, this.base + H_ALLOC_LOCK, OWNER_ID);
   }
 
   /**

@@ -218,6 +218,21 @@ export function unlockSlow(a: Int32Array, i: number, me: number): boolean {
   }
 }
 
+/**
+ * Takes an internal mutex word (a lock manager's partition, allocator or fast-path group lock):
+ * no deadline, no owner death, no verifier. One CAS, else spin briefly and park (`lockSlow`).
+ */
+export function lockWord(a: Int32Array, i: number, me: number, policy: ExclusivePolicy): void {
+  // Fast path: free → ours in one CAS; otherwise spin briefly and park.
+  if (Atomics.compareExchange(a, i, 0, me) !== 0) lockSlow(a, i, me, Infinity, policy);
+}
+
+/** Releases what `lockWord` took. */
+export function unlockWord(a: Int32Array, i: number, me: number): void {
+  // Fast path: ours and nobody parked → free in one CAS; otherwise wake or hand off (`unlockSlow`).
+  if (Atomics.compareExchange(a, i, me, 0) !== me) unlockSlow(a, i, me);
+}
+
 /** Turns a HANDOFF word that nobody will claim back into a free one, waking one sleeper. */
 export function revertHandoff(a: Int32Array, i: number): void {
   for (;;) {
