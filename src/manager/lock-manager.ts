@@ -79,6 +79,7 @@ import {
   H_OWNER_SEQ,
   initHeader,
   LockTable,
+  NO_ENTRY,
   nowStamp,
   PARTITIONS,
   R_HOLD,
@@ -782,37 +783,31 @@ export class LockManager {
    * the caller: group → partition is the allowed order). CapacityError if the table is full.
    */
   #moveSlot(owner: number, lo: number, hi: number, isN: number, ixN: number, nameByte: number): void {
-    for (let last = false; ; last = true) {
-      const t = this.#t;
-      const p = t.partitionOf(lo);
-      let full = false;
-      t.lockPartition(p);
-      try {
-        let e = t.findEntry(lo, hi);
-        if (e < 0) e = t.createEntry(lo, hi, t.nameAt(nameByte));
-        let r = e < 0 ? -1 : t.findRecord(e, owner);
-        if (e >= 0 && r < 0) {
-          r = t.createRecord(e, owner);
-          if (r < 0) t.freeEntryIfEmpty(e);
-        }
-        if (r < 0) {
-          full = true;
-        } else {
-          if (isN > 0) t.grant(e, r, IS, isN);
-          if (ixN > 0) t.grant(e, r, IX, ixN);
-          // The owner's own queued request here may now count as a conversion (invariant 4).
-          t.bump(e);
-        }
-      } finally {
-        t.unlockPartition(p);
-      }
-      if (!full) return;
-      if (last) {
-        throw new CapacityError(
-          `${this.name}: lock table full: cannot move a fast-path hold of owner ${owner} on ${t.nameAt(nameByte) || keyHex(lo, hi)} into the table for a strong request`,
-        );
-      }
-      this.#t.drainFreeLists();
+    if (this.#moveSlotOnce(owner, lo, hi, isN, ixN, nameByte)) return;
+    // Pools look empty: refill from the partitions' free lists and retry once (as #attempt does).
+    this.#t.drainFreeLists();
+    if (this.#moveSlotOnce(owner, lo, hi, isN, ixN, nameByte)) return;
+    throw new CapacityError(
+      `${this.name}: lock table full: cannot move a fast-path hold of owner ${owner} on ${this.#t.nameAt(nameByte) || keyHex(lo, hi)} into the table for a strong request`,
+    );
+  }
+
+  /** One critical section of #moveSlot; false if a pool was empty (nothing changed). */
+  #moveSlotOnce(owner: number, lo: number, hi: number, isN: number, ixN: number, nameByte: number): boolean {
+    const t = this.#t;
+    const p = t.partitionOf(lo);
+    t.lockPartition(p);
+    try {
+      const r = t.findOrCreateRecord(lo, hi, owner, t.nameAt(nameByte));
+      if (r < 0) return false;
+      const e = t.entryOf(r);
+      if (isN > 0) t.grant(e, r, IS, isN);
+      if (ixN > 0) t.grant(e, r, IX, ixN);
+      // The owner's own queued request here may now count as a conversion (invariant 4).
+      t.bump(e);
+      return true;
+    } finally {
+      t.unlockPartition(p);
     }
   }
 
@@ -839,27 +834,16 @@ export class LockManager {
     const p = t.partitionOf(L.lo);
     t.lockPartition(p);
     try {
-      let e = t.findEntry(L.lo, L.hi);
-      if (e < 0) {
-        e = t.createEntry(L.lo, L.hi, L.text);
-        if (e < 0) {
-          if (!last) return POOL_EMPTY;
-          throw new CapacityError(
-            `${this.name}: lock table full: ${this.capacity} resources are held or waited on (capacity); cannot lock ${L.text}`,
-          );
-        }
-      }
-      let r = t.findRecord(e, owner);
+      const r = t.findOrCreateRecord(L.lo, L.hi, owner, L.text);
       if (r < 0) {
-        r = t.createRecord(e, owner);
-        if (r < 0) {
-          t.freeEntryIfEmpty(e);
-          if (!last) return POOL_EMPTY;
-          throw new CapacityError(
-            `${this.name}: lock table full: ${this.holderCapacity} (owner, resource) pairs are held or waited on (holderCapacity); cannot lock ${L.text}`,
-          );
-        }
+        if (!last) return POOL_EMPTY;
+        throw new CapacityError(
+          r === NO_ENTRY
+            ? `${this.name}: lock table full: ${this.capacity} resources are held or waited on (capacity); cannot lock ${L.text}`
+            : `${this.name}: lock table full: ${this.holderCapacity} (owner, resource) pairs are held or waited on (holderCapacity); cannot lock ${L.text}`,
+        );
       }
+      const e = t.entryOf(r);
       if (t.grantable(e, r, mode)) {
         t.grant(e, r, mode);
         return GRANTED;

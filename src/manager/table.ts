@@ -111,6 +111,10 @@ import { conflicts, MODE_COUNT } from './modes.js';
 import { FastPath, fastPathWords, isStrong, strongIndex } from './fastpath.js';
 
 export const PARTITIONS = 16;
+/** `findOrCreateRecord`: no entry left for a new resource (capacity). */
+export const NO_ENTRY = -1;
+/** `findOrCreateRecord`: no record left for a new (owner, resource) pair (holderCapacity). */
+export const NO_RECORD = -2;
 
 export const H_CAPACITY = 1;
 export const H_HOLDERS = 2;
@@ -490,6 +494,33 @@ export class LockTable {
     Atomics.store(a, w + R_OWNER, owner);
     Atomics.store(a, w + R_ENTRY, e + 1);
     return r;
+  }
+
+  /**
+   * `owner`'s record on the entry of key (lo, hi), creating the entry (named `name`) and the
+   * record if need be. Returns the record (its entry: `entryOf(r)`), or NO_ENTRY / NO_RECORD when
+   * that pool is empty; a new entry is freed again then, so nothing is left half-made.
+   */
+  findOrCreateRecord(lo: number, hi: number, owner: number, name: string): number {
+    let e = this.findEntry(lo, hi);
+    if (e < 0) {
+      e = this.createEntry(lo, hi, name);
+      if (e < 0) return NO_ENTRY;
+    }
+    let r = this.findRecord(e, owner);
+    if (r < 0) {
+      r = this.createRecord(e, owner);
+      if (r < 0) {
+        this.freeEntryIfEmpty(e);
+        return NO_RECORD;
+      }
+    }
+    return r;
+  }
+
+  /** The entry record `r` belongs to. */
+  entryOf(r: number): number {
+    return this.a[this.r(r) + R_ENTRY]! - 1;
   }
 
   /** Unlinks and frees record `r` if it neither holds nor waits (invariant 3). */

@@ -217,6 +217,32 @@ describe('LockManager fast path', () => {
     }
   });
 
+  it('a strong request that cannot move a fast-path hold (table full) fails cleanly', () => {
+    // Two entries: o's IX on ['f'] sits in the fast path only; the main table fills up with ['g'], ['h'].
+    const m = (lm = new LockManager({ capacity: 2, escalationThreshold: 0 }));
+    const [o, p, q] = [m.newOwner(), m.newOwner(), m.newOwner()];
+    const ix = m.acquire(['f'], 'IX', { owner: o });
+    const g = m.acquire(['g'], 'S', { owner: p });
+    const h = m.acquire(['h'], 'S', { owner: p });
+    // S on ['f'] must first move o's IX into the table: no entry left for it.
+    expect(() => m.acquire(['f'], 'S', { owner: p })).toThrow(/cannot move a fast-path hold of owner/);
+    // Nothing moved, nothing half-made: o's hold is still a fast-path one, the counter is back at
+    // 0 (q's IX takes the fast path), and once the table has room the strong request waits for o.
+    expect(holder(m.query(), '["f"]', o)).toMatchObject({ modes: ['IX'], count: 1, fastPath: 1 });
+    const qix = m.acquire(['f'], 'IX', { owner: q });
+    expect(holder(m.query(), '["f"]', q)).toMatchObject({ fastPath: 1 });
+    qix.release();
+    h.release();
+    expect(m.tryAcquire(['f'], 'S', { owner: p })).toBeNull();
+    expect(holder(m.query(), '["f"]', o)).toMatchObject({ modes: ['IX'], count: 1 });
+    expect(holder(m.query(), '["f"]', o)?.fastPath).toBeUndefined(); // moved into the table
+    ix.release();
+    const s = m.tryAcquire(['f'], 'S', { owner: p });
+    expect(s).not.toBeNull();
+    s!.release();
+    g.release();
+  });
+
   it('a full group falls back to the main table; strong requests see both kinds of holds', () => {
     const m = (lm = new LockManager({ capacity: 256 }));
     const o = m.newOwner();
