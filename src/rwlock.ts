@@ -802,8 +802,9 @@ export class RWLock {
     return this.#readHolds > 0 || heldBy(this.#a, this.#i + READ_HOLDERS, READ_SLOTS, OWNER_ID) > 0;
   }
 
+  /** A read or the upgradable lock held by this thread: a new read never waits (invariant 2). */
   #readsAlready(): boolean {
-    return this.#readHolds > 0 || Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER) === OWNER_ID;
+    return this.#readsInThread() || Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER) === OWNER_ID;
   }
 
   // ---- internals ----------------------------------------------------------------------------------
@@ -815,7 +816,7 @@ export class RWLock {
   #fastRead(): boolean {
     if (rawTryReadLock(this.#a, this.#i)) return true;
     // Kept out: a thread that already reads must not wait behind a writer that waits for it.
-    if (this.#readsInThread() || Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER) === OWNER_ID) {
+    if (this.#readsAlready()) {
       readLockRecursive(this.#a, this.#i);
       return true;
     }
