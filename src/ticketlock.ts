@@ -296,9 +296,7 @@ export class TicketLock extends ExclusiveLock {
     const waitStart = watching() ? now() : -1; // observe
     const entry = this.#enqueue(ticket);
     const parks = this.#waitForTurn(ticket, Infinity, entry);
-    // Record ownership only once served (invariant 1); `or` keeps OWNER_DIED (invariant 4).
-    Atomics.or(this._a, this._i + OWNER, OWNER_ID);
-    this.#dequeue(entry);
+    this.#served(entry);
     if (waitStart >= 0) noteAcquired(this, waitStart, parks); // observe
     return new LockGuard(this);
   }
@@ -322,10 +320,28 @@ export class TicketLock extends ExclusiveLock {
     return e;
   }
 
-  /** Served and recorded in OWNER: our queue entry is free again (invariant 5). */
-  #dequeue(e: number): void {
+  /** Our ticket is served: record ownership, then free our queue entry (invariant 5). */
+  #served(e: number): void {
+    // Record ownership only once served (invariant 1); `or` keeps OWNER_DIED (invariant 4).
+    Atomics.or(this._a, this._i + OWNER, OWNER_ID);
     // After OWNER: a death from here on is an owner death (invariant 4), not a queued one.
     if (e >= 0) Atomics.store(this._a, e + Q_OWNER, 0);
+  }
+
+  /** About to sleep for ticket with queue entry `e`: counted in SLEEPERS, and the entry says so. */
+  #asleep(e: number): void {
+    // Announce the sleep before the last check (invariant 3).
+    Atomics.add(this._a, this._i + SLEEPERS, 1);
+    // Tell a reaper our sleep is counted (invariant 5).
+    if (e >= 0) Atomics.store(this._a, e + Q_ASLEEP, 1);
+  }
+
+  /** Done sleeping: undoes #asleep, the entry first (a reaper must not take our count back twice). */
+  #awake(e: number): void {
+    // The entry first: from here a reaper does not take our SLEEPERS count back.
+    if (e >= 0) Atomics.store(this._a, e + Q_ASLEEP, 0);
+    // No longer asleep (invariant 3).
+    Atomics.sub(this._a, this._i + SLEEPERS, 1);
   }
 
   /**
@@ -375,10 +391,7 @@ export class TicketLock extends ExclusiveLock {
       // Only the next in line spins: further back, spinning would only steal the holder's core.
       if (((ticket - Atomics.load(a, s)) | 0) === 1 && this.#spinUntilServed(ticket)) break;
       if (!sleeping) {
-        // Announce the sleep before the last check (invariant 3).
-        Atomics.add(a, this._i + SLEEPERS, 1);
-        // Tell a reaper our sleep is counted (invariant 5).
-        if (entry >= 0) Atomics.store(a, entry + Q_ASLEEP, 1);
+        this.#asleep(entry);
         sleeping = true;
       }
       // Slot value first, then SERVING (invariant 3).
@@ -395,11 +408,7 @@ export class TicketLock extends ExclusiveLock {
       parks++;
       this.#reapDead(); // invariants 4 and 5
     }
-    // No longer asleep (the entry first: a reaper must not take our count back twice).
-    if (sleeping) {
-      if (entry >= 0) Atomics.store(a, entry + Q_ASLEEP, 0);
-      Atomics.sub(a, this._i + SLEEPERS, 1);
-    }
+    if (sleeping) this.#awake(entry);
     return parks;
   }
 
@@ -450,8 +459,7 @@ export class TicketLock extends ExclusiveLock {
         },
         () => Atomics.load(a, i + OWNER) & OWNER_MASK,
       );
-      Atomics.or(a, i + OWNER, OWNER_ID); // keep OWNER_DIED (invariant 4)
-      this.#dequeue(entry);
+      this.#served(entry);
     }
     if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe
     onAcquired(this, false, false);
@@ -485,10 +493,7 @@ export class TicketLock extends ExclusiveLock {
     const ticket = Atomics.add(a, this._i + NEXT, 1);
     const slot = this._i + SLOT0 + (ticket & SLOT_MASK);
     const entry = this.#enqueue(ticket);
-    // Announce the sleep before checking (invariant 3).
-    Atomics.add(a, this._i + SLEEPERS, 1);
-    // Tell a reaper our sleep is counted (invariant 5).
-    if (entry >= 0) Atomics.store(a, entry + Q_ASLEEP, 1);
+    this.#asleep(entry);
     let parks = 0;
     for (;;) {
       // Slot value first, then SERVING (invariant 3).
@@ -499,12 +504,8 @@ export class TicketLock extends ExclusiveLock {
       parks++;
       this.#reapDead(); // invariants 4 and 5
     }
-    // No longer asleep (the entry first: a reaper must not take our count back twice).
-    if (entry >= 0) Atomics.store(a, entry + Q_ASLEEP, 0);
-    Atomics.sub(a, this._i + SLEEPERS, 1);
-    // Served: record ownership, keeping OWNER_DIED (invariant 4).
-    Atomics.or(a, this._i + OWNER, OWNER_ID);
-    this.#dequeue(entry);
+    this.#awake(entry);
+    this.#served(entry);
     return parks;
   }
 
