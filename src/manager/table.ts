@@ -89,14 +89,14 @@
  *    held by another owner's record on e and, unless o already holds something on e (a conversion,
  *    which goes first as in Gray's scheme and PostgreSQL), with no mode waited for by another
  *    owner's record with an earlier ticket (FIFO: a waiting X is not overtaken by later S).
- * 6. Strong counters (`fastpath.ts`): each strong acquisition counted in R_COUNT and each strong
- *    wait (R_WAIT − 1 strong) holds one unit of its key's counter; `ungrant` and a `dequeue`
- *    that is not a grant give those units back (after the record changed), and a queued wait
- *    that is granted passes its unit to the hold (`dequeue(…, granted = true)`).
  * 5. Only a release (a mode leaving R_HOLD) or a waiter leaving the queue can make another waiter
  *    grantable; both bump E_SEQ and wake every sleeper on it. A grant never unblocks anyone.
  *    E_SEQ is written only under the partition lock; bit 0 (SLEEPERS) is set by whoever reads it
  *    to sleep and cleared by the bump that wakes them, so a bump with the bit clear does nothing.
+ * 6. Strong counters (`fastpath.ts`): each strong acquisition counted in R_COUNT and each strong
+ *    wait (R_WAIT − 1 strong) holds one unit of its key's counter; `ungrant` and a `dequeue`
+ *    that is not a grant give those units back (after the record changed), and a queued wait
+ *    that is granted passes its unit to the hold (`dequeue(…, granted = true)`).
  *
  * ## Memory ordering
  * The partition lock's acquiring and releasing Atomics order all plain accesses to entries and
