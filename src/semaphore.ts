@@ -32,7 +32,7 @@
  * (whatever `n`), each `release` call one release; contended, timed-out and aborted waits count
  * like a lock's. Off, each call pays one `observing || channel.hasSubscribers` test.
  */
-import { attach, describe, makeHandle, place, type Handle, type PlacementOptions } from './core/layout.js';
+import { attach, describe, makeHandle, place, readBoolean, type Handle, type PlacementOptions } from './core/layout.js';
 import { checkTimeout, deadlineAfter, now, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { abortReason, LockError } from './core/errors.js';
 import { addHold, dropHold, heldBy } from './core/holders.js';
@@ -354,10 +354,7 @@ const OWNER_DIED_BIT = 2;
 
 function readTrack(options: unknown): boolean {
   if (options === undefined || options === null || typeof options !== 'object') return false;
-  const { trackOwners } = options as SemaphoreOptions;
-  if (trackOwners === undefined) return false;
-  if (typeof trackOwners !== 'boolean') throw new TypeError(`options.trackOwners must be a boolean, got ${describe(trackOwners)}`);
-  return trackOwners;
+  return readBoolean((options as SemaphoreOptions).trackOwners, 'options.trackOwners', false);
 }
 
 function readMax(options: unknown, permits: number): number {

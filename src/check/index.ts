@@ -9,7 +9,7 @@
  * list. Locks then take their checked paths (see `hooks.ts`).
  */
 import { getEnvironmentData, isMainThread, setEnvironmentData } from 'node:worker_threads';
-import { describe } from '../core/layout.js';
+import { describe, readBoolean } from '../core/layout.js';
 import {
   checking,
   install,
@@ -72,9 +72,7 @@ function checkOptions(options: unknown): LockCheckOptions {
       throw new RangeError(`options.deadlockTimeout must be between 1 and 2^30 ms, got ${o.deadlockTimeout}`);
     }
   }
-  if (o.holdStacks !== undefined && typeof o.holdStacks !== 'boolean') {
-    throw new TypeError(`options.holdStacks must be a boolean, got ${describe(o.holdStacks)}`);
-  }
+  readBoolean(o.holdStacks, 'options.holdStacks', false);
   return o;
 }
 

@@ -132,6 +132,13 @@ function checkRegion(buffer: unknown, byteOffset: unknown, byteLength: number, w
   }
 }
 
+/** An optional boolean option: `dflt` when absent, else a boolean or a TypeError naming `name`. */
+export function readBoolean(v: unknown, name: string, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${describe(v)}`);
+  return v;
+}
+
 export function describe(x: unknown): string {
   if (x === null) return 'null';
   if (typeof x === 'object' || typeof x === 'function') {

@@ -62,7 +62,7 @@
  * owner has requests in flight makes those requests fail with `LockError` (`ERR_LOCK_STATE`).
  */
 import { OWNER_ID, assertOwnerIdFits } from '../core/thread.js';
-import { attach, describe, place, type Handle, type PlacementOptions } from '../core/layout.js';
+import { attach, describe, place, readBoolean, type Handle, type PlacementOptions } from '../core/layout.js';
 import {
   checkTimeout,
   now,
@@ -452,8 +452,8 @@ export class LockManager {
       }
       deadlockTimeout = readDeadlockTimeout(h.deadlockTimeout, 'handle.deadlockTimeout');
       threshold = readThreshold(h.escalationThreshold, 'handle.escalationThreshold');
-      fastPath = readBool(h.fastPath, 'handle.fastPath', true);
-      skipTransfer = readBool(h.unsafeSkipTransfer, 'handle.unsafeSkipTransfer', false);
+      fastPath = readBoolean(h.fastPath, 'handle.fastPath', true);
+      skipTransfer = readBoolean(h.unsafeSkipTransfer, 'handle.unsafeSkipTransfer', false);
     } else {
       if (options !== undefined && (options === null || typeof options !== 'object')) {
         throw new TypeError(`options must be an object, got ${describe(options)}`);
@@ -462,8 +462,8 @@ export class LockManager {
       shape = readShape(o, 'options');
       deadlockTimeout = readDeadlockTimeout(o.deadlockTimeout, 'options.deadlockTimeout');
       threshold = readThreshold(o.escalationThreshold, 'options.escalationThreshold');
-      fastPath = readBool(o.fastPath, 'options.fastPath', true);
-      skipTransfer = readBool(o.unsafeSkipTransfer, 'options.unsafeSkipTransfer', false);
+      fastPath = readBoolean(o.fastPath, 'options.fastPath', true);
+      skipTransfer = readBoolean(o.unsafeSkipTransfer, 'options.unsafeSkipTransfer', false);
       p = place('LockManager', tableByteLength(shape), o);
       initHeader(p.i32, p.base, shape);
     }
@@ -1210,12 +1210,6 @@ function checkOwner(owner: unknown, name: string): number {
 
 function readDeadlockTimeout(v: unknown, name: string): number {
   return v === undefined ? DEFAULT_DEADLOCK_TIMEOUT : checkTimeout(v, name);
-}
-
-function readBool(v: unknown, name: string, dflt: boolean): boolean {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${describe(v)}`);
-  return v;
 }
 
 function readThreshold(v: unknown, name: string): number {
