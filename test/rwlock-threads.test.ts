@@ -71,6 +71,17 @@ async function untilWriterWaits(probe: ThreadRpc): Promise<void> {
   }
 }
 
+/**
+ * `reader` releases the last read hold; the waiter whose result `entered` is must get in after
+ * that release (never before), and within BOUND_MS of it.
+ */
+async function lastReleaseLetsIn(reader: ThreadRpc, entered: Promise<{ at: number }>): Promise<void> {
+  const rel = await within(reader.call<{ at: number }>('later', 0, 'rw', 'readUnlock'), STEP_MS, 'last release');
+  const got = await entered;
+  expect(got.at).toBeGreaterThanOrEqual(rel.at - 5); // not before the last reader left
+  expect(got.at - rel.at).toBeLessThan(BOUND_MS);
+}
+
 async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
   const t0 = performance.now();
   while (!cond()) {
@@ -322,10 +333,7 @@ describe('RWLock across threads: a writer against a reader in another thread', (
         }
         await sleep(30);
         expect(Atomics.load(f, 0)).toBe(0);
-        const last = await within(readers.at(-1)!.call<{ at: number }>('later', 0, 'rw', 'readUnlock'), STEP_MS, 'last release');
-        const got = await writing;
-        expect(got.at).toBeGreaterThanOrEqual(last.at - 5); // not before the last reader left
-        expect(got.at - last.at).toBeLessThan(BOUND_MS);
+        await lastReleaseLetsIn(readers.at(-1)!, writing);
       }
       expect(rw.isLocked()).toBe(false);
     },
@@ -608,10 +616,7 @@ describe('RWLock across threads: recursion', () => {
       await on(reader, 'rw', 'readUnlock');
       await sleep(50);
       expect(Atomics.load(f, 0)).toBe(0); // one hold left: still out
-      const rel = await within(reader.call<{ at: number }>('later', 0, 'rw', 'readUnlock'), STEP_MS, 'last release');
-      const got = await writing;
-      expect(got.at).toBeGreaterThanOrEqual(rel.at - 5);
-      expect(got.at - rel.at).toBeLessThan(BOUND_MS);
+      await lastReleaseLetsIn(reader, writing);
       expect(rw.isLocked()).toBe(false);
     },
     20_000,
