@@ -213,10 +213,6 @@ export class FastPath {
     // After the hold left the main table: a weak request that reads 0 now may take the fast path.
     Atomics.sub(this.a, this.base + c, n);
   }
-  /** Snapshot of counter c (tests, diagnostics). */
-  strongCount(c: number): number {
-    return Atomics.load(this.a, this.base + c);
-  }
 
   // ---- weak requests ----------------------------------------------------------------------------
 
