@@ -42,7 +42,11 @@
  *   "Holds a read lock" counts reads taken through any `RWLock` object of this thread (found in
  *   its holder slot), except an untracked one (every holder slot taken) through another object.
  * - Async acquisitions by the holding thread wait like any other: another task of the same
- *   thread may release it.
+ *   thread may release it. That includes `readLockAsync` while this thread reads: it takes no
+ *   recursion shortcut and queues behind waiting writers (a task cannot be told apart from
+ *   another task of its thread, and letting every task of a reading thread in would starve
+ *   writers). A task that awaits a second read of its own while a writer waits deadlocks, as it
+ *   would awaiting `lockAsync` on a Mutex it holds.
  *
  * ## Lock-order verifier and observability
  * Each public call tests `checking` (check/hooks.ts) once and, when the verifier is on, takes a
@@ -288,7 +292,9 @@ export class RWLock {
     const wait = parseWaitOptions(options);
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     if (checking) onAcquire(this, true, true);
-    if (!this.#fastRead()) {
+    // No recursion shortcut: another task of this thread may hold the read it would count on, and
+    // that task can release it while this one waits, so this one queues behind waiting writers.
+    if (!rawTryReadLock(this.#a, this.#i)) {
       const slow = readLockAsyncSlow(this.#a, this.#i, wait, this.name, false, this.#onOwnerDied);
       const waitStart = watching() ? now() : -1; // observe
       await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow, 'read') : slow);

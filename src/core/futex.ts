@@ -9,8 +9,17 @@
  *   mid-task. Every async wait here refs one shared keep-alive timer until it settles.
  * - Abort: a `waitAsync` cannot be withdrawn from the waiter list. An aborted wait rejects at once
  *   but stays queued; when it is later notified it would swallow a wakeup meant for a real waiter,
- *   so it calls the primitive's `onAbandonedWake` to pass the wakeup on. CORRECTNESS: without that
- *   forwarding an abort could strand a waiter forever.
+ *   so it calls the primitive's `onAbandonedWake` to pass the wakeup on. That forwarding runs on
+ *   the aborted waiter's event loop, which may be blocked for good (its thread now sleeps in a
+ *   blocking wait on the same word, or computes), and V8 keeps sync and async waiters of one word
+ *   in one FIFO list, so the abandoned entry can be the one a `notify(1)` picks.
+ * - Bounded sleeps. CORRECTNESS: so that no swallowed wakeup strands anyone, no wait here sleeps
+ *   longer than `WAKE_SLICE_MS` at a time. When a slice runs out before the caller's deadline, the
+ *   wait re-checks the word against the value the caller read: if it moved (a release or notify
+ *   happened, whether or not its wakeup reached us), the wait returns `'not-equal'` and the caller
+ *   re-checks its condition; if not, it sleeps another slice. `'timed-out'` is returned only at the
+ *   caller's deadline. Every primitive sleeps on a word that each release or notify changes (a
+ *   state word or a sequence counter), so a lost wakeup costs at most one slice of latency.
  *
  * Deadlines are absolute `performance.now()` milliseconds in this thread; `Infinity` means none.
  */
@@ -83,10 +92,30 @@ export function throwIfOver(wait: ParsedWait, lockName: string): void {
   if (wait.deadline !== Infinity && now() >= wait.deadline) throw new TimeoutError(lockName, wait.timeout ?? 0);
 }
 
-/** Blocks this thread while `a[i] === expected`, at most until `deadline`. */
+/**
+ * Longest single sleep of any wait (see "Bounded sleeps" above): the most a wakeup swallowed by an
+ * abandoned async waiter can delay the waiter it was meant for.
+ */
+export const WAKE_SLICE_MS = 50;
+
+/** The end of one sleep slice towards `deadline`. */
+function sliceEnd(deadline: number): number {
+  const end = now() + WAKE_SLICE_MS;
+  return end < deadline ? end : deadline;
+}
+
+/**
+ * Blocks this thread while `a[i] === expected`, at most until `deadline`. Returns `'ok'` when
+ * notified, `'not-equal'` when the word differs from `expected` (at the start or at the end of a
+ * slice: a wakeup may have been swallowed), `'timed-out'` only once `deadline` passed.
+ */
 export function waitUntil(a: Int32Array, i: number, expected: number, deadline: number): WaitResult {
-  // Sleep in the kernel until a notify on a[i], unless a[i] already moved on from `expected`.
-  return Atomics.wait(a, i, expected, msUntil(deadline));
+  for (;;) {
+    // Sleep in the kernel until a notify on a[i], unless a[i] already moved on from `expected`;
+    // at most one slice, then look at the word again (a notify meant for us may have gone astray).
+    const r = Atomics.wait(a, i, expected, msUntil(sliceEnd(deadline)));
+    if (r !== 'timed-out' || now() >= deadline) return r;
+  }
 }
 
 /** Wakes up to `count` threads waiting on a[i]; returns how many were woken. */
@@ -119,8 +148,9 @@ export function pendingWaits(): number {
 
 /**
  * Waits on the event loop while `a[i] === expected`, at most until `deadline`, or until `signal`
- * aborts (rejects with its reason). `onAbandonedWake` is called if a notify reaches this wait after
- * it was aborted, to pass the wakeup on.
+ * aborts (rejects with its reason). Results as `waitUntil`, sleeping in slices the same way.
+ * `onAbandonedWake` is called if a notify reaches this wait after it was aborted, to pass the
+ * wakeup on.
  */
 export function waitAsyncUntil(
   a: Int32Array,
@@ -131,33 +161,35 @@ export function waitAsyncUntil(
   onAbandonedWake: () => void,
 ): Promise<WaitResult> {
   if (signal?.aborted) return Promise.reject(abortReason(signal));
-  // Queue on the futex list from the event loop; the promise settles on notify or timeout.
-  const r = Atomics.waitAsync(a, i, expected, msUntil(deadline));
-  if (!r.async) return Promise.resolve(r.value);
+  // Queue on the futex list from the event loop; the promise settles on notify or slice end.
+  const first = Atomics.waitAsync(a, i, expected, msUntil(sliceEnd(deadline)));
+  if (!first.async) return Promise.resolve(first.value);
   holdEventLoop();
-  if (signal === undefined) {
-    return r.value.then((v) => {
-      releaseEventLoop();
-      return v;
-    });
-  }
   return new Promise<WaitResult>((resolve, reject) => {
     let abandoned = false;
     const onAbort = (): void => {
       abandoned = true;
       releaseEventLoop();
-      reject(abortReason(signal));
+      reject(abortReason(signal!));
     };
-    signal.addEventListener('abort', onAbort, { once: true });
-    void r.value.then((v) => {
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const settle = (v: WaitResult): void => {
+      signal?.removeEventListener('abort', onAbort);
+      releaseEventLoop();
+      resolve(v);
+    };
+    const onSettled = (v: WaitResult): void => {
       if (abandoned) {
         // CORRECTNESS: this wait was given up but still consumed a notify; pass it on.
         if (v === 'ok') onAbandonedWake();
         return;
       }
-      signal.removeEventListener('abort', onAbort);
-      releaseEventLoop();
-      resolve(v);
-    });
+      if (v !== 'timed-out' || now() >= deadline) return settle(v);
+      // A slice ran out: queue again from the same expected value ('not-equal' if it moved).
+      const next = Atomics.waitAsync(a, i, expected, msUntil(sliceEnd(deadline)));
+      if (!next.async) return settle(next.value);
+      void next.value.then(onSettled);
+    };
+    void first.value.then(onSettled);
   });
 }

@@ -56,8 +56,10 @@
  *    reader count ≥ 1; HANDOFF implies no holder. "Free for a writer" is exactly
  *    `(s & (READERS_MASK | WRITE_LOCKED | HANDOFF)) === 0` (`isUnlocked`).
  * 2. A new reader may join only if none of WRITE_LOCKED, UPGRADING, WRITERS_WAITING,
- *    READERS_WAITING, HANDOFF is set. A reader that has slept (it waited behind a writer) ignores
- *    the two waiting bits: its turn comes after the writer it waited for. A thread already holding a read
+ *    READERS_WAITING, HANDOFF is set. A reader whose last sleep was ended by a notify (a release
+ *    woke it: it waited behind a writer) ignores the two waiting bits: its turn comes after the
+ *    writer it waited for. A reader whose sleep slice merely ran out has had no turn and yields to
+ *    waiting writers like a new one (else readers whose holds overlap starve a writer for ever). A thread already holding a read
  *    lock may always add one (`readLockRecursive`): waiting could only deadlock.
  * 3. Anyone who sleeps on STATE first makes READERS_WAITING or UPGRADABLE_WAITING visible in the
  *    value it sleeps on; anyone who sleeps on WRITER_NOTIFY first makes WRITERS_WAITING visible
@@ -76,7 +78,10 @@
  *    `WRITER_FAIR_AFTER_MS` sets it, and the next release that wakes a writer reserves the lock
  *    with HANDOFF, which only a writer that has slept may claim (parking_lot's and Go's scheme,
  *    as in `raw/mutex.ts`). If the wake found no sleeper, the releaser (or the aborted waiter
- *    that swallowed it) clears HANDOFF again.
+ *    that swallowed it, or a reader whose slice ran out: `clearStaleHandoff`) clears HANDOFF
+ *    again and then wakes whoever may go, writers first. A writer that has not slept and finds
+ *    HANDOFF publishes WRITERS_WAITING and sleeps (it never spins on it), so the claimant keeps
+ *    WRITERS_WAITING and its release wakes the newcomer.
  * 7. A writer that gives up waiting (timeout, abort) clears WRITERS_WAITING, which would otherwise
  *    keep new readers out until the next full release, and wakes one writer: a writer still
  *    asleep re-publishes the bit before sleeping again (it re-checks STATE after reading the
@@ -184,8 +189,12 @@ export const hasWritersWaiting = (s: number): boolean => (s & WRITERS_WAITING) !
  */
 export const RW_SLOW = { parks: 0 };
 
-/** A step of an acquisition: `null` when acquired, else the value to sleep on (`WaitIndex`). */
-type Step = (parked: boolean) => number | null;
+/**
+ * A step of an acquisition: `null` when acquired, else the value to sleep on (`WaitIndex`).
+ * `parked`: this waiter has slept at least once (any sleep, a timed-out slice too); `woken`: its
+ * last sleep was ended by a notify (a release chose to wake it), not by a slice running out.
+ */
+type Step = (parked: boolean, woken: boolean) => number | null;
 
 function tooManyReaders(): LockError {
   return new LockError('ERR_LOCK_STATE', `RWLock: more than ${MAX_READERS} read holds at once`);
@@ -235,10 +244,12 @@ export function readLockRecursive(a: Int32Array, i: number): void {
 }
 
 function readStep(a: Int32Array, i: number, upgradable: boolean): Step {
-  return (parked) => {
-    // A reader that already waited behind a writer only yields to a held write lock or an
-    // upgrade in progress, not to writers still waiting: that is its turn (invariant 2).
-    const blockers = parked ? BLOCKS_PARKED_READERS : BLOCKS_READERS;
+  return (_parked, woken) => {
+    // A reader that a release woke (it waited behind a writer, whose release wakes the readers
+    // first) only yields to a held write lock or an upgrade in progress, not to writers still
+    // waiting: that is its turn (invariant 2). A reader whose sleep merely ran out has had no turn
+    // and still yields to waiting writers, or overlapping readers could keep a writer out for ever.
+    const blockers = woken ? BLOCKS_PARKED_READERS : BLOCKS_READERS;
     for (;;) {
       const s = Atomics.load(a, i);
       const behindWriter = (s & blockers) !== 0;
@@ -357,7 +368,10 @@ function writeStep(a: Int32Array, i: number): Step {
       // sleep returns 'not-equal' or gets the notify (invariant 3).
       const seq = Atomics.load(a, i + WRITER_NOTIFY);
       const again = Atomics.load(a, i);
-      if (isUnlocked(again) || !hasWritersWaiting(again) || (again & HANDOFF) !== 0) continue;
+      // A handoff is re-checked only by a writer that may claim it; one that has not slept yet
+      // sleeps (CORRECTNESS: retrying would spin, and if the writer the lock is handed to runs on
+      // this thread's event loop, for ever). Whoever clears HANDOFF wakes the writers (invariant 6).
+      if (isUnlocked(again) || !hasWritersWaiting(again) || (parked && (again & HANDOFF) !== 0)) continue;
       if (!parked) sleptSince = now();
       return seq;
     }
@@ -609,9 +623,10 @@ function blockOn(
   recheck?: Recheck,
 ): boolean {
   let parked = false;
+  let woken = false;
   let parks = 0;
   for (;;) {
-    const expected = step(parked);
+    const expected = step(parked, woken);
     RW_SLOW.parks = parks;
     if (expected === null) return true;
     if (deadline !== Infinity && now() >= deadline) return false;
@@ -621,6 +636,7 @@ function blockOn(
     // A holder that died never releases: after every bounded sleep, release on its behalf (invariant 9).
     reapDeadOwners(a, i, onOwnerDied);
     parked = true;
+    woken = r === 'ok';
     parks++;
   }
 }
@@ -637,9 +653,10 @@ async function awaitOn(
   recheck?: Recheck,
 ): Promise<number> {
   let parked = false;
+  let woken = false;
   let parks = 0;
   for (;;) {
-    const expected = step(parked);
+    const expected = step(parked, woken);
     if (expected === null) return parks;
     throwIfOver(wait, lockName);
     // Sleep on the event loop until a release notifies (or the word already moved on, or the
@@ -656,6 +673,7 @@ async function awaitOn(
     // A holder that died never releases: after every bounded sleep, release on its behalf (invariant 9).
     reapDeadOwners(a, i, onOwnerDied);
     parked = true;
+    woken = r === 'ok';
     parks++;
   }
 }
@@ -735,5 +753,8 @@ export function clearOwnerDied(a: Int32Array, i: number): void {
  * claimant, only loses its turn: it finds the lock taken and sleeps again with WRITERS_WAITING).
  */
 function clearStaleHandoff(a: Int32Array, i: number): void {
-  if ((Atomics.load(a, i) & HANDOFF) !== 0) revertHandoff(a, i);
+  if ((Atomics.load(a, i) & HANDOFF) === 0) return;
+  revertHandoff(a, i);
+  // Writers that could not claim the handoff sleep behind it: the free lock is theirs now (invariant 6).
+  wakeWriterOrReaders(a, i, Atomics.load(a, i), true);
 }

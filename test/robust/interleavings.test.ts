@@ -1,0 +1,93 @@
+// Regression tests for the interleavings of the protocol review (issue 12): waiter kinds mixed in
+// one thread (sync, async, aborted, timed) and readers whose holds overlap. Every scenario runs in
+// real workers and is bounded in time: a hang fails the test.
+import { describe, expect, it } from 'vitest';
+import { Condition, Mutex, RWLock, Semaphore } from '../../dist/index.js';
+import { spawner } from '../harness/spawn.js';
+
+const spawn = spawner(new URL('../fixtures/robust/interleave.mjs', import.meta.url), 20_000);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const newFlags = () => new Int32Array(new SharedArrayBuffer(8));
+
+describe('an aborted async waiter does not swallow the wakeup of a blocking waiter of its thread', () => {
+  it('Semaphore: acquireAsync aborted, then tryAcquire(1, 5000) blocks; one release lets it in at once', async () => {
+    const sem = new Semaphore(0);
+    const w = spawn({ scenario: 'sem-aborted-then-blocking', handle: sem.handle, ms: 5000 });
+    await w.firstMessage;
+    await sleep(100); // the worker sleeps in tryAcquire now, behind its abandoned waitAsync
+    sem.release(1);
+    const r = await w.done;
+    expect(r.ok).toBe(true);
+    // Before the fix the notify went to the abandoned wait and the permit stayed free until the
+    // 5 s deadline; now a blocked waiter re-checks at least every WAKE_SLICE_MS.
+    expect(r.ms).toBeLessThan(2000);
+    expect(sem.available()).toBe(0);
+  });
+
+  it('Condition: waitAsync aborted, then wait(m, 5000) blocks; notify(1) wakes it at once', async () => {
+    const m = new Mutex();
+    const cv = new Condition();
+    const w = spawn({ scenario: 'cond-aborted-then-blocking', handle: m.handle, handle2: cv.handle, ms: 5000 });
+    await w.firstMessage;
+    await sleep(100); // the worker sleeps in cv.wait now (it released m)
+    const g = await m.lockAsync();
+    cv.notify(1);
+    g.unlock();
+    const r = await w.done;
+    expect(r.notified).toBe(true);
+    expect(r.ms).toBeLessThan(2000);
+  });
+});
+
+describe('RWLock: a writer that may not claim a handoff sleeps instead of spinning', () => {
+  it('one thread, async only: A releases to the starving B, C asks in the same tick; all get in', async () => {
+    const rw = new RWLock();
+    // Before the fix C spun on HANDOFF for ever at 100 % CPU: the worker never answered.
+    const r = await spawn({ scenario: 'rw-handoff-async', handle: rw.handle }, 10_000).done;
+    expect(r.order).toEqual(['B', 'C']);
+    expect(rw.tryWriteLock()).toBe(true);
+    rw.writeUnlock();
+  });
+
+  it('a blocking tryWriteLock(300) behind a handoff to its own thread sleeps, then claims it', async () => {
+    const rw = new RWLock();
+    const r = await spawn({ scenario: 'rw-handoff-timed', handle: rw.handle, ms: 300 }, 10_000).done;
+    // It may not claim the handoff before it slept; after one sleep slice it may (as a Mutex
+    // waiter may), so it gets in well before its deadline instead of spinning past it.
+    expect(r.got).toBe(true);
+    expect(r.ms).toBeLessThan(300);
+  });
+});
+
+describe('RWLock: a waiting writer gets in while readers whose holds overlap keep arriving', () => {
+  it('three sync readers, 150 ms holds staggered by 50 ms: tryWriteLock(3000) succeeds', async () => {
+    const rw = new RWLock();
+    const flags = newFlags();
+    const readers = [0, 50, 100].map((offset) =>
+      spawn({ scenario: 'rw-sync-reader', handle: rw.handle, flags: flags.buffer, ms: 150, offset }),
+    );
+    const writer = spawn({ scenario: 'rw-writer', handle: rw.handle, flags: flags.buffer, ms: 3000 });
+    Atomics.store(flags, 0, 1);
+    Atomics.notify(flags, 0);
+    const r = await writer.done;
+    // Before the fix a reader whose 10 ms sleep slice ran out joined ahead of the writer, so the
+    // writer never saw the reader count reach 0.
+    expect(r.got).toBe(true);
+    const reads = await Promise.all(readers.map((x) => x.done));
+    expect(reads.every((x) => x.reads > 0)).toBe(true);
+  });
+
+  it('two async reader tasks of one thread with overlapping holds: another thread writes within 3 s', async () => {
+    const rw = new RWLock();
+    const flags = newFlags();
+    const readers = spawn({ scenario: 'rw-async-readers', handle: rw.handle, flags: flags.buffer, ms: 40 });
+    const writer = spawn({ scenario: 'rw-writer', handle: rw.handle, flags: flags.buffer, ms: 3000 });
+    Atomics.store(flags, 0, 1);
+    Atomics.notify(flags, 0);
+    const r = await writer.done;
+    // Before the fix the second task's readLockAsync took the "this thread already reads" shortcut
+    // past the waiting writer every time.
+    expect(r.got).toBe(true);
+    expect((await readers.done).reads).toBeGreaterThan(0);
+  });
+});
