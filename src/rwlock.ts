@@ -66,6 +66,7 @@ import { checkTimeout, deadlineAfter, now, parseWaitOptions, type WaitOptions } 
 import { attach, makeHandle, place, type Handle, type PlacementOptions } from './core/layout.js';
 import { SpinBudget } from './core/spin.js';
 import { addHold, dropHold, heldBy } from './core/holders.js';
+import { wasReaped } from './core/owner-death.js';
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
 import { checkCallback, type Lockable } from './exclusive.js';
 import { checking, onAcquire, onAcquired, onRelease, runHolding, waitChecked } from './check/hooks.js';
@@ -316,6 +317,8 @@ export class RWLock {
       );
     }
     this.#readHolds--;
+    // A reaped thread's tracked reads were given back by its reaper: never twice.
+    if (wasReaped()) return;
     // Drop our record first, then the hold (raw/rwlock.ts invariant 10).
     const emptied = this.#dropRead();
     rawReadUnlock(this.#a, this.#i);
@@ -395,6 +398,8 @@ export class RWLock {
   /** Releases the write lock. Throws ERR_LOCK_NOT_OWNER unless this thread holds it. */
   writeUnlock(): void {
     if (checking) onRelease(this, false, Atomics.load(this.#a, this.#i + WRITER_OWNER));
+    // A reaped thread's write lock was released by its reaper: never twice (core/owner-death.ts).
+    if (this.#a[this.#i + WRITER_OWNER] !== OWNER_ID && wasReaped()) return;
     this.#checkWriter('writeUnlock');
     this.#releaseWriteGuard()?._setMode('released');
     // Clear the owner before releasing, so the next owner's id is never overwritten.
@@ -493,6 +498,7 @@ export class RWLock {
   /** Releases the upgradable read lock. Throws ERR_LOCK_NOT_HELD unless this thread holds it. */
   upgradableReadUnlock(): void {
     if (checking) onRelease(this, false, Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER));
+    if (Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER) !== OWNER_ID && wasReaped()) return; // as writeUnlock
     this.#checkUpgradable('upgradableReadUnlock');
     this.#releaseUpgradableGuard()?._setMode('released');
     rawUpgradableUnlock(this.#a, this.#i);

@@ -36,6 +36,7 @@ import { attach, describe, makeHandle, place, readBoolean, type Handle, type Pla
 import { checkTimeout, deadlineAfter, now, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { abortReason, LockError } from './core/errors.js';
 import { addHold, dropHold, heldBy } from './core/holders.js';
+import { wasReaped } from './core/owner-death.js';
 import { OWNER_ID } from './core/thread.js';
 import { checkCallback } from './exclusive.js';
 import { checking, waitChecked } from './check/hooks.js';
@@ -248,7 +249,14 @@ export class Semaphore {
    */
   release(n = 1): void {
     this.#checkN(n);
-    if ((Atomics.load(this.#a, this.#i + TRACK) & 1) !== 0) this.#dropOwned(n);
+    if ((Atomics.load(this.#a, this.#i + TRACK) & 1) !== 0) {
+      // A reaped thread's recorded permits were given back by its reaper: never twice.
+      if (wasReaped()) {
+        this.#held -= Math.min(n, this.#held);
+        return;
+      }
+      this.#dropOwned(n);
+    }
     if (!release(this.#a, this.#i, n)) {
       throw new RangeError(
         `${this.name}: release(n) with n = ${n} would raise the count ${this.available()} above max ${this.max}`,

@@ -50,6 +50,7 @@ import { parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { attach, describe, makeHandle, place, type Handle, type Placement, type PlacementOptions } from './core/layout.js';
 import { SpinBudget } from './core/spin.js';
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
+import { wasReaped } from './core/owner-death.js';
 import { checkCallback } from './exclusive.js';
 import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './check/hooks.js';
 import { clearOwnerDied, lockAsyncSlow, lockSlow, OWNER_DIED, ownerOf, unlockWord, type ExclusivePolicy } from './raw/mutex.js';
@@ -309,8 +310,12 @@ export class SeqLock {
     try {
       return fn(this.#view);
     } finally {
-      endWrite(this.#a, this.#i);
-      this.#unlock();
+      // A reaped writer's lock was taken over and SEQ made even by the new holder, who may be
+      // writing now: ending "our" write would make SEQ even in the middle of theirs. Never twice.
+      if (ownerOf(Atomics.load(this.#a, this.#i + LOCK)) === OWNER_ID || !wasReaped()) {
+        endWrite(this.#a, this.#i);
+        this.#unlock();
+      }
     }
   }
 

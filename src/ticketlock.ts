@@ -69,7 +69,7 @@ import { abortReason } from './core/errors.js';
 import { ExclusiveLock, LockGuard } from './exclusive.js';
 import { LockError } from './core/errors.js';
 import { OWNER_DIED, OWNER_MASK } from './raw/mutex.js';
-import { isDeadOwner, sliceDeadline, takeOverIfDead } from './core/owner-death.js';
+import { isDeadOwner, sliceDeadline, takeOverIfDead, wasReaped } from './core/owner-death.js';
 import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
 import { acquireChannel, releaseChannel } from './observe/events.js';
 import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './check/hooks.js';
@@ -149,6 +149,8 @@ export class TicketLock extends ExclusiveLock {
     if (owner !== OWNER_ID) {
       // After an owner death the word is OWNER_ID | OWNER_DIED: clear our id, keep the flag.
       if (owner !== (OWNER_ID | OWNER_DIED) || Atomics.compareExchange(a, i + OWNER, owner, OWNER_DIED) !== owner) {
+        // A reaped thread's hold was already served on by its reaper: never serve twice.
+        if (wasReaped()) return;
         throw this._notOwner(owner & OWNER_MASK);
       }
     }

@@ -9,6 +9,7 @@
  * | 1    | state: owner id (bits 0–27) \| PARKED \| FAIR \| HANDOFF \| OWNER_DIED — see `raw/mutex.ts` |
  */
 import { OWNER_ID } from './core/thread.js';
+import { wasReaped } from './core/owner-death.js';
 import { checkTimeout, deadlineAfter, now, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { abortReason, LockError } from './core/errors.js';
 import type { Kind, Placement } from './core/layout.js';
@@ -57,7 +58,8 @@ export abstract class WordLock extends ExclusiveLock {
     if (__SABLOCK_HOOKS__ && checking) onRelease(this, false, ownerOf(Atomics.load(this._a, this._i)));
     // Fast path: ours, nobody parked, no flags: one CAS back to free, no notify.
     if (Atomics.compareExchange(this._a, this._i, OWNER_ID, 0) !== OWNER_ID) {
-      if (!unlockSlow(this._a, this._i, OWNER_ID)) throw this._notOwner(ownerOf(Atomics.load(this._a, this._i)));
+      // Not ours: a misuse, unless this thread was reaped and the lock taken over (then ignore it).
+      if (!unlockSlow(this._a, this._i, OWNER_ID) && !wasReaped()) throw this._notOwner(ownerOf(Atomics.load(this._a, this._i)));
     }
     if (__SABLOCK_HOOKS__ && (observing || releaseChannel.hasSubscribers)) noteReleased(this); // observe: off = one test
   }

@@ -9,9 +9,12 @@
  * - The thread that creates a worker learns of its exit: `process.on('worker')` reports every new
  *   `Worker` in the creating thread, and that worker's `'exit'` event fires once it has stopped.
  *   Every thread that loads sablock installs that listener, so every worker created by a thread
- *   that loaded sablock is watched. A worker that exits on its own (end of script,
- *   `process.exit()`) also publishes itself from its `process` `'exit'` event, which helps when its
- *   creator's event loop is busy.
+ *   that loaded sablock is watched. CORRECTNESS: that is the only moment a thread is known to run
+ *   no more JavaScript. A worker never publishes itself (say, from its own `process` `'exit'`
+ *   event): its later `'exit'` listeners still run after that event, and may release the very
+ *   locks a waiter would take over; and its own workers keep running until its teardown stops
+ *   them. (The price: a creator whose event loop is blocked, for instance in a blocking `lock()`
+ *   of a lock its worker holds, does not see that worker's exit; docs/robustness.md.)
  * - The dead thread's owner id (`threadId + 1`, never reused within a process) is published in a
  *   process-wide table: a `SharedArrayBuffer` created by the first thread that loads sablock (the
  *   main thread, normally) and handed to every worker started afterwards through
@@ -32,14 +35,16 @@
  * | BITMAP+BITMAP_IDS/32 | CHILDREN   | CHILD_SLOTS pairs (child id, parent id) of live workers whose |
  * |                      |            | creator is itself a worker; child 0 = free, −1 = being filled |
  *
- * Nested workers: when a worker exits, Node stops its own workers first, and their 'exit' events
- * would have fired in the thread that just died. So each worker records the workers it creates in
- * CHILDREN, and publishing a death also publishes every recorded descendant (they stopped before
- * their parent finished). The main thread's children need no record: the main thread outlives them.
+ * Nested workers: a worker's own workers are published by their creator (that worker) when it sees
+ * their `'exit'`. When the worker itself stops, Node stops and joins its workers during its
+ * teardown, before the worker's thread ends, and their `'exit'` events would have fired in the
+ * thread that just died. So each worker records the workers it creates in CHILDREN, and publishing
+ * a death (from the creator's `'exit'` event, after the teardown) also publishes every recorded
+ * descendant: they had stopped before their parent's thread ended. The main thread's children need no record: the main thread outlives them.
  *
  * ## Invariants
  * 1. A bit is set (or a ring slot written) only after the thread it names has stopped running JS:
- *    its `Worker` emitted `'exit'`, or it is in its own final `process` `'exit'` event.
+ *    its `Worker` emitted `'exit'` in its creator, or it is a recorded child of such a worker.
  * 2. Bits are never cleared: thread ids are never reused, so a dead id stays dead.
  * 3. GENERATION changes after the bit/slot is written, so whoever sees the new generation also
  *    sees the death (sequentially consistent Atomics).
@@ -144,6 +149,17 @@ export function isDeadOwner(ownerId: number): boolean {
   return false;
 }
 
+/**
+ * True if this very thread is published dead. It cannot be while it runs (invariant 1); if it is
+ * anyway (a publication by mistake), its holds may have been taken over or reaped, and every
+ * release path checks this before it reports a not-owner error or gives a hold back, so a hold
+ * that a reaper already released is never released twice. Off the fast paths except where the
+ * release is anonymous (an RWLock read, tracked Semaphore permits): one load of a bitmap word.
+ */
+export function wasReaped(): boolean {
+  return isDeadOwner(OWNER_ID);
+}
+
 /** A counter that moves after every published death. */
 export function deathGeneration(): number {
   return Atomics.load(table, GENERATION);
@@ -196,9 +212,7 @@ function installWatchers(): void {
   if (g[INSTALLED]) return;
   g[INSTALLED] = true;
   process.on('worker', watchWorker);
-  // A worker ending on its own runs its 'exit' listeners last thing: publish ourselves, in case
-  // our creator's event loop is blocked (e.g. waiting in lock() for a lock we hold).
-  if (!isMainThread) process.on('exit', () => publishDead(OWNER_ID));
+  // No publication of ourselves from process 'exit' (invariant 1): JS still runs after it.
 }
 
 installWatchers();
