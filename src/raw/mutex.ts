@@ -54,6 +54,7 @@
  * releasing CAS/store order the critical section's plain reads and writes, as a lock must.
  */
 import { now, throwIfOver, waitAsyncUntil, waitUntil, wake, type ParsedWait } from '../core/futex.js';
+import { LockError } from '../core/errors.js';
 import { spinWhile, type SpinBudget } from '../core/spin.js';
 import { sliceDeadline, takeOverIfDead } from '../core/owner-death.js';
 
@@ -220,11 +221,29 @@ export function unlockSlow(a: Int32Array, i: number, me: number): boolean {
 
 /**
  * Takes an internal mutex word (a lock manager's partition, allocator or fast-path group lock):
- * no deadline, no owner death, no verifier. One CAS, else spin briefly and park (`lockSlow`).
+ * no deadline, no verifier. One CAS, else spin briefly and park (`lockSlow`).
+ *
+ * Owner death: such a word guards a multi-word update of a shared table, and a thread terminated
+ * while holding it may have left that update half done. Nothing can tell, so the word is never
+ * silently taken over and used: the waiter's takeover (invariant 6) marks it OWNER_DIED for good
+ * (only `markConsistent` on a user lock clears that flag; internal words have none), and this and
+ * every later `lockWord` of it releases it again and throws `LockError` `ERR_LOCK_STATE`. Such a
+ * word thus never hangs its callers and never lets them work on a possibly torn structure; the
+ * structure it guards (one lock manager partition, say) is out of service until it is recreated.
+ * Words that never saw a death keep the one-CAS fast path (the flag keeps a dead word off it).
  */
-export function lockWord(a: Int32Array, i: number, me: number, policy: ExclusivePolicy): void {
-  // Fast path: free → ours in one CAS; otherwise spin briefly and park.
-  if (Atomics.compareExchange(a, i, 0, me) !== 0) lockSlow(a, i, me, Infinity, policy);
+export function lockWord(a: Int32Array, i: number, me: number, policy: ExclusivePolicy, what = 'an internal lock word'): void {
+  // Fast path: free → ours in one CAS; otherwise spin briefly and park (taking over a dead owner).
+  if (Atomics.compareExchange(a, i, 0, me) === 0) return;
+  lockSlow(a, i, me, Infinity, policy);
+  // A holder died with the guarded data possibly half updated (see above): refuse, never use it.
+  if ((Atomics.load(a, i) & OWNER_DIED) !== 0) {
+    unlockWord(a, i, me);
+    throw new LockError(
+      'ERR_LOCK_STATE',
+      `${what} was held by a thread that died (terminated in the middle of an update): the data it guards may be half updated, so it is out of service`,
+    );
+  }
 }
 
 /** Releases what `lockWord` took. */
