@@ -234,12 +234,15 @@ export function tryUpgradableRead(a: Int32Array, i: number): boolean {
 
 /** A read lock for a thread that already holds one: ignores writer preference (it could only deadlock). */
 export function readLockRecursive(a: Int32Array, i: number): void {
-  // Add a reader unconditionally: a reader hold already keeps WRITE_LOCKED off (invariant 1).
-  const prev = Atomics.add(a, i, 1);
-  if (readersOf(prev) >= MAX_READERS) {
-    // Undo the overflowing hold.
-    Atomics.sub(a, i, 1);
-    throw tooManyReaders();
+  let s = Atomics.load(a, i);
+  for (;;) {
+    // CORRECTNESS: check before adding. An add-then-undo let several threads at the limit carry
+    // into the UPGRADABLE bit at once (a transient upgradable hold nobody owns).
+    if (readersOf(s) >= MAX_READERS) throw tooManyReaders();
+    // One more reader whatever the waiting bits: our hold already keeps WRITE_LOCKED off (invariant 1).
+    const seen = Atomics.compareExchange(a, i, s, s + 1);
+    if (seen === s) return;
+    s = seen;
   }
 }
 

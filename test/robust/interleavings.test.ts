@@ -7,7 +7,13 @@ import { spawner } from '../harness/spawn.js';
 
 const spawn = spawner(new URL('../fixtures/robust/interleave.mjs', import.meta.url), 20_000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const newFlags = () => new Int32Array(new SharedArrayBuffer(8));
+const newFlags = () => new Int32Array(new SharedArrayBuffer(12));
+/** Raises GO once `n` workers have arrived at their start barrier (interleave.mjs `waitGo`). */
+async function go(flags: Int32Array, n: number): Promise<void> {
+  while (Atomics.load(flags, 2) < n) await sleep(5);
+  Atomics.store(flags, 0, 1);
+  Atomics.notify(flags, 0);
+}
 
 describe('an aborted async waiter does not swallow the wakeup of a blocking waiter of its thread', () => {
   it('Semaphore: acquireAsync aborted, then tryAcquire(1, 5000) blocks; one release lets it in at once', async () => {
@@ -67,8 +73,7 @@ describe('RWLock: a waiting writer gets in while readers whose holds overlap kee
       spawn({ scenario: 'rw-sync-reader', handle: rw.handle, flags: flags.buffer, ms: 150, offset }),
     );
     const writer = spawn({ scenario: 'rw-writer', handle: rw.handle, flags: flags.buffer, ms: 3000 });
-    Atomics.store(flags, 0, 1);
-    Atomics.notify(flags, 0);
+    await go(flags, 4);
     const r = await writer.done;
     // Before the fix a reader whose 10 ms sleep slice ran out joined ahead of the writer, so the
     // writer never saw the reader count reach 0.
@@ -82,12 +87,37 @@ describe('RWLock: a waiting writer gets in while readers whose holds overlap kee
     const flags = newFlags();
     const readers = spawn({ scenario: 'rw-async-readers', handle: rw.handle, flags: flags.buffer, ms: 40 });
     const writer = spawn({ scenario: 'rw-writer', handle: rw.handle, flags: flags.buffer, ms: 3000 });
-    Atomics.store(flags, 0, 1);
-    Atomics.notify(flags, 0);
+    await go(flags, 2);
     const r = await writer.done;
     // Before the fix the second task's readLockAsync took the "this thread already reads" shortcut
     // past the waiting writer every time.
     expect(r.got).toBe(true);
     expect((await readers.done).reads).toBeGreaterThan(0);
+  });
+});
+
+describe('RWLock: recursive reads at the reader limit', () => {
+  it('refused recursive reads of several threads at MAX_READERS never carry into the UPGRADABLE bit', async () => {
+    const rw = new RWLock();
+    const flags = newFlags();
+    const workers = 3;
+    // Push the count to the limit minus the workers (raw state word: after the tag word).
+    const st = new Int32Array(rw.buffer, rw.byteOffset + 4, 1);
+    Atomics.store(st, 0, 0xff_fffe - workers);
+    const readers = Array.from({ length: workers }, () =>
+      spawn({ scenario: 'rw-recursive-at-limit', handle: rw.handle, flags: flags.buffer }),
+    );
+    const sampler = spawn({ scenario: 'rw-sample-upgradable', handle: rw.handle, flags: flags.buffer });
+    await go(flags, workers + 1);
+    await sleep(1000);
+    Atomics.store(flags, 1, 1);
+    const refused = await Promise.all(readers.map((r) => r.done));
+    const { seen, samples } = await sampler.done;
+    expect(refused.every((r) => r.refused > 0)).toBe(true);
+    expect(samples).toBeGreaterThan(0);
+    // Before the fix each refused attempt added one reader and took it back: two at once carried
+    // into bit 24, a transient upgradable hold that nobody owned.
+    expect(seen).toBe(0);
+    expect(Atomics.load(st, 0)).toBe(0xff_fffe - workers);
   });
 });
