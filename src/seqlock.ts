@@ -181,9 +181,7 @@ export class SeqLock {
     checkCallback(fn);
     const wait = parseWaitOptions(options);
     if (wait.signal?.aborted) throw abortReason(wait.signal);
-    await this.#lockAsync(wait);
-    if (checking) onAcquired(this, false, true);
-    return this.#writeLocked(fn);
+    return this.#whenLocked(wait, () => this.#writeLocked(fn));
   }
 
   /**
@@ -211,9 +209,7 @@ export class SeqLock {
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     const r = this.#readOptimistic(fn);
     if (r !== RETRY) return r as T;
-    await this.#lockAsync(wait);
-    if (checking) onAcquired(this, false, true);
-    return this.#readLocked(fn);
+    return this.#whenLocked(wait, () => this.#readLocked(fn));
   }
 
   /**
@@ -319,12 +315,34 @@ export class SeqLock {
     }
   }
 
-  async #lockAsync(wait: ReturnType<typeof parseWaitOptions>): Promise<void> {
+  /**
+   * Takes the writers' lock on the event loop and runs `section` (which releases it) in the same
+   * synchronous turn as the CAS that took it. The lock is never held across an `await`: held over
+   * the promise chain's microtask hops, another task of this thread calling `write()` in between
+   * would find it held by its own thread and get ERR_LOCK_RECURSIVE for a lock nobody visibly holds.
+   */
+  async #whenLocked<T>(wait: ReturnType<typeof parseWaitOptions>, section: () => T): Promise<T> {
     const a = this.#a;
     const l = this.#i + LOCK;
     if (checking) onAcquire(this, false, true);
-    // One CAS first; otherwise queue on the event loop.
-    if (Atomics.compareExchange(a, l, 0, OWNER_ID) !== 0) await lockAsyncSlow(a, l, OWNER_ID, wait, WRITER_POLICY, this.name);
+    const run = (): T => {
+      if (checking) onAcquired(this, false, true);
+      return section();
+    };
+    // One CAS first: then the section runs right here, before this call returns its promise.
+    if (Atomics.compareExchange(a, l, 0, OWNER_ID) === 0) return run();
+    // Otherwise queue on the event loop; the section runs inside the acquiring turn.
+    let out: { value: T } | { error: unknown } | undefined;
+    const inTurn = (): void => {
+      try {
+        out = { value: run() };
+      } catch (error) {
+        out = { error };
+      }
+    };
+    await lockAsyncSlow(a, l, OWNER_ID, wait, WRITER_POLICY, this.name, undefined, inTurn);
+    if ('error' in out!) throw out.error;
+    return out!.value;
   }
 
   #unlock(): void {

@@ -286,6 +286,10 @@ export function clearOwnerDied(a: Int32Array, i: number): void {
  * Async acquisition after the fast path failed: the same state machine, sleeping with
  * `Atomics.waitAsync` so the event loop keeps running. Rejects with TimeoutError or the signal's
  * reason. No spinning: it would block the event loop. Resolves to how often it slept.
+ * `whenAcquired` (must not throw) runs synchronously right after the acquiring CAS, in the same
+ * turn: a holder that needs the lock only for synchronous work (SeqLock's `writeAsync`) does it
+ * there and releases, so the lock is never held across the microtask hops of the promise chain,
+ * during which another task of this thread would find it held by its own thread.
  */
 export async function lockAsyncSlow(
   a: Int32Array,
@@ -295,6 +299,7 @@ export async function lockAsyncSlow(
   policy: ExclusivePolicy,
   lockName: string,
   onOwnerDied?: () => void,
+  whenAcquired?: () => void,
 ): Promise<number> {
   let parked = false;
   let parkedSince = 0;
@@ -303,7 +308,10 @@ export async function lockAsyncSlow(
   for (;;) {
     const starving = parked && now() - parkedSince > policy.fairAfterMs;
     const w = acquireOrPrepareToPark(a, i, me, parked, starving, onOwnerDied);
-    if (w === 0) return parks;
+    if (w === 0) {
+      whenAcquired?.();
+      return parks;
+    }
     throwIfOver(wait, lockName);
     if (!parked) parkedSince = now();
     // Sleep on the event loop until a release notifies (or the word already changed), at most one

@@ -2,7 +2,7 @@
 // one thread (sync, async, aborted, timed) and readers whose holds overlap. Every scenario runs in
 // real workers and is bounded in time: a hang fails the test.
 import { describe, expect, it } from 'vitest';
-import { Condition, Mutex, RWLock, Semaphore } from '../../dist/index.js';
+import { Condition, Mutex, RWLock, Semaphore, SeqLock } from '../../dist/index.js';
 import { spawner } from '../harness/spawn.js';
 
 const spawn = spawner(new URL('../fixtures/robust/interleave.mjs', import.meta.url), 20_000);
@@ -119,5 +119,42 @@ describe('RWLock: recursive reads at the reader limit', () => {
     // into bit 24, a transient upgradable hold that nobody owned.
     expect(seen).toBe(0);
     expect(Atomics.load(st, 0)).toBe(0xff_fffe - workers);
+  });
+});
+
+describe('SeqLock: the async forms never hold the writers\' lock across an await', () => {
+  it('a sync write() of another task right after writeAsync() was called does not find the lock held by its own thread', async () => {
+    const s = new SeqLock({ dataByteLength: 8 });
+    let error: unknown;
+    // Another task's continuation, already queued when writeAsync is called.
+    queueMicrotask(() => {
+      try {
+        s.write((v) => v.setInt32(0, 2));
+      } catch (e) {
+        error = e;
+      }
+    });
+    await s.writeAsync((v) => v.setInt32(0, 1));
+    // Before the fix writeAsync took the lock, then awaited before running its callback: the queued
+    // task ran in between and got ERR_LOCK_RECURSIVE although no task visibly held the lock.
+    expect(error).toBeUndefined();
+    expect(s.read((v) => v.getInt32(0))).toBe(2);
+  });
+
+  it('writeAsync waiting behind another thread\'s write runs its callback once, after it', async () => {
+    const s = new SeqLock({ dataByteLength: 8 });
+    const w = spawn({ scenario: 'seq-hold', handle: s.handle, ms: 200 });
+    await w.firstMessage; // the worker is inside write() for 200 ms
+    let runs = 0;
+    const seen = await s.writeAsync((v) => {
+      runs++;
+      const before = v.getInt32(0);
+      v.setInt32(0, before + 1);
+      return before;
+    });
+    expect(seen).toBe(41);
+    expect(runs).toBe(1);
+    expect(s.read((v) => v.getInt32(0))).toBe(42);
+    await w.done;
   });
 });
