@@ -45,6 +45,13 @@
  *    written (between its `Atomics.add` on NEXT and the CAS), a thread served at once (it never
  *    records itself) that dies before writing OWNER, and waiters whose entry was taken (more than
  *    8 queued at once): their turn is never taken (docs/robustness.md, "Limits").
+ * 6. One serve per turn. A holder that dies between recording OWNER and freeing its QUEUED entry
+ *    looks both like a dead owner (invariant 4) and, once a reaper has replaced OWNER by the bare
+ *    OWNER_DIED flag, like a dead queued waiter of the turn SERVING still shows (invariant 5).
+ *    Reapers therefore advance SERVING by a CAS from exactly the turn they act for (the owner
+ *    reaper reads it before its takeover CAS, while OWNER still names the dead holder, so it cannot
+ *    have moved): of two reapers of one turn one wins, and no ticket is skipped or let in twice.
+ *    Only the holder's own release advances SERVING by an add.
  *
  * ## Memory ordering
  * All shared accesses are Atomics (sequentially consistent). OWNER is written by the thread whose
@@ -69,7 +76,7 @@ import { abortReason } from './core/errors.js';
 import { ExclusiveLock, LockGuard } from './exclusive.js';
 import { LockError } from './core/errors.js';
 import { OWNER_DIED, OWNER_MASK } from './raw/mutex.js';
-import { isDeadOwner, sliceDeadline, takeOverIfDead, wasReaped } from './core/owner-death.js';
+import { isDeadOwner, sliceDeadline, wasReaped } from './core/owner-death.js';
 import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
 import { acquireChannel, releaseChannel } from './observe/events.js';
 import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './check/hooks.js';
@@ -95,6 +102,25 @@ const BYTES = 4 * (1 + QUEUED + Q_ENTRIES * Q_WORDS);
 const NEXT_IN_LINE_SPIN_MS = 0.05;
 
 const FROM_HANDLE = Symbol('fromHandle');
+
+/**
+ * This thread's `lockAsync` tickets not served yet, per lock (buffer → state index → count). A
+ * blocking `lock()` of a thread that holds one would take a later ticket and block; the earlier
+ * one is then served to a task that can never run, and the thread waits for itself for ever. So
+ * such a `lock()` throws ERR_LOCK_RECURSIVE instead (checked before it takes a ticket: a ticket,
+ * once taken, is never given back). `pendingTicketCount` keeps the check to one load when none.
+ */
+const pendingTickets = new WeakMap<ArrayBufferLike, Map<number, number>>();
+let pendingTicketCount = 0;
+
+function notePendingTicket(a: Int32Array, i: number, delta: 1 | -1): void {
+  let m = pendingTickets.get(a.buffer);
+  if (!m) pendingTickets.set(a.buffer, (m = new Map()));
+  const n = (m.get(i) ?? 0) + delta;
+  if (n === 0) m.delete(i);
+  else m.set(i, n);
+  pendingTicketCount += delta;
+}
 
 /** Options of `new TicketLock()`: placement, class name and verifier rank. */
 export type TicketLockOptions = PlacementOptions;
@@ -129,6 +155,7 @@ export class TicketLock extends ExclusiveLock {
     const a = this._a;
     const i = this._i;
     if ((Atomics.load(a, i + OWNER) & OWNER_MASK) === OWNER_ID) throw this._recursive();
+    if (pendingTicketCount !== 0) this.#refuseBehindOwnTicket();
     // Take the next ticket; the queue order is the order of these adds.
     const ticket = Atomics.add(a, i + NEXT, 1);
     // Served at once when the queue was empty (the uncontended path).
@@ -158,12 +185,25 @@ export class TicketLock extends ExclusiveLock {
     if (observing || releaseChannel.hasSubscribers) noteReleased(this); // observe: off = one test
   }
 
-  /** Advances SERVING and wakes whoever it concerns; by the releaser or a dead owner's reaper. */
-  #serveNext(): void {
+  /**
+   * Advances SERVING and wakes whoever it concerns. The holder's release passes no `turn`; a
+   * reaper acting for a dead thread passes the turn it acts for and serves only from exactly that
+   * turn (invariant 6), returning false when another reaper already served it.
+   */
+  #serveNext(turn?: number): boolean {
     const a = this._a;
     const i = this._i;
-    // Let the next ticket in.
-    const next = (Atomics.add(a, i + SERVING, 1) + 1) | 0;
+    let next: number;
+    if (turn === undefined) {
+      // Let the next ticket in (only the holder advances SERVING: invariant 1).
+      next = (Atomics.add(a, i + SERVING, 1) + 1) | 0;
+    } else {
+      next = (turn + 1) | 0;
+      // CORRECTNESS: an owner reaper and a queued-waiter reaper may both act for one turn (a holder
+      // that died between recording OWNER and freeing its QUEUED entry); one CAS wins, so no
+      // ticket is skipped and no two tickets are let in.
+      if (Atomics.compareExchange(a, i + SERVING, turn, next) !== turn) return false;
+    }
     if (Atomics.load(a, i + SLEEPERS) !== 0) {
       const served = i + SLOT0 + (next & SLOT_MASK);
       const onDeck = i + SLOT0 + ((next + 1) & SLOT_MASK);
@@ -177,6 +217,7 @@ export class TicketLock extends ExclusiveLock {
     }
     // Timed waiters poll on SERVING; wake them only if there are any (invariant 3).
     if (Atomics.load(a, i + POLLERS) !== 0) wake(a, i + SERVING, Infinity);
+    return true;
   }
 
   /**
@@ -275,9 +316,16 @@ export class TicketLock extends ExclusiveLock {
    * Returns true if this call did so.
    */
   #reapDeadOwner(): boolean {
-    if (!takeOverIfDead(this._a, this._i + OWNER, OWNER_MASK, 0, OWNER_DIED)) return false;
-    this.#serveNext();
-    noteOwnerDied(this); // once per death, from the thread that reaped it (stats, events)
+    const a = this._a;
+    const s = Atomics.load(a, this._i + OWNER);
+    const owner = s & OWNER_MASK;
+    if (owner === 0 || !isDeadOwner(owner)) return false;
+    // The dead holder's turn. SERVING cannot move while OWNER names it: its release never comes,
+    // and a queued-waiter reaper acts only on an OWNER without id (invariant 6).
+    const turn = Atomics.load(a, this._i + SERVING);
+    // One reaper per death: from exactly the dead-owner value (ids are never reused); keep only the flag.
+    if (Atomics.compareExchange(a, this._i + OWNER, s, OWNER_DIED) !== s) return false;
+    if (this.#serveNext(turn)) noteOwnerDied(this); // once per death (stats, events)
     return true;
   }
 
@@ -365,8 +413,8 @@ export class TicketLock extends ExclusiveLock {
     if (Atomics.load(a, i + SERVING) === serving && (Atomics.load(a, i + OWNER) & OWNER_MASK) === 0) {
       // Take back its sleep announcement, as its own wake-up would have (invariant 3).
       if (Atomics.load(a, e + Q_ASLEEP) === 1) Atomics.sub(a, i + SLEEPERS, 1);
-      this.#serveNext();
-      noteOwnerDied(this); // once per death (stats, events)
+      // From exactly that turn: an owner reaper acting for the same turn may beat us (invariant 6).
+      if (this.#serveNext(serving)) noteOwnerDied(this); // once per death (stats, events)
     }
     // Free the entry.
     Atomics.store(a, e + Q_OWNER, 0);
@@ -441,6 +489,7 @@ export class TicketLock extends ExclusiveLock {
     const i = this._i;
     onAcquire(this, false, false);
     if ((Atomics.load(a, i + OWNER) & OWNER_MASK) === OWNER_ID) throw this._recursive();
+    if (pendingTicketCount !== 0) this.#refuseBehindOwnTicket();
     // Announce the wait (main-thread-block may throw) before taking a ticket: once taken, a ticket
     // can never be given back (invariant 2), so nothing may throw after that.
     if (!this.#tryTicket()) {
@@ -493,6 +542,8 @@ export class TicketLock extends ExclusiveLock {
     const s = this._i + SERVING;
     // Take a ticket: from now on we must be served (tickets are never abandoned, invariant 2).
     const ticket = Atomics.add(a, this._i + NEXT, 1);
+    // A blocking lock() of this thread would now wait behind this ticket for ever: it refuses.
+    notePendingTicket(a, this._i, 1);
     const slot = this._i + SLOT0 + (ticket & SLOT_MASK);
     const entry = this.#enqueue(ticket);
     this.#asleep(entry);
@@ -508,7 +559,18 @@ export class TicketLock extends ExclusiveLock {
     }
     this.#awake(entry);
     this.#served(entry);
+    notePendingTicket(a, this._i, -1);
     return parks;
+  }
+
+  /** lock() while a lockAsync() ticket of this thread waits: it could only deadlock (see pendingTickets). */
+  #refuseBehindOwnTicket(): void {
+    if ((pendingTickets.get(this._a.buffer)?.get(this._i) ?? 0) === 0) return;
+    throw new LockError(
+      'ERR_LOCK_RECURSIVE',
+      `${this.name}: thread ${OWNER_ID - 1} already waits for this TicketLock in lockAsync(); a blocking lock() would queue behind its own earlier ticket and never get in (use lockAsync, or tryLock(ms), which takes no ticket)`,
+      this.name,
+    );
   }
 
   async #pollAsync(wait: ParsedWait): Promise<number> {

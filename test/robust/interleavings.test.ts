@@ -2,7 +2,7 @@
 // one thread (sync, async, aborted, timed) and readers whose holds overlap. Every scenario runs in
 // real workers and is bounded in time: a hang fails the test.
 import { describe, expect, it } from 'vitest';
-import { Condition, Mutex, RWLock, Semaphore, SeqLock } from '../../dist/index.js';
+import { Condition, Mutex, RWLock, Semaphore, SeqLock, TicketLock } from '../../dist/index.js';
 import { spawner } from '../harness/spawn.js';
 
 const spawn = spawner(new URL('../fixtures/robust/interleave.mjs', import.meta.url), 20_000);
@@ -156,5 +156,21 @@ describe('SeqLock: the async forms never hold the writers\' lock across an await
     expect(runs).toBe(1);
     expect(s.read((v) => v.getInt32(0))).toBe(42);
     await w.done;
+  });
+});
+
+describe('TicketLock: a blocking lock() behind its own thread\'s pending lockAsync() ticket', () => {
+  it('throws ERR_LOCK_RECURSIVE instead of waiting for ever; the async ticket is still served', async () => {
+    const t = new TicketLock();
+    t.lock();
+    const w = spawn({ scenario: 'ticket-async-then-blocking', handle: t.handle }, 10_000);
+    await w.firstMessage;
+    await sleep(100); // before the fix the worker now slept in lock() behind its own async ticket
+    t.unlock(); // serves the worker's async ticket
+    const r = await w.done;
+    expect(r.code).toBe('ERR_LOCK_RECURSIVE');
+    expect(t.isLocked()).toBe(false);
+    expect(t.tryLock()).toBe(true);
+    t.unlock();
   });
 });
