@@ -296,8 +296,8 @@ export class RWLock {
     // No recursion shortcut: another task of this thread may hold the read it would count on, and
     // that task can release it while this one waits, so this one queues behind waiting writers.
     if (!rawTryReadLock(this.#a, this.#i)) {
+      const waitStart = watching() ? now() : -1; // observe: before the slow path runs its first steps
       const slow = readLockAsyncSlow(this.#a, this.#i, wait, this.name, false, this.#onOwnerDied);
-      const waitStart = watching() ? now() : -1; // observe
       await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow, 'read') : slow);
     } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'read'); // observe
     if (checking) onAcquired(this, true, true);
@@ -387,8 +387,8 @@ export class RWLock {
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     if (checking) onAcquire(this, false, true);
     if (!rawTryWriteLock(this.#a, this.#i)) {
+      const waitStart = watching() ? now() : -1; // observe: before the slow path runs its first steps
       const slow = writeLockAsyncSlow(this.#a, this.#i, wait, this.name, this.#onOwnerDied);
-      const waitStart = watching() ? now() : -1; // observe
       await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow, 'write') : slow);
     } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'write'); // observe
     if (checking) onAcquired(this, false, true);
@@ -487,8 +487,8 @@ export class RWLock {
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     if (checking) onAcquire(this, false, true);
     if (!this.#tryUpgradableFast()) {
+      const waitStart = watching() ? now() : -1; // observe: before the slow path runs its first steps
       const slow = readLockAsyncSlow(this.#a, this.#i, wait, this.name, true, this.#onOwnerDied);
-      const waitStart = watching() ? now() : -1; // observe
       await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow, 'upgradable') : slow);
     } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'upgradable'); // observe
     if (checking) onAcquired(this, false, true);

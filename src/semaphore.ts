@@ -57,6 +57,7 @@ import {
   HOLDERS,
   reapDeadPermits,
   TRACK,
+  TRACK_OWNER_DIED,
   tryTake,
 } from './raw/semaphore.js';
 
@@ -131,8 +132,7 @@ export class Semaphore {
   #held = 0;
   /** Set once a reap by this object gave back a dead thread's permits. */
   readonly #onOwnerDied = (): void => {
-    // Shared flag for every attachment: OWNER_DIED in TRACK (bit 1).
-    Atomics.or(this.#a, this.#i + TRACK, OWNER_DIED_BIT);
+    // The shared flag (TRACK_OWNER_DIED) is set by the raw reap before the permits come back.
     noteOwnerDied(this);
   };
 
@@ -217,6 +217,7 @@ export class Semaphore {
     if (timeoutMs === undefined) {
       // A plain try never waits, but dead holders' permits must come back: reap, retry once.
       if (reapDeadPermits(this.#a, this.#i, this.#onOwnerDied) === 0 || !tryTake(this.#a, this.#i, n, 0)) return false;
+      if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: an acquisition like any other
       this.#took(n);
       return true;
     }
@@ -323,7 +324,7 @@ export class Semaphore {
 
   /** With `trackOwners`: true once a dead thread's permits were given back (never cleared). */
   get ownerDied(): boolean {
-    return (Atomics.load(this.#a, this.#i + TRACK) & OWNER_DIED_BIT) !== 0;
+    return (Atomics.load(this.#a, this.#i + TRACK) & TRACK_OWNER_DIED) !== 0;
   }
 
   /** After taking n permits: record them if this semaphore tracks owners (raw invariant 6). */
@@ -358,7 +359,6 @@ export class Semaphore {
 }
 
 /** TRACK bit 1: a dead thread's permits were given back. */
-const OWNER_DIED_BIT = 2;
 
 function readTrack(options: unknown): boolean {
   if (options === undefined || options === null || typeof options !== 'object') return false;

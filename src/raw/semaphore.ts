@@ -34,7 +34,7 @@
  * | 5    | HEAD_STAMP | when the head last renewed its lease (`Date.now()` ms, 30 bits, wraps) |
  * | 6    | TOKENS     | last head token handed out (tokens are never 0) |
  * | 7    | MAX        | declared maximum count; 0 until the constructor has written it |
- * | 8    | TRACK      | 1: permits are owned and recorded per thread (`trackOwners`); 0: anonymous |
+ * | 8    | TRACK      | bit 0: permits are owned and recorded per thread (`trackOwners`); bit 1 TRACK_OWNER_DIED: a dead thread's permits were given back |
  * | 9…   | HOLDERS    | SEM_SLOTS holder slots `(owner id, permits)` (core/holders.ts), used when TRACK |
  *
  * | HEAD | lease | COUNT ≥ n | who may take n permits |
@@ -96,6 +96,8 @@ export const TOKENS = 6;
 export const MAX = 7;
 export const TRACK = 8;
 export const HOLDERS = 9;
+/** TRACK bit: a dead thread's permits were given back (never cleared; `sem.ownerDied`). */
+export const TRACK_OWNER_DIED = 2;
 /** Threads whose permits a tracking semaphore records at once (beyond: untracked). */
 export const SEM_SLOTS = 8;
 /** State words after the tag word. */
@@ -343,6 +345,9 @@ export function reapDeadPermits(a: Int32Array, i: number, onOwnerDied?: () => vo
   // Each dead slot is freed by exactly one reaper (core/holders.ts invariant 1).
   const n = reapDeadHolds(a, i + HOLDERS, SEM_SLOTS);
   if (n === 0) return 0;
+  // CORRECTNESS: tell the next holders before anyone can take the permits back: whoever takes
+  // them must see `ownerDied` (set after the release, a waiter could take them and read false).
+  Atomics.or(a, i + TRACK, TRACK_OWNER_DIED);
   // They were taken from COUNT, so giving them back cannot pass MAX; release bumps SEQ and wakes.
   release(a, i, n);
   onOwnerDied?.();
