@@ -137,7 +137,10 @@ const TABLE_POLICY: ExclusivePolicy = {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** 32-bit FNV-1a of a string's UTF-16 units, with a seed so two independent hashes can be taken. */
+/**
+ * 32-bit FNV-1a of a string's UTF-16 units, with a seed so two independent hashes can be taken.
+ * Unsigned (0 … 2^32 − 1), so `hash32(s) % n` is a valid slot; `| 0` or `| 1` makes it signed again.
+ */
 export function hash32(s: string, seed = 0x811c9dc5): number {
   let h = seed | 0;
   for (let k = 0; k < s.length; k++) {
@@ -371,7 +374,9 @@ export class SharedState {
   addReport(key: string, json: string): boolean {
     if (!this.lock()) return false;
     try {
-      const h1 = hash32(key) | 1;
+      // Stored as int32 words; h1 is never 0 (0 marks an empty slot). The slot comes from the
+      // unsigned value: `h1 % n` of a negative int32 would index before the key table.
+      const h1 = (hash32(key) | 1) >>> 0;
       const h2 = hash32(key, 0x01234567);
       let slot = h1 % REPORT_KEY_SLOTS;
       for (let probes = 0; ; probes++) {
