@@ -69,6 +69,7 @@ import {
   H_HOLD_STACKS,
   H_MODE,
   MAX_CLASSES,
+  MAX_EDGES,
   MAX_THREADS,
   SLOT_HELD,
   T_HELD,
@@ -90,6 +91,9 @@ export type OnViolation = 'warn' | 'throw' | 'silent' | ((report: LockOrderRepor
 export const MODE_WARN = 0;
 export const MODE_THROW = 1;
 export const MODE_SILENT = 2;
+
+/** How a report shows an edge seen after the edge table was full (no thread, no stack kept). */
+export const UNRECORDED = `first seen in a thread not recorded: the edge table is full (${MAX_EDGES} edges; lockcheck.dropped().edges counts the rest)`;
 
 /** Edge type bits: the earlier lock was held shared; the later one is a recursive read. */
 const TYPE_HELD_SHARED = 2;
@@ -641,8 +645,8 @@ export class Checker implements CheckHooks {
       lines.push('');
       lines.push(
         stackBlock(
-          `[${j}] ${q(e.from)} (${e.held}) -> ${q(e.to)} (${e.acquired}), first seen in ` +
-            `${e.thread >= 0 ? threadName(e.thread) : 'an unknown thread'}${j === 0 ? ' (now)' : ''}:`,
+          `[${j}] ${q(e.from)} (${e.held}) -> ${q(e.to)} (${e.acquired}), ` +
+            (e.thread >= 0 ? `first seen in ${threadName(e.thread)}${j === 0 ? ' (now)' : ''}:` : `${UNRECORDED}:`),
           e.stack,
         ),
       );
