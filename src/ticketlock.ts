@@ -159,7 +159,10 @@ export class TicketLock extends ExclusiveLock {
     // Take the next ticket; the queue order is the order of these adds.
     const ticket = Atomics.add(a, i + NEXT, 1);
     // Served at once when the queue was empty (the uncontended path).
-    if (Atomics.load(a, i + SERVING) !== ticket) return this.#lockContended(ticket);
+    if (Atomics.load(a, i + SERVING) !== ticket) {
+      this.#lockContended(ticket);
+      return new LockGuard(this);
+    }
     // Record ownership only once served (invariant 1); `or` keeps OWNER_DIED (invariant 4).
     Atomics.or(a, i + OWNER, OWNER_ID);
     if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
@@ -228,41 +231,64 @@ export class TicketLock extends ExclusiveLock {
     // A bad timeout is an error whether or not the lock happens to be free.
     if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
     if (checking) return this.#tryLockChecked(timeoutMs);
-    if (this.#tryTicket()) {
-      if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
-      return true;
-    }
-    if (timeoutMs === undefined) {
-      // A dead holder's lock is free for the taking (invariant 4).
-      if (!this.#reapDeadOwner() || !this.#tryTicket()) return false;
-      if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
-      return true;
-    }
-    if ((Atomics.load(this._a, this._i + OWNER) & OWNER_MASK) === OWNER_ID) throw this._recursive();
-    return this.#retryUntil(deadlineAfter(timeoutMs));
+    return this.#tryLock(timeoutMs);
   }
 
-  /** Retries `tryLock()` whenever SERVING moves, until `deadline` (invariant 2: no ticket taken). */
-  #retryUntil(deadline: number): boolean {
+  /**
+   * `tryLock()`'s work, the same with the verifier on or off (the checked path adds only its
+   * hooks around it): the same acquisitions, stats, events and reaping either way.
+   */
+  #tryLock(timeoutMs: number | undefined): boolean {
+    // A plain try also takes over from a dead holder, once (invariant 4).
+    if (this.#tryTicket() || (timeoutMs === undefined && this.#reapDeadOwner() && this.#tryTicket())) {
+      if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
+      return true;
+    }
+    if (timeoutMs === undefined) return false;
+    if ((Atomics.load(this._a, this._i + OWNER) & OWNER_MASK) === OWNER_ID) throw this._recursive();
+    return this.#pollContended(deadlineAfter(timeoutMs));
+  }
+
+  /**
+   * A timed `tryLock` that found the lock busy: retries until `deadline` (invariant 2), in the
+   * verifier's watchdog steps when it is on; observed once, whatever the number of steps.
+   */
+  #pollContended(deadline: number): boolean {
+    const waitStart = watching() ? now() : -1; // observe: time the wait, then record how it ended
+    const sleeps: Sleeps = { parks: 0 };
+    const ok = checking
+      ? waitChecked(
+          this,
+          false,
+          deadline,
+          true,
+          (step) => this.#retryUntil(step, sleeps),
+          () => Atomics.load(this._a, this._i + OWNER) & OWNER_MASK,
+        )
+      : this.#retryUntil(deadline, sleeps);
+    if (waitStart >= 0) {
+      if (ok) noteAcquired(this, waitStart, sleeps.parks);
+      else noteTimeout(this, waitStart);
+    }
+    return ok;
+  }
+
+  /**
+   * Retries `tryLock()` whenever SERVING moves, until `deadline` (invariant 2: no ticket taken);
+   * adds its sleeps to `sleeps.parks`.
+   */
+  #retryUntil(deadline: number, sleeps: Sleeps): boolean {
     const a = this._a;
     const s = this._i + SERVING;
-    const waitStart = watching() ? now() : -1; // observe
-    let parks = 0;
     for (;;) {
       const serving = Atomics.load(a, s);
-      if (this.#tryTicket()) {
-        if (waitStart >= 0) noteAcquired(this, waitStart, parks); // observe
-        return true;
-      }
-      if (now() >= deadline) {
-        if (waitStart >= 0) noteTimeout(this, waitStart); // observe
-        return false;
-      }
+      if (this.#tryTicket()) return true;
+      if (now() >= deadline) return false;
       // Announce the sleep before the last check (invariant 3), then sleep until SERVING moves.
       Atomics.add(a, this._i + POLLERS, 1);
       if (Atomics.load(a, s) === serving) {
         waitUntil(a, s, serving, sliceDeadline(deadline)); // a slice: see invariant 4
-        parks++;
+        sleeps.parks++;
       }
       // Done sleeping.
       Atomics.sub(a, this._i + POLLERS, 1);
@@ -341,14 +367,39 @@ export class TicketLock extends ExclusiveLock {
     return true;
   }
 
-  /** `lock()` after its ticket was not served at once: wait for it, observed if anyone watches. */
-  #lockContended(ticket: number): LockGuard {
-    const waitStart = watching() ? now() : -1; // observe
-    const entry = this.#enqueue(ticket);
-    const parks = this.#waitForTurn(ticket, Infinity, entry);
+  /**
+   * `lock()` once the lock was found busy: waits for `ticket` to be served and records ownership,
+   * observed once if anyone watches. Under the verifier `ticket` is -1: the wait runs in watchdog
+   * steps, and the ticket is taken in the first one, after the wait was announced (`onWait` may
+   * throw, e.g. main-thread-block, and a ticket can never be given back, invariant 2).
+   */
+  #lockContended(ticket: number): void {
+    const a = this._a;
+    const i = this._i;
+    const waitStart = watching() ? now() : -1; // observe: time the wait
+    const sleeps: Sleeps = { parks: 0 };
+    let entry = -1;
+    if (!checking) {
+      entry = this.#enqueue(ticket);
+      this.#waitForTurn(ticket, Infinity, entry, sleeps);
+    } else {
+      waitChecked(
+        this,
+        false,
+        Infinity,
+        false,
+        (step) => {
+          if (ticket === -1) {
+            ticket = Atomics.add(a, i + NEXT, 1); // take our place in the queue, once
+            entry = this.#enqueue(ticket);
+          }
+          return Atomics.load(a, i + SERVING) === ticket || this.#waitForTurn(ticket, step, entry, sleeps);
+        },
+        () => Atomics.load(a, i + OWNER) & OWNER_MASK,
+      );
+    }
     this.#served(entry);
-    if (waitStart >= 0) noteAcquired(this, waitStart, parks); // observe
-    return new LockGuard(this);
+    if (waitStart >= 0) noteAcquired(this, waitStart, sleeps.parks); // observe
   }
 
   /**
@@ -427,16 +478,16 @@ export class TicketLock extends ExclusiveLock {
   }
 
   /**
-   * Waits until `ticket` is served; returns how often it slept, or -1 if `deadline` passed first.
-   * A finite deadline only comes from the verifier's watchdog steps: the ticket stays ours and the
-   * caller calls again (invariant 2: a ticket is never abandoned).
+   * Waits until `ticket` is served (true), or `deadline` passed first (false); adds its sleeps to
+   * `sleeps.parks`. A finite deadline only comes from the verifier's watchdog steps: the ticket
+   * stays ours and the caller calls again (invariant 2: a ticket is never abandoned).
    */
-  #waitForTurn(ticket: number, deadline = Infinity, entry = -1): number {
+  #waitForTurn(ticket: number, deadline: number, entry: number, sleeps: Sleeps): boolean {
     const a = this._a;
     const s = this._i + SERVING;
     const slot = this._i + SLOT0 + (ticket & SLOT_MASK);
     let sleeping = false;
-    let parks = 0;
+    let served = true;
     for (;;) {
       // Only the next in line spins: further back, spinning would only steal the holder's core.
       if (((ticket - Atomics.load(a, s)) | 0) === 1 && this.#spinUntilServed(ticket)) break;
@@ -450,16 +501,16 @@ export class TicketLock extends ExclusiveLock {
       // CORRECTNESS: between two watchdog steps SLEEPERS is briefly lowered; a release may then
       // skip its notify, but the next step raises SLEEPERS again before re-reading SERVING.
       if (deadline !== Infinity && now() >= deadline) {
-        parks = -1;
+        served = false;
         break;
       }
       // Sleep until a release bumps our slot (next in line or served), or a slice passes.
       waitUntil(a, slot, seen, sliceDeadline(deadline));
-      parks++;
+      sleeps.parks++;
       this.#reapDead(); // invariants 4 and 5
     }
     if (sleeping) this.#awake(entry);
-    return parks;
+    return served;
   }
 
   /**
@@ -484,55 +535,24 @@ export class TicketLock extends ExclusiveLock {
 
   // ---- the verifier's paths (only while check/hooks.ts `checking` is true) ---------------------------
 
+  // Each adds only the verifier's hooks around the same work as the unchecked path, so turning the
+  // verifier on changes no count, no event and no recovery.
+
   #lockChecked(): LockGuard {
-    const a = this._a;
-    const i = this._i;
     onAcquire(this, false, false);
-    if ((Atomics.load(a, i + OWNER) & OWNER_MASK) === OWNER_ID) throw this._recursive();
+    if ((Atomics.load(this._a, this._i + OWNER) & OWNER_MASK) === OWNER_ID) throw this._recursive();
     if (pendingTicketCount !== 0) this.#refuseBehindOwnTicket();
-    // Announce the wait (main-thread-block may throw) before taking a ticket: once taken, a ticket
-    // can never be given back (invariant 2), so nothing may throw after that.
-    if (!this.#tryTicket()) {
-      let ticket = -1;
-      let entry = -1;
-      waitChecked(
-        this,
-        false,
-        Infinity,
-        false,
-        (step) => {
-          if (ticket === -1) {
-            ticket = Atomics.add(a, i + NEXT, 1); // take our place in the queue, once
-            entry = this.#enqueue(ticket);
-          }
-          if (Atomics.load(a, i + SERVING) === ticket) return true;
-          return this.#waitForTurn(ticket, step, entry) >= 0;
-        },
-        () => Atomics.load(a, i + OWNER) & OWNER_MASK,
-      );
-      this.#served(entry);
-    }
-    if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe
+    // Busy: #lockContended announces the wait (which may throw) before it takes a ticket.
+    if (!this.#tryTicket()) this.#lockContended(-1);
+    else if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe
     onAcquired(this, false, false);
     return new LockGuard(this);
   }
 
   #tryLockChecked(timeoutMs: number | undefined): boolean {
-    if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
     // A timed attempt can wait, so it orders like lock(); a plain tryLock() cannot (lockdep's rule).
     if (timeoutMs !== undefined) onAcquire(this, false, false);
-    let taken = this.#tryTicket();
-    if (!taken && timeoutMs !== undefined) {
-      if ((Atomics.load(this._a, this._i + OWNER) & OWNER_MASK) === OWNER_ID) throw this._recursive();
-      taken = waitChecked(
-        this,
-        false,
-        deadlineAfter(timeoutMs),
-        true,
-        (step) => this.#retryUntil(step),
-        () => Atomics.load(this._a, this._i + OWNER) & OWNER_MASK,
-      );
-    }
+    const taken = this.#tryLock(timeoutMs);
     if (taken) onAcquired(this, false, false);
     return taken;
   }
@@ -594,3 +614,8 @@ export class TicketLock extends ExclusiveLock {
 }
 
 const noop = (): void => {};
+
+/** Sleeps of one sync wait, summed over the verifier's watchdog steps (for stats and events). */
+interface Sleeps {
+  parks: number;
+}

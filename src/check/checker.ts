@@ -37,7 +37,8 @@
  * - Locks acquired with a bare `lockAsync()` are tracked (not-owner, exit-with-locks) but order
  *   nothing: they belong to a task, not the thread, and concurrent tasks of one thread would make
  *   false edges. Inside `withLockAsync` (`runHolding`) the verifier knows the task (an
- *   AsyncLocalStorage scope), so locks taken there, sync or async, are ordered after it.
+ *   AsyncLocalStorage scope), so locks taken there, sync or async, are ordered after it, until
+ *   the callback settles; contexts inherited from the scope that run later hold nothing.
  * - Two instances of one class nested in one thread make no edge (no instance-level order).
  * - Waits-for edges need the owner; shared-mode owners are unknown (0), so reader-only waits
  *   stop the deadlock search.
@@ -69,6 +70,7 @@ import {
   H_HOLD_STACKS,
   H_MODE,
   MAX_CLASSES,
+  MAX_EDGES,
   MAX_THREADS,
   SLOT_HELD,
   T_HELD,
@@ -91,6 +93,9 @@ export const MODE_WARN = 0;
 export const MODE_THROW = 1;
 export const MODE_SILENT = 2;
 
+/** How a report shows an edge seen after the edge table was full (no thread, no stack kept). */
+export const UNRECORDED = `first seen in a thread not recorded: the edge table is full (${MAX_EDGES} edges; lockcheck.dropped().edges counts the rest)`;
+
 /** Edge type bits: the earlier lock was held shared; the later one is a recursive read. */
 const TYPE_HELD_SHARED = 2;
 const TYPE_RECURSIVE_READ = 1;
@@ -107,12 +112,17 @@ interface ClassInfo {
 
 const INFO = Symbol('sablock.lockcheck');
 
-/** One lock held by an async scope (`runHolding`), linked to the locks of enclosing scopes. */
+/**
+ * One lock held by an async scope (`runHolding`), linked to the locks of enclosing scopes. Timers
+ * and promises created in the scope inherit it (AsyncLocalStorage) and may run after the lock was
+ * released: `released` is set when the scope's callback has settled, and such holds are skipped.
+ */
 interface ScopeHold {
   readonly lock: CheckedLock;
   readonly info: ClassInfo;
   readonly shared: boolean;
   readonly outer: ScopeHold | undefined;
+  released: boolean;
 }
 
 /** This thread's verifier (one per thread, created when the verifier is enabled in it). */
@@ -167,6 +177,7 @@ export class Checker implements CheckHooks {
     }
     // Locks held by the enclosing async scopes of this task (withLockAsync).
     for (let s = this.#scope.getStore(); s !== undefined; s = s.outer) {
+      if (s.released) continue; // a context inherited from a scope whose lock is released since
       if (this.#same(s.lock, lock)) {
         // The task waits for a lock it holds itself: nothing else will release it.
         if (!(recursiveRead && s.shared)) this.#recursive(s.info, s.shared, shared);
@@ -180,7 +191,22 @@ export class Checker implements CheckHooks {
   }
 
   runHolding<T>(lock: CheckedLock, shared: boolean, fn: () => T): T {
-    return this.#scope.run({ lock, info: this.#info(lock), shared, outer: this.#scope.getStore() }, fn);
+    const hold: ScopeHold = { lock, info: this.#info(lock), shared, outer: this.#scope.getStore(), released: false };
+    const end = (): void => {
+      hold.released = true;
+    };
+    let result: T;
+    try {
+      result = this.#scope.run(hold, fn);
+    } catch (e) {
+      end();
+      throw e;
+    }
+    // The caller releases the lock once `fn` (and what it returned) settled: the hold ends there
+    // for every context that inherited the scope.
+    if (isThenable(result)) return Promise.resolve(result).finally(end) as T;
+    end();
+    return result;
   }
 
   onAcquired(lock: CheckedLock, shared: boolean, async: boolean): void {
@@ -641,8 +667,8 @@ export class Checker implements CheckHooks {
       lines.push('');
       lines.push(
         stackBlock(
-          `[${j}] ${q(e.from)} (${e.held}) -> ${q(e.to)} (${e.acquired}), first seen in ` +
-            `${e.thread >= 0 ? threadName(e.thread) : 'an unknown thread'}${j === 0 ? ' (now)' : ''}:`,
+          `[${j}] ${q(e.from)} (${e.held}) -> ${q(e.to)} (${e.acquired}), ` +
+            (e.thread >= 0 ? `first seen in ${threadName(e.thread)}${j === 0 ? ' (now)' : ''}:` : `${UNRECORDED}:`),
           e.stack,
         ),
       );
@@ -731,6 +757,10 @@ export class Checker implements CheckHooks {
     const key = `deadlock:${[...threads].sort((x, y) => x - y).join(',')}:${[...locks].sort().join(',')}`;
     this.report({ kind: 'deadlock', message: lines.join('\n'), locks, threads, stacks }, key, abandonable, true);
   }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
 
 interface WaitEntry {

@@ -128,7 +128,9 @@ export function waitChecked(
 
 /**
  * Runs `fn` in an async scope (AsyncLocalStorage) that holds `lock`: acquisitions made by `fn` and
- * whatever it awaits are ordered after `lock`. Call it after the lock was taken (onAcquired).
+ * whatever it awaits are ordered after `lock`. Call it after the lock was taken (onAcquired), and
+ * release the lock once its result settled: the scope's hold ends there, so timers and promises
+ * created inside that run later (they inherit the scope) see the lock as not held.
  */
 export function runHolding<T>(lock: CheckedLock, shared: boolean, fn: () => T): T {
   return impl === undefined ? fn() : impl.runHolding(lock, shared, fn);

@@ -22,9 +22,9 @@ import {
   waitChecked,
   type CheckedLock,
 } from './hooks.js';
-import { Checker, MODE_SILENT, MODE_THROW, MODE_WARN, type OnViolation } from './checker.js';
-import { banner, dot, q, stackBlock, type HeldLock, type LockOrderReport } from './report.js';
-import { E_FLAGS, E_FROM, E_TO, E_TYPES, H_DEADLOCK_MS, H_HOLD_STACKS, H_MODE, SharedState } from './state.js';
+import { Checker, MODE_SILENT, MODE_THROW, MODE_WARN, UNRECORDED, type OnViolation } from './checker.js';
+import { banner, dot, q, stackBlock, threadName, type HeldLock, type LockOrderReport } from './report.js';
+import { E_FLAGS, E_FROM, E_THREAD, E_TO, E_TYPES, H_DEADLOCK_MS, H_HOLD_STACKS, H_MODE, SharedState } from './state.js';
 
 export type { LockOrderReport, LockOrderKind, LockOrderStack, LockOrderEdge } from './report.js';
 export type { OnViolation } from './checker.js';
@@ -174,17 +174,18 @@ export const lockcheck = {
     // Edges already seen against the new order.
     for (let i = 0; i < ids.length; i++) {
       for (let j = i + 1; j < ids.length; j++) {
+        // The bits, not the record: an edge seen after the edge table was full has only its bits.
+        if (st.edgeTypes(ids[j]!, ids[i]!) === 0) continue;
         const e = st.findEdge(ids[j]!, ids[i]!);
-        if (e < 0) continue;
         const later = classes[j]!;
         const earlier = classes[i]!;
-        const thread = st.edgeWord(e, 4);
-        const stack = st.edgeStack(e);
+        const thread = e >= 0 ? st.edgeWord(e, E_THREAD) : -1;
+        const stack = e >= 0 ? st.edgeStack(e) : '';
         const message = [
           banner('rank'),
           `${q(earlier)} was acquired while holding ${q(later)}, but the order declared now puts ${q(earlier)} first.`,
           '',
-          stackBlock(`${q(later)} -> ${q(earlier)} first seen in thread ${thread}:`, stack),
+          stackBlock(`${q(later)} -> ${q(earlier)} ${thread >= 0 ? `first seen in ${threadName(thread)}` : UNRECORDED}:`, stack),
         ].join('\n');
         c.report(
           {
@@ -204,14 +205,15 @@ export const lockcheck = {
   /**
    * The acquired-before graph in Graphviz DOT: one node per lock class, an edge `a -> b` when `b`
    * was acquired while `a` was held (labelled with its modes when reads are involved); edges and
-   * classes on a reported cycle are red.
+   * classes on a reported cycle are red. Edges first seen after the edge table was full
+   * (`dropped().edges`) are drawn dashed, with a comment saying how many.
    */
   toDot(): string {
     const state = checker?.state ?? stateFromEnv();
     if (state === undefined) return dot([], []);
     const names: string[] = [];
     for (let id = 0; id < state.classCount(); id++) names.push(state.className(id));
-    const edges = [];
+    const edges: Parameters<typeof dot>[1][number][] = [];
     for (let e = 0; e < state.edgeCount(); e++) {
       edges.push({
         from: state.edgeWord(e, E_FROM),
@@ -220,6 +222,8 @@ export const lockcheck = {
         cycle: (state.edgeWord(e, E_FLAGS) & 1) !== 0,
       });
     }
+    // Edges seen after the edge table was full: only their bits exist; drawn dashed.
+    for (const u of state.unrecordedEdges()) edges.push({ ...u, cycle: false, recorded: false });
     return dot(names, edges);
   },
 
@@ -228,14 +232,19 @@ export const lockcheck = {
     return checker?.held() ?? [];
   },
 
-  /** Items dropped because a fixed-size area was full (reports, edge stacks); 0 normally. */
+  /** Items dropped because a fixed-size area was full (reports, edge stacks, edge records); 0 normally. */
   dropped(): {
     /** Violation reports not stored (report area full). */
     reports: number;
     /** Edge stacks not stored (stack area full). */
     stacks: number;
+    /**
+     * Edges with no record (edge table full): still checked for cycles and drawn by `toDot()`
+     * (dashed), but reports show them without thread or stack.
+     */
+    edges: number;
   } {
-    return (checker?.state ?? stateFromEnv())?.dropped() ?? { reports: 0, stacks: 0 };
+    return (checker?.state ?? stateFromEnv())?.dropped() ?? { reports: 0, stacks: 0, edges: 0 };
   },
 };
 

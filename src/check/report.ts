@@ -39,9 +39,12 @@ export interface LockOrderEdge {
   held: 'exclusive' | 'shared';
   /** How `to` was acquired: `'exclusive'`, `'shared'` (read) or `'shared, recursive'` (a read that never waits behind a writer). */
   acquired: 'exclusive' | 'shared' | 'shared, recursive';
-  /** Thread that first acquired in this order. */
+  /**
+   * Thread that first acquired in this order; -1 when the edge was first seen after the edge
+   * table was full (counted in `lockcheck.dropped().edges`), so neither thread nor stack was kept.
+   */
   thread: number;
-  /** Its stack at that moment. */
+  /** Its stack at that moment ('' when not kept: edge table or stack area full). */
   stack: string;
 }
 
@@ -139,10 +142,13 @@ export function scenario(held: string, acquiring: string, parent: string, chainL
   return lines.join('\n');
 }
 
-/** DOT text of the acquired-before graph. */
+/**
+ * DOT text of the acquired-before graph. Edges with `recorded: false` (seen after the edge table
+ * was full: no thread, no stack, no cycle mark kept) are drawn dashed, and a comment counts them.
+ */
 export function dot(
   names: readonly string[],
-  edges: readonly { from: number; to: number; types: number; cycle: boolean }[],
+  edges: readonly { from: number; to: number; types: number; cycle: boolean; recorded?: boolean }[],
 ): string {
   const lines = [
     'digraph lockcheck {',
@@ -150,6 +156,13 @@ export function dot(
     '  rankdir=LR;',
     '  node [shape=box, fontname="monospace"];',
   ];
+  const unrecorded = edges.filter((e) => e.recorded === false).length;
+  if (unrecorded > 0) {
+    lines.push(
+      `  // ${unrecorded} edges have no record (edge table full): drawn dashed; their first thread and stack, ` +
+        'and whether they lie on a reported cycle, were not kept',
+    );
+  }
   const onCycle = new Set<number>();
   for (const e of edges) if (e.cycle) onCycle.add(e.from).add(e.to);
   names.forEach((n, id) => {
@@ -160,6 +173,7 @@ export function dot(
     const label = typeLabel(e.types);
     if (label !== '') attrs.push(`label=${q(label)}`);
     if (e.cycle) attrs.push('color=red', 'penwidth=2');
+    if (e.recorded === false) attrs.push('style=dashed');
     lines.push(`  c${e.from} -> c${e.to}${attrs.length ? ` [${attrs.join(', ')}]` : ''};`);
   }
   lines.push('}');

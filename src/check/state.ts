@@ -15,7 +15,7 @@
  * | class hash | CLASS_HASH_SLOTS | class id + 1, open addressing on the name's hash; 0 = empty |
  * | edge bitmaps | 4 × MAX_CLASSES² bits | one bitmap per edge type (held S/E × new R/N, see `checker.ts`) |
  * | declared | MAX_CLASSES² bits | declared order: bit (a, b) = "a must be taken before b" |
- * | edges | MAX_EDGES × 6 | from, to, types seen, flags, first-seen thread, stack ref |
+ * | edges | MAX_EDGES × 6 | from, to, types seen, flags, first-seen thread, stack ref (edges past MAX_EDGES: bits only, counted) |
  * | edge hash | EDGE_HASH_SLOTS | edge id + 1 keyed by (from, to); 0 = empty |
  * | report keys | REPORT_KEY_SLOTS × 2 | two 32-bit hashes of each distinct violation's key |
  * | threads | MAX_THREADS × THREAD_WORDS | per-thread slot: id, waits-for entry, held classes |
@@ -77,6 +77,8 @@ export const H_DEADLOCK_MS = 10;
 /** 1 when every acquisition records its stack (option `holdStacks`). */
 export const H_HOLD_STACKS = 11;
 const H_STACKS_DROPPED = 12;
+/** Distinct edges (from, to) seen after the edge table was full: bits set, no record (no thread, no stack). */
+const H_EDGES_DROPPED = 13;
 const HEADER_WORDS = 32;
 
 // Edge record words.
@@ -137,7 +139,10 @@ const TABLE_POLICY: ExclusivePolicy = {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** 32-bit FNV-1a of a string's UTF-16 units, with a seed so two independent hashes can be taken. */
+/**
+ * 32-bit FNV-1a of a string's UTF-16 units, with a seed so two independent hashes can be taken.
+ * Unsigned (0 … 2^32 − 1), so `hash32(s) % n` is a valid slot; `| 0` or `| 1` makes it signed again.
+ */
 export function hash32(s: string, seed = 0x811c9dc5): number {
   let h = seed | 0;
   for (let k = 0; k < s.length; k++) {
@@ -295,13 +300,17 @@ export class SharedState {
 
   /**
    * Records edge type `type` of from → to, first seen by `thread` at `stack` (caller holds the
-   * table lock). Returns the edge id, or -1 when the edge table is full (the bit is still set).
+   * table lock). Returns the edge id, or -1 when the edge table is full: the bit is still set (so
+   * cycles through it are still found), and a new (from, to) pair is counted in `dropped().edges`.
    */
   addEdgeLocked(from: number, to: number, type: number, thread: number, stack: string): number {
     let e = this.findEdge(from, to);
     if (e < 0) {
       const n = Atomics.load(this.i32, H_EDGES);
-      if (n < MAX_EDGES) {
+      if (n >= MAX_EDGES) {
+        // Count each pair once: only when no type of from → to had been seen before.
+        if (this.edgeTypes(from, to) === 0) Atomics.add(this.i32, H_EDGES_DROPPED, 1); // counted, reported by dropped()
+      } else {
         e = n;
         const base = O_EDGES + e * EDGE_WORDS;
         Atomics.store(this.i32, base + E_FROM, from);
@@ -320,6 +329,27 @@ export class SharedState {
     const bit = from * MAX_CLASSES + to;
     Atomics.or(this.i32, O_BITMAPS + type * BITMAP_WORDS + (bit >>> 5), 1 << (bit & 31)); // bits only go 0 → 1
     return e;
+  }
+
+  /**
+   * Every (from, to) whose bits are set but which has no edge record (seen after the table was
+   * full), with its type bits. Empty unless `dropped().edges` is non-zero.
+   */
+  unrecordedEdges(): { from: number; to: number; types: number }[] {
+    const out: { from: number; to: number; types: number }[] = [];
+    if (Atomics.load(this.i32, H_EDGES_DROPPED) === 0) return out;
+    const classes = this.classCount();
+    for (let from = 0; from < classes; from++) {
+      for (let w = 0; w < MAX_CLASSES >>> 5; w++) {
+        let bits = this.rowWord(0, from, w) | this.rowWord(1, from, w) | this.rowWord(2, from, w) | this.rowWord(3, from, w);
+        while (bits !== 0) {
+          const to = (w << 5) + (31 - Math.clz32(bits & -bits));
+          bits &= bits - 1;
+          if (this.findEdge(from, to) < 0) out.push({ from, to, types: this.edgeTypes(from, to) });
+        }
+      }
+    }
+    return out;
   }
 
   /** Marks an edge as lying on a reported cycle (for toDot). */
@@ -371,7 +401,9 @@ export class SharedState {
   addReport(key: string, json: string): boolean {
     if (!this.lock()) return false;
     try {
-      const h1 = hash32(key) | 1;
+      // Stored as int32 words; h1 is never 0 (0 marks an empty slot). The slot comes from the
+      // unsigned value: `h1 % n` of a negative int32 would index before the key table.
+      const h1 = (hash32(key) | 1) >>> 0;
       const h2 = hash32(key, 0x01234567);
       let slot = h1 % REPORT_KEY_SLOTS;
       for (let probes = 0; ; probes++) {
@@ -418,10 +450,11 @@ export class SharedState {
     return out;
   }
 
-  dropped(): { reports: number; stacks: number } {
+  dropped(): { reports: number; stacks: number; edges: number } {
     return {
       reports: Atomics.load(this.i32, H_REPORTS_DROPPED),
       stacks: Atomics.load(this.i32, H_STACKS_DROPPED),
+      edges: Atomics.load(this.i32, H_EDGES_DROPPED),
     };
   }
 

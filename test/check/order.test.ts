@@ -3,7 +3,7 @@
  * consistent orders under contention, report text and DOT export.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { lockcheck, Mutex, SpinLock, TicketLock, LockOrderError, type LockOrderReport } from '../../dist/index.js';
+import { lockcheck, Mutex, RWLock, SpinLock, TicketLock, LockOrderError, type LockOrderReport } from '../../dist/index.js';
 import { reportsFor, runOne, spawn, stopAll } from './helpers.js';
 
 beforeAll(() => lockcheck.enable({ onViolation: 'silent' }));
@@ -146,6 +146,50 @@ describe('async holds', () => {
     ]);
     await runOne(locks, [['withLockAsync', 'd', [['lock', 'c'], ['unlock', 'c']]]]);
     expect(lockcheck.reports().filter((r) => r.locks.some((l) => l.startsWith('ac.')))).toEqual([]);
+  });
+
+  // Each form: a lock of class `name`, its async scoped helper, and a blocking take-and-release.
+  const SCOPED: [string, (name: string) => { hold(fn: () => void): Promise<void>; take(): void }][] = [
+    ['Mutex.withLockAsync', (name) => {
+      const m = new Mutex({ name });
+      return { hold: (fn) => m.withLockAsync(fn), take: () => void m.lock().unlock() };
+    }],
+    ['RWLock.withWriteLockAsync', (name) => {
+      const rw = new RWLock({ name });
+      return { hold: (fn) => rw.withWriteLockAsync(fn), take: () => void rw.writeLock().unlock() };
+    }],
+    ['RWLock.withReadLockAsync', (name) => {
+      const rw = new RWLock({ name });
+      return { hold: (fn) => rw.withReadLockAsync(fn), take: () => void rw.readLock().unlock() };
+    }],
+  ];
+
+  it.each(SCOPED)('%s: a timer scheduled inside that runs after the release holds nothing', async (form, make) => {
+    const name = `late.${form}`;
+    const a = make(name);
+    const b = new Mutex({ name: `${name}.b` });
+    let later!: Promise<void>;
+    await a.hold(() => {
+      // Inherits the callback's async context, but runs once the lock is released.
+      later = new Promise((resolve, reject) =>
+        setTimeout(() => {
+          try {
+            a.take(); // not a re-acquisition: the scope's hold is over
+            b.lock(); // not ordered after a
+            b.unlock();
+            resolve();
+          } catch (e) {
+            reject(e);
+          }
+        }, 20),
+      );
+    });
+    await later;
+    // B then A for real: no cycle, since nothing took B while holding A.
+    b.lock();
+    a.take();
+    b.unlock();
+    expect(lockcheck.reports().filter((r) => r.locks.includes(name))).toEqual([]);
   });
 
   it('a task awaiting a lock its own scope holds is a self-deadlock', async () => {

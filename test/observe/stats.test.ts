@@ -88,6 +88,30 @@ describe.each(Object.keys(KINDS) as KindName[])('%s stats', (kind) => {
     expect(s.hold.count).toBe(1);
   });
 
+  it('counts plain tryLock() acquisitions, and one timeout for a long failed tryLock(ms)', async () => {
+    const name = `try-${kind}`;
+    const lock = new KINDS[kind]({ name });
+    for (let k = 0; k < 10; k++) {
+      expect(lock.tryLock()).toBe(true);
+      lock.unlock();
+    }
+    lock.lock(); // held by main while the worker tries
+    let reports;
+    try {
+      // 300 ms: longer than one step of the verifier's watchdog (250 ms by default), so with the
+      // verifier on (project lockcheck-on) the wait runs in several steps; still one timeout.
+      reports = await runWorkers([{ op: 'tryLockFor', kind, handle: lock.handle, ms: 300 }]);
+    } finally {
+      lock.unlock();
+    }
+    expect(reports[0].outcome).toEqual({ taken: 0 });
+    const s = stats()[name];
+    expect(s.acquisitions).toBe(11);
+    expect(s.hold.count).toBe(11);
+    expect(s.timeouts).toBe(1);
+    expect(s.contended).toBe(0);
+  });
+
   it('times a contended async acquisition by the holding thread (deterministic)', async () => {
     const name = `self-${kind}`;
     const lock = new KINDS[kind]({ name });
