@@ -4,7 +4,7 @@
  * on the dist/ already built (`npm run test:node` builds it first; CI builds it once in `npm test`).
  * Each line is reported on its own (files, tests, duration); the exit status is 1 when any failed.
  *
- *   npm run test:node -- 24                    one line
+ *   npm run test:node -- 24                    one line (22, 24, 26, or this Node's own)
  *   node scripts/test-on-node.mjs 22 24 26     several (what .ci/run does after npm test)
  *   npm run test:node -- 26 test/smoke.test.ts anything after the lines goes to vitest
  */
@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LINES, nodeBinary, parseLine } from './node-lines/lines.mjs';
+import { LINES, nodeBinary, OWN_LINE, parseLine } from './node-lines/lines.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const VITEST = join(ROOT, 'node_modules/vitest/vitest.mjs');
@@ -22,7 +22,7 @@ const argv = process.argv.slice(2);
 const lines = [];
 while (argv.length && /^(node|v)?\d+$/.test(argv[0])) lines.push(argv.shift());
 if (!lines.length) {
-  console.error(`usage: npm run test:node -- <line…> [vitest args]   (lines: ${Object.keys(LINES).join(', ')})`);
+  console.error(`usage: npm run test:node -- <line…> [vitest args]   (lines: ${Object.keys(LINES).join(', ')} or this Node's ${OWN_LINE})`);
   process.exit(2);
 }
 let lineKeys;

@@ -20,10 +20,18 @@ export const LINES = Object.fromEntries(
   Object.entries(pkg.dependencies).map(([alias, spec]) => [alias.replace(/^node/, ''), spec.split('@').pop()]),
 );
 
-/** A line as the user wrote it (`24`, `v24`, `node24`), or a RangeError naming the known ones. */
+/** This process's own line (major version), e.g. '20'. */
+export const OWN_LINE = process.versions.node.split('.')[0];
+
+/**
+ * A line as the user wrote it (`24`, `v24`, `node24`): a pinned one or this process's own, else a
+ * RangeError naming the known ones.
+ */
 export function parseLine(arg) {
   const line = String(arg).replace(/^(node|v)/, '');
-  if (!(line in LINES)) throw new RangeError(`Node line ${arg}: not one of ${Object.keys(LINES).join(', ')} (pinned in scripts/node-lines/package.json)`);
+  if (!(line in LINES) && line !== OWN_LINE) {
+    throw new RangeError(`Node line ${arg}: not one of ${Object.keys(LINES).join(', ')} (pinned in scripts/node-lines/package.json) or this Node's ${OWN_LINE}`);
+  }
   return line;
 }
 
@@ -41,11 +49,13 @@ function versionOf(path) {
 }
 
 /**
- * The binary of `line` (a key of LINES): installs the pinned packages (`npm ci` here, once) when
- * they are missing or not the pinned version. Returns { path, version }.
+ * The binary of `line`: the pinned one (installing the pinned packages, `npm ci` here, when they
+ * are missing or not the pinned version), or this process's own for its line when none is pinned.
+ * Returns { path, version }.
  */
 export function nodeBinary(arg) {
   const line = parseLine(arg);
+  if (!(line in LINES)) return { path: process.execPath, version: process.version };
   const want = `v${LINES[line]}`;
   if (process.platform === 'linux' && process.arch === 'x64') {
     const path = `${DIR}node_modules/node${line}/bin/node`;
