@@ -58,7 +58,7 @@ for (const line of lineKeys) {
   let counts = '';
   try {
     const j = JSON.parse(readFileSync(json, 'utf8'));
-    counts = `${j.testResults.length} files (${j.numFailedTestSuites} failed), ${j.numTotalTests} tests: ${j.numPassedTests} passed, ${j.numFailedTests} failed, ${j.numPendingTests + j.numTodoTests} skipped`;
+    counts = `${j.testResults.length} files (${j.testResults.filter((t) => t.status === 'failed').length} failed), ${j.numTotalTests} tests: ${j.numPassedTests} passed, ${j.numFailedTests} failed, ${j.numPendingTests + j.numTodoTests} skipped`;
   } catch {
     counts = 'no vitest report';
   }
