@@ -16,6 +16,7 @@
  *   --out DIR               where results go (default native-bench/results)
  *   --no-save               print only
  *   --provisional TEXT      mark the saved Markdown provisional, with a reason
+ *   --node 24               run under another Node.js line (22, 24, 26: the binaries pinned in scripts/node-lines/; or this machine's own)
  *   --list                  list suites and implementations
  */
 import { cpus as osCpus, totalmem, platform, release, arch, loadavg } from 'node:os';
@@ -31,6 +32,7 @@ import { buildC, compilerVersion, runC } from './lib/cbench.mjs';
 import { median, spread } from './lib/stats.mjs';
 import { addRatios, consoleTable, markdown, svgChart } from './lib/report.mjs';
 import { evaluateTargets } from './lib/targets.mjs';
+import { runOnLine } from './lib/node-line.mjs';
 
 const SUITE_IDS = ['uncontended', 'exclusive', 'rwlock', 'seqlock', 'manager', 'lockcheck', 'wakeup'];
 /** Suites that run only when named in --suites. */
@@ -49,7 +51,7 @@ function parseArgs(argv) {
     if (!a.startsWith('--')) fail(`unexpected argument ${a}`);
     const [k, inline] = a.slice(2).split('=', 2);
     if (['quick', 'no-refs', 'no-c', 'no-save', 'list', 'help'].includes(k)) o.flags.add(k);
-    else if (['suites', 'impls', 'threads', 'rounds', 'duration', 'micro-ms', 'warmup-ms', 'machine', 'out', 'provisional'].includes(k)) {
+    else if (['suites', 'impls', 'threads', 'rounds', 'duration', 'micro-ms', 'warmup-ms', 'machine', 'out', 'provisional', 'node'].includes(k)) {
       o[k] = inline ?? argv[++i];
       if (o[k] === undefined) fail(`--${k} needs a value`);
     } else fail(`unknown option --${k}`);
@@ -66,6 +68,7 @@ const ints = (s, name) =>
   });
 
 const args = parseArgs(process.argv.slice(2));
+if (args.node !== undefined) runOnLine(args.node, process.argv.slice(2), fail);
 if (args.flags.has('help')) {
   const src = await import('node:fs').then((fs) => fs.readFileSync(fileURLToPath(import.meta.url), 'utf8'));
   console.log(src.split('*/')[0].replace(/^#!.*\n\/\*\*\n/, '').replace(/^ \* ?/gm, ''));
@@ -116,7 +119,7 @@ for (const id of cfg.suites) {
 }
 
 function familyOf(r) {
-  if (r.kind === 'micro') return r.micro.startsWith('js-') || ['floor', 'seq-floor', 'async-mutex', 'v8-mutex'].includes(r.micro) ? 'ref' : 'sablock';
+  if (r.kind === 'micro') return r.micro.startsWith('js-') || ['floor', 'seq-floor', 'async-mutex', 'v8-mutex', 'node-locks'].includes(r.micro) ? 'ref' : 'sablock';
   if (r.kind === 'c') return 'c';
   const f = IMPLS[r.impl].family;
   return f === 'sablock' || f === 'test' ? f : 'ref';
@@ -344,6 +347,7 @@ const result = {
     memGiB: Math.round(totalmem() / 2 ** 30),
     os: `${platform()} ${release()} ${arch()}`,
     node: process.version,
+    nodeLine: args.node ?? null,
     v8: process.versions.v8,
     cc: cfg.c ? compilerVersion() : null,
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a)).join(' ')}` : ''}`,
@@ -370,7 +374,8 @@ console.log(`\n${totalRows} rows in ${result.meta.wallSeconds.toFixed(0)} s`);
 if (!args.flags.has('no-save')) {
   const dir = args.out ?? fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
-  const base = `${dir}/${machine}-${result.meta.date}`;
+  // A run under another line (--node) gets its own files beside the machine's line's.
+  const base = `${dir}/${machine}-${result.meta.date}${args.node ? `-node${process.versions.node.split('.')[0]}` : ''}`;
   writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(`${base}.md`, markdown(result));
   writeFileSync(`${base}.svg`, svgChart(result));

@@ -14,7 +14,15 @@
  * `c` names the implementation in native-bench/c/locks.c instead (run by cbench.mjs).
  * Locks sit at byte 128 of their own 384-byte buffer: padded against false sharing with anything.
  */
+import * as workerThreads from 'node:worker_threads';
 import sablock, { has } from './sablock.mjs';
+
+/**
+ * Node's built-in Web Locks (worker_threads.locks from Node 24.5, also navigator.locks): one
+ * process-wide lock manager shared by the main thread and every worker. Undefined on older lines.
+ */
+export const nodeLocks = workerThreads.locks ?? globalThis.navigator?.locks;
+export const NODE_LOCKS_MISSING = `worker_threads.locks not in Node ${process.version} (Node ≥ 24.5)`;
 
 const PAD_BYTES = 384;
 const AT = 128;
@@ -297,6 +305,19 @@ export const IMPLS = {
     },
   },
 
+  'node-locks': {
+    family: 'js-ref',
+    about: "Node's built-in Web Locks: await worker_threads.locks.request(name, fn) (Node ≥ 24.5)",
+    missing: () => (nodeLocks ? null : NODE_LOCKS_MISSING),
+    workloads: {
+      exclusive: {
+        // Web Locks are named, not placed in memory: a fresh name per cell.
+        create: () => ({ name: `sablock-bench-${Math.random().toString(36).slice(2)}` }),
+        attach: (s) => ({ lockedAsync: (fn) => nodeLocks.request(s.name, fn) }),
+      },
+    },
+  },
+
   // ---- negative control (suite `selftest`): no exclusion at all; the data check must catch it ----
   'js-broken': {
     family: 'test',
@@ -319,6 +340,8 @@ export const IMPLS = {
 export function unavailable(name) {
   const impl = IMPLS[name];
   if (!impl) return `unknown implementation ${name}`;
+  const absent = impl.missing?.();
+  if (absent) return absent;
   const missing = (impl.requires ?? []).filter((e) => !has(e));
   if (missing.length) return `${missing.join(', ')} not exported by dist/ (not merged yet?)`;
   return null;

@@ -7,7 +7,7 @@
 import { Bench } from 'tinybench';
 import { Mutex as AsyncMutex } from 'async-mutex';
 import sablock, { has } from './sablock.mjs';
-import { FutexLock } from './impls.mjs';
+import { FutexLock, nodeLocks, NODE_LOCKS_MISSING } from './impls.mjs';
 import { median, spread } from './stats.mjs';
 
 const BATCH = 1000;
@@ -112,6 +112,17 @@ export const MICRO = {
       };
     },
   },
+  'node-locks': {
+    about: "Node's built-in Web Locks: await worker_threads.locks.request(name, fn) (Node ≥ 24.5)",
+    batch: ASYNC_BATCH,
+    missing: () => (nodeLocks ? null : NODE_LOCKS_MISSING),
+    make() {
+      const f = () => {};
+      return async () => {
+        for (let i = 0; i < ASYNC_BATCH; i++) await nodeLocks.request('sablock-bench-micro', f);
+      };
+    },
+  },
   'v8-mutex': {
     about: "V8's Atomics.Mutex.lock(m, fn) (--harmony-struct)",
     nodeFlags: ['--harmony-struct'],
@@ -202,6 +213,8 @@ export const MICRO = {
 export function microUnavailable(name) {
   const t = MICRO[name];
   if (!t) return `unknown task ${name}`;
+  const absent = t.missing?.();
+  if (absent) return absent;
   const missing = (t.requires ?? []).filter((e) => !has(e));
   return missing.length ? `${missing.join(', ')} not exported by dist/ (not merged yet?)` : null;
 }

@@ -206,7 +206,7 @@ export function svgChart(result) {
     out.push(`<text x="${ox + L + pw / 2}" y="${oy + T + ph + 30}" text-anchor="middle">threads</text>`);
     p.series.forEach((s, j) => {
       const c = COLORS[j % COLORS.length];
-      const dash = s.label.startsWith('c-') ? ' stroke-dasharray="5,3"' : s.label.startsWith('js-') || s.label.startsWith('v8-') ? ' stroke-dasharray="2,2"' : '';
+      const dash = s.label.startsWith('c-') ? ' stroke-dasharray="5,3"' : s.label.startsWith('js-') || s.label.startsWith('v8-') || s.label.startsWith('node-') ? ' stroke-dasharray="2,2"' : '';
       const pts = s.points.map((v, i) => (v > 0 ? `${x(i).toFixed(1)},${y(v).toFixed(1)}` : null)).filter(Boolean);
       if (pts.length > 1) out.push(`<polyline points="${pts.join(' ')}" fill="none" stroke="${c}" stroke-width="${s.label.startsWith('c-') || s.label.includes('-') ? 1.5 : 2.5}"${dash}/>`);
       for (const pt of pts) {

@@ -84,6 +84,38 @@ function lockedLoop(lk, x) {
   return x;
 }
 
+/**
+ * lockedLoop for a lock that only has an async API (Node's Web Locks): awaits each grant. A
+ * pending `locks.request` does not keep a worker's event loop alive (Node 24, 26), so a worker
+ * waiting for the other's lock would exit mid-round: a ref'd timer holds it for the round.
+ */
+async function asyncLockedLoop(lk, x) {
+  const me = index + 1;
+  let n = 0;
+  let overlaps = 0;
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  const cs = () => {
+    if (Atomics.load(D, L.DATA_B) !== 0) overlaps++;
+    D[L.DATA_B] = me;
+    D[L.DATA_A]++;
+    x = work(x, inside);
+    if (Atomics.load(D, L.DATA_B) !== me) overlaps++;
+    D[L.DATA_B] = 0;
+  };
+  for (;;) {
+    for (let k = 0; k < 8; k++) {
+      await lk.lockedAsync(cs);
+      x = work(x, outside);
+    }
+    n += 8;
+    if (Atomics.load(ctl, L.STOP) !== 0) break;
+  }
+  clearInterval(keepAlive);
+  ctl[slot + L.S_OPS] = n;
+  ctl[slot + L.S_TORN] += overlaps;
+  return x;
+}
+
 /** Per-worker read/write pattern: `readPct` reads in every 100 operations, spread out. */
 function rwPattern() {
   const p = new Uint8Array(100);
@@ -203,7 +235,9 @@ const impl = IMPLS[name].workloads[workload];
 const lk = impl.attach(shared);
 const loop =
   workload === 'exclusive'
-    ? typeof lk.locked === 'function'
+    ? typeof lk.lockedAsync === 'function'
+      ? asyncLockedLoop
+      : typeof lk.locked === 'function'
       ? lockedLoop
       : exclusiveLoop
     : { rw: rwLoop, seq: seqLoop, manager: managerLoop, pingpong: pingpongLoop }[workload];
@@ -220,7 +254,9 @@ for (;;) {
   inside = params.inside | 0;
   outside = params.outside | 0;
   try {
-    x = loop(lk, x);
+    const r = loop(lk, x);
+    // Only asyncLockedLoop returns a promise; the synchronous loops' rounds stay free of awaits.
+    x = typeof r === 'number' ? r : await r;
   } catch (e) {
     ctl[slot + L.S_ERR] = 1;
     console.error(`[${name}] worker ${index}:`, e);

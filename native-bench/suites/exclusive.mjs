@@ -1,7 +1,7 @@
 /**
  * Exclusive locks under contention: every thread count × critical-section scenario, sablock's
  * Mutex, SpinLock and TicketLock beside the JS references (floor, hand-written futex mutex, V8's
- * Atomics.Mutex) and the C references (pthread mutex, futex mutex, TTAS).
+ * Atomics.Mutex, Node's Web Locks where the line has them) and the C references (pthread mutex, futex mutex, TTAS).
  */
 export const SCENARIOS = {
   // Back-to-back short critical sections: the most contended a lock gets.
@@ -10,7 +10,7 @@ export const SCENARIOS = {
   'cs100-out1000': { inside: 100, outside: 1000 },
 };
 
-const IMPLS = ['js-floor', 'js-futex', 'v8-mutex', 'Mutex', 'SpinLock', 'TicketLock', 'c-pthread', 'c-futex', 'c-ttas'];
+const IMPLS = ['js-floor', 'js-futex', 'v8-mutex', 'node-locks', 'Mutex', 'SpinLock', 'TicketLock', 'c-pthread', 'c-futex', 'c-ttas'];
 
 export default {
   id: 'exclusive',

@@ -26,6 +26,7 @@ export default {
         jsRef: 'async-mutex',
         rows: [
           { kind: 'micro', micro: 'async-mutex', label: 'async-mutex' },
+          { kind: 'micro', micro: 'node-locks', label: 'node-locks' },
           { kind: 'micro', micro: 'Mutex.lockAsync', label: 'Mutex.lockAsync' },
           { kind: 'micro', micro: 'Mutex', label: 'Mutex' },
         ],
