@@ -67,6 +67,7 @@ import { attach, makeHandle, place, type Handle, type PlacementOptions } from '.
 import { SpinBudget } from './core/spin.js';
 import { addHold, dropHold, heldBy } from './core/holders.js';
 import { wasReaped } from './core/owner-death.js';
+import { PARKS } from './core/park.js';
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
 import { checkCallback, type Lockable } from './exclusive.js';
 import { checking, onAcquire, onAcquired, onRelease, runHolding, waitChecked } from './check/hooks.js';
@@ -88,7 +89,6 @@ import {
   ownerDiedOf,
   clearOwnerDied,
   readUnlock as rawReadUnlock,
-  RW_SLOW,
   RW_WORDS,
   tryReadLock as rawTryReadLock,
   tryUpgrade as rawTryUpgrade,
@@ -627,7 +627,7 @@ export class RWLock {
       ? this.#waitChecked(true, deadline, (step) => readLockSlow(this.#a, this.#i, step, READ_BUDGET, false, this.#onOwnerDied))
       : readLockSlow(this.#a, this.#i, deadline, READ_BUDGET, false, this.#onOwnerDied);
     if (waitStart >= 0) {
-      if (ok) noteAcquired(this, waitStart, RW_SLOW.parks, 'read');
+      if (ok) noteAcquired(this, waitStart, PARKS.count, 'read');
       else noteTimeout(this, waitStart, 'read');
     }
     return ok;
@@ -640,7 +640,7 @@ export class RWLock {
       ? this.#waitChecked(false, deadline, (step) => writeLockSlow(this.#a, this.#i, step, WRITE_BUDGET, this.#onOwnerDied))
       : writeLockSlow(this.#a, this.#i, deadline, WRITE_BUDGET, this.#onOwnerDied);
     if (waitStart >= 0) {
-      if (ok) noteAcquired(this, waitStart, RW_SLOW.parks, 'write');
+      if (ok) noteAcquired(this, waitStart, PARKS.count, 'write');
       else noteTimeout(this, waitStart, 'write');
     }
     return ok;
@@ -653,7 +653,7 @@ export class RWLock {
       ? this.#waitChecked(false, deadline, (step) => readLockSlow(this.#a, this.#i, step, READ_BUDGET, true, this.#onOwnerDied))
       : readLockSlow(this.#a, this.#i, deadline, READ_BUDGET, true, this.#onOwnerDied);
     if (waitStart >= 0) {
-      if (ok) noteAcquired(this, waitStart, RW_SLOW.parks, 'upgradable');
+      if (ok) noteAcquired(this, waitStart, PARKS.count, 'upgradable');
       else noteTimeout(this, waitStart, 'upgradable');
     }
     return ok;

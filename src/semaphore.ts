@@ -37,6 +37,7 @@ import { checkTimeout, deadlineAfter, now, parseWaitOptions, type WaitOptions } 
 import { abortReason, LockError } from './core/errors.js';
 import { addHold, dropHold, heldBy } from './core/holders.js';
 import { wasReaped } from './core/owner-death.js';
+import { PARKS } from './core/park.js';
 import { OWNER_ID } from './core/thread.js';
 import { checkCallback } from './exclusive.js';
 import { checking, waitChecked } from './check/hooks.js';
@@ -52,7 +53,6 @@ import {
   maxOf,
   release,
   SEMAPHORE_WORDS,
-  SEM_SLOW,
   SEM_SLOTS,
   HOLDERS,
   reapDeadPermits,
@@ -279,7 +279,7 @@ export class Semaphore {
       ? waitChecked(this, false, deadline, true, (step) => acquireSlow(this.#a, this.#i, n, step, this.#onOwnerDied), () => 0)
       : acquireSlow(this.#a, this.#i, n, deadline, this.#onOwnerDied);
     if (waitStart >= 0) {
-      if (ok) noteAcquired(this, waitStart, SEM_SLOW.parks);
+      if (ok) noteAcquired(this, waitStart, PARKS.count);
       else noteTimeout(this, waitStart);
     }
     return ok;

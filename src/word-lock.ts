@@ -10,6 +10,7 @@
  */
 import { OWNER_ID } from './core/thread.js';
 import { wasReaped } from './core/owner-death.js';
+import { PARKS } from './core/park.js';
 import { checkTimeout, deadlineAfter, now, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { abortReason, LockError } from './core/errors.js';
 import type { Kind, Placement } from './core/layout.js';
@@ -24,7 +25,6 @@ import {
   ownerOf,
   tryLockSlow,
   unlockSlow,
-  SLOW_PATH,
   type ExclusivePolicy,
 } from './raw/mutex.js';
 import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
@@ -141,7 +141,7 @@ export abstract class WordLock extends ExclusiveLock {
       ? this.#waitChecked(deadline)
       : lockSlow(this._a, this._i, OWNER_ID, deadline, this.#policy, this.#onOwnerDied);
     if (waitStart >= 0) {
-      if (ok) noteAcquired(this, waitStart, SLOW_PATH.parks);
+      if (ok) noteAcquired(this, waitStart, PARKS.count);
       else noteTimeout(this, waitStart);
     }
     return ok;

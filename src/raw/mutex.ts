@@ -53,7 +53,8 @@
  * Every access to the word is an Atomics operation (sequentially consistent). Acquiring CAS and
  * releasing CAS/store order the critical section's plain reads and writes, as a lock must.
  */
-import { now, throwIfOver, waitAsyncUntil, waitUntil, wake, type ParsedWait } from '../core/futex.js';
+import { now, wake, type ParsedWait } from '../core/futex.js';
+import { park, parkAsync, type Parking } from '../core/park.js';
 import { LockError } from '../core/errors.js';
 import { spinWhile, type SpinBudget } from '../core/spin.js';
 import { sliceDeadline, takeOverIfDead } from '../core/owner-death.js';
@@ -65,11 +66,11 @@ export const HANDOFF = 1 << 30;
 export const OWNER_DIED = 1 << 31;
 
 /**
- * What this thread's last slow path did, for `observe/` (stats and events): plain fields of a
- * thread-local object, written only on slow paths. `parks`: sleeps of the last `lockSlow`;
- * `handedOff`: set by `unlockSlow` when it handed the lock to a parked waiter (the observer clears it).
+ * What this thread's last release did, for `observe/` (stats and events): a plain field of a
+ * thread-local object, written only on the slow path. `handedOff`: set by `unlockSlow` when it
+ * handed the lock to a parked waiter (the observer clears it). Sleeps are counted by `core/park.ts`.
  */
-export const SLOW_PATH = { parks: 0, handedOff: false };
+export const SLOW_PATH = { handedOff: false };
 
 /** How long a parked waiter waits before it asks for the lock to be handed to it (Mutex). */
 export const MUTEX_FAIR_AFTER_MS = 1;
@@ -153,27 +154,44 @@ export function lockSlow(
   policy: ExclusivePolicy,
   onOwnerDied?: () => void,
 ): boolean {
-  let s = Atomics.load(a, i);
+  const s = Atomics.load(a, i);
   if (!hasParked(s) && !isFree(s)) {
     // Spin only while the holder runs and nobody sleeps: once someone is parked, queue up behind.
-    s = spinWhile(a, i, spinWhileHeldAndUnparked, isFree, policy.budget, policy.maxBackoff);
+    spinWhile(a, i, spinWhileHeldAndUnparked, isFree, policy.budget, policy.maxBackoff);
   }
-  let parked = false;
+  return park(a, parking(a, i, me, policy, onOwnerDied), deadline);
+}
+
+/**
+ * One acquisition's parking (`core/park.ts`): take the word or publish PARKED (and FAIR once this
+ * waiter has slept longer than the policy's bound), sleep on the word itself, one owner-death slice
+ * at a time (invariant 6). `whenAcquired` runs right after the acquiring CAS (see lockAsyncSlow).
+ */
+function parking(
+  a: Int32Array,
+  i: number,
+  me: number,
+  policy: ExclusivePolicy,
+  onOwnerDied: (() => void) | undefined,
+  whenAcquired?: () => void,
+): Parking {
   let parkedSince = 0;
-  let parks = 0;
-  for (;;) {
-    const starving = parked && now() - parkedSince > policy.fairAfterMs;
-    const w = acquireOrPrepareToPark(a, i, me, parked, starving, onOwnerDied);
-    SLOW_PATH.parks = parks;
-    if (w === 0) return true;
-    if (deadline !== Infinity && now() >= deadline) return false;
-    if (!parked) parkedSince = now();
-    // Sleep until a release notifies (or the word already changed: 'not-equal', re-check); at most
-    // one slice, so a dead owner is noticed (invariant 6).
-    waitUntil(a, i, w, sliceDeadline(deadline));
-    parked = true;
-    parks++;
-  }
+  return {
+    index: i,
+    attempt(parked) {
+      const starving = parked && now() - parkedSince > policy.fairAfterMs;
+      const w = acquireOrPrepareToPark(a, i, me, parked, starving, onOwnerDied);
+      if (w === 0) {
+        whenAcquired?.();
+        return null;
+      }
+      if (!parked) parkedSince = now();
+      return w;
+    },
+    // At most one slice: a dead owner never releases, and is noticed after waking (invariant 6).
+    sleepUntil: sliceDeadline,
+    forward: () => forwardAbandonedWake(a, i),
+  };
 }
 
 /**
@@ -291,7 +309,7 @@ export function clearOwnerDied(a: Int32Array, i: number): void {
  * there and releases, so the lock is never held across the microtask hops of the promise chain,
  * during which another task of this thread would find it held by its own thread.
  */
-export async function lockAsyncSlow(
+export function lockAsyncSlow(
   a: Int32Array,
   i: number,
   me: number,
@@ -301,23 +319,5 @@ export async function lockAsyncSlow(
   onOwnerDied?: () => void,
   whenAcquired?: () => void,
 ): Promise<number> {
-  let parked = false;
-  let parkedSince = 0;
-  let parks = 0;
-  const forward = (): void => forwardAbandonedWake(a, i);
-  for (;;) {
-    const starving = parked && now() - parkedSince > policy.fairAfterMs;
-    const w = acquireOrPrepareToPark(a, i, me, parked, starving, onOwnerDied);
-    if (w === 0) {
-      whenAcquired?.();
-      return parks;
-    }
-    throwIfOver(wait, lockName);
-    if (!parked) parkedSince = now();
-    // Sleep on the event loop until a release notifies (or the word already changed), at most one
-    // slice so a dead owner is noticed (invariant 6).
-    await waitAsyncUntil(a, i, w, sliceDeadline(wait.deadline), wait.signal, forward);
-    parked = true;
-    parks++;
-  }
+  return parkAsync(a, parking(a, i, me, policy, onOwnerDied, whenAcquired), wait, lockName);
 }

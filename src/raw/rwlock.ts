@@ -133,7 +133,8 @@
  * alone one.
  */
 import { LockError } from '../core/errors.js';
-import { now, throwIfOver, waitAsyncUntil, waitUntil, wake, type ParsedWait } from '../core/futex.js';
+import { now, wake, type ParsedWait } from '../core/futex.js';
+import { park, parkAsync, type Parking } from '../core/park.js';
 import { isDeadOwner } from '../core/owner-death.js';
 import { reapDeadHolds } from '../core/holders.js';
 import { spinWhile, type SpinBudget } from '../core/spin.js';
@@ -182,12 +183,6 @@ export const isWriteLocked = (s: number): boolean => (s & WRITE_LOCKED) !== 0;
 export const isReadLockable = (s: number): boolean => (s & BLOCKS_READERS) === 0 && readersOf(s) < MAX_READERS;
 export const isUpgradableLockable = (s: number): boolean => isReadLockable(s) && (s & UPGRADABLE) === 0;
 export const hasWritersWaiting = (s: number): boolean => (s & WRITERS_WAITING) !== 0;
-
-/**
- * Observability: how often the last blocking acquisition of this thread slept (`blockOn` sets it
- * before returning; the async forms resolve to their own count instead).
- */
-export const RW_SLOW = { parks: 0 };
 
 /**
  * A step of an acquisition: `null` when acquired, else the value to sleep on (`WaitIndex`).
@@ -288,7 +283,7 @@ export function readLockSlow(
   onOwnerDied?: OnOwnerDied,
 ): boolean {
   if (readSpinning(Atomics.load(a, i))) spinWhile(a, i, readSpinning, upgradable ? isUpgradableLockable : isReadLockable, budget);
-  return blockOn(a, i, i, readStep(a, i, upgradable), deadline, onOwnerDied, () => clearStaleHandoff(a, i));
+  return park(a, parking(a, i, i, readStep(a, i, upgradable), onOwnerDied, () => clearStaleHandoff(a, i)), deadline);
 }
 
 /**
@@ -305,9 +300,8 @@ export function readLockAsyncSlow(
 ): Promise<number> {
   // STATE sleepers are woken all at once, so an aborted wait takes no other reader's wakeup; but
   // if it was the only one woken, the writers waiting behind it must still be told.
-  return awaitOn(a, i, i, readStep(a, i, upgradable), wait, lockName, () => forwardReaderWake(a, i), onOwnerDied, () =>
-    clearStaleHandoff(a, i),
-  );
+  const recheck = (): void => clearStaleHandoff(a, i);
+  return parkAsync(a, parking(a, i, i, readStep(a, i, upgradable), onOwnerDied, recheck, () => forwardReaderWake(a, i)), wait, lockName);
 }
 
 /** Releases one plain read hold (the caller checked this thread holds one). */
@@ -386,25 +380,24 @@ const writeSpinning = (s: number): boolean => !isUnlocked(s) && (s & (WRITERS_WA
 /** Blocking write acquisition after the fast path failed. False if `deadline` passed. */
 export function writeLockSlow(a: Int32Array, i: number, deadline: number, budget: SpinBudget, onOwnerDied?: OnOwnerDied): boolean {
   if (writeSpinning(Atomics.load(a, i))) spinWhile(a, i, writeSpinning, isUnlocked, budget);
-  if (blockOn(a, i, i + WRITER_NOTIFY, writeStep(a, i), deadline, onOwnerDied)) return true;
-  abandonWrite(a, i);
-  return false;
+  return park(a, writeParking(a, i, onOwnerDied), deadline);
+}
+
+/** A writer's parking: sleeps on WRITER_NOTIFY; giving up withdraws WRITERS_WAITING (invariant 7). */
+function writeParking(a: Int32Array, i: number, onOwnerDied?: OnOwnerDied): Parking {
+  const forward = (): void => forwardWriterWake(a, i);
+  return parking(a, i, i + WRITER_NOTIFY, writeStep(a, i), onOwnerDied, undefined, forward, () => abandonWrite(a, i));
 }
 
 /** Async write acquisition; resolves to how often it slept, rejects with TimeoutError or the signal's reason. */
-export async function writeLockAsyncSlow(
+export function writeLockAsyncSlow(
   a: Int32Array,
   i: number,
   wait: ParsedWait,
   lockName: string,
   onOwnerDied?: OnOwnerDied,
 ): Promise<number> {
-  try {
-    return await awaitOn(a, i, i + WRITER_NOTIFY, writeStep(a, i), wait, lockName, () => forwardWriterWake(a, i), onOwnerDied);
-  } catch (e) {
-    abandonWrite(a, i);
-    throw e;
-  }
+  return parkAsync(a, writeParking(a, i, onOwnerDied), wait, lockName);
 }
 
 /**
@@ -469,20 +462,20 @@ function upgradeStep(a: Int32Array, i: number): Step {
 
 /** Blocking upgrade (the caller holds the upgradable lock). False if `deadline` passed. */
 export function upgradeSlow(a: Int32Array, i: number, deadline: number): boolean {
-  if (blockOn(a, i, i + UPGRADE_NOTIFY, upgradeStep(a, i), deadline)) return true;
-  cancelUpgrade(a, i);
-  return false;
+  return park(a, upgradeParking(a, i), deadline);
 }
 
 /** Async upgrade; on rejection the upgradable lock is still held. */
-export async function upgradeAsyncSlow(a: Int32Array, i: number, wait: ParsedWait, lockName: string): Promise<number> {
-  try {
-    // The upgrader is woken with notify-all, so an abandoned wait swallows nothing.
-    return await awaitOn(a, i, i + UPGRADE_NOTIFY, upgradeStep(a, i), wait, lockName, noForward);
-  } catch (e) {
-    cancelUpgrade(a, i);
-    throw e;
-  }
+export function upgradeAsyncSlow(a: Int32Array, i: number, wait: ParsedWait, lockName: string): Promise<number> {
+  return parkAsync(a, upgradeParking(a, i), wait, lockName);
+}
+
+/**
+ * The upgrader's parking: sleeps on UPGRADE_NOTIFY (woken with notify-all, so an abandoned wait
+ * swallows nothing and needs no forwarding); giving up lets readers in again.
+ */
+function upgradeParking(a: Int32Array, i: number): Parking {
+  return parking(a, i, i + UPGRADE_NOTIFY, upgradeStep(a, i), undefined, undefined, undefined, () => cancelUpgrade(a, i));
 }
 
 /** An upgrade gave up: let readers in again (we still hold the upgradable lock). */
@@ -587,8 +580,6 @@ export function forwardReaderWake(a: Int32Array, i: number): void {
   wakeWriterOrReaders(a, i, Atomics.load(a, i));
 }
 
-const noForward = (): void => {};
-
 // ---- wait loops shared by every acquisition ------------------------------------------------------
 
 /**
@@ -616,69 +607,33 @@ type Recheck = () => void;
 /** Called once per owner death, by the thread whose CAS reaped it (the API layer's stats hook). */
 export type OnOwnerDied = () => void;
 
-function blockOn(
+/**
+ * One acquisition's parking (`core/park.ts`): `step` is the state machine's attempt; every sleep is
+ * bounded by RECHECK_MS, a sleep that ran out runs `recheck`, and every wake-up reaps dead owners
+ * (invariant 9). `giveUp` undoes a waiting writer's or upgrader's claim (invariants 7, 8).
+ */
+function parking(
   a: Int32Array,
   i: number,
-  waitIndex: number,
+  index: number,
   step: Step,
-  deadline: number,
   onOwnerDied?: OnOwnerDied,
   recheck?: Recheck,
-): boolean {
-  let parked = false;
-  let woken = false;
-  let parks = 0;
-  for (;;) {
-    const expected = step(parked, woken);
-    RW_SLOW.parks = parks;
-    if (expected === null) return true;
-    if (deadline !== Infinity && now() >= deadline) return false;
-    // Sleep until a release notifies, the word already moved on, or the recheck time is up.
-    const r = waitUntil(a, waitIndex, expected, Math.min(deadline, now() + RECHECK_MS));
-    if (r === 'timed-out') recheck?.();
-    // A holder that died never releases: after every bounded sleep, release on its behalf (invariant 9).
-    reapDeadOwners(a, i, onOwnerDied);
-    parked = true;
-    woken = r === 'ok';
-    parks++;
-  }
-}
-
-async function awaitOn(
-  a: Int32Array,
-  i: number,
-  waitIndex: number,
-  step: Step,
-  wait: ParsedWait,
-  lockName: string,
-  onAbandonedWake: () => void,
-  onOwnerDied?: OnOwnerDied,
-  recheck?: Recheck,
-): Promise<number> {
-  let parked = false;
-  let woken = false;
-  let parks = 0;
-  for (;;) {
-    const expected = step(parked, woken);
-    if (expected === null) return parks;
-    throwIfOver(wait, lockName);
-    // Sleep on the event loop until a release notifies (or the word already moved on, or the
-    // recheck time is up).
-    const r = await waitAsyncUntil(
-      a,
-      waitIndex,
-      expected,
-      Math.min(wait.deadline, now() + RECHECK_MS),
-      wait.signal,
-      onAbandonedWake,
-    );
-    if (r === 'timed-out') recheck?.();
-    // A holder that died never releases: after every bounded sleep, release on its behalf (invariant 9).
-    reapDeadOwners(a, i, onOwnerDied);
-    parked = true;
-    woken = r === 'ok';
-    parks++;
-  }
+  forward?: () => void,
+  giveUp?: () => void,
+): Parking {
+  return {
+    index,
+    attempt: step,
+    sleepUntil: (deadline) => Math.min(deadline, now() + RECHECK_MS),
+    afterSleep(r) {
+      if (r === 'timed-out') recheck?.();
+      // A holder that died never releases: after every bounded sleep, release on its behalf (invariant 9).
+      reapDeadOwners(a, i, onOwnerDied);
+    },
+    forward,
+    giveUp,
+  };
 }
 
 /**
@@ -758,6 +713,7 @@ export function clearOwnerDied(a: Int32Array, i: number): void {
 function clearStaleHandoff(a: Int32Array, i: number): void {
   if ((Atomics.load(a, i) & HANDOFF) === 0) return;
   revertHandoff(a, i);
-  // Writers that could not claim the handoff sleep behind it: the free lock is theirs now (invariant 6).
-  wakeWriterOrReaders(a, i, Atomics.load(a, i), true);
+  // Writers that could not claim the handoff sleep behind it: the free lock is theirs now, and
+  // they go first (the handoff was a starving writer's request; invariant 6).
+  wakeWriterOrReaders(a, i, Atomics.load(a, i), false);
 }

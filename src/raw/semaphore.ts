@@ -82,7 +82,8 @@
  * before its release's CAS like any lock's. The lease clock is `Date.now()`, shared by all threads
  * of a process; a clock step only shortens or lengthens one lease (fairness, never safety).
  */
-import { now, throwIfOver, waitAsyncUntil, waitUntil, wake, type ParsedWait } from '../core/futex.js';
+import { now, wake, type ParsedWait } from '../core/futex.js';
+import { park, parkAsync, type Parking } from '../core/park.js';
 import { reapDeadHolds } from '../core/holders.js';
 import { ROBUST_SLICE_MS } from '../core/owner-death.js';
 
@@ -269,40 +270,15 @@ function step(a: Int32Array, i: number, n: number, st: AcquireState): boolean {
 
 /** Blocking acquisition after the fast path failed. Returns false if `deadline` passed. */
 export function acquireSlow(a: Int32Array, i: number, n: number, deadline: number, onOwnerDied?: () => void): boolean {
-  const st: AcquireState = { since: now(), token: 0 };
-  SEM_SLOW.parks = 0;
-  for (;;) {
-    // SEQ before the check (invariant 2).
-    const seq = Atomics.load(a, i + SEQ);
-    if (step(a, i, n, st)) return true;
-    if (deadline !== Infinity && now() >= deadline) {
-      if (st.token !== 0) clearHead(a, i, st.token);
-      return false;
-    }
-    announceSleep(a, i, n);
-    // Sleep until a release or gate opening bumps SEQ (or it already did: 'not-equal').
-    waitUntil(a, i + SEQ, seq, sleepDeadline(a, i, st.token, deadline));
-    SEM_SLOW.parks++;
-    retractSleep(a, i, n);
-    // Permits of a dead holder never come back by themselves (invariant 6).
-    reapDeadPermits(a, i, onOwnerDied);
-  }
-}
-
-/** Observability: how often this thread's last `acquireSlow` slept (the async form resolves to its own). */
-export const SEM_SLOW = { parks: 0 };
-
-/** Wakes every sleeper in place of an aborted async wait that swallowed a notify (invariant 4). */
-export function forwardAbandonedWake(a: Int32Array, i: number): void {
-  // CORRECTNESS: the swallowed notify may have been a release's only wake; everyone re-checks.
-  wake(a, i + SEQ, Infinity);
+  return park(a, parking(a, i, n, onOwnerDied), deadline);
 }
 
 /**
- * Async acquisition after the fast path failed: the same loop on `Atomics.waitAsync`. Rejects with
- * TimeoutError or the signal's reason; a head that gives up opens the gate first.
+ * Async acquisition after the fast path failed: the same parking on `Atomics.waitAsync`. Resolves
+ * to how often it slept; rejects with TimeoutError or the signal's reason (a head that gives up
+ * opens the gate first).
  */
-export async function acquireAsyncSlow(
+export function acquireAsyncSlow(
   a: Int32Array,
   i: number,
   n: number,
@@ -310,30 +286,44 @@ export async function acquireAsyncSlow(
   lockName: string,
   onOwnerDied?: () => void,
 ): Promise<number> {
+  return parkAsync(a, parking(a, i, n, onOwnerDied), wait, lockName);
+}
+
+/**
+ * One acquisition's parking (`core/park.ts`): SEQ is read before each attempt (invariant 2) and
+ * is the value slept on; the sleep is announced in SLEEPERS (and WEIGHTED) around it, bounded by
+ * the head's lease and renewal times (invariant 5), and followed by a reap of dead holders'
+ * permits (invariant 6). A waiter that gives up as head opens the gate (invariant 3).
+ */
+function parking(a: Int32Array, i: number, n: number, onOwnerDied: (() => void) | undefined): Parking {
   const st: AcquireState = { since: now(), token: 0 };
-  const forward = (): void => forwardAbandonedWake(a, i);
-  let parks = 0;
-  try {
-    for (;;) {
+  return {
+    index: i + SEQ,
+    attempt() {
       // SEQ before the check (invariant 2).
       const seq = Atomics.load(a, i + SEQ);
-      if (step(a, i, n, st)) return parks;
-      throwIfOver(wait, lockName);
-      announceSleep(a, i, n);
-      try {
-        // Sleep on the event loop until SEQ moves; an abort leaves the wait queued (forwarded).
-        await waitAsyncUntil(a, i + SEQ, seq, sleepDeadline(a, i, st.token, wait.deadline), wait.signal, forward);
-        parks++;
-      } finally {
-        retractSleep(a, i, n);
-      }
+      return step(a, i, n, st) ? null : seq;
+    },
+    sleepUntil: (deadline) => sleepDeadline(a, i, st.token, deadline),
+    beforeSleep: () => announceSleep(a, i, n),
+    afterSleep() {
+      retractSleep(a, i, n);
       // Permits of a dead holder never come back by themselves (invariant 6).
       reapDeadPermits(a, i, onOwnerDied);
-    }
-  } finally {
-    // Giving up (timeout, abort) as head: open the gate for the others (invariant 3).
-    if (st.token !== 0) clearHead(a, i, st.token);
-  }
+    },
+    giveUp() {
+      // Giving up (timeout, abort) as head: open the gate for the others (invariant 3).
+      if (st.token !== 0) clearHead(a, i, st.token);
+      st.token = 0;
+    },
+    forward: () => forwardAbandonedWake(a, i),
+  };
+}
+
+/** Wakes every sleeper in place of an aborted async wait that swallowed a notify (invariant 4). */
+export function forwardAbandonedWake(a: Int32Array, i: number): void {
+  // CORRECTNESS: the swallowed notify may have been a release's only wake; everyone re-checks.
+  wake(a, i + SEQ, Infinity);
 }
 
 /**
