@@ -89,8 +89,10 @@
  *    held by another owner's record on e and, unless o already holds something on e (a conversion,
  *    which goes first as in Gray's scheme and PostgreSQL), with no mode waited for by another
  *    owner's record with an earlier ticket (FIFO: a waiting X is not overtaken by later S).
- * 5. Only a release (a mode leaving R_HOLD) or a waiter leaving the queue can make another waiter
- *    grantable; both bump E_SEQ and wake every sleeper on it. A grant never unblocks anyone.
+ * 5. Only a release (a mode leaving R_HOLD), a waiter leaving the queue, or a first grant to a
+ *    record that also waits (its queued request becomes a conversion, which skips the FIFO
+ *    check) can make a waiter grantable; each bumps E_SEQ and wakes every sleeper on it. Any
+ *    other grant only adds holds, which never unblocks anyone.
  *    E_SEQ is written only under the partition lock; bit 0 (SLEEPERS) is set by whoever reads it
  *    to sleep and cleared by the bump that wakes them, so a bump with the bit clear does nothing.
  * 6. Strong counters (`fastpath.ts`): each strong acquisition counted in R_COUNT and each strong
@@ -583,11 +585,15 @@ export class LockTable {
   grant(e: number, r: number, mode: number, n = 1): void {
     const a = this.a;
     const w = this.r(r);
+    const held = a[w + R_HOLD]!;
     if (a[w + R_COUNT + mode] === 0) {
-      a[w + R_HOLD] = a[w + R_HOLD]! | (1 << mode);
+      a[w + R_HOLD] = held | (1 << mode);
       a[this.e(e) + E_GRANTED + mode]!++;
     }
     a[w + R_COUNT + mode] = a[w + R_COUNT + mode]! + n;
+    // Invariant 5: the owner's own queued request here just became a conversion (no longer
+    // behind earlier waiters): it may be grantable now, wake it.
+    if (held === 0 && a[w + R_WAIT] !== 0) this.bump(e);
   }
 
   /**
