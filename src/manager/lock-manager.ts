@@ -92,6 +92,7 @@ import {
   type TableShape,
 } from './table.js';
 import { describeCycle, findCycle, type DeadlockEdge } from './deadlock.js';
+import { isDeadOwner, sliceDeadline } from '../core/owner-death.js';
 import { isStrong, strongIndex, type FastKey, type FastPath } from './fastpath.js';
 
 export type { LockMode } from './modes.js';
@@ -594,12 +595,58 @@ export class LockManager {
       st.closed = true;
       this.#owners.delete(owner);
     }
+    return this.#releaseOwner(owner);
+  }
+
+  /** Everything `owner` holds or waits for, in the shared table and fast path; see releaseAll. */
+  #releaseOwner(owner: number): number {
     // Fast-path slots first: nothing waits on them (fastpath.ts, invariant 2).
     return this.#fp.releaseOwner(owner) + this.#t.releaseOwnerRecords(owner);
   }
 
-  /** A snapshot of every resource's holders and waiters (one partition at a time). */
+  /**
+   * The owner-death hook: releases every owner holding or waiting on L's entry whose thread has
+   * died (`isDeadOwner`), everywhere in the table. Returns true if it released anyone (then the
+   * entry's waiters were woken by the releases). Takes L's partition lock; caller holds none.
+   */
+  #reapDeadOn(L: LocalLock): boolean {
+    const t = this.#t;
+    let dead: number[] | undefined;
+    const p = t.partitionOf(L.lo);
+    t.lockPartition(p);
+    try {
+      const e = t.findEntry(L.lo, L.hi);
+      if (e >= 0) {
+        t.forEachRecord(e, (r) => {
+          const o = t.field(r, R_OWNER);
+          if (isDeadOwner(o)) (dead ??= []).push(o);
+        });
+      }
+    } finally {
+      t.unlockPartition(p);
+    }
+    if (dead === undefined) return false;
+    // A dead thread runs no more requests: releaseOwnerRecords' precondition holds.
+    for (const o of dead) this.#releaseOwner(o);
+    return true;
+  }
+
+  /**
+   * A snapshot of every resource's holders and waiters. Owners found dead (their thread exited)
+   * are released first and never shown.
+   */
   query(): LockManagerSnapshot {
+    for (;;) {
+      const dead = new Set<number>();
+      const snap = this.#snapshot(dead);
+      if (dead.size === 0) return snap;
+      // A dead thread runs no more requests: release what it left, then look again.
+      for (const o of dead) this.#releaseOwner(o);
+    }
+  }
+
+  /** One snapshot; adds to `dead` every owner seen whose thread has died. */
+  #snapshot(dead: Set<number>): LockManagerSnapshot {
     const t = this.#t;
     const resources: LockResourceInfo[] = [];
     const stamp = nowStamp();
@@ -612,6 +659,7 @@ export class LockManager {
           t.forEachRecord(e, (r) => {
             const hold = t.field(r, R_HOLD);
             const owner = t.field(r, R_OWNER);
+            if (isDeadOwner(owner)) dead.add(owner);
             if (hold !== 0) {
               let count = 0;
               for (let m = 0; m < MODE_COUNT; m++) count += t.count(r, m);
@@ -631,7 +679,7 @@ export class LockManager {
         t.unlockPartition(p);
       }
     }
-    this.#queryFastPath(resources);
+    this.#queryFastPath(resources, dead);
     const held = resources.flatMap((r) => r.holders.map((h) => ({ resource: r.resource, owner: h.owner, mode: h.mode })));
     const pending = resources.flatMap((r) =>
       r.waiters.map((w) => ({ resource: r.resource, owner: w.owner, mode: w.mode, waitingMs: w.waitingMs })),
@@ -643,10 +691,11 @@ export class LockManager {
    * Adds the fast-path holders (IS/IX) to a query() snapshot, merged into the resource of the
    * same key and into the same owner's holder entry if the main table has them too.
    */
-  #queryFastPath(resources: LockResourceInfo[]): void {
+  #queryFastPath(resources: LockResourceInfo[], dead: Set<number>): void {
     const byKey = new Map<string, LockResourceInfo>();
     for (const r of resources) byKey.set(r.key, r);
     this.#fp.forEachHeld((owner, lo, hi, isN, ixN, nameByte) => {
+      if (isDeadOwner(owner)) dead.add(owner);
       const key = keyHex(lo, hi);
       let info = byKey.get(key);
       if (info === undefined) {
@@ -740,7 +789,9 @@ export class LockManager {
       L.fast[mode]!++;
       return GRANTED;
     }
-    const pd = this.#attemptCounted(L, mode, plan.owner, tryOnly);
+    let pd = this.#attemptCounted(L, mode, plan.owner, tryOnly);
+    // Refused, maybe only because of a dead owner's hold or queued wait: reap it and try again.
+    if (pd === REFUSED && this.#reapDeadOn(L)) pd = this.#attemptCounted(L, mode, plan.owner, tryOnly);
     if (pd === GRANTED) noteShared(L, mode);
     return pd;
   }
@@ -960,11 +1011,14 @@ export class LockManager {
     const { wait } = plan;
     let nextCheck = deadlineAfterMs(plan.deadlockTimeout);
     for (;;) {
-      // Sleep until the entry's word moves (a release or withdrawal there), the deadline, or the
-      // next deadlock check. CORRECTNESS: pd.seq was read under the partition lock; any change
-      // since then bumped the word, so this returns 'not-equal' instead of sleeping through it.
-      waitUntil(t.a, t.seqIndex(pd.e), pd.seq, Math.min(wait.deadline, nextCheck));
+      // Sleep until the entry's word moves (a release or withdrawal there), the deadline, the
+      // next deadlock check, or the end of an owner-death slice. CORRECTNESS: pd.seq was read
+      // under the partition lock; any change since then bumped the word, so this returns
+      // 'not-equal' instead of sleeping through it.
+      waitUntil(t.a, t.seqIndex(pd.e), pd.seq, sliceDeadline(Math.min(wait.deadline, nextCheck)));
       if (this.#poll(plan, i, pd)) return;
+      // A dead owner's hold or wait here: release it, then re-check at once (the word moved).
+      if (this.#reapDeadOn(plan.locks[i]!)) continue;
       if (this.#expired(plan, i, pd)) continue;
       if (now() >= nextCheck) {
         if (this.#checkDeadlock(plan, i, pd)) return;
@@ -981,12 +1035,13 @@ export class LockManager {
       try {
         // As in #waitSync, on the event loop. An aborted wait that later swallows a notify needs
         // no forwarding: every notify on this word wakes all sleepers.
-        await waitAsyncUntil(t.a, t.seqIndex(pd.e), pd.seq, Math.min(wait.deadline, nextCheck), wait.signal, noop);
+        await waitAsyncUntil(t.a, t.seqIndex(pd.e), pd.seq, sliceDeadline(Math.min(wait.deadline, nextCheck)), wait.signal, noop);
       } catch (err) {
         this.#abandon(plan, i, pd);
         throw err;
       }
       if (this.#poll(plan, i, pd)) return;
+      if (this.#reapDeadOn(plan.locks[i]!)) continue;
       if (this.#expired(plan, i, pd)) continue;
       if (now() >= nextCheck) {
         if (this.#checkDeadlock(plan, i, pd)) return;
