@@ -1,8 +1,18 @@
 /**
  * Waits-for graph search for `LockManager`, as in PostgreSQL's deadlock.c: a request that has
  * waited `deadlockTimeout` takes every partition lock (ascending order, so the graph is one
- * consistent snapshot), builds the graph and looks for a cycle through its own owner. If there is
- * one, that request is the victim (PostgreSQL also fails the process that ran the check).
+ * consistent snapshot), builds the graph and looks for a cycle that starts with **its own** wait
+ * edges and comes back to its owner. If there is one, that request is on the cycle and is the
+ * victim (PostgreSQL also fails the process that ran the check). Starting from the request, not
+ * from every wait of its owner, matters when an owner waits in several places: a request waiting
+ * only for an owner that waits for nothing must not be failed for a cycle through another
+ * request of its owner (that request finds the cycle itself, at its own check).
+ *
+ * Every waiting request runs this check, including a second request of an owner that already
+ * waits on the same resource (it has no queue slot of its own, `lock-manager.ts`): its edges are
+ * computed from its own mode, with the FIFO position of its owner's queued record, exactly as the
+ * grant rule treats it. So every cycle of waiting requests is found by each request on it whose
+ * thread runs its check.
  *
  * Edges follow the grant rule of `table.ts` (invariant 4) exactly, so an edge is only drawn where
  * the grant rule really makes one owner wait for another: owner A waiting for mode m on entry e
@@ -38,8 +48,24 @@ interface Waiting {
   r: number;
 }
 
-/** Finds a waits-for cycle through `start`; returns its edges (starting at `start`) or null. */
-export function findCycle(t: LockTable, start: number, resourceName: (e: number) => string): DeadlockEdge[] | null {
+/** The request that runs the check: its owner's record `r` on entry `e`, and its mode. */
+export interface CheckingRequest {
+  e: number;
+  r: number;
+  /** The mode this request waits for (the record's R_WAIT − 1, or another request's mode). */
+  mode: number;
+}
+
+/**
+ * Finds a waits-for cycle that starts with the edges of request `req` (of owner `start`) and
+ * comes back to `start`; returns its edges (the first one is `req`'s) or null.
+ */
+export function findCycle(
+  t: LockTable,
+  start: number,
+  req: CheckingRequest,
+  resourceName: (e: number) => string,
+): DeadlockEdge[] | null {
   // Every waiting record, by owner.
   const waiting = new Map<number, Waiting[]>();
   for (let p = 0; p < PARTITIONS; p++) {
@@ -53,12 +79,12 @@ export function findCycle(t: LockTable, start: number, resourceName: (e: number)
       });
     });
   }
-  if (!waiting.has(start)) return null;
+  if (t.field(req.r, R_WAIT) === 0) return null;
 
-  const blockersOf = (w: Waiting): DeadlockEdge[] => {
+  // The edges of one request (record w.r's owner, `mode`, at w.r's FIFO position).
+  const blockersOf = (w: Waiting, mode = t.field(w.r, R_WAIT) - 1): DeadlockEdge[] => {
     const out: DeadlockEdge[] = [];
     const owner = t.field(w.r, R_OWNER);
-    const mode = t.field(w.r, R_WAIT) - 1;
     const conversion = t.field(w.r, R_HOLD) !== 0;
     const ticket = t.field(w.r, R_TICKET);
     t.forEachRecord(w.e, (q) => {
@@ -78,24 +104,28 @@ export function findCycle(t: LockTable, start: number, resourceName: (e: number)
     return out;
   };
 
-  // Depth-first search; an owner already explored without reaching `start` never will.
+  // Depth-first search from req's own edges; an owner already explored without reaching `start`
+  // never will. Other owners are expanded through all their waiting records: an owner with a
+  // waiting request releases nothing meanwhile (docs/lock-manager.md, ownership model).
   const seen = new Set<number>([start]);
   const path: DeadlockEdge[] = [];
-  const visit = (o: number): boolean => {
-    for (const w of waiting.get(o) ?? []) {
-      for (const edge of blockersOf(w)) {
-        path.push(edge);
-        if (edge.blockedBy === start) return true;
-        if (!seen.has(edge.blockedBy)) {
-          seen.add(edge.blockedBy);
-          if (visit(edge.blockedBy)) return true;
-        }
-        path.pop();
+  const follow = (edges: DeadlockEdge[]): boolean => {
+    for (const edge of edges) {
+      path.push(edge);
+      if (edge.blockedBy === start) return true;
+      if (!seen.has(edge.blockedBy)) {
+        seen.add(edge.blockedBy);
+        if (visit(edge.blockedBy)) return true;
       }
+      path.pop();
     }
     return false;
   };
-  return visit(start) ? path : null;
+  const visit = (o: number): boolean => {
+    for (const w of waiting.get(o) ?? []) if (follow(blockersOf(w))) return true;
+    return false;
+  };
+  return follow(blockersOf(req, req.mode)) ? path : null;
 }
 
 /** "owner 3 waits for X on ["db","b"], blocked by owner 4 (holds S)", one line per edge. */

@@ -980,16 +980,26 @@ export class LockManager {
    * DeadlockError if a waits-for cycle runs through its owner. Returns true if granted.
    */
   #checkDeadlock(plan: Plan, i: number, pd: Pending): boolean {
-    if (pd.ticket === 0) return false; // the other request of this owner does the checking
     const t = this.#t;
     const L = plan.locks[i]!;
     const mode = plan.modes[i]!;
     let edges: DeadlockEdge[] | null;
     t.lockAll();
     try {
-      if (this.#grantQueued(plan, L, mode, pd)) return true;
-      edges = findCycle(t, plan.owner, (e) => this.#nameOf(e));
-      if (edges !== null) {
+      if (pd.ticket === 0) {
+        // A second request of this owner on this entry, without a queue slot: it waits at its
+        // owner's record's FIFO place for its own mode (grant rule), so it checks with its own
+        // edges. If the record no longer waits, the next poll retries from scratch instead.
+        const r = pd.r;
+        if (t.field(r, R_OWNER) !== plan.owner || t.entryOf(r) !== pd.e || t.field(r, R_WAIT) === 0) return false;
+        if (t.grantable(pd.e, r, mode)) return false; // the next poll takes it
+        edges = findCycle(t, plan.owner, { e: pd.e, r, mode }, (e) => this.#nameOf(e));
+        // The victim has no queue slot to leave (and gave its strong-counter unit back already).
+      } else {
+        if (this.#grantQueued(plan, L, mode, pd)) return true;
+        edges = findCycle(t, plan.owner, { e: pd.e, r: pd.r, mode }, (e) => this.#nameOf(e));
+      }
+      if (edges !== null && pd.ticket !== 0) {
         t.dequeue(pd.e, pd.r);
         // The victim leaves the queue: whoever waited behind it may go on (invariant 5).
         t.bump(pd.e);
