@@ -21,10 +21,19 @@
  * with m (a "soft" edge: FIFO order makes A queue behind B). PostgreSQL would try to reorder the
  * queue to break soft cycles; we fail the request instead, which is safe, only less clever.
  *
+ * Ownership model (docs/lock-manager.md): an owner that has a waiting request releases nothing
+ * meanwhile. That is exact for the default owners: a thread's own owner is used by its blocking
+ * calls (one at a time: the thread is stopped while it waits), and every `acquireAsync` without
+ * an `owner` is an owner of its own (an async task), which waits in one place at most. One more
+ * kind of edge follows from it: while a thread is stopped in a blocking `acquire` (its record's
+ * R_BLOCKS), every async task of that thread (records with R_HOME = that thread) cannot run, so
+ * cannot release: it waits for the owner of that blocking request (`thread` set on the edge).
+ * A task holding what its own thread then blocks on is thus a cycle of two edges.
+ *
  * The caller holds all partition locks; nothing here locks or writes.
  */
 import type { LockTable } from './table.js';
-import { PARTITIONS, R_HOLD, R_OWNER, R_TICKET, R_WAIT } from './table.js';
+import { PARTITIONS, R_BLOCKS, R_HOLD, R_HOME, R_OWNER, R_TICKET, R_WAIT } from './table.js';
 import { conflicts, maskNames, MODE_NAMES, type LockMode } from './modes.js';
 
 /** One edge of a waits-for cycle. */
@@ -39,8 +48,14 @@ export interface DeadlockEdge {
   blockedBy: number;
   /** What that owner holds there, or waits for ahead of it. */
   blockerModes: LockMode[];
-  /** `true` if the blocker holds a conflicting mode; `false` if it only waits ahead (FIFO). */
+  /** `true` if the blocker holds a conflicting mode; `false` if it only waits ahead (FIFO) or `thread` is set. */
   held: boolean;
+  /**
+   * Set when the edge is not a lock wait: `owner` is an async task of the thread with this owner
+   * id, which cannot run because that thread is stopped in a blocking `acquire` of `blockedBy`
+   * (for `mode` on `resource`).
+   */
+  thread?: number;
 }
 
 interface Waiting {
@@ -66,13 +81,20 @@ export function findCycle(
   req: CheckingRequest,
   resourceName: (e: number) => string,
 ): DeadlockEdge[] | null {
-  // Every waiting record, by owner.
+  // Every waiting record, by owner; the thread of every task owner; the blocking wait of every
+  // stopped thread.
   const waiting = new Map<number, Waiting[]>();
+  const homeOf = new Map<number, number>();
+  const stopped = new Map<number, Waiting>();
   for (let p = 0; p < PARTITIONS; p++) {
     t.forEachEntryIn(p, (e) => {
       t.forEachRecord(e, (r) => {
-        if (t.field(r, R_WAIT) === 0) return;
         const o = t.field(r, R_OWNER);
+        const home = t.field(r, R_HOME);
+        if (home !== 0) homeOf.set(o, home);
+        if (t.field(r, R_WAIT) === 0) return;
+        const blocks = t.field(r, R_BLOCKS);
+        if (blocks !== 0) stopped.set(blocks, { e, r });
         let list = waiting.get(o);
         if (list === undefined) waiting.set(o, (list = []));
         list.push({ e, r });
@@ -123,6 +145,21 @@ export function findCycle(
   };
   const visit = (o: number): boolean => {
     for (const w of waiting.get(o) ?? []) if (follow(blockersOf(w))) return true;
+    // An async task whose thread is stopped in a blocking acquire waits for that request's owner.
+    const home = homeOf.get(o);
+    const s = home === undefined ? undefined : stopped.get(home);
+    if (s !== undefined && t.field(s.r, R_OWNER) !== o) {
+      const edge: DeadlockEdge = {
+        owner: o,
+        resource: resourceName(s.e),
+        mode: MODE_NAMES[t.field(s.r, R_WAIT) - 1]!,
+        blockedBy: t.field(s.r, R_OWNER),
+        blockerModes: [],
+        held: false,
+        thread: home,
+      };
+      if (follow([edge])) return true;
+    }
     return false;
   };
   return follow(blockersOf(req, req.mode)) ? path : null;
@@ -131,10 +168,12 @@ export function findCycle(
 /** "owner 3 waits for X on ["db","b"], blocked by owner 4 (holds S)", one line per edge. */
 export function describeCycle(edges: DeadlockEdge[]): string {
   return edges
-    .map(
-      (d) =>
-        `owner ${d.owner} waits for ${d.mode} on ${d.resource}, blocked by owner ${d.blockedBy} ` +
-        `(${d.held ? 'holds' : 'waits ahead for'} ${d.blockerModes.join('+')})`,
+    .map((d) =>
+      d.thread !== undefined
+        ? `owner ${d.owner} is an async task of thread owner ${d.thread}, which is stopped in a blocking ` +
+          `acquire of ${d.mode} on ${d.resource} by owner ${d.blockedBy}`
+        : `owner ${d.owner} waits for ${d.mode} on ${d.resource}, blocked by owner ${d.blockedBy} ` +
+          `(${d.held ? 'holds' : 'waits ahead for'} ${d.blockerModes.join('+')})`,
     )
     .join('; ');
 }

@@ -78,6 +78,7 @@ import { covers, intentionFor, IS, IX, lubOfMask, maskNames, MODE_COUNT, MODE_NA
 import {
   H_OWNER_SEQ,
   initHeader,
+  R_HOME,
   LockTable,
   NO_ENTRY,
   nowStamp,
@@ -255,7 +256,14 @@ class OwnerState {
   idle = 0;
   pruneAt = IDLE_LIMIT;
   closed = false;
-  constructor(readonly owner: number) {}
+  /**
+   * @param home 0 for a thread's or an explicit owner; for the owner of one `acquireAsync`
+   *   without `owner` (an async task), this thread's owner id: its records carry it (R_HOME).
+   */
+  constructor(
+    readonly owner: number,
+    readonly home = 0,
+  ) {}
 }
 
 class LocalLock implements FastKey {
@@ -527,7 +535,7 @@ export class LockManager {
    * `acquireAsync` for abortable waits). On any error, nothing of this request stays held.
    */
   acquire(path: ResourcePath, mode: LockMode, options?: AcquireOptions): ResourceLock {
-    const plan = this.#plan(path, mode, options);
+    const plan = this.#plan(path, mode, options, OWNER_ID, false);
     let i = 0;
     try {
       for (; i < plan.locks.length; i++) {
@@ -543,7 +551,7 @@ export class LockManager {
 
   /** Like `acquire`, but returns null at once instead of waiting. */
   tryAcquire(path: ResourcePath, mode: LockMode, options?: Pick<AcquireOptions, 'owner'>): ResourceLock | null {
-    const plan = this.#plan(path, mode, options);
+    const plan = this.#plan(path, mode, options, 0, false);
     let i = 0;
     try {
       for (; i < plan.locks.length; i++) {
@@ -559,9 +567,14 @@ export class LockManager {
     return this.#finish(plan, mode);
   }
 
-  /** Like `acquire`, waiting on the event loop; rejects instead of throwing. */
+  /**
+   * Like `acquire`, waiting on the event loop; rejects instead of throwing. Without `owner`, the
+   * request is an owner of its own (an async task, id in `lock.owner`): it conflicts with every
+   * other request, this thread's included, as `Mutex.lockAsync` does. Pass an `owner` (e.g. from
+   * `newOwner()`) to make several requests one transaction.
+   */
   async acquireAsync(path: ResourcePath, mode: LockMode, options?: AcquireOptions): Promise<ResourceLock> {
-    const plan = this.#plan(path, mode, options);
+    const plan = this.#plan(path, mode, options, 0, true);
     let i = 0;
     try {
       for (; i < plan.locks.length; i++) {
@@ -618,8 +631,7 @@ export class LockManager {
       const e = t.findEntry(L.lo, L.hi);
       if (e >= 0) {
         t.forEachRecord(e, (r) => {
-          const o = t.field(r, R_OWNER);
-          if (isDeadOwner(o)) (dead ??= []).push(o);
+          if (deadRecord(t, r)) (dead ??= []).push(t.field(r, R_OWNER));
         });
       }
     } finally {
@@ -659,7 +671,7 @@ export class LockManager {
           t.forEachRecord(e, (r) => {
             const hold = t.field(r, R_HOLD);
             const owner = t.field(r, R_OWNER);
-            if (isDeadOwner(owner)) dead.add(owner);
+            if (deadRecord(t, r)) dead.add(owner);
             if (hold !== 0) {
               let count = 0;
               for (let m = 0; m < MODE_COUNT; m++) count += t.count(r, m);
@@ -721,16 +733,29 @@ export class LockManager {
 
   // ---- planning ---------------------------------------------------------------------------------
 
-  #plan(path: ResourcePath, mode: LockMode, options: AcquireOptions | undefined): Plan {
+  /**
+   * `blocks`: this thread's owner id for a blocking acquire (it stops the thread), else 0.
+   * `task`: an acquireAsync, which without `owner` gets an owner of its own (docs/lock-manager.md).
+   */
+  #plan(path: ResourcePath, mode: LockMode, options: AcquireOptions | undefined, blocks: number, task: boolean): Plan {
     checkPath(path);
     const m = parseMode(mode);
     const wait = parseWaitOptions(options);
     const o = options ?? {};
-    const owner = o.owner === undefined ? OWNER_ID : checkOwner(o.owner, 'options.owner');
+    const explicit = o.owner === undefined ? undefined : checkOwner(o.owner, 'options.owner');
     const dl = o.deadlockTimeout === undefined ? this.deadlockTimeout : readDeadlockTimeout(o.deadlockTimeout, 'options.deadlockTimeout');
     if (wait.signal?.aborted) throw abortReason(wait.signal);
-    let state = this.#owners.get(owner);
-    if (state === undefined) this.#owners.set(owner, (state = new OwnerState(owner)));
+    let state: OwnerState | undefined;
+    if (explicit === undefined && task) {
+      // An async task: an owner of its own, ended when its handle is released or it fails.
+      state = new OwnerState(this.newOwner(), OWNER_ID);
+      this.#owners.set(state.owner, state);
+    } else {
+      const owner = explicit ?? OWNER_ID;
+      state = this.#owners.get(owner);
+      if (state === undefined) this.#owners.set(owner, (state = new OwnerState(owner)));
+    }
+    const owner = state.owner;
     let parent: LocalLock | undefined;
     let map = state.roots;
     const n = path.length;
@@ -750,7 +775,7 @@ export class LockManager {
       if (k < n - 1) map = L.kids ??= new Map();
     }
     // Per-path and per-(depth, mode) arrays are built once and shared (never mutated).
-    return { state, owner, locks: parent!.chain, modes: modesFor(n, m), wait, deadlockTimeout: dl };
+    return { state, owner, locks: parent!.chain, modes: modesFor(n, m), wait, deadlockTimeout: dl, blocks };
   }
 
   #finish(plan: Plan, mode: LockMode): ResourceLock {
@@ -784,14 +809,15 @@ export class LockManager {
         return GRANTED;
       }
     }
-    if (mode <= IX && this.#useFastPath && this.#fp.tryWeak(plan.owner, L, mode)) {
+    // Not for async tasks: a fast-path slot does not say which thread runs its owner (R_HOME).
+    if (mode <= IX && this.#useFastPath && plan.state.home === 0 && this.#fp.tryWeak(plan.owner, L, mode)) {
       noteShared(L, mode);
       L.fast[mode]!++;
       return GRANTED;
     }
-    let pd = this.#attemptCounted(L, mode, plan.owner, tryOnly);
+    let pd = this.#attemptCounted(L, mode, plan, tryOnly);
     // Refused, maybe only because of a dead owner's hold or queued wait: reap it and try again.
-    if (pd === REFUSED && this.#reapDeadOn(L)) pd = this.#attemptCounted(L, mode, plan.owner, tryOnly);
+    if (pd === REFUSED && this.#reapDeadOn(L)) pd = this.#attemptCounted(L, mode, plan, tryOnly);
     if (pd === GRANTED) noteShared(L, mode);
     return pd;
   }
@@ -802,12 +828,12 @@ export class LockManager {
    * if the request did not become a hold or a queued wait (which own the raise from then on, and
    * lower it in table.ts when they leave the record).
    */
-  #attemptCounted(L: LocalLock, mode: number, owner: number, tryOnly: boolean): Pending | typeof GRANTED | typeof REFUSED {
-    if (!isStrong(mode)) return this.#attempt(L, mode, owner, tryOnly);
+  #attemptCounted(L: LocalLock, mode: number, req: Requester, tryOnly: boolean): Pending | typeof GRANTED | typeof REFUSED {
+    if (!isStrong(mode)) return this.#attempt(L, mode, req, tryOnly);
     this.#strongBegin(L);
     let pd: Pending | typeof GRANTED | typeof REFUSED;
     try {
-      pd = this.#attempt(L, mode, owner, tryOnly);
+      pd = this.#attempt(L, mode, req, tryOnly);
     } catch (err) {
       this.#fp.strongEnd(L.ctr, 1);
       throw err;
@@ -867,17 +893,17 @@ export class LockManager {
    * empty, moves the partitions' free lists to the global pool (no partition lock held) and
    * tries once more before a CapacityError.
    */
-  #attempt(L: LocalLock, mode: number, owner: number, tryOnly: boolean): Pending | typeof GRANTED | typeof REFUSED {
-    const got = this.#attemptOnce(L, mode, owner, tryOnly, false);
+  #attempt(L: LocalLock, mode: number, req: Requester, tryOnly: boolean): Pending | typeof GRANTED | typeof REFUSED {
+    const got = this.#attemptOnce(L, mode, req, tryOnly, false);
     if (got !== POOL_EMPTY) return got;
     this.#t.drainFreeLists();
-    return this.#attemptOnce(L, mode, owner, tryOnly, true) as Pending | typeof GRANTED | typeof REFUSED;
+    return this.#attemptOnce(L, mode, req, tryOnly, true) as Pending | typeof GRANTED | typeof REFUSED;
   }
 
   #attemptOnce(
     L: LocalLock,
     mode: number,
-    owner: number,
+    req: Requester,
     tryOnly: boolean,
     last: boolean,
   ): Pending | typeof GRANTED | typeof REFUSED | typeof POOL_EMPTY {
@@ -885,7 +911,7 @@ export class LockManager {
     const p = t.partitionOf(L.lo);
     t.lockPartition(p);
     try {
-      const r = t.findOrCreateRecord(L.lo, L.hi, owner, L.text);
+      const r = t.findOrCreateRecord(L.lo, L.hi, req.owner, L.text, req.state.home);
       if (r < 0) {
         if (!last) return POOL_EMPTY;
         throw new CapacityError(
@@ -908,7 +934,7 @@ export class LockManager {
         // start over when it moves (that request's grant or withdrawal changes the word).
         return { e, r, ticket: 0, seq: t.seq(e) };
       }
-      const ticket = t.enqueue(e, r, mode);
+      const ticket = t.enqueue(e, r, mode, req.blocks);
       return { e, r, ticket, seq: t.seq(e) };
     } finally {
       t.unlockPartition(p);
@@ -921,7 +947,7 @@ export class LockManager {
     const mode = plan.modes[i]!;
     if (pd.ticket === 0) {
       // Retry from scratch (see #attempt), strong counter and transfer included.
-      const again = this.#attemptCounted(L, mode, plan.owner, false);
+      const again = this.#attemptCounted(L, mode, plan, false);
       if (again === GRANTED) {
         noteShared(L, mode);
         return true;
@@ -1103,6 +1129,8 @@ export class LockManager {
   /** @internal releases levels upto-1 … 0 of one acquisition. */
   _releaseLevels(st: OwnerState, locks: readonly LocalLock[], modes: readonly number[], upto: number): void {
     if (st.closed) return;
+    // An async task's owner lives for one request: released or failed, it is over.
+    if (st.home !== 0) this.#owners.delete(st.owner);
     for (let i = upto - 1; i >= 0; i--) {
       const L = locks[i]!;
       const m = modes[i]!;
@@ -1137,7 +1165,7 @@ export class LockManager {
     const target = P.shared[IX]! > 0 ? X : S;
     let got: unknown;
     try {
-      got = this.#attemptCounted(P, target, st.owner, true);
+      got = this.#attemptCounted(P, target, { owner: st.owner, state: st, blocks: 0 }, true);
     } catch {
       got = REFUSED;
     }
@@ -1178,8 +1206,13 @@ export class LockManager {
 
 releaseLevels = (lm, st, locks, modes, upto) => lm._releaseLevels(st, locks, modes, upto);
 
+/** What #attempt needs of a request: its owner, the owner's state (R_HOME), whether it blocks its thread. */
+type Requester = Pick<Plan, 'owner' | 'state' | 'blocks'>;
+
 interface Plan {
   state: OwnerState;
+  /** This thread's owner id if the request blocks the thread (acquire), else 0 (R_BLOCKS). */
+  blocks: number;
   owner: number;
   locks: readonly LocalLock[];
   modes: readonly number[];
@@ -1256,6 +1289,12 @@ function prune(st: OwnerState, map: Map<PathPart, LocalLock>): void {
 }
 
 function noop(): void {}
+
+/** A record of a dead thread's owner, or of an async task of a dead thread (owner-death layer). */
+function deadRecord(t: LockTable, r: number): boolean {
+  const home = t.field(r, R_HOME);
+  return isDeadOwner(t.field(r, R_OWNER)) || (home !== 0 && isDeadOwner(home));
+}
 
 function deadlineAfterMs(ms: number): number {
   return ms === Infinity ? Infinity : now() + ms;

@@ -4,8 +4,8 @@
  * async tasks, and every state change that can make a waiter grantable wakes it.
  */
 import { describe, expect, it } from 'vitest';
-import { DeadlockError, LockManager } from '../../dist/index.js';
-import { withAgents } from './agent.js';
+import { DeadlockError, LockManager, TimeoutError } from '../../dist/index.js';
+import { eventually, withAgents } from './agent.js';
 
 const clean = (lm: LockManager): void => expect(lm.query().resources).toEqual([]);
 const settle = (p: Promise<unknown>): Promise<unknown> => p.then((v) => v, (e: unknown) => e);
@@ -87,6 +87,72 @@ describe('LockManager deadlock detector', () => {
         void q2;
       });
       // Both workers are gone: the owner-death layer frees what they left.
+      clean(lm);
+    },
+    30_000,
+  );
+});
+
+describe('LockManager async tasks (ownership model)', () => {
+  it('two async tasks of one thread exclude each other (as Mutex.lockAsync); an explicit owner shares', async () => {
+    const lm = new LockManager({ capacity: 16 });
+    const a = await lm.acquireAsync(['p'], 'X');
+    await expect(lm.acquireAsync(['p'], 'X', { timeout: 50 })).rejects.toBeInstanceOf(TimeoutError);
+    const b = lm.acquireAsync(['p'], 'X', { timeout: 5000 });
+    await sleep(20);
+    expect(lm.query().held.filter((h) => h.resource === '["p"]').length).toBe(1);
+    a.release();
+    const hb = await b;
+    expect(hb.owner).not.toBe(a.owner);
+    hb.release();
+    // Shared on purpose: one transaction owner carried through two tasks.
+    const txn = lm.newOwner();
+    const [t1, t2] = await Promise.all([
+      lm.acquireAsync(['p'], 'X', { owner: txn, timeout: 1000 }),
+      lm.acquireAsync(['p'], 'X', { owner: txn, timeout: 1000 }),
+    ]);
+    t1.release();
+    t2.release();
+    clean(lm);
+  });
+
+  it('a blocking acquire behind an async task of its own thread is a deadlock, reported at once', async () => {
+    const lm = new LockManager({ capacity: 16 });
+    const a = await lm.acquireAsync(['q'], 'X');
+    const t0 = Date.now();
+    let err: unknown;
+    try {
+      lm.acquire(['q'], 'X', { deadlockTimeout: 50, timeout: 3000 }).release();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DeadlockError);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    const cycle = (err as DeadlockError & { cycle: { owner: number; blockedBy: number; thread?: number }[] }).cycle;
+    expect(cycle.some((e) => e.owner === a.owner && e.thread !== undefined)).toBe(true);
+    a.release();
+    clean(lm);
+  });
+
+  it(
+    'no false deadlock: one task of a worker holds K1 while another waits for K2 (real workers)',
+    async () => {
+      const lm = new LockManager({ capacity: 16, deadlockTimeout: 100 });
+      await withAgents(lm.handle, 2, async ([w1, w2]) => {
+        // Task a of worker 1 holds X on K1 for 1.5 s, its event loop free meanwhile.
+        const a = w1!.call<number>('holdAsync', ['K1'], 'X', 1500);
+        await eventually(() => lm.query().held.some((h) => h.resource === '["K1"]'));
+        const k2 = await w2!.call<number>('acquire', ['K2'], 'X');
+        // Task b of worker 1 waits for K2; worker 2 blocks waiting for K1. Not a deadlock: a
+        // releases K1 by itself, then worker 2 goes on and releases K2.
+        const b = settle(w1!.call<number>('holdAsync', ['K2'], 'X', 0, { timeout: 8000 }));
+        await eventually(() => lm.query().pending.some((p) => p.resource === '["K2"]'));
+        const k1 = await w2!.call<number>('acquire', ['K1'], 'X', { timeout: 8000 });
+        await a;
+        await w2!.call('release', k1);
+        await w2!.call('release', k2);
+        expect(await b).toEqual(expect.any(Number));
+      });
       clean(lm);
     },
     30_000,
