@@ -662,9 +662,13 @@ export class LockManager {
     const t = this.#t;
     const resources: LockResourceInfo[] = [];
     const stamp = nowStamp();
-    for (let p = 0; p < PARTITIONS; p++) {
-      t.lockPartition(p);
-      try {
+    // One consistent snapshot: every fast-path group, then every partition (fastpath.ts,
+    // invariant 4). Read piecemeal, a hold moving between a slot and the table could be counted
+    // twice (read in the table, released, taken again in a slot, read there).
+    this.#fp.lockAllGroups();
+    t.lockAll();
+    try {
+      for (let p = 0; p < PARTITIONS; p++) {
         t.forEachEntryIn(p, (e) => {
           const info: LockResourceInfo = { resource: this.#nameOf(e), key: keyHex(t.keyLo(e), t.keyHi(e)), holders: [], waiters: [] };
           const waiters: [number, LockWaiterInfo][] = [];
@@ -687,11 +691,12 @@ export class LockManager {
           info.waiters = waiters.map((x) => x[1]);
           resources.push(info);
         });
-      } finally {
-        t.unlockPartition(p);
       }
+      this.#queryFastPath(resources, dead);
+    } finally {
+      t.unlockAll();
+      this.#fp.unlockAllGroups();
     }
-    this.#queryFastPath(resources, dead);
     const held = resources.flatMap((r) => r.holders.map((h) => ({ resource: r.resource, owner: h.owner, mode: h.mode })));
     const pending = resources.flatMap((r) =>
       r.waiters.map((w) => ({ resource: r.resource, owner: w.owner, mode: w.mode, waitingMs: w.waitingMs })),
