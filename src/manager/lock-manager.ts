@@ -25,20 +25,22 @@
  *   `deadlockTimeout` ms (and every `deadlockTimeout` after that) it searches the waits-for graph.
  * - Escalation (SQL Server's lock escalation): this thread's bookkeeping counts, per owner and
  *   parent, the distinct child resources held through it. Past `escalationThreshold` it tries,
- *   without waiting, to take S (if every fine lock below is IS/S) or X on the parent; on success
- *   it releases the fine locks' shared records, and later requests that the coarse lock covers
- *   do not touch the table. A failed try is retried after `threshold / 4` more fine locks. The
- *   coarse hold is dropped when the last handle it covers is released.
+ *   without waiting and without overtaking another owner's queued request, to take S (if every
+ *   fine lock below is IS/S) or X on the parent; on success it releases the fine locks' shared
+ *   records. It stands only for those fine locks: later requests below it are taken in the table
+ *   as usual, so the coarse hold is dropped when the last handle it replaced is released, however
+ *   many fine locks come after (issue 13, item 4). A failed try is retried after
+ *   `threshold / 4` more fine locks.
  *
  * ## Local bookkeeping (per thread, per owner)
  * `LocalLock` (one per path an owner holds through this thread) counts, per mode, the
- * acquisitions it added to the shared record (`shared`) and those an escalation now covers
+ * acquisitions it added to the shared record (`shared`) and those an escalation replaced
  * (`esc`); `fast[IS]`, `fast[IX]` say how many of `shared[IS]`, `shared[IX]` went through the fast
  * path (a release of one of those looks in the owner's slot first, then in the main table, where
  * a strong request may have moved it). A handle remembers (lock, mode) per level; releasing a level takes back one shared
- * acquisition of that mode if there is one, else one covered acquisition. Modes taken below an
- * escalated S parent are IS/S and those an S escalation leaves uncovered are IX/SIX/U/X, so the
- * two counts never hold the same mode of one path in a way that could be confused.
+ * acquisition of that mode if there is one, else one replaced acquisition. Both kinds of one
+ * mode on one path stand for one acquisition each, so which handle gives back which does not
+ * matter: the totals stay right, and the coarse hold goes with the last replaced one.
  *
  * ## Invariants (per thread and owner)
  * 1. For each path, `shared[m]` = the acquisitions of mode m this thread's live handles added to
@@ -74,7 +76,7 @@ import {
 } from '../core/futex.js';
 import { abortReason, CapacityError, DeadlockError, LockError, TimeoutError } from '../core/errors.js';
 import { checkPath, hashPart, keyHex, keyOfState, partText, ROOT_HASH, type HashState, type PathPart, type ResourcePath } from './hash.js';
-import { covers, intentionFor, IS, IX, lubOfMask, maskNames, MODE_COUNT, MODE_NAMES, parseMode, S, X, type LockMode } from './modes.js';
+import { intentionFor, IS, IX, lubOfMask, maskNames, MODE_COUNT, MODE_NAMES, parseMode, S, X, type LockMode } from './modes.js';
 import {
   H_OWNER_SEQ,
   initHeader,
@@ -804,16 +806,9 @@ export class LockManager {
     if (plan.state.closed) throw releasedWhileWaiting(plan);
     const L = plan.locks[i]!;
     const mode = plan.modes[i]!;
-    // Covered by an escalation hold above: nothing to take in the table.
-    for (let j = i - 1; j >= 0; j--) {
-      const A = plan.locks[j]!;
-      if (A.escMode >= 0 && covers(A.escMode, mode)) {
-        L.esc++;
-        L.coveredBy = A;
-        A.escRefsBelow++;
-        return GRANTED;
-      }
-    }
+    // No request is covered by an escalation hold taken before it: an escalation stands only for
+    // the fine locks it replaced, so it ends when they are released, however many come after
+    // (issue 13, item 4: a worker walking rows kept its table lock for good).
     // Not for async tasks: a fast-path slot does not say which thread runs its owner (R_HOME).
     if (mode <= IX && this.#useFastPath && plan.state.home === 0 && this.#fp.tryWeak(plan.owner, L, mode)) {
       noteShared(L, mode);
@@ -926,7 +921,9 @@ export class LockManager {
         );
       }
       const e = t.entryOf(r);
-      if (t.grantable(e, r, mode)) {
+      // An escalation does not jump the queue (as a conversion it would), so a waiter gets in.
+      const overtakes = req.polite === true && t.othersWaiting(e, r) > 0;
+      if (!overtakes && t.grantable(e, r, mode)) {
         t.grant(e, r, mode);
         return GRANTED;
       }
@@ -1170,7 +1167,7 @@ export class LockManager {
     const target = P.shared[IX]! > 0 ? X : S;
     let got: unknown;
     try {
-      got = this.#attemptCounted(P, target, { owner: st.owner, state: st, blocks: 0 }, true);
+      got = this.#attemptCounted(P, target, { owner: st.owner, state: st, blocks: 0, polite: true }, true);
     } catch {
       got = REFUSED;
     }
@@ -1212,7 +1209,10 @@ export class LockManager {
 releaseLevels = (lm, st, locks, modes, upto) => lm._releaseLevels(st, locks, modes, upto);
 
 /** What #attempt needs of a request: its owner, the owner's state (R_HOME), whether it blocks its thread. */
-type Requester = Pick<Plan, 'owner' | 'state' | 'blocks'>;
+type Requester = Pick<Plan, 'owner' | 'state' | 'blocks'> & {
+  /** Escalation: refused while another owner waits on the resource (no overtaking by conversion). */
+  polite?: boolean;
+};
 
 interface Plan {
   state: OwnerState;

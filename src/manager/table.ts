@@ -565,6 +565,12 @@ export class LockTable {
     return mask;
   }
 
+  /** Number of records other than `r` waiting on entry `e`. */
+  othersWaiting(e: number, r: number): number {
+    const a = this.a;
+    return a[this.e(e) + E_WAITING]! - (a[this.r(r) + R_WAIT] !== 0 ? 1 : 0);
+  }
+
   /** Invariant 4: can record `r` (of `owner`) be granted `mode` now? */
   grantable(e: number, r: number, mode: number): boolean {
     if (conflicts(mode, this.othersHeld(e, r))) return false;
