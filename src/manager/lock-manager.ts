@@ -430,6 +430,11 @@ export class LockManager {
   readonly #skipTransfer: boolean;
   readonly #move: (owner: number, lo: number, hi: number, isCount: number, ixCount: number, nameByte: number) => void;
   readonly #owners = new Map<number, OwnerState>();
+  /**
+   * Task owner ids this thread handed out whose request is over (released or failed, so no record
+   * or slot of them is left): reused before drawing new ids, which are finite (newOwner).
+   */
+  readonly #freeTaskIds: number[] = [];
   #escalations = 0;
 
   /** Bytes a LockManager of this shape needs at a placement. */
@@ -571,9 +576,10 @@ export class LockManager {
 
   /**
    * Like `acquire`, waiting on the event loop; rejects instead of throwing. Without `owner`, the
-   * request is an owner of its own (an async task, id in `lock.owner`): it conflicts with every
-   * other request, this thread's included, as `Mutex.lockAsync` does. Pass an `owner` (e.g. from
-   * `newOwner()`) to make several requests one transaction.
+   * request is an owner of its own (an async task, id in `lock.owner`, reused by this thread
+   * once released): it conflicts with every other request, this thread's included, as
+   * `Mutex.lockAsync` does. Pass an `owner` (e.g. from `newOwner()`) to make several requests
+   * one transaction.
    */
   async acquireAsync(path: ResourcePath, mode: LockMode, options?: AcquireOptions): Promise<ResourceLock> {
     const plan = this.#plan(path, mode, options, 0, true);
@@ -755,7 +761,7 @@ export class LockManager {
     let state: OwnerState | undefined;
     if (explicit === undefined && task) {
       // An async task: an owner of its own, ended when its handle is released or it fails.
-      state = new OwnerState(this.newOwner(), OWNER_ID);
+      state = new OwnerState(this.#freeTaskIds.pop() ?? this.newOwner(), OWNER_ID);
       this.#owners.set(state.owner, state);
     } else {
       const owner = explicit ?? OWNER_ID;
@@ -1131,8 +1137,10 @@ export class LockManager {
   /** @internal releases levels upto-1 … 0 of one acquisition. */
   _releaseLevels(st: OwnerState, locks: readonly LocalLock[], modes: readonly number[], upto: number): void {
     if (st.closed) return;
-    // An async task's owner lives for one request: released or failed, it is over.
-    if (st.home !== 0) this.#owners.delete(st.owner);
+    // An async task's owner lives for one request: released or failed, it is over (its id is
+    // reused below, once this release has removed everything it held).
+    const taskOver = st.home !== 0;
+    if (taskOver) this.#owners.delete(st.owner);
     for (let i = upto - 1; i >= 0; i--) {
       const L = locks[i]!;
       const m = modes[i]!;
@@ -1158,6 +1166,7 @@ export class LockManager {
       }
       forget(st, L);
     }
+    if (taskOver) this.#freeTaskIds.push(st.owner);
   }
 
   // ---- escalation -------------------------------------------------------------------------------

@@ -105,6 +105,10 @@ describe('LockManager async tasks (ownership model)', () => {
     const hb = await b;
     expect(hb.owner).not.toBe(a.owner);
     hb.release();
+    // Task owner ids are reused by their thread once released (ids are finite).
+    const c = await lm.acquireAsync(['p'], 'X');
+    expect([a.owner, hb.owner]).toContain(c.owner);
+    c.release();
     // Shared on purpose: one transaction owner carried through two tasks.
     const txn = lm.newOwner();
     const [t1, t2] = await Promise.all([
