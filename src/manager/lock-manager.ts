@@ -58,6 +58,13 @@
  * and sleeps on the entry futex word that `table.ts` bumps (see its CORRECTNESS note). The
  * bookkeeping here is thread-local, plain JS.
  *
+ * ## Owners and owner death (docs/lock-manager.md)
+ * Blocking calls default to the thread's owner; each `acquireAsync` without `owner` is an owner
+ * of its own (`OwnerState.home` = this thread; its records carry it in R_HOME, and it never uses
+ * the fast path). Waiters sleep in `ROBUST_SLICE_MS` slices and release every owner on their
+ * entry whose thread (or whose task's thread) has died (`#reapDeadOn`); `query()` does the same
+ * for every owner it sees.
+ *
  * ## Invalid use
  * Releasing a handle twice does nothing. Using an owner id from two threads at once is allowed
  * (they share holds) but escalation bookkeeping is per thread. `releaseAll(owner)` while that
@@ -178,7 +185,7 @@ export interface LockManagerHandle extends Handle {
 
 /** One holder of a resource in a `query()` snapshot. */
 export interface LockHolderInfo {
-  /** Owner id: a thread's (threadId + 1) or a transaction id from `newOwner()`. */
+  /** Owner id: a thread's (threadId + 1), a transaction id from `newOwner()`, or an async task's (`ResourceLock.owner`). */
   owner: number;
   /** The least upper bound of the modes held. */
   mode: LockMode;
@@ -192,7 +199,7 @@ export interface LockHolderInfo {
 
 /** One waiter on a resource in a `query()` snapshot. */
 export interface LockWaiterInfo {
-  /** Owner id: a thread's (threadId + 1) or a transaction id from `newOwner()`. */
+  /** Owner id: a thread's (threadId + 1), a transaction id from `newOwner()`, or an async task's (`ResourceLock.owner`). */
   owner: number;
   /** The mode requested. */
   mode: LockMode;
