@@ -438,10 +438,11 @@ export class LockManager {
   readonly #move: (owner: number, lo: number, hi: number, isCount: number, ixCount: number, nameByte: number) => void;
   readonly #owners = new Map<number, OwnerState>();
   /**
-   * Task owner ids this thread handed out whose request is over (released or failed, so no record
-   * or slot of them is left): reused before drawing new ids, which are finite (newOwner).
+   * Async-task owners of this thread whose request is over (released or failed, so no record or
+   * slot of them is left): reused, id and cached path bookkeeping, before drawing new ids, which
+   * are finite (newOwner).
    */
-  readonly #freeTaskIds: number[] = [];
+  readonly #freeTasks: OwnerState[] = [];
   #escalations = 0;
 
   /** Bytes a LockManager of this shape needs at a placement. */
@@ -768,7 +769,7 @@ export class LockManager {
     let state: OwnerState | undefined;
     if (explicit === undefined && task) {
       // An async task: an owner of its own, ended when its handle is released or it fails.
-      state = new OwnerState(this.#freeTaskIds.pop() ?? this.newOwner(), OWNER_ID);
+      state = this.#freeTasks.pop() ?? new OwnerState(this.newOwner(), OWNER_ID);
       this.#owners.set(state.owner, state);
     } else {
       const owner = explicit ?? OWNER_ID;
@@ -1173,7 +1174,7 @@ export class LockManager {
       }
       forget(st, L);
     }
-    if (taskOver) this.#freeTaskIds.push(st.owner);
+    if (taskOver) this.#freeTasks.push(st);
   }
 
   // ---- escalation -------------------------------------------------------------------------------
