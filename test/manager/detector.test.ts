@@ -91,6 +91,33 @@ describe('LockManager deadlock detector', () => {
     },
     30_000,
   );
+
+  it(
+    'a blocking request of an owner that already queues there (no queue slot of its own) is checked too',
+    async () => {
+      const lm = new LockManager({ capacity: 16, deadlockTimeout: 100 });
+      // Explicit transaction owners, each carried through an async request and then a blocking
+      // one on the same resource: the blocking one sleeps without a queue slot.
+      const [o, p] = [lm.newOwner(), lm.newOwner()];
+      await withAgents(lm.handle, 2, async ([w1, w2]) => {
+        await w1!.call('acquire', ['A'], 'S', { owner: o });
+        await w2!.call('acquire', ['B'], 'S', { owner: p });
+        void settle(w1!.call('acquireAsync', ['B'], 'X', { owner: o, timeout: 6000 }));
+        void settle(w2!.call('acquireAsync', ['A'], 'X', { owner: p, timeout: 6000 }));
+        const t0 = Date.now();
+        const b1 = settle(w1!.call('acquire', ['B'], 'X', { owner: o, timeout: 6000 }));
+        const b2 = settle(w2!.call('acquire', ['A'], 'X', { owner: p, timeout: 6000 }));
+        const first = (await Promise.race([b1, b2])) as { name?: string };
+        expect(first.name).toBe('DeadlockError');
+        expect(Date.now() - t0).toBeLessThan(3000);
+      });
+      // Explicit owners are not tied to a thread: end them by hand.
+      lm.releaseAll(o);
+      lm.releaseAll(p);
+      clean(lm);
+    },
+    30_000,
+  );
 });
 
 describe('LockManager async tasks (ownership model)', () => {
