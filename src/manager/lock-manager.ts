@@ -21,7 +21,8 @@
  *   record's held mask gains the new mode (so the effective mode is the least upper bound,
  *   IX ⊔ S = SIX), counted per mode so each handle releases exactly what it took.
  * - Waiting: FIFO by ticket per entry (table.ts, invariant 4); a waiter sleeps on the entry's
- *   futex word, is woken by any release or withdrawal there, and re-checks. After
+ *   futex word, is woken by any release or withdrawal there (or a first grant to its own
+ *   owner's record, table.ts invariant 5) or after an owner-death slice, and re-checks. After
  *   `deadlockTimeout` ms (and every `deadlockTimeout` after that) it searches the waits-for graph.
  * - Escalation (SQL Server's lock escalation): this thread's bookkeeping counts, per owner and
  *   parent, the distinct child resources held through it. Past `escalationThreshold` it tries,
