@@ -729,7 +729,7 @@ export class LockManager {
     const byKey = new Map<string, LockResourceInfo>();
     for (const r of resources) byKey.set(r.key, r);
     this.#fp.forEachHeld((owner, lo, hi, isN, ixN, nameByte) => {
-      if (isDeadOwner(owner)) dead.add(owner);
+      if (deadThreadOwner(owner)) dead.add(owner);
       const key = keyHex(lo, hi);
       let info = byKey.get(key);
       if (info === undefined) {
@@ -1316,7 +1316,13 @@ function noop(): void {}
 /** A record of a dead thread's owner, or of an async task of a dead thread (owner-death layer). */
 function deadRecord(t: LockTable, r: number): boolean {
   const home = t.field(r, R_HOME);
-  return isDeadOwner(t.field(r, R_OWNER)) || (home !== 0 && isDeadOwner(home));
+  return deadThreadOwner(t.field(r, R_OWNER)) || (home !== 0 && isDeadOwner(home));
+}
+
+/** A thread's owner id (below every newOwner() id) whose thread has died. */
+function deadThreadOwner(owner: number): boolean {
+  // newOwner() ids are never threads': skip the owner-death ring scan for them.
+  return owner < FIRST_TXN_OWNER && isDeadOwner(owner);
 }
 
 function deadlineAfterMs(ms: number): number {
