@@ -17,7 +17,10 @@ describe('LockManager.query() snapshots', () => {
         // One hold at a time each: IX (fast path unless a strong request exists, then moved into
         // the table by it) against S (strong: moves the IX holds it finds into the table).
         const ms = 2500;
-        const runs = Promise.all([weak!.call<number>('churn', ['k'], 'IX', ms), strong!.call<number>('churn', ['k'], 'S', ms, 0, 20)]);
+        const runs = Promise.all([
+          weak!.call<number>('churn', ['k'], 'IX', ms),
+          strong!.call<number>('churn', ['k'], 'S', ms, 0, 20), // 20 µs pauses: the IX gets back to its slot
+        ]);
         let done = false;
         void runs.finally(() => (done = true));
         let snapshots = 0;

@@ -208,7 +208,9 @@ describe('LockManager across workers', () => {
         const walkerId = await walker!.call<number>('ownerId');
         const walk = walker!.call<number>('walk', ['db', 't'], 'X', 3000, 6);
         // The walker's loop is busy walking: watch the table for its escalation.
-        await eventually(() => lm.query().held.some((x) => x.owner === walkerId && x.resource === '["db","t"]' && x.mode === 'X'), 2000);
+        const escalated = (): boolean =>
+          lm.query().held.some((x) => x.owner === walkerId && x.resource === '["db","t"]' && x.mode === 'X');
+        await eventually(escalated, 2000);
         const t0 = Date.now();
         const h = await other!.call<number>('acquire', ['db', 't', 'other'], 'X', { timeout: 2500 });
         expect(Date.now() - t0).toBeLessThan(2000);
