@@ -28,10 +28,12 @@
  *   parent, the distinct child resources held through it. Past `escalationThreshold` it tries,
  *   without waiting and without overtaking another owner's queued request, to take S (if every
  *   fine lock below is IS/S) or X on the parent; on success it releases the fine locks' shared
- *   records. It stands only for those fine locks: later requests below it are taken in the table
- *   as usual, so the coarse hold is dropped when the last handle it replaced is released, however
- *   many fine locks come after (issue 13, item 4). A failed try is retried after
- *   `threshold / 4` more fine locks.
+ *   records. Later requests below it are taken in the table as usual; each time `threshold` of
+ *   them accumulate, they are folded into the escalation too, unless another owner waits on the
+ *   parent. So the coarse hold is dropped when the last handle it replaced is released, and
+ *   while someone waits for the parent that happens within the fine locks already replaced,
+ *   however many come after (issue 13, item 4). A failed try is retried after `threshold / 4`
+ *   more fine locks.
  *
  * ## Local bookkeeping (per thread, per owner)
  * `LocalLock` (one per path an owner holds through this thread) counts, per mode, the
@@ -803,13 +805,9 @@ export class LockManager {
   #finish(plan: Plan, mode: LockMode): ResourceLock {
     const leaf = plan.locks[plan.locks.length - 1]!;
     const parent = leaf.parent;
-    if (
-      parent !== undefined &&
-      this.escalationThreshold > 0 &&
-      parent.escMode < 0 &&
-      parent.children.length >= parent.nextEscalationAt
-    ) {
-      this.#tryEscalate(plan.state, parent);
+    if (parent !== undefined && this.escalationThreshold > 0 && parent.children.length >= parent.nextEscalationAt) {
+      if (parent.escMode < 0) this.#tryEscalate(plan.state, parent);
+      else this.#extendEscalation(plan.state, parent);
     }
     return new ResourceLock(this, mode, plan.state, plan.locks, plan.modes);
   }
@@ -821,9 +819,9 @@ export class LockManager {
     if (plan.state.closed) throw releasedWhileWaiting(plan);
     const L = plan.locks[i]!;
     const mode = plan.modes[i]!;
-    // No request is covered by an escalation hold taken before it: an escalation stands only for
-    // the fine locks it replaced, so it ends when they are released, however many come after
-    // (issue 13, item 4: a worker walking rows kept its table lock for good).
+    // No request is covered by an escalation hold at once: it goes to the table, and is folded
+    // into the escalation later only while nobody waits for the parent (#extendEscalation), so
+    // the coarse hold can end (issue 13, item 4: a walker kept its table lock for good).
     // Not for async tasks: a fast-path slot does not say which thread runs its owner (R_HOME).
     if (mode <= IX && this.#useFastPath && plan.state.home === 0 && this.#fp.tryWeak(plan.owner, L, mode)) {
       noteShared(L, mode);
@@ -1195,6 +1193,43 @@ export class LockManager {
       return;
     }
     P.escMode = target;
+    this.#coverChildren(st, P);
+    this.#escalations++;
+  }
+
+  /**
+   * Fine locks keep coming below an escalated parent: fold them into the escalation too (so the
+   * table holds at most about `threshold` of them per parent), unless another owner waits on
+   * the parent. Then they stay fine locks, and the coarse hold ends when the fine locks it
+   * already replaced are released: it never outlasts them while someone waits for it.
+   */
+  #extendEscalation(st: OwnerState, P: LocalLock): void {
+    // Writes below an S escalation (IX on P since) are not covered by it: leave them fine.
+    const covered = P.escMode === X || P.shared[IX] === 0;
+    if (!covered || this.#othersWaitOn(P, st.owner)) {
+      P.nextEscalationAt = P.children.length + Math.max(1, this.escalationThreshold >> 2);
+      return;
+    }
+    this.#coverChildren(st, P);
+    P.nextEscalationAt = this.escalationThreshold;
+  }
+
+  /** True if an owner other than `owner` (which has a record there) waits on P's entry. */
+  #othersWaitOn(P: LocalLock, owner: number): boolean {
+    const t = this.#t;
+    const p = t.partitionOf(P.lo);
+    t.lockPartition(p);
+    try {
+      const e = t.findEntry(P.lo, P.hi);
+      const r = e < 0 ? -1 : t.findRecord(e, owner);
+      return r >= 0 && t.othersWaiting(e, r) > 0;
+    } finally {
+      t.unlockPartition(p);
+    }
+  }
+
+  /** The escalation hold on P replaces P's children's shared acquisitions (it covers them all). */
+  #coverChildren(st: OwnerState, P: LocalLock): void {
     for (const C of P.children) {
       let n = 0;
       for (let m = 0; m < MODE_COUNT; m++) {
@@ -1215,7 +1250,6 @@ export class LockManager {
     }
     for (const C of P.children) C.childAt = -1;
     P.children.length = 0;
-    this.#escalations++;
   }
 
   #nameOf(e: number): string {

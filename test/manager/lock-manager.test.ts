@@ -231,6 +231,16 @@ describe('LockManager basics', () => {
     expect(lm.escalations).toBe(3);
   });
 
+  it('fine locks keep coming below an escalation: folded into it, the table stays small', () => {
+    const lm = new LockManager({ capacity: 128, escalationThreshold: 8 });
+    const hs = Array.from({ length: 100 }, (_, k) => lm.acquire(['t', 'rows', k], 'X'));
+    expect(lm.escalations).toBe(1);
+    // ['t'], ['t','rows'], and fewer than 8 fine rows not folded in yet.
+    expect(lm.query().resources.length).toBeLessThan(2 + 8);
+    hs.forEach((h) => h.release());
+    clean(lm);
+  });
+
   it('names resources by their path (truncated to nameBytes) or by key', async () => {
     const short = new LockManager({ capacity: 8, nameBytes: 8 });
     const h = short.acquire(['a-long-name'], 'S');
