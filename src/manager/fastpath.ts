@@ -66,7 +66,10 @@
  * 3. For each owner, key and weak mode, slot count + main record count = acquisitions held (the
  *    counts are interchangeable: a release takes from the slot first, then the record).
  * 4. Lock order: group lock → partition lock → allocator lock. Nothing takes a group lock while
- *    holding a partition lock; at most one group lock is held at a time.
+ *    holding a partition lock; at most one group lock is held at a time, except by `query()`,
+ *    which takes every group lock in ascending order and then every partition lock (ascending),
+ *    for one consistent snapshot. That cannot deadlock: whoever holds one group lock takes no
+ *    other group lock, and partition locks are only ever taken after group locks.
  *
  * ## Memory ordering
  * CORRECTNESS (the Dekker pair): the weak request stores the summary bit (Atomics.store) and then
@@ -397,23 +400,25 @@ export class FastPath {
     return n;
   }
 
-  /** Calls fn for every slot with counts > 0 (one group locked at a time). */
+  /** Takes every group lock, ascending (for `query()` only: invariant 4). */
+  lockAllGroups(): void {
+    for (let g = 0; g < FP_GROUPS; g++) this.#lock(this.#group(g));
+  }
+  unlockAllGroups(): void {
+    for (let g = FP_GROUPS - 1; g >= 0; g--) this.#unlock(this.#group(g));
+  }
+
+  /** Calls fn for every slot with counts > 0. Caller holds every group lock (`lockAllGroups`). */
   forEachHeld(fn: (owner: number, lo: number, hi: number, isCount: number, ixCount: number, nameByte: number) => void): void {
     const a = this.a;
     for (let g = 0; g < FP_GROUPS; g++) {
       const gw = this.#group(g);
-      if (Atomics.load(a, gw + G_USED) === 0) continue; // never used: nothing to lock for
-      this.#lock(gw);
-      try {
-        const used = a[gw + G_USED]!;
-        for (let s = 0; s < used; s++) {
-          const q = this.#slot(gw, s);
-          const isN = a[q + F_COUNT + IS]!;
-          const ixN = a[q + F_COUNT + IX]!;
-          if (isN !== 0 || ixN !== 0) fn(a[q + F_OWNER]!, a[q + F_LO]!, a[q + F_HI]!, isN, ixN, (q + F_NAME) * 4);
-        }
-      } finally {
-        this.#unlock(gw);
+      const used = a[gw + G_USED]!;
+      for (let s = 0; s < used; s++) {
+        const q = this.#slot(gw, s);
+        const isN = a[q + F_COUNT + IS]!;
+        const ixN = a[q + F_COUNT + IX]!;
+        if (isN !== 0 || ixN !== 0) fn(a[q + F_OWNER]!, a[q + F_LO]!, a[q + F_HI]!, isN, ixN, (q + F_NAME) * 4);
       }
     }
   }

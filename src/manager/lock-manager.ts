@@ -21,24 +21,29 @@
  *   record's held mask gains the new mode (so the effective mode is the least upper bound,
  *   IX ⊔ S = SIX), counted per mode so each handle releases exactly what it took.
  * - Waiting: FIFO by ticket per entry (table.ts, invariant 4); a waiter sleeps on the entry's
- *   futex word, is woken by any release or withdrawal there, and re-checks. After
+ *   futex word, is woken by any release or withdrawal there (or a first grant to its own
+ *   owner's record, table.ts invariant 5) or after an owner-death slice, and re-checks. After
  *   `deadlockTimeout` ms (and every `deadlockTimeout` after that) it searches the waits-for graph.
  * - Escalation (SQL Server's lock escalation): this thread's bookkeeping counts, per owner and
  *   parent, the distinct child resources held through it. Past `escalationThreshold` it tries,
- *   without waiting, to take S (if every fine lock below is IS/S) or X on the parent; on success
- *   it releases the fine locks' shared records, and later requests that the coarse lock covers
- *   do not touch the table. A failed try is retried after `threshold / 4` more fine locks. The
- *   coarse hold is dropped when the last handle it covers is released.
+ *   without waiting and without overtaking another owner's queued request, to take S (if every
+ *   fine lock below is IS/S) or X on the parent; on success it releases the fine locks' shared
+ *   records. Later requests below it are taken in the table as usual; each time `threshold` of
+ *   them accumulate, they are folded into the escalation too, unless another owner waits on the
+ *   parent. So the coarse hold is dropped when the last handle it replaced is released, and
+ *   while someone waits for the parent that happens within the fine locks already replaced,
+ *   however many come after (issue 13, item 4). A failed try is retried after `threshold / 4`
+ *   more fine locks.
  *
  * ## Local bookkeeping (per thread, per owner)
  * `LocalLock` (one per path an owner holds through this thread) counts, per mode, the
- * acquisitions it added to the shared record (`shared`) and those an escalation now covers
+ * acquisitions it added to the shared record (`shared`) and those an escalation replaced
  * (`esc`); `fast[IS]`, `fast[IX]` say how many of `shared[IS]`, `shared[IX]` went through the fast
  * path (a release of one of those looks in the owner's slot first, then in the main table, where
  * a strong request may have moved it). A handle remembers (lock, mode) per level; releasing a level takes back one shared
- * acquisition of that mode if there is one, else one covered acquisition. Modes taken below an
- * escalated S parent are IS/S and those an S escalation leaves uncovered are IX/SIX/U/X, so the
- * two counts never hold the same mode of one path in a way that could be confused.
+ * acquisition of that mode if there is one, else one replaced acquisition. Both kinds of one
+ * mode on one path stand for one acquisition each, so which handle gives back which does not
+ * matter: the totals stay right, and the coarse hold goes with the last replaced one.
  *
  * ## Invariants (per thread and owner)
  * 1. For each path, `shared[m]` = the acquisitions of mode m this thread's live handles added to
@@ -55,6 +60,13 @@
  * This file touches shared memory only through `table.ts`, inside partition critical sections,
  * and sleeps on the entry futex word that `table.ts` bumps (see its CORRECTNESS note). The
  * bookkeeping here is thread-local, plain JS.
+ *
+ * ## Owners and owner death (docs/lock-manager.md)
+ * Blocking calls default to the thread's owner; each `acquireAsync` without `owner` is an owner
+ * of its own (`OwnerState.home` = this thread; its records carry it in R_HOME, and it never uses
+ * the fast path). Waiters sleep in `ROBUST_SLICE_MS` slices and release every owner on their
+ * entry whose thread (or whose task's thread) has died (`#reapDeadOn`); `query()` does the same
+ * for every owner it sees.
  *
  * ## Invalid use
  * Releasing a handle twice does nothing. Using an owner id from two threads at once is allowed
@@ -74,10 +86,11 @@ import {
 } from '../core/futex.js';
 import { abortReason, CapacityError, DeadlockError, LockError, TimeoutError } from '../core/errors.js';
 import { checkPath, hashPart, keyHex, keyOfState, partText, ROOT_HASH, type HashState, type PathPart, type ResourcePath } from './hash.js';
-import { covers, intentionFor, IS, IX, lubOfMask, maskNames, MODE_COUNT, MODE_NAMES, parseMode, S, X, type LockMode } from './modes.js';
+import { intentionFor, IS, IX, lubOfMask, maskNames, MODE_COUNT, MODE_NAMES, parseMode, S, X, type LockMode } from './modes.js';
 import {
   H_OWNER_SEQ,
   initHeader,
+  R_HOME,
   LockTable,
   NO_ENTRY,
   nowStamp,
@@ -92,6 +105,7 @@ import {
   type TableShape,
 } from './table.js';
 import { describeCycle, findCycle, type DeadlockEdge } from './deadlock.js';
+import { isDeadOwner, sliceDeadline } from '../core/owner-death.js';
 import { isStrong, strongIndex, type FastKey, type FastPath } from './fastpath.js';
 
 export type { LockMode } from './modes.js';
@@ -174,7 +188,7 @@ export interface LockManagerHandle extends Handle {
 
 /** One holder of a resource in a `query()` snapshot. */
 export interface LockHolderInfo {
-  /** Owner id: a thread's (threadId + 1) or a transaction id from `newOwner()`. */
+  /** Owner id: a thread's (threadId + 1), a transaction id from `newOwner()`, or an async task's (`ResourceLock.owner`). */
   owner: number;
   /** The least upper bound of the modes held. */
   mode: LockMode;
@@ -188,7 +202,7 @@ export interface LockHolderInfo {
 
 /** One waiter on a resource in a `query()` snapshot. */
 export interface LockWaiterInfo {
-  /** Owner id: a thread's (threadId + 1) or a transaction id from `newOwner()`. */
+  /** Owner id: a thread's (threadId + 1), a transaction id from `newOwner()`, or an async task's (`ResourceLock.owner`). */
   owner: number;
   /** The mode requested. */
   mode: LockMode;
@@ -254,7 +268,14 @@ class OwnerState {
   idle = 0;
   pruneAt = IDLE_LIMIT;
   closed = false;
-  constructor(readonly owner: number) {}
+  /**
+   * @param home 0 for a thread's or an explicit owner; for the owner of one `acquireAsync`
+   *   without `owner` (an async task), this thread's owner id: its records carry it (R_HOME).
+   */
+  constructor(
+    readonly owner: number,
+    readonly home = 0,
+  ) {}
 }
 
 class LocalLock implements FastKey {
@@ -419,6 +440,12 @@ export class LockManager {
   readonly #skipTransfer: boolean;
   readonly #move: (owner: number, lo: number, hi: number, isCount: number, ixCount: number, nameByte: number) => void;
   readonly #owners = new Map<number, OwnerState>();
+  /**
+   * Async-task owners of this thread whose request is over (released or failed, so no record or
+   * slot of them is left): reused, id and cached path bookkeeping, before drawing new ids, which
+   * are finite (newOwner).
+   */
+  readonly #freeTasks: OwnerState[] = [];
   #escalations = 0;
 
   /** Bytes a LockManager of this shape needs at a placement. */
@@ -526,7 +553,7 @@ export class LockManager {
    * `acquireAsync` for abortable waits). On any error, nothing of this request stays held.
    */
   acquire(path: ResourcePath, mode: LockMode, options?: AcquireOptions): ResourceLock {
-    const plan = this.#plan(path, mode, options);
+    const plan = this.#plan(path, mode, options, OWNER_ID, false);
     let i = 0;
     try {
       for (; i < plan.locks.length; i++) {
@@ -542,7 +569,7 @@ export class LockManager {
 
   /** Like `acquire`, but returns null at once instead of waiting. */
   tryAcquire(path: ResourcePath, mode: LockMode, options?: Pick<AcquireOptions, 'owner'>): ResourceLock | null {
-    const plan = this.#plan(path, mode, options);
+    const plan = this.#plan(path, mode, options, 0, false);
     let i = 0;
     try {
       for (; i < plan.locks.length; i++) {
@@ -558,9 +585,15 @@ export class LockManager {
     return this.#finish(plan, mode);
   }
 
-  /** Like `acquire`, waiting on the event loop; rejects instead of throwing. */
+  /**
+   * Like `acquire`, waiting on the event loop; rejects instead of throwing. Without `owner`, the
+   * request is an owner of its own (an async task, id in `lock.owner`, reused by this thread
+   * once released): it conflicts with every other request, this thread's included, as
+   * `Mutex.lockAsync` does. Pass an `owner` (e.g. from `newOwner()`) to make several requests
+   * one transaction.
+   */
   async acquireAsync(path: ResourcePath, mode: LockMode, options?: AcquireOptions): Promise<ResourceLock> {
-    const plan = this.#plan(path, mode, options);
+    const plan = this.#plan(path, mode, options, 0, true);
     let i = 0;
     try {
       for (; i < plan.locks.length; i++) {
@@ -594,24 +627,74 @@ export class LockManager {
       st.closed = true;
       this.#owners.delete(owner);
     }
+    return this.#releaseOwner(owner);
+  }
+
+  /** Everything `owner` holds or waits for, in the shared table and fast path; see releaseAll. */
+  #releaseOwner(owner: number): number {
     // Fast-path slots first: nothing waits on them (fastpath.ts, invariant 2).
     return this.#fp.releaseOwner(owner) + this.#t.releaseOwnerRecords(owner);
   }
 
-  /** A snapshot of every resource's holders and waiters (one partition at a time). */
+  /**
+   * The owner-death hook: releases every owner holding or waiting on L's entry whose thread has
+   * died (`isDeadOwner`), everywhere in the table. Returns true if it released anyone (then the
+   * entry's waiters were woken by the releases). Takes L's partition lock; caller holds none.
+   */
+  #reapDeadOn(L: LocalLock): boolean {
+    const t = this.#t;
+    let dead: number[] | undefined;
+    const p = t.partitionOf(L.lo);
+    t.lockPartition(p);
+    try {
+      const e = t.findEntry(L.lo, L.hi);
+      if (e >= 0) {
+        t.forEachRecord(e, (r) => {
+          if (deadRecord(t, r)) (dead ??= []).push(t.field(r, R_OWNER));
+        });
+      }
+    } finally {
+      t.unlockPartition(p);
+    }
+    if (dead === undefined) return false;
+    // A dead thread runs no more requests: releaseOwnerRecords' precondition holds.
+    for (const o of dead) this.#releaseOwner(o);
+    return true;
+  }
+
+  /**
+   * A snapshot of every resource's holders and waiters. Owners found dead (their thread exited)
+   * are released first and never shown.
+   */
   query(): LockManagerSnapshot {
+    for (;;) {
+      const dead = new Set<number>();
+      const snap = this.#snapshot(dead);
+      if (dead.size === 0) return snap;
+      // A dead thread runs no more requests: release what it left, then look again.
+      for (const o of dead) this.#releaseOwner(o);
+    }
+  }
+
+  /** One snapshot; adds to `dead` every owner seen whose thread has died. */
+  #snapshot(dead: Set<number>): LockManagerSnapshot {
     const t = this.#t;
     const resources: LockResourceInfo[] = [];
     const stamp = nowStamp();
-    for (let p = 0; p < PARTITIONS; p++) {
-      t.lockPartition(p);
-      try {
+    // One consistent snapshot: every fast-path group, then every partition (fastpath.ts,
+    // invariant 4). Read piecemeal, a hold moving between a slot and the table could be counted
+    // twice (read in the table, released, taken again in a slot, read there).
+    this.#fp.lockAllGroups();
+    t.lockAll();
+    try {
+      for (let p = 0; p < PARTITIONS; p++) {
         t.forEachEntryIn(p, (e) => {
           const info: LockResourceInfo = { resource: this.#nameOf(e), key: keyHex(t.keyLo(e), t.keyHi(e)), holders: [], waiters: [] };
           const waiters: [number, LockWaiterInfo][] = [];
           t.forEachRecord(e, (r) => {
             const hold = t.field(r, R_HOLD);
             const owner = t.field(r, R_OWNER);
+            if (deadRecord(t, r)) dead.add(owner);
             if (hold !== 0) {
               let count = 0;
               for (let m = 0; m < MODE_COUNT; m++) count += t.count(r, m);
@@ -627,11 +710,12 @@ export class LockManager {
           info.waiters = waiters.map((x) => x[1]);
           resources.push(info);
         });
-      } finally {
-        t.unlockPartition(p);
       }
+      this.#queryFastPath(resources, dead);
+    } finally {
+      t.unlockAll();
+      this.#fp.unlockAllGroups();
     }
-    this.#queryFastPath(resources);
     const held = resources.flatMap((r) => r.holders.map((h) => ({ resource: r.resource, owner: h.owner, mode: h.mode })));
     const pending = resources.flatMap((r) =>
       r.waiters.map((w) => ({ resource: r.resource, owner: w.owner, mode: w.mode, waitingMs: w.waitingMs })),
@@ -643,10 +727,11 @@ export class LockManager {
    * Adds the fast-path holders (IS/IX) to a query() snapshot, merged into the resource of the
    * same key and into the same owner's holder entry if the main table has them too.
    */
-  #queryFastPath(resources: LockResourceInfo[]): void {
+  #queryFastPath(resources: LockResourceInfo[], dead: Set<number>): void {
     const byKey = new Map<string, LockResourceInfo>();
     for (const r of resources) byKey.set(r.key, r);
     this.#fp.forEachHeld((owner, lo, hi, isN, ixN, nameByte) => {
+      if (deadThreadOwner(owner)) dead.add(owner);
       const key = keyHex(lo, hi);
       let info = byKey.get(key);
       if (info === undefined) {
@@ -672,16 +757,29 @@ export class LockManager {
 
   // ---- planning ---------------------------------------------------------------------------------
 
-  #plan(path: ResourcePath, mode: LockMode, options: AcquireOptions | undefined): Plan {
+  /**
+   * `blocks`: this thread's owner id for a blocking acquire (it stops the thread), else 0.
+   * `task`: an acquireAsync, which without `owner` gets an owner of its own (docs/lock-manager.md).
+   */
+  #plan(path: ResourcePath, mode: LockMode, options: AcquireOptions | undefined, blocks: number, task: boolean): Plan {
     checkPath(path);
     const m = parseMode(mode);
     const wait = parseWaitOptions(options);
     const o = options ?? {};
-    const owner = o.owner === undefined ? OWNER_ID : checkOwner(o.owner, 'options.owner');
+    const explicit = o.owner === undefined ? undefined : checkOwner(o.owner, 'options.owner');
     const dl = o.deadlockTimeout === undefined ? this.deadlockTimeout : readDeadlockTimeout(o.deadlockTimeout, 'options.deadlockTimeout');
     if (wait.signal?.aborted) throw abortReason(wait.signal);
-    let state = this.#owners.get(owner);
-    if (state === undefined) this.#owners.set(owner, (state = new OwnerState(owner)));
+    let state: OwnerState | undefined;
+    if (explicit === undefined && task) {
+      // An async task: an owner of its own, ended when its handle is released or it fails.
+      state = this.#freeTasks.pop() ?? new OwnerState(this.newOwner(), OWNER_ID);
+      this.#owners.set(state.owner, state);
+    } else {
+      const owner = explicit ?? OWNER_ID;
+      state = this.#owners.get(owner);
+      if (state === undefined) this.#owners.set(owner, (state = new OwnerState(owner)));
+    }
+    const owner = state.owner;
     let parent: LocalLock | undefined;
     let map = state.roots;
     const n = path.length;
@@ -701,19 +799,15 @@ export class LockManager {
       if (k < n - 1) map = L.kids ??= new Map();
     }
     // Per-path and per-(depth, mode) arrays are built once and shared (never mutated).
-    return { state, owner, locks: parent!.chain, modes: modesFor(n, m), wait, deadlockTimeout: dl };
+    return { state, owner, locks: parent!.chain, modes: modesFor(n, m), wait, deadlockTimeout: dl, blocks };
   }
 
   #finish(plan: Plan, mode: LockMode): ResourceLock {
     const leaf = plan.locks[plan.locks.length - 1]!;
     const parent = leaf.parent;
-    if (
-      parent !== undefined &&
-      this.escalationThreshold > 0 &&
-      parent.escMode < 0 &&
-      parent.children.length >= parent.nextEscalationAt
-    ) {
-      this.#tryEscalate(plan.state, parent);
+    if (parent !== undefined && this.escalationThreshold > 0 && parent.children.length >= parent.nextEscalationAt) {
+      if (parent.escMode < 0) this.#tryEscalate(plan.state, parent);
+      else this.#extendEscalation(plan.state, parent);
     }
     return new ResourceLock(this, mode, plan.state, plan.locks, plan.modes);
   }
@@ -725,22 +819,18 @@ export class LockManager {
     if (plan.state.closed) throw releasedWhileWaiting(plan);
     const L = plan.locks[i]!;
     const mode = plan.modes[i]!;
-    // Covered by an escalation hold above: nothing to take in the table.
-    for (let j = i - 1; j >= 0; j--) {
-      const A = plan.locks[j]!;
-      if (A.escMode >= 0 && covers(A.escMode, mode)) {
-        L.esc++;
-        L.coveredBy = A;
-        A.escRefsBelow++;
-        return GRANTED;
-      }
-    }
-    if (mode <= IX && this.#useFastPath && this.#fp.tryWeak(plan.owner, L, mode)) {
+    // No request is covered by an escalation hold at once: it goes to the table, and is folded
+    // into the escalation later only while nobody waits for the parent (#extendEscalation), so
+    // the coarse hold can end (issue 13, item 4: a walker kept its table lock for good).
+    // Not for async tasks: a fast-path slot does not say which thread runs its owner (R_HOME).
+    if (mode <= IX && this.#useFastPath && plan.state.home === 0 && this.#fp.tryWeak(plan.owner, L, mode)) {
       noteShared(L, mode);
       L.fast[mode]!++;
       return GRANTED;
     }
-    const pd = this.#attemptCounted(L, mode, plan.owner, tryOnly);
+    let pd = this.#attemptCounted(L, mode, plan, tryOnly);
+    // Refused, maybe only because of a dead owner's hold or queued wait: reap it and try again.
+    if (pd === REFUSED && this.#reapDeadOn(L)) pd = this.#attemptCounted(L, mode, plan, tryOnly);
     if (pd === GRANTED) noteShared(L, mode);
     return pd;
   }
@@ -751,12 +841,12 @@ export class LockManager {
    * if the request did not become a hold or a queued wait (which own the raise from then on, and
    * lower it in table.ts when they leave the record).
    */
-  #attemptCounted(L: LocalLock, mode: number, owner: number, tryOnly: boolean): Pending | typeof GRANTED | typeof REFUSED {
-    if (!isStrong(mode)) return this.#attempt(L, mode, owner, tryOnly);
+  #attemptCounted(L: LocalLock, mode: number, req: Requester, tryOnly: boolean): Pending | typeof GRANTED | typeof REFUSED {
+    if (!isStrong(mode)) return this.#attempt(L, mode, req, tryOnly);
     this.#strongBegin(L);
     let pd: Pending | typeof GRANTED | typeof REFUSED;
     try {
-      pd = this.#attempt(L, mode, owner, tryOnly);
+      pd = this.#attempt(L, mode, req, tryOnly);
     } catch (err) {
       this.#fp.strongEnd(L.ctr, 1);
       throw err;
@@ -816,17 +906,17 @@ export class LockManager {
    * empty, moves the partitions' free lists to the global pool (no partition lock held) and
    * tries once more before a CapacityError.
    */
-  #attempt(L: LocalLock, mode: number, owner: number, tryOnly: boolean): Pending | typeof GRANTED | typeof REFUSED {
-    const got = this.#attemptOnce(L, mode, owner, tryOnly, false);
+  #attempt(L: LocalLock, mode: number, req: Requester, tryOnly: boolean): Pending | typeof GRANTED | typeof REFUSED {
+    const got = this.#attemptOnce(L, mode, req, tryOnly, false);
     if (got !== POOL_EMPTY) return got;
     this.#t.drainFreeLists();
-    return this.#attemptOnce(L, mode, owner, tryOnly, true) as Pending | typeof GRANTED | typeof REFUSED;
+    return this.#attemptOnce(L, mode, req, tryOnly, true) as Pending | typeof GRANTED | typeof REFUSED;
   }
 
   #attemptOnce(
     L: LocalLock,
     mode: number,
-    owner: number,
+    req: Requester,
     tryOnly: boolean,
     last: boolean,
   ): Pending | typeof GRANTED | typeof REFUSED | typeof POOL_EMPTY {
@@ -834,7 +924,7 @@ export class LockManager {
     const p = t.partitionOf(L.lo);
     t.lockPartition(p);
     try {
-      const r = t.findOrCreateRecord(L.lo, L.hi, owner, L.text);
+      const r = t.findOrCreateRecord(L.lo, L.hi, req.owner, L.text, req.state.home);
       if (r < 0) {
         if (!last) return POOL_EMPTY;
         throw new CapacityError(
@@ -844,7 +934,9 @@ export class LockManager {
         );
       }
       const e = t.entryOf(r);
-      if (t.grantable(e, r, mode)) {
+      // An escalation does not jump the queue (as a conversion it would), so a waiter gets in.
+      const overtakes = req.polite === true && t.othersWaiting(e, r) > 0;
+      if (!overtakes && t.grantable(e, r, mode)) {
         t.grant(e, r, mode);
         return GRANTED;
       }
@@ -857,7 +949,7 @@ export class LockManager {
         // start over when it moves (that request's grant or withdrawal changes the word).
         return { e, r, ticket: 0, seq: t.seq(e) };
       }
-      const ticket = t.enqueue(e, r, mode);
+      const ticket = t.enqueue(e, r, mode, req.blocks);
       return { e, r, ticket, seq: t.seq(e) };
     } finally {
       t.unlockPartition(p);
@@ -870,7 +962,7 @@ export class LockManager {
     const mode = plan.modes[i]!;
     if (pd.ticket === 0) {
       // Retry from scratch (see #attempt), strong counter and transfer included.
-      const again = this.#attemptCounted(L, mode, plan.owner, false);
+      const again = this.#attemptCounted(L, mode, plan, false);
       if (again === GRANTED) {
         noteShared(L, mode);
         return true;
@@ -929,16 +1021,26 @@ export class LockManager {
    * DeadlockError if a waits-for cycle runs through its owner. Returns true if granted.
    */
   #checkDeadlock(plan: Plan, i: number, pd: Pending): boolean {
-    if (pd.ticket === 0) return false; // the other request of this owner does the checking
     const t = this.#t;
     const L = plan.locks[i]!;
     const mode = plan.modes[i]!;
     let edges: DeadlockEdge[] | null;
     t.lockAll();
     try {
-      if (this.#grantQueued(plan, L, mode, pd)) return true;
-      edges = findCycle(t, plan.owner, (e) => this.#nameOf(e));
-      if (edges !== null) {
+      if (pd.ticket === 0) {
+        // A second request of this owner on this entry, without a queue slot: it waits at its
+        // owner's record's FIFO place for its own mode (grant rule), so it checks with its own
+        // edges. If the record no longer waits, the next poll retries from scratch instead.
+        const r = pd.r;
+        if (t.field(r, R_OWNER) !== plan.owner || t.entryOf(r) !== pd.e || t.field(r, R_WAIT) === 0) return false;
+        if (t.grantable(pd.e, r, mode)) return false; // the next poll takes it
+        edges = findCycle(t, plan.owner, { e: pd.e, r, mode }, (e) => this.#nameOf(e));
+        // The victim has no queue slot to leave (and gave its strong-counter unit back already).
+      } else {
+        if (this.#grantQueued(plan, L, mode, pd)) return true;
+        edges = findCycle(t, plan.owner, { e: pd.e, r: pd.r, mode }, (e) => this.#nameOf(e));
+      }
+      if (edges !== null && pd.ticket !== 0) {
         t.dequeue(pd.e, pd.r);
         // The victim leaves the queue: whoever waited behind it may go on (invariant 5).
         t.bump(pd.e);
@@ -960,11 +1062,14 @@ export class LockManager {
     const { wait } = plan;
     let nextCheck = deadlineAfterMs(plan.deadlockTimeout);
     for (;;) {
-      // Sleep until the entry's word moves (a release or withdrawal there), the deadline, or the
-      // next deadlock check. CORRECTNESS: pd.seq was read under the partition lock; any change
-      // since then bumped the word, so this returns 'not-equal' instead of sleeping through it.
-      waitUntil(t.a, t.seqIndex(pd.e), pd.seq, Math.min(wait.deadline, nextCheck));
+      // Sleep until the entry's word moves (a release or withdrawal there), the deadline, the
+      // next deadlock check, or the end of an owner-death slice. CORRECTNESS: pd.seq was read
+      // under the partition lock; any change since then bumped the word, so this returns
+      // 'not-equal' instead of sleeping through it.
+      waitUntil(t.a, t.seqIndex(pd.e), pd.seq, sliceDeadline(Math.min(wait.deadline, nextCheck)));
       if (this.#poll(plan, i, pd)) return;
+      // A dead owner's hold or wait here: release it, then re-check at once (the word moved).
+      if (this.#reapDeadOn(plan.locks[i]!)) continue;
       if (this.#expired(plan, i, pd)) continue;
       if (now() >= nextCheck) {
         if (this.#checkDeadlock(plan, i, pd)) return;
@@ -981,12 +1086,13 @@ export class LockManager {
       try {
         // As in #waitSync, on the event loop. An aborted wait that later swallows a notify needs
         // no forwarding: every notify on this word wakes all sleepers.
-        await waitAsyncUntil(t.a, t.seqIndex(pd.e), pd.seq, Math.min(wait.deadline, nextCheck), wait.signal, noop);
+        await waitAsyncUntil(t.a, t.seqIndex(pd.e), pd.seq, sliceDeadline(Math.min(wait.deadline, nextCheck)), wait.signal, noop);
       } catch (err) {
         this.#abandon(plan, i, pd);
         throw err;
       }
       if (this.#poll(plan, i, pd)) return;
+      if (this.#reapDeadOn(plan.locks[i]!)) continue;
       if (this.#expired(plan, i, pd)) continue;
       if (now() >= nextCheck) {
         if (this.#checkDeadlock(plan, i, pd)) return;
@@ -1038,6 +1144,10 @@ export class LockManager {
   /** @internal releases levels upto-1 … 0 of one acquisition. */
   _releaseLevels(st: OwnerState, locks: readonly LocalLock[], modes: readonly number[], upto: number): void {
     if (st.closed) return;
+    // An async task's owner lives for one request: released or failed, it is over (its id is
+    // reused below, once this release has removed everything it held).
+    const taskOver = st.home !== 0;
+    if (taskOver) this.#owners.delete(st.owner);
     for (let i = upto - 1; i >= 0; i--) {
       const L = locks[i]!;
       const m = modes[i]!;
@@ -1063,6 +1173,7 @@ export class LockManager {
       }
       forget(st, L);
     }
+    if (taskOver) this.#freeTasks.push(st);
   }
 
   // ---- escalation -------------------------------------------------------------------------------
@@ -1072,7 +1183,7 @@ export class LockManager {
     const target = P.shared[IX]! > 0 ? X : S;
     let got: unknown;
     try {
-      got = this.#attemptCounted(P, target, st.owner, true);
+      got = this.#attemptCounted(P, target, { owner: st.owner, state: st, blocks: 0, polite: true }, true);
     } catch {
       got = REFUSED;
     }
@@ -1082,6 +1193,43 @@ export class LockManager {
       return;
     }
     P.escMode = target;
+    this.#coverChildren(st, P);
+    this.#escalations++;
+  }
+
+  /**
+   * Fine locks keep coming below an escalated parent: fold them into the escalation too (so the
+   * table holds at most about `threshold` of them per parent), unless another owner waits on
+   * the parent. Then they stay fine locks, and the coarse hold ends when the fine locks it
+   * already replaced are released: it never outlasts them while someone waits for it.
+   */
+  #extendEscalation(st: OwnerState, P: LocalLock): void {
+    // Writes below an S escalation (IX on P since) are not covered by it: leave them fine.
+    const covered = P.escMode === X || P.shared[IX] === 0;
+    if (!covered || this.#othersWaitOn(P, st.owner)) {
+      P.nextEscalationAt = P.children.length + Math.max(1, this.escalationThreshold >> 2);
+      return;
+    }
+    this.#coverChildren(st, P);
+    P.nextEscalationAt = this.escalationThreshold;
+  }
+
+  /** True if an owner other than `owner` (which has a record there) waits on P's entry. */
+  #othersWaitOn(P: LocalLock, owner: number): boolean {
+    const t = this.#t;
+    const p = t.partitionOf(P.lo);
+    t.lockPartition(p);
+    try {
+      const e = t.findEntry(P.lo, P.hi);
+      const r = e < 0 ? -1 : t.findRecord(e, owner);
+      return r >= 0 && t.othersWaiting(e, r) > 0;
+    } finally {
+      t.unlockPartition(p);
+    }
+  }
+
+  /** The escalation hold on P replaces P's children's shared acquisitions (it covers them all). */
+  #coverChildren(st: OwnerState, P: LocalLock): void {
     for (const C of P.children) {
       let n = 0;
       for (let m = 0; m < MODE_COUNT; m++) {
@@ -1102,7 +1250,6 @@ export class LockManager {
     }
     for (const C of P.children) C.childAt = -1;
     P.children.length = 0;
-    this.#escalations++;
   }
 
   #nameOf(e: number): string {
@@ -1113,8 +1260,16 @@ export class LockManager {
 
 releaseLevels = (lm, st, locks, modes, upto) => lm._releaseLevels(st, locks, modes, upto);
 
+/** What #attempt needs of a request: its owner, the owner's state (R_HOME), whether it blocks its thread. */
+type Requester = Pick<Plan, 'owner' | 'state' | 'blocks'> & {
+  /** Escalation: refused while another owner waits on the resource (no overtaking by conversion). */
+  polite?: boolean;
+};
+
 interface Plan {
   state: OwnerState;
+  /** This thread's owner id if the request blocks the thread (acquire), else 0 (R_BLOCKS). */
+  blocks: number;
   owner: number;
   locks: readonly LocalLock[];
   modes: readonly number[];
@@ -1191,6 +1346,18 @@ function prune(st: OwnerState, map: Map<PathPart, LocalLock>): void {
 }
 
 function noop(): void {}
+
+/** A record of a dead thread's owner, or of an async task of a dead thread (owner-death layer). */
+function deadRecord(t: LockTable, r: number): boolean {
+  const home = t.field(r, R_HOME);
+  return deadThreadOwner(t.field(r, R_OWNER)) || (home !== 0 && isDeadOwner(home));
+}
+
+/** A thread's owner id (below every newOwner() id) whose thread has died. */
+function deadThreadOwner(owner: number): boolean {
+  // newOwner() ids are never threads': skip the owner-death ring scan for them.
+  return owner < FIRST_TXN_OWNER && isDeadOwner(owner);
+}
 
 function deadlineAfterMs(ms: number): number {
   return ms === Infinity ? Infinity : now() + ms;

@@ -50,7 +50,7 @@
  * | 6–11 | E_GRANTED | per mode: number of records holding that mode |
  * | 12… | E_NAME | UTF-8 of the first path that created the entry, zero-padded |
  *
- * Record (13 words, padded to 16):
+ * Record (15 words, padded to 16):
  * | word | name | meaning |
  * |---|---|---|
  * | 0 | R_OWNER | owner id (0 = free record) |
@@ -61,6 +61,8 @@
  * | 5 | R_TICKET | ticket of the wait (FIFO position; unique, so it also names the wait) |
  * | 6 | R_SINCE | `Date.now()` mod 2^31 when the wait began |
  * | 7–12 | R_COUNT | per mode: how many acquisitions of that mode this owner holds |
+ * | 13 | R_HOME | for an async task's owner: the owner id of the thread whose event loop runs it (0 = not a task owner) |
+ * | 14 | R_BLOCKS | while the record waits for a blocking `acquire`: that thread's owner id (its event loop is stopped), else 0 |
  *
  * Free entries and records go to the free list of the partition they were freed in (under that
  * partition's lock, no allocator lock); allocation pops the partition's own list first, then the
@@ -89,8 +91,10 @@
  *    held by another owner's record on e and, unless o already holds something on e (a conversion,
  *    which goes first as in Gray's scheme and PostgreSQL), with no mode waited for by another
  *    owner's record with an earlier ticket (FIFO: a waiting X is not overtaken by later S).
- * 5. Only a release (a mode leaving R_HOLD) or a waiter leaving the queue can make another waiter
- *    grantable; both bump E_SEQ and wake every sleeper on it. A grant never unblocks anyone.
+ * 5. Only a release (a mode leaving R_HOLD), a waiter leaving the queue, or a first grant to a
+ *    record that also waits (its queued request becomes a conversion, which skips the FIFO
+ *    check) can make a waiter grantable; each bumps E_SEQ and wakes every sleeper on it. Any
+ *    other grant only adds holds, which never unblocks anyone.
  *    E_SEQ is written only under the partition lock; bit 0 (SLEEPERS) is set by whoever reads it
  *    to sleep and cleared by the bump that wakes them, so a bump with the bit clear does nothing.
  * 6. Strong counters (`fastpath.ts`): each strong acquisition counted in R_COUNT and each strong
@@ -154,7 +158,9 @@ export const R_WAIT = 4;
 export const R_TICKET = 5;
 export const R_SINCE = 6;
 const R_COUNT = 7;
-/** 13 used words, padded to one 64-byte line (see the layout note above). */
+export const R_HOME = 13;
+export const R_BLOCKS = 14;
+/** 15 used words, padded to one 64-byte line (see the layout note above). */
 export const RECORD_WORDS = 16;
 
 /** Layout-defining sizes, carried in the handle and checked against the header. */
@@ -477,8 +483,8 @@ export class LockTable {
     return -1;
   }
 
-  /** Creates an idle record of `owner` on entry `e`; -1 if the pool is empty. */
-  createRecord(e: number, owner: number): number {
+  /** Creates an idle record of `owner` (an async task of thread `home`, or 0) on entry `e`; -1 if the pool is empty. */
+  createRecord(e: number, owner: number, home = 0): number {
     const r = this.#alloc(this.partitionOf(this.keyLo(e)), true);
     if (r < 0) return -1;
     const a = this.a;
@@ -487,6 +493,8 @@ export class LockTable {
     a[w + R_WAIT] = 0;
     a[w + R_TICKET] = 0;
     a[w + R_SINCE] = 0;
+    a[w + R_HOME] = home;
+    a[w + R_BLOCKS] = 0;
     for (let m = 0; m < MODE_COUNT; m++) a[w + R_COUNT + m] = 0;
     a[w + R_NEXT] = a[this.e(e) + E_HEAD]!;
     a[this.e(e) + E_HEAD] = r + 1;
@@ -501,7 +509,7 @@ export class LockTable {
    * record if need be. Returns the record (its entry: `entryOf(r)`), or NO_ENTRY / NO_RECORD when
    * that pool is empty; a new entry is freed again then, so nothing is left half-made.
    */
-  findOrCreateRecord(lo: number, hi: number, owner: number, name: string): number {
+  findOrCreateRecord(lo: number, hi: number, owner: number, name: string, home = 0): number {
     let e = this.findEntry(lo, hi);
     if (e < 0) {
       e = this.createEntry(lo, hi, name);
@@ -509,7 +517,7 @@ export class LockTable {
     }
     let r = this.findRecord(e, owner);
     if (r < 0) {
-      r = this.createRecord(e, owner);
+      r = this.createRecord(e, owner, home);
       if (r < 0) {
         this.freeEntryIfEmpty(e);
         return NO_RECORD;
@@ -557,6 +565,12 @@ export class LockTable {
     return mask;
   }
 
+  /** Number of records other than `r` waiting on entry `e`. */
+  othersWaiting(e: number, r: number): number {
+    const a = this.a;
+    return a[this.e(e) + E_WAITING]! - (a[this.r(r) + R_WAIT] !== 0 ? 1 : 0);
+  }
+
   /** Invariant 4: can record `r` (of `owner`) be granted `mode` now? */
   grantable(e: number, r: number, mode: number): boolean {
     if (conflicts(mode, this.othersHeld(e, r))) return false;
@@ -583,11 +597,15 @@ export class LockTable {
   grant(e: number, r: number, mode: number, n = 1): void {
     const a = this.a;
     const w = this.r(r);
+    const held = a[w + R_HOLD]!;
     if (a[w + R_COUNT + mode] === 0) {
-      a[w + R_HOLD] = a[w + R_HOLD]! | (1 << mode);
+      a[w + R_HOLD] = held | (1 << mode);
       a[this.e(e) + E_GRANTED + mode]!++;
     }
     a[w + R_COUNT + mode] = a[w + R_COUNT + mode]! + n;
+    // Invariant 5: the owner's own queued request here just became a conversion (no longer
+    // behind earlier waiters): it may be grantable now, wake it.
+    if (held === 0 && a[w + R_WAIT] !== 0) this.bump(e);
   }
 
   /**
@@ -615,8 +633,8 @@ export class LockTable {
     return true;
   }
 
-  /** Queues record `r` for `mode`; returns its ticket. */
-  enqueue(e: number, r: number, mode: number): number {
+  /** Queues record `r` for `mode` (`blocks`: the thread a blocking request stops, or 0); returns its ticket. */
+  enqueue(e: number, r: number, mode: number, blocks = 0): number {
     const a = this.a;
     const w = this.r(r);
     // A globally unique, increasing ticket: FIFO order, and proof that this wait is still ours.
@@ -626,6 +644,7 @@ export class LockTable {
     a[w + R_WAIT] = mode + 1;
     a[w + R_TICKET] = ticket;
     a[w + R_SINCE] = nowStamp();
+    a[w + R_BLOCKS] = blocks;
     a[this.e(e) + E_WAITING]!++;
     return ticket;
   }
@@ -641,6 +660,7 @@ export class LockTable {
     if (wait === 0) return;
     a[w + R_WAIT] = 0;
     a[w + R_TICKET] = 0;
+    a[w + R_BLOCKS] = 0;
     a[this.e(e) + E_WAITING]!--;
     if (!granted && isStrong(wait - 1)) this.#strongEnd(e, 1);
   }

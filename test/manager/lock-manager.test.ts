@@ -212,17 +212,33 @@ describe('LockManager basics', () => {
     const lm = new LockManager({ capacity: 128, escalationThreshold: 8 });
     for (let round = 0; round < 3; round++) {
       const hs = Array.from({ length: 12 }, (_, k) => lm.acquire(['t', 'rows', k], round === 1 ? 'S' : 'X'));
-      expect(lm.query().resources.length).toBe(2); // ['t'] and ['t','rows'] only
-      // Re-acquiring a covered row adds no entry.
+      // ['t'], ['t','rows'], and the 4 rows taken after the escalation (at 8): an escalation
+      // covers only the fine locks it replaced.
+      expect(lm.query().resources.length).toBe(6);
+      // Re-acquiring a covered row takes it in the table again.
       const again = lm.acquire(['t', 'rows', 3], 'IS');
-      expect(lm.query().resources.length).toBe(2);
+      expect(lm.query().resources.length).toBe(7);
       again.release();
       hs.slice(0, 6).forEach((x) => x.release());
-      expect(lm.query().resources.length).toBe(2);
-      hs.slice(6).forEach((x) => x.release());
+      expect(lm.query().resources.length).toBe(6);
+      expect(lm.query().held).toContainEqual(expect.objectContaining({ resource: '["t","rows"]', mode: round === 1 ? 'S' : 'X' }));
+      hs.slice(6, 8).forEach((x) => x.release());
+      // The last fine lock it stands for is gone: the coarse lock with it.
+      expect(lm.query().held.find((h) => h.resource === '["t","rows"]')?.mode).toBe(round === 1 ? 'IS' : 'IX');
+      hs.slice(8).forEach((x) => x.release());
       clean(lm);
     }
     expect(lm.escalations).toBe(3);
+  });
+
+  it('fine locks keep coming below an escalation: folded into it, the table stays small', () => {
+    const lm = new LockManager({ capacity: 128, escalationThreshold: 8 });
+    const hs = Array.from({ length: 100 }, (_, k) => lm.acquire(['t', 'rows', k], 'X'));
+    expect(lm.escalations).toBe(1);
+    // ['t'], ['t','rows'], and fewer than 8 fine rows not folded in yet.
+    expect(lm.query().resources.length).toBeLessThan(2 + 8);
+    hs.forEach((h) => h.release());
+    clean(lm);
   });
 
   it('names resources by their path (truncated to nameBytes) or by key', async () => {
@@ -275,7 +291,8 @@ describe('LockManager basics', () => {
     // Escalation still counts from zero on bookkeeping that went idle and came back.
     for (let round = 0; round < 2; round++) {
       const hs = Array.from({ length: 9 }, (_, k) => lm.acquire(['t', 1, k], 'X'));
-      expect(lm.query().resources.length).toBe(2);
+      // ['t'], ['t',1], and row 8, taken after the escalation at 8 rows.
+      expect(lm.query().resources.length).toBe(3);
       hs.forEach((h) => h.release());
       clean(lm);
     }

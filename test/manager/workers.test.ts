@@ -200,6 +200,29 @@ describe('LockManager across workers', () => {
   );
 
   it(
+    'an escalation ends while its owner keeps taking fine locks: another worker gets in (issue 13, item 4)',
+    async () => {
+      lm = new LockManager({ capacity: 256, escalationThreshold: 5 });
+      await withAgents(lm.handle, 2, async ([walker, other]) => {
+        // At most 6 rows held at a time (take the next, drop the oldest), past the threshold 5.
+        const walkerId = await walker!.call<number>('ownerId');
+        const walk = walker!.call<number>('walk', ['db', 't'], 'X', 3000, 6);
+        // The walker's loop is busy walking: watch the table for its escalation.
+        const escalated = (): boolean =>
+          lm.query().held.some((x) => x.owner === walkerId && x.resource === '["db","t"]' && x.mode === 'X');
+        await eventually(escalated, 2000);
+        const t0 = Date.now();
+        const h = await other!.call<number>('acquire', ['db', 't', 'other'], 'X', { timeout: 2500 });
+        expect(Date.now() - t0).toBeLessThan(2000);
+        await other!.call('release', h);
+        expect(await walk).toBeGreaterThan(6);
+        expect(await walker!.call<number>('escalations')).toBeGreaterThan(0);
+      });
+    },
+    T,
+  );
+
+  it(
     'detects a two-owner deadlock and names every edge',
     async () => {
       lm = new LockManager({ capacity: 64, deadlockTimeout: 30 });
@@ -272,8 +295,9 @@ describe('LockManager across workers', () => {
         expect(await a!.call('escalations')).toBe(1);
         const q = lm.query();
         expect(q.held).toContainEqual({ resource: '["db","big"]', owner: aId, mode: 'X' });
-        // Fine locks were released (only those taken after the escalation… none: covered).
-        expect(q.resources.filter((r) => r.resource.startsWith('["db","big",')).length).toBe(0);
+        // The 32 fine locks it replaced were released; the 8 taken after it are fine locks (an
+        // escalation covers only what it replaced, so it ends when they are released).
+        expect(q.resources.filter((r) => r.resource.startsWith('["db","big",')).length).toBe(8);
         expect(await b!.call('tryAcquire', ['db', 'big', 1000], 'S')).toBeNull();
         expect(await b!.call('tryAcquire', ['db', 'big'], 'IS')).toBeNull();
         await a!.call('releaseMany', ids);
@@ -377,7 +401,7 @@ describe('LockManager across workers', () => {
   );
 
   it(
-    'releaseAll(owner) frees a terminated worker\'s locks and wakes those waiting on them',
+    'a terminated worker\'s locks are freed for its waiter without releaseAll (owner-death layer), all at once',
     async () => {
       lm = new LockManager({ capacity: 64 });
       const a = new Agent(lm.handle);
@@ -389,8 +413,9 @@ describe('LockManager across workers', () => {
           const waiting = b!.call<number>('acquire', ['dead', 1], 'X', { timeout: 10_000 });
           await eventually(() => lm.query().pending.length === 1);
           await a.terminate();
-          expect(lm.releaseAll(aId)).toBe(3); // records on ['dead'], ['dead',1], ['dead',2]
           const h = await waiting;
+          // The waiter released every record of the dead owner, not only the one it waited on.
+          expect(lm.releaseAll(aId)).toBe(0);
           expect(lm.query().held.every((x) => x.owner !== aId)).toBe(true);
           await b!.call('release', h);
         });
