@@ -9,7 +9,10 @@ export type LockErrorCode =
   | 'ERR_LOCK_RECURSIVE'
   | 'ERR_LOCK_NOT_HELD'
   | 'ERR_LOCK_THREAD_ID'
-  | 'ERR_LOCK_STATE';
+  | 'ERR_LOCK_STATE'
+  /** An internal lock word's holder died in the middle of an update: the structure it guards (a
+   * lock manager's partition, allocator or fast-path group) is out of service for good. */
+  | 'ERR_LOCK_BROKEN';
 
 /** Misuse of a lock: unlocking what this thread does not hold, re-locking what it holds, … */
 export class LockError extends Error {

@@ -198,7 +198,7 @@ export class FastPath {
   }
 
   #lock(gw: number): void {
-    lockWord(this.a, gw + G_LOCK, OWNER_ID, GROUP_POLICY);
+    lockWord(this.a, gw + G_LOCK, OWNER_ID, GROUP_POLICY, 'LockManager fast-path group');
   }
   #unlock(gw: number): void {
     unlockWord(this.a, gw + G_LOCK, OWNER_ID);
@@ -402,7 +402,14 @@ export class FastPath {
 
   /** Takes every group lock, ascending (for `query()` only: invariant 4). */
   lockAllGroups(): void {
-    for (let g = 0; g < FP_GROUPS; g++) this.#lock(this.#group(g));
+    let g = 0;
+    try {
+      for (; g < FP_GROUPS; g++) this.#lock(this.#group(g));
+    } catch (e) {
+      // Group g was refused (its holder died mid-update): give back the ones already taken.
+      while (--g >= 0) this.#unlock(this.#group(g));
+      throw e;
+    }
   }
   unlockAllGroups(): void {
     for (let g = FP_GROUPS - 1; g >= 0; g--) this.#unlock(this.#group(g));

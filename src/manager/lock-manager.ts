@@ -685,7 +685,12 @@ export class LockManager {
     // invariant 4). Read piecemeal, a hold moving between a slot and the table could be counted
     // twice (read in the table, released, taken again in a slot, read there).
     this.#fp.lockAllGroups();
-    t.lockAll();
+    try {
+      t.lockAll();
+    } catch (e) {
+      this.#fp.unlockAllGroups(); // a partition was refused: hold nothing when it propagates
+      throw e;
+    }
     try {
       for (let p = 0; p < PARTITIONS; p++) {
         t.forEachEntryIn(p, (e) => {
@@ -1067,15 +1072,35 @@ export class LockManager {
       // under the partition lock; any change since then bumped the word, so this returns
       // 'not-equal' instead of sleeping through it.
       waitUntil(t.a, t.seqIndex(pd.e), pd.seq, sliceDeadline(Math.min(wait.deadline, nextCheck)));
-      if (this.#poll(plan, i, pd)) return;
-      // A dead owner's hold or wait here: release it, then re-check at once (the word moved).
-      if (this.#reapDeadOn(plan.locks[i]!)) continue;
-      if (this.#expired(plan, i, pd)) continue;
-      if (now() >= nextCheck) {
-        if (this.#checkDeadlock(plan, i, pd)) return;
-        nextCheck = deadlineAfterMs(plan.deadlockTimeout);
+      try {
+        if (this.#poll(plan, i, pd)) return;
+        // A dead owner's hold or wait here: release it, then re-check at once (the word moved).
+        if (this.#reapDeadOn(plan.locks[i]!)) continue;
+        if (this.#expired(plan, i, pd)) continue;
+        if (now() >= nextCheck) {
+          if (this.#checkDeadlock(plan, i, pd)) return;
+          nextCheck = deadlineAfterMs(plan.deadlockTimeout);
+        }
+      } catch (e) {
+        throw this.#outOfService(plan, i, pd, e);
       }
     }
+  }
+
+  /**
+   * A wait failed because an internal word was refused (a thread died inside a table update:
+   * raw/mutex.ts lockWord): withdraw the request where that still works, so that it leaves no
+   * queue slot behind. Returns the error to throw.
+   */
+  #outOfService(plan: Plan, i: number, pd: Pending, e: unknown): unknown {
+    if (e instanceof LockError && e.code === 'ERR_LOCK_BROKEN') {
+      try {
+        this.#abandon(plan, i, pd);
+      } catch {
+        // The request's own partition is the refused one: nothing more can be done there.
+      }
+    }
+    return e;
   }
 
   async #waitAsync(plan: Plan, i: number, pd: Pending): Promise<void> {
@@ -1091,12 +1116,16 @@ export class LockManager {
         this.#abandon(plan, i, pd);
         throw err;
       }
-      if (this.#poll(plan, i, pd)) return;
-      if (this.#reapDeadOn(plan.locks[i]!)) continue;
-      if (this.#expired(plan, i, pd)) continue;
-      if (now() >= nextCheck) {
-        if (this.#checkDeadlock(plan, i, pd)) return;
-        nextCheck = deadlineAfterMs(plan.deadlockTimeout);
+      try {
+        if (this.#poll(plan, i, pd)) return;
+        if (this.#reapDeadOn(plan.locks[i]!)) continue;
+        if (this.#expired(plan, i, pd)) continue;
+        if (now() >= nextCheck) {
+          if (this.#checkDeadlock(plan, i, pd)) return;
+          nextCheck = deadlineAfterMs(plan.deadlockTimeout);
+        }
+      } catch (e) {
+        throw this.#outOfService(plan, i, pd, e);
       }
     }
   }

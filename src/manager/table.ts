@@ -264,21 +264,29 @@ export class LockTable {
   // ---- partition and allocator locks (raw mutex words) ----------------------------------------
 
   lockPartition(p: number): void {
-    lockWord(this.a, this.base + H_STRIPES + STRIPE_WORDS * p + S_LOCK, OWNER_ID, PARTITION_POLICY);
+    lockWord(this.a, this.base + H_STRIPES + STRIPE_WORDS * p + S_LOCK, OWNER_ID, PARTITION_POLICY, `LockManager partition ${p}`);
   }
   unlockPartition(p: number): void {
     unlockWord(this.a, this.base + H_STRIPES + STRIPE_WORDS * p + S_LOCK, OWNER_ID);
   }
   lockAll(): void {
-    // Ascending order: the only code that holds two partition locks, so no lock-order cycle.
-    for (let p = 0; p < PARTITIONS; p++) this.lockPartition(p);
+    let p = 0;
+    try {
+      // Ascending order: the only code that holds two partition locks, so no lock-order cycle.
+      for (; p < PARTITIONS; p++) this.lockPartition(p);
+    } catch (e) {
+      // Partition p was refused (its holder died mid-update: raw/mutex.ts lockWord): give back the
+      // ones already taken, or this live thread would keep them for ever.
+      while (--p >= 0) this.unlockPartition(p);
+      throw e;
+    }
   }
   unlockAll(): void {
     for (let p = PARTITIONS - 1; p >= 0; p--) this.unlockPartition(p);
   }
   #lockAlloc(): void {
     // Taken inside a partition lock only: partition → allocator is the one allowed nesting.
-    lockWord(this.a, this.base + H_ALLOC_LOCK, OWNER_ID, PARTITION_POLICY);
+    lockWord(this.a, this.base + H_ALLOC_LOCK, OWNER_ID, PARTITION_POLICY, 'LockManager allocator');
   }
   #unlockAlloc(): void {
     unlockWord(this.a, this.base + H_ALLOC_LOCK, OWNER_ID);
@@ -334,7 +342,12 @@ export class LockTable {
     const a = this.a;
     for (let p = 0; p < PARTITIONS; p++) {
       this.lockPartition(p);
-      this.#lockAlloc();
+      try {
+        this.#lockAlloc(); // may be refused (lockWord): then partition p is given back below
+      } catch (e) {
+        this.unlockPartition(p);
+        throw e;
+      }
       for (let rec = 0; rec < 2; rec++) {
         const local = this.base + H_STRIPES + STRIPE_WORDS * p + S_ENTRY_FREE + rec;
         const head = a[local]!;

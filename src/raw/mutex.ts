@@ -245,7 +245,7 @@ export function unlockSlow(a: Int32Array, i: number, me: number): boolean {
  * while holding it may have left that update half done. Nothing can tell, so the word is never
  * silently taken over and used: the waiter's takeover (invariant 6) marks it OWNER_DIED for good
  * (only `markConsistent` on a user lock clears that flag; internal words have none), and this and
- * every later `lockWord` of it releases it again and throws `LockError` `ERR_LOCK_STATE`. Such a
+ * every later `lockWord` of it releases it again and throws `LockError` `ERR_LOCK_BROKEN`. Such a
  * word thus never hangs its callers and never lets them work on a possibly torn structure; the
  * structure it guards (one lock manager partition, say) is out of service until it is recreated.
  * Words that never saw a death keep the one-CAS fast path (the flag keeps a dead word off it).
@@ -258,7 +258,7 @@ export function lockWord(a: Int32Array, i: number, me: number, policy: Exclusive
   if ((Atomics.load(a, i) & OWNER_DIED) !== 0) {
     unlockWord(a, i, me);
     throw new LockError(
-      'ERR_LOCK_STATE',
+      'ERR_LOCK_BROKEN',
       `${what} was held by a thread that died (terminated in the middle of an update): the data it guards may be half updated, so it is out of service`,
     );
   }

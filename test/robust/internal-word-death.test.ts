@@ -14,7 +14,7 @@ import { OWNER_ID } from '../../src/core/thread.js';
 const policy = { budget: new SpinBudget(4, 64), maxBackoff: 16, fairAfterMs: 1 };
 
 describe('an internal lock word whose holder died', () => {
-  it('is refused with ERR_LOCK_STATE on every later lockWord, without hanging, and a healthy word is unaffected', async () => {
+  it('is refused with ERR_LOCK_BROKEN on every later lockWord, without hanging, and a healthy word is unaffected', async () => {
     const a = new Int32Array(new SharedArrayBuffer(8));
     // A worker takes word 0 the way lockWord does (its owner id in the word) and is terminated
     // while holding it, as in the middle of a table update.
@@ -38,7 +38,7 @@ describe('an internal lock word whose holder died', () => {
         err = e;
       }
       expect(err).toBeInstanceOf(LockError);
-      expect((err as LockError).code).toBe('ERR_LOCK_STATE');
+      expect((err as LockError).code).toBe('ERR_LOCK_BROKEN');
       expect((err as Error).message).toMatch(/partition 0 was held by a thread that died/);
       expect(ownerOf(Atomics.load(a, 0))).toBe(0); // refused, not left held by us
     }
@@ -47,5 +47,57 @@ describe('an internal lock word whose holder died', () => {
     expect(ownerOf(Atomics.load(a, 1))).toBe(OWNER_ID);
     unlockWord(a, 1, OWNER_ID);
     expect(Atomics.load(a, 1)).toBe(0);
+  });
+});
+
+describe('a LockManager whose partition word\'s holder died', () => {
+  it('fails requests with ERR_LOCK_BROKEN and leaves no other partition held: nothing hangs', async () => {
+    const { LockManager } = await import('../../dist/index.js');
+    const lm = new LockManager({ deadlockTimeout: 30 });
+    const i32 = new Int32Array(lm.buffer);
+    // Partition p's lock word (manager/table.ts: H_STRIPES 16 words in, STRIPE_WORDS 16 apart, S_LOCK 0).
+    const partWord = (p: number) => (lm.byteOffset >> 2) + 16 + 16 * p;
+    // A worker that has exited (this thread created it, so its death is published) "held" partition
+    // 15 when it died: the situation of a worker terminated inside a table update.
+    const dead = new Worker('0', { eval: true });
+    const deadId = dead.threadId + 1;
+    await once(dead, 'exit');
+    Atomics.store(i32, partWord(15), deadId);
+    // A resource outside partition 15 (a try that touches 15 is refused).
+    let name = '';
+    for (let k = 0; k < 200 && name === ''; k++) {
+      try {
+        const l = lm.tryAcquire([`r${k}`], 'X');
+        if (l) {
+          lm.release(l);
+          name = `r${k}`;
+        }
+      } catch (e) {
+        expect((e as LockError).code).toBe('ERR_LOCK_BROKEN');
+      }
+    }
+    expect(name).not.toBe('');
+    const a = lm.newOwner();
+    const b = lm.newOwner();
+    const held = lm.acquire([name], 'X', { owner: a });
+    // b waits; its deadlock check needs every partition and meets the refused one.
+    await expect(lm.acquireAsync([name], 'X', { owner: b, timeout: 5000 })).rejects.toMatchObject({ code: 'ERR_LOCK_BROKEN' });
+    // Before the fix the check kept partitions 0-14 (taken before 15 was refused) for ever.
+    for (let p = 0; p < 15; p++) expect(Atomics.load(i32, partWord(p)) & 0x0fff_ffff).toBe(0);
+    // So a release does not wait for this very thread, and other threads are not stuck either.
+    lm.release(held);
+    const other = new Worker(
+      `const { workerData, parentPort } = require('node:worker_threads');
+       import(workerData.url).then(({ LockManager }) => {
+         const lm = LockManager.from(workerData.handle);
+         let done = 0;
+         for (let k = 0; k < 100; k++) { try { const l = lm.tryAcquire(['s' + k], 'S'); if (l) lm.release(l); done++; } catch { done++; } }
+         parentPort.postMessage(done);
+       });`,
+      { eval: true, workerData: { handle: lm.handle, url: new URL('../../dist/index.js', import.meta.url).href } },
+    );
+    const [done] = (await Promise.race([once(other, 'message'), new Promise((_, rej) => setTimeout(() => rej(new Error('hung')), 5000))])) as [number];
+    expect(done).toBe(100);
+    await other.terminate();
   });
 });
