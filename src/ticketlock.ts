@@ -585,7 +585,14 @@ export class TicketLock extends ExclusiveLock {
 
   /** lock() while a lockAsync() ticket of this thread waits: it could only deadlock (see pendingTickets). */
   #refuseBehindOwnTicket(): void {
-    if ((pendingTickets.get(this._a.buffer)?.get(this._i) ?? 0) === 0) return;
+    const a = this._a;
+    // Our pending tickets on this lock: this thread's record of them (per buffer object), or its
+    // QUEUED entries in shared memory, which name it whatever attachment (another object, a buffer
+    // object from another message) took the ticket. No sync wait of this thread is pending while
+    // it runs this, so an entry naming it is an async ticket.
+    let mine = (pendingTickets.get(a.buffer)?.get(this._i) ?? 0) > 0;
+    for (let k = 0; !mine && k < Q_ENTRIES; k++) mine = Atomics.load(a, this._i + QUEUED + Q_WORDS * k + Q_OWNER) === OWNER_ID;
+    if (!mine) return;
     throw new LockError(
       'ERR_LOCK_RECURSIVE',
       `${this.name}: thread ${OWNER_ID - 1} already waits for this TicketLock in lockAsync(); a blocking lock() would queue behind its own earlier ticket and never get in (use lockAsync, or tryLock(ms), which takes no ticket)`,

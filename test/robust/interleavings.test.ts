@@ -66,18 +66,21 @@ describe('RWLock: a writer that may not claim a handoff sleeps instead of spinni
 });
 
 describe('RWLock: a waiting writer gets in while readers whose holds overlap keep arriving', () => {
-  it('three sync readers, 150 ms holds staggered by 50 ms: tryWriteLock(3000) succeeds', async () => {
+  it('three sync readers, 300 ms holds staggered by 100 ms: the writer gets in within one hold', async () => {
     const rw = new RWLock();
     const flags = newFlags();
-    const readers = [0, 50, 100].map((offset) =>
-      spawn({ scenario: 'rw-sync-reader', handle: rw.handle, flags: flags.buffer, ms: 150, offset }),
+    const readers = [0, 100, 200].map((offset) =>
+      spawn({ scenario: 'rw-sync-reader', handle: rw.handle, flags: flags.buffer, ms: 300, offset }),
     );
-    const writer = spawn({ scenario: 'rw-writer', handle: rw.handle, flags: flags.buffer, ms: 3000 });
+    const writer = spawn({ scenario: 'rw-writer', handle: rw.handle, flags: flags.buffer, ms: 3000, after: 450 });
     await go(flags, 4);
     const r = await writer.done;
-    // Before the fix a reader whose 10 ms sleep slice ran out joined ahead of the writer, so the
-    // writer never saw the reader count reach 0.
+    // Once the writer waits, no new read may start: it gets in when the holds present drain, at
+    // most one hold (300 ms) later. Before the fix a reader whose 10 ms sleep slice ran out joined
+    // ahead of the writer, so the count reached 0 only if some reader was descheduled for about
+    // 200 ms: the writer got nothing in 3 s, or got in late by luck.
     expect(r.got).toBe(true);
+    expect(r.ms).toBeLessThan(1200);
     const reads = await Promise.all(readers.map((x) => x.done));
     expect(reads.every((x) => x.reads > 0)).toBe(true);
   });
@@ -165,6 +168,7 @@ describe('TicketLock: a blocking lock() behind its own thread\'s pending lockAsy
     t.lock();
     const w = spawn({ scenario: 'ticket-async-then-blocking', handle: t.handle }, 10_000);
     await w.firstMessage;
+    w.worker.postMessage(t.handle); // it blocks through this attachment (another buffer object)
     await sleep(100); // before the fix the worker now slept in lock() behind its own async ticket
     t.unlock(); // serves the worker's async ticket
     const r = await w.done;
