@@ -13,7 +13,7 @@
  * |------|---------|---------|
  * | 0    | tag     | kind tag, written once by the constructor |
  * | 1    | SEQ     | notify counter (wraps; compared with ===); waiters sleep on it |
- * | 2    | WAITERS | waits between their SEQ read and their wakeup |
+ * | 2    | WAITERS | bits 0–15: waits between their SEQ read and their return (W); bits 16–31: wakeups granted by notifies and not yet taken (G ≤ W) |
  *
  * All zero is a valid condition variable with nobody waiting.
  *
@@ -31,6 +31,17 @@
  *    throws, as callers re-check their predicate under the lock.
  * 4. An aborted `waitAsync` stays in the futex queue; a notify that later reaches it is passed on
  *    to one other waiter (CORRECTNESS: else `notify(1)` could wake nobody).
+ * 5. Bounded sleeps and grants. The forwarding in 4 runs on the aborted waiter's event loop, which
+ *    may be blocked for good (its thread now sleeps in `wait` on this very word). So every sleep
+ *    lasts at most `WAKE_SLICE_MS`, and a notify also grants wakeups: `notify(n)` adds
+ *    `min(n, W − G)` to G before it bumps SEQ. A waiter returns `true` when it was notified (its
+ *    sleep ended in a notify, or SEQ had moved before its first sleep) and then takes a grant if
+ *    one is left; a waiter whose slice ran out and finds SEQ moved returns only if it can take a
+ *    grant (a notify meant for it went astray), else it re-reads SEQ and sleeps on (the notify
+ *    woke someone else). CORRECTNESS: a notify after the re-read added its grant before its bump,
+ *    so the next check sees it or the sleep returns at once. So `notify(1)` ends one wait, plus
+ *    spurious ones only in races, instead of every wait within a slice. A waiter that leaves
+ *    (timeout, abort) lowers G to at most the waiters left.
  *
  * Spurious wakeups are possible (a notify that lands between a waiter's SEQ read and its sleep
  * wakes it as well as the one it woke; wrap-around after 2³² notifies during one wait could
@@ -53,17 +64,26 @@ import { attach, describe, makeHandle, place, type Handle, type PlacementOptions
 import {
   checkTimeout,
   deadlineAfter,
+  now,
   parseWaitOptions,
+  WAKE_SLICE_MS,
   waitAsyncUntil,
   waitUntil,
   wake,
+  type ParsedWait,
   type WaitOptions,
+  type WaitResult,
 } from './core/futex.js';
 import { abortReason, LockError } from './core/errors.js';
 import { checking, waitChecked } from './check/hooks.js';
 
 const SEQ = 0;
 const WAITERS = 1;
+/** WAITERS: the count of waits (W) in the low half, the wakeups granted (G) in the high half. */
+const W_MASK = 0xffff;
+const G_ONE = 0x1_0000;
+const waitsOf = (v: number): number => v & W_MASK;
+const grantsOf = (v: number): number => v >>> 16;
 const BYTES = 12;
 const FROM_HANDLE = Symbol('fromHandle');
 
@@ -91,23 +111,101 @@ export function prepareWait(a: Int32Array, i: number): number {
   // Read while the lock is held (invariant 1).
   const seq = Atomics.load(a, i + SEQ);
   // Counted before the unlock, so a notify that follows does not skip the wake (invariant 2).
-  Atomics.add(a, i + WAITERS, 1);
+  if (waitsOf(Atomics.add(a, i + WAITERS, 1)) === W_MASK) {
+    // The count would spill into the grants: undo, refuse.
+    Atomics.sub(a, i + WAITERS, 1);
+    throw new LockError('ERR_LOCK_STATE', `Condition: more than ${W_MASK - 1} waits at once`);
+  }
   return seq;
 }
 
-/** The wait is over (woken, timed out, aborted or failed to start). */
+/** The wait is over (woken, timed out, aborted or failed to start); grants stay ≤ waits (invariant 5). */
 export function finishWait(a: Int32Array, i: number): void {
-  // No longer needs a notify.
-  Atomics.sub(a, i + WAITERS, 1);
+  for (;;) {
+    const v = Atomics.load(a, i + WAITERS);
+    const w = waitsOf(v) - 1;
+    const g = Math.min(grantsOf(v), w);
+    // One wait fewer; a grant it leaves behind would only cause a spurious wakeup later.
+    if (Atomics.compareExchange(a, i + WAITERS, v, ((g << 16) | w) | 0) === v) return;
+  }
+}
+
+/** Takes one granted wakeup if one is left (invariant 5). */
+function takeGrant(a: Int32Array, i: number): boolean {
+  for (;;) {
+    const v = Atomics.load(a, i + WAITERS);
+    if (grantsOf(v) === 0) return false;
+    // One grant fewer, from exactly what we saw.
+    if (Atomics.compareExchange(a, i + WAITERS, v, (v - G_ONE) | 0) === v) return true;
+  }
 }
 
 /** Wakes up to `count` waiters; returns how many `Atomics.notify` woke. */
 export function notifyRaw(a: Int32Array, i: number, count: number): number {
-  // CORRECTNESS: bump first, then look for waiters (invariant 2); waiters that read SEQ before this get 'not-equal'.
+  let v = Atomics.load(a, i + WAITERS);
+  for (;;) {
+    const add = Math.min(count, waitsOf(v) - grantsOf(v));
+    if (add <= 0) break;
+    // Grant the wakeups before the bump, so a waiter that re-reads SEQ after it finds them (invariant 5).
+    const seen = Atomics.compareExchange(a, i + WAITERS, v, (v + add * G_ONE) | 0);
+    if (seen === v) break;
+    v = seen;
+  }
+  // CORRECTNESS: bump, then look for waiters (invariant 2); waiters that read SEQ before this get 'not-equal'.
   Atomics.add(a, i + SEQ, 1);
-  if (Atomics.load(a, i + WAITERS) === 0) return 0;
+  if (waitsOf(Atomics.load(a, i + WAITERS)) === 0) return 0;
   // Wake the first `count` sleepers of the FIFO futex queue.
   return wake(a, i + SEQ, count);
+}
+
+/**
+ * A wait in progress (invariant 5): `seq` is the SEQ value slept on; `slept` is false until the
+ * first sleep slice has run out (before that, SEQ moving means this wait was notified).
+ */
+interface Sleeper {
+  seq: number;
+  slept: boolean;
+}
+
+/**
+ * What one sleep's result means for a wait: true (notified: return), false (sleep on; `sl.seq` may
+ * have been re-read), or 'timed-out' once `deadline` passed.
+ */
+function afterSleep(a: Int32Array, i: number, sl: Sleeper, r: WaitResult, deadline: number): boolean | 'timed-out' {
+  if (r === 'ok' || (r === 'not-equal' && !sl.slept)) {
+    // Notified: take the grant meant for us if it is still there (it may have gone to a slice-checker).
+    takeGrant(a, i);
+    return true;
+  }
+  if (r === 'timed-out') {
+    sl.slept = true;
+    if (now() >= deadline) return 'timed-out';
+    if (Atomics.load(a, i + SEQ) === sl.seq) return false; // nothing happened: sleep on
+  }
+  // SEQ moved while we slept and no notify reached us: one meant for us may have gone astray.
+  if (takeGrant(a, i)) return true;
+  // It woke someone else: sleep on from the new value (a later notify grants before it bumps).
+  sl.seq = Atomics.load(a, i + SEQ);
+  return false;
+}
+
+/** Sleeps for `sl` until notified (true) or `deadline` (false). */
+function sleepSync(a: Int32Array, i: number, sl: Sleeper, deadline: number): boolean {
+  for (;;) {
+    // One slice at most: a wakeup swallowed by an abandoned async wait must not strand us.
+    const r = waitUntil(a, i + SEQ, sl.seq, Math.min(deadline, now() + WAKE_SLICE_MS));
+    const done = afterSleep(a, i, sl, r, deadline);
+    if (done !== false) return done === true;
+  }
+}
+
+/** `sleepSync` on the event loop; rejects with the signal's reason on abort. */
+async function sleepAsync(a: Int32Array, i: number, sl: Sleeper, wait: ParsedWait, forward: () => void): Promise<boolean> {
+  for (;;) {
+    const r = await waitAsyncUntil(a, i + SEQ, sl.seq, Math.min(wait.deadline, now() + WAKE_SLICE_MS), wait.signal, forward);
+    const done = afterSleep(a, i, sl, r, wait.deadline);
+    if (done !== false) return done === true;
+  }
 }
 
 // ---- API ------------------------------------------------------------------------------------------
@@ -175,20 +273,17 @@ export class Condition {
     const deadline = deadlineAfter(timeoutMs);
     const a = this.#a;
     const i = this.#i;
-    const seq = this.#releaseForWait(lock);
-    let r;
+    const sl: Sleeper = { seq: this.#releaseForWait(lock), slept: false };
+    let notified: boolean;
     try {
       // Sleep until a notify bumps SEQ (or one already did since our read: 'not-equal').
-      if (!checking) r = waitUntil(a, i + SEQ, seq, deadline);
-      else {
-        const attempt = (step: number): boolean => waitUntil(a, i + SEQ, seq, step) !== 'timed-out';
-        r = waitChecked(this, false, deadline, true, attempt, () => 0) ? 'ok' : 'timed-out';
-      }
+      if (!checking) notified = sleepSync(a, i, sl, deadline);
+      else notified = waitChecked(this, false, deadline, true, (step) => sleepSync(a, i, sl, step), () => 0);
     } finally {
       finishWait(a, i);
       lock.lock(); // invariant 3
     }
-    return r !== 'timed-out';
+    return notified;
   }
 
   /**
@@ -204,13 +299,13 @@ export class Condition {
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     const a = this.#a;
     const i = this.#i;
-    const seq = this.#releaseForWait(lock);
-    let r: string | undefined;
+    const sl: Sleeper = { seq: this.#releaseForWait(lock), slept: false };
+    let notified = false;
     let failed = false;
     let error: unknown;
     try {
       // Sleep on the event loop; an aborted wait stays queued and forwards its notify (invariant 4).
-      r = await waitAsyncUntil(a, i + SEQ, seq, wait.deadline, wait.signal, () => this.#forward());
+      notified = await sleepAsync(a, i, sl, wait, () => this.#forward());
     } catch (e) {
       failed = true;
       error = e;
@@ -219,7 +314,7 @@ export class Condition {
     }
     await lock.lockAsync!(); // invariant 3
     if (failed) throw error;
-    return r !== 'timed-out';
+    return notified;
   }
 
   /**
@@ -242,12 +337,12 @@ export class Condition {
 
   /** Snapshot of the number of waits in progress, for diagnostics only. */
   waiters(): number {
-    return Atomics.load(this.#a, this.#i + WAITERS);
+    return waitsOf(Atomics.load(this.#a, this.#i + WAITERS));
   }
 
   #forward(): void {
     // CORRECTNESS: an aborted wait swallowed this wakeup; give it to another waiter (invariant 4).
-    if (Atomics.load(this.#a, this.#i + WAITERS) !== 0) wake(this.#a, this.#i + SEQ, 1);
+    if (waitsOf(Atomics.load(this.#a, this.#i + WAITERS)) !== 0) wake(this.#a, this.#i + SEQ, 1);
   }
 
   #checkLock(lock: unknown, needsAsync: boolean): asserts lock is ConditionLock {

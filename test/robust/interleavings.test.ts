@@ -45,6 +45,34 @@ describe('an aborted async waiter does not swallow the wakeup of a blocking wait
   });
 });
 
+describe('Condition: bounded sleeps do not turn notify(1) into notifyAll', () => {
+  it('four blocked waiters, notify(1): one wait ends, the other three sleep on past their slices', async () => {
+    const m = new Mutex();
+    const cv = new Condition();
+    const flags = newFlags();
+    const ws = Array.from({ length: 4 }, () =>
+      spawn({ scenario: 'cond-waiter', handle: m.handle, handle2: cv.handle, flags: flags.buffer, ms: 10_000 }),
+    );
+    for (const w of ws) await w.firstMessage;
+    await sleep(100); // all four sleep in cv.wait now
+    expect(cv.waiters()).toBe(4);
+    const g = await m.lockAsync();
+    cv.notify(1);
+    g.unlock();
+    await sleep(400); // several 50 ms slices
+    // With bounded sleeps alone, every waiter whose slice ended saw SEQ moved and returned: 4 of 4.
+    // With grants, only the notified one returns.
+    expect(Atomics.load(flags, 2)).toBe(1);
+    expect(cv.waiters()).toBe(3);
+    const g2 = await m.lockAsync();
+    cv.notifyAll();
+    g2.unlock();
+    const rs = await Promise.all(ws.map((w) => w.done));
+    expect(rs.every((r) => r.notified)).toBe(true);
+    expect(cv.waiters()).toBe(0);
+  });
+});
+
 describe('RWLock: a writer that may not claim a handoff sleeps instead of spinning', () => {
   it('one thread, async only: A releases to the starving B, C asks in the same tick; all get in', async () => {
     const rw = new RWLock();
