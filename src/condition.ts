@@ -36,12 +36,14 @@
  *    lasts at most `WAKE_SLICE_MS`, and a notify also grants wakeups: `notify(n)` adds
  *    `min(n, W − G)` to G before it bumps SEQ. A waiter returns `true` when it was notified (its
  *    sleep ended in a notify, or SEQ had moved before its first sleep) and then takes a grant if
- *    one is left; a waiter whose slice ran out and finds SEQ moved returns only if it can take a
- *    grant (a notify meant for it went astray), else it re-reads SEQ and sleeps on (the notify
- *    woke someone else). CORRECTNESS: a notify after the re-read added its grant before its bump,
- *    so the next check sees it or the sleep returns at once. So `notify(1)` ends one wait, plus
- *    spurious ones only in races, instead of every wait within a slice. A waiter that leaves
- *    (timeout, abort) lowers G to at most the waiters left.
+ *    one is left. A waiter whose slice ran out and finds SEQ moved re-reads SEQ and sleeps on (the
+ *    notify most likely woke someone else, who takes its grant within moments); if its next slice
+ *    passes with SEQ unmoved and a grant is still left, that wakeup went astray and it takes the
+ *    grant and returns. CORRECTNESS: a notify after the re-read added its grant before its bump,
+ *    so the sleep returns at once and the grant is there. So a stranded wait ends within two
+ *    slices, and `notify(1)` ends one wait (plus a spurious one only if the woken waiter is
+ *    descheduled for a whole slice) instead of every wait. A waiter that leaves (timeout, abort)
+ *    lowers G to at most the waiters left.
  *
  * Spurious wakeups are possible (a notify that lands between a waiter's SEQ read and its sleep
  * wakes it as well as the one it woke; wrap-around after 2³² notifies during one wait could
@@ -160,11 +162,13 @@ export function notifyRaw(a: Int32Array, i: number, count: number): number {
 
 /**
  * A wait in progress (invariant 5): `seq` is the SEQ value slept on; `slept` is false until the
- * first sleep slice has run out (before that, SEQ moving means this wait was notified).
+ * first sleep slice has run out (before that, SEQ moving means this wait was notified); `moved`:
+ * the last slice ended with SEQ moved, and nothing has moved since it was re-read.
  */
 interface Sleeper {
   seq: number;
   slept: boolean;
+  moved: boolean;
 }
 
 /**
@@ -173,18 +177,26 @@ interface Sleeper {
  */
 function afterSleep(a: Int32Array, i: number, sl: Sleeper, r: WaitResult, deadline: number): boolean | 'timed-out' {
   if (r === 'ok' || (r === 'not-equal' && !sl.slept)) {
-    // Notified: take the grant meant for us if it is still there (it may have gone to a slice-checker).
+    // Notified: take the grant meant for us if it is still there.
     takeGrant(a, i);
     return true;
   }
   if (r === 'timed-out') {
     sl.slept = true;
     if (now() >= deadline) return 'timed-out';
-    if (Atomics.load(a, i + SEQ) === sl.seq) return false; // nothing happened: sleep on
+    if (Atomics.load(a, i + SEQ) === sl.seq) {
+      // A whole slice without news since SEQ last moved: a grant still left now was not taken by
+      // the waiter its notify woke (that one takes it within moments): the wakeup went astray, to an
+      // abandoned async wait. Take it in its place. (Taking it at once, when SEQ is first seen
+      // moved, would race the woken waiter and end two waits for one notify.)
+      const lost = sl.moved && takeGrant(a, i);
+      sl.moved = false;
+      return lost;
+    }
   }
-  // SEQ moved while we slept and no notify reached us: one meant for us may have gone astray.
-  if (takeGrant(a, i)) return true;
-  // It woke someone else: sleep on from the new value (a later notify grants before it bumps).
+  // SEQ moved while we slept and no notify reached us: most likely it woke someone else. Sleep on
+  // from the new value (a later notify grants before it bumps) and look at the grants next slice.
+  sl.moved = true;
   sl.seq = Atomics.load(a, i + SEQ);
   return false;
 }
@@ -273,7 +285,7 @@ export class Condition {
     const deadline = deadlineAfter(timeoutMs);
     const a = this.#a;
     const i = this.#i;
-    const sl: Sleeper = { seq: this.#releaseForWait(lock), slept: false };
+    const sl: Sleeper = { seq: this.#releaseForWait(lock), slept: false, moved: false };
     let notified: boolean;
     try {
       // Sleep until a notify bumps SEQ (or one already did since our read: 'not-equal').
@@ -299,7 +311,7 @@ export class Condition {
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     const a = this.#a;
     const i = this.#i;
-    const sl: Sleeper = { seq: this.#releaseForWait(lock), slept: false };
+    const sl: Sleeper = { seq: this.#releaseForWait(lock), slept: false, moved: false };
     let notified = false;
     let failed = false;
     let error: unknown;
