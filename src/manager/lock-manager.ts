@@ -645,7 +645,7 @@ export class LockManager {
     const t = this.#t;
     let dead: number[] | undefined;
     const p = t.partitionOf(L.lo);
-    t.lockPartition(p);
+    t.lockPartitionRead(p); // a read-only look (table.ts S_READER)
     try {
       const e = t.findEntry(L.lo, L.hi);
       if (e >= 0) {
@@ -654,7 +654,7 @@ export class LockManager {
         });
       }
     } finally {
-      t.unlockPartition(p);
+      t.unlockPartitionRead(p);
     }
     if (dead === undefined) return false;
     // A dead thread runs no more requests: releaseOwnerRecords' precondition holds.
@@ -686,7 +686,7 @@ export class LockManager {
     // twice (read in the table, released, taken again in a slot, read there).
     this.#fp.lockAllGroups();
     try {
-      t.lockAll();
+      t.lockAll(true); // read-only: a death in here leaves nothing torn (table.ts S_READER)
     } catch (e) {
       this.#fp.unlockAllGroups(); // a partition was refused: hold nothing when it propagates
       throw e;
@@ -977,13 +977,15 @@ export class LockManager {
     }
     const t = this.#t;
     const p = t.partitionOf(L.lo);
-    t.lockPartition(p);
+    // Read-only unless it grants (#grantQueued marks the change): a waiter terminated while it
+    // polls leaves nothing torn (table.ts S_READER).
+    t.lockPartitionRead(p);
     try {
       if (this.#grantQueued(plan, L, mode, pd)) return true;
       pd.seq = t.seq(pd.e);
       return false;
     } finally {
-      t.unlockPartition(p);
+      t.unlockPartitionRead(p);
     }
   }
 
@@ -995,6 +997,8 @@ export class LockManager {
     const t = this.#t;
     if (!t.isWaiting(pd.e, pd.r, plan.owner, pd.ticket)) throw releasedWhileWaiting(plan);
     if (!t.grantable(pd.e, pd.r, mode)) return false;
+    // From here the partition changes: no longer a read-only pass (table.ts S_READER).
+    t.markWriting(t.partitionOf(L.lo));
     t.dequeue(pd.e, pd.r, true);
     t.grant(pd.e, pd.r, mode);
     // Let a same-owner request sleeping on this entry (ticket 0) retry.
@@ -1030,7 +1034,9 @@ export class LockManager {
     const L = plan.locks[i]!;
     const mode = plan.modes[i]!;
     let edges: DeadlockEdge[] | null;
-    t.lockAll();
+    // Read-only until a grant or the victim's withdrawal (markWriting): a worker terminated in
+    // the middle of the search leaves nothing torn (table.ts S_READER).
+    t.lockAll(true);
     try {
       if (pd.ticket === 0) {
         // A second request of this owner on this entry, without a queue slot: it waits at its
@@ -1046,6 +1052,7 @@ export class LockManager {
         edges = findCycle(t, plan.owner, { e: pd.e, r: pd.r, mode }, (e) => this.#nameOf(e));
       }
       if (edges !== null && pd.ticket !== 0) {
+        t.markWriting(t.partitionOf(L.lo)); // the partition changes now (table.ts S_READER)
         t.dequeue(pd.e, pd.r);
         // The victim leaves the queue: whoever waited behind it may go on (invariant 5).
         t.bump(pd.e);

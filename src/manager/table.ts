@@ -110,6 +110,7 @@
 import { OWNER_ID } from '../core/thread.js';
 import { SpinBudget } from '../core/spin.js';
 import { lockWord, unlockWord, type ExclusivePolicy } from '../raw/mutex.js';
+import { isDeadOwner } from '../core/owner-death.js';
 import { wake } from '../core/futex.js';
 import { conflicts, MODE_COUNT } from './modes.js';
 import { FastPath, fastPathWords, isStrong, strongIndex } from './fastpath.js';
@@ -136,6 +137,15 @@ const H_STRIPES = 16;
 const STRIPE_WORDS = 16;
 const S_LOCK = 0;
 const S_ENTRY_FREE = 1;
+/**
+ * Owner id of a thread that holds the partition lock for a read-only pass (`lockAll(true)`: a
+ * deadlock check's search, `query()`), 0 otherwise. Set right after taking the lock, cleared
+ * before anything in the partition changes (`markWriting`) and before the release. If that thread
+ * dies holding the lock, the partition cannot be half updated: its next locker takes over and
+ * goes on instead of refusing it (raw/mutex.ts `lockWord`). A worker terminated in the middle of
+ * a deadlock check (which holds every partition for the whole search) thus costs nothing.
+ */
+const S_READER = 3;
 export const HEADER_WORDS = H_STRIPES + STRIPE_WORDS * PARTITIONS;
 
 export const E_KEY_LO = 0;
@@ -264,25 +274,55 @@ export class LockTable {
   // ---- partition and allocator locks (raw mutex words) ----------------------------------------
 
   lockPartition(p: number): void {
-    lockWord(this.a, this.base + H_STRIPES + STRIPE_WORDS * p + S_LOCK, OWNER_ID, PARTITION_POLICY, `LockManager partition ${p}`);
+    const stripe = this.base + H_STRIPES + STRIPE_WORDS * p;
+    lockWord(this.a, stripe + S_LOCK, OWNER_ID, PARTITION_POLICY, `LockManager partition ${p}`, () => this.#diedReading(stripe));
   }
   unlockPartition(p: number): void {
     unlockWord(this.a, this.base + H_STRIPES + STRIPE_WORDS * p + S_LOCK, OWNER_ID);
   }
-  lockAll(): void {
+  /** After a takeover of a stripe's lock: was its dead holder on a read-only pass? (S_READER) */
+  #diedReading(stripe: number): boolean {
+    const r = Atomics.load(this.a, stripe + S_READER);
+    if (r === 0 || !isDeadOwner(r)) return false;
+    // The mark names the dead holder (only a holder sets it, and clears it before it changes or
+    // releases anything): we hold the lock now, so the mark is ours to clear.
+    Atomics.store(this.a, stripe + S_READER, 0);
+    return true;
+  }
+  /** Takes partition p's lock for a read-only pass (S_READER); release with `unlockPartitionRead`. */
+  lockPartitionRead(p: number): void {
+    this.lockPartition(p);
+    // Nothing will change here until markWriting: a death from now on tears nothing.
+    Atomics.store(this.a, this.base + H_STRIPES + STRIPE_WORDS * p + S_READER, OWNER_ID);
+  }
+  /** Takes every partition lock, ascending; `readOnly`: marks them S_READER (see there). */
+  lockAll(readOnly = false): void {
     let p = 0;
     try {
       // Ascending order: the only code that holds two partition locks, so no lock-order cycle.
-      for (; p < PARTITIONS; p++) this.lockPartition(p);
+      for (; p < PARTITIONS; p++) {
+        if (readOnly) this.lockPartitionRead(p);
+        else this.lockPartition(p);
+      }
     } catch (e) {
       // Partition p was refused (its holder died mid-update: raw/mutex.ts lockWord): give back the
       // ones already taken, or this live thread would keep them for ever.
-      while (--p >= 0) this.unlockPartition(p);
+      while (--p >= 0) this.unlockPartitionRead(p);
       throw e;
     }
   }
   unlockAll(): void {
-    for (let p = PARTITIONS - 1; p >= 0; p--) this.unlockPartition(p);
+    for (let p = PARTITIONS - 1; p >= 0; p--) this.unlockPartitionRead(p);
+  }
+  /** Releases a partition lock that may carry a read-only mark. */
+  unlockPartitionRead(p: number): void {
+    // Clear a read-only mark before the release: from then on another thread may hold the lock.
+    this.markWriting(p);
+    this.unlockPartition(p);
+  }
+  /** About to change partition p under `lockAll(true)`: a death from here on may tear it. */
+  markWriting(p: number): void {
+    Atomics.store(this.a, this.base + H_STRIPES + STRIPE_WORDS * p + S_READER, 0);
   }
   #lockAlloc(): void {
     // Taken inside a partition lock only: partition → allocator is the one allowed nesting.

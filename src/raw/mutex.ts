@@ -249,19 +249,35 @@ export function unlockSlow(a: Int32Array, i: number, me: number): boolean {
  * word thus never hangs its callers and never lets them work on a possibly torn structure; the
  * structure it guards (one lock manager partition, say) is out of service until it is recreated.
  * Words that never saw a death keep the one-CAS fast path (the flag keeps a dead word off it).
+ *
+ * Exception: `diedReading()`, when given, tells whether the dead holder held the word for a
+ * read-only pass (the caller keeps such a mark beside the word, set only while nothing is being
+ * changed). Then nothing can be half updated: the takeover stands, OWNER_DIED is cleared again
+ * (the fast path comes back) and the caller proceeds.
  */
-export function lockWord(a: Int32Array, i: number, me: number, policy: ExclusivePolicy, what = 'an internal lock word'): void {
+export function lockWord(
+  a: Int32Array,
+  i: number,
+  me: number,
+  policy: ExclusivePolicy,
+  what = 'an internal lock word',
+  diedReading?: () => boolean,
+): void {
   // Fast path: free → ours in one CAS; otherwise spin briefly and park (taking over a dead owner).
   if (Atomics.compareExchange(a, i, 0, me) === 0) return;
   lockSlow(a, i, me, Infinity, policy);
-  // A holder died with the guarded data possibly half updated (see above): refuse, never use it.
-  if ((Atomics.load(a, i) & OWNER_DIED) !== 0) {
-    unlockWord(a, i, me);
-    throw new LockError(
-      'ERR_LOCK_BROKEN',
-      `${what} was held by a thread that died (terminated in the middle of an update): the data it guards may be half updated, so it is out of service`,
-    );
+  if ((Atomics.load(a, i) & OWNER_DIED) === 0) return;
+  // The dead holder only read: nothing is torn. Clear the flag (we hold the word) and go on.
+  if (diedReading?.()) {
+    clearOwnerDied(a, i);
+    return;
   }
+  // A holder died with the guarded data possibly half updated (see above): refuse, never use it.
+  unlockWord(a, i, me);
+  throw new LockError(
+    'ERR_LOCK_BROKEN',
+    `${what} was held by a thread that died (terminated in the middle of an update): the data it guards may be half updated, so it is out of service`,
+  );
 }
 
 /** Releases what `lockWord` took. */

@@ -101,3 +101,57 @@ describe('a LockManager whose partition word\'s holder died', () => {
     await other.terminate();
   });
 });
+
+describe('a worker terminated while its LockManager request runs a deadlock check', () => {
+  it('a dead holder marked read-only (S_READER) is taken over, not refused: the manager keeps working', async () => {
+    const { LockManager } = await import('../../dist/index.js');
+    const lm = new LockManager({ deadlockTimeout: 30 });
+    const i32 = new Int32Array(lm.buffer);
+    const stripe = (p: number) => (lm.byteOffset >> 2) + 16 + 16 * p; // table.ts: S_LOCK 0, S_READER 3
+    const dead = new Worker('0', { eval: true });
+    const deadId = dead.threadId + 1;
+    await once(dead, 'exit');
+    // As a deadlock check leaves them when its thread dies in the middle of the search: every
+    // partition locked by it, every one marked read-only by it.
+    for (let p = 0; p < 16; p++) {
+      Atomics.store(i32, stripe(p), deadId);
+      Atomics.store(i32, stripe(p) + 3, deadId);
+    }
+    for (let k = 0; k < 100; k++) lm.release(lm.acquire([`r${k}`], 'X', { timeout: 2000 }));
+    expect(lm.query().held).toEqual([]);
+    for (let p = 0; p < 16; p++) {
+      expect(Atomics.load(i32, stripe(p))).toBe(0); // free again, OWNER_DIED cleared: the fast path is back
+      expect(Atomics.load(i32, stripe(p) + 3)).toBe(0);
+    }
+  });
+
+  it('real workers terminated while they wait with deadlockTimeout 0 (a check on every wake-up): no partition is refused', async () => {
+    const { LockManager } = await import('../../dist/index.js');
+    const lm = new LockManager({ capacity: 256 });
+    const url = new URL('../../dist/index.js', import.meta.url).href;
+    for (let round = 0; round < 6; round++) {
+      const held = lm.acquire(['hot'], 'X');
+      const ws = Array.from(
+        { length: 3 },
+        () =>
+          new Worker(
+            `const { workerData, parentPort } = require('node:worker_threads');
+             import(workerData.url).then(async ({ LockManager }) => {
+               const lm = LockManager.from(workerData.handle);
+               parentPort.postMessage('waiting');
+               try { await lm.acquireAsync(['hot'], 'S', { deadlockTimeout: 0, timeout: 10000 }); } catch {}
+             });`,
+            { eval: true, workerData: { handle: lm.handle, url } },
+          ),
+      );
+      await Promise.all(ws.map((w) => once(w, 'message')));
+      await new Promise((r) => setTimeout(r, 30 + 10 * round)); // they spin through deadlock checks now
+      await Promise.all(ws.map((w) => w.terminate()));
+      lm.release(held);
+      // Every partition and the query still work (before the fix: ERR_LOCK_BROKEN when a worker was
+      // terminated inside a check, which holds all 16 partition locks for the whole search).
+      for (let k = 0; k < 64; k++) lm.release(lm.acquire([`x${round}`, k], 'X', { timeout: 2000 }));
+      expect(lm.query().held).toEqual([]);
+    }
+  }, 60_000);
+});
