@@ -1079,18 +1079,29 @@ export class LockManager {
       // under the partition lock; any change since then bumped the word, so this returns
       // 'not-equal' instead of sleeping through it.
       waitUntil(t.a, t.seqIndex(pd.e), pd.seq, sliceDeadline(Math.min(wait.deadline, nextCheck)));
-      try {
-        if (this.#poll(plan, i, pd)) return;
-        // A dead owner's hold or wait here: release it, then re-check at once (the word moved).
-        if (this.#reapDeadOn(plan.locks[i]!)) continue;
-        if (this.#expired(plan, i, pd)) continue;
-        if (now() >= nextCheck) {
-          if (this.#checkDeadlock(plan, i, pd)) return;
-          nextCheck = deadlineAfterMs(plan.deadlockTimeout);
-        }
-      } catch (e) {
-        throw this.#outOfService(plan, i, pd, e);
-      }
+      const next = this.#afterWake(plan, i, pd, nextCheck);
+      if (next === null) return;
+      nextCheck = next;
+    }
+  }
+
+  /**
+   * What a waiting request does after each sleep (sync and async alike): poll, release dead owners
+   * found on the resource, give up past the deadline or on abort, check for a deadlock when due.
+   * Returns null when granted, else when the next deadlock check is due. Throws (withdrawn) on
+   * timeout, abort, deadlock, or a refused internal word.
+   */
+  #afterWake(plan: Plan, i: number, pd: Pending, nextCheck: number): number | null {
+    try {
+      if (this.#poll(plan, i, pd)) return null;
+      // A dead owner's hold or wait here: release it, then re-check at once (the word moved).
+      if (this.#reapDeadOn(plan.locks[i]!)) return nextCheck;
+      this.#expired(plan, i, pd);
+      if (now() < nextCheck) return nextCheck;
+      if (this.#checkDeadlock(plan, i, pd)) return null;
+      return deadlineAfterMs(plan.deadlockTimeout);
+    } catch (e) {
+      throw this.#outOfService(plan, i, pd, e);
     }
   }
 
@@ -1123,22 +1134,14 @@ export class LockManager {
         this.#abandon(plan, i, pd);
         throw err;
       }
-      try {
-        if (this.#poll(plan, i, pd)) return;
-        if (this.#reapDeadOn(plan.locks[i]!)) continue;
-        if (this.#expired(plan, i, pd)) continue;
-        if (now() >= nextCheck) {
-          if (this.#checkDeadlock(plan, i, pd)) return;
-          nextCheck = deadlineAfterMs(plan.deadlockTimeout);
-        }
-      } catch (e) {
-        throw this.#outOfService(plan, i, pd, e);
-      }
+      const next = this.#afterWake(plan, i, pd, nextCheck);
+      if (next === null) return;
+      nextCheck = next;
     }
   }
 
-  /** Throws (after withdrawing) if the request timed out or was aborted; returns false otherwise. */
-  #expired(plan: Plan, i: number, pd: Pending): boolean {
+  /** Throws (after withdrawing) if the request timed out or was aborted. */
+  #expired(plan: Plan, i: number, pd: Pending): void {
     const { wait } = plan;
     if (wait.signal?.aborted) {
       this.#abandon(plan, i, pd);
@@ -1148,7 +1151,6 @@ export class LockManager {
       this.#abandon(plan, i, pd);
       throw new TimeoutError(`${this.name} ${plan.locks[i]!.text}`, wait.timeout ?? 0);
     }
-    return false;
   }
 
   // ---- releasing --------------------------------------------------------------------------------
