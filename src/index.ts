@@ -8,6 +8,7 @@ export { LockGuard, type Lockable } from './exclusive.js';
 export type { Handle, PlacementOptions, Kind } from './core/layout.js';
 export type { WaitOptions } from './core/futex.js';
 export {
+  SablockError,
   LockError,
   TimeoutError,
   DeadlockError,

@@ -1,7 +1,10 @@
 /**
  * Every error sablock throws. Each class has a stable `code` that callers can match on; messages
  * name the lock (its class name) and the threads involved where that is known.
+ *
+ * The one type import from above core (`DeadlockEdge`, from the lock manager) is erased at run time.
  */
+import type { DeadlockEdge } from '../manager/deadlock.js';
 
 /** Codes carried by {@link LockError}. */
 export type LockErrorCode =
@@ -14,85 +17,101 @@ export type LockErrorCode =
    * lock manager's partition, allocator or fast-path group) is out of service for good. */
   | 'ERR_LOCK_BROKEN';
 
-/** Misuse of a lock: unlocking what this thread does not hold, re-locking what it holds, … */
-export class LockError extends Error {
-  /** Always `'LockError'`. */
-  override name = 'LockError';
-  /** What went wrong; stable, for matching (see {@link LockErrorCode}). */
-  readonly code: LockErrorCode;
-  /** Class name of the lock involved. */
+/**
+ * The base class of every error sablock throws: a stable `code` to match on, the lock class
+ * involved (`lock`, its class name, when known) and the thread ids involved (`threads`, when known).
+ */
+export class SablockError extends Error {
+  /** What went wrong; stable, for matching. */
+  readonly code: string;
+  /** Class name of the lock involved (undefined if unknown). */
   readonly lock: string | undefined;
-  constructor(code: LockErrorCode, message: string, lock?: string) {
+  /** Thread ids (`threadId`) involved, when known; empty otherwise. */
+  readonly threads: readonly number[];
+  constructor(code: string, message: string, lock?: string, threads: readonly number[] = []) {
     super(message);
     this.code = code;
     this.lock = lock;
+    this.threads = threads;
+  }
+}
+
+/** Misuse of a lock: unlocking what this thread does not hold, re-locking what it holds, … */
+export class LockError extends SablockError {
+  /** Always `'LockError'`. */
+  override name = 'LockError';
+  /** What went wrong; stable, for matching (see {@link LockErrorCode}). */
+  declare readonly code: LockErrorCode;
+  constructor(code: LockErrorCode, message: string, lock?: string, threads?: readonly number[]) {
+    super(code, message, lock, threads);
   }
 }
 
 /** An acquisition did not succeed before its `timeout`. */
-export class TimeoutError extends Error {
+export class TimeoutError extends SablockError {
   /** Always `'TimeoutError'`. */
   override name = 'TimeoutError';
   /** Always `'ERR_LOCK_TIMEOUT'`. */
-  readonly code = 'ERR_LOCK_TIMEOUT';
-  /** Class name of the lock that was not acquired (undefined if unknown). */
-  readonly lock: string | undefined;
+  declare readonly code: 'ERR_LOCK_TIMEOUT';
   /** The timeout that ran out, in ms. */
   readonly timeoutMs: number;
   constructor(lock: string | undefined, timeoutMs: number) {
-    super(`${lock ?? 'lock'}: not acquired within ${timeoutMs} ms`);
-    this.lock = lock;
+    super('ERR_LOCK_TIMEOUT', `${lock ?? 'lock'}: not acquired within ${timeoutMs} ms`, lock);
     this.timeoutMs = timeoutMs;
   }
 }
 
 /** A lock-manager request was chosen as the victim of a waits-for cycle. */
-export class DeadlockError extends Error {
+export class DeadlockError extends SablockError {
   /** Always `'DeadlockError'`. */
   override name = 'DeadlockError';
   /** Always `'ERR_LOCK_DEADLOCK'`. */
-  readonly code = 'ERR_LOCK_DEADLOCK';
-  constructor(message: string) {
-    super(message);
+  declare readonly code: 'ERR_LOCK_DEADLOCK';
+  /** Every edge of the cycle, the victim's own first (empty if unknown). */
+  readonly cycle: readonly DeadlockEdge[];
+  constructor(message: string, cycle: readonly DeadlockEdge[] = [], lock?: string) {
+    const threads = [...new Set(cycle.flatMap((e) => (e.thread === undefined ? [] : [e.thread - 1])))];
+    super('ERR_LOCK_DEADLOCK', message, lock, threads);
+    this.cycle = cycle;
   }
 }
 
-/** The previous owner of a lock died while holding it (async paths that must signal it). */
-export class OwnerDiedError extends Error {
+/**
+ * @deprecated Never thrown: a dead owner is reported through `ownerDied` (API.md). Kept exported
+ * so that code matching on it still compiles.
+ */
+export class OwnerDiedError extends SablockError {
   /** Always `'OwnerDiedError'`. */
   override name = 'OwnerDiedError';
   /** Always `'ERR_LOCK_OWNER_DIED'`. */
-  readonly code = 'ERR_LOCK_OWNER_DIED';
-  /** Class name of the lock whose owner died (undefined if unknown). */
-  readonly lock: string | undefined;
+  declare readonly code: 'ERR_LOCK_OWNER_DIED';
   constructor(lock: string | undefined, message?: string) {
-    super(message ?? `${lock ?? 'lock'}: previous owner died while holding it`);
-    this.lock = lock;
+    super('ERR_LOCK_OWNER_DIED', message ?? `${lock ?? 'lock'}: previous owner died while holding it`, lock);
   }
 }
 
 /** The lock-order verifier found a violation and was told to throw. */
-export class LockOrderError extends Error {
+export class LockOrderError extends SablockError {
   /** Always `'LockOrderError'`. */
   override name = 'LockOrderError';
   /** Always `'ERR_LOCK_ORDER'`. */
-  readonly code = 'ERR_LOCK_ORDER';
+  declare readonly code: 'ERR_LOCK_ORDER';
   /** The verifier's report of the violation (a `LockOrderReport`). */
   readonly report: unknown;
   constructor(message: string, report: unknown) {
-    super(message);
+    super('ERR_LOCK_ORDER', message);
     this.report = report;
   }
 }
 
 /** A fixed-capacity shared table (lock manager, verifier graph) is full. */
-export class CapacityError extends Error {
+export class CapacityError extends SablockError {
   /** Always `'CapacityError'`. */
   override name = 'CapacityError';
   /** Always `'ERR_LOCK_CAPACITY'`. */
-  readonly code = 'ERR_LOCK_CAPACITY';
+  declare readonly code: 'ERR_LOCK_CAPACITY';
   constructor(message: string) {
-    super(message);
+    super('ERR_LOCK_CAPACITY', message);
   }
 }
 

@@ -1062,11 +1062,12 @@ export class LockManager {
       t.unlockAll();
     }
     if (edges === null) return false;
-    const err = new DeadlockError(
+    throw new DeadlockError(
       `${this.name}: deadlock: ${describeCycle(edges)}; the request of owner ${plan.owner} for ` +
         `${MODE_NAMES[mode]} on ${L.text} was chosen as the victim`,
+      edges,
+      this.name,
     );
-    throw Object.assign(err, { cycle: edges });
   }
 
   #waitSync(plan: Plan, i: number, pd: Pending): void {

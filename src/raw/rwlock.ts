@@ -78,7 +78,7 @@
  *    `WRITER_FAIR_AFTER_MS` sets it, and the next release that wakes a writer reserves the lock
  *    with HANDOFF, which only a writer that has slept may claim (parking_lot's and Go's scheme,
  *    as in `raw/mutex.ts`). If the wake found no sleeper, the releaser (or the aborted waiter
- *    that swallowed it, or a reader whose slice ran out: `clearStaleHandoff`) clears HANDOFF
+ *    that swallowed it, or a reader that saw it through two slices: `staleReservations`) clears HANDOFF
  *    again and then wakes whoever may go, writers first. A writer that has not slept and finds
  *    HANDOFF publishes WRITERS_WAITING and sleeps (it never spins on it), so the claimant keeps
  *    WRITERS_WAITING and its release wakes the newcomer.
@@ -91,8 +91,9 @@
  *    a wake that reaches it is passed on only when its thread's event loop runs, which never
  *    happens if that thread is blocked (say, in a blocking acquisition of this lock). After a
  *    bounded sleep a writer re-checks and takes a free or handed-off lock on its own, and a
- *    reader clears a HANDOFF nobody claimed; so such a wake delays the others by at most
- *    RECHECK_MS instead of deadlocking them. The protocol does not rely on it otherwise (a stress
+ *    reader releases a reservation (HANDOFF, or READERS_WAITING on a free word) that nobody
+ *    claimed for a whole slice (`staleReservations`); so such a wake delays the others by at most
+ *    two slices instead of deadlocking them. The protocol does not rely on it otherwise (a stress
  *    test runs with it switched off).
  * 9. Owner death (docs/robustness.md). WRITER_OWNER = w ≠ 0 implies w holds WRITE_LOCKED, and
  *    UPGRADABLE_OWNER = u ≠ 0 implies u holds UPGRADABLE, or (u just upgraded, before it cleared the
@@ -283,7 +284,7 @@ export function readLockSlow(
   onOwnerDied?: OnOwnerDied,
 ): boolean {
   if (readSpinning(Atomics.load(a, i))) spinWhile(a, i, readSpinning, upgradable ? isUpgradableLockable : isReadLockable, budget);
-  return park(a, parking(a, i, i, readStep(a, i, upgradable), onOwnerDied, () => clearStaleHandoff(a, i)), deadline);
+  return park(a, parking(a, i, i, readStep(a, i, upgradable), onOwnerDied, staleReservations(a, i)), deadline);
 }
 
 /**
@@ -300,7 +301,7 @@ export function readLockAsyncSlow(
 ): Promise<number> {
   // STATE sleepers are woken all at once, so an aborted wait takes no other reader's wakeup; but
   // if it was the only one woken, the writers waiting behind it must still be told.
-  const recheck = (): void => clearStaleHandoff(a, i);
+  const recheck = staleReservations(a, i);
   return parkAsync(a, parking(a, i, i, readStep(a, i, upgradable), onOwnerDied, recheck, () => forwardReaderWake(a, i)), wait, lockName);
 }
 
@@ -706,14 +707,46 @@ export function clearOwnerDied(a: Int32Array, i: number): void {
 }
 
 /**
- * A reader slept a whole RECHECK_MS: a HANDOFF still set now was most likely swallowed by an
- * aborted waiter whose thread cannot pass it on. Clear it (the worst case, a slow legitimate
- * claimant, only loses its turn: it finds the lock taken and sleeps again with WRITERS_WAITING).
+ * Whether `s` reserves a free lock for a woken writer: HANDOFF (for a writer that has slept), or
+ * READERS_WAITING / UPGRADABLE_WAITING with no holder and no WRITERS_WAITING (the release woke a
+ * writer, which clears nothing when it takes the lock; readers wait for it: invariant 2).
  */
-function clearStaleHandoff(a: Int32Array, i: number): void {
-  if ((Atomics.load(a, i) & HANDOFF) === 0) return;
-  revertHandoff(a, i);
-  // Writers that could not claim the handoff sleep behind it: the free lock is theirs now, and
-  // they go first (the handoff was a starving writer's request; invariant 6).
-  wakeWriterOrReaders(a, i, Atomics.load(a, i), false);
+const isReservedForWriter = (s: number): boolean =>
+  (s & HANDOFF) !== 0 || ((s & STATE_SLEEPERS) !== 0 && (s & (READERS_MASK | WRITE_LOCKED | WRITERS_WAITING)) === 0);
+
+/**
+ * A reader's re-check after a sleep slice ran out (invariant 8). The wake that a reservation
+ * waits on can be swallowed by an aborted async writer whose thread cannot run its event loop (it
+ * is blocked, in this very lock, say): then HANDOFF, or a free word with only READERS_WAITING
+ * set, stays for ever and keeps everyone out. But a reservation is also normal for a moment (its
+ * writer is woken and on its way), and taking it then would steal that writer's turn for good
+ * (found by the Promela model, `-DSTEAL`). So a reservation is released only when this reader
+ * sees the very same word at the end of two slices in a row: its writer has had a whole slice and
+ * not claimed it. The worst case, a legitimate writer descheduled that long, loses its turn: it
+ * finds the lock taken and sleeps again with WRITERS_WAITING.
+ */
+function staleReservations(a: Int32Array, i: number): () => void {
+  let seen = 0; // a reserved word seen at the end of the last slice (a reserved word is never 0)
+  return () => {
+    const s = Atomics.load(a, i);
+    if (!isReservedForWriter(s)) {
+      seen = 0;
+      return;
+    }
+    if (s !== seen) {
+      // First sighting: give its writer a whole slice.
+      seen = s;
+      return;
+    }
+    seen = 0;
+    if ((s & HANDOFF) !== 0) {
+      revertHandoff(a, i);
+      // Writers that could not claim the handoff sleep behind it: the free lock is theirs now, and
+      // they go first (the handoff was a starving writer's request; invariant 6).
+      wakeWriterOrReaders(a, i, Atomics.load(a, i), false);
+    } else {
+      // The woken writer never came: the readers it kept out may go (as its release would let them).
+      wakeWriterOrReaders(a, i, s, true);
+    }
+  };
 }

@@ -93,6 +93,43 @@ describe('RWLock: a writer that may not claim a handoff sleeps instead of spinni
   });
 });
 
+describe('RWLock: a woken async writer aborted before its thread ran leaves no reservation behind', () => {
+  it('the last read release wakes the writer, its thread aborts it and blocks in a read: both readers get in', async () => {
+    const rw = new RWLock();
+    const flags = newFlags();
+    const holder = spawn({ scenario: 'rw-hold-read', handle: rw.handle, flags: flags.buffer });
+    await holder.firstMessage; // a read is held
+    const ac = new AbortController();
+    const writing = rw.writeLockAsync({ signal: ac.signal }).then(
+      () => 'granted',
+      (e: Error) => e.name,
+    );
+    // From here this thread runs no event-loop turn until its blocking read below.
+    const reader = spawn({ scenario: 'rw-timed-reader', handle: rw.handle, ms: 5000 });
+    const state = new Int32Array(rw.buffer, rw.byteOffset + 4, 1);
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    while ((Atomics.load(state, 0) & (1 << 28)) === 0) Atomics.wait(nap, 0, 0, 1); // it queued: READERS_WAITING
+    Atomics.store(flags, 0, 1); // the holder releases: its release wakes the async writer
+    Atomics.notify(flags, 0);
+    while ((Atomics.load(state, 0) & 0x00ff_ffff) !== 0) Atomics.wait(nap, 0, 0, 1);
+    ac.abort(); // the woken writer gives up before its continuation ran
+    const t0 = performance.now();
+    const got = rw.tryReadLock(3000);
+    const ms = performance.now() - t0;
+    if (got) rw.readUnlock();
+    // Before the fix the word stayed at READERS_WAITING alone ("a woken writer is on its way"):
+    // this read gave up after 3000 ms and the other thread's reader waited until then too.
+    expect(got).toBe(true);
+    expect(ms).toBeLessThan(1000);
+    const r = await reader.done;
+    expect(r.got).toBe(true);
+    expect(await writing).toBe('AbortError');
+    await holder.done;
+    expect(rw.tryWriteLock()).toBe(true);
+    rw.writeUnlock();
+  });
+});
+
 describe('RWLock: a waiting writer gets in while readers whose holds overlap keep arriving', () => {
   it('three sync readers, 300 ms holds staggered by 100 ms: the writer gets in within one hold', async () => {
     const rw = new RWLock();
