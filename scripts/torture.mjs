@@ -338,12 +338,17 @@ async function workerMain() {
   // wake-up it swallows must not leave the blocked acquisition asleep). `start(opts)` returns the
   // async acquisition's promise; `onResult(r)` runs the section if it got in before the abort;
   // `block()` is the sync acquisition (run only when this thread holds nothing).
-  const abandonThenBlock = async (start, onResult, block) => {
+  // `holds`: a result is a hold (counted in localHolds from the moment it arrives).
+  const abandonThenBlock = async (start, onResult, block, holds = true) => {
     const ac = new AbortController();
     let result = null;
     let settled = false;
     const p = start({ signal: ac.signal }).then(
-      (r) => ((settled = true), (result = r)),
+      (r) => {
+        settled = true;
+        result = r;
+        if (holds) localHolds++;
+      },
       (e) => {
         settled = true;
         if (e?.name === 'AbortError') count(ABORTED);
@@ -362,7 +367,10 @@ async function workerMain() {
       }
     }
     await p;
-    if (result !== null) await onResult(result);
+    if (result !== null) {
+      if (holds) localHolds--; // the section counts it from here
+      await onResult(result);
+    }
     return blocked || result !== null;
   };
   // TicketLock's lock() refuses (ERR_LOCK_RECURSIVE) while a lockAsync() ticket of this thread
@@ -521,10 +529,15 @@ async function workerMain() {
       readChecks('upgradable reader');
       await hold();
       Atomics.sub(R, UPGRADABLE, 1);
-      const r = random();
+      // Not while another task of this thread holds a read: upgrade() refuses that (it would wait
+      // for its own thread's reader), documented.
+      const r = localHolds === 1 ? random() : 1;
       if (r < 0.25) upgraded = (g.upgrade(), true);
       else if (r < 0.4) upgraded = lock.tryUpgrade(rand(5));
       else if (r < 0.5) upgraded = (await awaitWith((opts) => lock.upgradeAsync(opts))) !== null;
+    } catch (e) {
+      g.unlock();
+      throw e;
     } finally {
       localHolds--;
     }
@@ -685,6 +698,7 @@ async function workerMain() {
         (opts) => (write ? lock.writeAsync(writeBody(rand(1 << 30)), opts).then(() => null) : lock.readAsync(readBody, opts)),
         async (r) => checkRead(r),
         seqSync,
+        false,
       );
     },
   };
@@ -732,9 +746,12 @@ async function workerMain() {
         violation(`lost wake-up: a consumer slept ${t.toFixed(0)} ms while an item was queued`);
       }
     };
-    // One put or take, sync (blocking or timed waits).
+    // Take when the queue is fuller, put when it is emptier (a racy read, only a bias), so waits
+    // happen but the threads are rarely all consumers of an empty queue at once.
+    const pickConsumer = () => random() < (Atomics.load(q, Q_COUNT) + 0.5) / (Q_CAP + 1);
+    // One put or take, sync (blocking or timed waits); a wait that times out ends it.
     const sync = async () => {
-      const consumer = random() < 0.5;
+      const consumer = pickConsumer();
       const cond = consumer ? notEmpty : notFull;
       const blocked = () => (consumer ? checkCount() === 0 : checkCount() === Q_CAP);
       const g = mutex.lock();
@@ -745,6 +762,7 @@ async function workerMain() {
           const from = wall();
           const ok = cond.wait(mutex, WAIT_MS);
           staleCheck(consumer, from, !ok);
+          if (!ok) return false;
         }
         if (consumer) take();
         else put();
@@ -757,7 +775,7 @@ async function workerMain() {
     // One put or take on the event loop: waitAsync with no option, a timeout or a signal aborted at
     // a random moment (an aborted waitAsync relocks, then throws; it stays queued and forwards).
     const async = async () => {
-      const consumer = random() < 0.5;
+      const consumer = pickConsumer();
       const cond = consumer ? notEmpty : notFull;
       const blocked = () => (consumer ? checkCount() === 0 : checkCount() === Q_CAP);
       const g = await mutex.lockAsync();
@@ -782,6 +800,7 @@ async function workerMain() {
           if (!ok) count(TIMEDOUT);
           // Only a wait with the full bound says anything about lost wake-ups.
           if (opts === undefined) staleCheck(consumer, from, !ok);
+          if (!ok) return false;
         }
         if (consumer) take();
         else put();
@@ -801,18 +820,20 @@ async function workerMain() {
       }
       const ac = new AbortController();
       let settled = false;
+      // It relocks before it settles, in every case: held again from then on.
       const p = notEmpty.waitAsync(mutex, { signal: ac.signal }).then(
-        () => (settled = true),
+        () => ((settled = true), localHolds++),
         (e) => {
           settled = true;
+          localHolds++;
           if (e?.name !== 'AbortError') throw e;
           count(ABORTED);
         },
       );
       await sleepMs(rand(3));
       if (!settled) ac.abort();
-      // It relocks before it settles: release once it has.
       await p;
+      localHolds--;
       g.unlock();
       if (localHolds === 0) {
         count(BLOCK_AFTER_ABORT);
@@ -889,6 +910,7 @@ const HELP = `usage: node scripts/torture.mjs [options]   (npm run torture -- [o
   --minutes N | --seconds N   how long (default 1 minute)
   --workers N                 top-level workers per primitive (default 2 x cores)
   --kinds A,B                 primitives (default all: ${Object.keys(ADAPTERS).filter((k) => k !== 'BrokenLock').join(', ')})
+  --roles A,B                 worker roles to use (default plain,mix,nest)
   --seed N                    seed of every random choice (default: a fresh one, printed)
   --broken                    add a deliberately broken lock (the run must fail)
   --json FILE                 write the figures as JSON
@@ -906,6 +928,7 @@ async function main() {
       workers: { type: 'string' },
       kinds: { type: 'string' },
       seed: { type: 'string' },
+      roles: { type: 'string' },
       broken: { type: 'boolean', default: false },
       json: { type: 'string' },
       quiet: { type: 'boolean', default: false },
@@ -975,9 +998,12 @@ async function main() {
   let nextSlot = 0;
   const slotsLeft = (n) => nextSlot + n <= MAX_SLOTS;
   // Roles: the first workers of a primitive are one of each, then random.
+  const roles = (values.roles ?? 'plain,mix,nest').split(',');
+  for (const r of roles) if (!['plain', 'mix', 'nest'].includes(r)) throw new RangeError(`--roles: unknown role ${r}`);
   const pickRole = (p, k) => {
     const r = k < 3 ? k / 3 : random();
-    return r < 0.45 ? 'plain' : r < 0.8 ? 'mix' : 'nest';
+    const role = r < 0.45 ? 'plain' : r < 0.8 ? 'mix' : 'nest';
+    return roles.includes(role) ? role : roles[k % roles.length];
   };
   const spawn = (p, role) => {
     if (!slotsLeft(role === 'nest' ? 3 : 1)) return;
@@ -1217,7 +1243,7 @@ async function main() {
         if (!ok || !rec.done) {
           if (!ok) {
             p.hangs++;
-            p.messages.push(`worker ${rec.slot} did not finish within 10 s of stop`);
+            p.messages.push(`${rec.role} worker ${rec.slot} did not finish within 10 s of stop${stateOf(p)}`);
           }
           await rec.w.terminate();
         }
@@ -1226,6 +1252,13 @@ async function main() {
     ),
   );
 
+  // A primitive's state words, for a hang report.
+  function stateOf(p) {
+    const h = p.kind === 'Condition' ? p.handle.mutex : p.handle;
+    if (!h?.buffer) return '';
+    const a = new Int32Array(h.buffer, h.byteOffset ?? 0, Math.min(24, (h.buffer.byteLength - (h.byteOffset ?? 0)) >> 2));
+    return ` (state words ${[...a].map((v) => '0x' + (v >>> 0).toString(16)).join(' ')})`;
+  }
   // Condition's queue once every worker stopped: every item put was taken once or is still queued
   // (count and sum of the ids: a lost item lowers both sides' match, a duplicate raises `taken`).
   function queueFigures(p) {
