@@ -1001,8 +1001,8 @@ async function main() {
   const roles = (values.roles ?? 'plain,mix,nest').split(',');
   for (const r of roles) if (!['plain', 'mix', 'nest'].includes(r)) throw new RangeError(`--roles: unknown role ${r}`);
   const pickRole = (p, k) => {
-    const r = k < 3 ? k / 3 : random();
-    const role = r < 0.45 ? 'plain' : r < 0.8 ? 'mix' : 'nest';
+    const r = random();
+    const role = k < 3 ? ['plain', 'mix', 'nest'][k] : r < 0.45 ? 'plain' : r < 0.8 ? 'mix' : 'nest';
     return roles.includes(role) ? role : roles[k % roles.length];
   };
   const spawn = (p, role) => {
