@@ -4,10 +4,19 @@
 //   npm run torture -- --minutes 10            # or --seconds 45
 //   node scripts/torture.mjs --broken --seconds 5   # adds a deliberately broken lock: must fail
 //
-// Every primitive sablock exports (Mutex, SpinLock, TicketLock; RWLock, Semaphore, SeqLock when
-// present) runs under 2 × cores workers of its own (--workers N to change), each doing a random mix
-// of sync / try / timed / async / async-with-timeout / aborted / withLock operations with random
-// hold and gap times, in stutter phases (run a few seconds, pause, run again). Each primitive's
+//   npm run torture -- --seed 1234 --kinds RWLock --roles mix   # replay a run's random choices
+//
+// Every primitive sablock exports (Mutex, SpinLock, TicketLock; RWLock, Semaphore, SeqLock,
+// Condition when present) runs under 2 × cores workers of its own (--workers N to change), each
+// doing a random mix of sync / try / timed / async / async-with-timeout / aborted / withLock
+// operations with random hold and gap times, in stutter phases (run a few seconds, pause, run
+// again). Workers are 'plain' (one operation at a time), 'mix' (several concurrent async tasks,
+// some aborted or timed, plus blocking acquisitions of the same thread between them, and "abort an
+// async wait, then block at once") or 'nest' (a plain worker with lock-holding workers of its
+// own). Every random choice comes from a seeded PRNG (--seed; printed at the start and on every
+// failure); thread scheduling is not replayed. Kills also include process.exit() inside a critical
+// section, with or without a late 'exit' listener that releases, and nested kills (a nest stopped
+// while one of its children holds). Condition runs as a bounded producer/consumer queue. Each primitive's
 // invariant is checked inside every critical section (an atomic "inside" counter and a pair of
 // plainly written fields that must agree). For primitives that recover from owner death the main
 // thread also terminates workers: holders inside their critical section ("holder kills", the
@@ -868,7 +877,7 @@ async function workerMain() {
       const w = new Worker(new URL(import.meta.url), {
         workerData: { ...workerData, slot: childSlot, role: 'child', seed: deriveSeed(seed, childSlot), childSlots: [] },
       });
-      w.on('message', (m) => parentPort.postMessage(m));
+      w.on('message', (m) => m.type === 'violation' && parentPort.postMessage(m)); // its 'done' is not the nest's
       w.on('error', (e) => violation(`child worker ${childSlot} crashed: ${e?.message}`));
       children.push(new Promise((res) => w.once('exit', res)));
     }
