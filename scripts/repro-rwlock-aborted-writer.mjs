@@ -1,7 +1,13 @@
-// Found by the torture (issue 12, "torture that mixes"; seed runs in the report). An async writer
-// waits behind a reader, a reader of another thread waits behind the writer (writer preference);
-// the last read release wakes the writer; its thread aborts it before its continuation ran and then
-// blocks in a read. Expected: both readers get in (no lost wake-up for aborted waiters).
+// Reproduces the RWLock hang found by the torture (issue 12, "torture that mixes"; run after
+// `npm run build`: node scripts/repro-rwlock-aborted-writer.mjs). An async writer waits behind a
+// reader, and a reader of another thread waits behind the writer (writer preference). The last
+// read release wakes the writer; its thread aborts it before its continuation ran (no event-loop
+// turn in between) and then blocks in a read of its own. Expected: both readers get in at once
+// (no lost wake-up for aborted waiters, issue 12 bug 3's rule). Seen on the torture branch: the
+// state word is left at READERS_WAITING (0x10000000) with nobody holding and no writer waiting;
+// the same thread's tryReadLock(3000) returns false after 3000 ms, and the other thread's reader
+// gets in only after that, when this thread's event loop runs the aborted wait's forwarding.
+// With a blocking readLock() instead, every reader of every thread waits for ever.
 import { Worker, isMainThread, workerData } from 'node:worker_threads';
 import * as s from '../dist/index.js';
 const st = (rw) => '0x' + (new Int32Array(rw.handle.buffer)[1] >>> 0).toString(16);
