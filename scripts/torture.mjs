@@ -1268,7 +1268,7 @@ async function main() {
   function stateOf(p) {
     const h = p.kind === 'Condition' ? p.handle.mutex : p.handle;
     if (!h?.buffer) return '';
-    const a = new Int32Array(h.buffer, h.byteOffset ?? 0, Math.min(24, (h.buffer.byteLength - (h.byteOffset ?? 0)) >> 2));
+    const a = new Int32Array(h.buffer, h.byteOffset ?? 0, Math.min(40, (h.buffer.byteLength - (h.byteOffset ?? 0)) >> 2));
     return ` (state words ${[...a].map((v) => '0x' + (v >>> 0).toString(16)).join(' ')})`;
   }
   // Condition's queue once every worker stopped: every item put was taken once or is still queued
