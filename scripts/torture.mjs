@@ -1002,7 +1002,7 @@ async function main() {
       latencies: [],
       hangs: 0,
       lastOps: 0,
-      stalledSince: 0,
+      stalledMs: 0,
     };
   }
   kinds = Object.keys(prims);
@@ -1042,6 +1042,7 @@ async function main() {
       },
     });
     const rec = { w, slot, role, childSlots, born: performance.now(), died: 0, exitAt: 0, done: false };
+    rec.exited = new Promise((res) => w.once('exit', res)); // one listener, however often it is picked
     // Its op rate counts from when it started running (startup is slow on a loaded machine).
     w.once('online', () => (rec.born = performance.now()));
     w.once('exit', () => {
@@ -1133,7 +1134,7 @@ async function main() {
     const pool = type === 'blind' ? all : type === 'nested' ? nests : plain;
     const rec = pool[rand(pool.length)];
     if (!rec) return;
-    const exited = new Promise((res) => rec.w.once('exit', res));
+    const exited = rec.exited;
     let watch = rec.slot; // whose hold must be recovered
     if (type === 'blind') {
       await sleep(rand(50));
@@ -1204,6 +1205,7 @@ async function main() {
   // Stutter and watchdog.
   let phaseEnd = performance.now() + 2000 + rand(2000);
   let nextReport = performance.now() + 10_000;
+  let lastTick = performance.now();
   while (performance.now() < end) {
     await sleep(250);
     const t = performance.now();
@@ -1213,21 +1215,20 @@ async function main() {
       Atomics.store(ctl, PHASE, run ? 1 : 0);
       Atomics.notify(ctl, PHASE);
       phaseEnd = t + (run ? 2000 + rand(2000) : 300 + rand(700));
-      for (const p of Object.values(prims)) p.stalledSince = 0;
     }
-    if (Atomics.load(ctl, PHASE) === 1) {
-      for (const p of Object.values(prims)) {
-        const o = opsOf(p);
-        if (o !== p.lastOps) {
-          p.lastOps = o;
-          p.stalledSince = 0;
-        } else if (p.stalledSince === 0) {
-          p.stalledSince = t;
-        } else if (t - p.stalledSince > 5000) {
-          p.hangs++;
-          p.messages.push(`no progress for 5 s at ${((t - start) / 1000).toFixed(1)} s`);
-          p.stalledSince = t;
-        }
+    // Running time without progress, summed over run phases (a run phase lasts at most 4 s, so a
+    // count reset at every phase change would never reach 5 s).
+    const dt = t - lastTick;
+    lastTick = t;
+    for (const p of Object.values(prims)) {
+      const o = opsOf(p);
+      if (o !== p.lastOps) {
+        p.lastOps = o;
+        p.stalledMs = 0;
+      } else if (Atomics.load(ctl, PHASE) === 1 && (p.stalledMs += dt) > 5000) {
+        p.hangs++;
+        p.messages.push(`no progress for 5 s of running at ${((t - start) / 1000).toFixed(1)} s${stateOf(p)} (seed ${seed})`);
+        p.stalledMs = 0;
       }
     }
     if (t >= nextReport && !values.quiet) {
