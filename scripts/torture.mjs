@@ -4,10 +4,19 @@
 //   npm run torture -- --minutes 10            # or --seconds 45
 //   node scripts/torture.mjs --broken --seconds 5   # adds a deliberately broken lock: must fail
 //
-// Every primitive sablock exports (Mutex, SpinLock, TicketLock; RWLock, Semaphore, SeqLock when
-// present) runs under 2 × cores workers of its own (--workers N to change), each doing a random mix
-// of sync / try / timed / async / async-with-timeout / aborted / withLock operations with random
-// hold and gap times, in stutter phases (run a few seconds, pause, run again). Each primitive's
+//   npm run torture -- --seed 1234 --kinds RWLock --roles mix   # replay a run's random choices
+//
+// Every primitive sablock exports (Mutex, SpinLock, TicketLock; RWLock, Semaphore, SeqLock,
+// Condition when present) runs under 2 × cores workers of its own (--workers N to change), each
+// doing a random mix of sync / try / timed / async / async-with-timeout / aborted / withLock
+// operations with random hold and gap times, in stutter phases (run a few seconds, pause, run
+// again). Workers are 'plain' (one operation at a time), 'mix' (several concurrent async tasks,
+// some aborted or timed, plus blocking acquisitions of the same thread between them, and "abort an
+// async wait, then block at once") or 'nest' (a plain worker with lock-holding workers of its
+// own). Every random choice comes from a seeded PRNG (--seed; printed at the start and on every
+// failure); thread scheduling is not replayed. Kills also include process.exit() inside a critical
+// section, with or without a late 'exit' listener that releases, and nested kills (a nest stopped
+// while one of its children holds). Condition runs as a bounded producer/consumer queue. Each primitive's
 // invariant is checked inside every critical section (an atomic "inside" counter and a pair of
 // plainly written fields that must agree). For primitives that recover from owner death the main
 // thread also terminates workers: holders inside their critical section ("holder kills", the
@@ -29,11 +38,34 @@ import { Worker, isMainThread, workerData, parentPort } from 'node:worker_thread
 import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { writeFileSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import * as sablock from '../dist/index.js';
 
 const wall = () => performance.timeOrigin + performance.now();
-const rand = (n) => Math.floor(Math.random() * n);
+
+// ---- seeded random choices ----------------------------------------------------------------------
+// Every random choice of the torture (main thread and workers) comes from mulberry32, seeded from
+// --seed (or a fresh seed, printed). Each worker gets its own seed derived from the run's seed and
+// its slot, so a replay makes the same choices in every thread; thread scheduling is not replayed.
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+// A well-mixed 32-bit seed for stream `k` of a run seeded with `seed` (splitmix32's finalizer).
+function deriveSeed(seed, k) {
+  let z = (seed + Math.imul(k + 1, 0x9e3779b9)) | 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
+}
+let random = mulberry32(0); // replaced by the run's (or the worker's) seeded generator
+const rand = (n) => Math.floor(random() * n);
 
 // ---- shared layout --------------------------------------------------------------------------
 // ctl (Int32): PHASE (1 run, 0 pause), STOP, then per worker slot KILL_REQ and DYING.
@@ -52,7 +84,40 @@ const VIOL = 4; // violations seen
 const REPAIRS = 5; // owner-death repairs done
 const READERS = 6; // readers inside (RWLock)
 const DEAD = 7; // slot of the last holder asked to die (RWLock, Semaphore, SeqLock), for the recovery time
+const UPGRADABLE = 8; // upgradable readers inside (RWLock)
+// Counters of the mixes (reported per primitive).
+const ABORTED = 9; // async waits that ended by their signal
+const TIMEDOUT = 10; // async waits that ended by their timeout
+const BLOCK_AFTER_ABORT = 11; // blocking acquisitions right after this thread abandoned an async wait
+const REFUSED = 12; // TicketLock lock() refused behind the thread's own async ticket (documented)
+const STALE = 13; // Condition: a consumer slept past STALE_MS while an item was queued (a violation)
 const REGION_WORDS = 16;
+// Kill requests (ctl killReq(slot)). Served inside a critical section: die holding (sleep until
+// terminated), process.exit() holding, process.exit() with a late 'exit' listener that releases.
+// Served at the top of the loop, holding nothing: park (then be terminated or told to exit).
+const KILL_HOLDING = 1;
+const KILL_EXIT = 2;
+const KILL_EXIT_LATE = 3;
+const KILL_PARK = 4;
+const KILL_EXIT_NOW = 5;
+// Answers (ctl dying(slot)).
+const DYING_INSIDE = 1;
+const DYING_PARKED = 2;
+const DYING_RELEASED = 3; // the late exit listener released
+const DYING_RELEASE_FAILED = 4; // ... and the release threw
+// Condition's bounded queue (Int32 words, then Q_CAP item ids, then Q_CAP Float64 put times).
+const Q_HEAD = 0;
+const Q_COUNT = 1;
+const Q_NEXT_ID = 2;
+const Q_PUT_N = 3;
+const Q_PUT_SUM = 4;
+const Q_TAKE_N = 5;
+const Q_TAKE_SUM = 6;
+const Q_WORDS = 8;
+const Q_CAP = 4;
+const Q_BYTES = (Q_WORDS + Q_CAP) * 4 + Q_CAP * 8;
+const WAIT_MS = 1500; // a Condition waiter's bounded wait
+const STALE_MS = 1000; // ... which must not sleep this long while an item is queued
 
 // ---- a deliberately broken lock (negative control) -----------------------------------------
 // Test-then-set with a gap: two threads can both see it free and both enter.
@@ -96,18 +161,22 @@ class BrokenLock {
 }
 
 // ---- adapters: how to create, attach and exercise each primitive ---------------------------
-const EXCLUSIVE_OPS = ['lock', 'lock', 'try', 'tryMs', 'async', 'async', 'asyncTimeout', 'asyncAbort', 'with'];
 const ADAPTERS = {
   Mutex: { available: () => typeof sablock.Mutex === 'function', robust: true, blindKill: true, exclusive: true },
   SpinLock: { available: () => typeof sablock.SpinLock === 'function', robust: true, blindKill: true, exclusive: true },
-  // TicketLock: holder kills only; a thread killed while queued holding a ticket is a known gap.
-  TicketLock: { available: () => typeof sablock.TicketLock === 'function', robust: true, blindKill: false, exclusive: true },
+  // TicketLock: holder kills only, and never of a 'mix' worker: its other tasks may wait with
+  // tickets, and a thread that dies queued is skipped only while at most 8 wait at once (the
+  // QUEUED entries; docs/robustness.md "Limits"), which the mix workers' tasks exceed.
+  TicketLock: { available: () => typeof sablock.TicketLock === 'function', robust: true, blindKill: false, exclusive: true, killMixers: false },
   BrokenLock: { available: () => true, robust: false, blindKill: false, exclusive: true, broken: true },
   // Holder kills only: a kill at a random moment could land between a take and its record (a
   // documented leak, docs/robustness.md), which the torture would then report as a hang.
   RWLock: { available: () => typeof sablock.RWLock === 'function', robust: true, blindKill: false },
   Semaphore: { available: () => typeof sablock.Semaphore === 'function', robust: true, blindKill: false },
-  SeqLock: { available: () => typeof sablock.SeqLock === 'function', robust: true, blindKill: false },
+  SeqLock: { available: () => typeof sablock.SeqLock === 'function', robust: true, blindKill: false, lateRelease: false },
+  // A bounded producer/consumer queue over a Mutex and two Conditions; no kills (a dead producer's
+  // half-done put has nobody to repair it), every other mix.
+  Condition: { available: () => typeof sablock.Condition === 'function', robust: false, blindKill: false },
 };
 const SEM_PERMITS = 2;
 
@@ -116,17 +185,37 @@ function createPrimitive(kind) {
   // trackOwners: permits are recorded per thread, so a dead holder's permit comes back.
   if (kind === 'Semaphore') return new sablock.Semaphore(SEM_PERMITS, { name: 'torture-Semaphore', trackOwners: true }).handle;
   if (kind === 'SeqLock') return new sablock.SeqLock({ dataByteLength: 16, name: 'torture-SeqLock' }).handle;
+  if (kind === 'Condition') {
+    return {
+      mutex: new sablock.Mutex({ name: 'torture-Condition-mutex' }).handle,
+      notEmpty: new sablock.Condition({ name: 'torture-notEmpty' }).handle,
+      notFull: new sablock.Condition({ name: 'torture-notFull' }).handle,
+    };
+  }
   return new sablock[kind]({ name: `torture-${kind}` }).handle;
 }
 
 function attachPrimitive(kind, handle) {
   if (kind === 'BrokenLock') return BrokenLock.from(handle);
+  if (kind === 'Condition') {
+    return { mutex: sablock.Mutex.from(handle.mutex), notEmpty: sablock.Condition.from(handle.notEmpty), notFull: sablock.Condition.from(handle.notFull) };
+  }
   return sablock[kind].from(handle);
 }
 
 // ---- worker ---------------------------------------------------------------------------------
+// Roles (chosen by the main thread's PRNG when it spawns a worker):
+// - 'plain': one operation at a time, any kind (sync, try, timed, async, aborted, withLock).
+// - 'mix': several concurrent async tasks (some aborted at random moments, some timed) while the
+//   thread itself does blocking and timed acquisitions between their turns, and "abandon then
+//   block": start an async wait, abort it (it stays in V8's FIFO wait list for the address), then
+//   block in a sync acquisition at once.
+// - 'nest': a 'plain' worker that first starts 1–2 lock-holding workers of its own ('child').
+// Every worker can also be told to die (kill requests below), at its next acquisition or at the
+// top of its loop.
 async function workerMain() {
-  const { kind, slot, handle, region, ctlBuf, opsBuf, repairBuf, failBuf } = workerData;
+  const { kind, slot, role, seed, handle, region, ctlBuf, opsBuf, repairBuf, failBuf, condBuf, childSlots } = workerData;
+  random = mulberry32(seed);
   const lock = attachPrimitive(kind, handle);
   const R = new Int32Array(region);
   const ctl = new Int32Array(ctlBuf);
@@ -137,20 +226,30 @@ async function workerMain() {
   let reported = 0;
   const violation = (msg) => {
     Atomics.add(R, VIOL, 1);
-    if (reported++ < 3) parentPort.postMessage({ type: 'violation', kind, msg });
+    if (reported++ < 3) parentPort.postMessage({ type: 'violation', kind, msg: `${msg} (seed ${seed}, ${role} worker ${slot})` });
   };
+  const count = (i) => Atomics.add(R, i, 1);
   const busy = (n) => {
     let s = 0;
     for (let k = 0; k < n; k++) s = (s + k) | 0;
     return s;
   };
+  const sleepMs = (ms) => new Promise((res) => setTimeout(res, ms));
+  const turn = () => new Promise((res) => setImmediate(res));
   const hold = async () => {
-    const r = Math.random();
+    const r = random();
     if (r < 0.6) return;
     if (r < 0.9) busy(rand(2000));
-    else if (r < 0.97) Atomics.wait(nap, 0, 0, Math.random()); // sleep up to 1 ms holding it
-    else await new Promise((res) => setImmediate(res)); // an event-loop turn holding it
+    else if (r < 0.97) Atomics.wait(nap, 0, 0, random()); // sleep up to 1 ms holding it
+    else await turn(); // an event-loop turn holding it
   };
+  const stopped = () => Atomics.load(ctl, STOP) !== 0;
+  // Holds this thread has right now (all its tasks together). A blocking acquisition runs only
+  // when it is 0 (one thread's blocking lock() behind its own task's hold could only deadlock),
+  // and a kill request is served only by a sole holder (its `leave` undoes only its own counts).
+  let localHolds = 0;
+
+  // ---- kill requests ----
   // The previous owner died inside: repair its half-done update, then declare consistency.
   const repairAfterDeath = () => {
     Atomics.store(R, INSIDE, 0);
@@ -159,17 +258,56 @@ async function workerMain() {
     Atomics.add(R, REPAIRS, 1);
     lock.markConsistent();
   };
-  // Asked to die while holding (a kill request for this slot): undo what the data checks count for
-  // this holder (`leave`, optional), say which slot died, announce it and sleep holding until
-  // terminated.
-  const dieIfAsked = (leave) => {
-    if (Atomics.load(ctl, killReq(slot)) !== 1) return;
+  // A late `exit` listener (the issue-12 bug-2 family): registered at start, it runs when this
+  // thread calls process.exit() inside a critical section with a release pending: it blocks a
+  // few ms (the lock is still held by a thread that runs JavaScript: nobody may take it over),
+  // then finishes the critical section and releases, and says so in dying(slot).
+  let lateRelease = null;
+  process.on('exit', () => {
+    if (!lateRelease) return;
+    Atomics.wait(nap, 0, 0, 1 + rand(5));
+    try {
+      lateRelease();
+      Atomics.store(ctl, dying(slot), DYING_RELEASED);
+    } catch (e) {
+      Atomics.add(R, VIOL, 1); // no postMessage from a dying thread: the main thread reports it
+      Atomics.store(ctl, dying(slot), DYING_RELEASE_FAILED);
+    }
+  });
+  // Called inside a critical section. `leave` undoes what the data checks count for this holder
+  // (a holder that dies keeps its hold but no longer counts as inside); `finish` completes the
+  // section and releases (for the late-exit release; absent where the API cannot release from
+  // outside a callback).
+  const dieIfAsked = (leave, finish) => {
+    const req = Atomics.load(ctl, killReq(slot));
+    if (req < KILL_HOLDING || req > KILL_EXIT_LATE || localHolds > 1) return;
+    if (req === KILL_EXIT_LATE && finish) {
+      lateRelease = finish;
+      Atomics.store(ctl, dying(slot), DYING_INSIDE);
+      process.exit(0);
+    }
     leave?.();
     Atomics.store(R, DEAD, slot);
-    Atomics.store(ctl, dying(slot), 1);
+    Atomics.store(ctl, dying(slot), DYING_INSIDE);
     Atomics.notify(ctl, dying(slot));
+    if (req !== KILL_HOLDING) process.exit(0); // process.exit() inside the critical section
     for (;;) Atomics.wait(nap, 0, 0);
   };
+  // At the top of a loop, holding nothing: park (ack in dying(slot)) until withdrawn (request back
+  // to 0) or told to exit.
+  const parkIfAsked = () => {
+    if (Atomics.load(ctl, killReq(slot)) !== KILL_PARK) return;
+    Atomics.store(ctl, dying(slot), DYING_PARKED);
+    Atomics.notify(ctl, dying(slot));
+    for (;;) {
+      const v = Atomics.load(ctl, killReq(slot));
+      if (v === KILL_EXIT_NOW) process.exit(0);
+      if (v !== KILL_PARK) break;
+      Atomics.wait(ctl, killReq(slot), v, 1000);
+    }
+    Atomics.store(ctl, dying(slot), 0);
+  };
+
   // RWLock and Semaphore: the thread that reaps a dead holder publishes sablock:owner-died (in its
   // own thread); that moment is the recovery.
   if (kind === 'RWLock' || kind === 'Semaphore') {
@@ -177,58 +315,124 @@ async function workerMain() {
       if (m.lock === lock) repairAt[Atomics.load(R, DEAD)] = wall();
     });
   }
-  // The exclusive critical section and its invariant.
-  const exclusive = async (died) => {
-    if (died) repairAfterDeath();
-    if (Atomics.add(R, INSIDE, 1) !== 0) violation('two holders inside at once');
-    const x = R[X];
-    if (R[Y] !== x) violation(`torn pair: X=${x} Y=${R[Y]}`);
-    R[HOLDER] = slot;
-    dieIfAsked(); // dies inside, before its update: the next owner repairs from HOLDER
-    R[X] = x + 1;
-    await hold();
-    R[Y] = x + 1;
-    Atomics.sub(R, INSIDE, 1);
-  };
   const timeoutOrAbort = (e) => e?.name === 'TimeoutError' || e?.name === 'AbortError';
-  const exclusiveOp = async () => {
-    const op = EXCLUSIVE_OPS[rand(EXCLUSIVE_OPS.length)];
+  // Options for one async wait: none, a timeout, or a signal aborted at a random moment (in the
+  // same turn, a microtask later, or by a timer). Returns the options and a cleanup.
+  const asyncOptions = () => {
+    const r = random();
+    if (r < 0.4) return { opts: undefined, done: () => {} };
+    if (r < 0.7) return { opts: { timeout: rand(5) }, done: () => {} };
+    const ac = new AbortController();
+    const how = rand(3);
+    let timer;
+    if (how === 0) timer = setTimeout(() => ac.abort(), rand(5));
+    else if (how === 1) queueMicrotask(() => ac.abort());
+    else timer = setImmediate(() => ac.abort());
+    return { opts: { signal: ac.signal }, done: () => (clearTimeout(timer), clearImmediate(timer)) };
+  };
+  // Runs an async acquisition with random options; null when it timed out or was aborted.
+  const awaitWith = async (start) => {
+    const { opts, done } = asyncOptions();
+    try {
+      return await start(opts);
+    } catch (e) {
+      if (e?.name === 'AbortError') count(ABORTED);
+      else if (e?.name === 'TimeoutError') count(TIMEDOUT);
+      else throw e;
+      return null;
+    } finally {
+      done();
+    }
+  };
+  // "Abandon then block": start an async wait with a signal, let it queue, abort it, and block in
+  // a sync acquisition at once (the aborted waitAsync stays in V8's FIFO list for the address; a
+  // wake-up it swallows must not leave the blocked acquisition asleep). `start(opts)` returns the
+  // async acquisition's promise; `onResult(r)` runs the section if it got in before the abort;
+  // `block()` is the sync acquisition (run only when this thread holds nothing).
+  // `holds`: a result is a hold (counted in localHolds from the moment it arrives).
+  const abandonThenBlock = async (start, onResult, block, holds = true) => {
+    const ac = new AbortController();
+    let result = null;
+    let settled = false;
+    const p = start({ signal: ac.signal }).then(
+      (r) => {
+        settled = true;
+        result = r;
+        if (holds) localHolds++;
+      },
+      (e) => {
+        settled = true;
+        if (e?.name === 'AbortError') count(ABORTED);
+        else throw e;
+      },
+    );
+    // After a timer every microtask has run: if it got in, `settled` says so.
+    await sleepMs(rand(3));
+    let blocked = false;
+    if (!settled) {
+      ac.abort();
+      if (localHolds === 0) {
+        count(BLOCK_AFTER_ABORT);
+        blocked = true;
+        await block();
+      }
+    }
+    await p;
+    if (result !== null) {
+      if (holds) localHolds--; // the section counts it from here
+      await onResult(result);
+    }
+    return blocked || result !== null;
+  };
+  // TicketLock's lock() refuses (ERR_LOCK_RECURSIVE) while a lockAsync() ticket of this thread
+  // waits: expected in a mix, counted.
+  const refused = (e) => {
+    if (kind === 'TicketLock' && e?.code === 'ERR_LOCK_RECURSIVE') {
+      count(REFUSED);
+      return true;
+    }
+    return false;
+  };
+
+  // ---- exclusive locks (Mutex, SpinLock, TicketLock, BrokenLock) ----
+  // The critical section and its invariant; releases with `unlock`.
+  const exclusive = async (died, unlock) => {
+    localHolds++;
+    let x;
+    try {
+      if (died) repairAfterDeath();
+      if (Atomics.add(R, INSIDE, 1) !== 0) violation('two holders inside at once');
+      x = R[X];
+      if (R[Y] !== x) violation(`torn pair: X=${x} Y=${R[Y]}`);
+      R[HOLDER] = slot;
+      // Dies inside, before its update: the next owner repairs from HOLDER. A late release
+      // completes the update first.
+      dieIfAsked(undefined, () => {
+        R[X] = x + 1;
+        R[Y] = x + 1;
+        Atomics.sub(R, INSIDE, 1);
+        unlock();
+      });
+      R[X] = x + 1;
+      await hold();
+      R[Y] = x + 1;
+      Atomics.sub(R, INSIDE, 1);
+    } finally {
+      localHolds--;
+    }
+    unlock();
+  };
+  const exSync = async (op) => {
     switch (op) {
       case 'lock': {
         const g = lock.lock();
-        await exclusive(g.ownerDied);
-        g.unlock();
+        await exclusive(g.ownerDied, () => g.unlock());
         return true;
       }
       case 'try':
       case 'tryMs': {
         if (!(op === 'try' ? lock.tryLock() : lock.tryLock(rand(5)))) return false;
-        await exclusive(lock.ownerDied);
-        lock.unlock();
-        return true;
-      }
-      case 'async':
-      case 'asyncTimeout':
-      case 'asyncAbort': {
-        let opts;
-        let timer;
-        if (op === 'asyncTimeout') opts = { timeout: rand(5) };
-        if (op === 'asyncAbort') {
-          const ac = new AbortController();
-          timer = setTimeout(() => ac.abort(), rand(5));
-          opts = { signal: ac.signal };
-        }
-        let g;
-        try {
-          g = await lock.lockAsync(opts);
-        } catch (e) {
-          if (timeoutOrAbort(e)) return false;
-          throw e;
-        } finally {
-          clearTimeout(timer);
-        }
-        await exclusive(g.ownerDied);
-        g.unlock();
+        await exclusive(lock.ownerDied, () => lock.unlock());
         return true;
       }
       case 'with': {
@@ -250,13 +454,30 @@ async function workerMain() {
     }
     return false;
   };
-  const rwOp = async () => {
-    const write = Math.random() < 0.3;
-    if (write) {
-      const r = Math.random();
-      if (r < 0.5) lock.writeLock();
-      else if (r < 0.8) await lock.writeLockAsync();
-      else if (!lock.tryWriteLock(rand(5))) return false;
+  const exAsync = async () => {
+    const g = await awaitWith((opts) => lock.lockAsync(opts));
+    if (!g) return false;
+    await exclusive(g.ownerDied, () => g.unlock());
+    return true;
+  };
+  const EX_SYNC = ['lock', 'lock', 'try', 'tryMs', 'with'];
+  const exclusivePrim = {
+    any: () => (random() < 0.45 ? exAsync() : exSync(EX_SYNC[rand(EX_SYNC.length)])),
+    async: exAsync,
+    sync: () => exSync(EX_SYNC[rand(EX_SYNC.length)]),
+    abandon: () =>
+      abandonThenBlock(
+        (opts) => lock.lockAsync(opts),
+        (g) => exclusive(g.ownerDied, () => g.unlock()),
+        () => exSync(random() < 0.7 ? 'lock' : 'tryMs'),
+      ),
+  };
+
+  // ---- RWLock: read, write, upgradable (optionally upgraded) ----
+  const writeSection = async (unlock) => {
+    localHolds++;
+    let x;
+    try {
       if (lock.ownerDied) {
         // A writer died mid-write (or a reader died): undo its half-done update, then declare it.
         Atomics.store(R, INSIDE, 0);
@@ -266,95 +487,450 @@ async function workerMain() {
       }
       if (Atomics.add(R, INSIDE, 1) !== 0) violation('two writers inside');
       if (Atomics.load(R, READERS) !== 0) violation('writer inside with readers');
-      const x = R[X];
+      if (Atomics.load(R, UPGRADABLE) !== 0) violation('writer inside with an upgradable holder');
+      x = R[X];
       R[X] = x + 1;
-      dieIfAsked(); // dies with X written and Y not: a torn pair for the next writer to repair
+      // Dies with X written and Y not: a torn pair for the next writer to repair.
+      dieIfAsked(undefined, () => {
+        R[Y] = x + 1;
+        Atomics.sub(R, INSIDE, 1);
+        unlock();
+      });
       await hold();
       R[Y] = x + 1;
       Atomics.sub(R, INSIDE, 1);
-      lock.writeUnlock();
-    } else {
-      const r = Math.random();
-      if (r < 0.5) lock.readLock();
-      else if (r < 0.8) await lock.readLockAsync();
-      else if (!lock.tryReadLock(rand(5))) return false;
+    } finally {
+      localHolds--;
+    }
+    unlock();
+  };
+  const readChecks = (what) => {
+    // Until a writer repairs it, a dead writer's update may be half done (and INSIDE still 1).
+    if (lock.ownerDied) return;
+    if (Atomics.load(R, INSIDE) !== 0) violation(`${what} inside with a writer`);
+    if (R[X] !== R[Y]) violation(`${what} saw a torn pair X=${R[X]} Y=${R[Y]}`);
+  };
+  const readSection = async (unlock) => {
+    localHolds++;
+    try {
       Atomics.add(R, READERS, 1);
-      // Until a writer repairs it, a dead writer's update may be half done (and INSIDE still 1).
-      if (!lock.ownerDied) {
-        if (Atomics.load(R, INSIDE) !== 0) violation('reader inside with a writer');
-        if (R[X] !== R[Y]) violation(`reader saw a torn pair X=${R[X]} Y=${R[Y]}`);
-      }
+      readChecks('reader');
       // A dying reader leaves the data alone: out of READERS, but it keeps its read hold.
-      dieIfAsked(() => Atomics.sub(R, READERS, 1));
+      dieIfAsked(
+        () => Atomics.sub(R, READERS, 1),
+        () => {
+          Atomics.sub(R, READERS, 1);
+          unlock();
+        },
+      );
       await hold();
       Atomics.sub(R, READERS, 1);
-      lock.readUnlock();
+    } finally {
+      localHolds--;
     }
+    unlock();
+  };
+  // Upgradable read: excludes writers and other upgradable holders, not readers; half the time it
+  // upgrades (sync, timed or async) and writes.
+  const upgradableSection = async (g) => {
+    localHolds++;
+    let upgraded = false;
+    try {
+      if (Atomics.add(R, UPGRADABLE, 1) !== 0) violation('two upgradable holders');
+      readChecks('upgradable reader');
+      await hold();
+      Atomics.sub(R, UPGRADABLE, 1);
+      // Not while another task of this thread holds a read: upgrade() refuses that (it would wait
+      // for its own thread's reader), documented.
+      const r = localHolds === 1 ? random() : 1;
+      if (r < 0.25) upgraded = (g.upgrade(), true);
+      else if (r < 0.4) upgraded = lock.tryUpgrade(rand(5));
+      else if (r < 0.5) upgraded = (await awaitWith((opts) => lock.upgradeAsync(opts))) !== null;
+    } catch (e) {
+      g.unlock();
+      throw e;
+    } finally {
+      localHolds--;
+    }
+    // Upgraded: the same guard now releases the write lock.
+    if (upgraded) await writeSection(() => g.unlock());
+    else g.unlock();
+  };
+  const rwSync = async () => {
+    const r = random();
+    if (r < 0.3) {
+      const t = random();
+      if (t < 0.6) return writeSection(((g) => () => g.unlock())(lock.writeLock())).then(() => true);
+      if (!lock.tryWriteLock(rand(5))) return false;
+      await writeSection(() => lock.writeUnlock());
+      return true;
+    }
+    if (r < 0.4) {
+      if (random() < 0.6) await upgradableSection(lock.upgradableReadLock());
+      else {
+        if (!lock.tryUpgradableReadLock(rand(5))) return false;
+        // Released through the lock (no guard): an upgrade goes through the lock too.
+        await upgradableSection({ upgrade: () => lock.upgrade(), unlock: () => (lock.isWriteLocked() ? lock.writeUnlock() : lock.upgradableReadUnlock()) });
+      }
+      return true;
+    }
+    if (random() < 0.6) {
+      const g = lock.readLock();
+      await readSection(() => g.unlock());
+      return true;
+    }
+    if (!lock.tryReadLock(rand(5))) return false;
+    await readSection(() => lock.readUnlock());
     return true;
   };
-  const semOp = async () => {
-    const r = Math.random();
-    if (r < 0.5) lock.acquire();
-    else if (r < 0.8) await lock.acquireAsync();
-    else if (!lock.tryAcquire(1, rand(5))) return false;
-    if (Atomics.add(R, INSIDE, 1) >= SEM_PERMITS) violation(`more than ${SEM_PERMITS} permits out`);
-    // A dying holder is no longer counted inside; its permit must come back through trackOwners.
-    dieIfAsked(() => Atomics.sub(R, INSIDE, 1));
-    await hold();
-    Atomics.sub(R, INSIDE, 1);
-    lock.release();
+  const rwAsync = async () => {
+    const r = random();
+    const g = await awaitWith((opts) =>
+      r < 0.3 ? lock.writeLockAsync(opts) : r < 0.4 ? lock.upgradableReadLockAsync(opts) : lock.readLockAsync(opts),
+    );
+    if (!g) return false;
+    if (r < 0.3) await writeSection(() => g.unlock());
+    else if (r < 0.4) await upgradableSection(g);
+    else await readSection(() => g.unlock());
     return true;
   };
+  const rwPrim = {
+    any: () => (random() < 0.4 ? rwAsync() : rwSync()),
+    async: rwAsync,
+    sync: rwSync,
+    abandon: () => {
+      const r = random();
+      return abandonThenBlock(
+        (opts) => (r < 0.4 ? lock.writeLockAsync(opts) : r < 0.55 ? lock.upgradableReadLockAsync(opts) : lock.readLockAsync(opts)),
+        (g) => (r < 0.4 ? writeSection(() => g.unlock()) : r < 0.55 ? upgradableSection(g) : readSection(() => g.unlock())),
+        rwSync,
+      );
+    },
+  };
+
+  // ---- Semaphore (trackOwners) ----
+  const permitSection = async (release) => {
+    localHolds++;
+    try {
+      if (Atomics.add(R, INSIDE, 1) >= SEM_PERMITS) violation(`more than ${SEM_PERMITS} permits out`);
+      // A dying holder is no longer counted inside; its permit must come back through trackOwners.
+      dieIfAsked(
+        () => Atomics.sub(R, INSIDE, 1),
+        () => {
+          Atomics.sub(R, INSIDE, 1);
+          release();
+        },
+      );
+      await hold();
+      Atomics.sub(R, INSIDE, 1);
+    } finally {
+      localHolds--;
+    }
+    release();
+  };
+  const semSync = async () => {
+    if (random() < 0.6) {
+      const g = lock.acquire(1);
+      await permitSection(() => g.release());
+      return true;
+    }
+    if (!lock.tryAcquire(1, rand(5))) return false;
+    await permitSection(() => lock.release(1));
+    return true;
+  };
+  const semAsync = async () => {
+    const g = await awaitWith((opts) => lock.acquireAsync(1, opts));
+    if (!g) return false;
+    await permitSection(() => g.release());
+    return true;
+  };
+  const semPrim = {
+    any: () => (random() < 0.4 ? semAsync() : semSync()),
+    async: semAsync,
+    sync: semSync,
+    abandon: () =>
+      abandonThenBlock(
+        (opts) => lock.acquireAsync(1, opts),
+        (g) => permitSection(() => g.release()),
+        semSync,
+      ),
+  };
+
+  // ---- SeqLock ----
   // The first thread to see a dead SeqLock writer's ownerDied records the recovery time.
   const seenDeath = () => {
     const d = Atomics.load(R, DEAD);
     if (repairAt[d] === 0) repairAt[d] = wall();
   };
-  const seqOp = async () => {
-    if (Math.random() < 0.2) {
-      const v = rand(1 << 30);
-      lock.write((view) => {
-        if (lock.ownerDied) {
-          // The previous writer died mid-write: make the record consistent, then declare it.
-          seenDeath();
-          view.setInt32(8, -view.getInt32(0));
-          Atomics.add(R, REPAIRS, 1);
-          lock.markConsistent();
-        }
-        view.setInt32(0, v);
-        dieIfAsked(); // dies with half a record written
-        busy(rand(500));
-        view.setInt32(8, -v);
-      });
-    } else {
-      // ownerDied is read inside the callback, after the sequence read, so a validated run that
-      // saw it false cannot have read the dead writer's half record (it is published only after
-      // the flag is set).
-      const [died, a, b] = lock.read((view) => [lock.ownerDied, view.getInt32(0), view.getInt32(8)]);
-      if (died) seenDeath();
-      else if (a !== -b) violation(`torn seqlock read ${a} / ${b}`);
+  const writeBody = (v) => (view) => {
+    if (lock.ownerDied) {
+      // The previous writer died mid-write: make the record consistent, then declare it.
+      seenDeath();
+      view.setInt32(8, -view.getInt32(0));
+      Atomics.add(R, REPAIRS, 1);
+      lock.markConsistent();
     }
+    view.setInt32(0, v);
+    localHolds++;
+    try {
+      dieIfAsked(); // dies with half a record written (no late release: write() owns the release)
+    } finally {
+      localHolds--;
+    }
+    busy(rand(500));
+    view.setInt32(8, -v);
+  };
+  // ownerDied is read inside the callback, after the sequence read, so a validated run that saw it
+  // false cannot have read the dead writer's half record (it is published only after the flag is set).
+  const readBody = (view) => [lock.ownerDied, view.getInt32(0), view.getInt32(8)];
+  const checkRead = ([died, a, b]) => {
+    if (died) seenDeath();
+    else if (a !== -b) violation(`torn seqlock read ${a} / ${b}`);
+  };
+  const seqSync = async () => {
+    if (random() < 0.2) lock.write(writeBody(rand(1 << 30)));
+    else checkRead(lock.read(readBody));
     return true;
   };
-  const run = ADAPTERS[kind].exclusive ? exclusiveOp : kind === 'RWLock' ? rwOp : kind === 'Semaphore' ? semOp : seqOp;
-  while (Atomics.load(ctl, STOP) === 0) {
-    // Stutter: sleep while the main thread has paused everyone.
-    while (Atomics.load(ctl, PHASE) === 0 && Atomics.load(ctl, STOP) === 0) Atomics.wait(ctl, PHASE, 0, 100);
+  const seqAsync = async () => {
+    const write = random() < 0.2;
+    const r = await awaitWith((opts) => (write ? lock.writeAsync(writeBody(rand(1 << 30)), opts) : lock.readAsync(readBody, opts)));
+    if (r === null) return false;
+    if (!write) checkRead(r);
+    return true;
+  };
+  const seqPrim = {
+    any: () => (random() < 0.3 ? seqAsync() : seqSync()),
+    async: seqAsync,
+    sync: seqSync,
+    abandon: () => {
+      const write = random() < 0.5;
+      return abandonThenBlock(
+        (opts) => (write ? lock.writeAsync(writeBody(rand(1 << 30)), opts).then(() => null) : lock.readAsync(readBody, opts)),
+        async (r) => checkRead(r),
+        seqSync,
+        false,
+      );
+    },
+  };
+
+  // ---- Condition: a bounded queue over a Mutex and two Conditions ----
+  const condPrim = kind === 'Condition' ? conditionPrim() : null;
+  function conditionPrim() {
+    const { mutex, notEmpty, notFull } = lock;
+    const q = new Int32Array(condBuf, 0, Q_WORDS + Q_CAP);
+    const putAt = new Float64Array(condBuf, (Q_WORDS + Q_CAP) * 4, Q_CAP);
+    // Under the mutex: the queue's count stays in [0, Q_CAP].
+    const checkCount = () => {
+      const n = q[Q_COUNT];
+      if (n < 0 || n > Q_CAP) violation(`queue count ${n} outside [0, ${Q_CAP}]`);
+      return n;
+    };
+    const put = () => {
+      const id = Atomics.add(q, Q_NEXT_ID, 1) + 1;
+      q[Q_WORDS + ((q[Q_HEAD] + q[Q_COUNT]) % Q_CAP)] = id;
+      putAt[(q[Q_HEAD] + q[Q_COUNT]) % Q_CAP] = wall();
+      q[Q_COUNT]++;
+      Atomics.add(q, Q_PUT_N, 1);
+      Atomics.add(q, Q_PUT_SUM, id);
+      notEmpty.notify(1);
+    };
+    const take = () => {
+      const id = q[Q_WORDS + q[Q_HEAD]];
+      q[Q_HEAD] = (q[Q_HEAD] + 1) % Q_CAP;
+      q[Q_COUNT]--;
+      Atomics.add(q, Q_TAKE_N, 1);
+      Atomics.add(q, Q_TAKE_SUM, id);
+      notFull.notify(1);
+    };
+    // The age of the item a waiter could have had: the oldest item (consumer) or, for a
+    // producer, 0 when the queue is full.
+    const staleCheck = (consumer, waitedFrom, timedOut) => {
+      if (!timedOut) return;
+      const n = q[Q_COUNT];
+      if (consumer ? n === 0 : n === Q_CAP) return;
+      // An item (or a slot) has been available since `since`, and this waiter slept through it.
+      const since = consumer ? Math.max(waitedFrom, putAt[q[Q_HEAD]]) : waitedFrom;
+      const t = wall() - since;
+      if (consumer && t > STALE_MS) {
+        count(STALE);
+        violation(`lost wake-up: a consumer slept ${t.toFixed(0)} ms while an item was queued`);
+      }
+    };
+    // Take when the queue is fuller, put when it is emptier (a racy read, only a bias), so waits
+    // happen but the threads are rarely all consumers of an empty queue at once.
+    const pickConsumer = () => random() < (Atomics.load(q, Q_COUNT) + 0.5) / (Q_CAP + 1);
+    // One put or take, sync (blocking or timed waits); a wait that times out ends it.
+    const sync = async () => {
+      const consumer = pickConsumer();
+      const cond = consumer ? notEmpty : notFull;
+      const blocked = () => (consumer ? checkCount() === 0 : checkCount() === Q_CAP);
+      const g = mutex.lock();
+      localHolds++;
+      try {
+        while (blocked()) {
+          if (stopped() || Atomics.load(ctl, PHASE) === 0) return false;
+          const from = wall();
+          const ok = cond.wait(mutex, WAIT_MS);
+          staleCheck(consumer, from, !ok);
+          if (!ok) return false;
+        }
+        if (consumer) take();
+        else put();
+        return true;
+      } finally {
+        localHolds--;
+        g.unlock();
+      }
+    };
+    // One put or take on the event loop: waitAsync with no option, a timeout or a signal aborted at
+    // a random moment (an aborted waitAsync relocks, then throws; it stays queued and forwards).
+    const async = async () => {
+      const consumer = pickConsumer();
+      const cond = consumer ? notEmpty : notFull;
+      const blocked = () => (consumer ? checkCount() === 0 : checkCount() === Q_CAP);
+      const g = await mutex.lockAsync();
+      localHolds++;
+      try {
+        while (blocked()) {
+          if (stopped() || Atomics.load(ctl, PHASE) === 0) return false;
+          const { opts, done } = asyncOptions();
+          const from = wall();
+          let ok;
+          localHolds--; // not held while it waits
+          try {
+            ok = await cond.waitAsync(mutex, opts ?? { timeout: WAIT_MS });
+          } catch (e) {
+            if (e?.name !== 'AbortError') throw e;
+            count(ABORTED);
+            ok = true;
+          } finally {
+            localHolds++;
+            done();
+          }
+          if (!ok) count(TIMEDOUT);
+          // Only a wait with the full bound says anything about lost wake-ups.
+          if (opts === undefined) staleCheck(consumer, from, !ok);
+          if (!ok) return false;
+        }
+        if (consumer) take();
+        else put();
+        return true;
+      } finally {
+        localHolds--;
+        g.unlock();
+      }
+    };
+    // Abandon then block: a task starts a waitAsync on an empty queue and aborts it; the thread
+    // then blocks in a sync take at once.
+    const abandon = async () => {
+      const g = await mutex.lockAsync();
+      if (checkCount() !== 0) {
+        g.unlock();
+        return sync();
+      }
+      const ac = new AbortController();
+      let settled = false;
+      // It relocks before it settles, in every case: held again from then on.
+      const p = notEmpty.waitAsync(mutex, { signal: ac.signal }).then(
+        () => ((settled = true), localHolds++),
+        (e) => {
+          settled = true;
+          localHolds++;
+          if (e?.name !== 'AbortError') throw e;
+          count(ABORTED);
+        },
+      );
+      await sleepMs(rand(3));
+      if (!settled) ac.abort();
+      await p;
+      localHolds--;
+      g.unlock();
+      if (localHolds === 0) {
+        count(BLOCK_AFTER_ABORT);
+        return sync();
+      }
+      return true;
+    };
+    return { any: () => (random() < 0.5 ? async() : sync()), async, sync, abandon };
+  }
+
+  const prim = ADAPTERS[kind].exclusive ? exclusivePrim : { RWLock: rwPrim, Semaphore: semPrim, SeqLock: seqPrim, Condition: condPrim }[kind];
+  const one = async (op) => {
     try {
-      if (await run()) Atomics.add(ops, slot, 1);
+      if (await op()) Atomics.add(ops, slot, 1);
       else Atomics.add(fails, slot, 1);
     } catch (e) {
-      violation(`unexpected ${e?.name}: ${e?.message}`);
+      if (refused(e)) Atomics.add(fails, slot, 1);
+      else violation(`unexpected ${e?.name}: ${e?.message}`);
     }
-    // Gap between operations: mostly none, sometimes a little work or an event-loop turn.
-    const g = Math.random();
+  };
+  // Gap between operations: mostly none, sometimes a little work or an event-loop turn.
+  const gap = async () => {
+    const g = random();
     if (g < 0.3) busy(rand(3000));
-    else if (g < 0.35) await new Promise((res) => setImmediate(res));
+    else if (g < 0.35) await turn();
+  };
+
+  // ---- nested workers: a 'nest' worker's own lock-holding children ----
+  const children = [];
+  if (role === 'nest') {
+    for (const childSlot of childSlots) {
+      const w = new Worker(new URL(import.meta.url), {
+        workerData: { ...workerData, slot: childSlot, role: 'child', seed: deriveSeed(seed, childSlot), childSlots: [] },
+      });
+      w.on('message', (m) => m.type === 'violation' && parentPort.postMessage(m)); // its 'done' is not the nest's
+      w.on('error', (e) => violation(`child worker ${childSlot} crashed: ${e?.message}`));
+      children.push(new Promise((res) => w.once('exit', res)));
+    }
   }
+
+  if (role === 'mix') {
+    // Several async tasks; each waits for the run phase on the event loop.
+    const task = async () => {
+      while (!stopped()) {
+        while (Atomics.load(ctl, PHASE) === 0 && !stopped()) await Atomics.waitAsync(ctl, PHASE, 0, 100).value;
+        await one(random() < 0.2 ? prim.abandon : prim.async);
+        await gap();
+        await turn(); // let the other tasks and the thread's sync line run
+      }
+    };
+    const tasks = Array.from({ length: 2 + rand(3) }, task);
+    // The thread's own line: between the tasks' turns, blocking and timed acquisitions.
+    while (!stopped()) {
+      while (Atomics.load(ctl, PHASE) === 0 && !stopped()) Atomics.wait(ctl, PHASE, 0, 100);
+      await sleepMs(rand(3));
+      if (localHolds === 0) await one(random() < 0.3 ? prim.abandon : prim.sync);
+    }
+    await Promise.all(tasks);
+  } else {
+    while (!stopped()) {
+      parkIfAsked();
+      // Stutter: sleep while the main thread has paused everyone.
+      while (Atomics.load(ctl, PHASE) === 0 && !stopped()) Atomics.wait(ctl, PHASE, 0, 100);
+      await one(random() < 0.1 ? prim.abandon : prim.any);
+      await gap();
+    }
+  }
+  await Promise.all(children);
   parentPort.postMessage({ type: 'done' });
 }
 
 // ---- main -----------------------------------------------------------------------------------
+const HELP = `usage: node scripts/torture.mjs [options]   (npm run torture -- [options])
+  --minutes N | --seconds N   how long (default 1 minute)
+  --workers N                 top-level workers per primitive (default 2 x cores)
+  --kinds A,B                 primitives (default all: ${Object.keys(ADAPTERS).filter((k) => k !== 'BrokenLock').join(', ')})
+  --roles A,B                 worker roles to use (default plain,mix,nest)
+  --seed N                    seed of every random choice (default: a fresh one, printed)
+  --broken                    add a deliberately broken lock (the run must fail)
+  --json FILE                 write the figures as JSON
+  --quiet                     print nothing
+A failing run prints its seed; --seed N replays the same random choices (roles, operations,
+options, hold and gap times, abort moments, kill order). It does not replay thread scheduling, so
+a replay reaches the same interleavings only with some luck: run it a few times.
+Exit code 1 on any violation, hang or unrecovered kill.`;
+
 async function main() {
   const { values } = parseArgs({
     options: {
@@ -362,11 +938,21 @@ async function main() {
       seconds: { type: 'string' },
       workers: { type: 'string' },
       kinds: { type: 'string' },
+      seed: { type: 'string' },
+      roles: { type: 'string' },
       broken: { type: 'boolean', default: false },
       json: { type: 'string' },
       quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
     },
   });
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const seed = values.seed !== undefined ? Number(values.seed) >>> 0 : randomInt(2 ** 32 - 1);
+  if (values.seed !== undefined && !/^\d+$/.test(values.seed)) throw new RangeError(`--seed must be an unsigned integer, got ${values.seed}`);
+  random = mulberry32(seed);
   const seconds = values.seconds ? Number(values.seconds) : Number(values.minutes ?? 1) * 60;
   const cores = availableParallelism();
   const perKind = values.workers ? Number(values.workers) : 2 * cores;
@@ -375,6 +961,7 @@ async function main() {
     : Object.keys(ADAPTERS).filter((k) => k !== 'BrokenLock' && ADAPTERS[k].available());
   if (values.broken && !kinds.includes('BrokenLock')) kinds.push('BrokenLock');
   const log = (...a) => values.quiet || console.log(...a);
+  log(`sablock torture: seed ${seed} (replay with --seed ${seed})`);
 
   const ctlBuf = new SharedArrayBuffer((SLOT_BASE + 2 * MAX_SLOTS) * 4);
   const opsBuf = new SharedArrayBuffer(MAX_SLOTS * 4);
@@ -400,27 +987,62 @@ async function main() {
       kind,
       handle,
       region: new SharedArrayBuffer(REGION_WORDS * 4),
+      condBuf: new SharedArrayBuffer(Q_BYTES),
       workers: new Map(), // slot -> { w, born, died }
       retired: [], // { slot, born, died }
       messages: [],
+      roles: { plain: 0, mix: 0, nest: 0, child: 0 },
+      kills: 0,
       holderKills: 0,
       blindKills: 0,
+      exitKills: 0, // process.exit() inside the critical section
+      lateExitReleases: 0, // process.exit() inside, released by a late 'exit' listener
+      nestedKills: 0, // a nest worker terminated or exited while a child held the lock
       unrecovered: 0,
       latencies: [],
       hangs: 0,
       lastOps: 0,
-      stalledSince: 0,
+      stalledMs: 0,
     };
   }
   kinds = Object.keys(prims);
   let nextSlot = 0;
-  const spawn = (p) => {
-    if (nextSlot >= MAX_SLOTS) return;
+  const slotsLeft = (n) => nextSlot + n <= MAX_SLOTS;
+  // Roles: the first workers of a primitive are one of each, then random.
+  const roles = (values.roles ?? 'plain,mix,nest').split(',');
+  for (const r of roles) if (!['plain', 'mix', 'nest'].includes(r)) throw new RangeError(`--roles: unknown role ${r}`);
+  const pickRole = (p, k) => {
+    const r = random();
+    const role = k < 3 ? ['plain', 'mix', 'nest'][k] : r < 0.45 ? 'plain' : r < 0.8 ? 'mix' : 'nest';
+    // The broken lock (a test-then-set spin) is not owner-aware: a second task of its holder's
+    // thread would spin for ever in lockAsync. Plain workers only: it controls the invariant check.
+    if (ADAPTERS[p.kind].broken) return 'plain';
+    return roles.includes(role) ? role : roles[k % roles.length];
+  };
+  const spawn = (p, role) => {
+    if (!slotsLeft(role === 'nest' ? 3 : 1)) return;
     const slot = nextSlot++;
+    const childSlots = role === 'nest' ? Array.from({ length: 1 + rand(2) }, () => nextSlot++) : [];
+    p.roles[role]++;
+    p.roles.child += childSlots.length;
     const w = new Worker(new URL(import.meta.url), {
-      workerData: { kind: p.kind, slot, handle: p.handle, region: p.region, ctlBuf, opsBuf, repairBuf, failBuf },
+      workerData: {
+        kind: p.kind,
+        slot,
+        role,
+        seed: deriveSeed(seed, slot),
+        childSlots,
+        handle: p.handle,
+        region: p.region,
+        condBuf: p.condBuf,
+        ctlBuf,
+        opsBuf,
+        repairBuf,
+        failBuf,
+      },
     });
-    const rec = { w, slot, born: performance.now(), died: 0, exitAt: 0, done: false };
+    const rec = { w, slot, role, childSlots, born: performance.now(), died: 0, exitAt: 0, done: false };
+    rec.exited = new Promise((res) => w.once('exit', res)); // one listener, however often it is picked
     // Its op rate counts from when it started running (startup is slow on a loaded machine).
     w.once('online', () => (rec.born = performance.now()));
     w.once('exit', () => {
@@ -435,13 +1057,13 @@ async function main() {
       if (m.type === 'done') rec.done = true;
     });
     w.on('error', (e) => {
-      p.messages.push(`worker crashed: ${e?.message}`);
+      p.messages.push(`worker ${slot} crashed: ${e?.message} (seed ${seed})`);
       log(`  ! ${p.kind} (worker ${slot}) crashed: ${e?.stack ?? e}`);
       Atomics.add(new Int32Array(p.region), VIOL, 1);
     });
     p.workers.set(slot, rec);
   };
-  for (const p of Object.values(prims)) for (let k = 0; k < perKind; k++) spawn(p);
+  for (const p of Object.values(prims)) for (let k = 0; k < perKind; k++) spawn(p, pickRole(p, k));
 
   const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
   const waitWord = async (a, i, pred, ms) => {
@@ -459,59 +1081,131 @@ async function main() {
     p.workers.delete(rec.slot);
     p.retired.push(rec);
   };
+  const slotsOf = (r) => [r.slot, ...r.childSlots];
   const opsOf = (p) => {
     let s = 0;
-    for (const r of [...p.workers.values(), ...p.retired]) s += Atomics.load(ops, r.slot);
+    for (const r of [...p.workers.values(), ...p.retired]) for (const x of slotsOf(r)) s += Atomics.load(ops, x);
     return s;
   };
+  const request = (slot, v) => {
+    Atomics.store(ctl, killReq(slot), v);
+    Atomics.notify(ctl, killReq(slot));
+  };
+  // Withdraws a request that was not served yet; true if it was still pending.
+  const withdraw = (slot, v) => Atomics.compareExchange(ctl, killReq(slot), v, 0) === v;
+  // Asks `slot` to serve kill request `req` inside its critical section and waits until it is
+  // there; false (request withdrawn) if it never got there.
+  const askInside = async (slot, req) => {
+    if (await waitWord(ctl, dying(slot), (v) => v !== 0 && v !== DYING_PARKED, 3000)) return true;
+    // Withdraw the request if it never got there (paused, or starved by timeouts).
+    if (withdraw(slot, req)) return false;
+    return waitWord(ctl, dying(slot), (v) => v !== 0 && v !== DYING_PARKED, 10_000);
+  };
 
-  // Killer: one kill at a time, alternating holder and blind kills, over the robust primitives.
+  // Killer: one kill at a time over the robust primitives, each primitive cycling through its kill
+  // kinds: a holder terminated in its critical section, a worker terminated at a random moment
+  // (Mutex, SpinLock), process.exit() inside the critical section, process.exit() inside with a
+  // late 'exit' listener that releases, and a nest worker stopped (terminated or process.exit())
+  // while one of its children sits in its critical section.
+  const killKinds = (p) => [
+    'holder',
+    ...(ADAPTERS[p.kind].blindKill ? ['blind'] : []),
+    'exit',
+    ...(ADAPTERS[p.kind].lateRelease === false ? [] : ['late']),
+    'nested',
+  ];
   const start = performance.now();
   const end = start + seconds * 1000;
   let running = true;
+  const fail = (p, msg) => {
+    p.messages.push(`${msg} (seed ${seed})`);
+    log(`  ! ${p.kind}: ${msg} (seed ${seed})`);
+    Atomics.add(new Int32Array(p.region), VIOL, 1);
+  };
+  const killOnce = async (p) => {
+    const types = killKinds(p);
+    let type = types[p.kills % types.length];
+    const all = [...p.workers.values()];
+    const nests = all.filter((r) => r.role === 'nest' && r.childSlots.length > 0);
+    if (type === 'nested' && nests.length === 0) type = 'holder';
+    // Holder-style kills pick a top-level worker without children (a nest's children could die
+    // holding uncounted read holds or permits with it).
+    const plain = all.filter((r) => r.role !== 'nest' && (r.role !== 'mix' || ADAPTERS[p.kind].killMixers !== false));
+    const pool = type === 'blind' ? all : type === 'nested' ? nests : plain;
+    const rec = pool[rand(pool.length)];
+    if (!rec) return;
+    const exited = rec.exited;
+    let watch = rec.slot; // whose hold must be recovered
+    if (type === 'blind') {
+      await sleep(rand(50));
+      await rec.w.terminate();
+    } else if (type === 'nested') {
+      // Park the nest and its other children at the top of their loops (holding nothing), then
+      // ask one child to die in its critical section, then stop the nest: its children die with it.
+      const victim = rec.childSlots[rand(rec.childSlots.length)];
+      const others = slotsOf(rec).filter((s) => s !== victim);
+      for (const s of others) request(s, KILL_PARK);
+      const parked = await Promise.all(others.map((s) => waitWord(ctl, dying(s), (v) => v === DYING_PARKED, 3000)));
+      let inside = parked.every(Boolean);
+      if (inside) {
+        request(victim, KILL_HOLDING);
+        inside = await askInside(victim, KILL_HOLDING);
+      }
+      if (!inside) {
+        for (const s of others) request(s, 0); // unpark
+        return;
+      }
+      watch = victim;
+      repairAt[victim] = 0;
+      if (random() < 0.5) await rec.w.terminate();
+      else request(rec.slot, KILL_EXIT_NOW); // process.exit() from the parked nest
+    } else {
+      const req = type === 'holder' ? KILL_HOLDING : type === 'exit' ? KILL_EXIT : KILL_EXIT_LATE;
+      request(rec.slot, req);
+      if (!(await askInside(rec.slot, req))) return;
+      rec.victim = true; // it sat in its critical section waiting to die: no fair op rate
+      repairAt[rec.slot] = 0;
+      if (type === 'holder') await rec.w.terminate();
+    }
+    await exited;
+    retire(p, rec);
+    spawn(p, rec.role);
+    p.kills++;
+    if (type === 'blind') p.blindKills++;
+    else if (type === 'holder') p.holderKills++;
+    else if (type === 'exit') p.exitKills++;
+    else if (type === 'nested') p.nestedKills++;
+    if (type === 'late') {
+      // Released by its late exit listener: nothing to recover, and the release must have worked.
+      const d = Atomics.load(ctl, dying(rec.slot));
+      if (d === DYING_RELEASED) p.lateExitReleases++;
+      else fail(p, `worker ${rec.slot}: the late exit listener ${d === DYING_RELEASE_FAILED ? 'threw on its release' : 'did not release'}`);
+      return;
+    }
+    // A holder kill must be repaired by the next owner; a blind kill only if it held the lock.
+    const deadline = performance.now() + (type === 'blind' ? 1000 : 5000);
+    while (repairAt[watch] === 0 && performance.now() < deadline) await sleep(2);
+    if (repairAt[watch] !== 0) p.latencies.push(repairAt[watch] - rec.exitAt);
+    else if (type !== 'blind') {
+      p.unrecovered++;
+      p.messages.push(`${type} kill of worker ${watch} not recovered within 5 s (seed ${seed})`);
+    }
+  };
   const killer = (async () => {
     const robust = Object.values(prims).filter((p) => ADAPTERS[p.kind].robust);
     if (robust.length === 0) return;
     let n = 0;
     while (running) {
       await sleep(300 + rand(700));
-      if (!running || nextSlot >= MAX_SLOTS) break;
-      const p = robust[n++ % robust.length];
-      const victims = [...p.workers.values()];
-      const rec = victims[rand(victims.length)];
-      if (!rec) continue;
-      // Alternate per primitive (a global parity would give some primitives only one kind of kill).
-      const blind = ADAPTERS[p.kind].blindKill && (p.holderKills + p.blindKills) % 2 === 1;
-      if (!blind) {
-        // Ask it to die at its next acquisition and wait until it sits in its critical section.
-        Atomics.store(ctl, killReq(rec.slot), 1);
-        const inside = await waitWord(ctl, dying(rec.slot), (v) => v === 1, 3000);
-        // Withdraw the request if it never got there (paused, or starved by timeouts).
-        if (!inside && Atomics.compareExchange(ctl, killReq(rec.slot), 1, 0) === 1) continue;
-        if (!inside) await waitWord(ctl, dying(rec.slot), (v) => v === 1, 10_000);
-        rec.victim = true; // it sat in its critical section waiting to die: no fair op rate
-      } else {
-        await sleep(rand(50));
-      }
-      repairAt[rec.slot] = 0;
-      const exited = new Promise((res) => rec.w.once('exit', res));
-      await rec.w.terminate();
-      await exited;
-      retire(p, rec);
-      spawn(p);
-      if (blind) p.blindKills++;
-      else p.holderKills++;
-      // A holder kill must be repaired by the next owner; a blind kill only if it held the lock.
-      const deadline = performance.now() + (blind ? 1000 : 5000);
-      while (repairAt[rec.slot] === 0 && performance.now() < deadline) await sleep(2);
-      if (repairAt[rec.slot] !== 0) p.latencies.push(repairAt[rec.slot] - rec.exitAt);
-      else if (!blind) p.unrecovered++;
+      if (!running || !slotsLeft(3)) break;
+      await killOnce(robust[n++ % robust.length]);
     }
   })();
 
   // Stutter and watchdog.
   let phaseEnd = performance.now() + 2000 + rand(2000);
   let nextReport = performance.now() + 10_000;
+  let lastTick = performance.now();
   while (performance.now() < end) {
     await sleep(250);
     const t = performance.now();
@@ -521,21 +1215,20 @@ async function main() {
       Atomics.store(ctl, PHASE, run ? 1 : 0);
       Atomics.notify(ctl, PHASE);
       phaseEnd = t + (run ? 2000 + rand(2000) : 300 + rand(700));
-      for (const p of Object.values(prims)) p.stalledSince = 0;
     }
-    if (Atomics.load(ctl, PHASE) === 1) {
-      for (const p of Object.values(prims)) {
-        const o = opsOf(p);
-        if (o !== p.lastOps) {
-          p.lastOps = o;
-          p.stalledSince = 0;
-        } else if (p.stalledSince === 0) {
-          p.stalledSince = t;
-        } else if (t - p.stalledSince > 5000) {
-          p.hangs++;
-          p.messages.push(`no progress for 5 s at ${((t - start) / 1000).toFixed(1)} s`);
-          p.stalledSince = t;
-        }
+    // Running time without progress, summed over run phases (a run phase lasts at most 4 s, so a
+    // count reset at every phase change would never reach 5 s).
+    const dt = t - lastTick;
+    lastTick = t;
+    for (const p of Object.values(prims)) {
+      const o = opsOf(p);
+      if (o !== p.lastOps) {
+        p.lastOps = o;
+        p.stalledMs = 0;
+      } else if (Atomics.load(ctl, PHASE) === 1 && (p.stalledMs += dt) > 5000) {
+        p.hangs++;
+        p.messages.push(`no progress for 5 s of running at ${((t - start) / 1000).toFixed(1)} s${stateOf(p)} (seed ${seed})`);
+        p.stalledMs = 0;
       }
     }
     if (t >= nextReport && !values.quiet) {
@@ -565,7 +1258,7 @@ async function main() {
         if (!ok || !rec.done) {
           if (!ok) {
             p.hangs++;
-            p.messages.push(`worker ${rec.slot} did not finish within 10 s of stop`);
+            p.messages.push(`${rec.role} worker ${rec.slot} did not finish within 10 s of stop${stateOf(p)}`);
           }
           await rec.w.terminate();
         }
@@ -574,6 +1267,26 @@ async function main() {
     ),
   );
 
+  // A primitive's state words, for a hang report.
+  function stateOf(p) {
+    const h = p.kind === 'Condition' ? p.handle.mutex : p.handle;
+    if (!h?.buffer) return '';
+    const a = new Int32Array(h.buffer, h.byteOffset ?? 0, Math.min(40, (h.buffer.byteLength - (h.byteOffset ?? 0)) >> 2));
+    return ` (state words ${[...a].map((v) => '0x' + (v >>> 0).toString(16)).join(' ')})`;
+  }
+  // Condition's queue once every worker stopped: every item put was taken once or is still queued
+  // (count and sum of the ids: a lost item lowers both sides' match, a duplicate raises `taken`).
+  function queueFigures(p) {
+    const q = new Int32Array(p.condBuf, 0, Q_WORDS + Q_CAP);
+    let leftSum = 0;
+    for (let k = 0; k < q[Q_COUNT]; k++) leftSum = (leftSum + q[Q_WORDS + ((q[Q_HEAD] + k) % Q_CAP)]) | 0;
+    const f = { put: q[Q_PUT_N], taken: q[Q_TAKE_N], left: q[Q_COUNT] };
+    if (f.put !== f.taken + f.left || q[Q_PUT_SUM] !== ((q[Q_TAKE_SUM] + leftSum) | 0)) {
+      Atomics.add(new Int32Array(p.region), VIOL, 1);
+      p.messages.push(`queue lost or duplicated items: put ${f.put}, taken ${f.taken}, left ${f.left}, id sums ${q[Q_PUT_SUM]} vs ${(q[Q_TAKE_SUM] + leftSum) | 0} (seed ${seed})`);
+    }
+    return f;
+  }
   // Report.
   const q = (xs, f) => (xs.length ? xs[Math.min(xs.length - 1, Math.floor(f * xs.length))] : NaN);
   const summary = {};
@@ -587,6 +1300,8 @@ async function main() {
     const mean = rates.reduce((a, b) => a + b, 0) / (rates.length || 1);
     const min = rates.length ? Math.min(...rates) : 0;
     const lat = [...p.latencies].sort((a, b) => a - b);
+    const R = new Int32Array(p.region);
+    const queue = p.kind === 'Condition' ? queueFigures(p) : undefined;
     const s = {
       operations: opsOf(p),
       violations: Atomics.load(new Int32Array(p.region), VIOL),
@@ -598,6 +1313,16 @@ async function main() {
       unrecovered: p.unrecovered,
       repairs: Atomics.load(new Int32Array(p.region), REPAIRS),
       recoveryMs: { p50: q(lat, 0.5), p99: q(lat, 0.99), max: lat[lat.length - 1] ?? NaN },
+      // The mixes.
+      roles: p.roles,
+      exitKills: p.exitKills,
+      lateExitReleases: p.lateExitReleases,
+      nestedKills: p.nestedKills,
+      abortedWaits: Atomics.load(R, ABORTED),
+      timedOutWaits: Atomics.load(R, TIMEDOUT),
+      blockAfterAbort: Atomics.load(R, BLOCK_AFTER_ABORT),
+      refusedBehindOwnTicket: Atomics.load(R, REFUSED),
+      ...(queue ? { queue } : {}),
       messages: p.messages.slice(0, 10),
       workers: all.map((r) => ({
         slot: r.slot,
@@ -616,11 +1341,18 @@ async function main() {
         `kills holder ${s.holderKills} blind ${s.blindKills}  recovered ${s.recoveries} (unrecovered ${s.unrecovered})  ` +
         `recovery p50 ${f(s.recoveryMs.p50)} p99 ${f(s.recoveryMs.p99)} max ${f(s.recoveryMs.max)} ms`,
     );
+    log(
+      `${''.padEnd(11)} mixes: workers plain ${p.roles.plain} mix ${p.roles.mix} nest ${p.roles.nest} (+${p.roles.child} children)  ` +
+        `waits aborted ${s.abortedWaits} timed out ${s.timedOutWaits}  blocking after an abandoned wait ${s.blockAfterAbort}` +
+        (s.refusedBehindOwnTicket ? `  lock() refused behind own ticket ${s.refusedBehindOwnTicket}` : '') +
+        `  kills exit ${s.exitKills} late-exit releases ${s.lateExitReleases} nested ${s.nestedKills}` +
+        (s.queue ? `  queue put ${s.queue.put} taken ${s.queue.taken} left ${s.queue.left}` : ''),
+    );
     for (const m of s.messages) log(`    ${p.kind}: ${m}`);
   }
   const failed = Object.values(summary).some((s) => s.violations > 0 || s.hangs > 0 || s.unrecovered > 0);
-  log(failed ? 'FAIL' : 'PASS');
-  if (values.json) writeFileSync(values.json, JSON.stringify({ seconds, perKind, cores, summary, failed }, null, 2));
+  log(failed ? `FAIL (seed ${seed}: replay the random choices with --seed ${seed})` : `PASS (seed ${seed})`);
+  if (values.json) writeFileSync(values.json, JSON.stringify({ seed, seconds, perKind, cores, summary, failed }, null, 2));
   process.exit(failed ? 1 : 0);
 }
 
