@@ -20,7 +20,7 @@
  *    A leftover never times out (the worst case: an abort with no deadline).
  *
  * A model defines before including this file: NT (tasks), NA (addresses), THR(t) (thread of task
- * t), NTHR (threads), and after it an inline FORWARD(t, a) (scratch: fs, fseen, fn), then
+ * t), NTHR (threads), and after it an inline FORWARD(t, a) (scratch: fs, fseen, fn, fb1-3), then
  * #include "fwd.pml" for the forwarder processes and the tasks.
  */
 #define NW (2*NT)          /* wait entries: t = task t's own wait, t+NT = its aborted leftover */

@@ -2,7 +2,7 @@
 /* The `.then` of an aborted waitAsync (futex.ts waitAsyncUntil): runs on its thread's event loop,
    so only while no task of that thread holds the token. */
 proctype Fwd(byte t) {
-  int fs, fseen; byte fn;   /* scratch for FORWARD */
+  int fs, fseen; byte fn; bool fb1, fb2, fb3;   /* scratch for FORWARD */
 end:
   do
   :: atomic { wst[t+NT] == W_OK && running[THR(t)] == 0 -> running[THR(t)] = NT + 1 + t; wst[t+NT] = W_IDLE }
