@@ -14,7 +14,8 @@
  * Switch for the old code (bug 3): OLD_UNBOUNDED: a sleeper with no head in sight and no
  * trackOwners sleeps without a bound (sleepDeadline returned the caller's deadline, Infinity).
  * Fixed: every sleep is a bounded slice, after which the waiter re-checks the count.
- * Configurations: default (weighted: task 2 asks for 2 of 2 permits, tasks 0, 1 for one; timed
+ * Configurations: NOABORT (no aborted waits; with OLD_UNBOUNDED the wake protocol alone, with
+ * unbounded sleeps), default (weighted: task 2 asks for 2 of 2 permits, tasks 0, 1 for one; timed
  * and abortable waiters), UNIT (1 permit, every request 1: the wake-n policy; the bug 3 scene).
  * Properties: 0 <= COUNT <= MAX and permits held + COUNT == MAX (asserts), no invalid end state
  * (nobody asleep forever while permits are free), with -DNP no non-progress cycle under weak
@@ -82,7 +83,11 @@ proctype Task(byte t) {
     /* task 0: acquireAsync with a signal; once aborted, the same thread then blocks in acquire()
        (the bug 3 scene). Tasks 1, 2: blocking acquire() or tryAcquire(n, ms). */
     if
+#ifdef NOABORT
+    :: t == 0 -> kind = K_SYNC     /* NOABORT: the wake protocol alone, no leftovers */
+#else
     :: t == 0 -> kind = K_ABORT
+#endif
     :: t != 0 -> kind = K_SYNC
     :: t != 0 -> kind = K_TIMED
     fi;
