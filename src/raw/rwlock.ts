@@ -707,12 +707,15 @@ export function clearOwnerDied(a: Int32Array, i: number): void {
 }
 
 /**
- * Whether `s` reserves a free lock for a woken writer: HANDOFF (for a writer that has slept), or
- * READERS_WAITING / UPGRADABLE_WAITING with no holder and no WRITERS_WAITING (the release woke a
- * writer, which clears nothing when it takes the lock; readers wait for it: invariant 2).
+ * Whether `s` keeps readers off a free lock for a writer: HANDOFF (for a writer that has slept);
+ * READERS_WAITING / UPGRADABLE_WAITING alone (a release woke a writer, which clears nothing when it
+ * takes the lock; readers wait for it: invariant 2); or WRITERS_WAITING on a free word (a writer
+ * asleep re-checks every RECHECK_MS and takes a free word, so one that stays free with the bit set
+ * has lost its writers: say, an async writer aborted while its thread then blocked, so its
+ * `abandonWrite` never ran).
  */
 const isReservedForWriter = (s: number): boolean =>
-  (s & HANDOFF) !== 0 || ((s & STATE_SLEEPERS) !== 0 && (s & (READERS_MASK | WRITE_LOCKED | WRITERS_WAITING)) === 0);
+  (s & (READERS_MASK | WRITE_LOCKED)) === 0 && (s & (HANDOFF | STATE_SLEEPERS | WRITERS_WAITING)) !== 0;
 
 /**
  * A reader's re-check after a sleep slice ran out (invariant 8). The wake that a reservation
@@ -744,9 +747,18 @@ function staleReservations(a: Int32Array, i: number): () => void {
       // Writers that could not claim the handoff sleep behind it: the free lock is theirs now, and
       // they go first (the handoff was a starving writer's request; invariant 6).
       wakeWriterOrReaders(a, i, Atomics.load(a, i), false);
-    } else {
-      // The woken writer never came: the readers it kept out may go (as its release would let them).
-      wakeWriterOrReaders(a, i, s, true);
+      return;
     }
+    if ((s & WRITERS_WAITING) !== 0) {
+      // No writer took the free word for two slices: withdraw the claim as abandonWrite would (a
+      // writer still asleep re-publishes it before it sleeps again, invariant 7), from exactly s.
+      const withdrawn = s & ~(WRITERS_WAITING | WRITER_STARVING);
+      if (Atomics.compareExchange(a, i, s, withdrawn) !== s) return;
+      if (wakeWriter(a, i)) return;
+      wakeWriterOrReaders(a, i, withdrawn, true);
+      return;
+    }
+    // The writer never came: the readers it kept out may go (as its release would let them).
+    wakeWriterOrReaders(a, i, s, true);
   };
 }

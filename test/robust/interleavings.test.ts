@@ -130,6 +130,31 @@ describe('RWLock: a woken async writer aborted before its thread ran leaves no r
   });
 });
 
+describe('RWLock: a free word reserved for writers that never come is released by a waiting reader', () => {
+  // The state words a writer leaves when it was woken or gave up but its thread is blocked before
+  // it could act (its abandonWrite or wake forwarding runs only on its event loop), set by hand here.
+  for (const [what, word] of [
+    ['HANDOFF', 1 << 31],
+    ['READERS_WAITING alone', 1 << 28],
+    ['WRITERS_WAITING | READERS_WAITING (torture, Node 22)', (1 << 29) | (1 << 28)],
+    ['WRITERS_WAITING | WRITER_STARVING', (1 << 29) | (1 << 30)],
+  ] as const) {
+    it(`${what}: tryReadLock(2000) gets in within a few slices`, () => {
+      const rw = new RWLock();
+      const state = new Int32Array(rw.buffer, rw.byteOffset + 4, 1);
+      Atomics.store(state, 0, word);
+      const t0 = performance.now();
+      const got = rw.tryReadLock(2000);
+      const ms = performance.now() - t0;
+      expect(got).toBe(true);
+      expect(ms).toBeLessThan(1000);
+      rw.readUnlock();
+      expect(rw.tryWriteLock()).toBe(true);
+      rw.writeUnlock();
+    });
+  }
+});
+
 describe('RWLock: a waiting writer gets in while readers whose holds overlap keep arriving', () => {
   it('three sync readers, 300 ms holds staggered by 100 ms: the writer gets in within one hold', async () => {
     const rw = new RWLock();
