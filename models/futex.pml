@@ -73,6 +73,9 @@ inline fx_notify(a, cnt, n) {
        fx_w = q[a*QL];
        fx_remove_at(a, 0);
        wst[fx_w] = W_OK;
+#ifdef NOTIFY_HOOK
+       NOTIFY_HOOK(fx_w);
+#endif
        n++
     :: else -> break
     od;
