@@ -73,6 +73,9 @@ inline fx_notify(a, cnt, n) {
        fx_w = q[a*QL];
        fx_remove_at(a, 0);
        wst[fx_w] = W_OK;
+#ifdef NOTIFY_HOOK
+       NOTIFY_HOOK(fx_w);
+#endif
        n++
     :: else -> break
     od;
@@ -102,6 +105,23 @@ inline fx_wait(t, a, exp, bounded, r) {
 #define TOKEN(t)    atomic { running[THR(t)] == 0 -> running[THR(t)] = t + 1 }
 #define UNTOKEN(t)  running[THR(t)] = 0
 
+/* -DEVENT_LOOP_FIFO (a model with NT == 3 defines it where it needs it): a task whose await has
+   completed is "ready" (rdy) until it gets its thread's token, and a slice of another task of the
+   same thread cannot run out meanwhile. The event loop runs ready continuations in order (timers
+   fire after what is already queued); without this, weak fairness lets one task's slice timers
+   take the token again and again ahead of a task of the same thread that was woken first (its
+   TOKEN is enabled only intermittently, so weak fairness does not force it). */
+#ifdef EVENT_LOOP_FIFO
+bool rdy[NT];
+#define OTHER_READY(t) ((t != 0 && rdy[0] && THR(0) == THR(t)) || (t != 1 && rdy[1] && THR(1) == THR(t)) || (t != 2 && rdy[2] && THR(2) == THR(t)))
+#define SET_READY(t) rdy[t] = true
+#define TOKEN_READY(t) atomic { running[THR(t)] == 0 -> running[THR(t)] = t + 1; rdy[t] = false }
+#else
+#define OTHER_READY(t) false
+#define SET_READY(t) skip
+#define TOKEN_READY(t) TOKEN(t)
+#endif
+
 /* Atomics.waitAsync(mem[a], exp) by task t, awaited: the token is free while it waits.
    mayAbort: its signal may abort it now (then it stays queued as the leftover t+NT, if the task has
    no leftover yet). The caller's code after the await runs once the task has the token again. */
@@ -116,15 +136,15 @@ inline fx_wait_async(t, a, exp, bounded, mayAbort, r) {
   if
   :: r == R_OK ->
      if
-     :: d_step { wst[t] == W_OK -> wst[t] = W_IDLE }
-     :: d_step { (bounded) && wst[t] == W_QUEUED -> fx_find(a, t); fx_remove_at(a, fx_i); wst[t] = W_IDLE; r = R_TIMEDOUT }
+     :: d_step { wst[t] == W_OK -> wst[t] = W_IDLE; SET_READY(t) }
+     :: d_step { (bounded) && wst[t] == W_QUEUED && !OTHER_READY(t) -> fx_find(a, t); fx_remove_at(a, fx_i); wst[t] = W_IDLE; r = R_TIMEDOUT; SET_READY(t) }
      :: d_step { (mayAbort) && wst[t] == W_QUEUED && wst[t+NT] == W_IDLE ->
                  fx_find(a, t); q[a*QL + fx_i] = t + NT; fx_i = 0;
                  wst[t+NT] = W_QUEUED; waddr[t+NT] = a; wst[t] = W_IDLE; r = R_ABORTED }
      fi
-  :: else -> skip
+  :: else -> SET_READY(t)      /* 'not-equal': the promise is already settled */
   fi;
-  TOKEN(t)
+  TOKEN_READY(t)
 }
 
 /* Atomics.compareExchange / add / sub / and / or / load as single atomic steps. */

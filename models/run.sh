@@ -80,7 +80,10 @@ check rwlock-handoff-progress  rwlock.pml np     pass   -DBUG1
 check control-bug1-handoff-spin rwlock.pml np    control -DBUG1 -DOLD_HANDOFF_SPIN
 check rwlock-writer-gets-in    rwlock.pml ltl    pass   -DBUG4
 check control-bug4-parked-reader rwlock.pml ltl  control -DBUG4 -DOLD_PARKED_READER
-check finding-stale-handoff-steal rwlock.pml ltl finding -DBUG4 -DSTEAL
+check control-stale-handoff-steal rwlock.pml ltl control -DBUG4 -DOLD_CLEAR_HANDOFF
+check rwlock-aborted-writer    rwlock.pml safety pass   -DAW
+check rwlock-aborted-writer-progress rwlock.pml np pass -DAW
+check control-aborted-writer-stuck rwlock.pml np control -DAW -DOLD_CLEAR_HANDOFF
 # ---- Semaphore (semaphore.pml) ----
 check semaphore-protocol-unit  semaphore.pml safety pass -DUNIT -DNOABORT -DOLD_UNBOUNDED
 check semaphore-full-weighted  semaphore.pml safety pass
@@ -90,10 +93,14 @@ check control-bug3-semaphore   semaphore.pml safety control -DUNIT -DOLD_UNBOUND
 check condition-full           condition.pml safety pass
 check condition-progress       condition.pml np     pass
 check control-bug3-condition   condition.pml safety control -DOLD_UNBOUNDED
+check condition-notify1-count  condition.pml safety pass -DCOUNT
+check control-condition-spurious-count condition.pml safety control -DCOUNT -DOLD_SPURIOUS
 # ---- TicketLock (ticketlock.pml) ----
 check ticketlock-full          ticketlock.pml safety pass
-check finding-ticket-double-serve ticketlock.pml safety finding -DDEATH
-check finding-ticket-self-deadlock ticketlock.pml np finding -DSELF
+check ticketlock-death         ticketlock.pml safety pass -DDEATH
+check control-ticket-double-serve ticketlock.pml safety control -DDEATH -DOLD_SERVE_ADD
+check ticketlock-self-refuse   ticketlock.pml np     pass -DSELF
+check control-ticket-self-deadlock ticketlock.pml np control -DSELF -DOLD_SELF_LOCK
 # ---- SeqLock (seqlock.pml) ----
 check seqlock-full             seqlock.pml safety pass
 check seqlock-progress         seqlock.pml np     pass

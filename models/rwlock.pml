@@ -7,9 +7,12 @@
  *   writeStep (take unlocked / parked+HANDOFF, publish WRITERS_WAITING|WRITER_STARVING,
  *     read WRITER_NOTIFY, re-check STATE) ......................................... WRITE
  *   writeUnlock, abandonWrite, wakeWriter, wakeWriterOrReaders, revertHandoff,
- *   forwardWriterWake / forwardReaderWake (FORWARD), clearStaleHandoff (reader, after a
- *   timed-out slice), blockOn / awaitOn (every sleep bounded by RECHECK_MS; -DNOSLICE: unbounded,
- *   as with SABLOCK_RW_RECHECK_MS huge).
+ *   forwardWriterWake / forwardReaderWake (FORWARD), staleReservations (isReservedForWriter; the
+ *   reader's recheck after a timed-out slice: a reservation seen as the very same word at the end
+ *   of two slices in a row is released: HANDOFF by revertHandoff + wakeWriterOrReaders(false), a
+ *   free word with only READERS_WAITING by wakeWriterOrReaders(true)), park / parkAsync with
+ *   parking() (every sleep bounded by RECHECK_MS; -DNOSLICE: unbounded, as with
+ *   SABLOCK_RW_RECHECK_MS huge).
  * Not modelled: the upgradable read lock and upgrade/downgrade, owner death (reapDeadOwners), the
  * spin phases, MAX_READERS.
  * WRITER_NOTIFY wraps modulo SEQMOD (8) here, 2^32 in the code.
@@ -23,9 +26,17 @@
  *   OLD_PARKED_READER (bug 4): a reader uses BLOCKS_PARKED_READERS (ignores WRITERS_WAITING)
  *     after any sleep, also one that merely timed out. Fixed: only if its last sleep ended with a
  *     notify ('ok').
+ *   OLD_CLEAR_HANDOFF (the first re-check, clearStaleHandoff): after one slice that ran out a
+ *     reader clears HANDOFF at once (it takes a woken writer's fresh turn: with BUG4, forever) and
+ *     leaves READERS_WAITING on a free word alone (with AW: readers stuck for ever). Fixed:
+ *     staleReservations.
  * Configurations: default (3 threads: writer, writer, reader; timed and abortable waiters; safety
  * and -DNP progress), NOSLICE (wake protocol alone), BUG1 (one thread, three async writer tasks),
- * BUG4 (one writer, two readers that loop forever: LTL <> writer got in, under weak fairness).
+ * BUG4 (one writer, two readers that loop forever: LTL <> writer got in, under weak fairness, with
+ * the slice assumption stated at `ropen` below), AW (the torture's scene: thread 1 runs an
+ * abortable writeLockAsync, then a blocking read; threads 0 and 2 one blocking read each: the
+ * last read release can wake the async writer, which is aborted, and its thread then blocks in its
+ * read, so the leftover's forwarding never runs).
  */
 #define NA 2                 /* 0 STATE, 1 WRITER_NOTIFY */
 #define NT 3
@@ -58,6 +69,8 @@
 #define W_ROLE 1
 #ifdef BUG1
 #define ROLE(t) W_ROLE
+#elif defined(AW)
+#define ROLE(t) ((t) == 1 && it == 1 -> W_ROLE : R_ROLE)   /* thread 1: an async writer, then a read */
 #elif defined(BUG4)
 #define ROLE(t) ((t) == 0 -> W_ROLE : R_ROLE)
 #elif defined(ROLES_WRR)
@@ -68,6 +81,8 @@
 
 #ifdef BUG1
 #define ITERS 2              /* a writer that comes back finds the handoff */
+#elif defined(AW)
+#define ITERS ((t) == 1 -> 2 : 1)
 #else
 #define ITERS 1
 #endif
@@ -75,6 +90,29 @@
 #include "futex.pml"
 
 byte readers, writers;      /* holders, for the RW invariant */
+#ifdef BUG4
+/* Slices are long next to steps (BUG4 only, where weak fairness is assumed for an LTL check): a
+   reservation for a woken writer (the CAS in wakeWriterOrReaders that wakes one) is "open" until
+   its writer has run its next writeStep, or until it is reverted; a reader that first sighted a
+   reserved word while reservation rgen was open cannot end its next slice while that one is
+   still open. That is: the chain "release reserves, notifies, the woken writer runs" takes less
+   than one RECHECK_MS slice. Weak fairness alone would let the readers' slice timers fire twice
+   while the woken writer takes no step, which is a writer descheduled for a whole slice: the
+   case staleReservations gives up on by design (it then loses its turn). */
+byte rgen;                  /* the last reservation's number, 1..7 */
+bool ropen;                 /* it is open: its writer has not run yet */
+#define RESERVE ropen = true; rgen = rgen % 7 + 1
+#define UNRESERVE ropen = false
+#ifdef ANY_SLICE
+#define SLICE_MAY_END true   /* -DANY_SLICE: without the assumption (the LTL check then fails) */
+#else
+#define SLICE_MAY_END (rpg == 0 || !ropen || rgen != rpg)
+#endif
+#else
+#define RESERVE skip
+#define UNRESERVE skip
+#define SLICE_MAY_END true
+#endif
 bool wdone;                 /* BUG4: the writer got in */
 bool wparked, wstarving;    /* BUG4: the writer has slept; it has slept longer than WRITER_FAIR_AFTER_MS */
 
@@ -92,7 +130,13 @@ inline wakeWriterOrReaders(s, prefer, seen, n, smg, ho) {
      if
      :: !smg && ((s) & WRITERS_WAITING) != 0 && isUnlocked(s) ->
         ho = (((s) & WRITER_STARVING) != 0);
-        CAS(0, s, (ho -> (((s) & ~(WRITERS_WAITING | WRITER_STARVING)) | HANDOFF) : ((s) & ~WRITERS_WAITING)), seen);
+        d_step {   /* CAS from s (BUG4: the reservation opens with it) */
+          seen = mem[0];
+          if
+          :: seen == s -> mem[0] = (ho -> (((s) & ~(WRITERS_WAITING | WRITER_STARVING)) | HANDOFF) : ((s) & ~WRITERS_WAITING)); RESERVE
+          :: else -> skip
+          fi
+        }
         if
         :: seen != s -> s = seen
         :: else ->
@@ -101,6 +145,7 @@ inline wakeWriterOrReaders(s, prefer, seen, n, smg, ho) {
            :: n > 0 -> break
            :: else ->
               /* no writer was asleep: undo the handoff; the loop then wakes whoever may go */
+              UNRESERVE;
               if :: ho -> d_step { mem[0] = mem[0] & ~HANDOFF } :: else -> skip fi;
               s = mem[0]; prefer = true
            fi
@@ -131,6 +176,38 @@ inline clearHandoffAndWake(s, prefer, seen, n, smg, ho) {
   s = 0; ho = false
 }
 
+/* isReservedForWriter: HANDOFF, or a free word whose only bits are STATE sleeper bits */
+#define isReservedForWriter(s) (((s) & HANDOFF) != 0 || (((s) & STATE_SLEEPERS) != 0 && ((s) & (READERS | WRITE_LOCKED | WRITERS_WAITING)) == 0))
+
+/* staleReservations, after a reader's slice ran out: a reservation is released only when this
+   reader sees the very same word at the end of two slices in a row (rseen: the word of the last
+   sighting, 0 = none; rpg: the open reservation at that sighting, BUG4 only). */
+inline staleReservations(s, prefer, seen, n, smg, ho) {
+  s = mem[0];
+  if
+  :: !isReservedForWriter(s) -> rseen = 0
+  :: else ->
+     if
+     :: s != rseen -> d_step { rseen = s; rpg = 0;
+#ifdef BUG4
+                               if :: ropen -> rpg = rgen :: else -> skip fi
+#endif
+                             }   /* first sighting: give its writer a whole slice */
+     :: else ->
+        d_step { rseen = 0; rpg = 0 }
+        UNRESERVE;
+        if
+        :: (s & HANDOFF) != 0 ->
+           d_step { mem[0] = mem[0] & ~HANDOFF }             /* revertHandoff */
+           s = mem[0]; prefer = false; wakeWriterOrReaders(s, prefer, seen, n, smg, ho)
+        :: else ->
+           prefer = true; wakeWriterOrReaders(s, prefer, seen, n, smg, ho)
+        fi
+     fi
+  fi;
+  s = 0; prefer = false
+}
+
 /* forwardWriterWake (address 1) / forwardReaderWake (address 0) */
 inline FORWARD(t, a) {
   if
@@ -152,7 +229,8 @@ inline FORWARD(t, a) {
 
 proctype Task(byte t) {
   byte it, kind, r, n;
-  int s, w, seen;
+  int s, w, seen, rseen;
+  byte rpg;
   bool parked, pf, starving, prefer, smg, ho, acq;
   TOKEN(t);
 #if defined(BUG4)
@@ -163,6 +241,9 @@ proctype Task(byte t) {
     if
 #if defined(BUG1)
     :: kind = K_ASYNC
+#elif defined(AW)
+    :: ROLE(t) == W_ROLE -> kind = K_ABORT   /* writeLockAsync({ signal }) */
+    :: else -> kind = K_SYNC                 /* readLock(): a blocking read, in slices */
 #elif defined(BUG4) || defined(NOSLICE)
     :: kind = K_SYNC
 #else
@@ -197,21 +278,19 @@ read:
 #if defined(NOSLICE)
        fx_wait(t, 0, w, false, r)
 #else
-       fx_wait(t, 0, w, true, r)
+       fx_wait(t, 0, w, SLICE_MAY_END, r)
 #endif
     :: kind == K_TIMED -> fx_wait(t, 0, w, true, r)
     :: kind == K_ASYNC -> fx_wait_async(t, 0, w, true, false, r)
     :: kind == K_ABORT -> fx_wait_async(t, 0, w, true, true, r);
        if :: r == R_ABORTED -> goto gaveup :: else -> skip fi
     fi;
-    /* a slice that ran out: clear a HANDOFF nobody claimed (clearStaleHandoff) */
-#if defined(BUG4) && !defined(STEAL)
-    /* BUG4 has no aborted waiters, so no HANDOFF is ever stale there, and clearStaleHandoff is
-       left out: it cannot tell a stale HANDOFF from one a release set an instant ago, and a reader
-       whose slice ended just before a release takes the woken writer's turn (-DSTEAL: under weak
-       fairness that repeats forever; a finding of this model, see the README). */
-#else
+#ifdef OLD_CLEAR_HANDOFF
+    /* old clearStaleHandoff: a slice that ran out clears HANDOFF at once (it cannot tell a stale
+       HANDOFF from one a release set an instant ago) and leaves READERS_WAITING on a free word */
     if :: r == R_TIMEDOUT -> clearHandoffAndWake(s, prefer, seen, n, smg, ho) :: else -> skip fi;
+#else
+    if :: r == R_TIMEDOUT -> staleReservations(s, prefer, seen, n, smg, ho) :: else -> skip fi;
 #endif
 #ifdef OLD_PARKED_READER
     pf = true;
@@ -241,6 +320,7 @@ write:
        comes from the Clock process (time passes: weak fairness makes it fire). */
     atomic {
       d_step {
+        UNRESERVE;         /* the woken writer runs: its reservation is decided now */
         s = mem[0];
         if
         :: isUnlocked(s) || (parked && (s & HANDOFF) != 0) ->
@@ -346,7 +426,7 @@ next:
 #ifdef BUG1
     UNTOKEN(t); TOKEN(t);      /* the task awaits something else between two acquisitions */
 #endif
-    d_step { s = 0; w = 0; r = 0; n = 0; seen = 0; parked = false; pf = false; starving = false; prefer = false; kind = 0 }
+    d_step { s = 0; w = 0; r = 0; n = 0; seen = 0; rseen = 0; rpg = 0; parked = false; pf = false; starving = false; prefer = false; kind = 0 }
 #if defined(BUG4)
   od;
 done:
