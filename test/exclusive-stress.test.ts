@@ -99,7 +99,10 @@ describe('Mutex eventual fairness (smoke)', () => {
     const r = await runStress({
       kind: 'Mutex',
       handle: m.handle,
-      plans: [hammer, hammer, hammer, { mode: 'sync', iterations, work: 200, outsideWork: 5_000, measureWait: true, stopOthersWhenDone: true }],
+      // The measured worker's pauses between acquisitions (about 0.2 ms each, some 30 ms in all)
+      // give every hammering worker time to start: with 5,000 units the whole run took about 1 ms,
+      // and on Node 26 in CI one hammer had not run a single operation before it was over.
+      plans: [hammer, hammer, hammer, { mode: 'sync', iterations, work: 200, outsideWork: 200_000, measureWait: true, stopOthersWhenDone: true }],
       timeoutMs: 20_000,
     });
     expectExclusive(r);
