@@ -34,7 +34,7 @@
 // Prints per primitive: operations, violations, hangs, fairness (min / mean per-worker op rate),
 // kills and recoveries with p50 / p99 / max latency. Exit code 1 on any violation, hang or
 // unrecovered holder kill. --json FILE also writes the figures as JSON.
-import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
+import { Worker, isMainThread, workerData, parentPort, threadId } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { writeFileSync } from 'node:fs';
@@ -118,6 +118,20 @@ const Q_CAP = 4;
 const Q_BYTES = (Q_WORDS + Q_CAP) * 4 + Q_CAP * 8;
 const WAIT_MS = 1500; // a Condition waiter's bounded wait
 const STALE_MS = 1000; // ... which must not sleep this long while an item is queued
+
+/**
+ * Whether this thread's hold of `lock` (an RWLock or a tracking Semaphore) is recorded in its 8
+ * holder slots (`(owner id, holds)` pairs starting `offset` words after the state word; see
+ * raw/rwlock.ts READ_HOLDERS and raw/semaphore.ts HOLDERS). With more holder threads than slots a
+ * hold is untracked, and a dead untracked holder's hold is never given back (docs/robustness.md,
+ * "Limits"): such a holder is not offered as a kill victim.
+ */
+function heldInSlots(lock, offset) {
+  const w = new Int32Array(lock.buffer);
+  const slots = (lock.byteOffset >> 2) + 1 + offset;
+  for (let k = 0; k < 8; k++) if (Atomics.load(w, slots + 2 * k) === threadId + 1 && w[slots + 2 * k + 1] > 0) return true;
+  return false;
+}
 
 // ---- a deliberately broken lock (negative control) -----------------------------------------
 // Test-then-set with a gap: two threads can both see it free and both enter.
@@ -510,13 +524,18 @@ async function workerMain() {
     if (Atomics.load(R, INSIDE) !== 0) violation(`${what} inside with a writer`);
     if (R[X] !== R[Y]) violation(`${what} saw a torn pair X=${R[X]} Y=${R[Y]}`);
   };
+  // Whether this thread's read hold is recorded in the RWLock's holder slots (raw/rwlock.ts:
+  // READ_HOLDERS, 8 pairs (owner id, holds) after the 6 words that follow the state word). With
+  // more reader threads than slots a read is untracked, and a dead untracked reader's hold is
+  // never given back (docs/robustness.md, "Limits"): such a reader is not offered as a victim.
+  const readTracked = () => heldInSlots(lock, 6);
   const readSection = async (unlock) => {
     localHolds++;
     try {
       Atomics.add(R, READERS, 1);
       readChecks('reader');
       // A dying reader leaves the data alone: out of READERS, but it keeps its read hold.
-      dieIfAsked(
+      if (readTracked()) dieIfAsked(
         () => Atomics.sub(R, READERS, 1),
         () => {
           Atomics.sub(R, READERS, 1);
@@ -613,8 +632,9 @@ async function workerMain() {
     localHolds++;
     try {
       if (Atomics.add(R, INSIDE, 1) >= SEM_PERMITS) violation(`more than ${SEM_PERMITS} permits out`);
-      // A dying holder is no longer counted inside; its permit must come back through trackOwners.
-      dieIfAsked(
+      // A dying holder is no longer counted inside; its permit must come back through trackOwners
+      // (only a recorded one can: raw/semaphore.ts HOLDERS, 9 words after the state word).
+      if (heldInSlots(lock, 9)) dieIfAsked(
         () => Atomics.sub(R, INSIDE, 1),
         () => {
           Atomics.sub(R, INSIDE, 1);
