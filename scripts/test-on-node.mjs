@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LINES, nodeBinary, OWN_LINE, parseLine } from './node-lines/lines.mjs';
 
@@ -37,7 +37,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'sablock-lines-'));
 const summary = [];
 for (const line of lineKeys) {
   const t0 = Date.now();
-  const row = { line, version: `v${LINES[line]}`, ok: false, text: '' };
+  const row = { line, version: `v${LINES[line]}`, ok: false, text: '', failures: [] };
   summary.push(row);
   let bin;
   try {
@@ -58,6 +58,17 @@ for (const line of lineKeys) {
   let counts = '';
   try {
     const j = JSON.parse(readFileSync(json, 'utf8'));
+    // Name every failure in the summary: CI keeps only the tail of a long log.
+    for (const f of j.testResults) {
+      for (const a of f.assertionResults ?? []) {
+        if (a.status !== 'failed') continue;
+        const msg = String(a.failureMessages?.[0] ?? '').split('\n')[0].slice(0, 300);
+        row.failures.push(`${relative(ROOT, f.name)} > ${a.fullName}: ${msg}`);
+      }
+      if (f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed')) {
+        row.failures.push(`${relative(ROOT, f.name)}: ${String(f.message ?? '').split('\n')[0].slice(0, 300)}`);
+      }
+    }
     counts = `${j.testResults.length} files (${j.testResults.filter((t) => t.status === 'failed').length} failed), ${j.numTotalTests} tests: ${j.numPassedTests} passed, ${j.numFailedTests} failed, ${j.numPendingTests + j.numTodoTests} skipped`;
   } catch {
     counts = 'no vitest report';
@@ -68,5 +79,8 @@ for (const line of lineKeys) {
 rmSync(tmp, { recursive: true, force: true });
 
 console.log('\nnpm test by Node line');
-for (const r of summary) console.log(`  Node ${r.version.padEnd(9)} ${r.text}`);
+for (const r of summary) {
+  console.log(`  Node ${r.version.padEnd(9)} ${r.text}`);
+  for (const f of r.failures) console.log(`      failed: ${f}`);
+}
 process.exitCode = summary.every((r) => r.ok) ? 0 : 1;
