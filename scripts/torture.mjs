@@ -1061,7 +1061,7 @@ async function main() {
         failBuf,
       },
     });
-    const rec = { w, slot, role, childSlots, born: performance.now(), died: 0, exitAt: 0, done: false };
+    const rec = { w, slot, role, childSlots, threadId: w.threadId, born: performance.now(), died: 0, exitAt: 0, done: false };
     rec.exited = new Promise((res) => w.once('exit', res)); // one listener, however often it is picked
     // Its op rate counts from when it started running (startup is slow on a loaded machine).
     w.once('online', () => (rec.born = performance.now()));
@@ -1213,8 +1213,20 @@ async function main() {
     if (repairAt[watch] !== 0) p.latencies.push(repairAt[watch] - rec.exitAt);
     else if (type !== 'blind') {
       p.unrecovered++;
-      p.messages.push(`${type} kill of worker ${watch} not recovered within ${bound / 1000} s (seed ${seed})`);
+      p.messages.push(`${type} kill of worker ${watch} (role ${rec.role}, thread ${rec.threadId}) not recovered within ${bound / 1000} s (seed ${seed}); ${lockWords(p)}`);
     }
+  };
+  // For an unrecovered kill's message: the lock's state word, the words after it and its holder
+  // slots (owner id = threadId + 1, count), as the main thread sees them then.
+  const lockWords = (p) => {
+    const h = p.handle;
+    if (!(h?.buffer instanceof SharedArrayBuffer)) return 'no words';
+    const w = new Int32Array(h.buffer);
+    const at = (h.byteOffset ?? 0) >> 2;
+    const n = p.kind === 'RWLock' ? 23 : p.kind === 'Semaphore' ? 26 : 4;
+    const words = [];
+    for (let k = 0; k < n && at + k < w.length; k++) words.push(`0x${(Atomics.load(w, at + k) >>> 0).toString(16)}`);
+    return `words ${words.join(' ')}`;
   };
   const killer = (async () => {
     const robust = Object.values(prims).filter((p) => ADAPTERS[p.kind].robust);
