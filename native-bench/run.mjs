@@ -20,12 +20,12 @@
  *   --list                  list suites and implementations
  */
 import { cpus as osCpus, totalmem, platform, release, arch, loadavg } from 'node:os';
-import { mkdirSync, writeFileSync, copyFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { IMPLS, unavailable } from './lib/impls.mjs';
 import { MICRO, microUnavailable } from './lib/micro.mjs';
-import { has } from './lib/sablock.mjs';
 import { runCell } from './lib/harness.mjs';
 import { runChild } from './lib/child-run.mjs';
 import { buildC, compilerVersion, runC } from './lib/cbench.mjs';
@@ -260,7 +260,7 @@ async function runMicroRows(table, rows) {
   const groups = new Map();
   for (const r of rows) {
     about[r.label] = MICRO[r.micro]?.about ?? about[r.label] ?? `sablock ${r.micro}`;
-    const why = microUnavailable(r.micro) ?? (r.requires ?? []).filter((e) => !has(e)).map((e) => `${e} not exported by dist/ (not merged yet?)`)[0];
+    const why = microUnavailable(r.micro);
     if (why) {
       Object.assign(r, { status: 'skip', note: why });
       doneRows++;
@@ -379,8 +379,12 @@ if (!args.flags.has('no-save')) {
   writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(`${base}.md`, markdown(result));
   writeFileSync(`${base}.svg`, svgChart(result));
-  for (const ext of ['json', 'md', 'svg']) copyFileSync(`${base}.${ext}`, `${dir}/latest.${ext}`);
-  console.log(`results: ${base}.{json,md,svg} (and latest.*)`);
+  // latest.* name the newest run: links, so a run is committed once, not twice.
+  for (const ext of ['json', 'md', 'svg']) {
+    rmSync(`${dir}/latest.${ext}`, { force: true });
+    symlinkSync(basename(`${base}.${ext}`), `${dir}/latest.${ext}`);
+  }
+  console.log(`results: ${base}.{json,md,svg} (latest.* link to them)`);
 }
 const failed = tables.flatMap((t) => t.rows).filter((r) => r.status === 'ok' && r.check !== 'ok');
 if (failed.length) {

@@ -6,8 +6,8 @@
 //
 //   npm run torture -- --seed 1234 --kinds RWLock --roles mix   # replay a run's random choices
 //
-// Every primitive sablock exports (Mutex, SpinLock, TicketLock; RWLock, Semaphore, SeqLock,
-// Condition when present) runs under 2 × cores workers of its own (--workers N to change), each
+// Every primitive (Mutex, SpinLock, TicketLock, RWLock, Semaphore, SeqLock and Condition)
+// runs under 2 × cores workers of its own (--workers N to change), each
 // doing a random mix of sync / try / timed / async / async-with-timeout / aborted / withLock
 // operations with random hold and gap times, in stutter phases (run a few seconds, pause, run
 // again). Workers are 'plain' (one operation at a time), 'mix' (several concurrent async tasks,

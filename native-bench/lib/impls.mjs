@@ -9,13 +9,12 @@
  *   pingpong: { ping(), pong(done) } — one round trip each; pong waits with a timeout and returns
  *             false once done() (worker 0 has finished its round trips)
  *
- * `requires` names the sablock exports an implementation needs: a suite skips (with a note) the
- * rows whose exports are missing from dist/. `nodeFlags` moves a row into its own child process.
+ * `nodeFlags` moves a row into its own child process.
  * `c` names the implementation in native-bench/c/locks.c instead (run by cbench.mjs).
  * Locks sit at byte 128 of their own 384-byte buffer: padded against false sharing with anything.
  */
 import * as workerThreads from 'node:worker_threads';
-import sablock, { has } from './sablock.mjs';
+import sablock from './sablock.mjs';
 
 /**
  * Node's built-in Web Locks (worker_threads.locks from Node 24.5, also navigator.locks): one
@@ -221,14 +220,12 @@ export const IMPLS = {
   // ---- sablock ----
   Mutex: {
     family: 'sablock',
-    requires: ['Mutex'],
     workloads: { exclusive: mutexExclusive, rw: exclusiveAsRw(mutexExclusive) },
   },
-  SpinLock: { family: 'sablock', requires: ['SpinLock'], workloads: { exclusive: sablockExclusive('SpinLock') } },
-  TicketLock: { family: 'sablock', requires: ['TicketLock'], workloads: { exclusive: sablockExclusive('TicketLock') } },
+  SpinLock: { family: 'sablock', workloads: { exclusive: sablockExclusive('SpinLock') } },
+  TicketLock: { family: 'sablock', workloads: { exclusive: sablockExclusive('TicketLock') } },
   RWLock: {
     family: 'sablock',
-    requires: ['RWLock'],
     workloads: {
       rw: {
         create: () => ({ handle: new sablock.RWLock(padded()).handle }),
@@ -246,7 +243,6 @@ export const IMPLS = {
   },
   SeqLock: {
     family: 'sablock',
-    requires: ['SeqLock'],
     workloads: {
       seq: {
         create() {
@@ -262,7 +258,6 @@ export const IMPLS = {
   },
   LockManager: {
     family: 'sablock',
-    requires: ['LockManager'],
     workloads: {
       manager: {
         create: () => ({ handle: new sablock.LockManager({ capacity: 4096 }).handle }),
@@ -273,11 +268,10 @@ export const IMPLS = {
       },
     },
   },
-  Semaphore: { family: 'sablock', requires: ['Semaphore'], workloads: { pingpong: semaphorePingpong } },
-  Condition: { family: 'sablock', requires: ['Mutex', 'Condition'], workloads: { pingpong: conditionPingpong } },
+  Semaphore: { family: 'sablock', workloads: { pingpong: semaphorePingpong } },
+  Condition: { family: 'sablock', workloads: { pingpong: conditionPingpong } },
   'Condition.unlockFirst': {
     family: 'sablock',
-    requires: ['Mutex', 'Condition'],
     about: 'Mutex + Condition, notify() after unlock() instead of while holding the Mutex',
     workloads: { pingpong: conditionUnlockFirstPingpong },
   },
@@ -342,7 +336,5 @@ export function unavailable(name) {
   if (!impl) return `unknown implementation ${name}`;
   const absent = impl.missing?.();
   if (absent) return absent;
-  const missing = (impl.requires ?? []).filter((e) => !has(e));
-  if (missing.length) return `${missing.join(', ')} not exported by dist/ (not merged yet?)`;
   return null;
 }

@@ -6,7 +6,7 @@
  */
 import { Bench } from 'tinybench';
 import { Mutex as AsyncMutex } from 'async-mutex';
-import sablock, { has } from './sablock.mjs';
+import sablock from './sablock.mjs';
 import { FutexLock, nodeLocks, NODE_LOCKS_MISSING } from './impls.mjs';
 import { median, spread } from './stats.mjs';
 
@@ -18,7 +18,6 @@ const ASYNC_BATCH = 100;
 
 function exclusive(cls) {
   return {
-    requires: [cls],
     make() {
       const l = new sablock[cls]();
       return () => {
@@ -61,7 +60,6 @@ export const MICRO = {
   Mutex: exclusive('Mutex'),
   'Mutex.nohooks': {
     about: 'Mutex from the build without verifier/observe branches (native-bench/build/nohooks)',
-    requires: ['Mutex'],
     make() {
       if (!nohooks) throw new Error('native-bench/build/nohooks missing: run npm run build');
       const l = new nohooks.Mutex();
@@ -76,7 +74,6 @@ export const MICRO = {
   SpinLock: exclusive('SpinLock'),
   TicketLock: exclusive('TicketLock'),
   'Mutex.withLock': {
-    requires: ['Mutex'],
     make() {
       const l = new sablock.Mutex();
       let n = 0;
@@ -87,7 +84,6 @@ export const MICRO = {
     },
   },
   'Mutex.lockAsync': {
-    requires: ['Mutex'],
     batch: ASYNC_BATCH,
     make() {
       const l = new sablock.Mutex();
@@ -136,7 +132,6 @@ export const MICRO = {
     },
   },
   'RWLock.read': {
-    requires: ['RWLock'],
     make() {
       const l = new sablock.RWLock();
       return () => {
@@ -148,7 +143,6 @@ export const MICRO = {
     },
   },
   'RWLock.write': {
-    requires: ['RWLock'],
     make() {
       const l = new sablock.RWLock();
       return () => {
@@ -180,7 +174,6 @@ export const MICRO = {
   },
   'SeqLock.read': {
     about: 'read() of a 64-byte record (8 getFloat64)',
-    requires: ['SeqLock'],
     make() {
       const l = new sablock.SeqLock({ dataByteLength: 64 });
       const read = (view) => {
@@ -197,7 +190,6 @@ export const MICRO = {
   },
   'LockManager.X': {
     about: "acquire(['db','t',row],'X') + release(h)",
-    requires: ['LockManager'],
     batch: ASYNC_BATCH,
     make() {
       const lm = new sablock.LockManager({ capacity: 4096 });
@@ -213,10 +205,7 @@ export const MICRO = {
 export function microUnavailable(name) {
   const t = MICRO[name];
   if (!t) return `unknown task ${name}`;
-  const absent = t.missing?.();
-  if (absent) return absent;
-  const missing = (t.requires ?? []).filter((e) => !has(e));
-  return missing.length ? `${missing.join(', ')} not exported by dist/ (not merged yet?)` : null;
+  return t.missing?.() ?? null;
 }
 
 /**

@@ -17,8 +17,8 @@ export default {
           { kind: 'micro', micro: 'js-futex', label: 'js-futex (no hooks)', group: 'check-off' },
           { kind: 'micro', micro: 'Mutex.nohooks', label: 'Mutex (build without hooks)', group: 'check-off' },
           { kind: 'micro', micro: 'Mutex', label: 'Mutex (checker off)', group: 'check-off' },
-          { kind: 'micro', micro: 'js-futex', label: 'js-futex (checker on)', group: 'check-on', lockcheck: 'warn', requires: ['lockcheck'] },
-          { kind: 'micro', micro: 'Mutex', label: 'Mutex (checker on)', group: 'check-on', lockcheck: 'warn', requires: ['lockcheck'] },
+          { kind: 'micro', micro: 'js-futex', label: 'js-futex (checker on)', group: 'check-on', lockcheck: 'warn' },
+          { kind: 'micro', micro: 'Mutex', label: 'Mutex (checker on)', group: 'check-on', lockcheck: 'warn' },
         ],
       },
     ];
