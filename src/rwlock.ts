@@ -297,11 +297,14 @@ export class RWLock {
     // that task can release it while this one waits, so this one queues behind waiting writers.
     if (!rawTryReadLock(this.#a, this.#i)) {
       const waitStart = watching() ? now() : -1; // observe: before the slow path runs its first steps
-      const slow = readLockAsyncSlow(this.#a, this.#i, wait, this.name, false, this.#onOwnerDied);
+      // The hold is recorded in the acquiring turn (core/park.ts `won`), not after the await.
+      const slow = readLockAsyncSlow(this.#a, this.#i, wait, this.name, false, this.#onOwnerDied, () => this.#tookRead());
       await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow, 'read') : slow);
-    } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'read'); // observe
+    } else {
+      if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'read'); // observe
+      this.#tookRead();
+    }
     if (checking) onAcquired(this, true, true);
-    this.#tookRead();
     return new RWLockGuard(this, 'read');
   }
 
@@ -388,11 +391,15 @@ export class RWLock {
     if (checking) onAcquire(this, false, true);
     if (!rawTryWriteLock(this.#a, this.#i)) {
       const waitStart = watching() ? now() : -1; // observe: before the slow path runs its first steps
-      const slow = writeLockAsyncSlow(this.#a, this.#i, wait, this.name, this.#onOwnerDied);
+      // The owner word is written in the acquiring turn (core/park.ts `won`), not after the await.
+      const slow = writeLockAsyncSlow(this.#a, this.#i, wait, this.name, this.#onOwnerDied, () => this.#ownWrite());
       await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow, 'write') : slow);
-    } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'write'); // observe
+    } else {
+      if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'write'); // observe
+      this.#ownWrite();
+    }
     if (checking) onAcquired(this, false, true);
-    return this.#wrote();
+    return this.#writeGuardFor();
   }
 
   /** Releases the write lock. Throws ERR_LOCK_NOT_OWNER unless this thread holds it. */
@@ -488,11 +495,15 @@ export class RWLock {
     if (checking) onAcquire(this, false, true);
     if (!this.#tryUpgradableFast()) {
       const waitStart = watching() ? now() : -1; // observe: before the slow path runs its first steps
-      const slow = readLockAsyncSlow(this.#a, this.#i, wait, this.name, true, this.#onOwnerDied);
+      // The owner word is written in the acquiring turn (core/park.ts `won`), not after the await.
+      const slow = readLockAsyncSlow(this.#a, this.#i, wait, this.name, true, this.#onOwnerDied, () => this.#ownUpgradable());
       await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow, 'upgradable') : slow);
-    } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'upgradable'); // observe
+    } else {
+      if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'upgradable'); // observe
+      this.#ownUpgradable();
+    }
     if (checking) onAcquired(this, false, true);
-    return this.#tookUpgradable();
+    return this.#upgradableGuardFor();
   }
 
   /** Releases the upgradable read lock. Throws ERR_LOCK_NOT_HELD unless this thread holds it. */
@@ -541,8 +552,11 @@ export class RWLock {
     const wait = parseWaitOptions(options);
     this.#checkUpgradable('upgradeAsync');
     if (wait.signal?.aborted) throw abortReason(wait.signal);
-    if (!rawTryUpgrade(this.#a, this.#i)) await upgradeAsyncSlow(this.#a, this.#i, wait, this.name);
-    return this.#upgraded();
+    if (!rawTryUpgrade(this.#a, this.#i)) {
+      // The owner words move in the upgrading turn (core/park.ts `won`), not after the await.
+      await upgradeAsyncSlow(this.#a, this.#i, wait, this.name, this.#onOwnerDied, () => this.#ownUpgraded());
+    } else this.#ownUpgraded();
+    return this.#upgradedGuardFor();
   }
 
   // ---- snapshots and views ------------------------------------------------------------------------
@@ -660,8 +674,8 @@ export class RWLock {
   }
 
   #upgradeWait(deadline: number): boolean {
-    if (!checking) return upgradeSlow(this.#a, this.#i, deadline);
-    return this.#waitChecked(false, deadline, (step) => upgradeSlow(this.#a, this.#i, step));
+    if (!checking) return upgradeSlow(this.#a, this.#i, deadline, this.#onOwnerDied);
+    return this.#waitChecked(false, deadline, (step) => upgradeSlow(this.#a, this.#i, step, this.#onOwnerDied));
   }
 
   // ---- the verifier's paths (only while check/hooks.ts `checking` is true) -------------------------
@@ -845,24 +859,51 @@ export class RWLock {
   }
 
   #wrote(): RWLockGuard {
+    this.#ownWrite();
+    return this.#writeGuardFor();
+  }
+
+  /** Names us in WRITER_OWNER, for ownership checks and dead-owner reaping (invariant 9). */
+  #ownWrite(): void {
     Atomics.store(this.#a, this.#i + WRITER_OWNER, OWNER_ID);
+  }
+
+  #writeGuardFor(): RWLockGuard {
     const g = new RWLockGuard(this, 'write');
     this.#writeGuard = g;
     return g;
   }
 
   #tookUpgradable(): RWLockGuard {
+    this.#ownUpgradable();
+    return this.#upgradableGuardFor();
+  }
+
+  /** Names us in UPGRADABLE_OWNER, for ownership checks and dead-owner reaping (invariant 9). */
+  #ownUpgradable(): void {
     Atomics.store(this.#a, this.#i + UPGRADABLE_OWNER, OWNER_ID);
+  }
+
+  #upgradableGuardFor(): RWLockGuard {
     const g = new RWLockGuard(this, 'upgradable');
     this.#upgradableGuard = g;
     return g;
   }
 
   #upgraded(): RWLockGuard {
+    this.#ownUpgraded();
+    return this.#upgradedGuardFor();
+  }
+
+  #ownUpgraded(): void {
     // The write lock is ours now: move the owner id from one word to the other, clearing the old
     // one first so that no dead-owner reaper finds us named twice (raw/rwlock.ts invariant 9).
     Atomics.store(this.#a, this.#i + UPGRADABLE_OWNER, 0);
+    // Named as the writer: from here a reaper releases the write lock on our behalf.
     Atomics.store(this.#a, this.#i + WRITER_OWNER, OWNER_ID);
+  }
+
+  #upgradedGuardFor(): RWLockGuard {
     const g = this.#releaseUpgradableGuard() ?? new RWLockGuard(this, 'write');
     g._setMode('write');
     this.#writeGuard = g;

@@ -237,10 +237,13 @@ export class Semaphore {
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     if (!tryTake(this.#a, this.#i, n, 0)) {
       const waitStart = watching() ? now() : -1; // observe
-      const slow = acquireAsyncSlow(this.#a, this.#i, n, wait, this.name, this.#onOwnerDied);
+      // The permits are recorded in the acquiring turn (core/park.ts `won`), not after the await.
+      const slow = acquireAsyncSlow(this.#a, this.#i, n, wait, this.name, this.#onOwnerDied, () => this.#took(n));
       await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow) : slow);
-    } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
-    this.#took(n);
+    } else {
+      if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
+      this.#took(n);
+    }
     return new PermitGuard(this, n);
   }
 

@@ -40,6 +40,14 @@ export interface Parking {
   giveUp?(): void;
   /** An aborted async wait was notified after all: pass the wakeup on. */
   forward?(): void;
+  /**
+   * Right after the attempt that succeeded, in the same turn: record the ownership a lock keeps
+   * outside its state word (an owner word, a holder slot). Async waits need it: between the
+   * acquisition and the caller's `await` resuming, other microtasks of this thread run, and a
+   * thread that stops there (terminated, or blocked for good by another task) would otherwise hold
+   * the lock with no record of it, which no dead-owner reaper can give back.
+   */
+  won?(): void;
 }
 
 /** This thread's sleeps in its last parking (sync: set on return; async waits resolve to theirs). */
@@ -55,7 +63,10 @@ export function park(a: Int32Array, p: Parking, deadline: number): boolean {
   for (;;) {
     const expected = p.attempt(parked, woken);
     PARKS.count = parks;
-    if (expected === null) return true;
+    if (expected === null) {
+      p.won?.();
+      return true;
+    }
     if (deadline !== Infinity && now() >= deadline) {
       p.giveUp?.();
       return false;
@@ -81,7 +92,10 @@ export async function parkAsync(a: Int32Array, p: Parking, wait: ParsedWait, loc
   const forward = p.forward ?? noForward;
   for (;;) {
     const expected = p.attempt(parked, woken);
-    if (expected === null) return parks;
+    if (expected === null) {
+      p.won?.(); // the record in the acquiring turn, before any other microtask (see Parking.won)
+      return parks;
+    }
     let r: WaitResult;
     try {
       throwIfOver(wait, lockName);

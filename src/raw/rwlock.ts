@@ -298,11 +298,12 @@ export function readLockAsyncSlow(
   lockName: string,
   upgradable = false,
   onOwnerDied?: OnOwnerDied,
+  won?: () => void,
 ): Promise<number> {
   // STATE sleepers are woken all at once, so an aborted wait takes no other reader's wakeup; but
   // if it was the only one woken, the writers waiting behind it must still be told.
   const recheck = staleReservations(a, i);
-  return parkAsync(a, parking(a, i, i, readStep(a, i, upgradable), onOwnerDied, recheck, () => forwardReaderWake(a, i)), wait, lockName);
+  return parkAsync(a, parking(a, i, i, readStep(a, i, upgradable), onOwnerDied, recheck, () => forwardReaderWake(a, i), undefined, won), wait, lockName);
 }
 
 /** Releases one plain read hold (the caller checked this thread holds one). */
@@ -385,9 +386,9 @@ export function writeLockSlow(a: Int32Array, i: number, deadline: number, budget
 }
 
 /** A writer's parking: sleeps on WRITER_NOTIFY; giving up withdraws WRITERS_WAITING (invariant 7). */
-function writeParking(a: Int32Array, i: number, onOwnerDied?: OnOwnerDied): Parking {
+function writeParking(a: Int32Array, i: number, onOwnerDied?: OnOwnerDied, won?: () => void): Parking {
   const forward = (): void => forwardWriterWake(a, i);
-  return parking(a, i, i + WRITER_NOTIFY, writeStep(a, i), onOwnerDied, undefined, forward, () => abandonWrite(a, i));
+  return parking(a, i, i + WRITER_NOTIFY, writeStep(a, i), onOwnerDied, undefined, forward, () => abandonWrite(a, i), won);
 }
 
 /** Async write acquisition; resolves to how often it slept, rejects with TimeoutError or the signal's reason. */
@@ -397,8 +398,9 @@ export function writeLockAsyncSlow(
   wait: ParsedWait,
   lockName: string,
   onOwnerDied?: OnOwnerDied,
+  won?: () => void,
 ): Promise<number> {
-  return parkAsync(a, writeParking(a, i, onOwnerDied), wait, lockName);
+  return parkAsync(a, writeParking(a, i, onOwnerDied, won), wait, lockName);
 }
 
 /**
@@ -462,21 +464,29 @@ function upgradeStep(a: Int32Array, i: number): Step {
 }
 
 /** Blocking upgrade (the caller holds the upgradable lock). False if `deadline` passed. */
-export function upgradeSlow(a: Int32Array, i: number, deadline: number): boolean {
-  return park(a, upgradeParking(a, i), deadline);
+export function upgradeSlow(a: Int32Array, i: number, deadline: number, onOwnerDied?: OnOwnerDied): boolean {
+  return park(a, upgradeParking(a, i, onOwnerDied), deadline);
 }
 
 /** Async upgrade; on rejection the upgradable lock is still held. */
-export function upgradeAsyncSlow(a: Int32Array, i: number, wait: ParsedWait, lockName: string): Promise<number> {
-  return parkAsync(a, upgradeParking(a, i), wait, lockName);
+export function upgradeAsyncSlow(
+  a: Int32Array,
+  i: number,
+  wait: ParsedWait,
+  lockName: string,
+  onOwnerDied?: OnOwnerDied,
+  won?: () => void,
+): Promise<number> {
+  return parkAsync(a, upgradeParking(a, i, onOwnerDied, won), wait, lockName);
 }
 
 /**
  * The upgrader's parking: sleeps on UPGRADE_NOTIFY (woken with notify-all, so an abandoned wait
  * swallows nothing and needs no forwarding); giving up lets readers in again.
  */
-function upgradeParking(a: Int32Array, i: number): Parking {
-  return parking(a, i, i + UPGRADE_NOTIFY, upgradeStep(a, i), undefined, undefined, undefined, () => cancelUpgrade(a, i));
+function upgradeParking(a: Int32Array, i: number, onOwnerDied?: OnOwnerDied, won?: () => void): Parking {
+  // The upgrader reaps dead readers too (it waits for them to leave): it reports those deaths.
+  return parking(a, i, i + UPGRADE_NOTIFY, upgradeStep(a, i), onOwnerDied, undefined, undefined, () => cancelUpgrade(a, i), won);
 }
 
 /** An upgrade gave up: let readers in again (we still hold the upgradable lock). */
@@ -622,6 +632,7 @@ function parking(
   recheck?: Recheck,
   forward?: () => void,
   giveUp?: () => void,
+  won?: () => void,
 ): Parking {
   return {
     index,
@@ -634,6 +645,7 @@ function parking(
     },
     forward,
     giveUp,
+    won,
   };
 }
 

@@ -285,8 +285,9 @@ export function acquireAsyncSlow(
   wait: ParsedWait,
   lockName: string,
   onOwnerDied?: () => void,
+  won?: () => void,
 ): Promise<number> {
-  return parkAsync(a, parking(a, i, n, onOwnerDied), wait, lockName);
+  return parkAsync(a, parking(a, i, n, onOwnerDied, won), wait, lockName);
 }
 
 /**
@@ -295,7 +296,7 @@ export function acquireAsyncSlow(
  * the head's lease and renewal times (invariant 5), and followed by a reap of dead holders'
  * permits (invariant 6). A waiter that gives up as head opens the gate (invariant 3).
  */
-function parking(a: Int32Array, i: number, n: number, onOwnerDied: (() => void) | undefined): Parking {
+function parking(a: Int32Array, i: number, n: number, onOwnerDied: (() => void) | undefined, won?: () => void): Parking {
   const st: AcquireState = { since: now(), token: 0 };
   return {
     index: i + SEQ,
@@ -317,6 +318,7 @@ function parking(a: Int32Array, i: number, n: number, onOwnerDied: (() => void) 
       st.token = 0;
     },
     forward: () => forwardAbandonedWake(a, i),
+    won,
   };
 }
 
