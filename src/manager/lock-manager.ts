@@ -75,15 +75,8 @@
  */
 import { OWNER_ID, assertOwnerIdFits } from '../core/thread.js';
 import { attach, describe, place, readBoolean, type Handle, type PlacementOptions } from '../core/layout.js';
-import {
-  checkTimeout,
-  now,
-  parseWaitOptions,
-  waitAsyncUntil,
-  waitUntil,
-  type ParsedWait,
-  type WaitOptions,
-} from '../core/futex.js';
+import { checkTimeout, deadlineAfter, isOver, parseWaitOptions, passed, type ParsedWait, type WaitOptions } from '../core/futex.js';
+import { park, parkAsync, type Parking } from '../core/park.js';
 import { abortReason, CapacityError, DeadlockError, LockError, TimeoutError } from '../core/errors.js';
 import { checkPath, hashPart, keyHex, keyOfState, partText, ROOT_HASH, type HashState, type PathPart, type ResourcePath } from './hash.js';
 import { intentionFor, IS, IX, lubOfMask, maskNames, MODE_COUNT, MODE_NAMES, parseMode, S, X, type LockMode } from './modes.js';
@@ -1070,40 +1063,71 @@ export class LockManager {
     );
   }
 
+  /** Waits (blocking) until the queued request `pd` at level i is granted; throws, withdrawn, if not. */
   #waitSync(plan: Plan, i: number, pd: Pending): void {
-    const t = this.#t;
-    const { wait } = plan;
-    let nextCheck = deadlineAfterMs(plan.deadlockTimeout);
-    for (;;) {
-      // Sleep until the entry's word moves (a release or withdrawal there), the deadline, the
-      // next deadlock check, or the end of an owner-death slice. CORRECTNESS: pd.seq was read
-      // under the partition lock; any change since then bumped the word, so this returns
-      // 'not-equal' instead of sleeping through it.
-      waitUntil(t.a, t.seqIndex(pd.e), pd.seq, sliceDeadline(Math.min(wait.deadline, nextCheck)));
-      const next = this.#afterWake(plan, i, pd, nextCheck);
-      if (next === null) return;
-      nextCheck = next;
-    }
-  }
-
-  /**
-   * What a waiting request does after each sleep (sync and async alike): poll, release dead owners
-   * found on the resource, give up past the deadline or on abort, check for a deadlock when due.
-   * Returns null when granted, else when the next deadlock check is due. Throws (withdrawn) on
-   * timeout, abort, deadlock, or a refused internal word.
-   */
-  #afterWake(plan: Plan, i: number, pd: Pending, nextCheck: number): number | null {
+    let granted: boolean;
     try {
-      if (this.#poll(plan, i, pd)) return null;
-      // A dead owner's hold or wait here: release it, then re-check at once (the word moved).
-      if (this.#reapDeadOn(plan.locks[i]!)) return nextCheck;
-      this.#expired(plan, i, pd);
-      if (now() < nextCheck) return nextCheck;
-      if (this.#checkDeadlock(plan, i, pd)) return null;
-      return deadlineAfterMs(plan.deadlockTimeout);
+      granted = park(this.#t.a, this.#parking(plan, i, pd), plan.wait.deadline);
     } catch (e) {
       throw this.#outOfService(plan, i, pd, e);
     }
+    // park gave up at the deadline and withdrew the request (giveUp).
+    if (!granted) throw new TimeoutError(this.#waitName(plan, i), plan.wait.timeout ?? 0);
+  }
+
+  /** `#waitSync` on the event loop: rejects (withdrawn) on timeout, abort or deadlock. */
+  async #waitAsync(plan: Plan, i: number, pd: Pending): Promise<void> {
+    try {
+      await parkAsync(this.#t.a, this.#parking(plan, i, pd), plan.wait, this.#waitName(plan, i));
+    } catch (e) {
+      throw this.#outOfService(plan, i, pd, e);
+    }
+  }
+
+  /** What a TimeoutError of a wait at level i names: the manager and the resource. */
+  #waitName(plan: Plan, i: number): string {
+    return `${this.name} ${plan.locks[i]!.text}`;
+  }
+
+  /**
+   * One queued request's parking (`core/park.ts`). It sleeps on its entry's futex word, which
+   * every release, grant or withdrawal there bumps (table.ts, invariant 5), in owner-death slices
+   * and never past its next deadlock check. After each sleep: poll, release dead owners found on
+   * the resource, and once `deadlockTimeout` has passed (then every `deadlockTimeout`) search the
+   * waits-for graph. Timeout and abort are the parking loop's: it withdraws the request (giveUp).
+   * No `forward`: every notify on an entry word wakes all its sleepers, so an aborted async wait
+   * that later swallows one takes nothing from anyone.
+   */
+  #parking(plan: Plan, i: number, pd: Pending): Parking {
+    const t = this.#t;
+    const L = plan.locks[i]!;
+    let nextCheck = deadlineAfter(plan.deadlockTimeout);
+    return {
+      // pd.e may change when a ticket-0 request retries from scratch (#poll).
+      get index() {
+        return t.seqIndex(pd.e);
+      },
+      attempt: (parked) => {
+        // CORRECTNESS: pd.seq was read under the partition lock; any change since then bumped the
+        // word, so the sleep on it returns 'not-equal' instead of sleeping through it. Just
+        // queued, the request sleeps first; if its wait is over already, it polls once more.
+        if (!parked && !isOver(plan.wait)) return pd.seq;
+        while (!this.#poll(plan, i, pd)) {
+          // A dead owner's hold or wait here was released: look again at once.
+          if (this.#reapDeadOn(L)) continue;
+          // Timed out or aborted: the parking loop gives up before any deadlock check. (A blocked
+          // thread's signal cannot abort: acquire checked it before blocking.)
+          if (isOver(plan.wait) || !passed(nextCheck)) return pd.seq;
+          if (this.#checkDeadlock(plan, i, pd)) return null;
+          nextCheck = deadlineAfter(plan.deadlockTimeout);
+          return pd.seq;
+        }
+        return null;
+      },
+      // One owner-death slice at most, and no later than the next deadlock check.
+      sleepUntil: (deadline) => sliceDeadline(Math.min(deadline, nextCheck)),
+      giveUp: () => this.#abandon(plan, i, pd),
+    };
   }
 
   /**
@@ -1120,38 +1144,6 @@ export class LockManager {
       }
     }
     return e;
-  }
-
-  async #waitAsync(plan: Plan, i: number, pd: Pending): Promise<void> {
-    const t = this.#t;
-    const { wait } = plan;
-    let nextCheck = deadlineAfterMs(plan.deadlockTimeout);
-    for (;;) {
-      try {
-        // As in #waitSync, on the event loop. An aborted wait that later swallows a notify needs
-        // no forwarding: every notify on this word wakes all sleepers.
-        await waitAsyncUntil(t.a, t.seqIndex(pd.e), pd.seq, sliceDeadline(Math.min(wait.deadline, nextCheck)), wait.signal, noop);
-      } catch (err) {
-        this.#abandon(plan, i, pd);
-        throw err;
-      }
-      const next = this.#afterWake(plan, i, pd, nextCheck);
-      if (next === null) return;
-      nextCheck = next;
-    }
-  }
-
-  /** Throws (after withdrawing) if the request timed out or was aborted. */
-  #expired(plan: Plan, i: number, pd: Pending): void {
-    const { wait } = plan;
-    if (wait.signal?.aborted) {
-      this.#abandon(plan, i, pd);
-      throw abortReason(wait.signal);
-    }
-    if (wait.deadline !== Infinity && now() >= wait.deadline) {
-      this.#abandon(plan, i, pd);
-      throw new TimeoutError(`${this.name} ${plan.locks[i]!.text}`, wait.timeout ?? 0);
-    }
   }
 
   // ---- releasing --------------------------------------------------------------------------------
@@ -1384,8 +1376,6 @@ function prune(st: OwnerState, map: Map<PathPart, LocalLock>): void {
   }
 }
 
-function noop(): void {}
-
 /** A record of a dead thread's owner, or of an async task of a dead thread (owner-death layer). */
 function deadRecord(t: LockTable, r: number): boolean {
   const home = t.field(r, R_HOME);
@@ -1396,10 +1386,6 @@ function deadRecord(t: LockTable, r: number): boolean {
 function deadThreadOwner(owner: number): boolean {
   // newOwner() ids are never threads': skip the owner-death ring scan for them.
   return owner < FIRST_TXN_OWNER && isDeadOwner(owner);
-}
-
-function deadlineAfterMs(ms: number): number {
-  return ms === Infinity ? Infinity : now() + ms;
 }
 
 function releasedWhileWaiting(plan: Plan): LockError {
