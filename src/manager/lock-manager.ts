@@ -3,7 +3,9 @@
  * with everything in one SharedArrayBuffer so any worker can lock any resource.
  *
  * - The shared table (entries, records, wait queues, partition locks) is `table.ts`; the modes and
- *   their compatibility matrix are `modes.ts`; waits-for cycle search is `deadlock.ts`.
+ *   their compatibility matrix are `modes.ts`; waits-for cycle search is `deadlock.ts`; options
+ *   and handle fields are `options.ts`; owner ids and dead owners `owners.ts`; `query()`
+ *   snapshots `query.ts`.
  * - `acquire(path, mode)` takes the intention mode (IS for IS/S, IX otherwise) on every proper
  *   prefix of `path`, root first, then `mode` on `path`; releasing goes leaf first. Each level is
  *   one short critical section on that entry's partition lock; no partition lock is held while
@@ -35,26 +37,10 @@
  *   however many come after (issue 13, item 4). A failed try is retried after `threshold / 4`
  *   more fine locks.
  *
- * ## Local bookkeeping (per thread, per owner)
- * `LocalLock` (one per path an owner holds through this thread) counts, per mode, the
- * acquisitions it added to the shared record (`shared`) and those an escalation replaced
- * (`esc`); `fast[IS]`, `fast[IX]` say how many of `shared[IS]`, `shared[IX]` went through the fast
- * path (a release of one of those looks in the owner's slot first, then in the main table, where
- * a strong request may have moved it). A handle remembers (lock, mode) per level; releasing a level takes back one shared
- * acquisition of that mode if there is one, else one replaced acquisition. Both kinds of one
- * mode on one path stand for one acquisition each, so which handle gives back which does not
- * matter: the totals stay right, and the coarse hold goes with the last replaced one.
- *
- * ## Invariants (per thread and owner)
- * 1. For each path, `shared[m]` = the acquisitions of mode m this thread's live handles added to
- *    the owner's shared record; the shared record's count may be larger (other threads using the
- *    same owner id) but never smaller, unless `releaseAll(owner)` ran (then the state is closed
- *    and every handle of it is a no-op).
- * 2. A lock is in its parent's `children` iff its `sharedTotal > 0`.
- * 3. `escMode ≥ 0` ⇔ this thread holds one extra acquisition of `escMode` on the shared record
- *    for an escalation, and `escRefsBelow` > 0 counts the covered acquisitions below it.
- * 4. A request that fails (timeout, abort, deadlock, capacity) leaves no trace: levels already
- *    taken are given back leaf first, bookkeeping created for it is dropped.
+ * ## Invariant
+ * A request that fails (timeout, abort, deadlock, capacity) leaves no trace: levels already taken
+ * are given back leaf first, bookkeeping created for it is dropped. The per-thread bookkeeping
+ * (`OwnerState`, `LocalLock`) and its invariants are `local.ts`.
  *
  * ## Memory ordering
  * This file touches shared memory only through `table.ts`, inside partition critical sections,
@@ -74,269 +60,37 @@
  * owner has requests in flight makes those requests fail with `LockError` (`ERR_LOCK_STATE`).
  */
 import { OWNER_ID, assertOwnerIdFits } from '../core/thread.js';
-import { attach, describe, place, readBoolean, type Handle, type PlacementOptions } from '../core/layout.js';
-import { checkTimeout, deadlineAfter, isOver, parseWaitOptions, passed, type ParsedWait, type WaitOptions } from '../core/futex.js';
+import { attach, describe, place } from '../core/layout.js';
+import { deadlineAfter, isOver, parseWaitOptions, passed, type ParsedWait } from '../core/futex.js';
 import { park, parkAsync, type Parking } from '../core/park.js';
 import { abortReason, CapacityError, DeadlockError, LockError, TimeoutError } from '../core/errors.js';
-import { checkPath, hashPart, keyHex, keyOfState, partText, ROOT_HASH, type HashState, type PathPart, type ResourcePath } from './hash.js';
-import { intentionFor, IS, IX, lubOfMask, maskNames, MODE_COUNT, MODE_NAMES, parseMode, S, X, type LockMode } from './modes.js';
-import {
-  H_OWNER_SEQ,
-  initHeader,
-  R_HOME,
-  LockTable,
-  NO_ENTRY,
-  nowStamp,
-  PARTITIONS,
-  R_HOLD,
-  R_OWNER,
-  R_SINCE,
-  R_TICKET,
-  R_WAIT,
-  readHeader,
-  tableByteLength,
-  type TableShape,
-} from './table.js';
+import { checkPath, keyHex, type ResourcePath } from './hash.js';
+import { IS, IX, MODE_COUNT, MODE_NAMES, parseMode, S, X, type LockMode } from './modes.js';
+import { initHeader, LockTable, NO_ENTRY, R_OWNER, R_WAIT, readHeader, tableByteLength, type TableShape } from './table.js';
 import { describeCycle, findCycle, type DeadlockEdge } from './deadlock.js';
-import { isDeadOwner, sliceDeadline } from '../core/owner-death.js';
-import { isStrong, strongIndex, type FastKey, type FastPath } from './fastpath.js';
+import { sliceDeadline } from '../core/owner-death.js';
+import { isStrong, type FastPath } from './fastpath.js';
+import {
+  readDeadlockTimeout,
+  readSettings,
+  readShape,
+  type AcquireOptions,
+  type LockManagerHandle,
+  type LockManagerOptions,
+  type LockManagerShape,
+  type ManagerSettings,
+} from './options.js';
+import { checkOwner, deadRecord, newOwnerId, releaseOwner } from './owners.js';
+import { forget, leaveParent, localLockOf, modesFor, noteShared, OwnerState, type LocalLock } from './local.js';
+import { entryName, query, type LockManagerSnapshot } from './query.js';
 
 export type { LockMode } from './modes.js';
 export type { PathPart, ResourcePath } from './hash.js';
 export type { DeadlockEdge } from './deadlock.js';
-
-const DEFAULT_CAPACITY = 4096;
-const DEFAULT_NAME_BYTES = 64;
-const DEFAULT_DEADLOCK_TIMEOUT = 1000;
-const DEFAULT_ESCALATION_THRESHOLD = 5000;
-const MAX_CAPACITY = 1 << 24;
-/** First id handed out by `newOwner()`: above every thread owner id (28 bits). */
-const FIRST_TXN_OWNER = 0x1000_0000;
-const MAX_OWNER = 0x7fff_ffff;
-
-/** Sizes that decide the buffer layout (see `byteLengthFor`). */
-export interface LockManagerShape {
-  /** Most distinct resources held or waited on at once (table entries). Default 4096. */
-  capacity?: number;
-  /** Most (owner, resource) pairs held or waited on at once. Default `2 × capacity`. */
-  holderCapacity?: number;
-  /** UTF-8 bytes of each resource's path kept for messages and `query()`. Default 64; 0 = none. */
-  nameBytes?: number;
-  /**
-   * Test-only: keep only this many bits of each 64-bit key (0–64, default 64), to force hash
-   * collisions. Colliding paths share one entry: they serialize, never both conflict-free.
-   */
-  hashBits?: number;
-}
-
-/** Options of `new LockManager(options)`. */
-export interface LockManagerOptions extends LockManagerShape, PlacementOptions {
-  /** How long a request waits before it checks for a deadlock, in ms. Default 1000. */
-  deadlockTimeout?: number;
-  /** Fine locks one owner holds under one parent before escalating to the parent. Default 5000; 0 = never. */
-  escalationThreshold?: number;
-  /**
-   * Take IS/IX through the per-owner-group fast path when no strong lock (S, SIX, U, X) is
-   * requested on that resource (default true). With false, this view takes every lock in the main
-   * table; strong requests still move other views' fast-path holds there, so views with and
-   * without it can share a table.
-   */
-  fastPath?: boolean;
-  /**
-   * Test-only, breaks exclusion: strong requests skip moving fast-path holds into the main table,
-   * so a strong lock can be granted beside a conflicting IX/IS. For negative-control tests only.
-   */
-  unsafeSkipTransfer?: boolean;
-}
-
-/** Options of one request. */
-export interface AcquireOptions extends WaitOptions {
-  /** Owner (transaction) id, an integer in 1…2^31−1. Default: this thread. See `newOwner()`. */
-  owner?: number;
-  /** Overrides the manager's `deadlockTimeout` for this request (ms; Infinity = never check). */
-  deadlockTimeout?: number;
-}
-
-/** The structured-cloneable handle of a LockManager. */
-export interface LockManagerHandle extends Handle {
-  /** Always `'LockManager'`. */
-  readonly kind: 'LockManager';
-  /** See {@link LockManagerShape.capacity}. */
-  readonly capacity: number;
-  /** See {@link LockManagerShape.holderCapacity}. */
-  readonly holderCapacity: number;
-  /** See {@link LockManagerShape.nameBytes}. */
-  readonly nameBytes: number;
-  /** See {@link LockManagerShape.hashBits}. */
-  readonly hashBits: number;
-  /** The manager's default deadlock check delay, in ms. */
-  readonly deadlockTimeout: number;
-  /** The manager's escalation threshold (0 = never). */
-  readonly escalationThreshold: number;
-  /** See {@link LockManagerOptions.fastPath}. */
-  readonly fastPath: boolean;
-  /** See {@link LockManagerOptions.unsafeSkipTransfer} (test-only). */
-  readonly unsafeSkipTransfer: boolean;
-}
-
-/** One holder of a resource in a `query()` snapshot. */
-export interface LockHolderInfo {
-  /** Owner id: a thread's (threadId + 1), a transaction id from `newOwner()`, or an async task's (`ResourceLock.owner`). */
-  owner: number;
-  /** The least upper bound of the modes held. */
-  mode: LockMode;
-  /** Every mode held (each with at least one acquisition). */
-  modes: LockMode[];
-  /** Acquisitions held, all modes together. */
-  count: number;
-  /** Of `count`, the IS/IX acquisitions held in the fast path (absent when none). */
-  fastPath?: number;
-}
-
-/** One waiter on a resource in a `query()` snapshot. */
-export interface LockWaiterInfo {
-  /** Owner id: a thread's (threadId + 1), a transaction id from `newOwner()`, or an async task's (`ResourceLock.owner`). */
-  owner: number;
-  /** The mode requested. */
-  mode: LockMode;
-  /** Milliseconds waited so far. */
-  waitingMs: number;
-  /** True if the owner already holds something there (a conversion, served first). */
-  conversion: boolean;
-}
-
-/** A resource in a `query()` snapshot. */
-export interface LockResourceInfo {
-  /** The path that created the entry (JSON text, maybe truncated to `nameBytes`). */
-  resource: string;
-  /** The 64-bit key in hex. Paths with the same key share the entry. */
-  key: string;
-  /** Owners holding the resource. */
-  holders: LockHolderInfo[];
-  /** In FIFO order. */
-  waiters: LockWaiterInfo[];
-}
-
-/** `lm.query()`: like Web Locks' `navigator.locks.query()`, plus modes and wait times. */
-export interface LockManagerSnapshot {
-  /** Every resource with holders or waiters, with both. */
-  resources: LockResourceInfo[];
-  /** Web Locks style: one entry per (resource, holder); `mode` is the least upper bound of its modes. */
-  held: {
-    /** The resource's path (JSON text, maybe truncated to `nameBytes`). */
-    resource: string;
-    /** The holder's owner id. */
-    owner: number;
-    /** The least upper bound of the modes it holds there. */
-    mode: LockMode;
-  }[];
-  /** Web Locks style: one entry per waiting request, FIFO per resource. */
-  pending: {
-    /** The resource's path (JSON text, maybe truncated to `nameBytes`). */
-    resource: string;
-    /** The waiter's owner id. */
-    owner: number;
-    /** The mode requested. */
-    mode: LockMode;
-    /** Milliseconds waited so far. */
-    waitingMs: number;
-  }[];
-}
+export type { AcquireOptions, LockManagerHandle, LockManagerOptions, LockManagerShape } from './options.js';
+export type { LockHolderInfo, LockManagerSnapshot, LockResourceInfo, LockWaiterInfo } from './query.js';
 
 const FROM_HANDLE = Symbol('fromHandle');
-
-// ---- local bookkeeping -------------------------------------------------------------------------
-
-/** Idle LocalLocks an owner state keeps cached before it prunes them. */
-const IDLE_LIMIT = 4096;
-
-class OwnerState {
-  /**
-   * The owner's paths as a tree: root component → LocalLock, then each lock's `kids`. No path
-   * text is built or hashed to find a lock: one Map lookup per component (42 and '42' are
-   * different Map keys, as they are different resources).
-   */
-  readonly roots = new Map<PathPart, LocalLock>();
-  /** LocalLocks left in the tree with nothing held (a cache: reused without hashing). */
-  idle = 0;
-  pruneAt = IDLE_LIMIT;
-  closed = false;
-  /**
-   * @param home 0 for a thread's or an explicit owner; for the owner of one `acquireAsync`
-   *   without `owner` (an async task), this thread's owner id: its records carry it (R_HOME).
-   */
-  constructor(
-    readonly owner: number,
-    readonly home = 0,
-  ) {}
-}
-
-class LocalLock implements FastKey {
-  /** Next components below this one, created on first use. */
-  kids: Map<PathPart, LocalLock> | undefined;
-  /** In the tree only as a cache (nothing held, no handle refers to it); see `forget`. */
-  idle = false;
-  readonly lo: number;
-  readonly hi: number;
-  /** strongIndex(lo, hi): the key's strong counter (fastpath.ts). */
-  readonly ctr: number;
-  /** Fast-path slot hint (fastpath.ts); -1 = none yet. */
-  fpSlot = -1;
-  /** Of `shared[IS]`, `shared[IX]`: how many were taken through the fast path (may have been moved to the main table since). */
-  readonly fast = [0, 0];
-  /** Running hash of the text up to this component, for the children's keys. */
-  readonly hash: HashState;
-  #text: string | undefined;
-  /** Acquisitions per mode added to the shared record through this thread. */
-  readonly shared = [0, 0, 0, 0, 0, 0];
-  sharedTotal = 0;
-  /** Acquisitions covered by an ancestor's escalation (no shared record). */
-  esc = 0;
-  coveredBy: LocalLock | undefined;
-  /**
-   * Direct children with shared acquisitions (escalation candidates), in any order: an array with
-   * swap-removal (each child knows its place, `childAt`), cheaper than a Set on every request.
-   */
-  readonly children: LocalLock[] = [];
-  /** Index in the parent's `children`, or -1. */
-  childAt = -1;
-  /** Mode of the escalation hold on this lock, or -1. */
-  escMode = -1;
-  /** Acquisitions below that the escalation hold covers. */
-  escRefsBelow = 0;
-  nextEscalationAt: number;
-  constructor(
-    readonly part: PathPart,
-    readonly parent: LocalLock | undefined,
-    hashBits: number,
-    threshold: number,
-  ) {
-    this.hash = hashPart(parent === undefined ? ROOT_HASH : parent.hash, part);
-    const [lo, hi] = keyOfState(this.hash, hashBits);
-    this.lo = lo;
-    this.hi = hi;
-    this.ctr = strongIndex(lo, hi);
-    this.nextEscalationAt = threshold;
-  }
-  #chain: readonly LocalLock[] | undefined;
-  #path: ResourcePath | undefined;
-  /** This lock and its ancestors, root first (built on first use, then shared by every request on the path). */
-  get chain(): readonly LocalLock[] {
-    return (this.#chain ??= Object.freeze(this.parent === undefined ? [this] : [...this.parent.chain, this]));
-  }
-  /** The path, frozen (built on first use). */
-  get path(): ResourcePath {
-    return (this.#path ??= Object.freeze(this.chain.map((L) => L.part)));
-  }
-  /** Canonical text of the path (= JSON.stringify of it), built on first use. */
-  get text(): string {
-    if (this.#text === undefined) {
-      const p = partText(this.part);
-      this.#text = this.parent === undefined ? '[' + p + ']' : this.parent.text.slice(0, -1) + ',' + p + ']';
-    }
-    return this.#text;
-  }
-}
 
 /** A request parked on one level. */
 interface Pending {
@@ -452,10 +206,7 @@ export class LockManager {
   constructor(options?: LockManagerOptions | typeof FROM_HANDLE, handle?: unknown) {
     assertOwnerIdFits();
     let shape: TableShape;
-    let deadlockTimeout: number;
-    let threshold: number;
-    let fastPath: boolean;
-    let skipTransfer: boolean;
+    let settings: ManagerSettings;
     let p;
     if (options === FROM_HANDLE) {
       const h = handle as Record<string, unknown>;
@@ -470,20 +221,14 @@ export class LockManager {
       ) {
         throw new TypeError('handle: its sizes do not match the LockManager stored at its byteOffset');
       }
-      deadlockTimeout = readDeadlockTimeout(h.deadlockTimeout, 'handle.deadlockTimeout');
-      threshold = readThreshold(h.escalationThreshold, 'handle.escalationThreshold');
-      fastPath = readBoolean(h.fastPath, 'handle.fastPath', true);
-      skipTransfer = readBoolean(h.unsafeSkipTransfer, 'handle.unsafeSkipTransfer', false);
+      settings = readSettings(h, 'handle');
     } else {
       if (options !== undefined && (options === null || typeof options !== 'object')) {
         throw new TypeError(`options must be an object, got ${describe(options)}`);
       }
       const o = options ?? {};
       shape = readShape(o, 'options');
-      deadlockTimeout = readDeadlockTimeout(o.deadlockTimeout, 'options.deadlockTimeout');
-      threshold = readThreshold(o.escalationThreshold, 'options.escalationThreshold');
-      fastPath = readBoolean(o.fastPath, 'options.fastPath', true);
-      skipTransfer = readBoolean(o.unsafeSkipTransfer, 'options.unsafeSkipTransfer', false);
+      settings = readSettings(o, 'options');
       p = place('LockManager', tableByteLength(shape), o);
       initHeader(p.i32, p.base, shape);
     }
@@ -492,13 +237,13 @@ export class LockManager {
     this.byteOffset = p.byteOffset;
     this.capacity = shape.capacity;
     this.holderCapacity = shape.holderCapacity;
-    this.deadlockTimeout = deadlockTimeout;
-    this.escalationThreshold = threshold;
+    this.deadlockTimeout = settings.deadlockTimeout;
+    this.escalationThreshold = settings.escalationThreshold;
     this.#shape = shape;
     this.#t = new LockTable(p.i32, p.base, shape);
     this.#fp = this.#t.fp;
-    this.#useFastPath = fastPath;
-    this.#skipTransfer = skipTransfer;
+    this.#useFastPath = settings.fastPath;
+    this.#skipTransfer = settings.unsafeSkipTransfer;
     this.#move = (owner, lo, hi, isN, ixN, nameByte) => this.#moveSlot(owner, lo, hi, isN, ixN, nameByte);
   }
 
@@ -532,10 +277,7 @@ export class LockManager {
    * every thread's default owner id.
    */
   newOwner(): number {
-    // One shared counter: ids are unique across threads.
-    const n = Atomics.add(this.#t.a, this.#t.base + H_OWNER_SEQ, 1);
-    if (n >= MAX_OWNER - FIRST_TXN_OWNER) throw new RangeError('newOwner(): owner ids exhausted');
-    return FIRST_TXN_OWNER + n;
+    return newOwnerId(this.#t);
   }
 
   /**
@@ -620,13 +362,7 @@ export class LockManager {
       st.closed = true;
       this.#owners.delete(owner);
     }
-    return this.#releaseOwner(owner);
-  }
-
-  /** Everything `owner` holds or waits for, in the shared table and fast path; see releaseAll. */
-  #releaseOwner(owner: number): number {
-    // Fast-path slots first: nothing waits on them (fastpath.ts, invariant 2).
-    return this.#fp.releaseOwner(owner) + this.#t.releaseOwnerRecords(owner);
+    return releaseOwner(this.#t, owner);
   }
 
   /**
@@ -651,7 +387,7 @@ export class LockManager {
     }
     if (dead === undefined) return false;
     // A dead thread runs no more requests: releaseOwnerRecords' precondition holds.
-    for (const o of dead) this.#releaseOwner(o);
+    for (const o of dead) releaseOwner(this.#t, o);
     return true;
   }
 
@@ -660,97 +396,7 @@ export class LockManager {
    * are released first and never shown.
    */
   query(): LockManagerSnapshot {
-    for (;;) {
-      const dead = new Set<number>();
-      const snap = this.#snapshot(dead);
-      if (dead.size === 0) return snap;
-      // A dead thread runs no more requests: release what it left, then look again.
-      for (const o of dead) this.#releaseOwner(o);
-    }
-  }
-
-  /** One snapshot; adds to `dead` every owner seen whose thread has died. */
-  #snapshot(dead: Set<number>): LockManagerSnapshot {
-    const t = this.#t;
-    const resources: LockResourceInfo[] = [];
-    const stamp = nowStamp();
-    // One consistent snapshot: every fast-path group, then every partition (fastpath.ts,
-    // invariant 4). Read piecemeal, a hold moving between a slot and the table could be counted
-    // twice (read in the table, released, taken again in a slot, read there).
-    this.#fp.lockAllGroups();
-    try {
-      t.lockAll(true); // read-only: a death in here leaves nothing torn (table.ts S_READER)
-    } catch (e) {
-      this.#fp.unlockAllGroups(); // a partition was refused: hold nothing when it propagates
-      throw e;
-    }
-    try {
-      for (let p = 0; p < PARTITIONS; p++) {
-        t.forEachEntryIn(p, (e) => {
-          const info: LockResourceInfo = { resource: this.#nameOf(e), key: keyHex(t.keyLo(e), t.keyHi(e)), holders: [], waiters: [] };
-          const waiters: [number, LockWaiterInfo][] = [];
-          t.forEachRecord(e, (r) => {
-            const hold = t.field(r, R_HOLD);
-            const owner = t.field(r, R_OWNER);
-            if (deadRecord(t, r)) dead.add(owner);
-            if (hold !== 0) {
-              let count = 0;
-              for (let m = 0; m < MODE_COUNT; m++) count += t.count(r, m);
-              info.holders.push({ owner, mode: MODE_NAMES[lubOfMask(hold)]!, modes: maskNames(hold), count });
-            }
-            const w = t.field(r, R_WAIT);
-            if (w !== 0) {
-              const waitingMs = (stamp - t.field(r, R_SINCE) + 0x7fff_ffff) % 0x7fff_ffff;
-              waiters.push([t.field(r, R_TICKET), { owner, mode: MODE_NAMES[w - 1]!, waitingMs, conversion: hold !== 0 }]);
-            }
-          });
-          waiters.sort((x, y) => (x[0] - y[0]) | 0);
-          info.waiters = waiters.map((x) => x[1]);
-          resources.push(info);
-        });
-      }
-      this.#queryFastPath(resources, dead);
-    } finally {
-      t.unlockAll();
-      this.#fp.unlockAllGroups();
-    }
-    const held = resources.flatMap((r) => r.holders.map((h) => ({ resource: r.resource, owner: h.owner, mode: h.mode })));
-    const pending = resources.flatMap((r) =>
-      r.waiters.map((w) => ({ resource: r.resource, owner: w.owner, mode: w.mode, waitingMs: w.waitingMs })),
-    );
-    return { resources, held, pending };
-  }
-
-  /**
-   * Adds the fast-path holders (IS/IX) to a query() snapshot, merged into the resource of the
-   * same key and into the same owner's holder entry if the main table has them too.
-   */
-  #queryFastPath(resources: LockResourceInfo[], dead: Set<number>): void {
-    const byKey = new Map<string, LockResourceInfo>();
-    for (const r of resources) byKey.set(r.key, r);
-    this.#fp.forEachHeld((owner, lo, hi, isN, ixN, nameByte) => {
-      if (deadThreadOwner(owner)) dead.add(owner);
-      const key = keyHex(lo, hi);
-      let info = byKey.get(key);
-      if (info === undefined) {
-        const name = this.#t.nameAt(nameByte);
-        info = { resource: name !== '' ? name : `key ${key}`, key, holders: [], waiters: [] };
-        byKey.set(key, info);
-        resources.push(info);
-      }
-      const mask = (isN > 0 ? 1 << IS : 0) | (ixN > 0 ? 1 << IX : 0);
-      const h = info.holders.find((x) => x.owner === owner);
-      if (h === undefined) {
-        info.holders.push({ owner, mode: MODE_NAMES[lubOfMask(mask)]!, modes: maskNames(mask), count: isN + ixN, fastPath: isN + ixN });
-      } else {
-        let all = mask;
-        for (const m of h.modes) all |= 1 << MODE_NAMES.indexOf(m);
-        h.mode = MODE_NAMES[lubOfMask(all)]!;
-        h.modes = maskNames(all);
-        h.count += isN + ixN;
-        h.fastPath = (h.fastPath ?? 0) + isN + ixN;
-      }
-    });
+    return query(this.#t);
   }
 
   // ---- planning ---------------------------------------------------------------------------------
@@ -777,27 +423,9 @@ export class LockManager {
       state = this.#owners.get(owner);
       if (state === undefined) this.#owners.set(owner, (state = new OwnerState(owner)));
     }
-    const owner = state.owner;
-    let parent: LocalLock | undefined;
-    let map = state.roots;
-    const n = path.length;
-    for (let k = 0; k < n; k++) {
-      const part = path[k]!;
-      let L = map.get(part);
-      if (L === undefined) {
-        L = new LocalLock(part, parent, this.#shape.hashBits, this.escalationThreshold);
-        map.set(part, L);
-      } else if (L.idle) {
-        // A cached lock comes back into use: fresh escalation bookkeeping.
-        L.idle = false;
-        state.idle--;
-        L.nextEscalationAt = this.escalationThreshold;
-      }
-      parent = L;
-      if (k < n - 1) map = L.kids ??= new Map();
-    }
+    const leaf = localLockOf(state, path, this.#shape.hashBits, this.escalationThreshold);
     // Per-path and per-(depth, mode) arrays are built once and shared (never mutated).
-    return { state, owner, locks: parent!.chain, modes: modesFor(n, m), wait, deadlockTimeout: dl, blocks };
+    return { state, owner: state.owner, locks: leaf.chain, modes: modesFor(path.length, m), wait, deadlockTimeout: dl, blocks };
   }
 
   #finish(plan: Plan, mode: LockMode): ResourceLock {
@@ -1284,8 +912,7 @@ export class LockManager {
   }
 
   #nameOf(e: number): string {
-    const n = this.#t.nameOf(e);
-    return n !== '' ? n : `key ${keyHex(this.#t.keyLo(e), this.#t.keyHi(e))}`;
+    return entryName(this.#t, e);
   }
 }
 
@@ -1308,122 +935,6 @@ interface Plan {
   deadlockTimeout: number;
 }
 
-/** MODES[m][n]: the modes of an n-level request for mode m (intention modes, then m), shared. */
-const MODES: (readonly number[])[][] = Array.from({ length: MODE_COUNT }, () => []);
-
-function modesFor(n: number, m: number): readonly number[] {
-  let modes = MODES[m]![n];
-  if (modes === undefined) {
-    const intention = intentionFor(m);
-    modes = Object.freeze(Array.from({ length: n }, (_, k) => (k === n - 1 ? m : intention)));
-    MODES[m]![n] = modes;
-  }
-  return modes;
-}
-
-function noteShared(L: LocalLock, mode: number): void {
-  if (L.sharedTotal++ === 0 && L.parent !== undefined) {
-    L.childAt = L.parent.children.length;
-    L.parent.children.push(L);
-  }
-  L.shared[mode]!++;
-}
-
-/** Takes L out of its parent's `children` (swap with the last one). */
-function leaveParent(L: LocalLock): void {
-  const P = L.parent;
-  if (P === undefined || L.childAt < 0) return;
-  const last = P.children.pop()!;
-  if (last !== L) {
-    P.children[L.childAt] = last;
-    last.childAt = L.childAt;
-  }
-  L.childAt = -1;
-}
-
-function unused(L: LocalLock): boolean {
-  return L.sharedTotal === 0 && L.esc === 0 && L.escMode < 0 && L.children.length === 0 && L.escRefsBelow === 0;
-}
-
-/**
- * Marks a LocalLock nobody refers to any more as idle: it stays in the tree as a cache (so the
- * next request on that path neither allocates nor hashes), until the owner has more than
- * `pruneAt` idle ones; then every idle leaf goes.
- */
-function forget(st: OwnerState, L: LocalLock): void {
-  if (L.idle || !unused(L)) return;
-  L.idle = true;
-  if (++st.idle > st.pruneAt) {
-    prune(st, st.roots);
-    st.pruneAt = Math.max(IDLE_LIMIT, 2 * st.idle);
-  }
-}
-
-/** Removes idle LocalLocks without kids from a level of the tree (children first). */
-function prune(st: OwnerState, map: Map<PathPart, LocalLock>): void {
-  for (const [part, L] of map) {
-    if (L.kids !== undefined) prune(st, L.kids);
-    if (!L.idle) continue;
-    if (!unused(L)) {
-      // Taken again by a request in flight since it went idle (async interleaving).
-      L.idle = false;
-      st.idle--;
-    } else if (L.kids === undefined || L.kids.size === 0) {
-      map.delete(part);
-      L.idle = false;
-      st.idle--;
-    }
-  }
-}
-
-/** A record of a dead thread's owner, or of an async task of a dead thread (owner-death layer). */
-function deadRecord(t: LockTable, r: number): boolean {
-  const home = t.field(r, R_HOME);
-  return deadThreadOwner(t.field(r, R_OWNER)) || (home !== 0 && isDeadOwner(home));
-}
-
-/** A thread's owner id (below every newOwner() id) whose thread has died. */
-function deadThreadOwner(owner: number): boolean {
-  // newOwner() ids are never threads': skip the owner-death ring scan for them.
-  return owner < FIRST_TXN_OWNER && isDeadOwner(owner);
-}
-
 function releasedWhileWaiting(plan: Plan): LockError {
   return new LockError('ERR_LOCK_STATE', `owner ${plan.owner}: releaseAll() ran while this request was in flight`);
-}
-
-function checkOwner(owner: unknown, name: string): number {
-  if (typeof owner !== 'number') throw new TypeError(`${name} must be an integer owner id, got ${describe(owner)}`);
-  if (!Number.isInteger(owner) || owner < 1 || owner > MAX_OWNER) {
-    throw new RangeError(`${name} must be an integer in 1…${MAX_OWNER}, got ${owner}`);
-  }
-  return owner;
-}
-
-function readDeadlockTimeout(v: unknown, name: string): number {
-  return v === undefined ? DEFAULT_DEADLOCK_TIMEOUT : checkTimeout(v, name);
-}
-
-function readThreshold(v: unknown, name: string): number {
-  if (v === undefined) return DEFAULT_ESCALATION_THRESHOLD;
-  if (typeof v !== 'number') throw new TypeError(`${name} must be a number, got ${describe(v)}`);
-  if (!Number.isInteger(v) || v < 0) throw new RangeError(`${name} must be a non-negative integer, got ${v}`);
-  return v;
-}
-
-function readShape(o: LockManagerShape | Record<string, unknown>, what: string): TableShape {
-  const s = o as LockManagerShape;
-  const int = (v: unknown, name: string, dflt: number, min: number, max: number): number => {
-    if (v === undefined) return dflt;
-    if (typeof v !== 'number') throw new TypeError(`${what}.${name} must be a number, got ${describe(v)}`);
-    if (!Number.isInteger(v) || v < min || v > max) {
-      throw new RangeError(`${what}.${name} must be an integer in ${min}…${max}, got ${v}`);
-    }
-    return v;
-  };
-  const capacity = int(s.capacity, 'capacity', DEFAULT_CAPACITY, 1, MAX_CAPACITY);
-  const holderCapacity = int(s.holderCapacity, 'holderCapacity', 2 * capacity, 1, 4 * MAX_CAPACITY);
-  const nameBytes = int(s.nameBytes, 'nameBytes', DEFAULT_NAME_BYTES, 0, 1024);
-  const hashBits = int(s.hashBits, 'hashBits', 64, 0, 64);
-  return { capacity, holderCapacity, nameBytes: (nameBytes + 3) & ~3, hashBits };
 }
