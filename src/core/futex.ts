@@ -86,10 +86,20 @@ function isAbortSignal(x: unknown): x is AbortSignal {
   );
 }
 
+/** True once `deadline` has passed (never for Infinity). */
+export function passed(deadline: number): boolean {
+  return deadline !== Infinity && now() >= deadline;
+}
+
+/** True if `wait` is over: its signal aborted or its deadline passed (what `throwIfOver` throws for). */
+export function isOver(wait: ParsedWait): boolean {
+  return wait.signal?.aborted === true || passed(wait.deadline);
+}
+
 /** Throws the right error if `wait` is already over: aborted signal or passed deadline. */
 export function throwIfOver(wait: ParsedWait, lockName: string): void {
   if (wait.signal?.aborted) throw abortReason(wait.signal);
-  if (wait.deadline !== Infinity && now() >= wait.deadline) throw new TimeoutError(lockName, wait.timeout ?? 0);
+  if (passed(wait.deadline)) throw new TimeoutError(lockName, wait.timeout ?? 0);
 }
 
 /**

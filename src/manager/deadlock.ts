@@ -9,7 +9,7 @@
  * request of its owner (that request finds the cycle itself, at its own check).
  *
  * Every waiting request runs this check, including a second request of an owner that already
- * waits on the same resource (it has no queue slot of its own, `lock-manager.ts`): its edges are
+ * waits on the same resource (it has no queue slot of its own, `requests.ts`): its edges are
  * computed from its own mode, with the FIFO position of its owner's queued record, exactly as the
  * grant rule treats it. So every cycle of waiting requests is found by each request on it whose
  * thread runs its check.
