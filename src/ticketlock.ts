@@ -225,6 +225,7 @@ export class TicketLock extends ExclusiveLock {
             ticket = Atomics.add(a, i + NEXT, 1); // take our place in the queue, once
             entry = enqueue(a, i, OWNER_ID, ticket);
           }
+          // Served already (a step may end just as our turn came): nothing to wait for.
           if (Atomics.load(a, i + SERVING) === ticket) return true;
           const ok = waitForTurn(a, i, ticket, step, entry, this.#onOwnerDied);
           parks += PARKS.count; // sleeps summed over the watchdog steps
