@@ -1,11 +1,11 @@
 /*
- * condition.pml: the condition variable of src/condition.ts, with its lock.
+ * condition.pml: the condition variable of src/raw/condition.ts, with its lock.
  *
- * Mirrors src/condition.ts (invariants 1-5 at its top): prepareWait (read SEQ, W++ while holding
- * the lock), unlock, sleepSync / sleepAsync (slices of WAKE_SLICE_MS; wait: Atomics.wait,
+ * Mirrors src/raw/condition.ts (invariants 1-6 at its top): prepareWait (read SEQ, W++ while holding
+ * the lock), unlock, sleep / sleepAsync (core/park.ts; slices of WAKE_SLICE_MS; wait: Atomics.wait,
  * waitAsync: waitAsyncUntil with a signal) with afterSleep after each slice, takeGrant, finishWait
- * (W--, cap G <= W), relock (invariant 3); notifyRaw (add min(n, W - G) to G, bump SEQ, read W,
- * wake(count)); #forward (FORWARD: the aborted waitAsync's onAbandonedWake: wake one if W != 0).
+ * (W--, cap G <= W), relock (invariant 3); notify (add min(n, W - G) to G, bump SEQ, read W,
+ * wake(count)); forwardAbandonedWake (FORWARD: the aborted waitAsync's onAbandonedWake: wake one if W != 0).
  * WAITERS is split: mem[WAITERS] is W, `grants` is G; a CAS loop over both is one step.
  * afterSleep: a sleep ended by a notify ('ok'), or a first sleep that found SEQ moved
  * ('not-equal'), returns and takes a grant if one is left; a slice that ran out with SEQ moved
@@ -107,7 +107,7 @@ proctype Task(byte t) {
        lock(t);
 #endif
        items++;
-       /* notifyRaw(1): grant min(1, W - G) (a CAS loop), bump SEQ, then read WAITERS (invariant 2) */
+       /* notify(1): grant min(1, W - G) (a CAS loop), bump SEQ, then read WAITERS (invariant 2) */
        d_step {
 #ifdef COUNT
          chain = (mem[WAITERS] > grants);
@@ -140,7 +140,7 @@ proctype Task(byte t) {
         :: else -> fx_wait(t, SEQ, seq, false, r)
         fi;
 #else
-        /* sleepSync / sleepAsync: slices of WAKE_SLICE_MS, each followed by afterSleep */
+        /* sleep / sleepAsync: slices of WAKE_SLICE_MS, each followed by afterSleep */
         d_step { slept = false; moved = false }
         do
         :: if

@@ -1,30 +1,30 @@
 /*
- * ticketlock.pml: the FIFO ticket lock of src/ticketlock.ts, with owner and queued-waiter reaping.
+ * ticketlock.pml: the FIFO ticket lock of src/raw/ticketlock.ts, with owner and queued-waiter reaping.
  *
- * Mirrors src/ticketlock.ts (layout and invariants 1-6 at its top):
+ * Mirrors src/raw/ticketlock.ts (word table and invariants 1-7 at its top):
  *   lock(): Atomics.add(NEXT), served at once (or OWNER) or #lockContended:
- *     #enqueue (claim QUEUED entry, asleep = 0, ticket), #waitForTurn (#asleep: SLEEPERS++ and
- *     entry asleep = 1; slot value, then SERVING; sleep one ROBUST slice on the slot; #reapDead),
- *     #awake, #served (or OWNER, then free the entry)
- *   unlock(): CAS OWNER me -> 0, #serveNext (add SERVING; if SLEEPERS: bump+wake the served slot
+ *     enqueue (claim QUEUED entry, asleep = 0, ticket), waitForTurn (asleep: SLEEPERS++ and
+ *     entry asleep = 1; slot value, then SERVING; sleep one ROBUST slice on the slot; reapDead),
+ *     awake, served (or OWNER, then free the entry)
+ *   unlock(): CAS OWNER me -> 0, serveNext (add SERVING; if SLEEPERS: bump+wake the served slot
  *     and the next one)
- *   #reapDeadOwner (load OWNER; if dead: load SERVING = its turn; CAS OWNER -> OWNER_DIED;
- *     #serveNext(turn): CAS SERVING turn -> turn+1, invariant 6)
- *   #reapDeadWaiter (OWNER empty, entry of SERVING names a dead thread with that ticket: CAS the
- *     entry to -1, re-check SERVING and OWNER, take back SLEEPERS, #serveNext(serving), free the entry)
- *   #ticketAsync (lockAsync without timeout or signal: a ticket, awaited on the event loop;
- *     notePendingTicket +1 at the ticket, -1 after #served)
- *   lock()'s #refuseBehindOwnTicket (ERR_LOCK_RECURSIVE before taking a ticket while a
+ *   reapDeadOwner (load OWNER; if dead: load SERVING = its turn; CAS OWNER -> OWNER_DIED;
+ *     serveNext(turn): CAS SERVING turn -> turn+1, invariant 6)
+ *   reapDeadWaiter (OWNER empty, entry of SERVING names a dead thread with that ticket: CAS the
+ *     entry to -1, re-check SERVING and OWNER, take back SLEEPERS, serveNext(serving), free the entry)
+ *   lockTicketAsync (lockAsync without timeout or signal: a ticket, awaited on the event loop;
+ *     notePendingTicket +1 at the ticket, -1 after served)
+ *   lock()'s hasPendingTicket refusal (ERR_LOCK_RECURSIVE before taking a ticket while a
  *     lockAsync() ticket of the same thread is pending).
  * Switches for the old code (controls): OLD_SERVE_ADD: reapers serve with an add like the holder
  *   (the double serve of issue 12's first suspect); OLD_SELF_LOCK: lock() does not refuse (the
  *   self-deadlock of the second suspect).
- * Not modelled: timed/abortable waiters (#retryUntil, #pollAsync: they take no ticket), the spin
+ * Not modelled: timed/abortable waiters (pollUntil, pollAsync: they take no ticket), the spin
  * of the thread next in line, the verifier paths, ticket wrap-around, entry reuse (tickets < 8).
  *
  * Death: with -DDEATH task 0 may die (published only once it stopped) after its ticket was
  * served: in its critical section (owner death), or between Atomics.or(OWNER) and clearing its
- * QUEUED entry in #served (issue 12's first TicketLock suspect); or while asleep in the queue.
+ * QUEUED entry in served (issue 12's first TicketLock suspect); or while asleep in the queue.
  * Configurations: DEATH (3 threads; tasks 0 and 2 lock() once, task 1 twice), SELF (issue 12's second suspect: task 0
  * and task 1 share a thread; task 0 has a pending lockAsync() ticket, then task 1 (same thread)
  * calls lock(), which refuses, and task 1 then uses lockAsync(); task 2 holds the lock first;
@@ -65,13 +65,13 @@ bool dead[NT+1];
 short eo[8];                          /* QUEUED entries: owner (0 free, -1 being reaped) */
 byte et[8], ea[8];                    /* ticket, asleep */
 
-/* #serveNext(): the holder's release: add to SERVING; then wake */
+/* serveNext(): the holder's release: add to SERVING; then wake */
 inline serveNext(nx, n) {
   d_step { mem[SERVING]++; nx = mem[SERVING] }
   wakeServed(nx, n)
 }
 
-/* #serveNext(turn): a reaper serves the next ticket only from exactly `turn` (invariant 6); ok:
+/* serveNext(turn): a reaper serves the next ticket only from exactly `turn` (invariant 6); ok:
    whether this CAS won. -DOLD_SERVE_ADD: the old code, an add like the holder's. */
 inline serveTurn(turn, nx, n, ok) {
 #ifdef OLD_SERVE_ADD
@@ -83,7 +83,7 @@ inline serveTurn(turn, nx, n, ok) {
   ok = false
 }
 
-/* the rest of #serveNext: wake the served slot and the one after it */
+/* the rest of serveNext: wake the served slot and the one after it */
 inline wakeServed(nx, n) {
   if
   :: mem[SLEEPERS] != 0 ->
@@ -94,15 +94,15 @@ inline wakeServed(nx, n) {
   nx = 0; n = 0
 }
 
-/* #reapDead: #reapDeadOwner, else #reapDeadWaiter */
+/* reapDead: reapDeadOwner, else reapDeadWaiter */
 inline reapDead(b, sv, o, nx, n) {
 #ifdef OLD_SERVE_ADD
-  d_step {   /* old #reapDeadOwner: CAS from the dead owner's value to OWNER_DIED, then add */
+  d_step {   /* old reapDeadOwner: CAS from the dead owner's value to OWNER_DIED, then add */
     b = ((mem[OWNER] & OWNER_MASK) != 0 && dead[mem[OWNER] & OWNER_MASK]);
     if :: b -> mem[OWNER] = OWNER_DIED :: else -> skip fi
   }
 #else
-  /* #reapDeadOwner: load OWNER; if it names a dead thread, load SERVING (its turn), then CAS
+  /* reapDeadOwner: load OWNER; if it names a dead thread, load SERVING (its turn), then CAS
      OWNER from the loaded value to OWNER_DIED; the winner serves from exactly that turn */
   d_step { o = mem[OWNER]; b = ((o & OWNER_MASK) != 0 && dead[o & OWNER_MASK]) }
   if
@@ -163,7 +163,7 @@ again:
   skip;
 #endif
 #if defined(SELF) && !defined(OLD_SELF_LOCK)
-  /* lock(): #refuseBehindOwnTicket, before taking a ticket: a lockAsync() ticket of this thread
+  /* lock(): hasPendingTicket refusal, before taking a ticket: a lockAsync() ticket of this thread
      is pending, so it throws ERR_LOCK_RECURSIVE; the task then waits with lockAsync() instead
      (-DOLD_SELF_LOCK: the old lock() takes a ticket and blocks) */
   if :: !async && pend[THR(t)] > 0 -> async = true :: else -> skip fi;
@@ -173,14 +173,14 @@ again:
   :: mem[SERVING] == tk -> d_step { mem[OWNER] = mem[OWNER] | me; if :: async -> pend[THR(t)]-- :: else -> skip fi } goto locked
   :: else -> skip
   fi;
-  /* #enqueue: claim entry tk (free: tickets < 8 are not reused here) */
+  /* enqueue: claim entry tk (free: tickets < 8 are not reused here) */
   d_step { eo[tk] == 0 -> eo[tk] = me }
   ea[tk] = 0;
   et[tk] = tk;
   sleeping = false;
   do
   :: if
-     :: !sleeping -> d_step { mem[SLEEPERS]++ } ea[tk] = 1; sleeping = true   /* #asleep */
+     :: !sleeping -> d_step { mem[SLEEPERS]++ } ea[tk] = 1; sleeping = true   /* asleep */
      :: else -> skip
      fi;
      seen = mem[SLOT(tk)];                                  /* slot value, then SERVING */
@@ -198,8 +198,8 @@ again:
      reapDead(b, sv, o, nx, n)
   od;
   skip;
-  ea[tk] = 0; d_step { mem[SLEEPERS]-- }                    /* #awake */
-  d_step { mem[OWNER] = mem[OWNER] | me }                   /* #served: OWNER first ... */
+  ea[tk] = 0; d_step { mem[SLEEPERS]-- }                    /* awake */
+  d_step { mem[OWNER] = mem[OWNER] | me }                   /* served: OWNER first ... */
 #ifdef DEATH
   if :: t == 0 -> d_step { dead[me] = true; running[THR(t)] = 255 } goto died   /* ... dies before freeing its entry */
      :: skip fi;
@@ -214,7 +214,7 @@ locked:
      :: skip fi;
 #endif
   incs--;
-  /* unlock: CAS OWNER me -> 0 (or me|OWNER_DIED -> OWNER_DIED), then #serveNext */
+  /* unlock: CAS OWNER me -> 0 (or me|OWNER_DIED -> OWNER_DIED), then serveNext */
   d_step { assert((mem[OWNER] & OWNER_MASK) == me); mem[OWNER] = mem[OWNER] & OWNER_DIED }
   serveNext(nx, n);
 #ifndef SELF

@@ -108,8 +108,8 @@ export function throwIfOver(wait: ParsedWait, lockName: string): void {
  */
 export const WAKE_SLICE_MS = 50;
 
-/** The end of one sleep slice towards `deadline`. */
-function sliceEnd(deadline: number): number {
+/** The end of one sleep slice towards `deadline` (for a primitive that acts on each slice's end). */
+export function sliceEnd(deadline: number): number {
   const end = now() + WAKE_SLICE_MS;
   return end < deadline ? end : deadline;
 }
