@@ -349,13 +349,16 @@ export async function lockTicketAsync(
       // releases wake the whole slot, so there is no wakeup to forward.
       sleepUntil: sliceDeadline,
       afterSleep: () => reapDead(a, i, onOwnerDied), // invariants 4 and 5
+      // Served: record ownership in this turn, before any other microtask runs (core/park.ts `won`).
+      won: () => {
+        awake(a, i, e);
+        served(a, i, me, e);
+        notePendingTicket(a, i, -1);
+      },
     },
     wait,
     lockName,
   );
-  awake(a, i, e);
-  served(a, i, me, e);
-  notePendingTicket(a, i, -1);
   return parks;
 }
 
