@@ -11,12 +11,12 @@ export {
   SablockError,
   LockError,
   TimeoutError,
-  DeadlockError,
   OwnerDiedError,
   LockOrderError,
   CapacityError,
   type LockErrorCode,
 } from './core/errors.js';
+export { DeadlockError } from './manager/deadlock.js';
 
 // Observability: per-class lock stats in shared memory, and diagnostics_channel events.
 export {

@@ -1,10 +1,8 @@
 /**
  * Every error sablock throws. Each class has a stable `code` that callers can match on; messages
- * name the lock (its class name) and the threads involved where that is known.
- *
- * The one type import from above core (`DeadlockEdge`, from the lock manager) is erased at run time.
+ * name the lock (its class name) and the threads involved where that is known. `DeadlockError`, the
+ * lock manager's, lives beside its cycle type in `manager/deadlock.ts` (core imports nothing above it).
  */
-import type { DeadlockEdge } from '../manager/deadlock.js';
 
 /** Codes carried by {@link LockError}. */
 export type LockErrorCode =
@@ -58,21 +56,6 @@ export class TimeoutError extends SablockError {
   constructor(lock: string | undefined, timeoutMs: number) {
     super('ERR_LOCK_TIMEOUT', `${lock ?? 'lock'}: not acquired within ${timeoutMs} ms`, lock);
     this.timeoutMs = timeoutMs;
-  }
-}
-
-/** A lock-manager request was chosen as the victim of a waits-for cycle. */
-export class DeadlockError extends SablockError {
-  /** Always `'DeadlockError'`. */
-  override name = 'DeadlockError';
-  /** Always `'ERR_LOCK_DEADLOCK'`. */
-  declare readonly code: 'ERR_LOCK_DEADLOCK';
-  /** Every edge of the cycle, the victim's own first (empty if unknown). */
-  readonly cycle: readonly DeadlockEdge[];
-  constructor(message: string, cycle: readonly DeadlockEdge[] = [], lock?: string) {
-    const threads = [...new Set(cycle.flatMap((e) => (e.thread === undefined ? [] : [e.thread - 1])))];
-    super('ERR_LOCK_DEADLOCK', message, lock, threads);
-    this.cycle = cycle;
   }
 }
 

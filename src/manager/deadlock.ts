@@ -32,6 +32,7 @@
  *
  * The caller holds all partition locks; nothing here locks or writes.
  */
+import { SablockError } from '../core/errors.js';
 import type { LockTable } from './table.js';
 import { PARTITIONS, R_BLOCKS, R_HOLD, R_HOME, R_OWNER, R_TICKET, R_WAIT } from './table.js';
 import { conflicts, maskNames, MODE_NAMES, type LockMode } from './modes.js';
@@ -176,4 +177,19 @@ export function describeCycle(edges: DeadlockEdge[]): string {
           `(${d.held ? 'holds' : 'waits ahead for'} ${d.blockerModes.join('+')})`,
     )
     .join('; ');
+}
+
+/** A lock-manager request was chosen as the victim of a waits-for cycle. */
+export class DeadlockError extends SablockError {
+  /** Always `'DeadlockError'`. */
+  override name = 'DeadlockError';
+  /** Always `'ERR_LOCK_DEADLOCK'`. */
+  declare readonly code: 'ERR_LOCK_DEADLOCK';
+  /** Every edge of the cycle, the victim's own first (empty if unknown). */
+  readonly cycle: readonly DeadlockEdge[];
+  constructor(message: string, cycle: readonly DeadlockEdge[] = [], lock?: string) {
+    const threads = [...new Set(cycle.flatMap((e) => (e.thread === undefined ? [] : [e.thread - 1])))];
+    super('ERR_LOCK_DEADLOCK', message, lock, threads);
+    this.cycle = cycle;
+  }
 }

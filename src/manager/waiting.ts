@@ -16,11 +16,11 @@
  * - A request that fails (timeout, abort, deadlock, a refused internal word) is withdrawn from
  *   the queue before the error propagates: it leaves no queue slot behind.
  */
-import { DeadlockError, LockError, TimeoutError } from '../core/errors.js';
+import { LockError, TimeoutError } from '../core/errors.js';
 import { deadlineAfter, isOver, passed } from '../core/futex.js';
 import { park, parkAsync, type Parking } from '../core/park.js';
 import { sliceDeadline } from '../core/owner-death.js';
-import { describeCycle, findCycle, type DeadlockEdge } from './deadlock.js';
+import { DeadlockError, describeCycle, findCycle, type DeadlockEdge } from './deadlock.js';
 import { MODE_NAMES } from './modes.js';
 import { R_OWNER, R_WAIT } from './table.js';
 import { entryName } from './query.js';
