@@ -22,9 +22,11 @@ import {
   waitChecked,
   type CheckedLock,
 } from './hooks.js';
-import { Checker, MODE_SILENT, MODE_THROW, MODE_WARN, UNRECORDED, type OnViolation } from './checker.js';
+import { Checker, MODE_SILENT, MODE_THROW, MODE_WARN, type OnViolation } from './checker.js';
+import { UNRECORDED } from './order.js';
 import { banner, dot, q, stackBlock, threadName, type HeldLock, type LockOrderReport } from './report.js';
-import { E_FLAGS, E_FROM, E_THREAD, E_TO, E_TYPES, H_DEADLOCK_MS, H_HOLD_STACKS, H_MODE, SharedState } from './state.js';
+import { E_FLAGS, E_FROM, E_THREAD, E_TO, E_TYPES, H_DEADLOCK_MS, H_HOLD_STACKS, H_MODE } from './state-layout.js';
+import { SharedState } from './state.js';
 
 export type { LockOrderReport, LockOrderKind, LockOrderStack, LockOrderEdge } from './report.js';
 export type { OnViolation } from './checker.js';

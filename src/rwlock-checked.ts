@@ -1,0 +1,80 @@
+/**
+ * `RWLock`'s paths while the lock-order verifier is on: each public call tests `checking`
+ * (check/hooks.ts) once and, when it is true, takes the checked twin of its path below, which
+ * calls the verifier's hooks around the same steps.
+ *
+ * For the verifier, read holds are shared (`shared = true`), the write and the upgradable read
+ * holds exclusive; the lock is writer-preferring (`readerPreferring` false), so a read that can
+ * wait behind a writer orders like an exclusive acquisition. A read taken while this thread
+ * already holds a read or the upgradable lock never waits (`readLockRecursive`), so it is
+ * reported like a plain `tryLock()`: `onAcquired` only, no order edge, no recursion report.
+ * `upgrade` converts an exclusive hold into another (no hook but the checked wait);
+ * `downgrade` is a write release followed by a read acquisition. The async forms call the hooks
+ * inline (rwlock.ts).
+ */
+import { onAcquire, onAcquired } from './check/hooks.js';
+import { acquireChannel } from './observe/events.js';
+import { noteAcquired, observing } from './observe/hooks.js';
+import { WRITE_LOCKED } from './raw/rwlock.js';
+import { RWLockGuard } from './rwlock-guard.js';
+import { tookUpgradable, wrote, type RWLockLocal } from './rwlock-local.js';
+import {
+  fastRead,
+  readContended,
+  tryRead,
+  tryUpgradable,
+  tryUpgradableFast,
+  tryWrite,
+  upgradableContended,
+  writeContended,
+} from './rwlock-paths.js';
+import { readsAlready } from './rwlock-read-slots.js';
+
+/** `readLock()` up to the count of the hold, which the caller makes (`#tookRead`). */
+export function readLockChecked(l: RWLockLocal): void {
+  // A thread already reading never waits (readLockRecursive): no order edge, like tryLock().
+  if (!readsAlready(l)) onAcquire(l.rw, true, false);
+  if (!fastRead(l)) readContended(l, 'readLock', Infinity);
+  else if (observing || acquireChannel.hasSubscribers) noteAcquired(l.rw, -1, 0, 'read'); // observe
+  onAcquired(l.rw, true, false);
+}
+
+/** `tryReadLock(timeoutMs)`: whether it took a read lock (the caller then counts it). */
+export function tryReadLockChecked(l: RWLockLocal, timeoutMs: number | undefined): boolean {
+  // A timed attempt can wait, so it orders like readLock(); a plain try cannot (lockdep's rule).
+  if (timeoutMs !== undefined && !readsAlready(l)) onAcquire(l.rw, true, false);
+  const taken = tryRead(l, timeoutMs);
+  if (taken) onAcquired(l.rw, true, false);
+  return taken;
+}
+
+export function writeLockChecked(l: RWLockLocal): RWLockGuard {
+  onAcquire(l.rw, false, false);
+  if (Atomics.compareExchange(l.a, l.i, 0, WRITE_LOCKED) !== 0) writeContended(l, Infinity);
+  else if (observing || acquireChannel.hasSubscribers) noteAcquired(l.rw, -1, 0, 'write'); // observe
+  onAcquired(l.rw, false, false);
+  return wrote(l);
+}
+
+export function tryWriteLockChecked(l: RWLockLocal, timeoutMs: number | undefined): boolean {
+  if (timeoutMs !== undefined) onAcquire(l.rw, false, false);
+  const taken = tryWrite(l, timeoutMs);
+  if (taken) onAcquired(l.rw, false, false);
+  return taken;
+}
+
+export function upgradableReadLockChecked(l: RWLockLocal): RWLockGuard {
+  onAcquire(l.rw, false, false);
+  if (!tryUpgradableFast(l)) upgradableContended(l, Infinity);
+  else if (observing || acquireChannel.hasSubscribers) noteAcquired(l.rw, -1, 0, 'upgradable'); // observe
+  onAcquired(l.rw, false, false);
+  return tookUpgradable(l);
+}
+
+export function tryUpgradableReadLockChecked(l: RWLockLocal, timeoutMs: number | undefined): boolean {
+  // A timed attempt can wait, so it orders like a blocking one; a plain try cannot (lockdep).
+  if (timeoutMs !== undefined) onAcquire(l.rw, false, false);
+  const taken = tryUpgradable(l, timeoutMs);
+  if (taken) onAcquired(l.rw, false, false);
+  return taken;
+}

@@ -1,0 +1,102 @@
+/**
+ * What an `RWLock` hands out besides itself: `RWLockGuard`, the proof of one hold that
+ * `readLock()`, `writeLock()`, `upgradableReadLock()` and their async forms return (it releases
+ * whatever it holds now, and converts in place on `upgrade()` / `downgrade()`), and the lock's
+ * write and read sides as `Lockable`s (`rw.writer`, `rw.reader`).
+ */
+import { LockError } from './core/errors.js';
+import type { WaitOptions } from './core/futex.js';
+import type { Lockable } from './exclusive.js';
+import type { RWLock } from './rwlock.js';
+
+/** What an {@link RWLockGuard} holds now. */
+export type RWLockMode = 'read' | 'upgradable' | 'write' | 'released';
+
+/**
+ * Proof of one RWLock hold. `unlock()` (or leaving a `using` block) releases whatever it holds
+ * now; `upgrade()` and `downgrade()` convert it in place. Release either through the guard or
+ * through the lock's methods, not both.
+ */
+export class RWLockGuard {
+  readonly #rw: RWLock;
+  #mode: RWLockMode;
+  /** @internal */
+  constructor(rw: RWLock, mode: RWLockMode) {
+    this.#rw = rw;
+    this.#mode = mode;
+  }
+  /** What this guard holds now. */
+  get mode(): RWLockMode {
+    return this.#mode;
+  }
+  /** True until this guard released its lock. */
+  get held(): boolean {
+    return this.#mode !== 'released';
+  }
+  /** @internal */
+  _setMode(mode: RWLockMode): void {
+    this.#mode = mode;
+  }
+  /** Releases the hold (once; later calls do nothing). */
+  unlock(): void {
+    const mode = this.#mode;
+    this.#mode = 'released';
+    if (mode === 'read') this.#rw.readUnlock();
+    else if (mode === 'write') this.#rw.writeUnlock();
+    else if (mode === 'upgradable') this.#rw.upgradableReadUnlock();
+  }
+  /** Upgradable → write (see `RWLock.upgrade`); returns this guard. */
+  upgrade(): this {
+    if (this.#mode !== 'upgradable') throw this.#wrongMode('upgrade', 'upgradable');
+    this.#rw.upgrade();
+    this.#mode = 'write';
+    return this;
+  }
+  /** Write → read, atomically (see `RWLock.downgrade`); returns this guard. */
+  downgrade(): this {
+    if (this.#mode !== 'write') throw this.#wrongMode('downgrade', 'write');
+    this.#rw.downgrade();
+    this.#mode = 'read';
+    return this;
+  }
+  /** Releases the hold this guard has now, like `unlock()` (for `using`). */
+  [Symbol.dispose](): void {
+    this.unlock();
+  }
+  /** Releases the hold this guard has now, like `unlock()` (for `await using`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.unlock();
+  }
+  #wrongMode(op: string, want: string): LockError {
+    return new LockError(
+      'ERR_LOCK_NOT_HELD',
+      `${this.#rw.name}: ${op}() on a guard holding ${this.#mode}, not ${want}`,
+      this.#rw.name,
+    );
+  }
+}
+
+/** The write side as a `Lockable` (for `Condition` and other helpers taking any lock). */
+export function writerView(rw: RWLock): Lockable {
+  return Object.defineProperty({
+    name: rw.name,
+    lock: () => rw.writeLock(),
+    unlock: () => rw.writeUnlock(),
+    tryLock: (ms?: number) => rw.tryWriteLock(ms),
+    lockAsync: (o?: WaitOptions) => rw.writeLockAsync(o),
+    isLocked: () => rw.isWriteLocked(),
+    ownerDied: false,
+  }, 'ownerDied', { get: () => rw.ownerDied });
+}
+
+/** The read side as a `Lockable`: `lock()` takes a read hold, `unlock()` releases one. */
+export function readerView(rw: RWLock): Lockable {
+  return {
+    name: rw.name,
+    lock: () => rw.readLock(),
+    unlock: () => rw.readUnlock(),
+    tryLock: (ms?: number) => rw.tryReadLock(ms),
+    lockAsync: (o?: WaitOptions) => rw.readLockAsync(o),
+    isLocked: () => rw.isLocked(),
+  };
+}
