@@ -7,7 +7,8 @@
 import { checkTimeout, deadlineAfter, now } from './core/futex.js';
 import { PARKS } from './core/park.js';
 import { SpinBudget } from './core/spin.js';
-import { checking, waitChecked } from './check/hooks.js';
+import { OWNER_ID } from './core/thread.js';
+import { checking, waitChecked } from './core/hooks.js';
 import { acquireChannel } from './observe/events.js';
 import { noteAcquired, noteTimeout, observing, watching } from './observe/hooks.js';
 import {
@@ -168,7 +169,7 @@ function upgradeWait(l: RWLockLocal, deadline: number): boolean {
 /**
  * A blocking slow path in watchdog-sized steps, so the verifier can look for deadlocks while we
  * wait. The owner we wait for is the write holder, else the upgradable holder (readers have no
- * owner id: 0).
+ * owner id: 0; nor has an upgrade, which waits for readers while we are the upgradable holder).
  * CORRECTNESS: a step that times out leaves the word as a timed-out `try*(ms)` does (a writer
  * withdraws WRITERS_WAITING and passes the wake on, an upgrader clears UPGRADING, a reader
  * leaves its READERS_WAITING for the release to clear); the next step re-reads the state word
@@ -177,7 +178,11 @@ function upgradeWait(l: RWLockLocal, deadline: number): boolean {
  */
 function waitStepped(l: RWLockLocal, shared: boolean, deadline: number, attempt: (deadline: number) => boolean): boolean {
   return waitChecked(l.rw, shared, deadline, true, attempt, () => {
+    // Who holds it: the writer, else the upgradable holder, unless that is us (an upgrade waits
+    // for readers, who have no owner id: 0, not a one-thread cycle).
     const w = Atomics.load(l.a, l.i + WRITER_OWNER);
-    return w !== 0 ? w : Atomics.load(l.a, l.i + UPGRADABLE_OWNER);
+    if (w !== 0) return w;
+    const u = Atomics.load(l.a, l.i + UPGRADABLE_OWNER);
+    return u === OWNER_ID ? 0 : u;
   });
 }

@@ -54,6 +54,24 @@ describe('checked waits under contention', () => {
     expect(classReports('cw.rw')).toEqual([]);
   }, 30_000);
 
+  it('RWLock: an upgrade() that waits for another thread\'s reader is no deadlock (the upgrader is not its own blocker)', async () => {
+    const rw = new RWLock({ name: 'cw.up' });
+    const coord = new SharedArrayBuffer(64);
+    const reader = run({ l: rw.handle }, [['read', 'l'], ['set', 0, 1], ['await', 1, 1], ['readUnlock', 'l']], coord);
+    const upgrader = run({ l: rw.handle }, [['await', 0, 1], ['upgradable', 'l'], ['set', 2, 1], ['upgrade', 'l'], ['writeUnlock', 'l']], coord);
+    const c = new Int32Array(coord);
+    while (Atomics.load(c, 2) === 0) await new Promise((r) => setTimeout(r, 5));
+    // The upgrader waits through many 5 ms steps and several 20 ms deadlock timeouts.
+    await new Promise((r) => setTimeout(r, 200));
+    Atomics.store(c, 1, 1);
+    Atomics.notify(c, 1);
+    expect(await reader).toEqual({ done: true });
+    expect(await upgrader).toEqual({ done: true });
+    // Before the fix the stepped wait named the upgradable holder, that is the waiter itself, as
+    // the owner it waited for: a one-thread "deadlock" report after two timeouts.
+    expect(classReports('cw.up')).toEqual([]);
+  }, 30_000);
+
   it('Semaphore: 5 workers on 2 permits never exceed 2 holders and all finish', async () => {
     const sem = new Semaphore(2, { name: 'cw.sem' });
     const coord = new SharedArrayBuffer(64);
