@@ -40,7 +40,7 @@ import { wasReaped } from './core/owner-death.js';
 import { PARKS } from './core/park.js';
 import { OWNER_ID } from './core/thread.js';
 import { checkCallback } from './exclusive.js';
-import { checking, waitChecked } from './check/hooks.js';
+import { checking, waitChecked } from './core/hooks.js';
 import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
 import { acquireChannel, releaseChannel } from './observe/events.js';
 import {
@@ -196,8 +196,10 @@ export class Semaphore {
     this.#checkN(n);
     // Fast path: gate open and enough permits: one load, one CAS.
     if (!tryTake(this.#a, this.#i, n, 0)) this.#acquireContended(n, Infinity);
-    else if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
-    this.#took(n);
+    else {
+      this.#took(n); // recorded before any event subscriber runs
+      if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
+    }
     return new PermitGuard(this, n);
   }
 
@@ -210,20 +212,18 @@ export class Semaphore {
     this.#checkN(n);
     if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
     if (tryTake(this.#a, this.#i, n, 0)) {
+      this.#took(n); // recorded before any event subscriber runs
       if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
-      this.#took(n);
       return true;
     }
     if (timeoutMs === undefined) {
       // A plain try never waits, but dead holders' permits must come back: reap, retry once.
       if (reapDeadPermits(this.#a, this.#i, this.#onOwnerDied) === 0 || !tryTake(this.#a, this.#i, n, 0)) return false;
+      this.#took(n); // recorded before any event subscriber runs
       if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: an acquisition like any other
-      this.#took(n);
       return true;
     }
-    if (!this.#acquireContended(n, deadlineAfter(timeoutMs))) return false;
-    this.#took(n);
-    return true;
+    return this.#acquireContended(n, deadlineAfter(timeoutMs));
   }
 
   /**
@@ -241,8 +241,8 @@ export class Semaphore {
       const slow = acquireAsyncSlow(this.#a, this.#i, n, wait, this.name, this.#onOwnerDied, () => this.#took(n));
       await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow) : slow);
     } else {
+      this.#took(n); // recorded before any event subscriber runs
       if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
-      this.#took(n);
     }
     return new PermitGuard(this, n);
   }
@@ -281,6 +281,9 @@ export class Semaphore {
     const ok = checking
       ? waitChecked(this, false, deadline, true, (step) => acquireSlow(this.#a, this.#i, n, step, this.#onOwnerDied), () => 0)
       : acquireSlow(this.#a, this.#i, n, deadline, this.#onOwnerDied);
+    // Recorded right after the take, before any event subscriber runs (a thread stopped in one
+    // would otherwise hold permits no reaper knows of).
+    if (ok) this.#took(n);
     if (waitStart >= 0) {
       if (ok) noteAcquired(this, waitStart, PARKS.count);
       else noteTimeout(this, waitStart);
