@@ -20,7 +20,7 @@
 import { attach, describe, makeHandle, place, type Handle, type PlacementOptions } from './core/layout.js';
 import { checkTimeout, deadlineAfter, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { abortReason, LockError } from './core/errors.js';
-import { checking, waitChecked } from './check/hooks.js';
+import { checking, waitChecked } from './core/hooks.js';
 import {
   CONDITION_WORDS,
   finishWait,

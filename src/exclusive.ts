@@ -7,7 +7,7 @@ import { LockError } from './core/errors.js';
 import { describe, makeHandle, type Handle, type Kind, type Placement } from './core/layout.js';
 import type { WaitOptions } from './core/futex.js';
 import { OWNER_ID } from './core/thread.js';
-import { checking, runHolding } from './check/hooks.js';
+import { checking, runHolding } from './core/hooks.js';
 
 /**
  * Proof of one acquisition. `unlock()` (or leaving a `using` block) releases it once; releasing

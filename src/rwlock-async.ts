@@ -2,11 +2,11 @@
  * `RWLock`'s event-loop acquisitions of the write lock and the upgradable read lock, and
  * `upgradeAsync`. (`readLockAsync` is in rwlock.ts: it counts the read hold in the object's
  * private fields.) Each rejects with TimeoutError or the signal's reason; the verifier's hooks
- * mark them async (held by a task, check/hooks.ts).
+ * mark them async (held by a task, core/hooks.ts).
  */
 import { abortReason } from './core/errors.js';
 import { now, parseWaitOptions, type WaitOptions } from './core/futex.js';
-import { checking, onAcquire, onAcquired } from './check/hooks.js';
+import { checking, onAcquire, onAcquired } from './core/hooks.js';
 import { acquireChannel } from './observe/events.js';
 import { noteAcquired, observeAsync, observing, watching } from './observe/hooks.js';
 import {

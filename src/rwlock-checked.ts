@@ -1,6 +1,6 @@
 /**
  * `RWLock`'s paths while the lock-order verifier is on: each public call tests `checking`
- * (check/hooks.ts) once and, when it is true, takes the checked twin of its path below, which
+ * (core/hooks.ts) once and, when it is true, takes the checked twin of its path below, which
  * calls the verifier's hooks around the same steps.
  *
  * For the verifier, read holds are shared (`shared = true`), the write and the upgradable read
@@ -12,7 +12,7 @@
  * `downgrade` is a write release followed by a read acquisition. The async forms call the hooks
  * inline (rwlock.ts).
  */
-import { onAcquire, onAcquired } from './check/hooks.js';
+import { onAcquire, onAcquired } from './core/hooks.js';
 import { acquireChannel } from './observe/events.js';
 import { noteAcquired, observing } from './observe/hooks.js';
 import { WRITE_LOCKED } from './raw/rwlock.js';

@@ -33,7 +33,7 @@
  * paths. `rwlock-async.ts`: async write/upgradable/upgrade. `rwlock-checked.ts`: verifier paths.
  *
  * ## Lock-order verifier and observability
- * Each public call tests `checking` (check/hooks.ts) once and, when the verifier is on, takes a
+ * Each public call tests `checking` (core/hooks.ts) once and, when the verifier is on, takes a
  * checked twin of its path (rwlock-checked.ts); the observability hooks cost one
  * `observing || channel.hasSubscribers` test on the fast paths. For stats and events, read,
  * upgradable and write acquisitions all count as acquisitions of the class (`mode` in the event
@@ -45,7 +45,7 @@ import { attach, makeHandle, place, type Handle, type PlacementOptions } from '.
 import { wasReaped } from './core/owner-death.js';
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
 import { checkCallback, type Lockable } from './exclusive.js';
-import { checking, onAcquire, onAcquired, onRelease, runHolding } from './check/hooks.js';
+import { checking, onAcquire, onAcquired, onRelease, runHolding } from './core/hooks.js';
 import { noteAcquired, noteReleased, observeAsync, observing, watching } from './observe/hooks.js';
 import { acquireChannel, releaseChannel } from './observe/events.js';
 import {
@@ -171,7 +171,7 @@ export class RWLock {
 
   /** Blocks until this thread holds a read lock; returns a guard. */
   readLock(): RWLockGuard {
-    // The verifier's only cost when off: this one branch (check/hooks.ts).
+    // The verifier's only cost when off: this one branch (core/hooks.ts).
     if (checking) readLockChecked(this.#l);
     else if (!fastRead(this.#l)) readContended(this.#l, 'readLock', Infinity);
     else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'read'); // observe: off = one test
@@ -241,7 +241,7 @@ export class RWLock {
     checkCallback(fn);
     await this.readLockAsync(options);
     try {
-      // Under the verifier, `fn` runs in an async scope holding the read lock (check/hooks.ts).
+      // Under the verifier, `fn` runs in an async scope holding the read lock (core/hooks.ts).
       return await (checking ? runHolding(this, true, fn) : fn());
     } finally {
       this.readUnlock();
@@ -303,7 +303,7 @@ export class RWLock {
     checkCallback(fn);
     await this.writeLockAsync(options);
     try {
-      // Under the verifier, `fn` runs in an async scope holding the write lock (check/hooks.ts).
+      // Under the verifier, `fn` runs in an async scope holding the write lock (core/hooks.ts).
       return await (checking ? runHolding(this, false, fn) : fn());
     } finally {
       this.writeUnlock();

@@ -52,7 +52,7 @@ import { SpinBudget } from './core/spin.js';
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
 import { wasReaped } from './core/owner-death.js';
 import { checkCallback } from './exclusive.js';
-import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './check/hooks.js';
+import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './core/hooks.js';
 import { clearOwnerDied, lockAsyncSlow, lockSlow, OWNER_DIED, ownerOf, unlockWord, type ExclusivePolicy } from './raw/mutex.js';
 import { beginRead, beginWrite, endWrite, isWriting, LOCK, validateRead } from './raw/seqlock.js';
 
@@ -167,7 +167,7 @@ export class SeqLock {
    */
   write<T>(fn: (view: DataView) => T): T {
     checkCallback(fn);
-    // The verifier's only cost when off: this one branch (check/hooks.ts).
+    // The verifier's only cost when off: this one branch (core/hooks.ts).
     if (checking) return this.#writeChecked(fn);
     const a = this.#a;
     const l = this.#i + LOCK;

@@ -39,7 +39,7 @@ import {
 } from './raw/ticketlock.js';
 import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
 import { acquireChannel, releaseChannel } from './observe/events.js';
-import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './check/hooks.js';
+import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './core/hooks.js';
 
 const BYTES = 4 * (1 + TICKETLOCK_WORDS);
 
@@ -76,7 +76,7 @@ export class TicketLock extends ExclusiveLock {
 
   /** Takes a ticket and blocks until it is served. Throws ERR_LOCK_RECURSIVE if already held. */
   lock(): LockGuard {
-    // The verifier's only cost when off: this one branch (check/hooks.ts).
+    // The verifier's only cost when off: this one branch (core/hooks.ts).
     if (checking) return this.#lockChecked();
     const a = this._a;
     const i = this._i;
@@ -247,7 +247,7 @@ export class TicketLock extends ExclusiveLock {
     );
   }
 
-  // ---- the verifier's paths (only while check/hooks.ts `checking` is true) ---------------------------
+  // ---- the verifier's paths (only while core/hooks.ts `checking` is true) ---------------------------
 
   // Each adds only the verifier's hooks around the same work as the unchecked path, so turning the
   // verifier on changes no count, no event and no recovery.

@@ -15,7 +15,7 @@ import { checkTimeout, deadlineAfter, now, parseWaitOptions, type WaitOptions } 
 import { abortReason, LockError } from './core/errors.js';
 import type { Kind, Placement } from './core/layout.js';
 import { ExclusiveLock, LockGuard } from './exclusive.js';
-import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './check/hooks.js';
+import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './core/hooks.js';
 import {
   clearOwnerDied,
   isFree,
@@ -45,7 +45,7 @@ export abstract class WordLock extends ExclusiveLock {
 
   /** Blocks until this thread holds the lock. Throws ERR_LOCK_RECURSIVE if it already does. */
   lock(): LockGuard {
-    // The verifier's only cost when off: this one branch (check/hooks.ts).
+    // The verifier's only cost when off: this one branch (core/hooks.ts).
     if (__SABLOCK_HOOKS__ && checking) return this.#lockChecked();
     // Fast path: one CAS from free to ours.
     if (Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) !== 0) this.#lockContended(Infinity);
@@ -147,7 +147,7 @@ export abstract class WordLock extends ExclusiveLock {
     return ok;
   }
 
-  // ---- the verifier's paths (only while check/hooks.ts `checking` is true) ---------------------------
+  // ---- the verifier's paths (only while core/hooks.ts `checking` is true) ---------------------------
 
   #lockChecked(): LockGuard {
     onAcquire(this, false, false);

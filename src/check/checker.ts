@@ -45,7 +45,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { isMainThread } from 'node:worker_threads';
 import { LockOrderError } from '../core/errors.js';
 import { OWNER_ID } from '../core/thread.js';
-import type { CheckedLock, CheckHooks } from './hooks.js';
+import type { CheckedLock, CheckHooks } from '../core/hooks.js';
 import { ASYNC, classInfo, HeldSet, sameLock, SHARED, type ClassInfo } from './held.js';
 import {
   reportExitedWorker,

@@ -7,7 +7,7 @@
  * `T_HELD_COUNT`) is written plainly: it is diagnostics, and a value one operation stale is
  * harmless there (state.ts, memory ordering).
  */
-import type { CheckedLock } from './hooks.js';
+import type { CheckedLock } from '../core/hooks.js';
 import type { HeldLock } from './report.js';
 import { MAX_CLASSES, SLOT_HELD, T_HELD, T_HELD_COUNT } from './state-layout.js';
 import type { SharedState } from './state.js';

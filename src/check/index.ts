@@ -21,7 +21,7 @@ import {
   runHolding,
   waitChecked,
   type CheckedLock,
-} from './hooks.js';
+} from '../core/hooks.js';
 import { Checker, MODE_SILENT, MODE_THROW, MODE_WARN, type OnViolation } from './checker.js';
 import { UNRECORDED } from './order.js';
 import { banner, dot, q, stackBlock, threadName, type HeldLock, type LockOrderReport } from './report.js';
@@ -30,7 +30,7 @@ import { SharedState } from './state.js';
 
 export type { LockOrderReport, LockOrderKind, LockOrderStack, LockOrderEdge } from './report.js';
 export type { OnViolation } from './checker.js';
-export type { CheckedLock } from './hooks.js';
+export type { CheckedLock } from '../core/hooks.js';
 
 /** Options of `lockcheck.enable()`. */
 export interface LockCheckOptions {
@@ -252,7 +252,7 @@ export const lockcheck = {
 
 /**
  * The verifier's hooks, for lock implementations outside sablock (and tests): call them as
- * `check/hooks.ts` describes, only while `lockcheckHooks.checking` is true.
+ * `core/hooks.ts` describes, only while `lockcheckHooks.checking` is true.
  */
 export const lockcheckHooks: {
   /** True while the verifier is enabled in this thread; call the hooks only then. */

@@ -1,5 +1,7 @@
 /**
- * The lock-order verifier's hooks: the only part of `src/check/` that lock primitives import.
+ * The lock-order verifier's hooks: the seam between the primitives and `src/check/`. It lives in
+ * core, below both: primitives (and `core/layout.ts`) call it, and `check/` installs its
+ * implementation into it (`install()`), so no arrow runs from core or a primitive up into `check/`.
  *
  * Design (parking_lot's `deadlock` feature, Linux lockdep's `lock_acquire`/`lock_release`): every
  * primitive keeps its fast path untouched and tests ONE module-level boolean, `checking`, once per

@@ -15,7 +15,7 @@
  * | 1… | the primitive's state words (all zero = initial state) |
  */
 
-import { checking, constructionSite } from '../check/hooks.js';
+import { checking, constructionSite } from './hooks.js';
 
 export const TAG_MAGIC = 0x5ab1_0000;
 
