@@ -97,6 +97,20 @@ describe('an async acquisition is recorded in the turn that acquires', () => {
   });
 });
 
+describe('a blocking acquisition is recorded before its acquire event is published', () => {
+  it('Semaphore acquire(): a worker stopped in an acquire-event subscriber gives its permit back', async () => {
+    const sem = new Semaphore(1, { trackOwners: true });
+    sem.acquire();
+    const ok = await stopAfterAcquiring('permits-sync', sem.handle, () => sem.release(), async () => {
+      // Before the fix the permits were recorded after the event: none to give back.
+      if (!sem.tryAcquire(1, 3000)) return false;
+      sem.release();
+      return true;
+    });
+    expect(ok).toBe(true);
+  });
+});
+
 describe('an upgrader that reaps a dead reader reports the death', () => {
   it('upgrade() waiting for a terminated reader: it gets in, ownerDied is set and sablock:owner-died is published once', async () => {
     const rw = new RWLock();
