@@ -114,7 +114,7 @@ bool ropen;                 /* it is open: its writer has not run yet */
 #define SLICE_MAY_END true
 #endif
 bool wdone;                 /* BUG4: the writer got in */
-bool wparked, wstarving;    /* BUG4: the writer has slept; it has slept longer than WRITER_FAIR_AFTER_MS */
+bool wparked, wstarving;    /* BUG4: the writer has slept; it has slept longer than FAIR_AFTER_MS */
 
 /* wakeWriter: bump WRITER_NOTIFY, then wake one writer; n = how many woke. */
 inline wakeWriter(n) {
@@ -338,7 +338,7 @@ write:
 #endif
     /* writeStep */
     if
-    :: parked -> if :: starving = true :: starving = false fi   /* slept longer than WRITER_FAIR_AFTER_MS */
+    :: parked -> if :: starving = true :: starving = false fi   /* slept longer than FAIR_AFTER_MS */
     :: else -> starving = false
     fi;
 wloop:
@@ -437,7 +437,7 @@ done:
 }
 
 #ifdef BUG4
-/* time passes: a writer that has slept eventually has slept longer than WRITER_FAIR_AFTER_MS */
+/* time passes: a writer that has slept eventually has slept longer than FAIR_AFTER_MS */
 active proctype Clock() {
 end:
   do

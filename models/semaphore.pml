@@ -140,7 +140,7 @@ loop:
        goto loop
     :: else -> skip
     fi;
-    if :: starving = true :: skip fi;                 /* waited longer than SEM_FAIR_AFTER_MS */
+    if :: starving = true :: skip fi;                 /* waited longer than FAIR_AFTER_MS */
     r = 0;
     goto loop;
 took:

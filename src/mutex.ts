@@ -11,14 +11,15 @@
 import { assertOwnerIdFits } from './core/thread.js';
 import { attach, place, type Handle, type PlacementOptions } from './core/layout.js';
 import { SpinBudget } from './core/spin.js';
-import { MUTEX_FAIR_AFTER_MS, type ExclusivePolicy } from './raw/mutex.js';
+import { FAIR_AFTER_MS } from './core/park.js';
+import { type ExclusivePolicy } from './raw/mutex.js';
 import { WORD_LOCK_BYTES, WordLock } from './word-lock.js';
 
 /** This thread's tuning for every Mutex: short spins, handoff after 1 ms parked. */
 const MUTEX_POLICY: ExclusivePolicy = {
   budget: new SpinBudget(4, 128),
   maxBackoff: 16,
-  fairAfterMs: MUTEX_FAIR_AFTER_MS,
+  fairAfterMs: FAIR_AFTER_MS,
 };
 
 const FROM_HANDLE = Symbol('fromHandle');

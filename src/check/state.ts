@@ -27,7 +27,8 @@
  * a value one operation stale is harmless there.
  */
 import { CapacityError } from '../core/errors.js';
-import { lockSlow, unlockSlow, MUTEX_FAIR_AFTER_MS, type ExclusivePolicy } from '../raw/mutex.js';
+import { FAIR_AFTER_MS } from '../core/park.js';
+import { lockSlow, unlockSlow, type ExclusivePolicy } from '../raw/mutex.js';
 import { SpinBudget } from '../core/spin.js';
 import { deadlineAfter } from '../core/futex.js';
 import { OWNER_ID } from '../core/thread.js';
@@ -44,7 +45,7 @@ import {
 const TABLE_POLICY: ExclusivePolicy = {
   budget: new SpinBudget(4, 128),
   maxBackoff: 16,
-  fairAfterMs: MUTEX_FAIR_AFTER_MS,
+  fairAfterMs: FAIR_AFTER_MS,
 };
 
 const encoder = new TextEncoder();

@@ -67,15 +67,18 @@
  */
 import { getEnvironmentData, setEnvironmentData, isMainThread } from 'node:worker_threads';
 import type { Worker } from 'node:worker_threads';
-import { now } from './futex.js';
+import { sliceEnd, WAKE_SLICE_MS } from './futex.js';
 import { isSharedArrayBuffer } from './layout.js';
 import { OWNER_ID } from './thread.js';
 
 /** Environment-data key under which the table travels to workers. Versioned with the layout. */
 export const OWNER_DEATH_KEY = 'sablock:owner-death:v1';
 
-/** Longest a waiter sleeps before it looks for a dead owner; bounds recovery latency. */
-export const ROBUST_SLICE_MS = 50;
+/**
+ * Longest a waiter sleeps before it looks for a dead owner; bounds recovery latency. It is the
+ * futex layer's one sleep slice (`WAKE_SLICE_MS`): every wait already wakes that often.
+ */
+export const ROBUST_SLICE_MS = WAKE_SLICE_MS;
 
 const GENERATION = 0;
 const RING_NEXT = 1;
@@ -172,10 +175,7 @@ export function waitForDeath(generation: number, timeoutMs: number): void {
 }
 
 /** The deadline of one wait slice: `deadline`, but no more than ROBUST_SLICE_MS from now. */
-export function sliceDeadline(deadline: number): number {
-  const slice = now() + ROBUST_SLICE_MS;
-  return slice < deadline ? slice : deadline;
-}
+export const sliceDeadline = sliceEnd;
 
 /**
  * If `a[i]` names a dead owner in its `ownerMask` bits, replaces it with `(old & keep) | set` by

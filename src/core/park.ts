@@ -50,6 +50,13 @@ export interface Parking {
   won?(): void;
 }
 
+/**
+ * The one fairness threshold: a waiter that has waited (slept) longer than this is owed the next
+ * turn. Mutex hands off to it (HANDOFF), RWLock reserves the lock for a starving writer
+ * (WRITER_STARVING, HANDOFF), Semaphore lets it claim the HEAD slot and close the gate.
+ */
+export const FAIR_AFTER_MS = 1;
+
 /** This thread's sleeps in its last parking (sync: set on return; async waits resolve to theirs). */
 export const PARKS = { count: 0 };
 

@@ -72,9 +72,6 @@ export const OWNER_DIED = 1 << 31;
  */
 export const SLOW_PATH = { handedOff: false };
 
-/** How long a parked waiter waits before it asks for the lock to be handed to it (Mutex). */
-export const MUTEX_FAIR_AFTER_MS = 1;
-
 export const ownerOf = (s: number): number => s & OWNER_MASK;
 /** Free for anyone: no owner, not handed off. */
 export const isFree = (s: number): boolean => (s & (OWNER_MASK | HANDOFF)) === 0;

@@ -75,7 +75,7 @@
  *    (`forwardWriterWake`, `forwardReaderWake`).
  * 6. Writers may barge (a running writer takes a free lock ahead of a woken one), as in Rust std,
  *    for throughput; eventual fairness comes from WRITER_STARVING: a writer that slept longer than
- *    `WRITER_FAIR_AFTER_MS` sets it, and the next release that wakes a writer reserves the lock
+ *    `FAIR_AFTER_MS` sets it, and the next release that wakes a writer reserves the lock
  *    with HANDOFF, which only a writer that has slept may claim (parking_lot's and Go's scheme,
  *    as in `raw/mutex.ts`). If the wake found no sleeper, the releaser (or the aborted waiter
  *    that swallowed it, or a reader that saw it through two slices: `staleReservations`) clears HANDOFF
@@ -135,7 +135,7 @@
  */
 import { LockError } from '../core/errors.js';
 import { now, wake, type ParsedWait } from '../core/futex.js';
-import { park, parkAsync, type Parking } from '../core/park.js';
+import { FAIR_AFTER_MS, park, parkAsync, type Parking } from '../core/park.js';
 import { isDeadOwner } from '../core/owner-death.js';
 import { reapDeadHolds } from '../core/holders.js';
 import { spinWhile, type SpinBudget } from '../core/spin.js';
@@ -168,8 +168,6 @@ export const WRITERS_WAITING = 1 << 29;
 export const WRITER_STARVING = 1 << 30;
 export const HANDOFF = 1 << 31;
 
-/** How long a sleeping writer waits before it asks for the lock to be handed to it. */
-export const WRITER_FAIR_AFTER_MS = 1;
 /** Bits of the threads that sleep on STATE. */
 const STATE_SLEEPERS = READERS_WAITING | UPGRADABLE_WAITING;
 /** What keeps a reader out (invariant 2). */
@@ -350,7 +348,7 @@ function writeStep(a: Int32Array, i: number): Step {
     // Once we have slept we cannot know whether other writers still sleep: keep the bit when we
     // take the lock so our release wakes the next one (invariant 4).
     const otherWriters = parked ? WRITERS_WAITING : 0;
-    const starving = parked && now() - sleptSince > WRITER_FAIR_AFTER_MS;
+    const starving = parked && now() - sleptSince > FAIR_AFTER_MS;
     for (;;) {
       const s = Atomics.load(a, i);
       if (isUnlocked(s) || (parked && (s & HANDOFF) !== 0)) {

@@ -10,7 +10,7 @@
  *
  * Fairness for large requests: with barging, a request for n permits can starve while a stream of
  * small acquirers keeps the count below n. As in Go's mutex starvation mode (and parking_lot's
- * eventual fairness), a waiter that has waited longer than `SEM_FAIR_AFTER_MS` claims the HEAD slot
+ * eventual fairness), a waiter that has waited longer than `FAIR_AFTER_MS` claims the HEAD slot
  * with a fresh token. While HEAD is set nobody else may take permits — new acquirers, fast path
  * included, queue behind it — so released permits accumulate until the head's n are there; the
  * head takes them, clears HEAD and wakes everyone. This is Go's `semaphore.Weighted` rule ("a large
@@ -83,7 +83,7 @@
  * of a process; a clock step only shortens or lengthens one lease (fairness, never safety).
  */
 import { now, wake, type ParsedWait } from '../core/futex.js';
-import { park, parkAsync, type Parking } from '../core/park.js';
+import { FAIR_AFTER_MS, park, parkAsync, type Parking } from '../core/park.js';
 import { reapDeadHolds } from '../core/holders.js';
 import { ROBUST_SLICE_MS } from '../core/owner-death.js';
 
@@ -107,8 +107,6 @@ export const SEMAPHORE_WORDS = HOLDERS + 2 * SEM_SLOTS;
 /** The largest count (and request) an Int32 count word can hold. */
 export const MAX_PERMITS = 0x7fff_ffff;
 
-/** How long a waiter waits before it claims the head slot and closes the gate behind it. */
-export const SEM_FAIR_AFTER_MS = 1;
 /** A head that has not renewed its lease for this long is presumed dead or stalled. */
 export const HEAD_LEASE_MS = 500;
 /** The head renews its lease at least this often (it never sleeps longer). */
@@ -256,7 +254,7 @@ function step(a: Int32Array, i: number, n: number, st: AcquireState): boolean {
     st.token = 0;
     return true;
   }
-  if (st.token === 0 && now() - st.since >= SEM_FAIR_AFTER_MS) {
+  if (st.token === 0 && now() - st.since >= FAIR_AFTER_MS) {
     st.token = claimHead(a, i);
     // As the head, the gate no longer stops us: try again at once.
     if (st.token !== 0 && tryTake(a, i, n, st.token)) {
