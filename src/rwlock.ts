@@ -4,17 +4,10 @@
  * files beside it (table below) are the API layer. Ownership and what is invalid use, with the
  * errors it throws: `rwlock-misuse.ts`.
  *
- * Layout (BYTE_LENGTH 92):
- * | word | content |
- * |------|---------|
- * | 0    | tag (kind id), written once by the constructor |
- * | 1    | STATE: reader count \| UPGRADABLE \| WRITE_LOCKED \| UPGRADING \| waiting bits |
- * | 2    | WRITER_NOTIFY: writers sleep here, one is woken at a time |
- * | 3    | UPGRADE_NOTIFY: the upgrading thread sleeps here while readers drain |
- * | 4    | WRITER_OWNER: owner id of the write holder (0: none) |
- * | 5    | UPGRADABLE_OWNER: owner id of the upgradable-read holder (0: none) |
- * | 6    | FLAGS: bit 0 OWNER_DIED (a holder died; see `ownerDied`), bit 1 SLOTS_WANTED |
- * | 7–22 | READ_HOLDERS: 8 slots `(owner id, read holds)` (core/holders.ts), for dead readers |
+ * Layout (BYTE_LENGTH 92): word 0 is the tag (kind id), written once by the constructor; words
+ * 1–22 are the raw lock's words, in the order of `raw/rwlock.ts`'s "Words" table (its index 0,
+ * STATE, is word 1 here), with its state-word table. Indices in this layer are the raw constants
+ * (`STATE`, `WRITER_OWNER`, `READ_HOLDERS`, ...) added to the state word's index.
  *
  * ## Owner death (docs/robustness.md)
  * A thread that dies holding the write lock or the upgradable read lock is named in its owner
