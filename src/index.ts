@@ -28,7 +28,7 @@ export {
   type HistogramStats,
   type StatsOptions,
 } from './observe/stats.js';
-export { CHANNELS, type LockEvent, type LockEventMode } from './observe/events.js';
+export { CHANNELS, type LockEvent, type LockEventMode } from './core/events.js';
 export { Semaphore, PermitGuard, type SemaphoreOptions } from './semaphore.js';
 export { Condition, type ConditionLock, type ConditionOptions } from './condition.js';
 export {

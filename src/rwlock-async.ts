@@ -7,8 +7,8 @@
 import { abortReason } from './core/errors.js';
 import { now, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { checking, onAcquire, onAcquired } from './core/hooks.js';
-import { acquireChannel } from './observe/events.js';
-import { noteAcquired, observeAsync, observing, watching } from './observe/hooks.js';
+import { acquireChannel } from './core/events.js';
+import { noteAcquired, observeAsync, observing, watching } from './core/observe.js';
 import {
   readLockAsyncSlow,
   tryUpgrade as rawTryUpgrade,

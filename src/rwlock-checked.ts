@@ -13,8 +13,8 @@
  * inline (rwlock.ts).
  */
 import { onAcquire, onAcquired } from './core/hooks.js';
-import { acquireChannel } from './observe/events.js';
-import { noteAcquired, observing } from './observe/hooks.js';
+import { acquireChannel } from './core/events.js';
+import { noteAcquired, observing } from './core/observe.js';
 import { WRITE_LOCKED } from './raw/rwlock.js';
 import { RWLockGuard } from './rwlock-guard.js';
 import { tookUpgradable, wrote, type RWLockLocal } from './rwlock-local.js';

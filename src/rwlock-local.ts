@@ -8,7 +8,7 @@
  * stay private fields of `RWLock` (the read fast paths use them; `rw.readHolds` reads the
  * count). Nothing here is shared with other threads (each thread has its own `RWLock` objects).
  */
-import { noteOwnerDied } from './observe/hooks.js';
+import { noteOwnerDied } from './core/observe.js';
 import { OWNER_ID } from './core/thread.js';
 import { UPGRADABLE_OWNER, WRITER_OWNER } from './raw/rwlock.js';
 import { RWLockGuard } from './rwlock-guard.js';

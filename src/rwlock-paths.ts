@@ -9,8 +9,8 @@ import { PARKS } from './core/park.js';
 import { SpinBudget } from './core/spin.js';
 import { OWNER_ID } from './core/thread.js';
 import { checking, waitChecked } from './core/hooks.js';
-import { acquireChannel } from './observe/events.js';
-import { noteAcquired, noteTimeout, observing, watching } from './observe/hooks.js';
+import { acquireChannel } from './core/events.js';
+import { noteAcquired, noteTimeout, observing, watching } from './core/observe.js';
 import {
   readLockRecursive,
   readLockSlow,

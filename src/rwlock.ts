@@ -39,8 +39,8 @@ import { wasReaped } from './core/owner-death.js';
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
 import { checkCallback, type Lockable } from './exclusive.js';
 import { checking, onAcquire, onAcquired, onRelease, runHolding } from './core/hooks.js';
-import { noteAcquired, noteReleased, observeAsync, observing, watching } from './observe/hooks.js';
-import { acquireChannel, releaseChannel } from './observe/events.js';
+import { noteAcquired, noteReleased, observeAsync, observing, watching } from './core/observe.js';
+import { acquireChannel, releaseChannel } from './core/events.js';
 import {
   clearOwnerDied,
   downgrade as rawDowngrade,

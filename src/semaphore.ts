@@ -41,8 +41,8 @@ import { PARKS } from './core/park.js';
 import { OWNER_ID } from './core/thread.js';
 import { checkCallback } from './exclusive.js';
 import { checking, waitChecked } from './core/hooks.js';
-import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
-import { acquireChannel, releaseChannel } from './observe/events.js';
+import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './core/observe.js';
+import { acquireChannel, releaseChannel } from './core/events.js';
 import {
   acquireAsyncSlow,
   acquireSlow,

@@ -37,8 +37,8 @@ import {
   unlock,
   waitForTurn,
 } from './raw/ticketlock.js';
-import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
-import { acquireChannel, releaseChannel } from './observe/events.js';
+import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './core/observe.js';
+import { acquireChannel, releaseChannel } from './core/events.js';
 import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './core/hooks.js';
 
 const BYTES = 4 * (1 + TICKETLOCK_WORDS);

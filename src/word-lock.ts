@@ -27,8 +27,8 @@ import {
   unlockSlow,
   type ExclusivePolicy,
 } from './raw/mutex.js';
-import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
-import { acquireChannel, releaseChannel } from './observe/events.js';
+import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './core/observe.js';
+import { acquireChannel, releaseChannel } from './core/events.js';
 
 export const WORD_LOCK_BYTES = 8;
 

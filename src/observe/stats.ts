@@ -26,7 +26,7 @@
  */
 import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
 import { describe } from '../core/layout.js';
-import { recordingTable, setRecording } from './hooks.js';
+import { recordingTable, setRecording } from './recorder.js';
 import { BUCKETS, COUNTER_NAMES, DEFAULT_CAPACITY, StatsTable, type HistogramReading } from './table.js';
 
 /** Key under which the table travels to workers in `worker_threads` environment data. */

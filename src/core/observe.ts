@@ -1,27 +1,18 @@
 /**
- * What the locks call when they are observed. Everything here is off the fast path: a lock's
- * fast path tests `observing || <channel>.hasSubscribers` (two loads, false when observability is
- * off) and calls in only when it is true. The contended paths test `watching()`.
+ * What the locks call when they are observed: the seam between the primitives and `src/observe/`.
+ * It lives in core, below both: primitives call it; it publishes the `node:diagnostics_channel`
+ * events itself (`core/events.ts`) and hands the stats part to the recorder `observe/` installs
+ * (`installRecorder`), so no arrow runs from core or a primitive up into `observe/`.
  *
- * Per-thread state: this thread's view of the shared table, a class name → slot cache, and the
- * acquisition time of each lock object this thread holds (hold time is measured per object: a lock
- * acquired through one object and released through another view of it records no hold time).
+ * Everything here is off the fast path: a lock's fast path tests `observing || <channel>.hasSubscribers`
+ * (two loads, false when observability is off) and calls in only when it is true. The contended
+ * paths test `watching()`.
+ *
+ * Per-thread state: the installed recorder, and the acquisition time of each lock object this
+ * thread holds (hold time is measured per object: a lock acquired through one object and released
+ * through another view of it records no hold time).
  */
-import { now } from '../core/futex.js';
-import { SLOW_PATH } from '../raw/mutex.js';
-import {
-  C_ABORTS,
-  C_ACQUISITIONS,
-  C_CONTENDED,
-  C_HANDOFFS,
-  C_OWNER_DEATHS,
-  C_PARKS,
-  C_SPIN_SUCCESSES,
-  C_TIMEOUTS,
-  HOLD,
-  WAIT,
-  type StatsTable,
-} from './table.js';
+import { now } from './futex.js';
 import {
   abortChannel,
   acquireChannel,
@@ -33,50 +24,42 @@ import {
   type LockEvent,
   type LockEventMode,
 } from './events.js';
-import { TimeoutError } from '../core/errors.js';
+import { TimeoutError } from './errors.js';
 
 /** What the hooks need from a lock. */
 export interface ObservedLock {
   readonly name: string;
 }
 
+/**
+ * The stats side of the hooks, installed by `observe/` while this thread records stats: `slotOf`
+ * gives the lock's class slot in the shared table (-1: not recorded), the others count into it.
+ */
+export interface Recorder {
+  slotOf(lock: ObservedLock): number;
+  acquired(slot: number, waitMs: number, parks: number): void;
+  released(slot: number, holdMs: number): void;
+  timedOut(slot: number): void;
+  aborted(slot: number): void;
+  ownerDied(slot: number): void;
+}
+
 /** True while this thread records stats (the fast paths test it). */
 export let observing = false;
 
-let table: StatsTable | null = null;
-let only: ReadonlySet<string> | null = null;
-const slots = new Map<string, number>();
+let recorder: Recorder | null = null;
 const heldSince = new Map<object, number>();
 
-/** @internal Points this thread's recording at `t` (null: stop recording here). */
-export function setRecording(t: StatsTable | null, classes: ReadonlySet<string> | null): void {
-  table = t;
-  only = classes;
-  slots.clear();
+/** @internal `observe/` installs its recorder here (null: stop recording in this thread). */
+export function installRecorder(r: Recorder | null): void {
+  recorder = r;
   heldSince.clear();
-  SLOW_PATH.handedOff = false;
-  observing = t !== null;
-}
-
-/** @internal The table this thread records into, if any. */
-export function recordingTable(): StatsTable | null {
-  return table;
+  observing = r !== null;
 }
 
 /** Slow paths: is anything observing (stats here, or a subscriber on any sablock channel)? */
 export function watching(): boolean {
   return observing || anySubscribers();
-}
-
-/** Slot of this lock's class in the table, or -1 when not recorded (off, filtered out). */
-function slotOf(lock: ObservedLock): number {
-  if (table === null || !table.enabled) return -1;
-  let s = slots.get(lock.name);
-  if (s === undefined) {
-    s = only !== null && !only.has(lock.name) ? -1 : table.slotOf(lock.name);
-    slots.set(lock.name, s);
-  }
-  return s;
 }
 
 function kindOf(lock: ObservedLock): string {
@@ -97,17 +80,8 @@ function message(lock: ObservedLock, mode: LockEventMode | undefined): LockEvent
 export function noteAcquired(lock: ObservedLock, waitStart = -1, parks = 0, mode?: LockEventMode): void {
   const t = now();
   const waitMs = waitStart < 0 ? 0 : t - waitStart;
-  const s = slotOf(lock);
-  if (s >= 0) {
-    const tb = table!;
-    tb.count(s, C_ACQUISITIONS);
-    if (waitStart >= 0) {
-      tb.count(s, C_CONTENDED);
-      if (parks === 0) tb.count(s, C_SPIN_SUCCESSES);
-      else tb.count(s, C_PARKS, parks);
-      tb.record(s, WAIT, waitMs * 1e6);
-    }
-  }
+  const s = recorder === null ? -1 : recorder.slotOf(lock);
+  if (s >= 0) recorder!.acquired(s, waitStart < 0 ? -1 : waitMs, parks);
   // Only when a release will be observed to take it out again (else the map would keep the lock alive).
   if (observing || releaseChannel.hasSubscribers) heldSince.set(lock, t);
   if (waitStart >= 0 && contendedChannel.hasSubscribers) {
@@ -128,14 +102,8 @@ export function noteReleased(lock: ObservedLock, mode?: LockEventMode): void {
   const since = heldSince.get(lock);
   if (since !== undefined) heldSince.delete(lock);
   const holdMs = since === undefined ? -1 : now() - since;
-  // The raw release says whether it handed the lock to a parked waiter (sync, so it was this one).
-  const handedOff = SLOW_PATH.handedOff;
-  SLOW_PATH.handedOff = false;
-  const s = slotOf(lock);
-  if (s >= 0) {
-    if (handedOff) table!.count(s, C_HANDOFFS);
-    if (holdMs >= 0) table!.record(s, HOLD, holdMs * 1e6);
-  }
+  const s = recorder === null ? -1 : recorder.slotOf(lock);
+  if (s >= 0) recorder!.released(s, holdMs);
   if (releaseChannel.hasSubscribers) {
     const m = message(lock, mode);
     if (holdMs >= 0) m.holdMs = holdMs;
@@ -145,8 +113,8 @@ export function noteReleased(lock: ObservedLock, mode?: LockEventMode): void {
 
 /** A timed acquisition of `lock` that started waiting at `waitStart` gave up. */
 export function noteTimeout(lock: ObservedLock, waitStart: number, mode?: LockEventMode): void {
-  const s = slotOf(lock);
-  if (s >= 0) table!.count(s, C_TIMEOUTS);
+  const s = recorder === null ? -1 : recorder.slotOf(lock);
+  if (s >= 0) recorder!.timedOut(s);
   if (timeoutChannel.hasSubscribers) {
     const m = message(lock, mode);
     m.waitMs = now() - waitStart;
@@ -156,8 +124,8 @@ export function noteTimeout(lock: ObservedLock, waitStart: number, mode?: LockEv
 
 /** An async acquisition of `lock` was aborted by its signal. */
 export function noteAbort(lock: ObservedLock, waitStart: number, mode?: LockEventMode): void {
-  const s = slotOf(lock);
-  if (s >= 0) table!.count(s, C_ABORTS);
+  const s = recorder === null ? -1 : recorder.slotOf(lock);
+  if (s >= 0) recorder!.aborted(s);
   if (abortChannel.hasSubscribers) {
     const m = message(lock, mode);
     m.waitMs = now() - waitStart;
@@ -171,8 +139,8 @@ export function noteAbort(lock: ObservedLock, waitStart: number, mode?: LockEven
  * `sablock:owner-died`. Cheap to call when nothing observes.
  */
 export function noteOwnerDied(lock: ObservedLock): void {
-  const s = observing ? slotOf(lock) : -1;
-  if (s >= 0) table!.count(s, C_OWNER_DEATHS);
+  const s = recorder === null ? -1 : recorder.slotOf(lock);
+  if (s >= 0) recorder!.ownerDied(s);
   if (ownerDiedChannel.hasSubscribers) ownerDiedChannel.publish(message(lock, undefined));
 }
 
