@@ -21,6 +21,7 @@ import { attach, describe, makeHandle, place, type Handle, type PlacementOptions
 import { checkTimeout, deadlineAfter, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { abortReason, LockError } from './core/errors.js';
 import { checking, waitChecked } from './core/hooks.js';
+import type { Lockable } from './exclusive.js';
 import {
   CONDITION_WORDS,
   finishWait,
@@ -36,19 +37,13 @@ import {
 const BYTES = 4 * (1 + CONDITION_WORDS);
 const FROM_HANDLE = Symbol('fromHandle');
 
-/** What a Condition needs from a lock: `lockAsync` only for `waitAsync`. */
-export interface ConditionLock {
-  /** Re-acquires the lock after `wait` (blocking). */
-  lock(): unknown;
-  /** Releases the lock when `wait`/`waitAsync` starts waiting. */
-  unlock(): void;
-  /** Re-acquires the lock after `waitAsync`; required only by `waitAsync`. */
-  lockAsync?(options?: WaitOptions): Promise<unknown>;
-  /** If present, used to reject waiting without holding the lock (LockError ERR_LOCK_NOT_HELD). */
-  isHeldByCurrentThread?(): boolean;
-  /** Lock name used in error messages (`'lock'` when absent). */
-  readonly name?: string;
-}
+/**
+ * What a Condition needs of a lock: the part of the one `Lockable` protocol it uses. `lock` and
+ * `unlock` always; `lockAsync` only for `waitAsync`; `isHeldByCurrentThread`, if present, to
+ * reject waiting without the lock (LockError ERR_LOCK_NOT_HELD); `name` for messages (`'lock'`
+ * when absent). Every sablock lock and lock view (`RWLock.writer`) is one.
+ */
+export type ConditionLock = Pick<Lockable, 'lock' | 'unlock' | 'isHeldByCurrentThread'> & Partial<Pick<Lockable, 'lockAsync' | 'name'>>;
 
 /** Options of `new Condition()`: placement, class name and verifier rank. */
 export type ConditionOptions = PlacementOptions;
