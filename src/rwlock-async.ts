@@ -40,8 +40,8 @@ export async function writeLockAsync(l: RWLockLocal, options?: WaitOptions): Pro
     const slow = writeLockAsyncSlow(l.a, l.i, wait, l.rw.name, l.onOwnerDied, () => ownWrite(l));
     await (waitStart >= 0 ? observeAsync(l.rw, waitStart, wait.signal, slow, 'write') : slow);
   } else {
+    ownWrite(l); // recorded before any event subscriber runs
     if (observing || acquireChannel.hasSubscribers) noteAcquired(l.rw, -1, 0, 'write'); // observe
-    ownWrite(l);
   }
   if (checking) onAcquired(l.rw, false, true);
   return writeGuardFor(l);
@@ -58,8 +58,8 @@ export async function upgradableReadLockAsync(l: RWLockLocal, options?: WaitOpti
     const slow = readLockAsyncSlow(l.a, l.i, wait, l.rw.name, true, l.onOwnerDied, () => ownUpgradable(l));
     await (waitStart >= 0 ? observeAsync(l.rw, waitStart, wait.signal, slow, 'upgradable') : slow);
   } else {
+    ownUpgradable(l); // recorded before any event subscriber runs
     if (observing || acquireChannel.hasSubscribers) noteAcquired(l.rw, -1, 0, 'upgradable'); // observe
-    ownUpgradable(l);
   }
   if (checking) onAcquired(l.rw, false, true);
   return upgradableGuardFor(l);

@@ -196,8 +196,8 @@ export class RWLock {
       const slow = readLockAsyncSlow(this.#a, this.#i, wait, this.name, false, this.#l.onOwnerDied, () => this.#tookRead());
       await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow, 'read') : slow);
     } else {
+      this.#tookRead(); // recorded before any event subscriber runs
       if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'read'); // observe
-      this.#tookRead();
     }
     if (checking) onAcquired(this, true, true);
     return new RWLockGuard(this, 'read');

@@ -97,6 +97,23 @@ describe('an async acquisition is recorded in the turn that acquires', () => {
   });
 });
 
+describe('an async acquisition that did not wait is recorded before its acquire event is published', () => {
+  for (const mode of ['read', 'write', 'upgradable'] as const) {
+    it(`RWLock ${mode} (fast path): a worker stopped in the acquire-event subscriber is reaped`, async () => {
+      const rw = new RWLock();
+      const ok = await stopAfterAcquiring(`${mode}-fast`, rw.handle, () => {}, async () => {
+        // Before the fix the event came first: a hold with no owner word or slot, never reaped.
+        if (!rw.tryWriteLock(3000)) return false;
+        const died = rw.ownerDied;
+        rw.markConsistent();
+        rw.writeUnlock();
+        return died;
+      });
+      expect(ok).toBe(true);
+    });
+  }
+});
+
 describe('a blocking acquisition is recorded before its acquire event is published', () => {
   it('Semaphore acquire(): a worker stopped in an acquire-event subscriber gives its permit back', async () => {
     const sem = new Semaphore(1, { trackOwners: true });
