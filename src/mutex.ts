@@ -31,8 +31,6 @@ export type MutexOptions = PlacementOptions;
 export class Mutex extends WordLock {
   /** Bytes one Mutex occupies at a placement. */
   static readonly BYTE_LENGTH = WORD_LOCK_BYTES;
-  /** Required alignment of `byteOffset`. */
-  static readonly BYTE_ALIGNMENT = 4;
 
   constructor(options?: MutexOptions);
   /** @internal */

@@ -30,8 +30,6 @@ export type SpinLockOptions = PlacementOptions;
 export class SpinLock extends WordLock {
   /** Bytes one SpinLock occupies at a placement. */
   static readonly BYTE_LENGTH = WORD_LOCK_BYTES;
-  /** Required alignment of `byteOffset`. */
-  static readonly BYTE_ALIGNMENT = 4;
 
   constructor(options?: SpinLockOptions);
   /** @internal */

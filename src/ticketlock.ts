@@ -9,7 +9,7 @@
  * QUEUED).
  */
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
-import { attach, place, type Handle, type PlacementOptions } from './core/layout.js';
+import { FROM_HANDLE, placeOrAttach, type Handle, type PlacementOptions } from './core/layout.js';
 import { checkTimeout, deadlineAfter, parseWaitOptions, now, type WaitOptions } from './core/futex.js';
 import { PARKS } from './core/park.js';
 import { abortReason, LockError } from './core/errors.js';
@@ -43,8 +43,6 @@ import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './core/
 
 const BYTES = 4 * (1 + TICKETLOCK_WORDS);
 
-const FROM_HANDLE = Symbol('fromHandle');
-
 /** Options of `new TicketLock()`: placement, class name and verifier rank. */
 export type TicketLockOptions = PlacementOptions;
 
@@ -52,8 +50,6 @@ export type TicketLockOptions = PlacementOptions;
 export class TicketLock extends ExclusiveLock {
   /** Bytes one TicketLock occupies at a placement. */
   static readonly BYTE_LENGTH = BYTES;
-  /** Required alignment of `byteOffset`. */
-  static readonly BYTE_ALIGNMENT = 4;
 
   /** Reports a reaped owner or queued waiter to stats and events (once per death). */
   readonly #onOwnerDied = (): void => noteOwnerDied(this);
@@ -63,10 +59,7 @@ export class TicketLock extends ExclusiveLock {
   constructor(options: typeof FROM_HANDLE, handle: unknown);
   constructor(options?: TicketLockOptions | typeof FROM_HANDLE, handle?: unknown) {
     assertOwnerIdFits();
-    super(
-      'TicketLock',
-      options === FROM_HANDLE ? attach('TicketLock', handle, () => BYTES) : place('TicketLock', BYTES, options),
-    );
+    super('TicketLock', placeOrAttach('TicketLock', BYTES, options, handle));
   }
 
   /** Attaches to the TicketLock a handle describes. */

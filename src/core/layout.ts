@@ -325,3 +325,65 @@ export function makeHandle<E extends object>(kind: Kind, src: HandleSource, extr
   if (extra !== undefined) Object.assign(h, extra);
   return h as Handle & E;
 }
+
+/**
+ * The first argument of the internal constructor overload `new X(FROM_HANDLE, handle)` that
+ * `X.from(handle)` calls: attach to the primitive the handle names instead of placing a new one.
+ */
+export const FROM_HANDLE: unique symbol = Symbol('fromHandle');
+
+/** What every constructor does first: `new X(options)` places, `new X(FROM_HANDLE, handle)` attaches. */
+export function placeOrAttach(kind: Kind, byteLength: number, options: unknown, handle: unknown): Placement {
+  return options === FROM_HANDLE ? attach(kind, handle, () => byteLength) : place(kind, byteLength, options);
+}
+
+/**
+ * @internal Base of every primitive: what it keeps of its placement, and its handle. The view of
+ * its state words stays in each subclass, as fields its own fast paths read.
+ */
+export abstract class Primitive {
+  /** Required alignment of `byteOffset` (every primitive is made of Int32 words). */
+  static readonly BYTE_ALIGNMENT = 4;
+
+  /** Class name (for the verifier and stats); shared through the handle. */
+  readonly name: string;
+  /** The buffer this primitive lives in. */
+  readonly buffer: SharedArrayBuffer;
+  /** Byte offset of this primitive (its tag word) in `buffer`. */
+  readonly byteOffset: number;
+  readonly #kind: Kind;
+
+  protected constructor(kind: Kind, p: Placement) {
+    this.#kind = kind;
+    this.name = p.name;
+    this.buffer = p.buffer;
+    this.byteOffset = p.byteOffset;
+  }
+
+  /** Plain structured-cloneable description; `X.from(handle)` attaches to the same primitive. */
+  get handle(): Handle {
+    return makeHandle(this.#kind, this);
+  }
+
+  /** @internal The kind (`'Mutex'`, …), for error messages. */
+  protected get _kind(): Kind {
+    return this.#kind;
+  }
+}
+
+/**
+ * @internal Base of the locks the verifier orders by class and rank (both carried in the
+ * handle); `Condition`, `Semaphore` and `LockManager` are known by name only.
+ */
+export abstract class RankedPrimitive extends Primitive {
+  /** Lock-order verifier class: `name`, or the construction site of an unnamed lock. */
+  readonly lockClass: string;
+  /** Verifier rank from the options or the handle (undefined: none). */
+  readonly rank: number | undefined;
+
+  protected constructor(kind: Kind, p: Placement) {
+    super(kind, p);
+    this.lockClass = p.lockClass;
+    this.rank = p.rank;
+  }
+}
