@@ -1,6 +1,7 @@
 /**
  * The API layer over `raw/mutex.ts`, shared by `Mutex` and `SpinLock`: they are the same state
- * word and differ only in how long they spin and whether a starving waiter gets a handoff.
+ * word and differ only in how long they spin and whether a starving waiter gets a handoff
+ * (`POLICIES`, below); everything else, construction included, is written once here.
  *
  * Layout (8 bytes):
  * | word | content |
@@ -8,12 +9,14 @@
  * | 0    | tag (kind id), written once by the constructor |
  * | 1    | state: owner id (bits 0–27) \| PARKED \| FAIR \| HANDOFF \| OWNER_DIED — see `raw/mutex.ts` |
  */
-import { OWNER_ID } from './core/thread.js';
+import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
 import { wasReaped } from './core/owner-death.js';
 import { PARKS } from './core/park.js';
 import { checkTimeout, deadlineAfter, now, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { abortReason, LockError } from './core/errors.js';
-import type { Kind, Placement } from './core/layout.js';
+import { placeOrAttach } from './core/layout.js';
+import { FAIR_AFTER_MS } from './core/park.js';
+import { SpinBudget } from './core/spin.js';
 import { ExclusiveLock, LockGuard } from './exclusive.js';
 import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './core/hooks.js';
 import {
@@ -32,15 +35,28 @@ import { acquireChannel, releaseChannel } from './observe/events.js';
 
 export const WORD_LOCK_BYTES = 8;
 
+/** The two locks on this state word. */
+export type WordLockKind = 'Mutex' | 'SpinLock';
+
+/** This thread's tuning for every lock of each kind: the one thing Mutex and SpinLock differ in. */
+const POLICIES: Record<WordLockKind, ExclusivePolicy> = {
+  // Short spins, handoff after 1 ms parked.
+  Mutex: { budget: new SpinBudget(4, 128), maxBackoff: 16, fairAfterMs: FAIR_AFTER_MS },
+  // Long backed-off spins, no handoff (throughput first).
+  SpinLock: { budget: new SpinBudget(16, 1024), maxBackoff: 256, fairAfterMs: Infinity },
+};
+
 /** @internal Base of Mutex and SpinLock. */
 export abstract class WordLock extends ExclusiveLock {
   readonly #policy: ExclusivePolicy;
   /** Called by the raw layer when this thread took the lock over from a dead owner (once per death). */
   readonly #onOwnerDied = (): void => noteOwnerDied(this);
 
-  protected constructor(kind: Kind, p: Placement, policy: ExclusivePolicy) {
-    super(kind, p);
-    this.#policy = policy;
+  /** Places a new lock of `kind` (`options`), or attaches to one (`FROM_HANDLE`, `handle`). */
+  protected constructor(kind: WordLockKind, options: unknown, handle: unknown) {
+    assertOwnerIdFits();
+    super(kind, placeOrAttach(kind, WORD_LOCK_BYTES, options, handle));
+    this.#policy = POLICIES[kind];
   }
 
   /** Blocks until this thread holds the lock. Throws ERR_LOCK_RECURSIVE if it already does. */
