@@ -249,29 +249,19 @@ function checkNoOverlap(i32: Int32Array, base: number, byteLength: number, kind:
   }
 }
 
+/** The fields every handle has (`Handle`), in the order `attach` reads them. */
+const HANDLE_FIELDS = ['kind', 'name', 'buffer', 'byteOffset', 'lockClass', 'rank'] as const;
+
 /** Re-attaches to a primitive from its handle; reads only. */
 export function attach(kind: Kind, handle: unknown, byteLengthOf: (h: Record<string, unknown>) => number): Placement {
   if (handle === null || typeof handle !== 'object') {
     throw new TypeError(`handle must be a ${kind} handle object, got ${describe(handle)}`);
   }
   // Read each field once: a getter or Proxy could answer differently on a second read (TOCTOU).
-  const {
-    kind: hKind,
-    name: hName,
-    buffer: hBuffer,
-    byteOffset: hOffset,
-    lockClass: hClass,
-    rank: hRank,
-  } = handle as Record<string, unknown>;
-  const h: Record<string, unknown> = {
-    ...(handle as Record<string, unknown>),
-    kind: hKind,
-    name: hName,
-    buffer: hBuffer,
-    byteOffset: hOffset,
-    lockClass: hClass,
-    rank: hRank,
-  };
+  // The copy keeps the kind's own fields (read by `byteLengthOf`), with the first reads on top.
+  const firstReads: Record<string, unknown> = {};
+  for (const f of HANDLE_FIELDS) firstReads[f] = (handle as Record<string, unknown>)[f];
+  const h: Record<string, unknown> = { ...(handle as Record<string, unknown>), ...firstReads };
   if (h.kind !== kind) {
     throw new TypeError(`handle.kind must be "${kind}", got ${describe(h.kind)}`);
   }
