@@ -653,21 +653,13 @@ function parking(
  */
 export function reapDeadOwners(a: Int32Array, i: number, onOwnerDied?: OnOwnerDied): number {
   let reaped = 0;
-  const w = Atomics.load(a, i + WRITER_OWNER);
-  // One reaper per death: the CAS from the dead id (never reused; the dead cannot clear it).
-  if (w !== 0 && isDeadOwner(w) && Atomics.compareExchange(a, i + WRITER_OWNER, w, 0) === w) {
-    // Tell the next holders before anyone can acquire (persists until markConsistent).
-    Atomics.or(a, i + FLAGS, RW_OWNER_DIED);
-    // w held WRITE_LOCKED (invariant 9): release it as w would have, waking the waiters.
+  if (claimFromDead(a, i, WRITER_OWNER)) {
+    // It held WRITE_LOCKED (invariant 9): release it as the dead writer would have, waking the waiters.
     writeUnlock(a, i);
     reaped++;
     onOwnerDied?.();
   }
-  const u = Atomics.load(a, i + UPGRADABLE_OWNER);
-  // One reaper per death, as above.
-  if (u !== 0 && isDeadOwner(u) && Atomics.compareExchange(a, i + UPGRADABLE_OWNER, u, 0) === u) {
-    // Tell the next holders before anyone can acquire.
-    Atomics.or(a, i + FLAGS, RW_OWNER_DIED);
+  if (claimFromDead(a, i, UPGRADABLE_OWNER)) {
     releaseDeadUpgradable(a, i);
     reaped++;
     onOwnerDied?.();
@@ -685,6 +677,19 @@ export function reapDeadOwners(a: Int32Array, i: number, onOwnerDied?: OnOwnerDi
     onOwnerDied?.();
   }
   return reaped;
+}
+
+/**
+ * Clears owner word `word` (WRITER_OWNER or UPGRADABLE_OWNER) if it names a dead thread and sets
+ * OWNER_DIED; true if this call did, and must now release the dead thread's hold.
+ */
+function claimFromDead(a: Int32Array, i: number, word: number): boolean {
+  const o = Atomics.load(a, i + word);
+  // One reaper per death: the CAS from the dead id (never reused; the dead cannot clear it).
+  if (o === 0 || !isDeadOwner(o) || Atomics.compareExchange(a, i + word, o, 0) !== o) return false;
+  // Tell the next holders before anyone can acquire (persists until markConsistent).
+  Atomics.or(a, i + FLAGS, RW_OWNER_DIED);
+  return true;
 }
 
 /** Drops a dead thread's upgradable hold (and its UPGRADING), or the write lock it upgraded to. */
