@@ -145,23 +145,28 @@ export function noteReleased(lock: ObservedLock, mode?: LockEventMode): void {
 
 /** A timed acquisition of `lock` that started waiting at `waitStart` gave up. */
 export function noteTimeout(lock: ObservedLock, waitStart: number, mode?: LockEventMode): void {
-  const s = slotOf(lock);
-  if (s >= 0) table!.count(s, C_TIMEOUTS);
-  if (timeoutChannel.hasSubscribers) {
-    const m = message(lock, mode);
-    m.waitMs = now() - waitStart;
-    timeoutChannel.publish(m);
-  }
+  noteGaveUp(lock, waitStart, mode, C_TIMEOUTS, timeoutChannel);
 }
 
 /** An async acquisition of `lock` was aborted by its signal. */
 export function noteAbort(lock: ObservedLock, waitStart: number, mode?: LockEventMode): void {
+  noteGaveUp(lock, waitStart, mode, C_ABORTS, abortChannel);
+}
+
+/** A wait that ended without the lock: counts it in `counter`, publishes it (with `waitMs`) on `channel`. */
+function noteGaveUp(
+  lock: ObservedLock,
+  waitStart: number,
+  mode: LockEventMode | undefined,
+  counter: number,
+  channel: typeof timeoutChannel,
+): void {
   const s = slotOf(lock);
-  if (s >= 0) table!.count(s, C_ABORTS);
-  if (abortChannel.hasSubscribers) {
+  if (s >= 0) table!.count(s, counter);
+  if (channel.hasSubscribers) {
     const m = message(lock, mode);
     m.waitMs = now() - waitStart;
-    abortChannel.publish(m);
+    channel.publish(m);
   }
 }
 
