@@ -41,7 +41,7 @@ import { PARKS } from './core/park.js';
 import { OWNER_ID } from './core/thread.js';
 import { checkCallback } from './exclusive.js';
 import { checking, waitChecked } from './core/hooks.js';
-import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
+import { noteAcquired, noteOwnerDied, noteReleased, noteWaitEnded, observeAsync, observing, watching } from './observe/hooks.js';
 import { acquireChannel, releaseChannel } from './observe/events.js';
 import {
   acquireAsyncSlow,
@@ -257,10 +257,7 @@ export class Semaphore extends Primitive {
     // Recorded right after the take, before any event subscriber runs (a thread stopped in one
     // would otherwise hold permits no reaper knows of).
     if (ok) this.#took(n);
-    if (waitStart >= 0) {
-      if (ok) noteAcquired(this, waitStart, PARKS.count);
-      else noteTimeout(this, waitStart);
-    }
+    if (waitStart >= 0) noteWaitEnded(this, waitStart, ok, PARKS.count);
     return ok;
   }
 

@@ -37,7 +37,7 @@ import {
   unlock,
   waitForTurn,
 } from './raw/ticketlock.js';
-import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
+import { noteAcquired, noteOwnerDied, noteReleased, noteWaitEnded, observeAsync, observing, watching } from './observe/hooks.js';
 import { acquireChannel, releaseChannel } from './observe/events.js';
 import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './core/hooks.js';
 
@@ -141,10 +141,7 @@ export class TicketLock extends ExclusiveLock {
       return ok;
     };
     const ok = checking ? waitChecked(this, false, deadline, true, poll, () => ownerOf(this._a, this._i)) : poll(deadline);
-    if (waitStart >= 0) {
-      if (ok) noteAcquired(this, waitStart, parks);
-      else noteTimeout(this, waitStart);
-    }
+    if (waitStart >= 0) noteWaitEnded(this, waitStart, ok, parks);
     return ok;
   }
 

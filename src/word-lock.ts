@@ -30,7 +30,7 @@ import {
   unlockSlow,
   type ExclusivePolicy,
 } from './raw/mutex.js';
-import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './observe/hooks.js';
+import { noteAcquired, noteOwnerDied, noteReleased, noteWaitEnded, observeAsync, observing, watching } from './observe/hooks.js';
 import { acquireChannel, releaseChannel } from './observe/events.js';
 
 export const WORD_LOCK_BYTES = 8;
@@ -156,10 +156,7 @@ export abstract class WordLock extends ExclusiveLock {
     const ok = checking
       ? this.#waitChecked(deadline)
       : lockSlow(this._a, this._i, OWNER_ID, deadline, this.#policy, this.#onOwnerDied);
-    if (waitStart >= 0) {
-      if (ok) noteAcquired(this, waitStart, PARKS.count);
-      else noteTimeout(this, waitStart);
-    }
+    if (waitStart >= 0) noteWaitEnded(this, waitStart, ok, PARKS.count);
     return ok;
   }
 

@@ -143,6 +143,15 @@ export function noteReleased(lock: ObservedLock, mode?: LockEventMode): void {
   }
 }
 
+/**
+ * A blocking wait for `lock` that started at `waitStart` ended: it took the lock (`ok`, after
+ * `parks` sleeps) or timed out. The one way every contended path records how its wait ended.
+ */
+export function noteWaitEnded(lock: ObservedLock, waitStart: number, ok: boolean, parks: number, mode?: LockEventMode): void {
+  if (ok) noteAcquired(lock, waitStart, parks, mode);
+  else noteTimeout(lock, waitStart, mode);
+}
+
 /** A timed acquisition of `lock` that started waiting at `waitStart` gave up. */
 export function noteTimeout(lock: ObservedLock, waitStart: number, mode?: LockEventMode): void {
   noteGaveUp(lock, waitStart, mode, C_TIMEOUTS, timeoutChannel);
