@@ -389,17 +389,23 @@ function writeParking(a: Int32Array, i: number, onOwnerDied?: OnOwnerDied, won?:
   return parking(a, i, i + WRITER_NOTIFY, writeStep(a, i), onOwnerDied, undefined, forward, () => abandonWrite(a, i), won);
 }
 
-/** Async write acquisition; resolves to how often it slept, rejects with TimeoutError or the signal's reason. */
-export function writeLockAsyncSlow(
+/**
+ * An async slow path on the event loop (write lock, upgrade): resolves to how often it slept once
+ * the lock is taken (`won` runs in the acquiring turn), rejects with TimeoutError or the signal's
+ * reason.
+ */
+export type AsyncSlowPath = (
   a: Int32Array,
   i: number,
   wait: ParsedWait,
   lockName: string,
   onOwnerDied?: OnOwnerDied,
   won?: () => void,
-): Promise<number> {
-  return parkAsync(a, writeParking(a, i, onOwnerDied, won), wait, lockName);
-}
+) => Promise<number>;
+
+/** Async write acquisition. */
+export const writeLockAsyncSlow: AsyncSlowPath = (a, i, wait, lockName, onOwnerDied, won) =>
+  parkAsync(a, writeParking(a, i, onOwnerDied, won), wait, lockName);
 
 /**
  * A writer gave up (timeout, abort). Its WRITERS_WAITING would keep new readers out until the
@@ -467,16 +473,8 @@ export function upgradeSlow(a: Int32Array, i: number, deadline: number, onOwnerD
 }
 
 /** Async upgrade; on rejection the upgradable lock is still held. */
-export function upgradeAsyncSlow(
-  a: Int32Array,
-  i: number,
-  wait: ParsedWait,
-  lockName: string,
-  onOwnerDied?: OnOwnerDied,
-  won?: () => void,
-): Promise<number> {
-  return parkAsync(a, upgradeParking(a, i, onOwnerDied, won), wait, lockName);
-}
+export const upgradeAsyncSlow: AsyncSlowPath = (a, i, wait, lockName, onOwnerDied, won) =>
+  parkAsync(a, upgradeParking(a, i, onOwnerDied, won), wait, lockName);
 
 /**
  * The upgrader's parking: sleeps on UPGRADE_NOTIFY (woken with notify-all, so an abandoned wait
