@@ -39,7 +39,7 @@ import {
 } from './raw/ticketlock.js';
 import { noteAcquired, noteOwnerDied, noteReleased, noteWaitEnded, observeAsync, observing, watching } from './observe/hooks.js';
 import { acquireChannel, releaseChannel } from './observe/events.js';
-import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './core/hooks.js';
+import { checking, onAcquire, onAcquired, onRelease, tryChecked, waitChecked } from './core/hooks.js';
 
 const BYTES = 4 * (1 + TICKETLOCK_WORDS);
 
@@ -107,7 +107,7 @@ export class TicketLock extends ExclusiveLock {
   tryLock(timeoutMs?: number): boolean {
     // A bad timeout is an error whether or not the lock happens to be free.
     if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
-    if (checking) return this.#tryLockChecked(timeoutMs);
+    if (checking) return tryChecked(this, false, timeoutMs !== undefined, () => this.#tryLock(timeoutMs));
     return this.#tryLock(timeoutMs);
   }
 
@@ -251,13 +251,5 @@ export class TicketLock extends ExclusiveLock {
     else if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe
     onAcquired(this, false, false);
     return new LockGuard(this);
-  }
-
-  #tryLockChecked(timeoutMs: number | undefined): boolean {
-    // A timed attempt can wait, so it orders like lock(); a plain tryLock() cannot (lockdep's rule).
-    if (timeoutMs !== undefined) onAcquire(this, false, false);
-    const taken = this.#tryLock(timeoutMs);
-    if (taken) onAcquired(this, false, false);
-    return taken;
   }
 }

@@ -18,7 +18,7 @@ import { placeOrAttach } from './core/layout.js';
 import { FAIR_AFTER_MS } from './core/park.js';
 import { SpinBudget } from './core/spin.js';
 import { ExclusiveLock, LockGuard } from './exclusive.js';
-import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './core/hooks.js';
+import { checking, onAcquire, onAcquired, onRelease, tryChecked, waitChecked } from './core/hooks.js';
 import {
   clearOwnerDied,
   isFree,
@@ -87,7 +87,7 @@ export abstract class WordLock extends ExclusiveLock {
   tryLock(timeoutMs?: number): boolean {
     // A bad timeout is an error whether or not the lock happens to be free.
     if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
-    if (checking) return this.#tryLockChecked(timeoutMs);
+    if (checking) return tryChecked(this, false, timeoutMs !== undefined, () => this.#tryLock(timeoutMs));
     return this.#tryLock(timeoutMs);
   }
 
@@ -168,17 +168,6 @@ export abstract class WordLock extends ExclusiveLock {
     else if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe
     onAcquired(this, false, false);
     return new LockGuard(this);
-  }
-
-  #tryLockChecked(timeoutMs: number | undefined): boolean {
-    // A timed attempt can wait, so it orders like lock(); a plain tryLock() cannot (lockdep's rule).
-    if (timeoutMs !== undefined) {
-      checkTimeout(timeoutMs, 'timeoutMs');
-      onAcquire(this, false, false);
-    }
-    const taken = this.#tryLock(timeoutMs);
-    if (taken) onAcquired(this, false, false);
-    return taken;
   }
 
   /**

@@ -103,6 +103,18 @@ export function onAcquired(lock: CheckedLock, shared: boolean, async: boolean): 
   impl?.onAcquired(lock, shared, async);
 }
 
+/**
+ * A `tryLock(timeoutMs)`-style attempt under the verifier: `attempt` does the same work as the
+ * unchecked path; a `timed` attempt can wait, so it orders like a blocking one (`onAcquire` first),
+ * a plain try cannot (lockdep's rule); a success is recorded (`onAcquired`). Returns `attempt()`'s.
+ */
+export function tryChecked(lock: CheckedLock, shared: boolean, timed: boolean, attempt: () => boolean): boolean {
+  if (timed) onAcquire(lock, shared, false);
+  const taken = attempt();
+  if (taken) onAcquired(lock, shared, false);
+  return taken;
+}
+
 /** Before a release; `owner` is the owner id the lock word names (0 when none or unknown). */
 export function onRelease(lock: CheckedLock, shared: boolean, owner: number): void {
   impl?.onRelease(lock, shared, owner);
