@@ -17,7 +17,7 @@
  * two steps makes the next step return 'not-equal' at once: nothing is lost (such a notify may also
  * wake another waiter: a spurious wakeup, which callers tolerate).
  */
-import { attach, describe, makeHandle, place, type Handle, type PlacementOptions } from './core/layout.js';
+import { describe, FROM_HANDLE, placeOrAttach, Primitive, type Handle, type PlacementOptions } from './core/layout.js';
 import { checkTimeout, deadlineAfter, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { abortReason, LockError } from './core/errors.js';
 import { checking, waitChecked } from './core/hooks.js';
@@ -35,7 +35,6 @@ import {
 } from './raw/condition.js';
 
 const BYTES = 4 * (1 + CONDITION_WORDS);
-const FROM_HANDLE = Symbol('fromHandle');
 
 /**
  * What a Condition needs of a lock: the part of the one `Lockable` protocol it uses. `lock` and
@@ -49,18 +48,10 @@ export type ConditionLock = Pick<Lockable, 'lock' | 'unlock' | 'isHeldByCurrentT
 export type ConditionOptions = PlacementOptions;
 
 /** A condition variable for worker_threads, used with any exclusive lock. */
-export class Condition {
+export class Condition extends Primitive {
   /** Bytes one Condition occupies at a placement. */
   static readonly BYTE_LENGTH = BYTES;
-  /** Required alignment of `byteOffset`. */
-  static readonly BYTE_ALIGNMENT = 4;
 
-  /** Class name (for the verifier and stats); shared through the handle. */
-  readonly name: string;
-  /** The buffer this condition variable lives in. */
-  readonly buffer: SharedArrayBuffer;
-  /** Byte offset of this condition variable in `buffer`. */
-  readonly byteOffset: number;
   readonly #a: Int32Array;
   readonly #i: number;
 
@@ -68,10 +59,8 @@ export class Condition {
   /** @internal */
   constructor(options: typeof FROM_HANDLE, handle: unknown);
   constructor(options?: ConditionOptions | typeof FROM_HANDLE, handle?: unknown) {
-    const p = options === FROM_HANDLE ? attach('Condition', handle, () => BYTES) : place('Condition', BYTES, options);
-    this.name = p.name;
-    this.buffer = p.buffer;
-    this.byteOffset = p.byteOffset;
+    const p = placeOrAttach('Condition', BYTES, options, handle);
+    super('Condition', p);
     this.#a = p.i32;
     this.#i = p.base + 1;
   }
@@ -79,11 +68,6 @@ export class Condition {
   /** Attaches to the Condition a handle describes (from `cv.handle`, possibly another thread's). */
   static from(handle: Handle): Condition {
     return new Condition(FROM_HANDLE, handle);
-  }
-
-  /** Plain structured-cloneable description; `Condition.from(handle)` attaches to the same one. */
-  get handle(): Handle {
-    return makeHandle('Condition', this);
   }
 
   /** Counts this thread as a waiter, reads SEQ (before unlocking: invariant 1), then unlocks. */

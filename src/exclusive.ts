@@ -1,10 +1,10 @@
 /**
- * What `Mutex`, `SpinLock` and `TicketLock` share: guards, `withLock`, handles, argument checks.
+ * What `Mutex`, `SpinLock` and `TicketLock` share: guards, `withLock`, errors, argument checks.
  * Each subclass keeps its own `lock()`/`unlock()` fast paths inline; everything here is off the
  * fast path.
  */
 import { LockError } from './core/errors.js';
-import { describe, makeHandle, type Handle, type Kind, type Placement } from './core/layout.js';
+import { describe, RankedPrimitive, type Kind, type Placement } from './core/layout.js';
 import type { WaitOptions } from './core/futex.js';
 import { OWNER_ID } from './core/thread.js';
 import { checking, runHolding } from './core/hooks.js';
@@ -79,31 +79,15 @@ export function checkCallback(fn: unknown, name = 'fn'): asserts fn is (...args:
   if (typeof fn !== 'function') throw new TypeError(`${name} must be a function, got ${describe(fn)}`);
 }
 
-/** Base of the exclusive locks: placement, handle, with-helpers. */
-export abstract class ExclusiveLock implements Lockable {
-  /** Lock class name (for the verifier and stats); shared through the handle. */
-  readonly name: string;
-  /** Lock-order verifier class: `name`, or the construction site of an unnamed lock. */
-  readonly lockClass: string;
-  /** Verifier rank from the options or the handle (undefined: none). */
-  readonly rank: number | undefined;
-  /** The buffer this lock lives in. */
-  readonly buffer: SharedArrayBuffer;
-  /** Byte offset of this lock in `buffer`. */
-  readonly byteOffset: number;
+/** Base of the exclusive locks: the state word's view, with-helpers, errors. */
+export abstract class ExclusiveLock extends RankedPrimitive implements Lockable {
   /** @internal whole-buffer view */
   protected readonly _a: Int32Array;
   /** @internal index of the first state word */
   protected readonly _i: number;
-  #kind: Kind;
 
   protected constructor(kind: Kind, p: Placement) {
-    this.#kind = kind;
-    this.name = p.name;
-    this.lockClass = p.lockClass;
-    this.rank = p.rank;
-    this.buffer = p.buffer;
-    this.byteOffset = p.byteOffset;
+    super(kind, p);
     this._a = p.i32;
     this._i = p.base + 1;
   }
@@ -113,11 +97,6 @@ export abstract class ExclusiveLock implements Lockable {
   abstract tryLock(timeoutMs?: number): boolean;
   abstract lockAsync(options?: WaitOptions): Promise<LockGuard>;
   abstract isLocked(): boolean;
-
-  /** Plain structured-cloneable description; `X.from(handle)` attaches to the same lock. */
-  get handle(): Handle {
-    return makeHandle(this.#kind, this);
-  }
 
   /** Runs `fn` holding the lock; unlocks when it returns or throws; returns its value. */
   withLock<T>(fn: () => T): T {
@@ -148,8 +127,8 @@ export abstract class ExclusiveLock implements Lockable {
     return new LockError(
       'ERR_LOCK_NOT_OWNER',
       owner === 0
-        ? `${this.name}: unlock() of a ${this.#kind} that is not locked`
-        : `${this.name}: unlock() by thread ${currentThreadId()} of a ${this.#kind} held by thread ${owner - 1}`,
+        ? `${this.name}: unlock() of a ${this._kind} that is not locked`
+        : `${this.name}: unlock() by thread ${currentThreadId()} of a ${this._kind} held by thread ${owner - 1}`,
       this.name,
     );
   }
@@ -158,7 +137,7 @@ export abstract class ExclusiveLock implements Lockable {
   protected _recursive(): LockError {
     return new LockError(
       'ERR_LOCK_RECURSIVE',
-      `${this.name}: thread ${currentThreadId()} already holds this ${this.#kind}; locking it again would deadlock`,
+      `${this.name}: thread ${currentThreadId()} already holds this ${this._kind}; locking it again would deadlock`,
       this.name,
     );
   }

@@ -8,21 +8,8 @@
  * parked for more than 1 ms gets the lock handed to it on the next release, so barging threads
  * cannot starve it.
  */
-import { assertOwnerIdFits } from './core/thread.js';
-import { attach, place, type Handle, type PlacementOptions } from './core/layout.js';
-import { SpinBudget } from './core/spin.js';
-import { FAIR_AFTER_MS } from './core/park.js';
-import { type ExclusivePolicy } from './raw/mutex.js';
+import { FROM_HANDLE, type Handle, type PlacementOptions } from './core/layout.js';
 import { WORD_LOCK_BYTES, WordLock } from './word-lock.js';
-
-/** This thread's tuning for every Mutex: short spins, handoff after 1 ms parked. */
-const MUTEX_POLICY: ExclusivePolicy = {
-  budget: new SpinBudget(4, 128),
-  maxBackoff: 16,
-  fairAfterMs: FAIR_AFTER_MS,
-};
-
-const FROM_HANDLE = Symbol('fromHandle');
 
 /** Options of `new Mutex()`: placement, class name and verifier rank. */
 export type MutexOptions = PlacementOptions;
@@ -31,21 +18,12 @@ export type MutexOptions = PlacementOptions;
 export class Mutex extends WordLock {
   /** Bytes one Mutex occupies at a placement. */
   static readonly BYTE_LENGTH = WORD_LOCK_BYTES;
-  /** Required alignment of `byteOffset`. */
-  static readonly BYTE_ALIGNMENT = 4;
 
   constructor(options?: MutexOptions);
   /** @internal */
   constructor(options: typeof FROM_HANDLE, handle: unknown);
   constructor(options?: MutexOptions | typeof FROM_HANDLE, handle?: unknown) {
-    assertOwnerIdFits();
-    super(
-      'Mutex',
-      options === FROM_HANDLE
-        ? attach('Mutex', handle, () => WORD_LOCK_BYTES)
-        : place('Mutex', WORD_LOCK_BYTES, options),
-      MUTEX_POLICY,
-    );
+    super('Mutex', options, handle);
   }
 
   /** Attaches to the Mutex a handle describes (from `mutex.handle`, possibly another thread's). */

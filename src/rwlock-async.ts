@@ -5,7 +5,7 @@
  * mark them async (held by a task, core/hooks.ts).
  */
 import { abortReason } from './core/errors.js';
-import { now, parseWaitOptions, type WaitOptions } from './core/futex.js';
+import { now, parseWaitOptions, type ParsedWait, type WaitOptions } from './core/futex.js';
 import { checking, onAcquire, onAcquired } from './core/hooks.js';
 import { acquireChannel } from './core/events.js';
 import { noteAcquired, observeAsync, observing, watching } from './core/observe.js';
@@ -29,40 +29,62 @@ import {
 import { checkUpgradable } from './rwlock-misuse.js';
 import { tryUpgradableFast } from './rwlock-paths.js';
 
+/** What the write and the upgradable event-loop acquisitions differ in: one row each. */
+interface AsyncMode {
+  /** The event `mode`. */
+  readonly mode: 'write' | 'upgradable';
+  /** The fast path: true if the lock was taken at once. */
+  tryFast(l: RWLockLocal): boolean;
+  /** The slow path (raw/rwlock.ts); `won` runs in the acquiring turn. */
+  slow(l: RWLockLocal, wait: ParsedWait, won: () => void): Promise<number>;
+  /** Names this thread in the hold's owner word. */
+  own(l: RWLockLocal): void;
+  /** The new hold's guard. */
+  guardFor(l: RWLockLocal): RWLockGuard;
+}
+
+const WRITE: AsyncMode = {
+  mode: 'write',
+  tryFast: (l) => rawTryWriteLock(l.a, l.i),
+  slow: (l, wait, won) => writeLockAsyncSlow(l.a, l.i, wait, l.rw.name, l.onOwnerDied, won),
+  own: ownWrite,
+  guardFor: writeGuardFor,
+};
+
+const UPGRADABLE: AsyncMode = {
+  mode: 'upgradable',
+  tryFast: tryUpgradableFast,
+  slow: (l, wait, won) => readLockAsyncSlow(l.a, l.i, wait, l.rw.name, true, l.onOwnerDied, won),
+  own: ownUpgradable,
+  guardFor: upgradableGuardFor,
+};
+
 /** `rw.writeLockAsync(options)`. */
-export async function writeLockAsync(l: RWLockLocal, options?: WaitOptions): Promise<RWLockGuard> {
-  const wait = parseWaitOptions(options);
-  if (wait.signal?.aborted) throw abortReason(wait.signal);
-  if (checking) onAcquire(l.rw, false, true);
-  if (!rawTryWriteLock(l.a, l.i)) {
-    const waitStart = watching() ? now() : -1; // observe: before the slow path runs its first steps
-    // The owner word is written in the acquiring turn (core/park.ts `won`), not after the await.
-    const slow = writeLockAsyncSlow(l.a, l.i, wait, l.rw.name, l.onOwnerDied, () => ownWrite(l));
-    await (waitStart >= 0 ? observeAsync(l.rw, waitStart, wait.signal, slow, 'write') : slow);
-  } else {
-    ownWrite(l); // recorded before any event subscriber runs
-    if (observing || acquireChannel.hasSubscribers) noteAcquired(l.rw, -1, 0, 'write'); // observe
-  }
-  if (checking) onAcquired(l.rw, false, true);
-  return writeGuardFor(l);
+export function writeLockAsync(l: RWLockLocal, options?: WaitOptions): Promise<RWLockGuard> {
+  return lockAsyncIn(WRITE, l, options);
 }
 
 /** `rw.upgradableReadLockAsync(options)`. */
-export async function upgradableReadLockAsync(l: RWLockLocal, options?: WaitOptions): Promise<RWLockGuard> {
+export function upgradableReadLockAsync(l: RWLockLocal, options?: WaitOptions): Promise<RWLockGuard> {
+  return lockAsyncIn(UPGRADABLE, l, options);
+}
+
+/** An exclusive (write or upgradable) acquisition on the event loop. */
+async function lockAsyncIn(m: AsyncMode, l: RWLockLocal, options?: WaitOptions): Promise<RWLockGuard> {
   const wait = parseWaitOptions(options);
   if (wait.signal?.aborted) throw abortReason(wait.signal);
   if (checking) onAcquire(l.rw, false, true);
-  if (!tryUpgradableFast(l)) {
+  if (!m.tryFast(l)) {
     const waitStart = watching() ? now() : -1; // observe: before the slow path runs its first steps
     // The owner word is written in the acquiring turn (core/park.ts `won`), not after the await.
-    const slow = readLockAsyncSlow(l.a, l.i, wait, l.rw.name, true, l.onOwnerDied, () => ownUpgradable(l));
-    await (waitStart >= 0 ? observeAsync(l.rw, waitStart, wait.signal, slow, 'upgradable') : slow);
+    const slow = m.slow(l, wait, () => m.own(l));
+    await (waitStart >= 0 ? observeAsync(l.rw, waitStart, wait.signal, slow, m.mode) : slow);
   } else {
-    ownUpgradable(l); // recorded before any event subscriber runs
-    if (observing || acquireChannel.hasSubscribers) noteAcquired(l.rw, -1, 0, 'upgradable'); // observe
+    m.own(l); // recorded before any event subscriber runs
+    if (observing || acquireChannel.hasSubscribers) noteAcquired(l.rw, -1, 0, m.mode); // observe
   }
   if (checking) onAcquired(l.rw, false, true);
-  return upgradableGuardFor(l);
+  return m.guardFor(l);
 }
 
 /** `rw.upgradeAsync(options)`: on rejection this thread still holds the upgradable read lock. */

@@ -12,7 +12,7 @@
  * `downgrade` is a write release followed by a read acquisition. The async forms call the hooks
  * inline (rwlock.ts).
  */
-import { onAcquire, onAcquired } from './core/hooks.js';
+import { onAcquire, onAcquired, tryChecked } from './core/hooks.js';
 import { acquireChannel } from './core/events.js';
 import { noteAcquired, observing } from './core/observe.js';
 import { WRITE_LOCKED } from './raw/rwlock.js';
@@ -41,11 +41,8 @@ export function readLockChecked(l: RWLockLocal): void {
 
 /** `tryReadLock(timeoutMs)`: whether it took a read lock (the caller then counts it). */
 export function tryReadLockChecked(l: RWLockLocal, timeoutMs: number | undefined): boolean {
-  // A timed attempt can wait, so it orders like readLock(); a plain try cannot (lockdep's rule).
-  if (timeoutMs !== undefined && !readsAlready(l)) onAcquire(l.rw, true, false);
-  const taken = tryRead(l, timeoutMs);
-  if (taken) onAcquired(l.rw, true, false);
-  return taken;
+  // A thread already reading never waits (readLockRecursive): even a timed try orders nothing.
+  return tryChecked(l.rw, true, timeoutMs !== undefined && !readsAlready(l), () => tryRead(l, timeoutMs));
 }
 
 export function writeLockChecked(l: RWLockLocal): RWLockGuard {
@@ -57,10 +54,7 @@ export function writeLockChecked(l: RWLockLocal): RWLockGuard {
 }
 
 export function tryWriteLockChecked(l: RWLockLocal, timeoutMs: number | undefined): boolean {
-  if (timeoutMs !== undefined) onAcquire(l.rw, false, false);
-  const taken = tryWrite(l, timeoutMs);
-  if (taken) onAcquired(l.rw, false, false);
-  return taken;
+  return tryChecked(l.rw, false, timeoutMs !== undefined, () => tryWrite(l, timeoutMs));
 }
 
 export function upgradableReadLockChecked(l: RWLockLocal): RWLockGuard {
@@ -72,9 +66,5 @@ export function upgradableReadLockChecked(l: RWLockLocal): RWLockGuard {
 }
 
 export function tryUpgradableReadLockChecked(l: RWLockLocal, timeoutMs: number | undefined): boolean {
-  // A timed attempt can wait, so it orders like a blocking one; a plain try cannot (lockdep).
-  if (timeoutMs !== undefined) onAcquire(l.rw, false, false);
-  const taken = tryUpgradable(l, timeoutMs);
-  if (taken) onAcquired(l.rw, false, false);
-  return taken;
+  return tryChecked(l.rw, false, timeoutMs !== undefined, () => tryUpgradable(l, timeoutMs));
 }

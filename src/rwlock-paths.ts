@@ -10,7 +10,8 @@ import { SpinBudget } from './core/spin.js';
 import { OWNER_ID } from './core/thread.js';
 import { checking, waitChecked } from './core/hooks.js';
 import { acquireChannel } from './core/events.js';
-import { noteAcquired, noteTimeout, observing, watching } from './core/observe.js';
+import { noteAcquired, noteWaitEnded, observing, watching } from './core/observe.js';
+import type { LockEventMode } from './core/events.js';
 import {
   readLockRecursive,
   readLockSlow,
@@ -124,40 +125,27 @@ export function tryUpgrade(l: RWLockLocal, timeoutMs: number | undefined): boole
 
 export function readContended(l: RWLockLocal, op: string, deadline: number): boolean {
   checkNotWriter(l, op);
-  const waitStart = watching() ? now() : -1; // observe: time the wait, then record how it ended
-  const ok = checking
-    ? waitStepped(l, true, deadline, (step) => readLockSlow(l.a, l.i, step, READ_BUDGET, false, l.onOwnerDied))
-    : readLockSlow(l.a, l.i, deadline, READ_BUDGET, false, l.onOwnerDied);
-  if (waitStart >= 0) {
-    if (ok) noteAcquired(l.rw, waitStart, PARKS.count, 'read');
-    else noteTimeout(l.rw, waitStart, 'read');
-  }
-  return ok;
+  return observedWait(l, 'read', deadline, (d) => readLockSlow(l.a, l.i, d, READ_BUDGET, false, l.onOwnerDied));
 }
 
 export function writeContended(l: RWLockLocal, deadline: number): boolean {
   checkCanWaitForWrite(l);
-  const waitStart = watching() ? now() : -1; // observe
-  const ok = checking
-    ? waitStepped(l, false, deadline, (step) => writeLockSlow(l.a, l.i, step, WRITE_BUDGET, l.onOwnerDied))
-    : writeLockSlow(l.a, l.i, deadline, WRITE_BUDGET, l.onOwnerDied);
-  if (waitStart >= 0) {
-    if (ok) noteAcquired(l.rw, waitStart, PARKS.count, 'write');
-    else noteTimeout(l.rw, waitStart, 'write');
-  }
-  return ok;
+  return observedWait(l, 'write', deadline, (d) => writeLockSlow(l.a, l.i, d, WRITE_BUDGET, l.onOwnerDied));
 }
 
 export function upgradableContended(l: RWLockLocal, deadline: number): boolean {
   checkCanWaitForUpgradable(l);
-  const waitStart = watching() ? now() : -1; // observe
-  const ok = checking
-    ? waitStepped(l, false, deadline, (step) => readLockSlow(l.a, l.i, step, READ_BUDGET, true, l.onOwnerDied))
-    : readLockSlow(l.a, l.i, deadline, READ_BUDGET, true, l.onOwnerDied);
-  if (waitStart >= 0) {
-    if (ok) noteAcquired(l.rw, waitStart, PARKS.count, 'upgradable');
-    else noteTimeout(l.rw, waitStart, 'upgradable');
-  }
+  return observedWait(l, 'upgradable', deadline, (d) => readLockSlow(l.a, l.i, d, READ_BUDGET, true, l.onOwnerDied));
+}
+
+/**
+ * A contended acquisition in `mode`: `slow(deadline)` directly, or in the verifier's steps while it
+ * is on; timed and recorded (acquired or timed out) when anyone observes.
+ */
+function observedWait(l: RWLockLocal, mode: LockEventMode, deadline: number, slow: (deadline: number) => boolean): boolean {
+  const waitStart = watching() ? now() : -1; // observe: time the wait, then record how it ended
+  const ok = checking ? waitStepped(l, mode === 'read', deadline, slow) : slow(deadline);
+  if (waitStart >= 0) noteWaitEnded(l.rw, waitStart, ok, PARKS.count, mode);
   return ok;
 }
 

@@ -34,7 +34,7 @@
  */
 import { abortReason, LockError } from './core/errors.js';
 import { checkTimeout, now, parseWaitOptions, type WaitOptions } from './core/futex.js';
-import { attach, makeHandle, place, type Handle, type PlacementOptions } from './core/layout.js';
+import { FROM_HANDLE, placeOrAttach, RankedPrimitive, type Handle, type PlacementOptions } from './core/layout.js';
 import { wasReaped } from './core/owner-death.js';
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
 import { checkCallback, type Lockable } from './exclusive.js';
@@ -91,7 +91,6 @@ import { claimSlot, dropUncached, freeSlot, slotFrees } from './rwlock-read-slot
 export { RWLockGuard, type RWLockMode } from './rwlock-guard.js';
 
 const BYTES = 4 * (1 + RW_WORDS);
-const FROM_HANDLE = Symbol('fromHandle');
 
 /** Options of `new RWLock()`: placement, class name and verifier rank. */
 export type RWLockOptions = PlacementOptions;
@@ -103,24 +102,12 @@ export type RWLockOptions = PlacementOptions;
  * coexists with readers and can be upgraded to the write lock; the write lock can be downgraded to
  * a read lock atomically.
  */
-export class RWLock {
+export class RWLock extends RankedPrimitive {
   /** Bytes one RWLock occupies at a placement. */
   static readonly BYTE_LENGTH = BYTES;
-  /** Required alignment of `byteOffset`. */
-  static readonly BYTE_ALIGNMENT = 4;
 
-  /** Lock class name (for the verifier and stats); shared through the handle. */
-  readonly name: string;
-  /** Lock-order verifier class: `name`, or the construction site of an unnamed lock. */
-  readonly lockClass: string;
-  /** Verifier rank from the options or the handle (undefined: none). */
-  readonly rank: number | undefined;
   /** For the verifier: false, a read may wait behind a queued writer (writer-preferring). */
   readonly readerPreferring = false;
-  /** The buffer this lock lives in. */
-  readonly buffer: SharedArrayBuffer;
-  /** Byte offset of this lock in `buffer`. */
-  readonly byteOffset: number;
   readonly #a: Int32Array;
   readonly #i: number;
   /** Read holds taken through this object in this thread. */
@@ -139,12 +126,8 @@ export class RWLock {
   constructor(options: typeof FROM_HANDLE, handle: unknown);
   constructor(options?: RWLockOptions | typeof FROM_HANDLE, handle?: unknown) {
     assertOwnerIdFits();
-    const p = options === FROM_HANDLE ? attach('RWLock', handle, () => BYTES) : place('RWLock', BYTES, options);
-    this.name = p.name;
-    this.lockClass = p.lockClass;
-    this.rank = p.rank;
-    this.buffer = p.buffer;
-    this.byteOffset = p.byteOffset;
+    const p = placeOrAttach('RWLock', BYTES, options, handle);
+    super('RWLock', p);
     this.#a = p.i32;
     this.#i = p.base + 1;
     this.#l = new RWLockLocal(this, p.i32, p.base + 1);
@@ -153,11 +136,6 @@ export class RWLock {
   /** Attaches to the RWLock a handle describes (from `rw.handle`, possibly another thread's). */
   static from(handle: Handle): RWLock {
     return new RWLock(FROM_HANDLE, handle);
-  }
-
-  /** Plain structured-cloneable description; `RWLock.from(handle)` attaches to the same lock. */
-  get handle(): Handle {
-    return makeHandle('RWLock', this);
   }
 
   // ---- read ---------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@
  * (whatever `n`), each `release` call one release; contended, timed-out and aborted waits count
  * like a lock's. Off, each call pays one `observing || channel.hasSubscribers` test.
  */
-import { attach, describe, makeHandle, place, readBoolean, type Handle, type PlacementOptions } from './core/layout.js';
+import { attach, describe, FROM_HANDLE, place, Primitive, readBoolean, type Handle, type PlacementOptions } from './core/layout.js';
 import { checkTimeout, deadlineAfter, now, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { abortReason, LockError } from './core/errors.js';
 import { addHold, dropHold, heldBy } from './core/holders.js';
@@ -41,7 +41,7 @@ import { PARKS } from './core/park.js';
 import { OWNER_ID } from './core/thread.js';
 import { checkCallback } from './exclusive.js';
 import { checking, waitChecked } from './core/hooks.js';
-import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './core/observe.js';
+import { noteAcquired, noteOwnerDied, noteReleased, noteWaitEnded, observeAsync, observing, watching } from './core/observe.js';
 import { acquireChannel, releaseChannel } from './core/events.js';
 import {
   acquireAsyncSlow,
@@ -62,7 +62,6 @@ import {
 } from './raw/semaphore.js';
 
 const BYTES = 4 * (1 + SEMAPHORE_WORDS);
-const FROM_HANDLE = Symbol('fromHandle');
 
 /** Options of `new Semaphore(permits, options)`. */
 export interface SemaphoreOptions extends PlacementOptions {
@@ -112,20 +111,12 @@ export class PermitGuard {
 }
 
 /** A counting semaphore for worker_threads: `permits` permits shared by every thread. */
-export class Semaphore {
+export class Semaphore extends Primitive {
   /** Bytes one Semaphore occupies at a placement. */
   static readonly BYTE_LENGTH = BYTES;
-  /** Required alignment of `byteOffset`. */
-  static readonly BYTE_ALIGNMENT = 4;
   /** The largest count (and request) a Semaphore can hold: 2³¹ − 1. */
   static readonly MAX_PERMITS = MAX_PERMITS;
 
-  /** Class name (for the verifier and stats); shared through the handle. */
-  readonly name: string;
-  /** The buffer this semaphore lives in. */
-  readonly buffer: SharedArrayBuffer;
-  /** Byte offset of this semaphore in `buffer`. */
-  readonly byteOffset: number;
   readonly #a: Int32Array;
   readonly #i: number;
   /** With TRACK: permits acquired through this object and not yet released. */
@@ -145,41 +136,23 @@ export class Semaphore {
   /** @internal */
   constructor(permits: typeof FROM_HANDLE, handle: unknown);
   constructor(permits: number | typeof FROM_HANDLE, options?: unknown) {
-    if (permits === FROM_HANDLE) {
-      const p = attach('Semaphore', options, () => BYTES);
-      this.name = p.name;
-      this.buffer = p.buffer;
-      this.byteOffset = p.byteOffset;
-      this.#a = p.i32;
-      this.#i = p.base + 1;
-      return;
-    }
-    if (typeof permits !== 'number') throw new TypeError(`permits must be a number, got ${describe(permits)}`);
-    if (!Number.isInteger(permits) || permits < 0 || permits > MAX_PERMITS) {
-      throw new RangeError(`permits must be an integer from 0 to ${MAX_PERMITS}, got ${permits}`);
-    }
-    const max = readMax(options, permits);
-    const track = readTrack(options);
-    const p = place('Semaphore', BYTES, options);
-    this.name = p.name;
-    this.buffer = p.buffer;
-    this.byteOffset = p.byteOffset;
+    // Attaching (from `from`) only reads; placing checks every argument before it claims the place.
+    const init = permits === FROM_HANDLE ? undefined : readInit(permits, options);
+    const p = init === undefined ? attach('Semaphore', options, () => BYTES) : place('Semaphore', BYTES, options);
+    super('Semaphore', p);
     this.#a = p.i32;
     this.#i = p.base + 1;
     // The one constructor that initialized it also declares tracking (an acquisition in between
     // is untracked: it leaks if its thread dies, the safe side).
     // Tracking on for every attachment (bit 0 of TRACK).
-    if (initialize(this.#a, this.#i, permits, max) && track) Atomics.or(this.#a, this.#i + TRACK, 1);
+    if (init !== undefined && initialize(this.#a, this.#i, init.permits, init.max) && init.track) {
+      Atomics.or(this.#a, this.#i + TRACK, 1);
+    }
   }
 
   /** Attaches to the Semaphore a handle describes (from `sem.handle`, possibly another thread's). */
   static from(handle: Handle): Semaphore {
     return new Semaphore(FROM_HANDLE, handle);
-  }
-
-  /** Plain structured-cloneable description; `Semaphore.from(handle)` attaches to the same one. */
-  get handle(): Handle {
-    return makeHandle('Semaphore', this);
   }
 
   /** The declared maximum count (2³¹ − 1 unless `options.max` was given). */
@@ -284,10 +257,7 @@ export class Semaphore {
     // Recorded right after the take, before any event subscriber runs (a thread stopped in one
     // would otherwise hold permits no reaper knows of).
     if (ok) this.#took(n);
-    if (waitStart >= 0) {
-      if (ok) noteAcquired(this, waitStart, PARKS.count);
-      else noteTimeout(this, waitStart);
-    }
+    if (waitStart >= 0) noteWaitEnded(this, waitStart, ok, PARKS.count);
     return ok;
   }
 
@@ -365,6 +335,15 @@ export class Semaphore {
 }
 
 /** TRACK bit 1: a dead thread's permits were given back. */
+
+/** The arguments of a `new Semaphore(permits, options)` that places: checked before anything is written. */
+function readInit(permits: unknown, options: unknown): { permits: number; max: number; track: boolean } {
+  if (typeof permits !== 'number') throw new TypeError(`permits must be a number, got ${describe(permits)}`);
+  if (!Number.isInteger(permits) || permits < 0 || permits > MAX_PERMITS) {
+    throw new RangeError(`permits must be an integer from 0 to ${MAX_PERMITS}, got ${permits}`);
+  }
+  return { permits, max: readMax(options, permits), track: readTrack(options) };
+}
 
 function readTrack(options: unknown): boolean {
   if (options === undefined || options === null || typeof options !== 'object') return false;

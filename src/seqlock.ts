@@ -47,7 +47,17 @@
  */
 import { abortReason, LockError } from './core/errors.js';
 import { parseWaitOptions, type WaitOptions } from './core/futex.js';
-import { attach, describe, makeHandle, place, type Handle, type Placement, type PlacementOptions } from './core/layout.js';
+import {
+  attach,
+  describe,
+  FROM_HANDLE,
+  makeHandle,
+  place,
+  RankedPrimitive,
+  type Handle,
+  type Placement,
+  type PlacementOptions,
+} from './core/layout.js';
 import { SpinBudget } from './core/spin.js';
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
 import { wasReaped } from './core/owner-death.js';
@@ -59,7 +69,6 @@ import { beginRead, beginWrite, endWrite, isWriting, LOCK, validateRead } from '
 const HEADER_BYTES = 16;
 /** Word index (after the tag) holding dataByteLength + 1. */
 const LENGTH = 2;
-const FROM_HANDLE = Symbol('fromHandle');
 
 /** Writers' lock tuning: like Mutex (short spin, handoff after 1 ms parked). */
 const WRITER_POLICY: ExclusivePolicy = { budget: new SpinBudget(4, 128), maxBackoff: 16, fairAfterMs: 1 };
@@ -98,25 +107,12 @@ function checkDataByteLength(n: unknown, what: string): number {
  * A sequence lock over a data region in shared memory: readers never block writers and never
  * write shared memory; they get a consistent snapshot of what the last write left.
  */
-export class SeqLock {
-  /** Required alignment of `byteOffset`. */
-  static readonly BYTE_ALIGNMENT = 4;
-
+export class SeqLock extends RankedPrimitive {
   /** Bytes a SeqLock with a `dataByteLength`-byte data region occupies at a placement. */
   static byteLengthFor(dataByteLength: number): number {
     return HEADER_BYTES + checkDataByteLength(dataByteLength, 'dataByteLength');
   }
 
-  /** Lock class name; shared through the handle. */
-  readonly name: string;
-  /** Lock-order verifier class: `name`, or the construction site of an unnamed lock. */
-  readonly lockClass: string;
-  /** Verifier rank from the options or the handle (undefined: none). */
-  readonly rank: number | undefined;
-  /** The buffer this lock (and its data) lives in. */
-  readonly buffer: SharedArrayBuffer;
-  /** Byte offset of this lock in `buffer`. */
-  readonly byteOffset: number;
   /** Byte offset of the data region in `buffer`. */
   readonly dataByteOffset: number;
   /** Size of the data region. */
@@ -135,11 +131,7 @@ export class SeqLock {
   constructor(options: SeqLockOptions | typeof FROM_HANDLE, handle?: unknown, fromOptions?: unknown) {
     assertOwnerIdFits();
     const { p, dataByteLength, tries } = options === FROM_HANDLE ? openHandle(handle, fromOptions) : placeNew(options);
-    this.name = p.name;
-    this.lockClass = p.lockClass;
-    this.rank = p.rank;
-    this.buffer = p.buffer;
-    this.byteOffset = p.byteOffset;
+    super('SeqLock', p);
     this.#a = p.i32;
     this.#i = p.base + 1;
     this.dataByteLength = dataByteLength;
@@ -157,7 +149,7 @@ export class SeqLock {
   }
 
   /** Plain structured-cloneable description; `SeqLock.from(handle)` attaches to the same lock. */
-  get handle(): SeqLockHandle {
+  override get handle(): SeqLockHandle {
     return makeHandle('SeqLock', this, { dataByteLength: this.dataByteLength });
   }
 

@@ -8,20 +8,8 @@
  * each time a spin fails, and stops as soon as any thread sleeps on the word; then it parks with
  * `Atomics.wait` like a mutex, so a descheduled holder is not fought over by spinners.
  */
-import { assertOwnerIdFits } from './core/thread.js';
-import { attach, place, type Handle, type PlacementOptions } from './core/layout.js';
-import { SpinBudget } from './core/spin.js';
-import type { ExclusivePolicy } from './raw/mutex.js';
+import { FROM_HANDLE, type Handle, type PlacementOptions } from './core/layout.js';
 import { WORD_LOCK_BYTES, WordLock } from './word-lock.js';
-
-/** This thread's tuning for every SpinLock: long backed-off spins, no handoff. */
-const SPIN_POLICY: ExclusivePolicy = {
-  budget: new SpinBudget(16, 1024),
-  maxBackoff: 256,
-  fairAfterMs: Infinity,
-};
-
-const FROM_HANDLE = Symbol('fromHandle');
 
 /** Options of `new SpinLock()`: placement, class name and verifier rank. */
 export type SpinLockOptions = PlacementOptions;
@@ -30,21 +18,12 @@ export type SpinLockOptions = PlacementOptions;
 export class SpinLock extends WordLock {
   /** Bytes one SpinLock occupies at a placement. */
   static readonly BYTE_LENGTH = WORD_LOCK_BYTES;
-  /** Required alignment of `byteOffset`. */
-  static readonly BYTE_ALIGNMENT = 4;
 
   constructor(options?: SpinLockOptions);
   /** @internal */
   constructor(options: typeof FROM_HANDLE, handle: unknown);
   constructor(options?: SpinLockOptions | typeof FROM_HANDLE, handle?: unknown) {
-    assertOwnerIdFits();
-    super(
-      'SpinLock',
-      options === FROM_HANDLE
-        ? attach('SpinLock', handle, () => WORD_LOCK_BYTES)
-        : place('SpinLock', WORD_LOCK_BYTES, options),
-      SPIN_POLICY,
-    );
+    super('SpinLock', options, handle);
   }
 
   /** Attaches to the SpinLock a handle describes. */

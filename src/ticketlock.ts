@@ -9,7 +9,7 @@
  * QUEUED).
  */
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
-import { attach, place, type Handle, type PlacementOptions } from './core/layout.js';
+import { FROM_HANDLE, placeOrAttach, type Handle, type PlacementOptions } from './core/layout.js';
 import { checkTimeout, deadlineAfter, parseWaitOptions, now, type WaitOptions } from './core/futex.js';
 import { PARKS } from './core/park.js';
 import { abortReason, LockError } from './core/errors.js';
@@ -37,13 +37,11 @@ import {
   unlock,
   waitForTurn,
 } from './raw/ticketlock.js';
-import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './core/observe.js';
+import { noteAcquired, noteOwnerDied, noteReleased, noteWaitEnded, observeAsync, observing, watching } from './core/observe.js';
 import { acquireChannel, releaseChannel } from './core/events.js';
-import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './core/hooks.js';
+import { checking, onAcquire, onAcquired, onRelease, tryChecked, waitChecked } from './core/hooks.js';
 
 const BYTES = 4 * (1 + TICKETLOCK_WORDS);
-
-const FROM_HANDLE = Symbol('fromHandle');
 
 /** Options of `new TicketLock()`: placement, class name and verifier rank. */
 export type TicketLockOptions = PlacementOptions;
@@ -52,8 +50,6 @@ export type TicketLockOptions = PlacementOptions;
 export class TicketLock extends ExclusiveLock {
   /** Bytes one TicketLock occupies at a placement. */
   static readonly BYTE_LENGTH = BYTES;
-  /** Required alignment of `byteOffset`. */
-  static readonly BYTE_ALIGNMENT = 4;
 
   /** Reports a reaped owner or queued waiter to stats and events (once per death). */
   readonly #onOwnerDied = (): void => noteOwnerDied(this);
@@ -63,10 +59,7 @@ export class TicketLock extends ExclusiveLock {
   constructor(options: typeof FROM_HANDLE, handle: unknown);
   constructor(options?: TicketLockOptions | typeof FROM_HANDLE, handle?: unknown) {
     assertOwnerIdFits();
-    super(
-      'TicketLock',
-      options === FROM_HANDLE ? attach('TicketLock', handle, () => BYTES) : place('TicketLock', BYTES, options),
-    );
+    super('TicketLock', placeOrAttach('TicketLock', BYTES, options, handle));
   }
 
   /** Attaches to the TicketLock a handle describes. */
@@ -114,7 +107,7 @@ export class TicketLock extends ExclusiveLock {
   tryLock(timeoutMs?: number): boolean {
     // A bad timeout is an error whether or not the lock happens to be free.
     if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
-    if (checking) return this.#tryLockChecked(timeoutMs);
+    if (checking) return tryChecked(this, false, timeoutMs !== undefined, () => this.#tryLock(timeoutMs));
     return this.#tryLock(timeoutMs);
   }
 
@@ -148,10 +141,7 @@ export class TicketLock extends ExclusiveLock {
       return ok;
     };
     const ok = checking ? waitChecked(this, false, deadline, true, poll, () => ownerOf(this._a, this._i)) : poll(deadline);
-    if (waitStart >= 0) {
-      if (ok) noteAcquired(this, waitStart, parks);
-      else noteTimeout(this, waitStart);
-    }
+    if (waitStart >= 0) noteWaitEnded(this, waitStart, ok, parks);
     return ok;
   }
 
@@ -261,13 +251,5 @@ export class TicketLock extends ExclusiveLock {
     else if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe
     onAcquired(this, false, false);
     return new LockGuard(this);
-  }
-
-  #tryLockChecked(timeoutMs: number | undefined): boolean {
-    // A timed attempt can wait, so it orders like lock(); a plain tryLock() cannot (lockdep's rule).
-    if (timeoutMs !== undefined) onAcquire(this, false, false);
-    const taken = this.#tryLock(timeoutMs);
-    if (taken) onAcquired(this, false, false);
-    return taken;
   }
 }

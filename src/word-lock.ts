@@ -1,6 +1,7 @@
 /**
  * The API layer over `raw/mutex.ts`, shared by `Mutex` and `SpinLock`: they are the same state
- * word and differ only in how long they spin and whether a starving waiter gets a handoff.
+ * word and differ only in how long they spin and whether a starving waiter gets a handoff
+ * (`POLICIES`, below); everything else, construction included, is written once here.
  *
  * Layout (8 bytes):
  * | word | content |
@@ -8,14 +9,16 @@
  * | 0    | tag (kind id), written once by the constructor |
  * | 1    | state: owner id (bits 0–27) \| PARKED \| FAIR \| HANDOFF \| OWNER_DIED — see `raw/mutex.ts` |
  */
-import { OWNER_ID } from './core/thread.js';
+import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
 import { wasReaped } from './core/owner-death.js';
 import { PARKS } from './core/park.js';
 import { checkTimeout, deadlineAfter, now, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { abortReason, LockError } from './core/errors.js';
-import type { Kind, Placement } from './core/layout.js';
+import { placeOrAttach } from './core/layout.js';
+import { FAIR_AFTER_MS } from './core/park.js';
+import { SpinBudget } from './core/spin.js';
 import { ExclusiveLock, LockGuard } from './exclusive.js';
-import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './core/hooks.js';
+import { checking, onAcquire, onAcquired, onRelease, tryChecked, waitChecked } from './core/hooks.js';
 import {
   clearOwnerDied,
   isFree,
@@ -27,10 +30,21 @@ import {
   unlockSlow,
   type ExclusivePolicy,
 } from './raw/mutex.js';
-import { noteAcquired, noteOwnerDied, noteReleased, noteTimeout, observeAsync, observing, watching } from './core/observe.js';
+import { noteAcquired, noteOwnerDied, noteReleased, noteWaitEnded, observeAsync, observing, watching } from './core/observe.js';
 import { acquireChannel, releaseChannel } from './core/events.js';
 
 export const WORD_LOCK_BYTES = 8;
+
+/** The two locks on this state word. */
+export type WordLockKind = 'Mutex' | 'SpinLock';
+
+/** This thread's tuning for every lock of each kind: the one thing Mutex and SpinLock differ in. */
+const POLICIES: Record<WordLockKind, ExclusivePolicy> = {
+  // Short spins, handoff after 1 ms parked.
+  Mutex: { budget: new SpinBudget(4, 128), maxBackoff: 16, fairAfterMs: FAIR_AFTER_MS },
+  // Long backed-off spins, no handoff (throughput first).
+  SpinLock: { budget: new SpinBudget(16, 1024), maxBackoff: 256, fairAfterMs: Infinity },
+};
 
 /** @internal Base of Mutex and SpinLock. */
 export abstract class WordLock extends ExclusiveLock {
@@ -38,9 +52,11 @@ export abstract class WordLock extends ExclusiveLock {
   /** Called by the raw layer when this thread took the lock over from a dead owner (once per death). */
   readonly #onOwnerDied = (): void => noteOwnerDied(this);
 
-  protected constructor(kind: Kind, p: Placement, policy: ExclusivePolicy) {
-    super(kind, p);
-    this.#policy = policy;
+  /** Places a new lock of `kind` (`options`), or attaches to one (`FROM_HANDLE`, `handle`). */
+  protected constructor(kind: WordLockKind, options: unknown, handle: unknown) {
+    assertOwnerIdFits();
+    super(kind, placeOrAttach(kind, WORD_LOCK_BYTES, options, handle));
+    this.#policy = POLICIES[kind];
   }
 
   /** Blocks until this thread holds the lock. Throws ERR_LOCK_RECURSIVE if it already does. */
@@ -71,7 +87,7 @@ export abstract class WordLock extends ExclusiveLock {
   tryLock(timeoutMs?: number): boolean {
     // A bad timeout is an error whether or not the lock happens to be free.
     if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
-    if (checking) return this.#tryLockChecked(timeoutMs);
+    if (checking) return tryChecked(this, false, timeoutMs !== undefined, () => this.#tryLock(timeoutMs));
     return this.#tryLock(timeoutMs);
   }
 
@@ -140,10 +156,7 @@ export abstract class WordLock extends ExclusiveLock {
     const ok = checking
       ? this.#waitChecked(deadline)
       : lockSlow(this._a, this._i, OWNER_ID, deadline, this.#policy, this.#onOwnerDied);
-    if (waitStart >= 0) {
-      if (ok) noteAcquired(this, waitStart, PARKS.count);
-      else noteTimeout(this, waitStart);
-    }
+    if (waitStart >= 0) noteWaitEnded(this, waitStart, ok, PARKS.count);
     return ok;
   }
 
@@ -155,17 +168,6 @@ export abstract class WordLock extends ExclusiveLock {
     else if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe
     onAcquired(this, false, false);
     return new LockGuard(this);
-  }
-
-  #tryLockChecked(timeoutMs: number | undefined): boolean {
-    // A timed attempt can wait, so it orders like lock(); a plain tryLock() cannot (lockdep's rule).
-    if (timeoutMs !== undefined) {
-      checkTimeout(timeoutMs, 'timeoutMs');
-      onAcquire(this, false, false);
-    }
-    const taken = this.#tryLock(timeoutMs);
-    if (taken) onAcquired(this, false, false);
-    return taken;
   }
 
   /**

@@ -45,7 +45,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { isMainThread } from 'node:worker_threads';
 import { LockOrderError } from '../core/errors.js';
 import { OWNER_ID } from '../core/thread.js';
-import type { CheckedLock, CheckHooks } from '../core/hooks.js';
+import type { CheckedLock, CheckHooks, WaitChecked } from '../core/hooks.js';
 import { ASYNC, classInfo, HeldSet, sameLock, SHARED, type ClassInfo } from './held.js';
 import {
   reportExitedWorker,
@@ -196,21 +196,7 @@ export class Checker implements CheckHooks {
     endWait(this.state, this.slot);
   }
 
-  waitChecked(
-    lock: CheckedLock,
-    shared: boolean,
-    deadline: number,
-    abandonable: boolean,
-    attempt: (deadline: number) => boolean,
-    owner: () => number,
-  ): boolean {
-    this.onWait(lock, shared, owner());
-    try {
-      return watchedWait(this, shared, deadline, abandonable, attempt, owner);
-    } finally {
-      this.onWaitEnd();
-    }
-  }
+  readonly waitChecked: WaitChecked = watchedWait(this);
 
   constructionSite(kind: string): string {
     return constructionSite(kind);

@@ -11,6 +11,7 @@
  */
 import { threadId } from 'node:worker_threads';
 import { now } from '../core/futex.js';
+import type { WaitChecked } from '../core/hooks.js';
 import type { Checker } from './checker.js';
 import { banner, q, stackBlock, threadName, type LockOrderStack } from './report.js';
 import { captureStack } from './stacks.js';
@@ -65,13 +66,26 @@ export function endWait(st: SharedState, slot: number): void {
 }
 
 /**
- * Runs `attempt` in watchdog-period steps until it succeeds or `deadline` passes (the caller has
- * published the wait, and clears it after); past `deadlockTimeout`, looks for a waits-for cycle
- * each step and reports it when the same cycle is seen twice.
+ * Checker `c`'s `waitChecked` (core/hooks.ts `WaitChecked`): publishes the wait, runs `attempt` in
+ * watchdog-period steps until it succeeds or `deadline` passes, and clears the wait.
  */
-export function watchedWait(
+export function watchedWait(c: Checker): WaitChecked {
+  return (lock, shared, deadline, abandonable, attempt, owner) => {
+    c.onWait(lock, shared, owner());
+    try {
+      return watchSteps(c, deadline, abandonable, attempt, owner);
+    } finally {
+      c.onWaitEnd();
+    }
+  };
+}
+
+/**
+ * The steps of a published wait; past `deadlockTimeout`, each one looks for a waits-for cycle and
+ * reports it when the same cycle is seen twice.
+ */
+function watchSteps(
   c: Checker,
-  shared: boolean,
   deadline: number,
   abandonable: boolean,
   attempt: (deadline: number) => boolean,

@@ -52,6 +52,24 @@ export interface CheckedLock {
   readonly byteOffset?: number;
 }
 
+/**
+ * Runs a blocking slow path under the verifier: announces the wait (main-thread-block check,
+ * waits-for entry), then calls `attempt(stepDeadline)` with deadlines no further apart than the
+ * watchdog period, so this thread looks for a waits-for cycle while it waits. `attempt` must
+ * return true once the lock is taken and false when its deadline passed with the lock not taken,
+ * and must be callable again after that. `owner()` reads the current owner id (0 if unknown).
+ * With `abandonable` false (a ticket already taken) a detected deadlock is reported, never thrown.
+ * Returns whether the lock was taken before `deadline`.
+ */
+export type WaitChecked = (
+  lock: CheckedLock,
+  shared: boolean,
+  deadline: number,
+  abandonable: boolean,
+  attempt: (deadline: number) => boolean,
+  owner: () => number,
+) => boolean;
+
 /** The verifier's implementation of the hooks (see the table above). */
 export interface CheckHooks {
   onAcquire(lock: CheckedLock, shared: boolean, async: boolean): void;
@@ -59,14 +77,7 @@ export interface CheckHooks {
   onRelease(lock: CheckedLock, shared: boolean, owner: number): void;
   onWait(lock: CheckedLock, shared: boolean, owner: number): void;
   onWaitEnd(): void;
-  waitChecked(
-    lock: CheckedLock,
-    shared: boolean,
-    deadline: number,
-    abandonable: boolean,
-    attempt: (deadline: number) => boolean,
-    owner: () => number,
-  ): boolean;
+  readonly waitChecked: WaitChecked;
   constructionSite(kind: string): string;
   runHolding<T>(lock: CheckedLock, shared: boolean, fn: () => T): T;
 }
@@ -92,6 +103,18 @@ export function onAcquired(lock: CheckedLock, shared: boolean, async: boolean): 
   impl?.onAcquired(lock, shared, async);
 }
 
+/**
+ * A `tryLock(timeoutMs)`-style attempt under the verifier: `attempt` does the same work as the
+ * unchecked path; a `timed` attempt can wait, so it orders like a blocking one (`onAcquire` first),
+ * a plain try cannot (lockdep's rule); a success is recorded (`onAcquired`). Returns `attempt()`'s.
+ */
+export function tryChecked(lock: CheckedLock, shared: boolean, timed: boolean, attempt: () => boolean): boolean {
+  if (timed) onAcquire(lock, shared, false);
+  const taken = attempt();
+  if (taken) onAcquired(lock, shared, false);
+  return taken;
+}
+
 /** Before a release; `owner` is the owner id the lock word names (0 when none or unknown). */
 export function onRelease(lock: CheckedLock, shared: boolean, owner: number): void {
   impl?.onRelease(lock, shared, owner);
@@ -107,26 +130,9 @@ export function onWaitEnd(): void {
   impl?.onWaitEnd();
 }
 
-/**
- * Runs a blocking slow path under the verifier: announces the wait (main-thread-block check,
- * waits-for entry), then calls `attempt(stepDeadline)` with deadlines no further apart than the
- * watchdog period, so this thread looks for a waits-for cycle while it waits. `attempt` must
- * return true once the lock is taken and false when its deadline passed with the lock not taken,
- * and must be callable again after that. `owner()` reads the current owner id (0 if unknown).
- * With `abandonable` false (a ticket already taken) a detected deadlock is reported, never thrown.
- * Returns whether the lock was taken before `deadline`.
- */
-export function waitChecked(
-  lock: CheckedLock,
-  shared: boolean,
-  deadline: number,
-  abandonable: boolean,
-  attempt: (deadline: number) => boolean,
-  owner: () => number,
-): boolean {
-  if (impl === undefined) return attempt(deadline);
-  return impl.waitChecked(lock, shared, deadline, abandonable, attempt, owner);
-}
+/** A blocking slow path run under the verifier (see `WaitChecked`); without it, `attempt(deadline)`. */
+export const waitChecked: WaitChecked = (lock, shared, deadline, abandonable, attempt, owner) =>
+  impl === undefined ? attempt(deadline) : impl.waitChecked(lock, shared, deadline, abandonable, attempt, owner);
 
 /**
  * Runs `fn` in an async scope (AsyncLocalStorage) that holds `lock`: acquisitions made by `fn` and

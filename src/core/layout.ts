@@ -249,29 +249,19 @@ function checkNoOverlap(i32: Int32Array, base: number, byteLength: number, kind:
   }
 }
 
+/** The fields every handle has (`Handle`), in the order `attach` reads them. */
+const HANDLE_FIELDS = ['kind', 'name', 'buffer', 'byteOffset', 'lockClass', 'rank'] as const;
+
 /** Re-attaches to a primitive from its handle; reads only. */
 export function attach(kind: Kind, handle: unknown, byteLengthOf: (h: Record<string, unknown>) => number): Placement {
   if (handle === null || typeof handle !== 'object') {
     throw new TypeError(`handle must be a ${kind} handle object, got ${describe(handle)}`);
   }
   // Read each field once: a getter or Proxy could answer differently on a second read (TOCTOU).
-  const {
-    kind: hKind,
-    name: hName,
-    buffer: hBuffer,
-    byteOffset: hOffset,
-    lockClass: hClass,
-    rank: hRank,
-  } = handle as Record<string, unknown>;
-  const h: Record<string, unknown> = {
-    ...(handle as Record<string, unknown>),
-    kind: hKind,
-    name: hName,
-    buffer: hBuffer,
-    byteOffset: hOffset,
-    lockClass: hClass,
-    rank: hRank,
-  };
+  // The copy keeps the kind's own fields (read by `byteLengthOf`), with the first reads on top.
+  const firstReads: Record<string, unknown> = {};
+  for (const f of HANDLE_FIELDS) firstReads[f] = (handle as Record<string, unknown>)[f];
+  const h: Record<string, unknown> = { ...(handle as Record<string, unknown>), ...firstReads };
   if (h.kind !== kind) {
     throw new TypeError(`handle.kind must be "${kind}", got ${describe(h.kind)}`);
   }
@@ -324,4 +314,66 @@ export function makeHandle<E extends object>(kind: Kind, src: HandleSource, extr
   if (src.rank !== undefined) h.rank = src.rank;
   if (extra !== undefined) Object.assign(h, extra);
   return h as Handle & E;
+}
+
+/**
+ * The first argument of the internal constructor overload `new X(FROM_HANDLE, handle)` that
+ * `X.from(handle)` calls: attach to the primitive the handle names instead of placing a new one.
+ */
+export const FROM_HANDLE: unique symbol = Symbol('fromHandle');
+
+/** What every constructor does first: `new X(options)` places, `new X(FROM_HANDLE, handle)` attaches. */
+export function placeOrAttach(kind: Kind, byteLength: number, options: unknown, handle: unknown): Placement {
+  return options === FROM_HANDLE ? attach(kind, handle, () => byteLength) : place(kind, byteLength, options);
+}
+
+/**
+ * @internal Base of every primitive: what it keeps of its placement, and its handle. The view of
+ * its state words stays in each subclass, as fields its own fast paths read.
+ */
+export abstract class Primitive {
+  /** Required alignment of `byteOffset` (every primitive is made of Int32 words). */
+  static readonly BYTE_ALIGNMENT = 4;
+
+  /** Class name (for the verifier and stats); shared through the handle. */
+  readonly name: string;
+  /** The buffer this primitive lives in. */
+  readonly buffer: SharedArrayBuffer;
+  /** Byte offset of this primitive (its tag word) in `buffer`. */
+  readonly byteOffset: number;
+  readonly #kind: Kind;
+
+  protected constructor(kind: Kind, p: Placement) {
+    this.#kind = kind;
+    this.name = p.name;
+    this.buffer = p.buffer;
+    this.byteOffset = p.byteOffset;
+  }
+
+  /** Plain structured-cloneable description; `X.from(handle)` attaches to the same primitive. */
+  get handle(): Handle {
+    return makeHandle(this.#kind, this);
+  }
+
+  /** @internal The kind (`'Mutex'`, …), for error messages. */
+  protected get _kind(): Kind {
+    return this.#kind;
+  }
+}
+
+/**
+ * @internal Base of the locks the verifier orders by class and rank (both carried in the
+ * handle); `Condition`, `Semaphore` and `LockManager` are known by name only.
+ */
+export abstract class RankedPrimitive extends Primitive {
+  /** Lock-order verifier class: `name`, or the construction site of an unnamed lock. */
+  readonly lockClass: string;
+  /** Verifier rank from the options or the handle (undefined: none). */
+  readonly rank: number | undefined;
+
+  protected constructor(kind: Kind, p: Placement) {
+    super(kind, p);
+    this.lockClass = p.lockClass;
+    this.rank = p.rank;
+  }
 }

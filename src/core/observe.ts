@@ -111,25 +111,42 @@ export function noteReleased(lock: ObservedLock, mode?: LockEventMode): void {
   }
 }
 
+/**
+ * A blocking wait for `lock` that started at `waitStart` ended: it took the lock (`ok`, after
+ * `parks` sleeps) or timed out. The one way every contended path records how its wait ended.
+ */
+export function noteWaitEnded(lock: ObservedLock, waitStart: number, ok: boolean, parks: number, mode?: LockEventMode): void {
+  if (ok) noteAcquired(lock, waitStart, parks, mode);
+  else noteTimeout(lock, waitStart, mode);
+}
+
 /** A timed acquisition of `lock` that started waiting at `waitStart` gave up. */
 export function noteTimeout(lock: ObservedLock, waitStart: number, mode?: LockEventMode): void {
-  const s = recorder === null ? -1 : recorder.slotOf(lock);
-  if (s >= 0) recorder!.timedOut(s);
-  if (timeoutChannel.hasSubscribers) {
-    const m = message(lock, mode);
-    m.waitMs = now() - waitStart;
-    timeoutChannel.publish(m);
-  }
+  noteGaveUp(lock, waitStart, mode, false, timeoutChannel);
 }
 
 /** An async acquisition of `lock` was aborted by its signal. */
 export function noteAbort(lock: ObservedLock, waitStart: number, mode?: LockEventMode): void {
+  noteGaveUp(lock, waitStart, mode, true, abortChannel);
+}
+
+/** A wait that ended without the lock: counts it (aborted or timed out), publishes it (with `waitMs`) on `channel`. */
+function noteGaveUp(
+  lock: ObservedLock,
+  waitStart: number,
+  mode: LockEventMode | undefined,
+  aborted: boolean,
+  channel: typeof timeoutChannel,
+): void {
   const s = recorder === null ? -1 : recorder.slotOf(lock);
-  if (s >= 0) recorder!.aborted(s);
-  if (abortChannel.hasSubscribers) {
+  if (s >= 0) {
+    if (aborted) recorder!.aborted(s);
+    else recorder!.timedOut(s);
+  }
+  if (channel.hasSubscribers) {
     const m = message(lock, mode);
     m.waitMs = now() - waitStart;
-    abortChannel.publish(m);
+    channel.publish(m);
   }
 }
 

@@ -50,7 +50,7 @@
  * owner has requests in flight makes those requests fail with `LockError` (`ERR_LOCK_STATE`).
  */
 import { OWNER_ID, assertOwnerIdFits } from '../core/thread.js';
-import { attach, describe, place } from '../core/layout.js';
+import { attach, describe, FROM_HANDLE, place, Primitive } from '../core/layout.js';
 import { parseWaitOptions } from '../core/futex.js';
 import { abortReason } from '../core/errors.js';
 import { checkPath, type ResourcePath } from './hash.js';
@@ -78,8 +78,6 @@ export type { PathPart, ResourcePath } from './hash.js';
 export type { DeadlockEdge } from './deadlock.js';
 export type { AcquireOptions, LockManagerHandle, LockManagerOptions, LockManagerShape } from './options.js';
 export type { LockHolderInfo, LockManagerSnapshot, LockResourceInfo, LockWaiterInfo } from './query.js';
-
-const FROM_HANDLE = Symbol('fromHandle');
 
 /**
  * Proof of one `acquire`. `release()` (or leaving a `using` block) gives back every lock it took,
@@ -137,16 +135,7 @@ let releaseLevels: (lm: LockManager, st: OwnerState, locks: readonly LocalLock[]
  * A hierarchical lock manager in shared memory: IS/IX/S/SIX/U/X locks on resource paths,
  * intention locks on ancestors, FIFO queues, deadlock detection, escalation.
  */
-export class LockManager {
-  /** Required alignment of `byteOffset`. */
-  static readonly BYTE_ALIGNMENT = 4;
-
-  /** Lock class name; shared through the handle. */
-  readonly name: string;
-  /** The buffer this lock manager lives in. */
-  readonly buffer: SharedArrayBuffer;
-  /** Byte offset of this lock manager (its tag word) in `buffer`. */
-  readonly byteOffset: number;
+export class LockManager extends Primitive {
   /** Most distinct resources held or waited on at once. */
   readonly capacity: number;
   /** Most (owner, resource) pairs held or waited on at once. */
@@ -205,9 +194,7 @@ export class LockManager {
       p = place('LockManager', tableByteLength(shape), o);
       initHeader(p.i32, p.base, shape);
     }
-    this.name = p.name;
-    this.buffer = p.buffer;
-    this.byteOffset = p.byteOffset;
+    super('LockManager', p);
     this.capacity = shape.capacity;
     this.holderCapacity = shape.holderCapacity;
     this.deadlockTimeout = settings.deadlockTimeout;
@@ -224,7 +211,7 @@ export class LockManager {
   }
 
   /** Plain structured-cloneable description; `LockManager.from(handle)` attaches to the same table. */
-  get handle(): LockManagerHandle {
+  override get handle(): LockManagerHandle {
     return {
       kind: 'LockManager',
       buffer: this.buffer,

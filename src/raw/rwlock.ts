@@ -389,17 +389,23 @@ function writeParking(a: Int32Array, i: number, onOwnerDied?: OnOwnerDied, won?:
   return parking(a, i, i + WRITER_NOTIFY, writeStep(a, i), onOwnerDied, undefined, forward, () => abandonWrite(a, i), won);
 }
 
-/** Async write acquisition; resolves to how often it slept, rejects with TimeoutError or the signal's reason. */
-export function writeLockAsyncSlow(
+/**
+ * An async slow path on the event loop (write lock, upgrade): resolves to how often it slept once
+ * the lock is taken (`won` runs in the acquiring turn), rejects with TimeoutError or the signal's
+ * reason.
+ */
+export type AsyncSlowPath = (
   a: Int32Array,
   i: number,
   wait: ParsedWait,
   lockName: string,
   onOwnerDied?: OnOwnerDied,
   won?: () => void,
-): Promise<number> {
-  return parkAsync(a, writeParking(a, i, onOwnerDied, won), wait, lockName);
-}
+) => Promise<number>;
+
+/** Async write acquisition. */
+export const writeLockAsyncSlow: AsyncSlowPath = (a, i, wait, lockName, onOwnerDied, won) =>
+  parkAsync(a, writeParking(a, i, onOwnerDied, won), wait, lockName);
 
 /**
  * A writer gave up (timeout, abort). Its WRITERS_WAITING would keep new readers out until the
@@ -467,16 +473,8 @@ export function upgradeSlow(a: Int32Array, i: number, deadline: number, onOwnerD
 }
 
 /** Async upgrade; on rejection the upgradable lock is still held. */
-export function upgradeAsyncSlow(
-  a: Int32Array,
-  i: number,
-  wait: ParsedWait,
-  lockName: string,
-  onOwnerDied?: OnOwnerDied,
-  won?: () => void,
-): Promise<number> {
-  return parkAsync(a, upgradeParking(a, i, onOwnerDied, won), wait, lockName);
-}
+export const upgradeAsyncSlow: AsyncSlowPath = (a, i, wait, lockName, onOwnerDied, won) =>
+  parkAsync(a, upgradeParking(a, i, onOwnerDied, won), wait, lockName);
 
 /**
  * The upgrader's parking: sleeps on UPGRADE_NOTIFY (woken with notify-all, so an abandoned wait
@@ -653,21 +651,13 @@ function parking(
  */
 export function reapDeadOwners(a: Int32Array, i: number, onOwnerDied?: OnOwnerDied): number {
   let reaped = 0;
-  const w = Atomics.load(a, i + WRITER_OWNER);
-  // One reaper per death: the CAS from the dead id (never reused; the dead cannot clear it).
-  if (w !== 0 && isDeadOwner(w) && Atomics.compareExchange(a, i + WRITER_OWNER, w, 0) === w) {
-    // Tell the next holders before anyone can acquire (persists until markConsistent).
-    Atomics.or(a, i + FLAGS, RW_OWNER_DIED);
-    // w held WRITE_LOCKED (invariant 9): release it as w would have, waking the waiters.
+  if (claimFromDead(a, i, WRITER_OWNER)) {
+    // It held WRITE_LOCKED (invariant 9): release it as the dead writer would have, waking the waiters.
     writeUnlock(a, i);
     reaped++;
     onOwnerDied?.();
   }
-  const u = Atomics.load(a, i + UPGRADABLE_OWNER);
-  // One reaper per death, as above.
-  if (u !== 0 && isDeadOwner(u) && Atomics.compareExchange(a, i + UPGRADABLE_OWNER, u, 0) === u) {
-    // Tell the next holders before anyone can acquire.
-    Atomics.or(a, i + FLAGS, RW_OWNER_DIED);
+  if (claimFromDead(a, i, UPGRADABLE_OWNER)) {
     releaseDeadUpgradable(a, i);
     reaped++;
     onOwnerDied?.();
@@ -685,6 +675,19 @@ export function reapDeadOwners(a: Int32Array, i: number, onOwnerDied?: OnOwnerDi
     onOwnerDied?.();
   }
   return reaped;
+}
+
+/**
+ * Clears owner word `word` (WRITER_OWNER or UPGRADABLE_OWNER) if it names a dead thread and sets
+ * OWNER_DIED; true if this call did, and must now release the dead thread's hold.
+ */
+function claimFromDead(a: Int32Array, i: number, word: number): boolean {
+  const o = Atomics.load(a, i + word);
+  // One reaper per death: the CAS from the dead id (never reused; the dead cannot clear it).
+  if (o === 0 || !isDeadOwner(o) || Atomics.compareExchange(a, i + word, o, 0) !== o) return false;
+  // Tell the next holders before anyone can acquire (persists until markConsistent).
+  Atomics.or(a, i + FLAGS, RW_OWNER_DIED);
+  return true;
 }
 
 /** Drops a dead thread's upgradable hold (and its UPGRADING), or the write lock it upgraded to. */
