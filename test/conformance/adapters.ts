@@ -18,6 +18,7 @@
  */
 import { PermitGuard, RWLock, RWLockGuard, Semaphore, type Handle, type Lockable, type PlacementOptions, type WaitOptions } from '../../dist/index.js';
 import type { ExclusiveLockClass, ExclusiveLockInstance, SuiteGuard, SuiteProfile } from './exclusive-suite.js';
+import type { SharedGuard, SharedLockInstance, SharedSubject } from './shared-suite.js';
 
 /** The worker-side adapter module. */
 export const REMOTE_ADAPTERS = new URL('./remote-adapters.mjs', import.meta.url);
@@ -250,5 +251,49 @@ export const ADAPTED: AdaptedLock[] = [
         perThreadOwnership: 'with trackOwners, permits belong to the Semaphore object that acquired them (semaphore.ts), not to the thread',
       },
     },
+  },
+];
+
+// ---- RWLock's read side, for the shared-lock suite (shared-suite.ts) ---------------------------
+
+function readSide(rw: RWLock): SharedLockInstance {
+  return {
+    lock: () => rw.readLock(),
+    unlock: () => rw.readUnlock(),
+    tryLock: (ms?: number) => rw.tryReadLock(ms),
+    lockAsync: (o?: WaitOptions) => rw.readLockAsync(o),
+    isLocked: () => rw.isLocked(),
+    name: rw.name,
+    handle: rw.handle,
+  };
+}
+
+function readerView(rw: RWLock): SharedLockInstance {
+  const r: Lockable = rw.reader;
+  return {
+    lock: () => r.lock() as SharedGuard,
+    unlock: () => r.unlock(),
+    tryLock: (ms?: number) => r.tryLock(ms),
+    lockAsync: (o?: WaitOptions) => r.lockAsync(o) as Promise<SharedGuard>,
+    isLocked: () => r.isLocked(),
+    name: r.name,
+    handle: rw.handle, // a view has no handle: its RWLock's, for the other threads
+  };
+}
+
+/** The shared sides the shared-lock suite runs over, each with its exclusive side for other threads. */
+export const SHARED_ADAPTED: SharedSubject[] = [
+  {
+    kind: 'RWLock:read',
+    make: () => readSide(new RWLock({ name: 'shared-rw' })),
+    remote: { adapters: REMOTE_ADAPTERS, shared: 'RWLock:read', exclusive: 'RWLock:write' },
+    // rwlock-misuse.ts: readUnlock() with no read hold through this object.
+    notHeldCode: 'ERR_LOCK_NOT_HELD',
+  },
+  {
+    kind: 'RWLock.reader',
+    make: () => readerView(new RWLock({ name: 'shared-rw-view' })),
+    remote: { adapters: REMOTE_ADAPTERS, shared: 'RWLock.reader', exclusive: 'RWLock.writer' },
+    notHeldCode: 'ERR_LOCK_NOT_HELD',
   },
 ];

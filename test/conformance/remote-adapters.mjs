@@ -44,6 +44,28 @@ export const adapters = {
       isLocked: () => w.isLocked(),
     });
   },
+  // RWLock's read side (shared-suite.ts), through the RWLock's methods and through `reader`.
+  'RWLock:read': (h, lib) => {
+    const rw = lib.RWLock.from(h);
+    return lockable(rw, {
+      lock: () => rw.readLock(),
+      unlock: () => rw.readUnlock(),
+      tryLock: (ms) => rw.tryReadLock(ms),
+      lockAsync: (o) => rw.readLockAsync(o),
+      isLocked: () => rw.isLocked(),
+    });
+  },
+  'RWLock.reader': (h, lib) => {
+    const rw = lib.RWLock.from(h);
+    const r = rw.reader;
+    return lockable(rw, {
+      lock: () => r.lock(),
+      unlock: () => r.unlock(),
+      tryLock: (ms) => r.tryLock(ms),
+      lockAsync: (o) => r.lockAsync(o),
+      isLocked: () => r.isLocked(),
+    });
+  },
   // A one-permit Semaphore created with trackOwners (main side: adapters.ts OnePermitSemaphore).
   'Semaphore(1)': (h, lib) => {
     const sem = lib.Semaphore.from(h);
