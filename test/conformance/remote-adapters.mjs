@@ -85,4 +85,22 @@ export const adapters = {
       isLocked: () => s.isWriting(),
     });
   },
+  // The LockManager's X on one path (abort-timeout-suite.ts): lock/unlock over one handle.
+  'LockManager:X': (h, lib) => {
+    const lm = lib.LockManager.from(h);
+    let held = null;
+    return lockable(lm, {
+      lock: () => {
+        held = lm.acquire(LOCK_MANAGER_PATH, 'X');
+      },
+      unlock: () => {
+        lm.release(held);
+        held = null;
+      },
+      isLocked: () => held !== null,
+    });
+  },
 };
+
+/** The one path the LockManager adapters lock (main side: adapters.ts). */
+export const LOCK_MANAGER_PATH = ['suite', 'resource', 1];
