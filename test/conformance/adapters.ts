@@ -13,8 +13,8 @@
  * - LockManager's X on one path: acquisitions are per owner and re-entrant (a second `acquire` by
  *   the holding thread succeeds rather than waiting or throwing), a release needs the handle of
  *   the acquisition (no `unlock()` by another thread to refuse), and "is it locked" is a query.
- *   Nearly every case of the exclusive suite would be a named exception; its own tests
- *   (test/manager/) cover it.
+ *   Nearly every case of the exclusive suite would be a named exception; it runs the owner-death
+ *   and abort/timeout suites instead (worker side: remote-adapters.mjs 'LockManager:X').
  */
 import { PermitGuard, RWLock, RWLockGuard, Semaphore, type Handle, type Lockable, type PlacementOptions, type WaitOptions } from '../../dist/index.js';
 import type { ExclusiveLockClass, ExclusiveLockInstance, SuiteGuard, SuiteProfile } from './exclusive-suite.js';
