@@ -15,6 +15,7 @@ const VERIFIER_PARITY = [
   'test/robust/sem-owner-death.test.ts',
   'test/robust/rw-seqlock-owner-death.test.ts',
   'test/robust/ticket-queued-death.test.ts',
+  'test/robust/owner-death-conformance.test.ts',
 ];
 
 export default defineConfig({

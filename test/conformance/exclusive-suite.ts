@@ -7,17 +7,30 @@
  * Time bounds: every test has its own vitest timeout and every cross-thread wait is `bounded`,
  * so a lost wakeup fails the test rather than hanging it; remote threads are terminated by
  * `await using` whatever happens.
+ *
+ * Other locks and lock views (RWLock's write side, a one-permit Semaphore, …) run the same suite
+ * through adapters (adapters.ts) and a `SuiteProfile`: where they differ, the profile names the
+ * difference (a capability the lock lacks, with the reason); cases that need it are skipped for
+ * that lock with the reason in their name, and nothing is relaxed for the others.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { LockError, LockGuard, TimeoutError, type Handle, type PlacementOptions, type WaitOptions } from '../../dist/index.js';
 import { bounded, delay, RemoteError, RemoteThread } from '../harness/remote.js';
 
+/** What the suite needs of a guard (LockGuard; other locks' guards through their adapter). */
+export interface SuiteGuard {
+  readonly held: boolean;
+  unlock(): void;
+  [Symbol.dispose](): void;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
 /** What the suite needs of a lock instance. */
 export interface ExclusiveLockInstance {
-  lock(): LockGuard;
+  lock(): SuiteGuard;
   unlock(): void;
   tryLock(timeoutMs?: number): boolean;
-  lockAsync(options?: WaitOptions): Promise<LockGuard>;
+  lockAsync(options?: WaitOptions): Promise<SuiteGuard>;
   isLocked(): boolean;
   withLock<T>(fn: () => T): T;
   withLockAsync<T>(fn: () => T | Promise<T>, options?: WaitOptions): Promise<T>;
@@ -33,6 +46,33 @@ export interface ExclusiveLockClass {
   from(handle: Handle): ExclusiveLockInstance;
   readonly BYTE_LENGTH: number;
   readonly BYTE_ALIGNMENT: number;
+}
+
+/**
+ * Cases a lock may lack, each skipped (with the profile's reason in its name) for a lock that
+ * declares it missing:
+ * - `recursionCheck`: lock()/tryLock(ms) by the holder throw ERR_LOCK_RECURSIVE.
+ * - `perThreadOwnership`: a thread may release through any object attached to the lock (from(),
+ *   a second construction at the same place), not only the one that acquired.
+ * - `withHelpers`: withLock / withLockAsync.
+ * - `placement`: the instance is the lock itself (placement, handles, BYTE_LENGTH), not a view.
+ */
+export type Capability = 'recursionCheck' | 'perThreadOwnership' | 'withHelpers' | 'placement';
+
+/** How a lock other than Mutex/SpinLock/TicketLock meets the suite. Every field defaults to theirs. */
+export interface SuiteProfile {
+  /** Its handles' `kind` (also in placement errors and the worker's `info()`); default: the suite's kind. */
+  handleKind?: string;
+  /** The worker-side adapter module and its key for this lock (default: harness/adapters.mjs, kind). */
+  remote?: { adapters: URL; kind: string };
+  /** The class of what lock()/lockAsync() return, seen through `unwrapGuard` (default LockGuard). */
+  guardClass?: abstract new (...args: never[]) => unknown;
+  /** The library's own guard behind an adapter's guard (default: the guard itself). */
+  unwrapGuard?: (g: SuiteGuard) => unknown;
+  /** LockError code of unlock() by a thread that does not hold it (default ERR_LOCK_NOT_OWNER). */
+  notOwnerCode?: string;
+  /** Capabilities the lock lacks, each with the reason. */
+  lacks?: Partial<Record<Capability, string>>;
 }
 
 /** A use of the suite's shared remote thread for one test. */
@@ -80,14 +120,34 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection, the promise fulfilled');
 }
 
-export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: { kind: string; Lock: ExclusiveLockClass }[]): void {
+export function exclusiveSuite(
+  kind: string,
+  Lock: ExclusiveLockClass,
+  others: { kind: string; Lock: ExclusiveLockClass }[],
+  profile: SuiteProfile = {},
+): void {
+  const handleKind = profile.handleKind ?? kind;
+  const remoteKind = profile.remote?.kind ?? kind;
+  const remoteOptions = profile.remote ? { adapters: profile.remote.adapters } : {};
+  const guardClass = profile.guardClass ?? LockGuard;
+  const unwrapGuard = profile.unwrapGuard ?? ((g: SuiteGuard) => g);
+  const notOwnerCode = profile.notOwnerCode ?? 'ERR_LOCK_NOT_OWNER';
+  const expectGuard = (g: SuiteGuard): void => {
+    expect(unwrapGuard(g)).toBeInstanceOf(guardClass);
+  };
+  /** `it`, or `it.skip` with the reason when the lock lacks one of `needs`. */
+  const itNeeds = (needs: Capability[], name: string, fn: () => unknown, timeout?: number): void => {
+    const missing = needs.find((c) => profile.lacks?.[c] !== undefined);
+    if (missing === undefined) it(name, fn, timeout);
+    else it.skip(`${name} [n/a for ${kind}: no ${missing}: ${profile.lacks![missing]}]`, fn, timeout);
+  };
   // One remote thread serves every test of this suite (spawning is slow on a loaded machine):
   // each test attaches it to its own lock. A test that leaves a call unanswered there (a blocked
   // lock(), a pending lockAsync) gets the thread terminated when its lease ends.
   let shared: RemoteThread | undefined;
   const remote = async (m: ExclusiveLockInstance): Promise<RemoteLease> => {
-    if (shared === undefined || !shared.alive) shared = await RemoteThread.start(kind, m.handle);
-    else await shared.call('attach', kind, m.handle);
+    if (shared === undefined || !shared.alive) shared = await RemoteThread.start(remoteKind, m.handle, remoteOptions);
+    else await shared.call('attach', remoteKind, m.handle);
     const t = shared;
     return {
       call: (op, ...args) => t.call(op, ...args),
@@ -109,7 +169,7 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
       const m = new Lock();
       expect(m.isLocked()).toBe(false);
       const g = m.lock();
-      expect(g).toBeInstanceOf(LockGuard);
+      expectGuard(g);
       expect(g.held).toBe(true);
       expect(m.isLocked()).toBe(true);
       m.unlock();
@@ -202,7 +262,7 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
     it('resolves at once when free, to a guard', async () => {
       const m = new Lock();
       const g = await m.lockAsync();
-      expect(g).toBeInstanceOf(LockGuard);
+      expectGuard(g);
       expect(m.isLocked()).toBe(true);
       g.unlock();
       expect(m.isLocked()).toBe(false);
@@ -349,7 +409,7 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
   });
 
   describe(`${kind}: withLock, withLockAsync, guards`, () => {
-    it('withLock returns the value, holds during fn, unlocks on return and on throw', () => {
+    itNeeds(['withHelpers'], 'withLock returns the value, holds during fn, unlocks on return and on throw', () => {
       const m = new Lock();
       expect(m.withLock(() => m.isLocked())).toBe(true);
       expect(m.withLock(() => 42)).toBe(42);
@@ -361,7 +421,7 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
       expect(m.isLocked()).toBe(false);
     });
 
-    it('withLockAsync returns the awaited value, unlocks on rejection, honours timeout', async () => {
+    itNeeds(['withHelpers'], 'withLockAsync returns the awaited value, unlocks on rejection, honours timeout', async () => {
       const m = new Lock();
       expect(await m.withLockAsync(async () => { await delay(1); return m.isLocked() ? 'held' : 'free'; })).toBe('held');
       expect(m.isLocked()).toBe(false);
@@ -435,10 +495,10 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
   });
 
   describe(`${kind}: ownership`, () => {
-    it('unlock() of a free lock throws LockError ERR_LOCK_NOT_OWNER', () => {
+    it(`unlock() of a free lock throws LockError ${notOwnerCode}`, () => {
       const m = new Lock();
       const e = thrown(() => m.unlock());
-      expectLockError(e, 'ERR_LOCK_NOT_OWNER');
+      expectLockError(e, notOwnerCode);
       expect((e as Error).message).toContain(m.name);
       expect(m.isLocked()).toBe(false);
       // and the lock still works
@@ -446,12 +506,12 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
       m.unlock();
     });
 
-    it('unlock() by a thread that does not hold it throws ERR_LOCK_NOT_OWNER and changes nothing', async () => {
+    it(`unlock() by a thread that does not hold it throws ${notOwnerCode} and changes nothing`, async () => {
       const m = new Lock({ name: 'owned-elsewhere' });
       await using t = await remote(m);
       await t.call('lock');
       const e = thrown(() => m.unlock());
-      expectLockError(e, 'ERR_LOCK_NOT_OWNER');
+      expectLockError(e, notOwnerCode);
       expect((e as Error).message).toContain('owned-elsewhere');
       expect(m.isLocked()).toBe(true);
       expect(m.tryLock()).toBe(false);
@@ -461,13 +521,13 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
       m.lock();
       const re = await rejection(t.call('unlock'));
       expect(re).toBeInstanceOf(RemoteError);
-      expect((re as RemoteError).code).toBe('ERR_LOCK_NOT_OWNER');
+      expect((re as RemoteError).code).toBe(notOwnerCode);
       expect((re as RemoteError).remoteName).toBe('LockError');
       expect(m.isLocked()).toBe(true);
       m.unlock();
     }, T);
 
-    it('lock() / tryLock(ms) by the holder throw ERR_LOCK_RECURSIVE; tryLock() returns false', async () => {
+    itNeeds(['recursionCheck'], 'lock() / tryLock(ms) by the holder throw ERR_LOCK_RECURSIVE; tryLock() returns false', async () => {
       const m = new Lock();
       m.lock();
       // tryLock(ms) is bounded by its timeout even if the check were missing.
@@ -477,7 +537,7 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
       expect(m.isLocked()).toBe(true);
       m.unlock();
       expect(m.isLocked()).toBe(false);
-      expectLockError(thrown(() => m.unlock()), 'ERR_LOCK_NOT_OWNER');
+      expectLockError(thrown(() => m.unlock()), notOwnerCode);
       // lock() by the holder: checked in a worker, where a missing check would only hang that
       // worker (and fail this bounded call) instead of the test runner.
       await using t = await remote(m);
@@ -494,7 +554,7 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
   });
 
   describe(`${kind}: handles and placement`, () => {
-    it('BYTE_LENGTH / BYTE_ALIGNMENT', () => {
+    itNeeds(['placement'], 'BYTE_LENGTH / BYTE_ALIGNMENT', () => {
       expect(Lock.BYTE_ALIGNMENT).toBe(4);
       expect(Number.isInteger(Lock.BYTE_LENGTH)).toBe(true);
       expect(Lock.BYTE_LENGTH % Lock.BYTE_ALIGNMENT).toBe(0);
@@ -504,11 +564,11 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
       expect(m.byteOffset).toBe(0);
     });
 
-    it('the handle is a plain structured-cloneable object; from(clone) is the same lock', () => {
+    itNeeds(['placement', 'perThreadOwnership'], 'the handle is a plain structured-cloneable object; from(clone) is the same lock', () => {
       const m = new Lock({ name: 'accounts' });
       const h = m.handle;
       expect(Object.getPrototypeOf(h)).toBe(Object.prototype);
-      expect(h).toMatchObject({ kind, byteOffset: 0, name: 'accounts' });
+      expect(h).toMatchObject({ kind: handleKind, byteOffset: 0, name: 'accounts' });
       const clone = structuredClone(h);
       const same = Lock.from(clone);
       expect(same.name).toBe('accounts');
@@ -520,16 +580,16 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
       expect(m.isLocked()).toBe(false);
     });
 
-    it('from(handle) in a worker attaches to the same lock, with its name and class', async () => {
+    itNeeds(['placement'], 'from(handle) in a worker attaches to the same lock, with its name and class', async () => {
       const sab = new SharedArrayBuffer(Lock.BYTE_LENGTH * 4);
       const m = new Lock({ name: 'accounts', buffer: sab, byteOffset: Lock.BYTE_LENGTH });
       await using t = await remote(m);
       expect(await t.call('info')).toMatchObject({
-        instanceOf: [kind],
-        className: kind, // the built class keeps its name (not esbuild's `_Mutex`)
+        instanceOf: [handleKind],
+        className: handleKind, // the built class keeps its name (not esbuild's `_Mutex`)
         name: 'accounts',
         byteOffset: Lock.BYTE_LENGTH,
-        handleKind: kind,
+        handleKind,
       });
       m.lock();
       expect(await t.call('isLocked')).toBe(true);
@@ -542,7 +602,7 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
       expect(m.isLocked()).toBe(false);
     }, T);
 
-    it("placement at an offset in a caller's buffer; neighbours do not interfere; nothing outside is written", () => {
+    itNeeds(['placement', 'perThreadOwnership'], "placement at an offset in a caller's buffer; neighbours do not interfere; nothing outside is written", () => {
       const L = Lock.BYTE_LENGTH;
       const sab = new SharedArrayBuffer(16 + 3 * L + 16);
       const bytes = new Uint8Array(sab);
@@ -576,7 +636,7 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
       last.unlock();
     });
 
-    it('bad placements throw TypeError/RangeError naming the argument, and write nothing', () => {
+    itNeeds(['placement'], 'bad placements throw TypeError/RangeError naming the argument, and write nothing', () => {
       const L = Lock.BYTE_LENGTH;
       const sab = new SharedArrayBuffer(4 * L);
       const bytes = new Uint8Array(sab);
@@ -604,7 +664,7 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
       expect(bytes.every((x) => x === 0)).toBe(true);
     });
 
-    it('placing it where another kind (or foreign data) lives is a TypeError that changes nothing', () => {
+    itNeeds(['placement'], 'placing it where another kind (or foreign data) lives is a TypeError that changes nothing', () => {
       for (const other of others) {
         const sab = new SharedArrayBuffer(512);
         const o = new other.Lock({ buffer: sab, byteOffset: 8 });
@@ -622,7 +682,7 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
       expect(new Int32Array(sab)[2]).toBe(0x12345678);
     });
 
-    it('bogus handles throw TypeError/RangeError and write nothing', () => {
+    itNeeds(['placement'], 'bogus handles throw TypeError/RangeError and write nothing', () => {
       const L = Lock.BYTE_LENGTH;
       const sab = new SharedArrayBuffer(8 * L);
       const m = new Lock({ buffer: sab, byteOffset: 0 });
@@ -653,7 +713,7 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
       expect(new Uint8Array(sab)).toEqual(before);
     });
 
-    it('a handle of one kind is rejected by the other classes, even forged to their kind', () => {
+    itNeeds(['placement'], 'a handle of one kind is rejected by the other classes, even forged to their kind', () => {
       // A roomy buffer, so that a forged handle passes the range check and meets the tag check.
       const m = new Lock({ buffer: new SharedArrayBuffer(256), byteOffset: 0 });
       for (const other of others) {
@@ -661,7 +721,7 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
         const forged = { ...m.handle, kind: other.kind } as unknown as Handle;
         const e = thrown(() => other.Lock.from(forged));
         expect(e).toBeInstanceOf(TypeError);
-        expect((e as Error).message).toMatch(new RegExp(`holds a ${kind}`));
+        expect((e as Error).message).toMatch(new RegExp(`holds a ${handleKind}`));
         const theirs = new other.Lock();
         expect(thrown(() => Lock.from(theirs.handle))).toBeInstanceOf(TypeError);
       }
@@ -700,7 +760,7 @@ export function exclusiveSuite(kind: string, Lock: ExclusiveLockClass, others: {
       await t.call('unlock');
     }, T);
 
-    it('lockAsync / withLockAsync reject bad options with TypeError/RangeError naming them', async () => {
+    itNeeds(['withHelpers'], 'lockAsync / withLockAsync reject bad options with TypeError/RangeError naming them', async () => {
       const m = new Lock();
       const cases: [unknown, typeof TypeError | typeof RangeError, RegExp][] = [
         [{ timeout: -1 }, RangeError, /options\.timeout/],

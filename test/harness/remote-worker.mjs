@@ -11,9 +11,18 @@
  *   barge(rounds, holdMs, flagBuffer)  hold, release and re-take at once, `rounds` times or
  *                    until Int32 flag[0] != 0; replies with the rounds done
  *   info()           { className, name, byteOffset, handleKind, instanceOf } of this thread's view
+ *                    (of the adapter's `target`, the library object it drives, if it names one)
+ *   holdFor(ms, slotsBuffer)  acquire (blocking), mark entry in the control slots
+ *                    (slots.mjs), stay inside for ms or until the test sets RELEASE (blocked
+ *                    in Atomics.wait: alive, but running nothing else), leave, release;
+ *                    replies { ownerDied } as seen inside. An adapter
+ *                    whose lock is scoped (SeqLock's write) supplies `hold(fn)` for the
+ *                    acquire/release around it.
+ *   ownerDied()      the lock's `ownerDied` (a getter, so not reachable as a method)
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as lib from '../../dist/index.js';
+import { enter, leave, RELEASE } from './slots.mjs';
 
 const { adapters: adaptersUrl, kind, handle } = workerData;
 const { adapters } = await import(adaptersUrl);
@@ -57,14 +66,38 @@ const special = {
     }
     return r;
   },
-  info: () => ({
-    className: lock.constructor?.name,
-    name: lock.name,
-    byteOffset: lock.byteOffset,
-    handleKind: lock.handle?.kind,
-    // The library's exported classes this object is an instance of.
-    instanceOf: Object.keys(lib).filter((k) => typeof lib[k] === 'function' && typeof lib[k].prototype === 'object' && lock instanceof lib[k]),
-  }),
+  holdFor: (ms, slotsBuffer) => {
+    const slots = new Int32Array(slotsBuffer);
+    const inside = () => {
+      const ownerDied = lock.ownerDied === true;
+      enter(slots, ownerDied);
+      try {
+        if (ms > 0) Atomics.wait(slots, RELEASE, 0, ms);
+      } finally {
+        leave(slots);
+      }
+      return { ownerDied };
+    };
+    if (typeof lock.hold === 'function') return lock.hold(inside);
+    lock.lock();
+    try {
+      return inside();
+    } finally {
+      lock.unlock();
+    }
+  },
+  ownerDied: () => lock.ownerDied === true,
+  info: () => {
+    const o = lock.target ?? lock;
+    return {
+      className: o.constructor?.name,
+      name: o.name,
+      byteOffset: o.byteOffset,
+      handleKind: o.handle?.kind,
+      // The library's exported classes this object is an instance of.
+      instanceOf: Object.keys(lib).filter((k) => typeof lib[k] === 'function' && typeof lib[k].prototype === 'object' && o instanceof lib[k]),
+    };
+  },
 };
 
 function plain(v) {

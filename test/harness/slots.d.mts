@@ -1,0 +1,10 @@
+export declare const INSIDE: number;
+export declare const ENTRIES: number;
+export declare const OVERLAPS: number;
+export declare const SAW_OWNER_DIED: number;
+export declare const RELEASE: number;
+export declare const SLOT_COUNT: number;
+export declare function newSlots(): Int32Array<SharedArrayBuffer>;
+export declare function enter(slots: Int32Array, ownerDied?: boolean): void;
+export declare function leave(slots: Int32Array): void;
+export declare function release(slots: Int32Array): void;
