@@ -280,7 +280,10 @@ export function exclusiveSuite(
         const p = m.lockAsync();
         await delay(60);
         expect(await state(p)).toBe('pending');
-        expect(ticks).toBeGreaterThanOrEqual(5); // the loop ran while we waited
+        // The loop ran while we waited (a blocked loop would fire no tick). At least one tick, not
+        // five: on loaded cores the 2 ms interval may fire only once or twice in 60 ms (a flake seen
+        // once in a helper's loop at load 8-11).
+        expect(ticks).toBeGreaterThan(0);
         await t.call('unlock');
         const g = await bounded(p, 5_000, 'lockAsync after release');
         expect(m.isLocked()).toBe(true);
