@@ -44,9 +44,13 @@
  *    descheduled for a whole slice) instead of every wait. A waiter that leaves (timeout, abort)
  *    lowers G to at most the waiters left.
  * 6. A timeout is decided only at the end of a slice, after the checks of invariant 5 (a notify
- *    that ended the last slice still counts; a grant is never taken at the deadline). So a wait
- *    keeps its own deadline (`CondWait.deadline`) and parks without one: the loop never ends it
- *    in between.
+ *    that ended the last slice still counts, and so does a stray grant found after a quiet slice,
+ *    even at the deadline). So a wait keeps its own deadline (`CondWait.deadline`) and parks
+ *    without one: the loop never ends it in between. The verifier's checked waits call `sleep`
+ *    in short steps, each with its own deadline: a notify that lands between two steps reaches no
+ *    sleeper, and is found as a stray grant at the end of the next quiet slice (a step is a
+ *    slice); deciding the step's timeout first lost it for good (a 5 s timeout in the checked
+ *    ping-pong test; `test/raw/condition.test.ts`).
  *
  * Spurious wakeups are possible (a notify that lands between a waiter's SEQ read and its sleep
  * wakes it as well as the one it woke; wrap-around after 2³² notifies during one wait could
@@ -156,16 +160,19 @@ function afterSleep(a: Int32Array, i: number, w: CondWait, r: WaitResult): boole
   }
   if (r === 'timed-out') {
     w.slept = true;
-    if (now() >= w.deadline) return false;
     if (Atomics.load(a, i + SEQ) === w.seq) {
       // A whole slice without news since SEQ last moved: a grant still left now was not taken by
       // the waiter its notify woke (that one takes it within moments): the wakeup went astray, to an
-      // abandoned async wait. Take it in its place. (Taking it at once, when SEQ is first seen
-      // moved, would race the woken waiter and end two waits for one notify.)
+      // abandoned async wait, or reached nobody (it landed while this wait was between two of the
+      // verifier's steps). Take it in its place, even at the deadline: at worst a spurious wakeup,
+      // never a lost one. (Taking it at once, when SEQ is first seen moved, would race the woken
+      // waiter and end two waits for one notify.)
       const lost = w.moved && takeGrant(a, i);
       w.moved = false;
-      return lost ? true : undefined;
+      if (lost) return true;
+      return now() >= w.deadline ? false : undefined;
     }
+    if (now() >= w.deadline) return false;
   }
   // SEQ moved while we slept and no notify reached us: most likely it woke someone else. Sleep on
   // from the new value (a later notify grants before it bumps) and look at the grants next slice.
