@@ -4,6 +4,7 @@
  * fast path.
  */
 import { LockError } from './core/errors.js';
+import { Guard } from './core/guard.js';
 import { describe, RankedPrimitive, type Kind, type Placement } from './core/layout.js';
 import type { WaitOptions } from './core/futex.js';
 import { OWNER_ID } from './core/thread.js';
@@ -13,10 +14,11 @@ import { checking, runHolding } from './core/hooks.js';
  * Proof of one acquisition. `unlock()` (or leaving a `using` block) releases it once; releasing
  * a guard again does nothing.
  */
-export class LockGuard {
+export class LockGuard extends Guard {
   readonly #lock: Lockable;
   #held = true;
   constructor(lock: Lockable) {
+    super();
     this.#lock = lock;
   }
   /**
@@ -36,12 +38,8 @@ export class LockGuard {
     this.#held = false;
     this.#lock.unlock();
   }
-  /** Releases the lock this guard stands for, like `unlock()` (for `using`). */
-  [Symbol.dispose](): void {
-    this.unlock();
-  }
-  /** Releases the lock this guard stands for, like `unlock()` (for `await using`). */
-  async [Symbol.asyncDispose](): Promise<void> {
+  /** @internal */
+  protected _drop(): void {
     this.unlock();
   }
 }

@@ -5,6 +5,7 @@ export { Mutex, type MutexOptions } from './mutex.js';
 export { SpinLock, type SpinLockOptions } from './spinlock.js';
 export { TicketLock, type TicketLockOptions } from './ticketlock.js';
 export { LockGuard, type Lockable } from './exclusive.js';
+export { Guard } from './core/guard.js';
 export type { Handle, PlacementOptions, Kind } from './core/layout.js';
 export type { WaitOptions } from './core/futex.js';
 export {

@@ -5,6 +5,7 @@
  * write and read sides as `Lockable`s (`rw.writer`, `rw.reader`).
  */
 import { LockError } from './core/errors.js';
+import { Guard } from './core/guard.js';
 import type { WaitOptions } from './core/futex.js';
 import type { Lockable } from './exclusive.js';
 import type { RWLock } from './rwlock.js';
@@ -17,11 +18,12 @@ export type RWLockMode = 'read' | 'upgradable' | 'write' | 'released';
  * now; `upgrade()` and `downgrade()` convert it in place. Release either through the guard or
  * through the lock's methods, not both.
  */
-export class RWLockGuard {
+export class RWLockGuard extends Guard {
   readonly #rw: RWLock;
   #mode: RWLockMode;
   /** @internal */
   constructor(rw: RWLock, mode: RWLockMode) {
+    super();
     this.#rw = rw;
     this.#mode = mode;
   }
@@ -59,12 +61,8 @@ export class RWLockGuard {
     this.#mode = 'read';
     return this;
   }
-  /** Releases the hold this guard has now, like `unlock()` (for `using`). */
-  [Symbol.dispose](): void {
-    this.unlock();
-  }
-  /** Releases the hold this guard has now, like `unlock()` (for `await using`). */
-  async [Symbol.asyncDispose](): Promise<void> {
+  /** @internal */
+  protected _drop(): void {
     this.unlock();
   }
   #wrongMode(op: string, want: string): LockError {

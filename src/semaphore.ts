@@ -35,6 +35,7 @@
 import { attach, describe, FROM_HANDLE, place, Primitive, readBoolean, type Handle, type PlacementOptions } from './core/layout.js';
 import { checkTimeout, deadlineAfter, now, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { abortReason, LockError } from './core/errors.js';
+import { Guard } from './core/guard.js';
 import { addHold, dropHold, heldBy } from './core/holders.js';
 import { wasReaped } from './core/owner-death.js';
 import { PARKS } from './core/park.js';
@@ -81,12 +82,13 @@ export interface SemaphoreOptions extends PlacementOptions {
  * Proof of one acquisition of `permits` permits. `release()` (or leaving a `using` block) gives
  * exactly those back, once; later calls do nothing.
  */
-export class PermitGuard {
+export class PermitGuard extends Guard {
   readonly #sem: Semaphore;
   /** How many permits this guard stands for. */
   readonly permits: number;
   #held = true;
   constructor(sem: Semaphore, permits: number) {
+    super();
     this.#sem = sem;
     this.permits = permits;
   }
@@ -100,12 +102,8 @@ export class PermitGuard {
     this.#held = false;
     this.#sem.release(this.permits);
   }
-  /** Releases this guard's permits, like `release()` (for `using`). */
-  [Symbol.dispose](): void {
-    this.release();
-  }
-  /** Releases this guard's permits, like `release()` (for `await using`). */
-  async [Symbol.asyncDispose](): Promise<void> {
+  /** @internal */
+  protected _drop(): void {
     this.release();
   }
 }
