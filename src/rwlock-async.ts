@@ -5,10 +5,11 @@
  * mark them async (held by a task, core/hooks.ts).
  */
 import { abortReason } from './core/errors.js';
-import { now, parseWaitOptions, type ParsedWait, type WaitOptions } from './core/futex.js';
+import { parseWaitOptions, type ParsedWait, type WaitOptions } from './core/futex.js';
+import { contendedAsync } from './core/acquire.js';
 import { checking, onAcquire, onAcquired } from './core/hooks.js';
 import { acquireChannel } from './core/events.js';
-import { noteAcquired, observeAsync, observing, watching } from './core/observe.js';
+import { noteAcquired, observing } from './core/observe.js';
 import {
   readLockAsyncSlow,
   tryUpgrade as rawTryUpgrade,
@@ -75,10 +76,8 @@ async function lockAsyncIn(m: AsyncMode, l: RWLockLocal, options?: WaitOptions):
   if (wait.signal?.aborted) throw abortReason(wait.signal);
   if (checking) onAcquire(l.rw, false, true);
   if (!m.tryFast(l)) {
-    const waitStart = watching() ? now() : -1; // observe: before the slow path runs its first steps
     // The owner word is written in the acquiring turn (core/park.ts `won`), not after the await.
-    const slow = m.slow(l, wait, () => m.own(l));
-    await (waitStart >= 0 ? observeAsync(l.rw, waitStart, wait.signal, slow, m.mode) : slow);
+    await contendedAsync(l.rw, wait.signal, () => m.slow(l, wait, () => m.own(l)), m.mode);
   } else {
     m.own(l); // recorded before any event subscriber runs
     if (observing || acquireChannel.hasSubscribers) noteAcquired(l.rw, -1, 0, m.mode); // observe

@@ -4,13 +4,13 @@
  * contended paths, which are observed (stats, events) and, while the verifier is on, run in
  * watchdog-sized steps.
  */
-import { checkTimeout, deadlineAfter, now } from './core/futex.js';
-import { PARKS } from './core/park.js';
+import { checkTimeout, deadlineAfter } from './core/futex.js';
+import { contendedWait } from './core/acquire.js';
 import { SpinBudget } from './core/spin.js';
 import { OWNER_ID } from './core/thread.js';
 import { checking, waitChecked } from './core/hooks.js';
 import { acquireChannel } from './core/events.js';
-import { noteAcquired, noteWaitEnded, observing, watching } from './core/observe.js';
+import { noteAcquired, observing } from './core/observe.js';
 import type { LockEventMode } from './core/events.js';
 import {
   readLockRecursive,
@@ -143,10 +143,8 @@ export function upgradableContended(l: RWLockLocal, deadline: number): boolean {
  * is on; timed and recorded (acquired or timed out) when anyone observes.
  */
 function observedWait(l: RWLockLocal, mode: LockEventMode, deadline: number, slow: (deadline: number) => boolean): boolean {
-  const waitStart = watching() ? now() : -1; // observe: time the wait, then record how it ended
-  const ok = checking ? waitStepped(l, mode === 'read', deadline, slow) : slow(deadline);
-  if (waitStart >= 0) noteWaitEnded(l.rw, waitStart, ok, PARKS.count, mode);
-  return ok;
+  // The hold is recorded by the caller (the read slot, the owner words) after this returns.
+  return contendedWait({ lock: l.rw, shared: mode === 'read', mode, slow, owner: () => waitedOwner(l) }, deadline);
 }
 
 function upgradeWait(l: RWLockLocal, deadline: number): boolean {
@@ -165,12 +163,16 @@ function upgradeWait(l: RWLockLocal, deadline: number): boolean {
  * only costs the waiter its place (readers may get in between a writer's steps).
  */
 function waitStepped(l: RWLockLocal, shared: boolean, deadline: number, attempt: (deadline: number) => boolean): boolean {
-  return waitChecked(l.rw, shared, deadline, true, attempt, () => {
-    // Who holds it: the writer, else the upgradable holder, unless that is us (an upgrade waits
-    // for readers, who have no owner id: 0, not a one-thread cycle).
-    const w = Atomics.load(l.a, l.i + WRITER_OWNER);
-    if (w !== 0) return w;
-    const u = Atomics.load(l.a, l.i + UPGRADABLE_OWNER);
-    return u === OWNER_ID ? 0 : u;
-  });
+  return waitChecked(l.rw, shared, deadline, true, attempt, () => waitedOwner(l));
+}
+
+/**
+ * Who a waiter waits for, for the verifier: the writer, else the upgradable holder, unless that is
+ * us (an upgrade waits for readers, who have no owner id: 0, not a one-thread cycle).
+ */
+function waitedOwner(l: RWLockLocal): number {
+  const w = Atomics.load(l.a, l.i + WRITER_OWNER);
+  if (w !== 0) return w;
+  const u = Atomics.load(l.a, l.i + UPGRADABLE_OWNER);
+  return u === OWNER_ID ? 0 : u;
 }

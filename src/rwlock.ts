@@ -33,13 +33,14 @@
  * says which); upgrade and downgrade convert a hold and count nothing.
  */
 import { abortReason, LockError } from './core/errors.js';
-import { checkTimeout, now, parseWaitOptions, type WaitOptions } from './core/futex.js';
+import { checkTimeout, parseWaitOptions, type WaitOptions } from './core/futex.js';
+import { contendedAsync } from './core/acquire.js';
 import { FROM_HANDLE, placeOrAttach, RankedPrimitive, type Handle, type PlacementOptions } from './core/layout.js';
 import { wasReaped } from './core/owner-death.js';
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
 import { checkCallback, type Lockable } from './exclusive.js';
 import { checking, onAcquire, onAcquired, onRelease, runHolding } from './core/hooks.js';
-import { noteAcquired, noteReleased, observeAsync, observing, watching } from './core/observe.js';
+import { noteAcquired, noteReleased, observing } from './core/observe.js';
 import { acquireChannel, releaseChannel } from './core/events.js';
 import {
   clearOwnerDied,
@@ -169,10 +170,10 @@ export class RWLock extends RankedPrimitive {
     // No recursion shortcut: another task of this thread may hold the read it would count on, and
     // that task can release it while this one waits, so this one queues behind waiting writers.
     if (!rawTryReadLock(this.#a, this.#i)) {
-      const waitStart = watching() ? now() : -1; // observe: before the slow path runs its first steps
       // The hold is recorded in the acquiring turn (core/park.ts `won`), not after the await.
-      const slow = readLockAsyncSlow(this.#a, this.#i, wait, this.name, false, this.#l.onOwnerDied, () => this.#tookRead());
-      await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow, 'read') : slow);
+      const a = this.#a;
+      const i = this.#i;
+      await contendedAsync(this, wait.signal, () => readLockAsyncSlow(a, i, wait, this.name, false, this.#l.onOwnerDied, () => this.#tookRead()), 'read');
     } else {
       this.#tookRead(); // recorded before any event subscriber runs
       if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'read'); // observe

@@ -33,16 +33,15 @@
  * like a lock's. Off, each call pays one `observing || channel.hasSubscribers` test.
  */
 import { attach, describe, FROM_HANDLE, place, Primitive, readBoolean, type Handle, type PlacementOptions } from './core/layout.js';
-import { checkTimeout, deadlineAfter, now, parseWaitOptions, type WaitOptions } from './core/futex.js';
+import { checkTimeout, deadlineAfter, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { abortReason, LockError } from './core/errors.js';
 import { Guard } from './core/guard.js';
+import { contendedAsync, contendedWait } from './core/acquire.js';
 import { addHold, dropHold, heldBy } from './core/holders.js';
 import { wasReaped } from './core/owner-death.js';
-import { PARKS } from './core/park.js';
 import { OWNER_ID } from './core/thread.js';
 import { checkCallback } from './exclusive.js';
-import { checking, waitChecked } from './core/hooks.js';
-import { noteAcquired, noteOwnerDied, noteReleased, noteWaitEnded, observeAsync, observing, watching } from './core/observe.js';
+import { noteAcquired, noteOwnerDied, noteReleased, observing } from './core/observe.js';
 import { acquireChannel, releaseChannel } from './core/events.js';
 import {
   acquireAsyncSlow,
@@ -207,10 +206,8 @@ export class Semaphore extends Primitive {
     const wait = parseWaitOptions(options);
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     if (!tryTake(this.#a, this.#i, n, 0)) {
-      const waitStart = watching() ? now() : -1; // observe
       // The permits are recorded in the acquiring turn (core/park.ts `won`), not after the await.
-      const slow = acquireAsyncSlow(this.#a, this.#i, n, wait, this.name, this.#onOwnerDied, () => this.#took(n));
-      await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow) : slow);
+      await contendedAsync(this, wait.signal, () => acquireAsyncSlow(this.#a, this.#i, n, wait, this.name, this.#onOwnerDied, () => this.#took(n)));
     } else {
       this.#took(n); // recorded before any event subscriber runs
       if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
@@ -248,15 +245,12 @@ export class Semaphore extends Primitive {
    * re-reads SEQ before it sleeps, so no release is lost; the waiter only loses its place in line.
    */
   #acquireContended(n: number, deadline: number): boolean {
-    const waitStart = watching() ? now() : -1; // observe
-    const ok = checking
-      ? waitChecked(this, false, deadline, true, (step) => acquireSlow(this.#a, this.#i, n, step, this.#onOwnerDied), () => 0)
-      : acquireSlow(this.#a, this.#i, n, deadline, this.#onOwnerDied);
-    // Recorded right after the take, before any event subscriber runs (a thread stopped in one
-    // would otherwise hold permits no reaper knows of).
-    if (ok) this.#took(n);
-    if (waitStart >= 0) noteWaitEnded(this, waitStart, ok, PARKS.count);
-    return ok;
+    // Permits name no owner (0 for the verifier); they are recorded (`won`) right after the take,
+    // before any event subscriber runs (core/acquire.ts).
+    return contendedWait(
+      { lock: this, slow: (d) => acquireSlow(this.#a, this.#i, n, d, this.#onOwnerDied), owner: () => 0, won: () => this.#took(n) },
+      deadline,
+    );
   }
 
   /** Runs `fn` holding `n` permits; releases them when it returns or throws; returns its value. */

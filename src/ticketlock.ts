@@ -9,6 +9,7 @@
  * QUEUED).
  */
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
+import { contendedAsync, contendedWait } from './core/acquire.js';
 import { FROM_HANDLE, placeOrAttach, type Handle, type PlacementOptions } from './core/layout.js';
 import { checkTimeout, deadlineAfter, parseWaitOptions, now, type WaitOptions } from './core/futex.js';
 import { PARKS } from './core/park.js';
@@ -37,7 +38,7 @@ import {
   unlock,
   waitForTurn,
 } from './raw/ticketlock.js';
-import { noteAcquired, noteOwnerDied, noteReleased, noteWaitEnded, observeAsync, observing, watching } from './core/observe.js';
+import { noteAcquired, noteOwnerDied, noteReleased, observing, watching } from './core/observe.js';
 import { acquireChannel, releaseChannel } from './core/events.js';
 import { checking, onAcquire, onAcquired, onRelease, tryChecked, waitChecked } from './core/hooks.js';
 
@@ -133,16 +134,21 @@ export class TicketLock extends ExclusiveLock {
    * verifier's watchdog steps when it is on; observed once, whatever the number of steps.
    */
   #pollContended(deadline: number): boolean {
-    const waitStart = watching() ? now() : -1; // observe: time the wait, then record how it ended
     let parks = 0;
-    const poll = (until: number): boolean => {
-      const ok = pollUntil(this._a, this._i, OWNER_ID, until, this.#onOwnerDied);
-      parks += PARKS.count; // sleeps summed over the verifier's steps
-      return ok;
-    };
-    const ok = checking ? waitChecked(this, false, deadline, true, poll, () => ownerOf(this._a, this._i)) : poll(deadline);
-    if (waitStart >= 0) noteWaitEnded(this, waitStart, ok, parks);
-    return ok;
+    // No `won`: tryTicket records OWNER in the step that takes the lock (core/acquire.ts).
+    return contendedWait(
+      {
+        lock: this,
+        slow: (until) => {
+          const ok = pollUntil(this._a, this._i, OWNER_ID, until, this.#onOwnerDied);
+          parks += PARKS.count; // sleeps summed over the verifier's steps
+          return ok;
+        },
+        owner: () => ownerOf(this._a, this._i),
+        parks: () => parks,
+      },
+      deadline,
+    );
   }
 
   /**
@@ -156,12 +162,12 @@ export class TicketLock extends ExclusiveLock {
     const a = this._a;
     const i = this._i;
     if (!tryTicket(a, i, OWNER_ID)) {
-      const waitStart = watching() ? now() : -1; // observe
-      const slow =
+      // Both record OWNER in the acquiring turn (core/acquire.ts, core/park.ts `won`).
+      await contendedAsync(this, wait.signal, () =>
         wait.signal === undefined && wait.deadline === Infinity
           ? lockTicketAsync(a, i, OWNER_ID, wait, this.name, this.#onOwnerDied)
-          : pollAsync(a, i, OWNER_ID, wait, this.name, this.#onOwnerDied);
-      await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow) : slow); // observe
+          : pollAsync(a, i, OWNER_ID, wait, this.name, this.#onOwnerDied),
+      );
     } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
     if (checking) onAcquired(this, false, true);
     return new LockGuard(this);

@@ -10,15 +10,15 @@
  * | 1    | state: owner id (bits 0–27) \| PARKED \| FAIR \| HANDOFF \| OWNER_DIED — see `raw/mutex.ts` |
  */
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
+import { contendedAsync, contendedWait, type ContendedWait } from './core/acquire.js';
 import { wasReaped } from './core/owner-death.js';
-import { PARKS } from './core/park.js';
-import { checkTimeout, deadlineAfter, now, parseWaitOptions, type WaitOptions } from './core/futex.js';
+import { checkTimeout, deadlineAfter, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { abortReason, LockError } from './core/errors.js';
 import { placeOrAttach } from './core/layout.js';
 import { FAIR_AFTER_MS } from './core/park.js';
 import { SpinBudget } from './core/spin.js';
 import { ExclusiveLock, LockGuard } from './exclusive.js';
-import { checking, onAcquire, onAcquired, onRelease, tryChecked, waitChecked } from './core/hooks.js';
+import { checking, onAcquire, onAcquired, onRelease, tryChecked } from './core/hooks.js';
 import {
   clearOwnerDied,
   isFree,
@@ -30,7 +30,7 @@ import {
   unlockSlow,
   type ExclusivePolicy,
 } from './raw/mutex.js';
-import { noteAcquired, noteOwnerDied, noteReleased, noteWaitEnded, observeAsync, observing, watching } from './core/observe.js';
+import { noteAcquired, noteOwnerDied, noteReleased, observing } from './core/observe.js';
 import { acquireChannel, releaseChannel } from './core/events.js';
 
 export const WORD_LOCK_BYTES = 8;
@@ -115,9 +115,8 @@ export abstract class WordLock extends ExclusiveLock {
     if (checking) onAcquire(this, false, true);
     // Fast path first; otherwise queue on the event loop.
     if (Atomics.compareExchange(this._a, this._i, 0, OWNER_ID) !== 0 && !tryLockSlow(this._a, this._i, OWNER_ID, this.#onOwnerDied)) {
-      const waitStart = watching() ? now() : -1; // observe
-      const slow = lockAsyncSlow(this._a, this._i, OWNER_ID, wait, this.#policy, this.name, this.#onOwnerDied);
-      await (waitStart >= 0 ? observeAsync(this, waitStart, wait.signal, slow) : slow); // observe
+      // Queue on the event loop (core/acquire.ts: observed from its first step).
+      await contendedAsync(this, wait.signal, () => lockAsyncSlow(this._a, this._i, OWNER_ID, wait, this.#policy, this.name, this.#onOwnerDied));
     } else if (observing || acquireChannel.hasSubscribers) noteAcquired(this); // observe: off = one test
     if (checking) onAcquired(this, false, true);
     return new LockGuard(this);
@@ -152,12 +151,8 @@ export abstract class WordLock extends ExclusiveLock {
 
   #lockContended(deadline: number): boolean {
     if (ownerOf(Atomics.load(this._a, this._i)) === OWNER_ID) throw this._recursive();
-    const waitStart = watching() ? now() : -1; // observe: time the wait, then record how it ended
-    const ok = checking
-      ? this.#waitChecked(deadline)
-      : lockSlow(this._a, this._i, OWNER_ID, deadline, this.#policy, this.#onOwnerDied);
-    if (waitStart >= 0) noteWaitEnded(this, waitStart, ok, PARKS.count);
-    return ok;
+    // The owner id is in the word: taking it is its record (no `won`).
+    return contendedWait(this.#contended, deadline);
   }
 
   // ---- the verifier's paths (only while core/hooks.ts `checking` is true) ---------------------------
@@ -176,14 +171,10 @@ export abstract class WordLock extends ExclusiveLock {
    * PARKED bit: one spare notify later); a release between two steps is not lost, because the
    * next step re-reads the word before it sleeps on it.
    */
-  #waitChecked(deadline: number): boolean {
-    return waitChecked(
-      this,
-      false,
-      deadline,
-      true,
-      (step) => lockSlow(this._a, this._i, OWNER_ID, step, this.#policy, this.#onOwnerDied),
-      () => ownerOf(Atomics.load(this._a, this._i)),
-    );
-  }
+  /** This lock's contended wait (core/acquire.ts): the raw slow path, and who holds the word. */
+  readonly #contended: ContendedWait = {
+    lock: this,
+    slow: (d) => lockSlow(this._a, this._i, OWNER_ID, d, this.#policy, this.#onOwnerDied),
+    owner: () => ownerOf(Atomics.load(this._a, this._i)),
+  };
 }
