@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { TimeoutError, type WaitOptions } from '../../dist/index.js';
 import { bounded, delay, RemoteThread } from '../harness/remote.js';
 import { INSIDE, newSlots, release } from '../harness/slots.mjs';
+import { rejection, state } from '../harness/expect.js';
 
 export interface AsyncAcquirer {
   readonly name: string;
@@ -31,25 +32,6 @@ export interface AbortSubject {
 
 const SLACK_MS = 500;
 const T = 20_000;
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection, the promise fulfilled');
-}
-
-async function state(p: Promise<unknown>): Promise<'pending' | 'fulfilled' | 'rejected'> {
-  let s: 'pending' | 'fulfilled' | 'rejected' = 'pending';
-  p.then(
-    () => (s = 'fulfilled'),
-    () => (s = 'rejected'),
-  );
-  await delay(0);
-  return s;
-}
 
 export function abortTimeoutSuite(s: AbortSubject): void {
   /** A thread holding it until `release(slots)`. */

@@ -14,8 +14,9 @@
  * that lock with the reason in their name, and nothing is relaxed for the others.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { LockError, LockGuard, TimeoutError, type Handle, type PlacementOptions, type WaitOptions } from '../../dist/index.js';
+import { LockGuard, TimeoutError, type Handle, type PlacementOptions, type WaitOptions } from '../../dist/index.js';
 import { bounded, delay, RemoteError, RemoteThread } from '../harness/remote.js';
+import { expectLockError, rejection, state, thrown } from '../harness/expect.js';
 
 /** What the suite needs of a guard (LockGuard; other locks' guards through their adapter). */
 export interface SuiteGuard {
@@ -85,40 +86,6 @@ interface RemoteLease {
 const SLACK_MS = 500;
 /** Per-test bound. */
 const T = 15_000;
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a throw, nothing was thrown');
-}
-
-function expectLockError(e: unknown, code: string): void {
-  expect(e).toBeInstanceOf(LockError);
-  expect((e as LockError).code).toBe(code);
-}
-
-/** Resolves to 'pending' if `p` has not settled by the next macrotask. */
-async function state(p: Promise<unknown>): Promise<'pending' | 'fulfilled' | 'rejected'> {
-  let s: 'pending' | 'fulfilled' | 'rejected' = 'pending';
-  p.then(
-    () => (s = 'fulfilled'),
-    () => (s = 'rejected'),
-  );
-  await delay(0);
-  return s;
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection, the promise fulfilled');
-}
 
 export function exclusiveSuite(
   kind: string,

@@ -16,6 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { TimeoutError, type WaitOptions } from '../../dist/index.js';
 import { bounded, delay, RemoteThread } from '../harness/remote.js';
 import { ENTRIES, INSIDE, newSlots, OVERLAPS, release, SAW_OWNER_DIED, enter, leave } from '../harness/slots.mjs';
+import { rejection, until } from '../harness/expect.js';
 
 /** What `tryHold` returns when it did not take the lock. */
 export const NOT_TAKEN = Symbol('not taken');
@@ -97,24 +98,6 @@ const BOUND_MS = 5_000;
 const T = 30_000;
 /** How long a dying holder would stay inside (it is terminated long before). */
 const FOREVER_MS = 600_000;
-
-/** Resolves once `cond()` holds; rejects after `ms`. */
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await delay(2);
-  }
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection, the promise fulfilled');
-}
 
 export function ownerDeathSuite(s: DeathSubject): void {
   const start = (target: DeathTarget): Promise<RemoteThread> =>

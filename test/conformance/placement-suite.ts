@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Mutex, type Handle } from '../../dist/index.js';
+import { thrown } from '../harness/expect.js';
 
 export interface Placed {
   readonly name: string;
@@ -28,15 +29,6 @@ export interface PlacementSubject {
   read?(p: Placed): number;
   /** Cases that do not apply, with the reason (shown in the skipped test's name). */
   lacks?: { overlapCheck?: string };
-}
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a throw, nothing was thrown');
 }
 
 export function placementSuite(s: PlacementSubject): void {

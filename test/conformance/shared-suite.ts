@@ -12,6 +12,7 @@
 import { describe, expect, it } from 'vitest';
 import { LockError, TimeoutError, type Handle, type WaitOptions } from '../../dist/index.js';
 import { bounded, delay, RemoteError, RemoteThread } from '../harness/remote.js';
+import { rejection, state, thrown } from '../harness/expect.js';
 
 /** A shared guard: releases one hold, once. */
 export interface SharedGuard {
@@ -43,34 +44,6 @@ export interface SharedSubject {
 
 const SLACK_MS = 500;
 const T = 20_000;
-
-async function state(p: Promise<unknown>): Promise<'pending' | 'fulfilled' | 'rejected'> {
-  let s: 'pending' | 'fulfilled' | 'rejected' = 'pending';
-  p.then(
-    () => (s = 'fulfilled'),
-    () => (s = 'rejected'),
-  );
-  await delay(0);
-  return s;
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection, the promise fulfilled');
-}
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a throw, nothing was thrown');
-}
 
 export function sharedSuite(s: SharedSubject): void {
   const reader = (m: SharedLockInstance) => RemoteThread.start(s.remote.shared, m.handle, { adapters: s.remote.adapters });

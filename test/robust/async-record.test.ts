@@ -7,17 +7,10 @@ import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { CHANNELS, RWLock, Semaphore } from '../../dist/index.js';
+import { until } from '../harness/expect.js';
 
 const fixture = new URL('../fixtures/robust/async-record.mjs', import.meta.url);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(pred: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(2);
-  }
-}
 
 /**
  * Starts a worker whose async acquisition waits behind `hold` (taken here), releases `hold` once it
@@ -40,19 +33,27 @@ async function stopAfterAcquiring(mode: string, handle: unknown, release: () => 
   return next();
 }
 
+/**
+ * The next acquisition after the stop: a writer here, bounded; true if it got in and was told the
+ * previous holder died. Before the fixes the stopped worker's hold had no record, nobody could
+ * give it back, and this waited until its timeout.
+ */
+function writerTold(rw: RWLock): () => Promise<boolean> {
+  return async () => {
+    if (!rw.tryWriteLock(3000)) return false;
+    const died = rw.ownerDied;
+    rw.markConsistent();
+    rw.writeUnlock();
+    return died;
+  };
+}
+
 describe('an async acquisition is recorded in the turn that acquires', () => {
   it('RWLock read: a worker stopped right after readLockAsync succeeded is reaped, the writer gets in', async () => {
     const rw = new RWLock();
     rw.writeLock();
-    const ok = await stopAfterAcquiring('read', rw.handle, () => rw.writeUnlock(), async () => {
-      // Before the fix: the read hold had no holder slot, nobody could give it back, and this
-      // waited until its timeout.
-      if (!rw.tryWriteLock(3000)) return false;
-      const died = rw.ownerDied;
-      rw.markConsistent();
-      rw.writeUnlock();
-      return died;
-    });
+    // Before the fix: the read hold had no holder slot.
+    const ok = await stopAfterAcquiring('read', rw.handle, () => rw.writeUnlock(), writerTold(rw));
     expect(ok).toBe(true);
     expect(rw.readerCount()).toBe(0);
   });
@@ -73,13 +74,7 @@ describe('an async acquisition is recorded in the turn that acquires', () => {
   it('RWLock upgradable: a worker stopped right after upgradableReadLockAsync succeeded is reaped', async () => {
     const rw = new RWLock();
     rw.writeLock();
-    const ok = await stopAfterAcquiring('upgradable', rw.handle, () => rw.writeUnlock(), async () => {
-      if (!rw.tryWriteLock(3000)) return false;
-      const died = rw.ownerDied;
-      rw.markConsistent();
-      rw.writeUnlock();
-      return died;
-    });
+    const ok = await stopAfterAcquiring('upgradable', rw.handle, () => rw.writeUnlock(), writerTold(rw));
     expect(ok).toBe(true);
   });
 
@@ -101,14 +96,8 @@ describe('an async acquisition that did not wait is recorded before its acquire 
   for (const mode of ['read', 'write', 'upgradable'] as const) {
     it(`RWLock ${mode} (fast path): a worker stopped in the acquire-event subscriber is reaped`, async () => {
       const rw = new RWLock();
-      const ok = await stopAfterAcquiring(`${mode}-fast`, rw.handle, () => {}, async () => {
-        // Before the fix the event came first: a hold with no owner word or slot, never reaped.
-        if (!rw.tryWriteLock(3000)) return false;
-        const died = rw.ownerDied;
-        rw.markConsistent();
-        rw.writeUnlock();
-        return died;
-      });
+      // Before the fix the event came first: a hold with no owner word or slot, never reaped.
+      const ok = await stopAfterAcquiring(`${mode}-fast`, rw.handle, () => {}, writerTold(rw));
       expect(ok).toBe(true);
     });
   }
