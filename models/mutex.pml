@@ -6,7 +6,7 @@
  *   acquireOrPrepareToPark: take a free word, or a HANDOFF word once parked (re-arming PARKED);
  *     takeOverFromDead (owner-death.ts takeOverIfDead); else publish PARKED (| FAIR if starving)
  *   lockSlow / lockAsyncSlow: deadline or throwIfOver before each sleep; sleeps of one
- *     ROBUST_SLICE_MS slice (sliceDeadline); waitAsync with an AbortSignal (abort -> leftover)
+ *     ROBUST_SLICE_MS slice (sliceEnd); waitAsync with an AbortSignal (abort -> leftover)
  *   unlockSlow: FAIR -> HANDOFF|PARKED + wake(1), revertHandoff if it woke nobody;
  *     else free (keep OWNER_DIED) + wake(1) if PARKED
  *   revertHandoff; forwardAbandonedWake (FORWARD below: the aborted lockAsync's onAbandonedWake)

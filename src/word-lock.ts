@@ -10,7 +10,7 @@
  * | 1    | state: owner id (bits 0–27) \| PARKED \| FAIR \| HANDOFF \| OWNER_DIED — see `raw/mutex.ts` |
  */
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
-import { contendedAsync, contendedWait, type ContendedWait } from './core/acquire.js';
+import { contendedAsync, contendedWait } from './core/acquire.js';
 import { wasReaped } from './core/owner-death.js';
 import { checkTimeout, deadlineAfter, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { abortReason, LockError } from './core/errors.js';
@@ -151,8 +151,19 @@ export abstract class WordLock extends ExclusiveLock {
 
   #lockContended(deadline: number): boolean {
     if (ownerOf(Atomics.load(this._a, this._i)) === OWNER_ID) throw this._recursive();
-    // The owner id is in the word: taking it is its record (no `won`).
-    return contendedWait(this.#contended, deadline);
+    // Built here, off the fast path (no per-lock allocation). The owner id is in the word: taking
+    // it is its record (no `won`). Under the verifier the slow path runs in watchdog steps;
+    // CORRECTNESS: a step that times out leaves the word as `tryLock(ms)` does (at most a stale
+    // PARKED bit: one spare notify later), and the next step re-reads the word before it sleeps,
+    // so a release between two steps is not lost.
+    return contendedWait(
+      {
+        lock: this,
+        slow: (d) => lockSlow(this._a, this._i, OWNER_ID, d, this.#policy, this.#onOwnerDied),
+        owner: () => ownerOf(Atomics.load(this._a, this._i)),
+      },
+      deadline,
+    );
   }
 
   // ---- the verifier's paths (only while core/hooks.ts `checking` is true) ---------------------------
@@ -164,17 +175,4 @@ export abstract class WordLock extends ExclusiveLock {
     onAcquired(this, false, false);
     return new LockGuard(this);
   }
-
-  /**
-   * The slow path in watchdog-sized steps, so the verifier can look for deadlocks while we wait.
-   * CORRECTNESS: a step that times out leaves the word as `tryLock(ms)` does (at most a stale
-   * PARKED bit: one spare notify later); a release between two steps is not lost, because the
-   * next step re-reads the word before it sleeps on it.
-   */
-  /** This lock's contended wait (core/acquire.ts): the raw slow path, and who holds the word. */
-  readonly #contended: ContendedWait = {
-    lock: this,
-    slow: (d) => lockSlow(this._a, this._i, OWNER_ID, d, this.#policy, this.#onOwnerDied),
-    owner: () => ownerOf(Atomics.load(this._a, this._i)),
-  };
 }

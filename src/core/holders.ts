@@ -25,7 +25,7 @@
  *
  * ## Use (see docs/robustness.md)
  * Acquire: take from the shared count, then `addHold(a, base, slots, OWNER_ID, n)`. Release:
- * `dropHold(...)`, then give back to the count and wake. Waiters sleep in `sliceDeadline` slices and
+ * `dropHold(...)`, then give back to the count and wake. Waiters sleep in `sliceEnd` slices and
  * call `reapDeadHolds(a, base, slots)` after each wake-up; a non-zero result is an amount a dead
  * thread held: give it back to the shared count and wake as a release would.
  *

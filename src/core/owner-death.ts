@@ -57,9 +57,9 @@
  *
  * ## Hook API for primitives (how to use them: docs/robustness.md)
  * - `isDeadOwner(ownerId)`: true if the thread with that owner id (`threadId + 1`) has died.
- * - `sliceDeadline(deadline)`: the deadline to pass to one futex wait so that a waiter wakes at
- *   least every `ROBUST_SLICE_MS` to check for a dead owner. Loop on it: a slice timing out is not
- *   the caller's timeout.
+ * - Slices: a waiter parks with `sleepUntil: sliceEnd` (`core/futex.ts`), so that it wakes at
+ *   least every `ROBUST_SLICE_MS` to check for a dead owner; a slice running out is not the
+ *   caller's timeout.
  * - `takeOverIfDead(a, i, ownerMask, keep, set)`: if the owner id in `a[i] & ownerMask` is dead,
  *   CAS the word from that exact value `old` to `(old & keep) | set`; true for the one winner.
  * - `deathGeneration()` / `waitForDeath(generation, ms)`: a counter that moves on every death and a
@@ -67,7 +67,7 @@
  */
 import { getEnvironmentData, setEnvironmentData, isMainThread } from 'node:worker_threads';
 import type { Worker } from 'node:worker_threads';
-import { sliceEnd, WAKE_SLICE_MS } from './futex.js';
+import { WAKE_SLICE_MS } from './futex.js';
 import { isSharedArrayBuffer } from './layout.js';
 import { OWNER_ID } from './thread.js';
 
@@ -173,9 +173,6 @@ export function waitForDeath(generation: number, timeoutMs: number): void {
   // Sleep until publishDead bumps the generation (or it already moved: 'not-equal').
   Atomics.wait(table, GENERATION, generation, timeoutMs);
 }
-
-/** The deadline of one wait slice: `deadline`, but no more than ROBUST_SLICE_MS from now. */
-export const sliceDeadline = sliceEnd;
 
 /**
  * If `a[i]` names a dead owner in its `ownerMask` bits, replaces it with `(old & keep) | set` by

@@ -17,9 +17,8 @@
  *   the queue before the error propagates: it leaves no queue slot behind.
  */
 import { LockError, TimeoutError } from '../core/errors.js';
-import { deadlineAfter, isOver, passed } from '../core/futex.js';
+import { deadlineAfter, isOver, passed, sliceEnd } from '../core/futex.js';
 import { park, parkAsync, type Parking } from '../core/park.js';
-import { sliceDeadline } from '../core/owner-death.js';
 import { DeadlockError, describeCycle, findCycle, type DeadlockEdge } from './deadlock.js';
 import { MODE_NAMES } from './modes.js';
 import { R_OWNER, R_WAIT } from './table.js';
@@ -90,7 +89,7 @@ function parking(rq: Requests, plan: Plan, i: number, pd: Pending): Parking {
       return null;
     },
     // One owner-death slice at most, and no later than the next deadlock check.
-    sleepUntil: (deadline) => sliceDeadline(Math.min(deadline, nextCheck)),
+    sleepUntil: (deadline) => sliceEnd(Math.min(deadline, nextCheck)),
     giveUp: () => rq.abandon(plan, i, pd),
   };
 }

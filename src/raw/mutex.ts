@@ -53,11 +53,11 @@
  * Every access to the word is an Atomics operation (sequentially consistent). Acquiring CAS and
  * releasing CAS/store order the critical section's plain reads and writes, as a lock must.
  */
-import { now, wake, type ParsedWait } from '../core/futex.js';
+import { now, sliceEnd, wake, type ParsedWait } from '../core/futex.js';
 import { park, parkAsync, type Parking } from '../core/park.js';
 import { LockError } from '../core/errors.js';
 import { spinWhile, type SpinBudget } from '../core/spin.js';
-import { sliceDeadline, takeOverIfDead } from '../core/owner-death.js';
+import { takeOverIfDead } from '../core/owner-death.js';
 
 export const OWNER_MASK = 0x0fff_ffff;
 export const PARKED = 1 << 28;
@@ -186,7 +186,7 @@ function parking(
       return w;
     },
     // At most one slice: a dead owner never releases, and is noticed after waking (invariant 6).
-    sleepUntil: sliceDeadline,
+    sleepUntil: sliceEnd,
     forward: () => forwardAbandonedWake(a, i),
   };
 }

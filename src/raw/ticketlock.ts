@@ -70,10 +70,10 @@
  * All shared accesses are Atomics (sequentially consistent). OWNER is written by the thread whose
  * ticket is served, after it observed SERVING, and cleared before SERVING advances.
  */
-import { now, wake, type ParsedWait } from '../core/futex.js';
+import { now, sliceEnd, wake, type ParsedWait } from '../core/futex.js';
 import { park, parkAsync, PARKS, type Parking } from '../core/park.js';
 import { relax } from '../core/spin.js';
-import { isDeadOwner, sliceDeadline } from '../core/owner-death.js';
+import { isDeadOwner } from '../core/owner-death.js';
 import { OWNER_DIED, OWNER_MASK } from './mutex.js';
 
 export const NEXT = 0;
@@ -269,7 +269,7 @@ export function waitForTurn(
       return Atomics.load(a, i + SERVING) === ticket ? null : seen;
     },
     // Until a release bumps our slot (next in line or served), or one owner-death slice passes.
-    sleepUntil: sliceDeadline,
+    sleepUntil: sliceEnd,
     afterSleep: () => reapDead(a, i, onOwnerDied), // invariants 4 and 5
   };
   const ok = park(a, p, deadline);
@@ -347,7 +347,7 @@ export async function lockTicketAsync(
       },
       // Until our slot is bumped or one owner-death slice passes; nothing can abort this wait, and
       // releases wake the whole slot, so there is no wakeup to forward.
-      sleepUntil: sliceDeadline,
+      sleepUntil: sliceEnd,
       afterSleep: () => reapDead(a, i, onOwnerDied), // invariants 4 and 5
       // Served: record ownership in this turn, before any other microtask runs (core/park.ts `won`).
       won: () => {
@@ -377,7 +377,7 @@ function polling(a: Int32Array, i: number, me: number, onOwnerDied: (() => void)
       return tryTicket(a, i, me) ? null : serving;
     },
     // One owner-death slice at a time (invariant 4).
-    sleepUntil: sliceDeadline,
+    sleepUntil: sliceEnd,
     // Announce the sleep before the wait's own last check of SERVING (invariant 3).
     beforeSleep: () => Atomics.add(a, i + POLLERS, 1),
     afterSleep(r) {
