@@ -64,3 +64,19 @@ export { SeqLock, type SeqLockOptions, type SeqLockHandle } from './seqlock.js';
 
 // Owner death (robust locks): the process-wide table of dead threads; see core/owner-death.ts.
 export { isThreadDead, ROBUST_SLICE_MS } from './core/owner-death.js';
+
+// Web Locks (W3C `navigator.locks`) across every worker, on the lock manager: docs/web-locks.md.
+export {
+  locks,
+  WebLocks,
+  WebLock,
+  WEB_LOCKS_ENV_KEY,
+  type WebLockMode,
+  type WebLockRequestOptions,
+  type WebLockInfo,
+  type WebLocksSnapshot,
+  type WebLocksShape,
+  type WebLocksOptions,
+  type WebLocksHandle,
+  type WebLockCallback,
+} from './web-locks.js';

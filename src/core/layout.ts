@@ -29,6 +29,7 @@ export const KIND_IDS = {
   Semaphore: 6,
   Condition: 7,
   LockManager: 8,
+  WebLocks: 9,
 } as const;
 
 /** Name of a primitive kind (`'Mutex'`, `'RWLock'`, …), as stored in handles and tag words. */
@@ -189,6 +190,12 @@ function checkRank(rank: unknown, what: string): asserts rank is number | undefi
 }
 
 /**
+ * @internal An option key for a primitive placed inside another's region (the lock manager inside
+ * a `WebLocks`): the outer placement already checked the whole region for overlaps.
+ */
+export const REGION_CHECKED: unique symbol = Symbol('sablock.regionChecked');
+
+/**
  * Places a new primitive of `kind` (`byteLength` bytes, tag word included): in a fresh buffer, or
  * at `options.buffer`/`options.byteOffset`, claiming the tag word there.
  */
@@ -206,8 +213,10 @@ export function place(kind: Kind, byteLength: number, options: unknown): Placeme
   const tag = tagOf(kind);
   // Claim the tag word: 0 → tag marks the region as ours; an equal tag means we attach to an
   // existing primitive of this kind; anything else belongs to someone else and stays untouched.
-  // Robustness: a zero word may be a neighbour's unlocked state word; refuse to claim it.
-  if (Atomics.load(i32, base) === 0) checkNoOverlap(i32, base, byteLength, kind);
+  // Robustness: a zero word may be a neighbour's unlocked state word; refuse to claim it. A fresh
+  // buffer, or a region its composite owner already checked, has no neighbour to scan for.
+  const checked = given === undefined || (options as Record<symbol, unknown>)[REGION_CHECKED] === true;
+  if (!checked && Atomics.load(i32, base) === 0) checkNoOverlap(i32, base, byteLength, kind);
   const prev = Atomics.compareExchange(i32, base, 0, tag);
   if (prev !== 0 && prev !== tag) {
     throw new TypeError(`options.byteOffset ${byteOffset} already holds ${kindOfTag(prev)}, not a ${kind}`);

@@ -106,6 +106,10 @@ export class ResourceLock {
   get path(): ResourcePath {
     return this.#locks[this.#locks.length - 1]!.path;
   }
+  /** @internal The leaf's bookkeeping (Web Locks asks the table whether it is still held). */
+  get _leaf(): LocalLock {
+    return this.#locks[this.#locks.length - 1]!;
+  }
   /** True until released (or until `releaseAll(owner)` ran in this thread). */
   get held(): boolean {
     return this.#lm !== undefined && !this.#state.closed;
@@ -262,10 +266,31 @@ export class LockManager extends Primitive {
 
   /** Like `acquire`, but returns null at once instead of waiting. */
   tryAcquire(path: ResourcePath, mode: LockMode, options?: Pick<AcquireOptions, 'owner'>): ResourceLock | null {
-    const plan = this.#plan(path, mode, options, 0, false);
+    return this.#tryPlan(this.#plan(path, mode, options, 0, false), mode);
+  }
+
+  /**
+   * @internal For Web Locks: an async task's request (an owner of its own, as `acquireAsync`
+   * without `owner`) decided in this turn. Without `robbed`: granted, or null where it would wait
+   * (`ifAvailable`). With `robbed` (an empty array): granted at once, the leaf's holders robbed of
+   * their holds (`steal`); their (owner, home thread owner) pairs are pushed onto `robbed`.
+   */
+  _takeNow(path: ResourcePath, mode: LockMode, robbed?: number[]): ResourceLock | null {
+    const plan = this.#plan(path, mode, undefined, 0, true);
+    return this.#tryPlan(plan, mode, robbed);
+  }
+
+  /** @internal For Web Locks: does `lock`'s owner still hold its path (not robbed by a steal)? */
+  _stillHolds(lock: ResourceLock): boolean {
+    return lock.held && this.#rq.holds(lock._leaf, lock.owner);
+  }
+
+  /** Takes every level of `plan` now or gives back what it took (null); `robbed`: steal the leaf. */
+  #tryPlan(plan: Plan, mode: LockMode, robbed?: number[]): ResourceLock | null {
     let i = 0;
     try {
       for (; i < plan.locks.length; i++) {
+        if (robbed !== undefined && i === plan.locks.length - 1) plan.robbed = robbed;
         if (this.#rq.startLevel(plan, i, true) !== GRANTED) {
           this.#unwind(plan, i);
           return null;

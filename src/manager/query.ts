@@ -5,8 +5,9 @@
  */
 import { keyHex } from './hash.js';
 import { IS, IX, lubOfMask, maskNames, MODE_COUNT, MODE_NAMES, type LockMode } from './modes.js';
-import { nowStamp, PARTITIONS, R_HOLD, R_OWNER, R_SINCE, R_TICKET, R_WAIT, type LockTable } from './table.js';
+import { nowStamp, PARTITIONS, R_HOLD, R_HOME, R_ORDER, R_OWNER, R_SINCE, R_TICKET, R_WAIT, type LockTable } from './table.js';
 import { deadRecord, deadThreadOwner, releaseOwner } from './owners.js';
+import { threadIdOf } from '../core/thread.js';
 
 /** One holder of a resource in a `query()` snapshot. */
 export interface LockHolderInfo {
@@ -20,6 +21,10 @@ export interface LockHolderInfo {
   count: number;
   /** Of `count`, the IS/IX acquisitions held in the fast path (absent when none). */
   fastPath?: number;
+  /** For an async task's owner (`acquireAsync` without `owner`): the `threadId` it runs in. */
+  thread?: number;
+  /** For an async task's owner: its request's place in request order (a ticket of the table's one counter). */
+  order?: number;
 }
 
 /** One waiter on a resource in a `query()` snapshot. */
@@ -32,6 +37,10 @@ export interface LockWaiterInfo {
   waitingMs: number;
   /** True if the owner already holds something there (a conversion, served first). */
   conversion: boolean;
+  /** For an async task's owner: the `threadId` it runs in. */
+  thread?: number;
+  /** For an async task's owner: the wait's ticket (FIFO order, across the whole table). */
+  order?: number;
 }
 
 /** A resource in a `query()` snapshot. */
@@ -115,15 +124,27 @@ function snapshot(t: LockTable, dead: Set<number>): LockManagerSnapshot {
           const hold = t.field(r, R_HOLD);
           const owner = t.field(r, R_OWNER);
           if (deadRecord(t, r)) dead.add(owner);
+          const home = t.field(r, R_HOME); // an async task's thread owner id, else 0
           if (hold !== 0) {
             let count = 0;
             for (let m = 0; m < MODE_COUNT; m++) count += t.count(r, m);
-            info.holders.push({ owner, mode: MODE_NAMES[lubOfMask(hold)]!, modes: maskNames(hold), count });
+            const h: LockHolderInfo = { owner, mode: MODE_NAMES[lubOfMask(hold)]!, modes: maskNames(hold), count };
+            if (home !== 0) {
+              h.thread = threadIdOf(home);
+              h.order = t.field(r, R_ORDER);
+            }
+            info.holders.push(h);
           }
           const w = t.field(r, R_WAIT);
           if (w !== 0) {
             const waitingMs = (stamp - t.field(r, R_SINCE) + 0x7fff_ffff) % 0x7fff_ffff;
-            waiters.push([t.field(r, R_TICKET), { owner, mode: MODE_NAMES[w - 1]!, waitingMs, conversion: hold !== 0 }]);
+            const ticket = t.field(r, R_TICKET);
+            const wi: LockWaiterInfo = { owner, mode: MODE_NAMES[w - 1]!, waitingMs, conversion: hold !== 0 };
+            if (home !== 0) {
+              wi.thread = threadIdOf(home);
+              wi.order = ticket;
+            }
+            waiters.push([ticket, wi]);
           }
         });
         waiters.sort((x, y) => (x[0] - y[0]) | 0);

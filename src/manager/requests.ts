@@ -29,7 +29,7 @@ import { CapacityError, LockError } from '../core/errors.js';
 import type { ParsedWait } from '../core/futex.js';
 import { keyHex } from './hash.js';
 import { IS, IX } from './modes.js';
-import { NO_ENTRY, R_OWNER, R_WAIT, type LockTable } from './table.js';
+import { NO_ENTRY, R_HOLD, R_OWNER, R_WAIT, type LockTable } from './table.js';
 import { isStrong, type FastPath } from './fastpath.js';
 import { forget, leaveParent, noteShared, type LocalLock, type OwnerState } from './local.js';
 import { deadRecord, releaseOwner } from './owners.js';
@@ -49,7 +49,7 @@ export const REFUSED = 0;
 const POOL_EMPTY = 2;
 
 /** What `attempt` needs of a request: its owner, the owner's state (R_HOME), whether it blocks its thread. */
-export type Requester = Pick<Plan, 'owner' | 'state' | 'blocks'> & {
+export type Requester = Pick<Plan, 'owner' | 'state' | 'blocks' | 'robbed'> & {
   /** Escalation: refused while another owner waits on the resource (no overtaking by conversion). */
   polite?: boolean;
 };
@@ -64,6 +64,11 @@ export interface Plan {
   modes: readonly number[];
   wait: ParsedWait;
   deadlockTimeout: number;
+  /**
+   * Web Locks' `steal`: set (empty) to take the leaf at once, whoever holds it; the robbed
+   * holders' (owner, home) pairs are pushed onto it (`LockTable.stealHolds`).
+   */
+  robbed?: number[];
 }
 
 /** How one level's attempt ends: granted, refused (only when trying), or queued (Pending). */
@@ -213,6 +218,12 @@ export class Requests {
         );
       }
       const e = t.entryOf(r);
+      if (req.robbed !== undefined) {
+        // A steal: the holders lose their holds, the queue stays behind the new hold.
+        for (const x of t.stealHolds(e, r)) req.robbed.push(x);
+        t.grant(e, r, mode);
+        return GRANTED;
+      }
       // An escalation does not jump the queue (as a conversion it would), so a waiter gets in.
       const overtakes = req.polite === true && t.othersWaiting(e, r) > 0;
       if (!overtakes && t.grantable(e, r, mode)) {
@@ -323,6 +334,20 @@ export class Requests {
     // A dead thread runs no more requests: releaseOwnerRecords' precondition holds.
     for (const o of dead) releaseOwner(this.t, o);
     return true;
+  }
+
+  /** Does `owner` still hold something on L's resource (a Web Locks holder not robbed by a steal)? */
+  holds(L: LocalLock, owner: number): boolean {
+    const t = this.t;
+    const p = t.partitionOf(L.lo);
+    t.lockPartitionRead(p); // a read-only look (table.ts S_READER)
+    try {
+      const e = t.findEntry(L.lo, L.hi);
+      const r = e < 0 ? -1 : t.findRecord(e, owner);
+      return r >= 0 && t.field(r, R_HOLD) !== 0;
+    } finally {
+      t.unlockPartitionRead(p);
+    }
   }
 
   /** Gives back `n` acquisitions of `mode` on L's shared record. */

@@ -50,7 +50,7 @@
  * | 6–11 | E_GRANTED | per mode: number of records holding that mode |
  * | 12… | E_NAME | UTF-8 of the first path that created the entry, zero-padded |
  *
- * Record (15 words, padded to 16):
+ * Record (16 words):
  * | word | name | meaning |
  * |---|---|---|
  * | 0 | R_OWNER | owner id (0 = free record) |
@@ -63,6 +63,7 @@
  * | 7–12 | R_COUNT | per mode: how many acquisitions of that mode this owner holds |
  * | 13 | R_HOME | for an async task's owner: the owner id of the thread whose event loop runs it (0 = not a task owner) |
  * | 14 | R_BLOCKS | while the record waits for a blocking `acquire`: that thread's owner id (its event loop is stopped), else 0 |
+ * | 15 | R_ORDER | for an async task's record: a ticket drawn when the record was created (its request's place in request order, for `query()` and Web Locks), else 0 |
  *
  * Free entries and records go to the free list of the partition they were freed in (under that
  * partition's lock, no allocator lock); allocation pops the partition's own list first, then the
@@ -170,6 +171,7 @@ export const R_SINCE = 6;
 const R_COUNT = 7;
 export const R_HOME = 13;
 export const R_BLOCKS = 14;
+export const R_ORDER = 15;
 /** 15 used words, padded to one 64-byte line (see the layout note above). */
 export const RECORD_WORDS = 16;
 
@@ -548,6 +550,8 @@ export class LockTable {
     a[w + R_SINCE] = 0;
     a[w + R_HOME] = home;
     a[w + R_BLOCKS] = 0;
+    // An async task's request (one record, one request) keeps its place in request order.
+    a[w + R_ORDER] = home === 0 ? 0 : this.nextTicket();
     for (let m = 0; m < MODE_COUNT; m++) a[w + R_COUNT + m] = 0;
     a[w + R_NEXT] = a[this.e(e) + E_HEAD]!;
     a[this.e(e) + E_HEAD] = r + 1;
@@ -596,6 +600,28 @@ export class LockTable {
     Atomics.store(a, w + R_OWNER, 0);
     Atomics.store(a, w + R_ENTRY, 0);
     this.#free(this.partitionOf(this.keyLo(e)), true, r);
+  }
+
+  /**
+   * Web Locks' `steal`: takes every hold on entry `e` away from the records other than `r` (their
+   * queued waits stay), waking the entry's waiters (invariant 5, through `ungrant`). Returns the
+   * robbed records' (R_OWNER, R_HOME) pairs, flattened. Their owners' later releases find no
+   * record and do nothing.
+   */
+  stealHolds(e: number, r: number): number[] {
+    const a = this.a;
+    const robbed: number[] = [];
+    let link = a[this.e(e) + E_HEAD]!;
+    while (link !== 0) {
+      const q = link - 1;
+      const w = this.r(q);
+      link = a[w + R_NEXT]!; // read before tidy() may unlink q
+      if (q === r || a[w + R_HOLD] === 0) continue;
+      robbed.push(a[w + R_OWNER]!, a[w + R_HOME]!);
+      for (let m = 0; m < MODE_COUNT; m++) this.ungrant(e, q, m, a[w + R_COUNT + m]!);
+      this.tidy(e, q);
+    }
+    return robbed;
   }
 
   /** Frees record `r` if it became idle; the entry stays cached even if empty (invariant 3). */
@@ -686,14 +712,22 @@ export class LockTable {
     return true;
   }
 
+  /** The next ticket of the table's one counter (never 0): request order across the whole table. */
+  nextTicket(): number {
+    const a = this.a;
+    // One shared counter: tickets are unique and increasing across every thread.
+    let ticket = (Atomics.add(a, this.base + H_TICKET, 1) + 1) | 0;
+    // 0 means "no ticket": skip it when the counter wraps (same shared counter).
+    if (ticket === 0) ticket = (Atomics.add(a, this.base + H_TICKET, 1) + 1) | 0;
+    return ticket;
+  }
+
   /** Queues record `r` for `mode` (`blocks`: the thread a blocking request stops, or 0); returns its ticket. */
   enqueue(e: number, r: number, mode: number, blocks = 0): number {
     const a = this.a;
     const w = this.r(r);
     // A globally unique, increasing ticket: FIFO order, and proof that this wait is still ours.
-    let ticket = (Atomics.add(a, this.base + H_TICKET, 1) + 1) | 0;
-    // 0 means "no ticket": skip it when the counter wraps.
-    if (ticket === 0) ticket = (Atomics.add(a, this.base + H_TICKET, 1) + 1) | 0;
+    const ticket = this.nextTicket();
     a[w + R_WAIT] = mode + 1;
     a[w + R_TICKET] = ticket;
     a[w + R_SINCE] = nowStamp();

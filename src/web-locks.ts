@@ -1,0 +1,518 @@
+/**
+ * Web Locks (the W3C `LockManager` interface: `request()`, `query()`) across every worker of a
+ * process, built on the lock manager (`manager/`): a lock name is the one-level resource path
+ * `[name]`, `'exclusive'` is X and `'shared'` is S, and each request is an async task owner of
+ * its own (manager/lock-manager.ts), so the manager's FIFO queues, owner-death recovery, timeouts
+ * and aborts are the Web Locks ones. This file adds what the spec has and the manager does not:
+ * the callback that holds the lock until its promise settles, `ifAvailable`, `steal`, the
+ * spec's errors, `query()` in request order with client ids, and the process-wide `locks`.
+ *
+ * ## Layout (Int32 words from the tag word)
+ * | word | content |
+ * |---|---|
+ * | 0 | tag (`WebLocks`) |
+ * | 1 | STEAL: futex word, bumped after every steal that took a hold away; threads holding locks wait on it (`waitAsync`) to learn that theirs was taken |
+ * | 2–15 | unused (the manager starts on its own cache line) |
+ * | 16… | the `LockManager` (its own tag word first), fast path off, deadlock checks off |
+ *
+ * ## Steals across threads
+ * A steal takes the holds away in the table, in the stealer's critical section
+ * (`LockTable.stealHolds`), then bumps STEAL and wakes every waiter on it. A thread that holds
+ * locks keeps one `Atomics.waitAsync` on STEAL (which does not keep its event loop alive, so a
+ * held lock never keeps a thread from exiting); when it wakes, it re-arms first, then asks the
+ * table, for each of its holds, whether it is still held, and rejects the robbed requests with
+ * an `AbortError`. A hold granted while a steal ran is checked when it registers (see
+ * `#granted`). The robbed callback keeps running; its release later finds no record in the
+ * table (its owner is a task of its own) and frees nothing of the new holder's.
+ */
+import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
+import { attach, describe, FROM_HANDLE, place, REGION_CHECKED, Primitive, type Handle, type PlacementOptions } from './core/layout.js';
+import { now, parseWaitOptions, type ParsedWait } from './core/futex.js';
+import { TimeoutError } from './core/errors.js';
+import { OWNER_ID, threadIdOf } from './core/thread.js';
+import { checking, onAcquire, onAcquired, onRelease, runHolding, type CheckedLock } from './core/hooks.js';
+import { noteAbort, noteAcquired, noteReleased, noteTimeout, watching } from './core/observe.js';
+import { LockManager, type ResourceLock } from './manager/lock-manager.js';
+import type { LockManagerHandle, LockManagerOptions } from './manager/options.js';
+
+/** `'exclusive'` (one holder) or `'shared'` (any number of shared holders, no exclusive one). */
+export type WebLockMode = 'exclusive' | 'shared';
+
+/** The lock a `request()` callback receives. */
+export class WebLock {
+  /** The name it was requested with. */
+  readonly name: string;
+  /** The mode it is held in. */
+  readonly mode: WebLockMode;
+  /** @internal */
+  constructor(name: string, mode: WebLockMode) {
+    this.name = name;
+    this.mode = mode;
+  }
+  /** `'Lock'`, the W3C interface's name (`Object.prototype.toString` gives `[object Lock]`). */
+  get [Symbol.toStringTag](): string {
+    return 'Lock';
+  }
+}
+
+/** Options of `request()`: the W3C ones, plus `timeout`. */
+export interface WebLockRequestOptions {
+  /** Default `'exclusive'`. */
+  mode?: WebLockMode;
+  /** Grant now or call the callback with `null` instead of waiting. */
+  ifAvailable?: boolean;
+  /** Take the lock from its holders (their `request()` rejects with an `AbortError`) and grant now. */
+  steal?: boolean;
+  /** Aborts the request while it waits (rejects with the signal's reason); no effect once granted. */
+  signal?: AbortSignal;
+  /** sablock extra: give up after this many ms of waiting (`TimeoutError`). */
+  timeout?: number;
+}
+
+/** One lock or request in a `query()` snapshot. */
+export interface WebLockInfo {
+  /** The lock's name. */
+  name: string;
+  /** The mode held or requested. */
+  mode: WebLockMode;
+  /** The thread that asked: a stable string, distinct per thread (`WebLocks.clientId` there). */
+  clientId: string;
+}
+
+/** `query()`'s result: held locks and waiting requests, each in request order. */
+export interface WebLocksSnapshot {
+  /** Locks held now, every thread's, in the order they were requested. */
+  held: WebLockInfo[];
+  /** Requests waiting now, every thread's, in the order they were made. */
+  pending: WebLockInfo[];
+}
+
+/** Sizes of a `WebLocks` table. */
+export interface WebLocksShape {
+  /** Most distinct names held or waited on at once (`CapacityError` beyond). Default 1024. */
+  capacity?: number;
+  /** Most requests held or waiting at once. Default `4 × capacity`. */
+  holderCapacity?: number;
+  /** UTF-8 bytes of each name kept for `query()` (JSON-quoted); longer names show cut, ending in `…`. Default 256. */
+  nameBytes?: number;
+}
+
+/** Options of `new WebLocks(options)`. */
+export interface WebLocksOptions extends WebLocksShape, PlacementOptions {}
+
+/** The structured-cloneable handle of a `WebLocks`. */
+export interface WebLocksHandle extends Handle {
+  readonly kind: 'WebLocks';
+  /** The lock manager inside it (at `byteOffset + 64` of the same buffer). */
+  readonly manager: LockManagerHandle;
+}
+
+/** A request() callback. */
+export type WebLockCallback<T> = (lock: WebLock | null) => T | PromiseLike<T>;
+
+const W_STEAL = 1;
+const HEADER_BYTES = 64;
+const DEFAULT_CAPACITY = 1024;
+const DEFAULT_NAME_BYTES = 256;
+/** Named-lock objects kept for the verifier and stats (per name); cleared beyond this. */
+const NAMED_CACHE = 1024;
+
+/** A parsed request. */
+interface Req {
+  name: string;
+  path: [string];
+  mode: WebLockMode;
+  ifAvailable: boolean;
+  steal: boolean;
+  wait: ParsedWait;
+  callback: WebLockCallback<unknown>;
+}
+
+/** A request of this thread's that holds its lock. */
+interface Grant {
+  readonly lock: ResourceLock;
+  readonly reject: (e: unknown) => void;
+  /** Robbed by a steal: request() already rejected. */
+  stolen: boolean;
+}
+
+/** What the verifier and the observers see of one name. */
+interface NamedLock extends CheckedLock {
+  readonly name: string;
+  readonly lockClass: string;
+  readonly handle: { readonly kind: 'WebLocks' };
+}
+
+/**
+ * A Web Locks `LockManager` in shared memory: `request()` and `query()` as the W3C spec, for every
+ * thread that has this object or one made `from` its handle. `locks` is the process-wide one.
+ */
+export class WebLocks extends Primitive {
+  /** Most distinct names held or waited on at once. */
+  readonly capacity: number;
+  /** Most requests held or waiting at once. */
+  readonly holderCapacity: number;
+  readonly #lm: LockManager;
+  readonly #a: Int32Array;
+  readonly #steal: number;
+  /** This thread's granted requests through this object, by owner id. */
+  readonly #held = new Map<number, Grant>();
+  /** A waitAsync on STEAL is pending. */
+  #armed = false;
+  readonly #onSteal = (): void => this.#stolenCheck();
+  readonly #named = new Map<string, NamedLock>();
+
+  /** Bytes a WebLocks of this shape needs at a placement. */
+  static byteLengthFor(shape: WebLocksShape = {}): number {
+    return HEADER_BYTES + LockManager.byteLengthFor(managerShape(shape, 'options'));
+  }
+
+  constructor(options?: WebLocksOptions);
+  /** @internal */
+  constructor(options: typeof FROM_HANDLE, handle: unknown);
+  constructor(options?: WebLocksOptions | typeof FROM_HANDLE, handle?: unknown) {
+    let p;
+    let lm: LockManager;
+    if (options === FROM_HANDLE) {
+      const m = (handle as { manager?: unknown } | null)?.manager;
+      if (m === null || typeof m !== 'object') throw new TypeError(`handle.manager must be a LockManager handle, got ${describe(m)}`);
+      const mh = m as LockManagerHandle;
+      p = attach('WebLocks', handle, () => HEADER_BYTES + LockManager.byteLengthFor(mh));
+      if (mh.buffer !== p.buffer || mh.byteOffset !== p.byteOffset + HEADER_BYTES) {
+        throw new TypeError('handle.manager: not the lock manager of this WebLocks (other buffer or byteOffset)');
+      }
+      lm = LockManager.from(mh);
+    } else {
+      if (options !== undefined && (options === null || typeof options !== 'object')) {
+        throw new TypeError(`options must be an object, got ${describe(options)}`);
+      }
+      const o = options ?? {};
+      const shape = managerShape(o, 'options');
+      p = place('WebLocks', HEADER_BYTES + LockManager.byteLengthFor(shape), o);
+      lm = new LockManager({
+        ...shape,
+        name: p.name,
+        buffer: p.buffer,
+        byteOffset: p.byteOffset + HEADER_BYTES,
+        fastPath: false, // only S and X: nothing would go through it
+        deadlockTimeout: Infinity, // each request is an owner of its own: no waits-for graph to search
+        escalationThreshold: 0,
+        [REGION_CHECKED]: true, // inside our own region, checked by place() above
+      } as LockManagerOptions);
+    }
+    super('WebLocks', p);
+    this.#lm = lm;
+    this.#a = p.i32;
+    this.#steal = p.base + W_STEAL;
+    this.capacity = lm.capacity;
+    this.holderCapacity = lm.holderCapacity;
+  }
+
+  /** Attaches to the WebLocks a handle describes (possibly another thread's). */
+  static from(handle: WebLocksHandle): WebLocks {
+    return new WebLocks(FROM_HANDLE, handle);
+  }
+
+  /** This thread's `clientId` in `query()` snapshots. */
+  static get clientId(): string {
+    return clientIdOf(threadIdOf(OWNER_ID));
+  }
+
+  /** Plain structured-cloneable description; `WebLocks.from(handle)` attaches to the same locks. */
+  override get handle(): WebLocksHandle {
+    return { ...super.handle, kind: 'WebLocks', manager: this.#lm.handle };
+  }
+
+  /**
+   * Requests the lock `name` and calls `callback` with it once granted; the lock is held until
+   * the promise `callback` returns settles, and the returned promise settles with it. See
+   * docs/web-locks.md for the options and errors (all reported as rejections).
+   */
+  request<T>(name: string, callback: WebLockCallback<T>): Promise<T>;
+  request<T>(name: string, options: WebLockRequestOptions, callback: WebLockCallback<T>): Promise<T>;
+  request(name: string, options: unknown, callback?: unknown): Promise<unknown> {
+    let r: Req;
+    try {
+      r = parseRequest(arguments.length, name, options, callback);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise((resolve, reject) => this.#start(r, resolve, reject));
+  }
+
+  /** Every thread's held locks and waiting requests, each list in request order. */
+  async query(): Promise<WebLocksSnapshot> {
+    const snap = this.#lm.query();
+    const held: [number, WebLockInfo][] = [];
+    const pending: [number, WebLockInfo][] = [];
+    for (const res of snap.resources) {
+      const name = nameOfResource(res.resource);
+      for (const h of res.holders) held.push([h.order ?? 0, { name, mode: modeOf(h.mode), clientId: clientIdOf(h.thread) }]);
+      for (const w of res.waiters) pending.push([w.order ?? 0, { name, mode: modeOf(w.mode), clientId: clientIdOf(w.thread) }]);
+    }
+    const byOrder = (x: [number, WebLockInfo], y: [number, WebLockInfo]): number => (x[0] - y[0]) | 0;
+    return { held: held.sort(byOrder).map((x) => x[1]), pending: pending.sort(byOrder).map((x) => x[1]) };
+  }
+
+  // ---- one request ------------------------------------------------------------------------------
+
+  #start(r: Req, resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
+    // Read before any grant: a steal that robs this request bumps STEAL after it (see #granted).
+    const epoch = Atomics.load(this.#a, this.#steal);
+    const named = checking || watching() ? this.#namedLock(r.name) : undefined;
+    const shared = r.mode === 'shared';
+    let lock: ResourceLock | null;
+    try {
+      // Only a request that may wait orders after what this task holds (a try adds no edge).
+      if (named !== undefined && checking && !r.ifAvailable && !r.steal) onAcquire(named, shared, true);
+      lock = r.steal ? this.#stealNow(r) : this.#lm._takeNow(r.path, shared ? 'S' : 'X');
+    } catch (e) {
+      reject(e);
+      return;
+    }
+    if (lock !== null) {
+      // The callback runs after request() returned, as the spec's task does.
+      queueMicrotask(() => this.#granted(r, lock, epoch, named, -1, resolve, reject));
+      return;
+    }
+    if (r.ifAvailable) {
+      queueMicrotask(() => this.#run(r, null, undefined, resolve, reject));
+      return;
+    }
+    const waitStart = named !== undefined && watching() ? now() : -1;
+    this.#lm.acquireAsync(r.path, shared ? 'S' : 'X', r.wait).then(
+      (l) => this.#granted(r, l, epoch, named, waitStart, resolve, reject),
+      (e: unknown) => {
+        if (waitStart >= 0) {
+          if (e instanceof TimeoutError) noteTimeout(named!, waitStart);
+          else if (r.wait.signal?.aborted) noteAbort(named!, waitStart);
+        }
+        reject(e);
+      },
+    );
+  }
+
+  /** A steal: granted now; the robbed holders of this thread are told here, the others through STEAL. */
+  #stealNow(r: Req): ResourceLock {
+    const robbed: number[] = [];
+    const lock = this.#lm._takeNow(r.path, 'X', robbed)!;
+    if (robbed.length > 0) {
+      for (let k = 0; k < robbed.length; k += 2) {
+        if (robbed[k + 1] !== OWNER_ID) continue;
+        const g = this.#held.get(robbed[k]!);
+        if (g !== undefined) this.#rob(g);
+      }
+      // Tell every holding thread (and other views in this one) to look: holds were taken.
+      Atomics.add(this.#a, this.#steal, 1);
+      // Wake every thread's watcher (#watch): each checks its own holds.
+      Atomics.notify(this.#a, this.#steal);
+    }
+    return lock;
+  }
+
+  /** `lock` was granted to `r`: register it, then run the callback holding it. */
+  #granted(
+    r: Req,
+    lock: ResourceLock,
+    epoch: number,
+    named: NamedLock | undefined,
+    waitStart: number,
+    resolve: (v: unknown) => void,
+    reject: (e: unknown) => void,
+  ): void {
+    const g: Grant = { lock, reject, stolen: false };
+    this.#held.set(lock.owner, g);
+    // CORRECTNESS: a steal that ran since `epoch` was read may have taken this hold before it was
+    // registered (so neither the stealer nor the watcher saw it): ask the table once.
+    if (Atomics.load(this.#a, this.#steal) !== epoch && !this.#lm._stillHolds(lock)) this.#rob(g);
+    this.#watch();
+    if (named !== undefined) {
+      onAcquired(named, r.mode === 'shared', true);
+      noteAcquired(named, waitStart, waitStart < 0 ? 0 : 1);
+    }
+    this.#run(r, new WebLock(r.name, r.mode), g, resolve, reject);
+  }
+
+  /** Calls the callback (with the lock, or null) and settles the request with its result. */
+  #run(r: Req, lk: WebLock | null, g: Grant | undefined, resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
+    const named = g !== undefined && (checking || watching()) ? this.#namedLock(r.name) : undefined;
+    const shared = r.mode === 'shared';
+    const settle = (ok: boolean, v: unknown): void => {
+      if (g !== undefined) {
+        this.#held.delete(g.lock.owner);
+        if (named !== undefined) onRelease(named, shared, OWNER_ID);
+        // A robbed hold finds no record: this frees nothing of the new holder's.
+        g.lock.release();
+        if (named !== undefined) noteReleased(named);
+        if (g.stolen) return; // request() already rejected with the AbortError
+      }
+      if (ok) resolve(v);
+      else reject(v);
+    };
+    let result: unknown;
+    try {
+      // Under the verifier, the callback and what it awaits run in a scope that holds the lock.
+      result = named !== undefined && checking ? runHolding(named, shared, () => r.callback(lk)) : r.callback(lk);
+    } catch (e) {
+      settle(false, e);
+      return;
+    }
+    if (isThenable(result)) {
+      Promise.resolve(result).then(
+        (v) => settle(true, v),
+        (e: unknown) => settle(false, e),
+      );
+    } else {
+      settle(true, result); // a plain value settles now: no extra turn holding the lock
+    }
+  }
+
+  /** A hold of this thread was taken by a steal: reject its request now. */
+  #rob(g: Grant): void {
+    if (g.stolen) return;
+    g.stolen = true;
+    g.reject(new DOMException('The lock was stolen by another request', 'AbortError'));
+  }
+
+  /** Keeps one wait on STEAL pending while this thread holds locks through this object. */
+  #watch(): void {
+    if (this.#armed || this.#held.size === 0) return;
+    this.#armed = true;
+    const seen = Atomics.load(this.#a, this.#steal);
+    // Wait for the next steal anywhere; a waitAsync does not keep the event loop alive.
+    const w = Atomics.waitAsync(this.#a, this.#steal, seen);
+    if (w.async) void w.value.then(this.#onSteal);
+    else queueMicrotask(this.#onSteal);
+  }
+
+  /** STEAL moved: re-arm first (a later steal wakes the new wait), then look at every hold. */
+  #stolenCheck(): void {
+    this.#armed = false;
+    this.#watch();
+    for (const g of this.#held.values()) {
+      if (!g.stolen && !this.#lm._stillHolds(g.lock)) this.#rob(g);
+    }
+  }
+
+  /** The verifier's and observers' object for one name (lock class `<instance name>:<name>`). */
+  #namedLock(name: string): NamedLock {
+    let n = this.#named.get(name);
+    if (n === undefined) {
+      if (this.#named.size >= NAMED_CACHE) this.#named.clear();
+      const cls = `${this.name}:${name}`;
+      n = { name: cls, lockClass: cls, handle: { kind: 'WebLocks' } };
+      this.#named.set(name, n);
+    }
+    return n;
+  }
+}
+
+// ---- argument checks ----------------------------------------------------------------------------
+
+function isThenable(x: unknown): boolean {
+  return (typeof x === 'object' && x !== null) || typeof x === 'function' ? typeof (x as { then?: unknown }).then === 'function' : false;
+}
+
+function notSupported(message: string): DOMException {
+  return new DOMException(message, 'NotSupportedError');
+}
+
+/** `request()`'s arguments, checked in the spec's order (Web IDL conversions first). */
+function parseRequest(argc: number, name: unknown, options: unknown, callback: unknown): Req {
+  if (argc < 3) {
+    callback = options;
+    options = undefined;
+  }
+  if (typeof name === 'symbol') throw new TypeError('name must be a string, got a symbol');
+  const n = String(name);
+  if (options !== undefined && options !== null && typeof options !== 'object') {
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
+  }
+  const o = (options ?? {}) as Record<string, unknown>;
+  const m = o.mode;
+  const mode = m === undefined ? 'exclusive' : String(m);
+  if (mode !== 'exclusive' && mode !== 'shared') {
+    throw new TypeError(`options.mode must be 'exclusive' or 'shared', got ${describe(m)}`);
+  }
+  const ifAvailable = Boolean(o.ifAvailable);
+  const steal = Boolean(o.steal);
+  const wait = parseWaitOptions({ signal: o.signal, timeout: o.timeout }, 'options');
+  if (typeof callback !== 'function') throw new TypeError(`callback must be a function, got ${describe(callback)}`);
+  if (n.startsWith('-')) throw notSupported(`lock names starting with '-' are reserved, got '${n}'`);
+  if (steal && ifAvailable) throw notSupported('options.steal and options.ifAvailable cannot both be true');
+  if (steal && mode !== 'exclusive') throw notSupported("options.steal requires mode 'exclusive'");
+  if (wait.signal !== undefined && (steal || ifAvailable)) {
+    throw notSupported('options.signal cannot be used with options.steal or options.ifAvailable');
+  }
+  if (wait.timeout !== undefined && (steal || ifAvailable)) {
+    throw notSupported('options.timeout cannot be used with options.steal or options.ifAvailable');
+  }
+  if (wait.signal?.aborted) throw wait.signal.reason;
+  return { name: n, path: [n], mode, ifAvailable, steal, wait, callback: callback as WebLockCallback<unknown> };
+}
+
+/** The manager's shape for a WebLocks shape (its defaults). */
+function managerShape(o: WebLocksShape, what: string): { capacity: number; holderCapacity: number; nameBytes: number } {
+  const capacity = o.capacity ?? DEFAULT_CAPACITY;
+  if (typeof capacity !== 'number' || !Number.isInteger(capacity) || capacity < 1) {
+    throw new RangeError(`${what}.capacity must be a positive integer, got ${describe(capacity)}`);
+  }
+  const holderCapacity = o.holderCapacity ?? 4 * capacity;
+  const nameBytes = o.nameBytes ?? DEFAULT_NAME_BYTES;
+  // The manager checks the rest (upper bounds, integers) with the same option names.
+  return { capacity, holderCapacity, nameBytes };
+}
+
+function modeOf(m: string): WebLockMode {
+  return m === 'S' ? 'shared' : 'exclusive';
+}
+
+function clientIdOf(thread: number | undefined): string {
+  return `thread-${thread ?? 'unknown'}`;
+}
+
+/** A lock name back from the manager's resource text (the JSON of `[name]`, maybe cut with `…`). */
+function nameOfResource(text: string): string {
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (Array.isArray(v) && typeof v[0] === 'string') return v[0];
+  } catch {
+    // Cut to nameBytes: decode what is left of the string literal.
+  }
+  let body = text.startsWith('["') ? text.slice(2) : text;
+  if (body.endsWith('…')) body = body.slice(0, -1);
+  for (let cut = 0; cut <= 6 && cut <= body.length; cut++) {
+    try {
+      return `${JSON.parse(`"${body.slice(0, body.length - cut)}"`) as string}…`;
+    } catch {
+      // an escape sequence was cut in the middle: drop one more character
+    }
+  }
+  return text;
+}
+
+// ---- the process-wide instance ------------------------------------------------------------------
+
+/** Environment-data key under which the process-wide `locks` handle is published to workers. */
+export const WEB_LOCKS_ENV_KEY = 'sablock:web-locks:v1';
+
+function processLocks(): WebLocks {
+  const h = getEnvironmentData(WEB_LOCKS_ENV_KEY);
+  if (h !== undefined) {
+    try {
+      return WebLocks.from(h as WebLocksHandle);
+    } catch {
+      // Published by an incompatible copy of sablock: use one of our own (below).
+    }
+  }
+  const wl = new WebLocks({ name: 'locks' });
+  // Every worker this thread starts from now on inherits it (and passes it on to its own).
+  setEnvironmentData(WEB_LOCKS_ENV_KEY, wl.handle as unknown as Parameters<typeof setEnvironmentData>[1]);
+  return wl;
+}
+
+/**
+ * The process-wide Web Locks: shared by the first thread that imported sablock and every worker
+ * started after that (and their workers). A worker whose parent never imported sablock has its own.
+ */
+export const locks: WebLocks = processLocks();
