@@ -87,6 +87,24 @@ describe("mode 'shared'", () => {
 });
 
 describe('mixed modes', () => {
+  it.each(['exclusive', 'shared'] as const)(
+    'a %s request made right after a release comes after the requests that were waiting for it',
+    async (mode) => {
+      const locks = new WebLocks();
+      const res = unique();
+      const x = deferred();
+      const order: string[] = [];
+      const first = locks.request(res, () => x.promise);
+      const waiting = [1, 2, 3].map((k) => locks.request(res, { mode: 'shared' }, () => void order.push(`waiting-${k}`)));
+      x.resolve();
+      await within(first, 2_000, 'the first release');
+      // The release granted the three waiting requests: a new one cannot be served before them.
+      const late = locks.request(res, { mode }, () => void order.push('late'));
+      await within(Promise.all([...waiting, late]), 2_000, 'all requests');
+      expect(order).toEqual(['waiting-1', 'waiting-2', 'waiting-3', 'late']);
+    },
+  );
+
   it('three shared holders keep an exclusive request waiting; another name is free; then the exclusive gets it', async () => {
     const locks = new WebLocks();
     const [a, b] = [unique(), unique()];

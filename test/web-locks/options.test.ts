@@ -112,6 +112,18 @@ describe('capacity', () => {
     releaseB();
   });
 
+  it('more requests held or waiting than holderCapacity: CapacityError, as a rejection; a settled one makes room', async () => {
+    const locks = new WebLocks({ capacity: 4, holderCapacity: 2 });
+    const res = unique();
+    const release = await holdUntilReleased(locks, res);
+    const queued = locks.request(res, () => 'queued');
+    const e = await rejects(() => locks.request(res, unreached()));
+    expect(e).toBeInstanceOf(CapacityError);
+    release();
+    expect(await within(queued, 2_000, 'the queued request')).toBe('queued');
+    expect(await within(locks.request(res, () => 'room'), 2_000, 'after the releases')).toBe('room');
+  });
+
   it('the instance reports the capacity it was made with', () => {
     const locks = new WebLocks({ capacity: 7 });
     expect(locks.capacity).toBeGreaterThanOrEqual(7);

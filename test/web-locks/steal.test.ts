@@ -69,6 +69,22 @@ describe('steal', () => {
     for (const r of rejections) expectDOMException(await r, 'AbortError');
   });
 
+  it('robs a holder in another view of the same locks in this thread (from(handle))', async () => {
+    const locks = new WebLocks();
+    const view = WebLocks.from(locks.handle);
+    const res = unique();
+    const robbed = locks.request(res, () => never);
+    const robbedRejection = rejects(() => robbed);
+    await sleep(5);
+    await within(
+      view.request(res, { steal: true }, async () => {
+        expectDOMException(await robbedRejection, 'AbortError');
+      }),
+      2_000,
+      'steal through the other view',
+    );
+  });
+
   it('goes ahead of queued requests, which are granted after it, in order', async () => {
     const locks = new WebLocks();
     const res = unique();
