@@ -320,6 +320,16 @@ export class WebLocks extends Primitive {
     resolve: (v: unknown) => void,
     reject: (e: unknown) => void,
   ): void {
+    // The spec grants in parallel and runs the callback in a later task: an abort signalled before
+    // that task (even synchronously after request() returned, on a free lock) still wins. Let go
+    // of the hold, which nothing has seen yet, and reject with the signal's reason.
+    const signal = r.wait.signal;
+    if (signal?.aborted) {
+      lock.release();
+      if (named !== undefined && waitStart >= 0) noteAbort(named, waitStart);
+      reject(signal.reason);
+      return;
+    }
     const g: Grant = { lock, reject, stolen: false };
     this.#held.set(lock.owner, g);
     // CORRECTNESS: a steal that ran since `epoch` was read may have taken this hold before it was
