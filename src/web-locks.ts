@@ -117,23 +117,31 @@ const DEFAULT_NAME_BYTES = 256;
 /** Named-lock objects kept for the verifier and stats (per name); cleared beyond this. */
 const NAMED_CACHE = 1024;
 
-/** A parsed request. */
-interface Req {
-  name: string;
-  path: [string];
-  mode: WebLockMode;
-  ifAvailable: boolean;
-  steal: boolean;
-  wait: ParsedWait;
-  callback: WebLockCallback<unknown>;
-}
-
-/** A request of this thread's that holds its lock. */
-interface Grant {
-  readonly lock: ResourceLock;
-  readonly reject: (e: unknown) => void;
+/** One request, from request() to its settling. */
+class LockRequest {
+  resolve!: (v: unknown) => void;
+  reject!: (e: unknown) => void;
+  readonly path: [string];
+  /** STEAL when the request began (see `#granted`). */
+  epoch = 0;
+  /** The verifier's / observers' object for the name, when they look. */
+  named: NamedLock | undefined = undefined;
+  /** `now()` when it started waiting, if observed; else -1. */
+  waitStart = -1;
+  /** The manager's hold, once granted. */
+  lock: ResourceLock | undefined = undefined;
   /** Robbed by a steal: request() already rejected. */
-  stolen: boolean;
+  stolen = false;
+  constructor(
+    readonly name: string,
+    readonly shared: boolean,
+    readonly ifAvailable: boolean,
+    readonly steal: boolean,
+    readonly wait: ParsedWait,
+    readonly callback: WebLockCallback<unknown>,
+  ) {
+    this.path = [name];
+  }
 }
 
 /** What the verifier and the observers see of one name. */
@@ -156,7 +164,7 @@ export class WebLocks extends Primitive {
   readonly #a: Int32Array;
   readonly #steal: number;
   /** This thread's granted requests through this object, by owner id. */
-  readonly #held = new Map<number, Grant>();
+  readonly #held = new Map<number, LockRequest>();
   /** A waitAsync on STEAL is pending. */
   #armed = false;
   readonly #onSteal = (): void => this.#stolenCheck();
@@ -231,13 +239,18 @@ export class WebLocks extends Primitive {
   request<T>(name: string, callback: WebLockCallback<T>): Promise<T>;
   request<T>(name: string, options: WebLockRequestOptions, callback: WebLockCallback<T>): Promise<T>;
   request(name: string, options: unknown, callback?: unknown): Promise<unknown> {
-    let r: Req;
+    let q: LockRequest;
     try {
-      r = parseRequest(arguments.length, name, options, callback);
+      q = parseRequest(arguments.length, name, options, callback);
     } catch (e) {
       return Promise.reject(e);
     }
-    return new Promise((resolve, reject) => this.#start(r, resolve, reject));
+    const p = new Promise((resolve, reject) => {
+      q.resolve = resolve;
+      q.reject = reject;
+    });
+    this.#start(q);
+    return p;
   }
 
   /** Every thread's held locks and waiting requests, each list in request order. */
@@ -255,47 +268,55 @@ export class WebLocks extends Primitive {
   }
 
   // ---- one request ------------------------------------------------------------------------------
+  // (Methods taking the request object rather than closures over it: fewer allocations per request.)
 
-  #start(r: Req, resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
+  #start(q: LockRequest): void {
     // Read before any grant: a steal that robs this request bumps STEAL after it (see #granted).
-    const epoch = Atomics.load(this.#a, this.#steal);
-    const named = checking || watching() ? this.#namedLock(r.name) : undefined;
-    const shared = r.mode === 'shared';
+    q.epoch = Atomics.load(this.#a, this.#steal);
+    const named = checking || watching() ? this.#namedLock(q.name) : undefined;
+    q.named = named;
     let lock: ResourceLock | null;
     try {
       // Only a request that may wait orders after what this task holds (a try adds no edge).
-      if (named !== undefined && checking && !r.ifAvailable && !r.steal) onAcquire(named, shared, true);
-      lock = r.steal ? this.#stealNow(r) : this.#lm._takeNow(r.path, shared ? 'S' : 'X');
+      if (named !== undefined && checking && !q.ifAvailable && !q.steal) onAcquire(named, q.shared, true);
+      lock = q.steal ? this.#stealNow(q) : this.#lm._takeNow(q.path, q.shared ? 'S' : 'X');
     } catch (e) {
-      reject(e);
+      q.reject(e);
       return;
     }
     if (lock !== null) {
+      q.lock = lock;
       // The callback runs after request() returned, as the spec's task does.
-      queueMicrotask(() => this.#granted(r, lock, epoch, named, -1, resolve, reject));
+      queueMicrotask(() => this.#granted(q));
       return;
     }
-    if (r.ifAvailable) {
-      queueMicrotask(() => this.#run(r, null, undefined, resolve, reject));
+    if (q.ifAvailable) {
+      queueMicrotask(() => this.#run(q, null));
       return;
     }
-    const waitStart = named !== undefined && watching() ? now() : -1;
-    this.#lm.acquireAsync(r.path, shared ? 'S' : 'X', r.wait).then(
-      (l) => this.#granted(r, l, epoch, named, waitStart, resolve, reject),
-      (e: unknown) => {
-        if (waitStart >= 0) {
-          if (e instanceof TimeoutError) noteTimeout(named!, waitStart);
-          else if (r.wait.signal?.aborted) noteAbort(named!, waitStart);
-        }
-        reject(e);
+    if (named !== undefined && watching()) q.waitStart = now();
+    this.#lm.acquireAsync(q.path, q.shared ? 'S' : 'X', q.wait).then(
+      (l) => {
+        q.lock = l;
+        this.#granted(q);
       },
+      (e: unknown) => this.#gaveUp(q, e),
     );
   }
 
+  /** A waiting request ended without the lock (timeout, abort, capacity…). */
+  #gaveUp(q: LockRequest, e: unknown): void {
+    if (q.waitStart >= 0) {
+      if (e instanceof TimeoutError) noteTimeout(q.named!, q.waitStart);
+      else if (q.wait.signal?.aborted) noteAbort(q.named!, q.waitStart);
+    }
+    q.reject(e);
+  }
+
   /** A steal: granted now; the robbed holders of this thread are told here, the others through STEAL. */
-  #stealNow(r: Req): ResourceLock {
+  #stealNow(q: LockRequest): ResourceLock {
     const robbed: number[] = [];
-    const lock = this.#lm._takeNow(r.path, 'X', robbed)!;
+    const lock = this.#lm._takeNow(q.path, 'X', robbed)!;
     if (robbed.length > 0) {
       for (let k = 0; k < robbed.length; k += 2) {
         if (robbed[k + 1] !== OWNER_ID) continue;
@@ -310,78 +331,70 @@ export class WebLocks extends Primitive {
     return lock;
   }
 
-  /** `lock` was granted to `r`: register it, then run the callback holding it. */
-  #granted(
-    r: Req,
-    lock: ResourceLock,
-    epoch: number,
-    named: NamedLock | undefined,
-    waitStart: number,
-    resolve: (v: unknown) => void,
-    reject: (e: unknown) => void,
-  ): void {
+  /** `q.lock` was granted: register it, then run the callback holding it. */
+  #granted(q: LockRequest): void {
+    const lock = q.lock!;
     // The spec grants in parallel and runs the callback in a later task: an abort signalled before
     // that task (even synchronously after request() returned, on a free lock) still wins. Let go
     // of the hold, which nothing has seen yet, and reject with the signal's reason.
-    const signal = r.wait.signal;
-    if (signal?.aborted) {
+    if (q.wait.signal?.aborted) {
       lock.release();
-      if (named !== undefined && waitStart >= 0) noteAbort(named, waitStart);
-      reject(signal.reason);
+      this.#gaveUp(q, q.wait.signal.reason);
       return;
     }
-    const g: Grant = { lock, reject, stolen: false };
-    this.#held.set(lock.owner, g);
-    // CORRECTNESS: a steal that ran since `epoch` was read may have taken this hold before it was
+    this.#held.set(lock.owner, q);
+    // CORRECTNESS: a steal that ran since `q.epoch` was read may have taken this hold before it was
     // registered (so neither the stealer nor the watcher saw it): ask the table once.
-    if (Atomics.load(this.#a, this.#steal) !== epoch && !this.#lm._stillHolds(lock)) this.#rob(g);
+    if (Atomics.load(this.#a, this.#steal) !== q.epoch && !this.#lm._stillHolds(lock)) this.#rob(q);
     this.#watch();
-    if (named !== undefined) {
-      onAcquired(named, r.mode === 'shared', true);
-      noteAcquired(named, waitStart, waitStart < 0 ? 0 : 1);
+    if (q.named !== undefined) {
+      onAcquired(q.named, q.shared, true);
+      noteAcquired(q.named, q.waitStart, q.waitStart < 0 ? 0 : 1);
     }
-    this.#run(r, new WebLock(r.name, r.mode), g, resolve, reject);
+    this.#run(q, new WebLock(q.name, q.shared ? 'shared' : 'exclusive'));
   }
 
   /** Calls the callback (with the lock, or null) and settles the request with its result. */
-  #run(r: Req, lk: WebLock | null, g: Grant | undefined, resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
-    const named = g !== undefined && (checking || watching()) ? this.#namedLock(r.name) : undefined;
-    const shared = r.mode === 'shared';
-    const settle = (ok: boolean, v: unknown): void => {
-      if (g !== undefined) {
-        this.#held.delete(g.lock.owner);
-        if (named !== undefined) onRelease(named, shared, OWNER_ID);
-        // A robbed hold finds no record: this frees nothing of the new holder's.
-        g.lock.release();
-        if (named !== undefined) noteReleased(named);
-        if (g.stolen) return; // request() already rejected with the AbortError
-      }
-      if (ok) resolve(v);
-      else reject(v);
-    };
+  #run(q: LockRequest, lk: WebLock | null): void {
+    if (q.lock !== undefined && q.named === undefined && (checking || watching())) q.named = this.#namedLock(q.name);
     let result: unknown;
     try {
       // Under the verifier, the callback and what it awaits run in a scope that holds the lock.
-      result = named !== undefined && checking ? runHolding(named, shared, () => r.callback(lk)) : r.callback(lk);
+      result = q.named !== undefined && checking && lk !== null ? runHolding(q.named, q.shared, () => q.callback(lk)) : q.callback(lk);
     } catch (e) {
-      settle(false, e);
+      this.#settle(q, false, e);
       return;
     }
     if (isThenable(result)) {
       Promise.resolve(result).then(
-        (v) => settle(true, v),
-        (e: unknown) => settle(false, e),
+        (v) => this.#settle(q, true, v),
+        (e: unknown) => this.#settle(q, false, e),
       );
     } else {
-      settle(true, result); // a plain value settles now: no extra turn holding the lock
+      this.#settle(q, true, result); // a plain value settles now: no extra turn holding the lock
     }
   }
 
+  /** The callback's result settled: release (if granted), then settle request()'s promise. */
+  #settle(q: LockRequest, ok: boolean, v: unknown): void {
+    const lock = q.lock;
+    if (lock !== undefined) {
+      this.#held.delete(lock.owner);
+      if (q.named !== undefined) onRelease(q.named, q.shared, OWNER_ID);
+      // A robbed hold finds no record: this frees nothing of the new holder's.
+      lock.release();
+      if (q.named !== undefined) noteReleased(q.named);
+      if (q.stolen) return; // request() already rejected with the AbortError
+    }
+    if (ok) q.resolve(v);
+    else q.reject(v);
+  }
+
   /** A hold of this thread was taken by a steal: reject its request now. */
-  #rob(g: Grant): void {
-    if (g.stolen) return;
-    g.stolen = true;
-    g.reject(new DOMException('The lock was stolen by another request', 'AbortError'));
+  #rob(q: LockRequest): void {
+    if (q.stolen) return;
+    q.stolen = true;
+    q.reject(new DOMException('The lock was stolen by another request', 'AbortError'));
   }
 
   /** Keeps one wait on STEAL pending while this thread holds locks through this object. */
@@ -400,7 +413,7 @@ export class WebLocks extends Primitive {
     this.#armed = false;
     this.#watch();
     for (const g of this.#held.values()) {
-      if (!g.stolen && !this.#lm._stillHolds(g.lock)) this.#rob(g);
+      if (!g.stolen && !this.#lm._stillHolds(g.lock!)) this.#rob(g);
     }
   }
 
@@ -428,7 +441,7 @@ function notSupported(message: string): DOMException {
 }
 
 /** `request()`'s arguments, checked in the spec's order (Web IDL conversions first). */
-function parseRequest(argc: number, name: unknown, options: unknown, callback: unknown): Req {
+function parseRequest(argc: number, name: unknown, options: unknown, callback: unknown): LockRequest {
   if (argc < 3) {
     callback = options;
     options = undefined;
@@ -458,7 +471,7 @@ function parseRequest(argc: number, name: unknown, options: unknown, callback: u
     throw notSupported('options.timeout cannot be used with options.steal or options.ifAvailable');
   }
   if (wait.signal?.aborted) throw wait.signal.reason;
-  return { name: n, path: [n], mode, ifAvailable, steal, wait, callback: callback as WebLockCallback<unknown> };
+  return new LockRequest(n, mode === 'shared', ifAvailable, steal, wait, callback as WebLockCallback<unknown>);
 }
 
 /** The manager's shape for a WebLocks shape (its defaults). */

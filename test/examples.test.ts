@@ -21,6 +21,7 @@ const EXPECTED: Record<string, RegExp> = {
   'rw-cache': /6 readers: [1-9]\d* reads \(\d+ reads\/s\), 1 writer: [1-9]\d* writes, bad reads: 0, intact entries: 64\/64/,
   'seqlock-telemetry': /retries per read, \d+ fell back to the lock, inconsistent: 0/,
   'bank-lock-manager': /total before: 16000, after: 16000[\s\S]*deadlocks resolved: \d+, audits: [1-9]\d* \(failed: 0\), locks left held: 0/,
+  'web-locks-workers': /counter: 2000 \(expected 2000\), most callbacks inside at once: 1, threads seen by query\(\): [2-4],[\s\S]*'report' granted \d+ ms after its holder was terminated\nok/,
   'lockcheck-abba': /lockcheck reported 'lock-order' on \[audit-log, accounts\]/,
   'metrics-prom': /sablock_lock_wait_seconds_bucket\{lock="orders",le="[^"]+"\} \d+[\s\S]*sablock_stats_acquisitions_total\{lock="orders"\} \d+[\s\S]*events and stats agree/,
 };
@@ -30,6 +31,7 @@ const BROKEN: Record<string, [flag: string, output: RegExp]> = {
   'rw-cache': ['--unlocked', /bad reads: [1-9]/],
   'seqlock-telemetry': ['--unlocked', /inconsistent: [1-9]/],
   'bank-lock-manager': ['--unlocked', /total before: 16000, after: (?!16000\b)\d+|\(failed: [1-9]/],
+  'web-locks-workers': ['--unlocked', /counter: (?!2000 )\d+ \(expected 2000\)/],
   'lockcheck-abba': ['--same-order', /no lock-order report/],
 };
 
