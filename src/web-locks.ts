@@ -452,14 +452,16 @@ function parseRequest(argc: number, name: unknown, options: unknown, callback: u
     throw new TypeError(`options must be an object, got ${describe(options)}`);
   }
   const o = (options ?? {}) as Record<string, unknown>;
+  // Web IDL reads a dictionary's members once each, in name order (then sablock's `timeout`).
+  const ifAvailable = Boolean(o.ifAvailable);
   const m = o.mode;
   const mode = m === undefined ? 'exclusive' : String(m);
   if (mode !== 'exclusive' && mode !== 'shared') {
     throw new TypeError(`options.mode must be 'exclusive' or 'shared', got ${describe(m)}`);
   }
-  const ifAvailable = Boolean(o.ifAvailable);
+  const signal = o.signal;
   const steal = Boolean(o.steal);
-  const wait = parseWaitOptions({ signal: o.signal, timeout: o.timeout }, 'options');
+  const wait = parseWaitOptions({ signal, timeout: o.timeout }, 'options');
   if (typeof callback !== 'function') throw new TypeError(`callback must be a function, got ${describe(callback)}`);
   if (n.startsWith('-')) throw notSupported(`lock names starting with '-' are reserved, got '${n}'`);
   if (steal && ifAvailable) throw notSupported('options.steal and options.ifAvailable cannot both be true');
