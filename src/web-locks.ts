@@ -169,6 +169,10 @@ export class WebLocks extends Primitive {
   #armed = false;
   readonly #onSteal = (): void => this.#stolenCheck();
   readonly #named = new Map<string, NamedLock>();
+  /** This view's requests waiting in the manager, per name. */
+  readonly #waiting = new Map<string, number>();
+  /** Requests granted at once while earlier ones of this view for the same name still waited (see #start). */
+  readonly #deferred = new Map<string, LockRequest[]>();
 
   /** Bytes a WebLocks of this shape needs at a placement. */
   static byteLengthFor(shape: WebLocksShape = {}): number {
@@ -286,6 +290,15 @@ export class WebLocks extends Primitive {
     }
     if (lock !== null) {
       q.lock = lock;
+      if (this.#waiting.size > 0 && !q.steal && this.#waiting.has(q.name)) {
+        // Requests of this view for this name that were waiting were granted first (a grantable
+        // request never waits: the release handed them the lock, table.ts invariant 7) but have
+        // not heard yet: their callbacks go first, as the spec's queued tasks would.
+        const d = this.#deferred.get(q.name);
+        if (d === undefined) this.#deferred.set(q.name, [q]);
+        else d.push(q);
+        return;
+      }
       // The callback runs after request() returned, as the spec's task does.
       queueMicrotask(() => this.#granted(q));
       return;
@@ -295,13 +308,32 @@ export class WebLocks extends Primitive {
       return;
     }
     if (named !== undefined && watching()) q.waitStart = now();
+    this.#waiting.set(q.name, (this.#waiting.get(q.name) ?? 0) + 1);
     this.#lm.acquireAsync(q.path, q.shared ? 'S' : 'X', q.wait).then(
       (l) => {
         q.lock = l;
         this.#granted(q);
+        this.#waitEnded(q.name);
       },
-      (e: unknown) => this.#gaveUp(q, e),
+      (e: unknown) => {
+        this.#gaveUp(q, e);
+        this.#waitEnded(q.name);
+      },
     );
+  }
+
+  /** A waiting request of this view for `name` ended: once none is left, run the grants deferred behind them. */
+  #waitEnded(name: string): void {
+    const n = this.#waiting.get(name)! - 1;
+    if (n > 0) {
+      this.#waiting.set(name, n);
+      return;
+    }
+    this.#waiting.delete(name);
+    const d = this.#deferred.get(name);
+    if (d === undefined) return;
+    this.#deferred.delete(name);
+    for (const q of d) queueMicrotask(() => this.#granted(q));
   }
 
   /** A waiting request ended without the lock (timeout, abort, capacity…). */

@@ -219,9 +219,10 @@ export class Requests {
       }
       const e = t.entryOf(r);
       if (req.robbed !== undefined) {
-        // A steal: the holders lose their holds, the queue stays behind the new hold.
-        for (const x of t.stealHolds(e, r)) req.robbed.push(x);
+        // A steal: the new hold first (forced), then the holders lose theirs; the hand-over their
+        // releases trigger (table.ts invariant 7) sees the new hold, so the queue stays behind it.
         t.grant(e, r, mode);
+        for (const x of t.stealHolds(e, r)) req.robbed.push(x);
         return GRANTED;
       }
       // An escalation does not jump the queue (as a conversion it would), so a waiter gets in.
@@ -280,6 +281,11 @@ export class Requests {
    */
   grantQueued(plan: Plan, L: LocalLock, mode: number, pd: Pending): boolean {
     const t = this.t;
+    if (t.handedTo(pd.e, pd.r, plan.owner, pd.ticket)) {
+      // A release granted it already (table.ts invariant 7): only this thread's bookkeeping is left.
+      noteShared(L, mode);
+      return true;
+    }
     if (!t.isWaiting(pd.e, pd.r, plan.owner, pd.ticket)) throw releasedWhileWaiting(plan);
     if (!t.grantable(pd.e, pd.r, mode)) return false;
     // From here the partition changes: no longer a read-only pass (table.ts S_READER).
@@ -303,6 +309,11 @@ export class Requests {
         t.dequeue(pd.e, pd.r);
         // Leaving the queue may unblock the waiters behind us (invariant 5).
         t.bump(pd.e);
+        t.tidy(pd.e, pd.r);
+      } else if (t.handedTo(pd.e, pd.r, plan.owner, pd.ticket)) {
+        // A release granted it while we gave up (invariant 7): give it back (ungrant wakes and
+        // hands over to the waiters behind us).
+        t.ungrant(pd.e, pd.r, plan.modes[i]!, 1);
         t.tidy(pd.e, pd.r);
       }
     } finally {

@@ -102,6 +102,12 @@
  *    wait (R_WAIT − 1 strong) holds one unit of its key's counter; `ungrant` and a `dequeue`
  *    that is not a grant give those units back (after the record changed), and a queued wait
  *    that is granted passes its unit to the hold (`dequeue(…, granted = true)`).
+ * 7. Hand-over: every change that may make a waiter grantable bumps (invariant 5), and the bump
+ *    first grants every grantable waiter in ticket order (`#handOver`), under the same partition
+ *    lock. So no request can take a resource that a release made grantable to earlier waiters
+ *    (strict FIFO, also for shared requests behind shared waiters), and `query()` right after a
+ *    release shows them holding. A granted wait keeps R_TICKET (R_WAIT is 0): its waiter, when it
+ *    polls, recognises the grant (`handedTo`); a waiter that gives up meanwhile gives it back.
  *
  * ## Memory ordering
  * The partition lock's acquiring and releasing Atomics order all plain accesses to entries and
@@ -746,7 +752,9 @@ export class LockTable {
     const wait = a[w + R_WAIT]!;
     if (wait === 0) return;
     a[w + R_WAIT] = 0;
-    a[w + R_TICKET] = 0;
+    // A granted wait keeps its ticket: the waiter, polling later, finds its request handed over
+    // (`handedTo`); a withdrawn one does not.
+    if (!granted) a[w + R_TICKET] = 0;
     a[w + R_BLOCKS] = 0;
     a[this.e(e) + E_WAITING]!--;
     if (!granted && isStrong(wait - 1)) this.#strongEnd(e, 1);
@@ -755,6 +763,16 @@ export class LockTable {
   #strongEnd(e: number, n: number): void {
     const w = this.e(e);
     this.fp.strongEnd(strongIndex(this.a[w + E_KEY_LO]!, this.a[w + E_KEY_HI]!), n);
+  }
+
+  /**
+   * Was the wait with this ticket, of this owner, on entry `e`, granted by another thread's release
+   * (`#handOver`) since its owner last looked? (Record `r` holds, no longer waits, and kept the ticket.)
+   */
+  handedTo(e: number, r: number, owner: number, ticket: number): boolean {
+    const a = this.a;
+    const w = this.r(r);
+    return a[w + R_ENTRY] === e + 1 && a[w + R_OWNER] === owner && a[w + R_WAIT] === 0 && a[w + R_TICKET] === ticket && ticket !== 0;
   }
 
   /** Is record `r` still the wait with this ticket, of this owner, on entry `e`? */
@@ -772,6 +790,8 @@ export class LockTable {
    * Atomics RMW and no notify.
    */
   bump(e: number): void {
+    // Whatever made waiters grantable: grant them now, in FIFO order (invariant 7).
+    if (this.a[this.e(e) + E_WAITING]! > 0) this.#handOver(e);
     const i = this.seqIndex(e);
     const v = Atomics.load(this.a, i);
     if ((v & SEQ_SLEEPERS) === 0) return;
@@ -783,6 +803,30 @@ export class LockTable {
     // or a second request of an owner already queued here (which sleeps without a queue slot),
     // must hear it too.
     wake(this.a, i, Infinity);
+  }
+
+  /**
+   * Invariant 7: grants every waiting record on `e` that the grant rule (invariant 4) allows, in
+   * ticket order, as the releasing thread, before anyone else can take the resource: a release
+   * hands over to the queue at once (Web Locks' "process the lock request queue"; PostgreSQL's
+   * ProcLockWakeup). The waiter finds its request granted when it next polls (`handedTo`).
+   * Caller holds the partition lock.
+   */
+  #handOver(e: number): void {
+    const a = this.a;
+    let waiting: number[] | undefined;
+    for (let link = a[this.e(e) + E_HEAD]!; link !== 0; link = a[this.r(link - 1) + R_NEXT]!) {
+      if (a[this.r(link - 1) + R_WAIT] !== 0) (waiting ??= []).push(link - 1);
+    }
+    if (waiting === undefined) return;
+    if (waiting.length > 1) waiting.sort((x, y) => (a[this.r(x) + R_TICKET]! - a[this.r(y) + R_TICKET]!) | 0);
+    for (const r of waiting) {
+      const mode = a[this.r(r) + R_WAIT]! - 1;
+      if (!this.grantable(e, r, mode)) continue;
+      // Its queued unit of the strong counter passes to the hold (invariant 6).
+      this.dequeue(e, r, true);
+      this.grant(e, r, mode);
+    }
   }
 
   /**
