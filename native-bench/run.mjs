@@ -318,10 +318,13 @@ for (const suite of suites) {
       doneRows++;
     }
   }
+  // Rows of one implementation, workload and thread count share a cell (one phase each), unless
+  // their `cell` differs: a cell's data check covers all its phases, so a row whose check must be
+  // its own asks for a cell of its own.
   const groups = new Map();
   for (const table of own) {
     for (const row of table.rows.filter((r) => r.kind === 'workers')) {
-      const key = `${row.impl}|${row.workload}|${row.threads}`;
+      const key = `${row.impl}|${row.workload}|${row.threads}|${row.cell ?? ''}`;
       if (!groups.has(key)) groups.set(key, []);
       groups.get(key).push({ table, row });
     }
