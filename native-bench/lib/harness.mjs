@@ -128,11 +128,11 @@ function checkData(workload, threads, D, ops, writes, torn, failed) {
     return `writes ${D[L.DATA_A]}/${writes}, torn reads ${torn}`;
   }
   if (workload === 'seq' && torn) return `torn reads ${torn}`;
-  if (workload === 'manager') {
-    // Hot-row phases count in DATA_A, disjoint-row phases in each worker's row.
+  if (workload === 'manager' || workload === 'weblocks') {
+    // Hot-row (one name) phases count in DATA_A, disjoint-row (own name) phases in each worker's row.
     let sum = D[L.DATA_A];
     for (let i = 0; i < threads; i++) sum += D[L.DATA_ROWS + (i + 1) * L.LINE];
-    if (sum !== (ops | 0)) return `lost updates: counters ${sum}, operations ${ops}`;
+    if (sum !== (ops | 0) || torn) return `lost updates: counters ${sum}, operations ${ops}; overlapping critical sections ${torn}`;
   }
   return 'ok';
 }

@@ -4,8 +4,11 @@
  * structured-cloneable description) and `attach(shared)` (in each worker: the operations the
  * workload loop in `worker.mjs` calls).
  *
- *   exclusive: { lock(), unlock() } or { locked(fn) }     rw: { readLock, readUnlock, writeLock, writeUnlock }
- *   seq: { read(fn), write(fn) }                          manager: { acquire(row), release(h) }
+ *   exclusive: { lock(), unlock() } or { locked(fn) } or weblocks' { request } (on the cell's one name)
+ *   rw: { readLock, readUnlock, writeLock, writeUnlock }  seq: { read(fn), write(fn) }
+ *   manager: { acquire(row), release(h) }
+ *   weblocks: { request(name, fn) → promise, keepAlive? } — named async locks (`shared.name` is the
+ *             cell's name); keepAlive: the loop holds a ref'd timer (see worker.mjs namedAsyncLoop)
  *   pingpong: { ping(), pong(done) } — one round trip each; pong waits with a timeout and returns
  *             false once done() (worker 0 has finished its round trips)
  *
@@ -216,6 +219,19 @@ const futexPingpong = {
   },
 };
 
+/** Web Locks are named, not placed in memory: a fresh name per cell (workers on disjoint names add `-index`). */
+const freshName = () => ({ name: `sablock-bench-${Math.random().toString(36).slice(2)}` });
+
+/** sablock's process-wide `locks`: the workers share it because the main thread imported sablock first. */
+const sablockNamed = { create: freshName, attach: () => ({ request: (name, fn) => sablock.locks.request(name, fn) }) };
+
+/**
+ * Node's built-in Web Locks. A request that waits does not keep a worker's event loop alive
+ * (24.22.3, 26.12.1: the worker exits with code 13, 'unsettled top-level await'), so its loop
+ * holds a ref'd timer (keepAlive) while it runs; sablock's waits keep the loop alive themselves.
+ */
+const nodeLocksNamed = { create: freshName, attach: () => ({ request: (name, fn) => nodeLocks.request(name, fn), keepAlive: true }) };
+
 export const IMPLS = {
   // ---- sablock ----
   Mutex: {
@@ -268,6 +284,11 @@ export const IMPLS = {
       },
     },
   },
+  WebLocks: {
+    family: 'sablock',
+    about: "sablock's process-wide Web Locks: await locks.request(name, fn)",
+    workloads: { weblocks: sablockNamed },
+  },
   Semaphore: { family: 'sablock', workloads: { pingpong: semaphorePingpong } },
   Condition: { family: 'sablock', workloads: { pingpong: conditionPingpong } },
   'Condition.unlockFirst': {
@@ -303,13 +324,7 @@ export const IMPLS = {
     family: 'js-ref',
     about: "Node's built-in Web Locks: await worker_threads.locks.request(name, fn) (Node ≥ 24.5)",
     missing: () => (nodeLocks ? null : NODE_LOCKS_MISSING),
-    workloads: {
-      exclusive: {
-        // Web Locks are named, not placed in memory: a fresh name per cell.
-        create: () => ({ name: `sablock-bench-${Math.random().toString(36).slice(2)}` }),
-        attach: (s) => ({ lockedAsync: (fn) => nodeLocks.request(s.name, fn) }),
-      },
-    },
+    workloads: { exclusive: nodeLocksNamed, weblocks: nodeLocksNamed },
   },
 
   // ---- negative control (suite `selftest`): no exclusion at all; the data check must catch it ----

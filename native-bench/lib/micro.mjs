@@ -119,6 +119,16 @@ export const MICRO = {
       };
     },
   },
+  'WebLocks.request': {
+    about: "sablock's process-wide Web Locks: await locks.request(name, fn)",
+    batch: ASYNC_BATCH,
+    make() {
+      const f = () => {};
+      return async () => {
+        for (let i = 0; i < ASYNC_BATCH; i++) await sablock.locks.request('sablock-bench-micro', f);
+      };
+    },
+  },
   'v8-mutex': {
     about: "V8's Atomics.Mutex.lock(m, fn) (--harmony-struct)",
     nodeFlags: ['--harmony-struct'],

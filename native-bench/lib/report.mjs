@@ -3,7 +3,7 @@
  * chart, and the targets check. A table has one row per implementation; ratios compare each row
  * with the table's C reference (`cRef`) and JS reference (`jsRef`) measured in the same run.
  * For ops/s tables a ratio is a throughput ratio (higher = faster); for ns/op tables it is a cost
- * ratio (lower = faster).
+ * ratio (lower = faster). A suite's `footnote`, when it has one, is printed under its tables.
  */
 
 export function fmtValue(v, unit) {
@@ -161,6 +161,7 @@ export function markdown(result) {
       lines.push('');
       lines.push(mdTable(headers(t).filter((h, i) => h !== '' || i === 0), t.rows.map((r) => cells(t, r).filter((_, i) => headers(t)[i] !== ''))));
     }
+    if (suite.footnote) lines.push('', `\\* ${suite.footnote}`);
   }
   lines.push('');
   lines.push('## Implementations');

@@ -16,6 +16,32 @@ function ratioTarget(text, num, den, op, bound, { inverse = false } = {}) {
   return { text, measured: `${r.toFixed(2)}×`, verdict: pass ? 'PASS' : 'MISS', ratio: r };
 }
 
+
+/**
+ * Web Locks (issue 15) against Node's built-in: n/a, saying so, on lines without it. The one-name
+ * target holds at every worker count measured: the measured column gives the lowest ratio.
+ */
+function webLocksTargets(tables, v) {
+  const out = [];
+  // The built-in's rows are skipped (not dropped) where this Node has none.
+  const skipped = tables.some((t) => t.suite === 'weblocks' && t.rows.some((r) => r.label === 'node-locks' && r.status === 'skip'));
+  const builtIn = skipped ? `no built-in on Node ${process.versions.node.split('.')[0]}` : 'not measured';
+  const missing = (text) => ({ text, measured: builtIn, verdict: 'n/a' });
+  const u = ratioTarget('Web Locks uncontended: locks.request ≥ 10× faster than the built-in (built-in cost / sablock cost)', v('weblocks/uncontended', 'locks.request'), v('weblocks/uncontended', 'node-locks'), '>=', 10, { inverse: true });
+  out.push(u.verdict === 'n/a' ? missing(u.text) : u);
+  const hotText = 'Web Locks, one contended name: locks.request ≥ 20× the built-in throughput, every worker count';
+  const hot = tables
+    .filter((t) => t.suite === 'weblocks' && t.scenario === 'hot')
+    .map((t) => ({ threads: t.threads, r: ratioTarget('', v(t.key, 'locks.request'), v(t.key, 'node-locks'), '>=', 20) }));
+  if (!hot.length || hot.some((h) => h.r.verdict === 'n/a')) out.push(missing(hotText));
+  else {
+    const worst = hot.reduce((a, b) => (b.r.ratio < a.r.ratio ? b : a));
+    out.push({ text: hotText, measured: `${worst.r.measured} (${worst.threads} workers)`, verdict: hot.every((h) => h.r.verdict === 'PASS') ? 'PASS' : 'MISS', ratio: worst.r.ratio });
+  }
+  out.push(ratioTarget('Web Locks, disjoint names: locks.request, 2 workers ≥ 1.6× one worker (throughput)', v('weblocks/disjoint/t2', 'locks.request'), v('weblocks/disjoint/t1', 'locks.request'), '>=', 1.6));
+  return out;
+}
+
 export function evaluateTargets(tables, { cpus, threads }) {
   const v = (k, l) => val(tables, k, l);
   const out = [];
@@ -50,5 +76,6 @@ export function evaluateTargets(tables, { cpus, threads }) {
   out.push(ratioTarget('LockManager disjoint rows: 2 workers ≥ 1.6× one worker (throughput)', v('manager/disjoint/t2', 'LockManager'), v('manager/disjoint/t1', 'LockManager'), '>=', 1.6));
   out.push(ratioTarget('lock-order checker off: Mutex ≤ 1.02× the lock without hooks (cost)', v('lockcheck/uncontended', 'Mutex (checker off)'), v('lockcheck/uncontended', 'Mutex (build without hooks)'), '<=', 1.02));
   out.push(ratioTarget('lock-order checker on (warn): Mutex ≤ 5× checker off (cost)', v('lockcheck/uncontended', 'Mutex (checker on)'), v('lockcheck/uncontended', 'Mutex (checker off)'), '<=', 5));
+  out.push(...webLocksTargets(tables, v));
   return out;
 }

@@ -85,32 +85,42 @@ function lockedLoop(lk, x) {
 }
 
 /**
- * lockedLoop for a lock that only has an async API (Node's Web Locks): awaits each grant. A
- * pending `locks.request` does not keep a worker's event loop alive (Node 24, 26), so a worker
- * waiting for the other's lock would exit mid-round: a ref'd timer holds it for the round.
+ * lockedLoop for named locks that only have an async API (Web Locks: sablock's `locks`, Node's
+ * built-in): awaits each grant of `request(name, cs)`. On one name (the cell's) the section is
+ * lockedLoop's, with the same exclusion checks; with `params.disjoint` each worker locks a name of
+ * its own and counts in its own row (manager workload's layout), so only the lock's cost is shared.
  */
-async function asyncLockedLoop(lk, x) {
+async function namedAsyncLoop(lk, x) {
+  const disjoint = params.disjoint === true;
+  const lockName = disjoint ? `${shared.name}-${index}` : shared.name;
+  const row = L.DATA_ROWS + (index + 1) * L.LINE;
   const me = index + 1;
   let n = 0;
   let overlaps = 0;
-  const keepAlive = setInterval(() => {}, 1 << 30);
-  const cs = () => {
-    if (Atomics.load(D, L.DATA_B) !== 0) overlaps++;
-    D[L.DATA_B] = me;
-    D[L.DATA_A]++;
-    x = work(x, inside);
-    if (Atomics.load(D, L.DATA_B) !== me) overlaps++;
-    D[L.DATA_B] = 0;
-  };
+  // Node's built-in: a waiting request alone would let this worker exit mid-round (impls.mjs).
+  const keepAlive = lk.keepAlive ? setInterval(() => {}, 1 << 30) : null;
+  const cs = disjoint
+    ? () => {
+        D[row]++;
+        x = work(x, inside);
+      }
+    : () => {
+        if (Atomics.load(D, L.DATA_B) !== 0) overlaps++;
+        D[L.DATA_B] = me;
+        D[L.DATA_A]++;
+        x = work(x, inside);
+        if (Atomics.load(D, L.DATA_B) !== me) overlaps++;
+        D[L.DATA_B] = 0;
+      };
   for (;;) {
     for (let k = 0; k < 8; k++) {
-      await lk.lockedAsync(cs);
+      await lk.request(lockName, cs);
       x = work(x, outside);
     }
     n += 8;
     if (Atomics.load(ctl, L.STOP) !== 0) break;
   }
-  clearInterval(keepAlive);
+  if (keepAlive !== null) clearInterval(keepAlive);
   ctl[slot + L.S_OPS] = n;
   ctl[slot + L.S_TORN] += overlaps;
   return x;
@@ -235,12 +245,12 @@ const impl = IMPLS[name].workloads[workload];
 const lk = impl.attach(shared);
 const loop =
   workload === 'exclusive'
-    ? typeof lk.lockedAsync === 'function'
-      ? asyncLockedLoop
+    ? typeof lk.request === 'function'
+      ? namedAsyncLoop
       : typeof lk.locked === 'function'
       ? lockedLoop
       : exclusiveLoop
-    : { rw: rwLoop, seq: seqLoop, manager: managerLoop, pingpong: pingpongLoop }[workload];
+    : { rw: rwLoop, seq: seqLoop, manager: managerLoop, weblocks: namedAsyncLoop, pingpong: pingpongLoop }[workload];
 
 let x = index * 7919 + 1;
 let round = 0;
@@ -255,7 +265,7 @@ for (;;) {
   outside = params.outside | 0;
   try {
     const r = loop(lk, x);
-    // Only asyncLockedLoop returns a promise; the synchronous loops' rounds stay free of awaits.
+    // Only namedAsyncLoop returns a promise; the synchronous loops' rounds stay free of awaits.
     x = typeof r === 'number' ? r : await r;
   } catch (e) {
     ctl[slot + L.S_ERR] = 1;
