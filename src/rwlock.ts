@@ -38,8 +38,8 @@ import { contendedAsync } from './core/acquire.js';
 import { FROM_HANDLE, placeOrAttach, RankedPrimitive, type Handle, type PlacementOptions } from './core/layout.js';
 import { wasReaped } from './core/owner-death.js';
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
-import { checkCallback, type Lockable } from './exclusive.js';
-import { checking, onAcquire, onAcquired, onRelease, runHolding } from './core/hooks.js';
+import { runHeld, runHeldAsync, type Lockable } from './exclusive.js';
+import { checking, onAcquire, onAcquired, onRelease } from './core/hooks.js';
 import { noteAcquired, noteReleased, observing } from './core/observe.js';
 import { acquireChannel, releaseChannel } from './core/events.js';
 import {
@@ -199,25 +199,12 @@ export class RWLock extends RankedPrimitive {
 
   /** Runs `fn` holding a read lock; releases it when `fn` returns or throws. */
   withReadLock<T>(fn: () => T): T {
-    checkCallback(fn);
-    this.readLock();
-    try {
-      return fn();
-    } finally {
-      this.readUnlock();
-    }
+    return runHeld(this, this.readLock, this.readUnlock, fn);
   }
 
   /** Awaits a read lock (see `readLockAsync`), runs `fn`, awaits its result, releases. */
-  async withReadLockAsync<T>(fn: () => T | Promise<T>, options?: WaitOptions): Promise<T> {
-    checkCallback(fn);
-    await this.readLockAsync(options);
-    try {
-      // Under the verifier, `fn` runs in an async scope holding the read lock (core/hooks.ts).
-      return await (checking ? runHolding(this, true, fn) : fn());
-    } finally {
-      this.readUnlock();
-    }
+  withReadLockAsync<T>(fn: () => T | Promise<T>, options?: WaitOptions): Promise<T> {
+    return runHeldAsync(this, this.readLockAsync, this.readUnlock, fn, options, true);
   }
 
   // ---- write --------------------------------------------------------------------------------------
@@ -261,25 +248,12 @@ export class RWLock extends RankedPrimitive {
 
   /** Runs `fn` holding the write lock; releases it when `fn` returns or throws. */
   withWriteLock<T>(fn: () => T): T {
-    checkCallback(fn);
-    this.writeLock();
-    try {
-      return fn();
-    } finally {
-      this.writeUnlock();
-    }
+    return runHeld(this, this.writeLock, this.writeUnlock, fn);
   }
 
   /** Awaits the write lock (see `writeLockAsync`), runs `fn`, awaits its result, releases. */
-  async withWriteLockAsync<T>(fn: () => T | Promise<T>, options?: WaitOptions): Promise<T> {
-    checkCallback(fn);
-    await this.writeLockAsync(options);
-    try {
-      // Under the verifier, `fn` runs in an async scope holding the write lock (core/hooks.ts).
-      return await (checking ? runHolding(this, false, fn) : fn());
-    } finally {
-      this.writeUnlock();
-    }
+  withWriteLockAsync<T>(fn: () => T | Promise<T>, options?: WaitOptions): Promise<T> {
+    return runHeldAsync(this, this.writeLockAsync, this.writeUnlock, fn, options, false);
   }
 
   /**
