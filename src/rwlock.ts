@@ -63,28 +63,23 @@ import {
   WRITER_OWNER,
   writeUnlock as rawWriteUnlock,
 } from './raw/rwlock.js';
-import {
-  readLockChecked,
-  tryReadLockChecked,
-  tryUpgradableReadLockChecked,
-  tryWriteLockChecked,
-  upgradableReadLockChecked,
-  writeLockChecked,
-} from './rwlock-checked.js';
-import { upgradableReadLockAsync, upgradeAsync, writeLockAsync } from './rwlock-async.js';
-import { readerView, RWLockGuard, writerView } from './rwlock-guard.js';
-import { releaseUpgradableGuard, releaseWriteGuard, RWLockLocal, tookUpgradable, wrote } from './rwlock-local.js';
+import { exclusiveLockChecked, readLockChecked, tryReadLockChecked } from './rwlock-checked.js';
+import { exclusiveLockAsync, upgradeAsync } from './rwlock-async.js';
+import { RWLockGuard, sideView } from './rwlock-guard.js';
+import { releaseGuard, RWLockLocal, took, UPGRADABLE_GUARD, WRITE_GUARD } from './rwlock-local.js';
 import { checkUpgradable, checkWriter, holdsWrite, readNotHeld } from './rwlock-misuse.js';
 import {
   fastRead,
+  READ_MODE,
   readContended,
-  tryRead,
-  tryUpgradable,
+  tryExclusive,
+  tryIn,
   tryUpgradableFast,
   tryUpgrade,
-  tryWrite,
+  UPGRADABLE_MODE,
   upgradableContended,
   upgradeBlocking,
+  WRITE_MODE,
   writeContended,
 } from './rwlock-paths.js';
 import { claimSlot, dropUncached, freeSlot, slotFrees } from './rwlock-read-slots.js';
@@ -157,7 +152,7 @@ export class RWLock extends RankedPrimitive {
    */
   tryReadLock(timeoutMs?: number): boolean {
     if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
-    const taken = checking ? tryReadLockChecked(this.#l, timeoutMs) : tryRead(this.#l, timeoutMs);
+    const taken = checking ? tryReadLockChecked(this.#l, timeoutMs) : tryIn(this.#l, READ_MODE, timeoutMs);
     if (taken) this.#tookRead();
     return taken;
   }
@@ -211,11 +206,11 @@ export class RWLock extends RankedPrimitive {
 
   /** Blocks until this thread holds the write lock; returns a guard. */
   writeLock(): RWLockGuard {
-    if (checking) return writeLockChecked(this.#l);
+    if (checking) return exclusiveLockChecked(this.#l, WRITE_MODE);
     // Fast path: one CAS from a completely free word.
     if (Atomics.compareExchange(this.#a, this.#i, 0, WRITE_LOCKED) !== 0) writeContended(this.#l, Infinity);
     else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'write'); // observe: off = one test
-    return wrote(this.#l);
+    return took(this.#l, WRITE_MODE);
   }
 
   /**
@@ -223,14 +218,12 @@ export class RWLock extends RankedPrimitive {
    * blocking the thread. Returns whether this thread now holds the write lock.
    */
   tryWriteLock(timeoutMs?: number): boolean {
-    if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
-    if (checking) return tryWriteLockChecked(this.#l, timeoutMs);
-    return tryWrite(this.#l, timeoutMs);
+    return tryExclusive(this.#l, WRITE_MODE, timeoutMs);
   }
 
   /** Waits for the write lock on the event loop; rejects with TimeoutError or the signal's reason. */
   writeLockAsync(options?: WaitOptions): Promise<RWLockGuard> {
-    return writeLockAsync(this.#l, options);
+    return exclusiveLockAsync(this.#l, WRITE_MODE, options);
   }
 
   /** Releases the write lock. Throws ERR_LOCK_NOT_OWNER unless this thread holds it. */
@@ -239,7 +232,7 @@ export class RWLock extends RankedPrimitive {
     // A reaped thread's write lock was released by its reaper: never twice (core/owner-death.ts).
     if (this.#a[this.#i + WRITER_OWNER] !== OWNER_ID && wasReaped()) return;
     checkWriter(this.#l, 'writeUnlock');
-    releaseWriteGuard(this.#l)?._setMode('released');
+    releaseGuard(this.#l, WRITE_GUARD)?._setMode('released');
     // Clear the owner before releasing, so the next owner's id is never overwritten.
     Atomics.store(this.#a, this.#i + WRITER_OWNER, 0);
     rawWriteUnlock(this.#a, this.#i);
@@ -265,7 +258,7 @@ export class RWLock extends RankedPrimitive {
     // For the verifier: a write release, then a read acquisition that cannot wait.
     if (checking) onRelease(this, false, Atomics.load(this.#a, this.#i + WRITER_OWNER));
     checkWriter(this.#l, 'downgrade');
-    const g = releaseWriteGuard(this.#l);
+    const g = releaseGuard(this.#l, WRITE_GUARD);
     Atomics.store(this.#a, this.#i + WRITER_OWNER, 0);
     rawDowngrade(this.#a, this.#i);
     if (checking) onAcquired(this, true, false);
@@ -282,22 +275,20 @@ export class RWLock extends RankedPrimitive {
    * readers but not with writers or another upgradable holder, and can be upgraded.
    */
   upgradableReadLock(): RWLockGuard {
-    if (checking) return upgradableReadLockChecked(this.#l);
+    if (checking) return exclusiveLockChecked(this.#l, UPGRADABLE_MODE);
     if (!tryUpgradableFast(this.#l)) upgradableContended(this.#l, Infinity);
     else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'upgradable'); // observe
-    return tookUpgradable(this.#l);
+    return took(this.#l, UPGRADABLE_MODE);
   }
 
   /** Like `tryReadLock`, for the upgradable read lock. */
   tryUpgradableReadLock(timeoutMs?: number): boolean {
-    if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
-    if (checking) return tryUpgradableReadLockChecked(this.#l, timeoutMs);
-    return tryUpgradable(this.#l, timeoutMs);
+    return tryExclusive(this.#l, UPGRADABLE_MODE, timeoutMs);
   }
 
   /** Waits for the upgradable read lock on the event loop. */
   upgradableReadLockAsync(options?: WaitOptions): Promise<RWLockGuard> {
-    return upgradableReadLockAsync(this.#l, options);
+    return exclusiveLockAsync(this.#l, UPGRADABLE_MODE, options);
   }
 
   /** Releases the upgradable read lock. Throws ERR_LOCK_NOT_HELD unless this thread holds it. */
@@ -305,7 +296,7 @@ export class RWLock extends RankedPrimitive {
     if (checking) onRelease(this, false, Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER));
     if (Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER) !== OWNER_ID && wasReaped()) return; // as writeUnlock
     checkUpgradable(this.#l, 'upgradableReadUnlock');
-    releaseUpgradableGuard(this.#l)?._setMode('released');
+    releaseGuard(this.#l, UPGRADABLE_GUARD)?._setMode('released');
     rawUpgradableUnlock(this.#a, this.#i);
     if (observing || releaseChannel.hasSubscribers) noteReleased(this, 'upgradable'); // observe: off = one test
   }
@@ -384,12 +375,12 @@ export class RWLock extends RankedPrimitive {
 
   /** The write side as a `Lockable` (for `Condition` and other helpers taking any lock). */
   get writer(): Lockable {
-    return (this.#writer ??= writerView(this));
+    return (this.#writer ??= sideView(this, 'write'));
   }
 
   /** The read side as a `Lockable`: `lock()` takes a read hold, `unlock()` releases one. */
   get reader(): Lockable {
-    return (this.#reader ??= readerView(this));
+    return (this.#reader ??= sideView(this, 'read'));
   }
 
   // ---- read holds of this object (the read fast paths; the rest is in rwlock-read-slots.ts) -----
