@@ -22,8 +22,10 @@
  * This one: the public class, its fast paths and the read holds of each object. `rwlock-guard.ts`:
  * guards and the Lockable views. `rwlock-local.ts`: per-object state, owner words and guards of
  * write/upgradable holds. `rwlock-read-slots.ts`: holder-slot records of read holds.
- * `rwlock-misuse.ts`: ownership checks and errors. `rwlock-paths.ts`: try, contended and upgrade
- * paths. `rwlock-async.ts`: async write/upgradable/upgrade. `rwlock-checked.ts`: verifier paths.
+ * `rwlock-misuse.ts`: ownership checks and errors. `rwlock-paths.ts`: the table of what the read,
+ * write and upgradable modes differ in (`READ_MODE`, `WRITE_MODE`, `UPGRADABLE_MODE`), and the
+ * try, contended and upgrade paths written once over it. `rwlock-async.ts`: async
+ * write/upgradable/upgrade. `rwlock-checked.ts`: verifier paths.
  *
  * ## Lock-order verifier and observability
  * Each public call tests `checking` (core/hooks.ts) once and, when the verifier is on, takes a
