@@ -76,7 +76,10 @@ export interface Mode {
   readonly mode: LockEventMode;
   /** One attempt without waiting (a dead holder's hold is not reaped): true if it took the hold. */
   tryFast(l: RWLockLocal): boolean;
-  /** A timed try's wait: checks that this thread may wait, then waits until `deadline`. */
+  /**
+   * Checks that this thread may wait, then waits until `deadline` (observed; stepped while the
+   * verifier is on). READ_MODE's is a timed `tryReadLock`'s (its errors name that call).
+   */
   contended(l: RWLockLocal, deadline: number): boolean;
 }
 
@@ -103,7 +106,7 @@ export const WRITE_MODE: ExclusiveMode = {
   // One CAS from a completely free word (a word with waiting bits goes the contended way).
   lockFast: (l) => Atomics.compareExchange(l.a, l.i, 0, WRITE_LOCKED) === 0,
   tryFast: (l) => rawTryWriteLock(l.a, l.i),
-  contended: (l, deadline) => writeContended(l, deadline),
+  contended: writeContended,
   slowAsync: (l, wait, won) => writeLockAsyncSlow(l.a, l.i, wait, l.rw.name, l.onOwnerDied, won),
 };
 
@@ -113,7 +116,7 @@ export const UPGRADABLE_MODE: ExclusiveMode = {
   guard: UPGRADABLE_GUARD,
   lockFast: tryUpgradableFast,
   tryFast: tryUpgradableFast,
-  contended: (l, deadline) => upgradableContended(l, deadline),
+  contended: upgradableContended,
   slowAsync: (l, wait, won) => readLockAsyncSlow(l.a, l.i, wait, l.rw.name, true, l.onOwnerDied, won),
 };
 
