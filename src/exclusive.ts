@@ -1,14 +1,14 @@
 /**
- * What `Mutex`, `SpinLock` and `TicketLock` share: guards, `withLock`, errors, argument checks.
- * Each subclass keeps its own `lock()`/`unlock()` fast paths inline; everything here is off the
- * fast path.
+ * What `Mutex`, `SpinLock` and `TicketLock` share: guards, `withLock`, errors, argument checks;
+ * and what every lock's `with*` helpers share (`runHeld`, `runHeldAsync`). Each subclass keeps its
+ * own `lock()`/`unlock()` fast paths inline; everything here is off the fast path.
  */
 import { LockError } from './core/errors.js';
 import { Guard } from './core/guard.js';
 import { describe, RankedPrimitive, type Kind, type Placement } from './core/layout.js';
 import type { WaitOptions } from './core/futex.js';
 import { OWNER_ID } from './core/thread.js';
-import { checking, runHolding } from './core/hooks.js';
+import { checking, runHolding, type CheckedLock } from './core/hooks.js';
 
 /**
  * Proof of one acquisition. `unlock()` (or leaving a `using` block) releases it once; releasing
@@ -77,6 +77,45 @@ export function checkCallback(fn: unknown, name = 'fn'): asserts fn is (...args:
   if (typeof fn !== 'function') throw new TypeError(`${name} must be a function, got ${describe(fn)}`);
 }
 
+/**
+ * Every `with*` helper (`withLock`, `withReadLock`, `withWriteLock`, `withPermits`): checks `fn`
+ * before taking anything, calls `take` on `lock`, runs `fn`, and calls `give` on `lock` however
+ * `fn` ends; returns `fn`'s value. `take` and `give` are the lock's own methods (no closure).
+ */
+export function runHeld<L, T>(lock: L, take: (this: L) => unknown, give: (this: L) => void, fn: () => T): T {
+  checkCallback(fn);
+  take.call(lock);
+  try {
+    return fn();
+  } finally {
+    give.call(lock);
+  }
+}
+
+/**
+ * The async forms (`withLockAsync`, …): awaits `take(options)`, runs `fn`, awaits its result, and
+ * calls `give` however it ends. `shared`: how the verifier sees the hold (read: true), undefined
+ * for permits, which the verifier does not order.
+ */
+export async function runHeldAsync<L extends CheckedLock, T>(
+  lock: L,
+  take: (this: L, options?: WaitOptions) => Promise<unknown>,
+  give: (this: L) => void,
+  fn: () => T | Promise<T>,
+  options: WaitOptions | undefined,
+  shared: boolean | undefined,
+): Promise<T> {
+  checkCallback(fn);
+  await take.call(lock, options);
+  try {
+    // Under the verifier, `fn` and everything it awaits run in a scope that holds this lock, so
+    // locks taken inside are ordered after it (async holds have no thread-wide order).
+    return await (checking && shared !== undefined ? runHolding(lock, shared, fn) : fn());
+  } finally {
+    give.call(lock);
+  }
+}
+
 /** Base of the exclusive locks: the state word's view, with-helpers, errors. */
 export abstract class ExclusiveLock extends RankedPrimitive implements Lockable {
   /** @internal whole-buffer view */
@@ -98,26 +137,12 @@ export abstract class ExclusiveLock extends RankedPrimitive implements Lockable 
 
   /** Runs `fn` holding the lock; unlocks when it returns or throws; returns its value. */
   withLock<T>(fn: () => T): T {
-    checkCallback(fn);
-    this.lock();
-    try {
-      return fn();
-    } finally {
-      this.unlock();
-    }
+    return runHeld(this, this.lock, this.unlock, fn);
   }
 
   /** Awaits the lock (see `lockAsync`), runs `fn`, awaits its result, unlocks. */
-  async withLockAsync<T>(fn: () => T | Promise<T>, options?: WaitOptions): Promise<T> {
-    checkCallback(fn);
-    await this.lockAsync(options);
-    try {
-      // Under the verifier, `fn` and everything it awaits run in a scope that holds this lock, so
-      // locks taken inside are ordered after it (async holds have no thread-wide order).
-      return await (checking ? runHolding(this, false, fn) : fn());
-    } finally {
-      this.unlock();
-    }
+  withLockAsync<T>(fn: () => T | Promise<T>, options?: WaitOptions): Promise<T> {
+    return runHeldAsync(this, this.lockAsync, this.unlock, fn, options, false);
   }
 
   /** @internal The ERR_LOCK_NOT_OWNER error for an `unlock()` by a non-owner (`owner`: the lock word's owner id, 0 = free). */

@@ -10,24 +10,15 @@
  * reported like a plain `tryLock()`: `onAcquired` only, no order edge, no recursion report.
  * `upgrade` converts an exclusive hold into another (no hook but the checked wait);
  * `downgrade` is a write release followed by a read acquisition. The async forms call the hooks
- * inline (rwlock.ts).
+ * inline (rwlock.ts, rwlock-async.ts), and so do the exclusive `try*()` paths (rwlock-paths.ts
+ * `tryExclusive`).
  */
 import { onAcquire, onAcquired, tryChecked } from './core/hooks.js';
 import { acquireChannel } from './core/events.js';
 import { noteAcquired, observing } from './core/observe.js';
-import { WRITE_LOCKED } from './raw/rwlock.js';
-import { RWLockGuard } from './rwlock-guard.js';
-import { tookUpgradable, wrote, type RWLockLocal } from './rwlock-local.js';
-import {
-  fastRead,
-  readContended,
-  tryRead,
-  tryUpgradable,
-  tryUpgradableFast,
-  tryWrite,
-  upgradableContended,
-  writeContended,
-} from './rwlock-paths.js';
+import type { RWLockGuard } from './rwlock-guard.js';
+import { took, type RWLockLocal } from './rwlock-local.js';
+import { fastRead, READ_MODE, readContended, tryIn, type ExclusiveMode } from './rwlock-paths.js';
 import { readsAlready } from './rwlock-read-slots.js';
 
 /** `readLock()` up to the count of the hold, which the caller makes (`#tookRead`). */
@@ -42,29 +33,14 @@ export function readLockChecked(l: RWLockLocal): void {
 /** `tryReadLock(timeoutMs)`: whether it took a read lock (the caller then counts it). */
 export function tryReadLockChecked(l: RWLockLocal, timeoutMs: number | undefined): boolean {
   // A thread already reading never waits (readLockRecursive): even a timed try orders nothing.
-  return tryChecked(l.rw, true, timeoutMs !== undefined && !readsAlready(l), () => tryRead(l, timeoutMs));
+  return tryChecked(l.rw, true, timeoutMs !== undefined && !readsAlready(l), () => tryIn(l, READ_MODE, timeoutMs));
 }
 
-export function writeLockChecked(l: RWLockLocal): RWLockGuard {
+/** `writeLock()`, `upgradableReadLock()`: the same steps as their inline paths, between the hooks. */
+export function exclusiveLockChecked(l: RWLockLocal, m: ExclusiveMode): RWLockGuard {
   onAcquire(l.rw, false, false);
-  if (Atomics.compareExchange(l.a, l.i, 0, WRITE_LOCKED) !== 0) writeContended(l, Infinity);
-  else if (observing || acquireChannel.hasSubscribers) noteAcquired(l.rw, -1, 0, 'write'); // observe
+  if (!m.lockFast(l)) m.contended(l, Infinity);
+  else if (observing || acquireChannel.hasSubscribers) noteAcquired(l.rw, -1, 0, m.mode); // observe
   onAcquired(l.rw, false, false);
-  return wrote(l);
-}
-
-export function tryWriteLockChecked(l: RWLockLocal, timeoutMs: number | undefined): boolean {
-  return tryChecked(l.rw, false, timeoutMs !== undefined, () => tryWrite(l, timeoutMs));
-}
-
-export function upgradableReadLockChecked(l: RWLockLocal): RWLockGuard {
-  onAcquire(l.rw, false, false);
-  if (!tryUpgradableFast(l)) upgradableContended(l, Infinity);
-  else if (observing || acquireChannel.hasSubscribers) noteAcquired(l.rw, -1, 0, 'upgradable'); // observe
-  onAcquired(l.rw, false, false);
-  return tookUpgradable(l);
-}
-
-export function tryUpgradableReadLockChecked(l: RWLockLocal, timeoutMs: number | undefined): boolean {
-  return tryChecked(l.rw, false, timeoutMs !== undefined, () => tryUpgradable(l, timeoutMs));
+  return took(l, m);
 }

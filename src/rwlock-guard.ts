@@ -74,27 +74,26 @@ export class RWLockGuard extends Guard {
   }
 }
 
-/** The write side as a `Lockable` (for `Condition` and other helpers taking any lock). */
-export function writerView(rw: RWLock): Lockable {
-  return Object.defineProperty({
-    name: rw.name,
-    lock: () => rw.writeLock(),
-    unlock: () => rw.writeUnlock(),
-    tryLock: (ms?: number) => rw.tryWriteLock(ms),
-    lockAsync: (o?: WaitOptions) => rw.writeLockAsync(o),
-    isLocked: () => rw.isWriteLocked(),
-    ownerDied: false,
-  }, 'ownerDied', { get: () => rw.ownerDied });
-}
+/** The methods each side of an RWLock is made of, named by what they are as a `Lockable`. */
+const SIDES = {
+  write: { lock: 'writeLock', unlock: 'writeUnlock', tryLock: 'tryWriteLock', lockAsync: 'writeLockAsync', isLocked: 'isWriteLocked' },
+  read: { lock: 'readLock', unlock: 'readUnlock', tryLock: 'tryReadLock', lockAsync: 'readLockAsync', isLocked: 'isLocked' },
+} as const;
 
-/** The read side as a `Lockable`: `lock()` takes a read hold, `unlock()` releases one. */
-export function readerView(rw: RWLock): Lockable {
-  return {
+/**
+ * One side of `rw` as a `Lockable` (`rw.writer`, `rw.reader`): each call goes to that side's
+ * method. The write side also reports `ownerDied` (write and upgradable holds have owners).
+ */
+export function sideView(rw: RWLock, side: keyof typeof SIDES): Lockable {
+  const m = SIDES[side];
+  const view: Lockable = {
     name: rw.name,
-    lock: () => rw.readLock(),
-    unlock: () => rw.readUnlock(),
-    tryLock: (ms?: number) => rw.tryReadLock(ms),
-    lockAsync: (o?: WaitOptions) => rw.readLockAsync(o),
-    isLocked: () => rw.isLocked(),
+    lock: () => rw[m.lock](),
+    unlock: () => rw[m.unlock](),
+    tryLock: (ms?: number) => rw[m.tryLock](ms),
+    lockAsync: (o?: WaitOptions) => rw[m.lockAsync](o),
+    isLocked: () => rw[m.isLocked](),
   };
+  if (side === 'write') Object.defineProperty(view, 'ownerDied', { get: () => rw.ownerDied, enumerable: true, configurable: true });
+  return view;
 }

@@ -14,6 +14,23 @@ import { UPGRADABLE_OWNER, WRITER_OWNER } from './raw/rwlock.js';
 import { RWLockGuard } from './rwlock-guard.js';
 import type { RWLock } from './rwlock.js';
 
+/**
+ * What the two exclusive holds (write, upgradable read) differ in for their bookkeeping: one row
+ * each (rwlock-paths.ts `WRITE_MODE`, `UPGRADABLE_MODE`, which add their acquisition paths).
+ */
+export interface Hold {
+  /** The hold's mode, as in guards and events. */
+  readonly mode: 'write' | 'upgradable';
+  /** Its owner word (WRITER_OWNER, UPGRADABLE_OWNER): names the holder (invariant 9). */
+  readonly ownerWord: number;
+  /** Index of its guard in `RWLockLocal.guards`. */
+  readonly guard: typeof WRITE_GUARD | typeof UPGRADABLE_GUARD;
+}
+
+/** `RWLockLocal.guards` indices. */
+export const WRITE_GUARD = 0;
+export const UPGRADABLE_GUARD = 1;
+
 /** One RWLock object's state in this thread. */
 export class RWLockLocal {
   /** The lock object, for hooks, guards and error messages. */
@@ -21,9 +38,8 @@ export class RWLockLocal {
   /** The lock's words: `a[i]` is STATE (raw/rwlock.ts). */
   readonly a: Int32Array;
   readonly i: number;
-  /** The guard of the current write / upgradable hold taken through this object, if any. */
-  writeGuard: RWLockGuard | null = null;
-  upgradableGuard: RWLockGuard | null = null;
+  /** The guards of the current write and upgradable holds taken through this object, if any (`Hold.guard`). */
+  readonly guards: [RWLockGuard | null, RWLockGuard | null] = [null, null];
   /** Called by the raw layer when this thread reaped a dead holder (once per death). */
   readonly onOwnerDied: () => void;
 
@@ -35,39 +51,21 @@ export class RWLockLocal {
   }
 }
 
-/** After any write acquisition: name this thread the owner; the new hold's guard. */
-export function wrote(l: RWLockLocal): RWLockGuard {
-  ownWrite(l);
-  return writeGuardFor(l);
+/** After any acquisition of hold `h`: name this thread the owner; the new hold's guard. */
+export function took(l: RWLockLocal, h: Hold): RWLockGuard {
+  own(l, h);
+  return guardFor(l, h);
 }
 
-/** Names us in WRITER_OWNER, for ownership checks and dead-owner reaping (invariant 9). */
-export function ownWrite(l: RWLockLocal): void {
-  Atomics.store(l.a, l.i + WRITER_OWNER, OWNER_ID);
+/** Names us in `h`'s owner word, for ownership checks and dead-owner reaping (invariant 9). */
+export function own(l: RWLockLocal, h: Hold): void {
+  Atomics.store(l.a, l.i + h.ownerWord, OWNER_ID);
 }
 
-/** The guard of a new write hold. */
-export function writeGuardFor(l: RWLockLocal): RWLockGuard {
-  const g = new RWLockGuard(l.rw, 'write');
-  l.writeGuard = g;
-  return g;
-}
-
-/** After any upgradable acquisition: name this thread the owner; the new hold's guard. */
-export function tookUpgradable(l: RWLockLocal): RWLockGuard {
-  ownUpgradable(l);
-  return upgradableGuardFor(l);
-}
-
-/** Names us in UPGRADABLE_OWNER, for ownership checks and dead-owner reaping (invariant 9). */
-export function ownUpgradable(l: RWLockLocal): void {
-  Atomics.store(l.a, l.i + UPGRADABLE_OWNER, OWNER_ID);
-}
-
-/** The guard of a new upgradable hold. */
-export function upgradableGuardFor(l: RWLockLocal): RWLockGuard {
-  const g = new RWLockGuard(l.rw, 'upgradable');
-  l.upgradableGuard = g;
+/** The guard of a new hold `h`. */
+export function guardFor(l: RWLockLocal, h: Hold): RWLockGuard {
+  const g = new RWLockGuard(l.rw, h.mode);
+  l.guards[h.guard] = g;
   return g;
 }
 
@@ -88,22 +86,15 @@ export function ownUpgraded(l: RWLockLocal): void {
 
 /** The write guard after an upgrade: the upgradable guard, converted, or a new one. */
 export function upgradedGuardFor(l: RWLockLocal): RWLockGuard {
-  const g = releaseUpgradableGuard(l) ?? new RWLockGuard(l.rw, 'write');
+  const g = releaseGuard(l, UPGRADABLE_GUARD) ?? new RWLockGuard(l.rw, 'write');
   g._setMode('write');
-  l.writeGuard = g;
+  l.guards[WRITE_GUARD] = g;
   return g;
 }
 
-/** The guard of the write hold, forgotten (null if it was not taken through this object). */
-export function releaseWriteGuard(l: RWLockLocal): RWLockGuard | null {
-  const g = l.writeGuard;
-  l.writeGuard = null;
-  return g;
-}
-
-/** The guard of the upgradable hold, forgotten (null if it was not taken through this object). */
-export function releaseUpgradableGuard(l: RWLockLocal): RWLockGuard | null {
-  const g = l.upgradableGuard;
-  l.upgradableGuard = null;
+/** The guard of a hold (`Hold.guard`), forgotten (null if it was not taken through this object). */
+export function releaseGuard(l: RWLockLocal, guard: Hold['guard']): RWLockGuard | null {
+  const g = l.guards[guard];
+  l.guards[guard] = null;
   return g;
 }

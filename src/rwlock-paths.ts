@@ -3,16 +3,22 @@
  * fast path's recursion case, the plain and timed `try*()` paths, the blocking upgrade, and the
  * contended paths, which are observed (stats, events) and, while the verifier is on, run in
  * watchdog-sized steps.
+ *
+ * What the three modes differ in is one row each (`READ_MODE`, `WRITE_MODE`, `UPGRADABLE_MODE`): the try path,
+ * the checked lock path (rwlock-checked.ts), the async path (rwlock-async.ts) and the bookkeeping
+ * of the two exclusive holds (rwlock-local.ts) are written once over them. The public methods'
+ * own fast paths stay inline in rwlock.ts.
  */
-import { checkTimeout, deadlineAfter } from './core/futex.js';
+import { checkTimeout, deadlineAfter, type ParsedWait } from './core/futex.js';
 import { contendedWait } from './core/acquire.js';
 import { SpinBudget } from './core/spin.js';
 import { OWNER_ID } from './core/thread.js';
-import { checking, waitChecked } from './core/hooks.js';
+import { checking, tryChecked, waitChecked } from './core/hooks.js';
 import { acquireChannel } from './core/events.js';
 import { noteAcquired, observing } from './core/observe.js';
 import type { LockEventMode } from './core/events.js';
 import {
+  readLockAsyncSlow,
   readLockRecursive,
   readLockSlow,
   reapDeadOwners,
@@ -23,11 +29,13 @@ import {
   UPGRADABLE,
   UPGRADABLE_OWNER,
   upgradeSlow,
+  WRITE_LOCKED,
   WRITER_OWNER,
+  writeLockAsyncSlow,
   writeLockSlow,
 } from './raw/rwlock.js';
 import type { RWLockGuard } from './rwlock-guard.js';
-import { tookUpgradable, upgraded, wrote, type RWLockLocal } from './rwlock-local.js';
+import { took, upgraded, UPGRADABLE_GUARD, WRITE_GUARD, type Hold, type RWLockLocal } from './rwlock-local.js';
 import { checkCanWaitForUpgradable, checkCanWaitForWrite, checkNotWriter, checkUpgradable, recursive } from './rwlock-misuse.js';
 import { readsAlready, readsInThread } from './rwlock-read-slots.js';
 
@@ -60,40 +68,86 @@ function reaped(l: RWLockLocal): boolean {
   return reapDeadOwners(l.a, l.i, l.onOwnerDied) > 0;
 }
 
-// ---- try paths (unchecked; rwlock-checked.ts wraps them) ----------------------------------------
+// ---- the modes -----------------------------------------------------------------------------------
 
-/** `tryReadLock(timeoutMs)`: whether it took a read lock (the caller then counts it, `#tookRead`). */
-export function tryRead(l: RWLockLocal, timeoutMs: number | undefined): boolean {
-  if (!fastRead(l)) {
+/** What a mode's try path needs (`tryIn`). */
+export interface Mode {
+  /** The event `mode`. */
+  readonly mode: LockEventMode;
+  /** One attempt without waiting (a dead holder's hold is not reaped): true if it took the hold. */
+  tryFast(l: RWLockLocal): boolean;
+  /**
+   * Checks that this thread may wait, then waits until `deadline` (observed; stepped while the
+   * verifier is on). READ_MODE's is a timed `tryReadLock`'s (its errors name that call).
+   */
+  contended(l: RWLockLocal, deadline: number): boolean;
+}
+
+/** An exclusive hold's row: its bookkeeping (`Hold`), its try path, and its other paths. */
+export interface ExclusiveMode extends Mode, Hold {
+  readonly mode: Hold['mode'];
+  /** What `lock()` tries first, as its inline fast path in rwlock.ts does. */
+  lockFast(l: RWLockLocal): boolean;
+  /** The event-loop slow path (raw/rwlock.ts); `won` runs in the acquiring turn. */
+  slowAsync(l: RWLockLocal, wait: ParsedWait, won: () => void): Promise<number>;
+}
+
+/** Read holds: counted by the `RWLock` object itself (`#tookRead`), not here. */
+export const READ_MODE: Mode = {
+  mode: 'read',
+  tryFast: fastRead,
+  contended: (l, deadline) => readContended(l, 'tryReadLock', deadline),
+};
+
+export const WRITE_MODE: ExclusiveMode = {
+  mode: 'write',
+  ownerWord: WRITER_OWNER,
+  guard: WRITE_GUARD,
+  // One CAS from a completely free word (a word with waiting bits goes the contended way).
+  lockFast: (l) => Atomics.compareExchange(l.a, l.i, 0, WRITE_LOCKED) === 0,
+  tryFast: (l) => rawTryWriteLock(l.a, l.i),
+  contended: writeContended,
+  slowAsync: (l, wait, won) => writeLockAsyncSlow(l.a, l.i, wait, l.rw.name, l.onOwnerDied, won),
+};
+
+export const UPGRADABLE_MODE: ExclusiveMode = {
+  mode: 'upgradable',
+  ownerWord: UPGRADABLE_OWNER,
+  guard: UPGRADABLE_GUARD,
+  lockFast: tryUpgradableFast,
+  tryFast: tryUpgradableFast,
+  contended: upgradableContended,
+  slowAsync: (l, wait, won) => readLockAsyncSlow(l.a, l.i, wait, l.rw.name, true, l.onOwnerDied, won),
+};
+
+// ---- try paths ------------------------------------------------------------------------------------
+
+/**
+ * A plain or timed try in mode `m`, unchecked and before any bookkeeping: whether it took the
+ * hold. (`tryReadLock(timeoutMs)` is `tryIn(l, READ_MODE, …)`; the caller counts the read hold.)
+ */
+export function tryIn(l: RWLockLocal, m: Mode, timeoutMs: number | undefined): boolean {
+  if (!m.tryFast(l)) {
     if (timeoutMs === undefined) {
       // A plain try never waits, but a dead holder must not block it forever: reap, retry once.
-      if (!reaped(l) || !fastRead(l)) return false;
-    } else if (!readContended(l, 'tryReadLock', deadlineAfter(timeoutMs))) return false;
-  } else if (observing || acquireChannel.hasSubscribers) noteAcquired(l.rw, -1, 0, 'read'); // observe
+      if (!reaped(l) || !m.tryFast(l)) return false;
+    } else if (!m.contended(l, deadlineAfter(timeoutMs))) return false;
+  } else if (observing || acquireChannel.hasSubscribers) noteAcquired(l.rw, -1, 0, m.mode); // observe
   return true;
 }
 
-/** `tryWriteLock(timeoutMs)`: whether this thread now holds the write lock. */
-export function tryWrite(l: RWLockLocal, timeoutMs: number | undefined): boolean {
-  if (!rawTryWriteLock(l.a, l.i)) {
-    if (timeoutMs === undefined) {
-      // A plain try never waits, but a dead holder must not block it forever: reap, retry once.
-      if (!reaped(l) || !rawTryWriteLock(l.a, l.i)) return false;
-    } else if (!writeContended(l, deadlineAfter(timeoutMs))) return false;
-  } else if (observing || acquireChannel.hasSubscribers) noteAcquired(l.rw, -1, 0, 'write'); // observe
-  wrote(l);
-  return true;
+/** `tryWriteLock(timeoutMs)`, `tryUpgradableReadLock(timeoutMs)`: whether this thread now holds `m`. */
+export function tryExclusive(l: RWLockLocal, m: ExclusiveMode, timeoutMs: number | undefined): boolean {
+  // A bad timeout is an error whether or not the lock happens to be free.
+  if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
+  // The verifier's hooks around the same steps (core/hooks.ts `tryChecked`).
+  if (checking) return tryChecked(l.rw, false, timeoutMs !== undefined, () => tryTook(l, m, timeoutMs));
+  return tryTook(l, m, timeoutMs);
 }
 
-/** `tryUpgradableReadLock(timeoutMs)`: whether this thread now holds the upgradable read lock. */
-export function tryUpgradable(l: RWLockLocal, timeoutMs: number | undefined): boolean {
-  if (!tryUpgradableFast(l)) {
-    if (timeoutMs === undefined) {
-      // A plain try never waits, but a dead holder must not block it forever: reap, retry once.
-      if (!reaped(l) || !tryUpgradableFast(l)) return false;
-    } else if (!upgradableContended(l, deadlineAfter(timeoutMs))) return false;
-  } else if (observing || acquireChannel.hasSubscribers) noteAcquired(l.rw, -1, 0, 'upgradable'); // observe
-  tookUpgradable(l);
+function tryTook(l: RWLockLocal, m: ExclusiveMode, timeoutMs: number | undefined): boolean {
+  if (!tryIn(l, m, timeoutMs)) return false;
+  took(l, m);
   return true;
 }
 

@@ -22,8 +22,10 @@
  * This one: the public class, its fast paths and the read holds of each object. `rwlock-guard.ts`:
  * guards and the Lockable views. `rwlock-local.ts`: per-object state, owner words and guards of
  * write/upgradable holds. `rwlock-read-slots.ts`: holder-slot records of read holds.
- * `rwlock-misuse.ts`: ownership checks and errors. `rwlock-paths.ts`: try, contended and upgrade
- * paths. `rwlock-async.ts`: async write/upgradable/upgrade. `rwlock-checked.ts`: verifier paths.
+ * `rwlock-misuse.ts`: ownership checks and errors. `rwlock-paths.ts`: the table of what the read,
+ * write and upgradable modes differ in (`READ_MODE`, `WRITE_MODE`, `UPGRADABLE_MODE`), and the
+ * try, contended and upgrade paths written once over it. `rwlock-async.ts`: async
+ * write/upgradable/upgrade. `rwlock-checked.ts`: verifier paths.
  *
  * ## Lock-order verifier and observability
  * Each public call tests `checking` (core/hooks.ts) once and, when the verifier is on, takes a
@@ -38,8 +40,8 @@ import { contendedAsync } from './core/acquire.js';
 import { FROM_HANDLE, placeOrAttach, RankedPrimitive, type Handle, type PlacementOptions } from './core/layout.js';
 import { wasReaped } from './core/owner-death.js';
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
-import { checkCallback, type Lockable } from './exclusive.js';
-import { checking, onAcquire, onAcquired, onRelease, runHolding } from './core/hooks.js';
+import { runHeld, runHeldAsync, type Lockable } from './exclusive.js';
+import { checking, onAcquire, onAcquired, onRelease } from './core/hooks.js';
 import { noteAcquired, noteReleased, observing } from './core/observe.js';
 import { acquireChannel, releaseChannel } from './core/events.js';
 import {
@@ -63,28 +65,23 @@ import {
   WRITER_OWNER,
   writeUnlock as rawWriteUnlock,
 } from './raw/rwlock.js';
-import {
-  readLockChecked,
-  tryReadLockChecked,
-  tryUpgradableReadLockChecked,
-  tryWriteLockChecked,
-  upgradableReadLockChecked,
-  writeLockChecked,
-} from './rwlock-checked.js';
-import { upgradableReadLockAsync, upgradeAsync, writeLockAsync } from './rwlock-async.js';
-import { readerView, RWLockGuard, writerView } from './rwlock-guard.js';
-import { releaseUpgradableGuard, releaseWriteGuard, RWLockLocal, tookUpgradable, wrote } from './rwlock-local.js';
+import { exclusiveLockChecked, readLockChecked, tryReadLockChecked } from './rwlock-checked.js';
+import { exclusiveLockAsync, upgradeAsync } from './rwlock-async.js';
+import { RWLockGuard, sideView } from './rwlock-guard.js';
+import { releaseGuard, RWLockLocal, took, UPGRADABLE_GUARD, WRITE_GUARD } from './rwlock-local.js';
 import { checkUpgradable, checkWriter, holdsWrite, readNotHeld } from './rwlock-misuse.js';
 import {
   fastRead,
+  READ_MODE,
   readContended,
-  tryRead,
-  tryUpgradable,
+  tryExclusive,
+  tryIn,
   tryUpgradableFast,
   tryUpgrade,
-  tryWrite,
+  UPGRADABLE_MODE,
   upgradableContended,
   upgradeBlocking,
+  WRITE_MODE,
   writeContended,
 } from './rwlock-paths.js';
 import { claimSlot, dropUncached, freeSlot, slotFrees } from './rwlock-read-slots.js';
@@ -157,7 +154,7 @@ export class RWLock extends RankedPrimitive {
    */
   tryReadLock(timeoutMs?: number): boolean {
     if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
-    const taken = checking ? tryReadLockChecked(this.#l, timeoutMs) : tryRead(this.#l, timeoutMs);
+    const taken = checking ? tryReadLockChecked(this.#l, timeoutMs) : tryIn(this.#l, READ_MODE, timeoutMs);
     if (taken) this.#tookRead();
     return taken;
   }
@@ -199,36 +196,23 @@ export class RWLock extends RankedPrimitive {
 
   /** Runs `fn` holding a read lock; releases it when `fn` returns or throws. */
   withReadLock<T>(fn: () => T): T {
-    checkCallback(fn);
-    this.readLock();
-    try {
-      return fn();
-    } finally {
-      this.readUnlock();
-    }
+    return runHeld(this, this.readLock, this.readUnlock, fn);
   }
 
   /** Awaits a read lock (see `readLockAsync`), runs `fn`, awaits its result, releases. */
-  async withReadLockAsync<T>(fn: () => T | Promise<T>, options?: WaitOptions): Promise<T> {
-    checkCallback(fn);
-    await this.readLockAsync(options);
-    try {
-      // Under the verifier, `fn` runs in an async scope holding the read lock (core/hooks.ts).
-      return await (checking ? runHolding(this, true, fn) : fn());
-    } finally {
-      this.readUnlock();
-    }
+  withReadLockAsync<T>(fn: () => T | Promise<T>, options?: WaitOptions): Promise<T> {
+    return runHeldAsync(this, this.readLockAsync, this.readUnlock, fn, options, true);
   }
 
   // ---- write --------------------------------------------------------------------------------------
 
   /** Blocks until this thread holds the write lock; returns a guard. */
   writeLock(): RWLockGuard {
-    if (checking) return writeLockChecked(this.#l);
+    if (checking) return exclusiveLockChecked(this.#l, WRITE_MODE);
     // Fast path: one CAS from a completely free word.
     if (Atomics.compareExchange(this.#a, this.#i, 0, WRITE_LOCKED) !== 0) writeContended(this.#l, Infinity);
     else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'write'); // observe: off = one test
-    return wrote(this.#l);
+    return took(this.#l, WRITE_MODE);
   }
 
   /**
@@ -236,14 +220,12 @@ export class RWLock extends RankedPrimitive {
    * blocking the thread. Returns whether this thread now holds the write lock.
    */
   tryWriteLock(timeoutMs?: number): boolean {
-    if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
-    if (checking) return tryWriteLockChecked(this.#l, timeoutMs);
-    return tryWrite(this.#l, timeoutMs);
+    return tryExclusive(this.#l, WRITE_MODE, timeoutMs);
   }
 
   /** Waits for the write lock on the event loop; rejects with TimeoutError or the signal's reason. */
   writeLockAsync(options?: WaitOptions): Promise<RWLockGuard> {
-    return writeLockAsync(this.#l, options);
+    return exclusiveLockAsync(this.#l, WRITE_MODE, options);
   }
 
   /** Releases the write lock. Throws ERR_LOCK_NOT_OWNER unless this thread holds it. */
@@ -252,7 +234,7 @@ export class RWLock extends RankedPrimitive {
     // A reaped thread's write lock was released by its reaper: never twice (core/owner-death.ts).
     if (this.#a[this.#i + WRITER_OWNER] !== OWNER_ID && wasReaped()) return;
     checkWriter(this.#l, 'writeUnlock');
-    releaseWriteGuard(this.#l)?._setMode('released');
+    releaseGuard(this.#l, WRITE_GUARD)?._setMode('released');
     // Clear the owner before releasing, so the next owner's id is never overwritten.
     Atomics.store(this.#a, this.#i + WRITER_OWNER, 0);
     rawWriteUnlock(this.#a, this.#i);
@@ -261,25 +243,12 @@ export class RWLock extends RankedPrimitive {
 
   /** Runs `fn` holding the write lock; releases it when `fn` returns or throws. */
   withWriteLock<T>(fn: () => T): T {
-    checkCallback(fn);
-    this.writeLock();
-    try {
-      return fn();
-    } finally {
-      this.writeUnlock();
-    }
+    return runHeld(this, this.writeLock, this.writeUnlock, fn);
   }
 
   /** Awaits the write lock (see `writeLockAsync`), runs `fn`, awaits its result, releases. */
-  async withWriteLockAsync<T>(fn: () => T | Promise<T>, options?: WaitOptions): Promise<T> {
-    checkCallback(fn);
-    await this.writeLockAsync(options);
-    try {
-      // Under the verifier, `fn` runs in an async scope holding the write lock (core/hooks.ts).
-      return await (checking ? runHolding(this, false, fn) : fn());
-    } finally {
-      this.writeUnlock();
-    }
+  withWriteLockAsync<T>(fn: () => T | Promise<T>, options?: WaitOptions): Promise<T> {
+    return runHeldAsync(this, this.writeLockAsync, this.writeUnlock, fn, options, false);
   }
 
   /**
@@ -291,7 +260,7 @@ export class RWLock extends RankedPrimitive {
     // For the verifier: a write release, then a read acquisition that cannot wait.
     if (checking) onRelease(this, false, Atomics.load(this.#a, this.#i + WRITER_OWNER));
     checkWriter(this.#l, 'downgrade');
-    const g = releaseWriteGuard(this.#l);
+    const g = releaseGuard(this.#l, WRITE_GUARD);
     Atomics.store(this.#a, this.#i + WRITER_OWNER, 0);
     rawDowngrade(this.#a, this.#i);
     if (checking) onAcquired(this, true, false);
@@ -308,22 +277,20 @@ export class RWLock extends RankedPrimitive {
    * readers but not with writers or another upgradable holder, and can be upgraded.
    */
   upgradableReadLock(): RWLockGuard {
-    if (checking) return upgradableReadLockChecked(this.#l);
+    if (checking) return exclusiveLockChecked(this.#l, UPGRADABLE_MODE);
     if (!tryUpgradableFast(this.#l)) upgradableContended(this.#l, Infinity);
     else if (observing || acquireChannel.hasSubscribers) noteAcquired(this, -1, 0, 'upgradable'); // observe
-    return tookUpgradable(this.#l);
+    return took(this.#l, UPGRADABLE_MODE);
   }
 
   /** Like `tryReadLock`, for the upgradable read lock. */
   tryUpgradableReadLock(timeoutMs?: number): boolean {
-    if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
-    if (checking) return tryUpgradableReadLockChecked(this.#l, timeoutMs);
-    return tryUpgradable(this.#l, timeoutMs);
+    return tryExclusive(this.#l, UPGRADABLE_MODE, timeoutMs);
   }
 
   /** Waits for the upgradable read lock on the event loop. */
   upgradableReadLockAsync(options?: WaitOptions): Promise<RWLockGuard> {
-    return upgradableReadLockAsync(this.#l, options);
+    return exclusiveLockAsync(this.#l, UPGRADABLE_MODE, options);
   }
 
   /** Releases the upgradable read lock. Throws ERR_LOCK_NOT_HELD unless this thread holds it. */
@@ -331,7 +298,7 @@ export class RWLock extends RankedPrimitive {
     if (checking) onRelease(this, false, Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER));
     if (Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER) !== OWNER_ID && wasReaped()) return; // as writeUnlock
     checkUpgradable(this.#l, 'upgradableReadUnlock');
-    releaseUpgradableGuard(this.#l)?._setMode('released');
+    releaseGuard(this.#l, UPGRADABLE_GUARD)?._setMode('released');
     rawUpgradableUnlock(this.#a, this.#i);
     if (observing || releaseChannel.hasSubscribers) noteReleased(this, 'upgradable'); // observe: off = one test
   }
@@ -410,12 +377,12 @@ export class RWLock extends RankedPrimitive {
 
   /** The write side as a `Lockable` (for `Condition` and other helpers taking any lock). */
   get writer(): Lockable {
-    return (this.#writer ??= writerView(this));
+    return (this.#writer ??= sideView(this, 'write'));
   }
 
   /** The read side as a `Lockable`: `lock()` takes a read hold, `unlock()` releases one. */
   get reader(): Lockable {
-    return (this.#reader ??= readerView(this));
+    return (this.#reader ??= sideView(this, 'read'));
   }
 
   // ---- read holds of this object (the read fast paths; the rest is in rwlock-read-slots.ts) -----

@@ -40,7 +40,7 @@ import { contendedAsync, contendedWait } from './core/acquire.js';
 import { addHold, dropHold, heldBy } from './core/holders.js';
 import { wasReaped } from './core/owner-death.js';
 import { OWNER_ID } from './core/thread.js';
-import { checkCallback } from './exclusive.js';
+import { runHeld, runHeldAsync } from './exclusive.js';
 import { noteAcquired, noteOwnerDied, noteReleased, observing } from './core/observe.js';
 import { acquireChannel, releaseChannel } from './core/events.js';
 import {
@@ -255,24 +255,13 @@ export class Semaphore extends Primitive {
 
   /** Runs `fn` holding `n` permits; releases them when it returns or throws; returns its value. */
   withPermits<T>(n: number, fn: () => T): T {
-    checkCallback(fn);
-    this.acquire(n);
-    try {
-      return fn();
-    } finally {
-      this.release(n);
-    }
+    return runHeld(this, () => this.acquire(n), () => this.release(n), fn);
   }
 
   /** Awaits `n` permits (see `acquireAsync`), runs `fn`, awaits its result, releases them. */
-  async withPermitsAsync<T>(n: number, fn: () => T | Promise<T>, options?: WaitOptions): Promise<T> {
-    checkCallback(fn);
-    await this.acquireAsync(n, options);
-    try {
-      return await fn();
-    } finally {
-      this.release(n);
-    }
+  withPermitsAsync<T>(n: number, fn: () => T | Promise<T>, options?: WaitOptions): Promise<T> {
+    // Permits have no owner: no verifier scope (`shared` undefined).
+    return runHeldAsync(this, (o) => this.acquireAsync(n, o), () => this.release(n), fn, options, undefined);
   }
 
   /** Snapshot of the free permits, for diagnostics only (it may change at once). */

@@ -88,9 +88,9 @@
  * (Atomics.sub after the release in the main table; Atomics.load in the weak request).
  */
 import { OWNER_ID } from '../core/thread.js';
-import { SpinBudget } from '../core/spin.js';
-import { lockWord, unlockWord, type ExclusivePolicy } from '../raw/mutex.js';
+import { lockWord, unlockWord } from '../raw/mutex.js';
 import { CONFLICTS, IS, IX, MODE_COUNT } from './modes.js';
+import { lockInOrder, stripePolicy, unlockInOrder } from './stripes.js';
 
 /** Strong-lock counters (a power of two). */
 export const STRONG_COUNTERS = 1024;
@@ -146,8 +146,8 @@ export function fastPathWords(nameBytes: number): number {
   return GROUPS_AT + FP_GROUPS * groupWordsFor(nameBytes);
 }
 
-/** Group locks are held for a few dozen loads and stores: spin a little, then park (a holder may be preempted). */
-const GROUP_POLICY: ExclusivePolicy = { budget: new SpinBudget(4, 64), maxBackoff: 16, fairAfterMs: 1 };
+/** Group locks (stripes.ts): held for a few dozen loads and stores. */
+const GROUP_POLICY = stripePolicy();
 
 /** Where a weak request's key lives, cached per path by the caller (no hashing per request). */
 export interface FastKey {
@@ -400,19 +400,12 @@ export class FastPath {
     return n;
   }
 
-  /** Takes every group lock, ascending (for `query()` only: invariant 4). */
+  /** Takes every group lock, ascending (for `query()` only: invariant 4). Refused: holds none. */
   lockAllGroups(): void {
-    let g = 0;
-    try {
-      for (; g < FP_GROUPS; g++) this.#lock(this.#group(g));
-    } catch (e) {
-      // Group g was refused (its holder died mid-update): give back the ones already taken.
-      while (--g >= 0) this.#unlock(this.#group(g));
-      throw e;
-    }
+    lockInOrder(FP_GROUPS, (g) => this.#lock(this.#group(g)), (g) => this.#unlock(this.#group(g)));
   }
   unlockAllGroups(): void {
-    for (let g = FP_GROUPS - 1; g >= 0; g--) this.#unlock(this.#group(g));
+    unlockInOrder(FP_GROUPS, (g) => this.#unlock(this.#group(g)));
   }
 
   /** Calls fn for every slot with counts > 0. Caller holds every group lock (`lockAllGroups`). */

@@ -115,12 +115,12 @@
  * value: every change after its read bumps E_SEQ first, so the sleep returns 'not-equal'.
  */
 import { OWNER_ID } from '../core/thread.js';
-import { SpinBudget } from '../core/spin.js';
-import { lockWord, unlockWord, type ExclusivePolicy } from '../raw/mutex.js';
+import { lockWord, unlockWord } from '../raw/mutex.js';
 import { isDeadOwner } from '../core/owner-death.js';
 import { wake } from '../core/futex.js';
 import { conflicts, MODE_COUNT } from './modes.js';
 import { FastPath, fastPathWords, isStrong, strongIndex } from './fastpath.js';
+import { lockInOrder, stripePolicy, unlockInOrder } from './stripes.js';
 
 export const PARTITIONS = 16;
 /** `findOrCreateRecord`: no entry left for a new resource (capacity). */
@@ -212,8 +212,8 @@ export function tableByteLength(s: TableShape): number {
   );
 }
 
-/** Partition locks are held for a few hundred nanoseconds: spin a little, park soon, hand off. */
-const PARTITION_POLICY: ExclusivePolicy = { budget: new SpinBudget(4, 64), maxBackoff: 16, fairAfterMs: 1 };
+/** Partition locks and the allocator lock (stripes.ts). */
+const PARTITION_POLICY = stripePolicy();
 
 /** Date.now() folded into a non-negative int32 (wait durations are differences mod 2^31). */
 export function nowStamp(): number {
@@ -303,24 +303,16 @@ export class LockTable {
     // Nothing will change here until markWriting: a death from now on tears nothing.
     Atomics.store(this.a, this.base + H_STRIPES + STRIPE_WORDS * p + S_READER, OWNER_ID);
   }
-  /** Takes every partition lock, ascending; `readOnly`: marks them S_READER (see there). */
+  /**
+   * Takes every partition lock, ascending (the only code that holds two partition locks);
+   * `readOnly`: marks them S_READER (see there). Refused: holds none (stripes.ts `lockInOrder`).
+   */
   lockAll(readOnly = false): void {
-    let p = 0;
-    try {
-      // Ascending order: the only code that holds two partition locks, so no lock-order cycle.
-      for (; p < PARTITIONS; p++) {
-        if (readOnly) this.lockPartitionRead(p);
-        else this.lockPartition(p);
-      }
-    } catch (e) {
-      // Partition p was refused (its holder died mid-update: raw/mutex.ts lockWord): give back the
-      // ones already taken, or this live thread would keep them for ever.
-      while (--p >= 0) this.unlockPartitionRead(p);
-      throw e;
-    }
+    const lock = readOnly ? (p: number): void => this.lockPartitionRead(p) : (p: number): void => this.lockPartition(p);
+    lockInOrder(PARTITIONS, lock, (p) => this.unlockPartitionRead(p));
   }
   unlockAll(): void {
-    for (let p = PARTITIONS - 1; p >= 0; p--) this.unlockPartitionRead(p);
+    unlockInOrder(PARTITIONS, (p) => this.unlockPartitionRead(p));
   }
   /** Releases a partition lock that may carry a read-only mark. */
   unlockPartitionRead(p: number): void {
