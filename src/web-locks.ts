@@ -5,7 +5,7 @@
  * its own (manager/lock-manager.ts), so the manager's FIFO queues, owner-death recovery, timeouts
  * and aborts are the Web Locks ones. This file adds what the spec has and the manager does not:
  * the callback that holds the lock until its promise settles, `ifAvailable`, `steal`, the
- * spec's errors, `query()` in request order with client ids, and the process-wide `locks`.
+ * spec's errors, `query()` (held in grant order, pending in request order) with client ids, and the process-wide `locks`.
  *
  * ## Layout (Int32 words from the tag word)
  * | word | content |
@@ -79,9 +79,9 @@ export interface WebLockInfo {
   clientId: string;
 }
 
-/** `query()`'s result: held locks and waiting requests, each in request order. */
+/** `query()`'s result: held locks in the order granted, waiting requests in the order made. */
 export interface WebLocksSnapshot {
-  /** Locks held now, every thread's, in the order they were requested. */
+  /** Locks held now, every thread's, in the order they were granted. */
   held: WebLockInfo[];
   /** Requests waiting now, every thread's, in the order they were made. */
   pending: WebLockInfo[];
@@ -213,6 +213,7 @@ export class WebLocks extends Primitive {
       } as LockManagerOptions);
     }
     super('WebLocks', p);
+    lm._stealsHappen();
     this.#lm = lm;
     this.#a = p.i32;
     this.#steal = p.base + W_STEAL;
@@ -257,7 +258,7 @@ export class WebLocks extends Primitive {
     return p;
   }
 
-  /** Every thread's held locks and waiting requests, each list in request order. */
+  /** Every thread's held locks (in the order granted) and waiting requests (in the order made). */
   async query(): Promise<WebLocksSnapshot> {
     const snap = this.#lm.query();
     const held: [number, WebLockInfo][] = [];
@@ -312,12 +313,18 @@ export class WebLocks extends Primitive {
     this.#lm.acquireAsync(q.path, q.shared ? 'S' : 'X', q.wait).then(
       (l) => {
         q.lock = l;
-        this.#granted(q);
-        this.#waitEnded(q.name);
+        try {
+          this.#granted(q);
+        } finally {
+          this.#waitEnded(q.name);
+        }
       },
       (e: unknown) => {
-        this.#gaveUp(q, e);
-        this.#waitEnded(q.name);
+        try {
+          this.#gaveUp(q, e);
+        } finally {
+          this.#waitEnded(q.name);
+        }
       },
     );
   }
@@ -375,10 +382,11 @@ export class WebLocks extends Primitive {
       return;
     }
     this.#held.set(lock.owner, q);
-    // CORRECTNESS: a steal that ran since `q.epoch` was read may have taken this hold before it was
-    // registered (so neither the stealer nor the watcher saw it): ask the table once.
-    if (Atomics.load(this.#a, this.#steal) !== q.epoch && !this.#lm._stillHolds(lock)) this.#rob(q);
+    // Arm the watcher first: a steal after its read of STEAL wakes it (it then looks at this hold).
     this.#watch();
+    // CORRECTNESS: a steal that ran since `q.epoch` was read may have taken this hold before it was
+    // registered or before the watcher read STEAL: ask the table once.
+    if (Atomics.load(this.#a, this.#steal) !== q.epoch && !this.#lm._stillHolds(lock)) this.#rob(q);
     if (q.named !== undefined) {
       onAcquired(q.named, q.shared, true);
       noteAcquired(q.named, q.waitStart, q.waitStart < 0 ? 0 : 1);
@@ -397,8 +405,10 @@ export class WebLocks extends Primitive {
       this.#settle(q, false, e);
       return;
     }
-    if (isThenable(result)) {
-      Promise.resolve(result).then(
+    if ((typeof result === 'object' && result !== null) || typeof result === 'function') {
+      // Adopted as a promise resolution does (reads `then` once; a throwing getter or `then`
+      // rejects): whatever the object does, the request settles and the lock is released.
+      new Promise((resolve) => resolve(result)).then(
         (v) => this.#settle(q, true, v),
         (e: unknown) => this.#settle(q, false, e),
       );
@@ -413,9 +423,19 @@ export class WebLocks extends Primitive {
     if (lock !== undefined) {
       this.#held.delete(lock.owner);
       if (q.named !== undefined) onRelease(q.named, q.shared, OWNER_ID);
-      // A robbed hold finds no record: this frees nothing of the new holder's.
-      lock.release();
+      let had = true;
+      try {
+        // A robbed hold finds no record: this frees nothing of the new holder's, and says so.
+        had = lock._release();
+      } catch (e) {
+        // The table refused (a thread died inside an update of it, ERR_LOCK_BROKEN): say so.
+        ok = false;
+        v = e;
+      }
       if (q.named !== undefined) noteReleased(q.named);
+      // CORRECTNESS: the table decides, under the partition lock: a steal that took this hold before
+      // the watcher could tell us is found here (the callback finished first).
+      if (!had) this.#rob(q);
       if (q.stolen) return; // request() already rejected with the AbortError
     }
     if (ok) q.resolve(v);
@@ -463,10 +483,6 @@ export class WebLocks extends Primitive {
 }
 
 // ---- argument checks ----------------------------------------------------------------------------
-
-function isThenable(x: unknown): boolean {
-  return (typeof x === 'object' && x !== null) || typeof x === 'function' ? typeof (x as { then?: unknown }).then === 'function' : false;
-}
 
 function notSupported(message: string): DOMException {
   return new DOMException(message, 'NotSupportedError');

@@ -9,6 +9,8 @@ async function addOne() {
   const inside = Atomics.add(shared, 1, 1) + 1; // count this callback in (across all workers)
   if (inside > Atomics.load(shared, 2)) Atomics.store(shared, 2, inside); // racy max: a hint, the count is the check
   const v = shared[0];
+  const until = performance.now() + 0.02;
+  while (performance.now() < until); // 20 µs of work between the read and the write
   await new Promise((r) => setImmediate(r)); // other workers run here: the read-modify-write spans an await
   shared[0] = v + 1;
   Atomics.sub(shared, 1, 1);

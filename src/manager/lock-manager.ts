@@ -116,11 +116,18 @@ export class ResourceLock {
   }
   /** Releases every level this acquisition took, leaf first. */
   release(): void {
+    this._release();
+  }
+  /**
+   * @internal `release()`, telling whether the table still had every level's hold (false: taken
+   * away meanwhile, by a Web Locks steal or `releaseAll`). Released before: true.
+   */
+  _release(): boolean {
     const lm = this.#lm;
-    if (lm === undefined) return;
+    if (lm === undefined) return true;
     this.#lm = undefined;
-    if (this.#state.closed) return;
-    releaseLevels(lm, this.#state, this.#locks, this.#modes, this.#locks.length);
+    if (this.#state.closed) return false;
+    return releaseLevels(lm, this.#state, this.#locks, this.#modes, this.#locks.length);
   }
   /** Releases every level this acquisition took, like `release()` (for `using`). */
   [Symbol.dispose](): void {
@@ -133,7 +140,7 @@ export class ResourceLock {
 }
 
 // Set once the class is defined: lets ResourceLock call the manager's private release path.
-let releaseLevels: (lm: LockManager, st: OwnerState, locks: readonly LocalLock[], modes: readonly number[], upto: number) => void;
+let releaseLevels: (lm: LockManager, st: OwnerState, locks: readonly LocalLock[], modes: readonly number[], upto: number) => boolean;
 
 /**
  * A hierarchical lock manager in shared memory: IS/IX/S/SIX/U/X locks on resource paths,
@@ -280,6 +287,11 @@ export class LockManager extends Primitive {
     return this.#tryPlan(plan, mode, robbed);
   }
 
+  /** @internal For Web Locks: holds in this table may be stolen (see `Requests.stealable`). */
+  _stealsHappen(): void {
+    this.#rq.stealable = true;
+  }
+
   /** @internal For Web Locks: does `lock`'s owner still hold its path (not robbed by a steal)? */
   _stillHolds(lock: ResourceLock): boolean {
     return lock.held && this.#rq.holds(lock._leaf, lock.owner);
@@ -406,15 +418,17 @@ export class LockManager extends Primitive {
     this._releaseLevels(plan.state, plan.locks, plan.modes, i);
   }
 
-  /** @internal releases levels upto-1 … 0 of one acquisition. */
-  _releaseLevels(st: OwnerState, locks: readonly LocalLock[], modes: readonly number[], upto: number): void {
-    if (st.closed) return;
+  /** @internal releases levels upto-1 … 0 of one acquisition; false if a hold was gone from the table. */
+  _releaseLevels(st: OwnerState, locks: readonly LocalLock[], modes: readonly number[], upto: number): boolean {
+    if (st.closed) return false;
     // An async task's owner lives for one request: released or failed, it is over (its id is
     // reused below, once this release has removed everything it held).
     const taskOver = st.home !== 0;
     if (taskOver) this.#owners.delete(st.owner);
-    for (let i = upto - 1; i >= 0; i--) this.#rq.releaseLevel(st, locks[i]!, modes[i]!);
+    let found = true;
+    for (let i = upto - 1; i >= 0; i--) if (!this.#rq.releaseLevel(st, locks[i]!, modes[i]!)) found = false;
     if (taskOver) this.#freeTasks.push(st);
+    return found;
   }
 }
 

@@ -77,6 +77,11 @@ export type Attempt = Pending | typeof GRANTED | typeof REFUSED;
 /** The request machine over one table, for one LockManager view. */
 export class Requests {
   readonly fp: FastPath;
+  /**
+   * Set by Web Locks (`LockManager._stealsHappen`): holds may be taken away by steals, so an async
+   * task's queued request whose record vanished was granted and then stolen, not withdrawn.
+   */
+  stealable = false;
   readonly #useFastPath: boolean;
   readonly #skipTransfer: boolean;
   readonly #move: (owner: number, lo: number, hi: number, isCount: number, ixCount: number, nameByte: number) => void;
@@ -286,12 +291,22 @@ export class Requests {
       noteShared(L, mode);
       return true;
     }
-    if (!t.isWaiting(pd.e, pd.r, plan.owner, pd.ticket)) throw releasedWhileWaiting(plan);
+    if (!t.isWaiting(pd.e, pd.r, plan.owner, pd.ticket)) {
+      if (this.stealable && plan.state.home !== 0 && !plan.state.closed) {
+        // Web Locks: an async task's request handed over by a release and then stolen before it
+        // heard (its record went with the steal): it was granted; the hold is gone already, so
+        // its release finds nothing, and Web Locks tells its caller of the steal.
+        noteShared(L, mode);
+        return true;
+      }
+      throw releasedWhileWaiting(plan);
+    }
     if (!t.grantable(pd.e, pd.r, mode)) return false;
     // From here the partition changes: no longer a read-only pass (table.ts S_READER).
     t.markWriting(t.partitionOf(L.lo));
     t.dequeue(pd.e, pd.r, true);
     t.grant(pd.e, pd.r, mode);
+    t.stampGrant(pd.r);
     // Let a same-owner request sleeping on this entry (ticket 0) retry.
     t.bump(pd.e);
     noteShared(L, mode);
@@ -361,19 +376,23 @@ export class Requests {
     }
   }
 
-  /** Gives back `n` acquisitions of `mode` on L's shared record. */
-  sharedRelease(L: LocalLock, owner: number, mode: number, n: number): void {
+  /**
+   * Gives back `n` acquisitions of `mode` on L's shared record. Returns false if the record was
+   * gone (removed by `releaseAll`, or its hold taken by a Web Locks steal).
+   */
+  sharedRelease(L: LocalLock, owner: number, mode: number, n: number): boolean {
     const t = this.t;
     const p = t.partitionOf(L.lo);
     t.lockPartition(p);
     try {
       const e = t.findEntry(L.lo, L.hi);
-      if (e < 0) return; // removed by releaseAll
+      if (e < 0) return false; // removed by releaseAll
       const r = t.findRecord(e, owner);
-      if (r < 0) return;
+      if (r < 0) return false;
       // Wakes the entry's waiters if a mode left the hold (invariant 5).
       t.ungrant(e, r, mode, n);
       t.tidy(e, r);
+      return true;
     } finally {
       t.unlockPartition(p);
     }
@@ -396,16 +415,18 @@ export class Requests {
   /**
    * Gives back one acquisition of mode m on L that `st` took through this thread (one level of a
    * handle): a shared one if there is one (from the fast-path slot or the table), else one an
-   * escalation replaced, and the coarse hold with the last of those.
+   * escalation replaced, and the coarse hold with the last of those. Returns false if the table
+   * no longer had the shared one (`sharedRelease`).
    */
-  releaseLevel(st: OwnerState, L: LocalLock, m: number): void {
+  releaseLevel(st: OwnerState, L: LocalLock, m: number): boolean {
+    let found = true;
     if (L.shared[m]! > 0) {
       if (m <= IX && L.fast[m]! > 0) {
         L.fast[m]!--;
         // From the slot; if a strong request moved it, from the main table (fastpath.ts, invariant 3).
-        if (!this.fp.releaseWeak(st.owner, L, m)) this.sharedRelease(L, st.owner, m, 1);
+        if (!this.fp.releaseWeak(st.owner, L, m)) found = this.sharedRelease(L, st.owner, m, 1);
       } else {
-        this.sharedRelease(L, st.owner, m, 1);
+        found = this.sharedRelease(L, st.owner, m, 1);
       }
       L.shared[m]!--;
       if (--L.sharedTotal === 0) leaveParent(L);
@@ -420,6 +441,7 @@ export class Requests {
       }
     }
     forget(st, L);
+    return found;
   }
 }
 

@@ -63,7 +63,7 @@
  * | 7–12 | R_COUNT | per mode: how many acquisitions of that mode this owner holds |
  * | 13 | R_HOME | for an async task's owner: the owner id of the thread whose event loop runs it (0 = not a task owner) |
  * | 14 | R_BLOCKS | while the record waits for a blocking `acquire`: that thread's owner id (its event loop is stopped), else 0 |
- * | 15 | R_ORDER | for an async task's record: a ticket drawn when the record was created (its request's place in request order, for `query()` and Web Locks), else 0 |
+ * | 15 | R_ORDER | for an async task's record: a ticket drawn when it was granted (at once: when the record was made; queued: when granted), its hold's place in grant order for `query()` and Web Locks; else 0 |
  *
  * Free entries and records go to the free list of the partition they were freed in (under that
  * partition's lock, no allocator lock); allocation pops the partition's own list first, then the
@@ -818,7 +818,14 @@ export class LockTable {
       // Its queued unit of the strong counter passes to the hold (invariant 6).
       this.dequeue(e, r, true);
       this.grant(e, r, mode);
+      this.stampGrant(r);
     }
+  }
+
+  /** A queued request of an async task was granted: its hold takes its place in grant order (R_ORDER). */
+  stampGrant(r: number): void {
+    const w = this.r(r);
+    if (this.a[w + R_HOME] !== 0) this.a[w + R_ORDER] = this.nextTicket();
   }
 
   /**
