@@ -26,130 +26,48 @@
  * table (its owner is a task of its own) and frees nothing of the new holder's.
  */
 import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
-import { attach, describe, FROM_HANDLE, place, REGION_CHECKED, Primitive, type Handle, type PlacementOptions } from './core/layout.js';
-import { now, parseWaitOptions, type ParsedWait } from './core/futex.js';
+import { attach, describe, FROM_HANDLE, place, REGION_CHECKED, Primitive } from './core/layout.js';
+import { now } from './core/futex.js';
 import { TimeoutError } from './core/errors.js';
 import { OWNER_ID, threadIdOf } from './core/thread.js';
-import { checking, onAcquire, onAcquired, onRelease, runHolding, type CheckedLock } from './core/hooks.js';
+import { checking, onAcquire, onAcquired, onRelease, runHolding } from './core/hooks.js';
 import { noteAbort, noteAcquired, noteReleased, noteTimeout, watching } from './core/observe.js';
 import { LockManager, type ResourceLock } from './manager/lock-manager.js';
 import type { LockManagerHandle, LockManagerOptions } from './manager/options.js';
+import {
+  clientIdOf,
+  LockRequest,
+  managerShape,
+  modeOf,
+  nameOfResource,
+  parseRequest,
+  WebLock,
+  type NamedLock,
+  type WebLockCallback,
+  type WebLockInfo,
+  type WebLockRequestOptions,
+  type WebLocksHandle,
+  type WebLocksOptions,
+  type WebLocksShape,
+  type WebLocksSnapshot,
+} from './web-locks-request.js';
 
-/** `'exclusive'` (one holder) or `'shared'` (any number of shared holders, no exclusive one). */
-export type WebLockMode = 'exclusive' | 'shared';
-
-/** The lock a `request()` callback receives. */
-export class WebLock {
-  /** The name it was requested with. */
-  readonly name: string;
-  /** The mode it is held in. */
-  readonly mode: WebLockMode;
-  /** @internal */
-  constructor(name: string, mode: WebLockMode) {
-    this.name = name;
-    this.mode = mode;
-  }
-  /** `'Lock'`, the W3C interface's name (`Object.prototype.toString` gives `[object Lock]`). */
-  get [Symbol.toStringTag](): string {
-    return 'Lock';
-  }
-}
-
-/** Options of `request()`: the W3C ones, plus `timeout`. */
-export interface WebLockRequestOptions {
-  /** Default `'exclusive'`. */
-  mode?: WebLockMode;
-  /** Grant now or call the callback with `null` instead of waiting. */
-  ifAvailable?: boolean;
-  /** Take the lock from its holders (their `request()` rejects with an `AbortError`) and grant now. */
-  steal?: boolean;
-  /** Aborts the request while it waits (rejects with the signal's reason); no effect once granted. */
-  signal?: AbortSignal;
-  /** sablock extra: give up after this many ms of waiting (`TimeoutError`). */
-  timeout?: number;
-}
-
-/** One lock or request in a `query()` snapshot. */
-export interface WebLockInfo {
-  /** The lock's name. */
-  name: string;
-  /** The mode held or requested. */
-  mode: WebLockMode;
-  /** The thread that asked: a stable string, distinct per thread (`WebLocks.clientId` there). */
-  clientId: string;
-}
-
-/** `query()`'s result: held locks in the order granted, waiting requests in the order made. */
-export interface WebLocksSnapshot {
-  /** Locks held now, every thread's, in the order they were granted. */
-  held: WebLockInfo[];
-  /** Requests waiting now, every thread's, in the order they were made. */
-  pending: WebLockInfo[];
-}
-
-/** Sizes of a `WebLocks` table. */
-export interface WebLocksShape {
-  /** Most distinct names held or waited on at once (`CapacityError` beyond). Default 1024. */
-  capacity?: number;
-  /** Most requests held or waiting at once. Default `4 × capacity`. */
-  holderCapacity?: number;
-  /** UTF-8 bytes of each name kept for `query()` (JSON-quoted); longer names show cut, ending in `…`. Default 256. */
-  nameBytes?: number;
-}
-
-/** Options of `new WebLocks(options)`. */
-export interface WebLocksOptions extends WebLocksShape, PlacementOptions {}
-
-/** The structured-cloneable handle of a `WebLocks`. */
-export interface WebLocksHandle extends Handle {
-  readonly kind: 'WebLocks';
-  /** The lock manager inside it (at `byteOffset + 64` of the same buffer). */
-  readonly manager: LockManagerHandle;
-}
-
-/** A request() callback. */
-export type WebLockCallback<T> = (lock: WebLock | null) => T | PromiseLike<T>;
+export {
+  WebLock,
+  type WebLockCallback,
+  type WebLockInfo,
+  type WebLockMode,
+  type WebLockRequestOptions,
+  type WebLocksHandle,
+  type WebLocksOptions,
+  type WebLocksShape,
+  type WebLocksSnapshot,
+} from './web-locks-request.js';
 
 const W_STEAL = 1;
 const HEADER_BYTES = 64;
-const DEFAULT_CAPACITY = 1024;
-const DEFAULT_NAME_BYTES = 256;
 /** Named-lock objects kept for the verifier and stats (per name); cleared beyond this. */
 const NAMED_CACHE = 1024;
-
-/** One request, from request() to its settling. */
-class LockRequest {
-  resolve!: (v: unknown) => void;
-  reject!: (e: unknown) => void;
-  readonly path: [string];
-  /** STEAL when the request began (see `#granted`). */
-  epoch = 0;
-  /** The verifier's / observers' object for the name, when they look. */
-  named: NamedLock | undefined = undefined;
-  /** `now()` when it started waiting, if observed; else -1. */
-  waitStart = -1;
-  /** The manager's hold, once granted. */
-  lock: ResourceLock | undefined = undefined;
-  /** Robbed by a steal: request() already rejected. */
-  stolen = false;
-  constructor(
-    readonly name: string,
-    readonly shared: boolean,
-    readonly ifAvailable: boolean,
-    readonly steal: boolean,
-    readonly wait: ParsedWait,
-    readonly callback: WebLockCallback<unknown>,
-  ) {
-    this.path = [name];
-  }
-}
-
-/** What the verifier and the observers see of one name. */
-interface NamedLock extends CheckedLock {
-  readonly name: string;
-  readonly lockClass: string;
-  readonly handle: { readonly kind: 'WebLocks' };
-}
 
 /**
  * A Web Locks `LockManager` in shared memory: `request()` and `query()` as the W3C spec, for every
@@ -482,87 +400,6 @@ export class WebLocks extends Primitive {
   }
 }
 
-// ---- argument checks ----------------------------------------------------------------------------
-
-function notSupported(message: string): DOMException {
-  return new DOMException(message, 'NotSupportedError');
-}
-
-/** `request()`'s arguments, checked in the spec's order (Web IDL conversions first). */
-function parseRequest(argc: number, name: unknown, options: unknown, callback: unknown): LockRequest {
-  if (argc < 3) {
-    callback = options;
-    options = undefined;
-  }
-  if (typeof name === 'symbol') throw new TypeError('name must be a string, got a symbol');
-  const n = String(name);
-  if (options !== undefined && options !== null && typeof options !== 'object') {
-    throw new TypeError(`options must be an object, got ${describe(options)}`);
-  }
-  const o = (options ?? {}) as Record<string, unknown>;
-  // Web IDL reads a dictionary's members once each, in name order (then sablock's `timeout`).
-  const ifAvailable = Boolean(o.ifAvailable);
-  const m = o.mode;
-  const mode = m === undefined ? 'exclusive' : String(m);
-  if (mode !== 'exclusive' && mode !== 'shared') {
-    throw new TypeError(`options.mode must be 'exclusive' or 'shared', got ${describe(m)}`);
-  }
-  const signal = o.signal;
-  const steal = Boolean(o.steal);
-  const wait = parseWaitOptions({ signal, timeout: o.timeout }, 'options');
-  if (typeof callback !== 'function') throw new TypeError(`callback must be a function, got ${describe(callback)}`);
-  if (n.startsWith('-')) throw notSupported(`lock names starting with '-' are reserved, got '${n}'`);
-  if (steal && ifAvailable) throw notSupported('options.steal and options.ifAvailable cannot both be true');
-  if (steal && mode !== 'exclusive') throw notSupported("options.steal requires mode 'exclusive'");
-  if (wait.signal !== undefined && (steal || ifAvailable)) {
-    throw notSupported('options.signal cannot be used with options.steal or options.ifAvailable');
-  }
-  if (wait.timeout !== undefined && (steal || ifAvailable)) {
-    throw notSupported('options.timeout cannot be used with options.steal or options.ifAvailable');
-  }
-  if (wait.signal?.aborted) throw wait.signal.reason;
-  return new LockRequest(n, mode === 'shared', ifAvailable, steal, wait, callback as WebLockCallback<unknown>);
-}
-
-/** The manager's shape for a WebLocks shape (its defaults). */
-function managerShape(o: WebLocksShape, what: string): { capacity: number; holderCapacity: number; nameBytes: number } {
-  const capacity = o.capacity ?? DEFAULT_CAPACITY;
-  if (typeof capacity !== 'number' || !Number.isInteger(capacity) || capacity < 1) {
-    throw new RangeError(`${what}.capacity must be a positive integer, got ${describe(capacity)}`);
-  }
-  const holderCapacity = o.holderCapacity ?? 4 * capacity;
-  const nameBytes = o.nameBytes ?? DEFAULT_NAME_BYTES;
-  // The manager checks the rest (upper bounds, integers) with the same option names.
-  return { capacity, holderCapacity, nameBytes };
-}
-
-function modeOf(m: string): WebLockMode {
-  return m === 'S' ? 'shared' : 'exclusive';
-}
-
-function clientIdOf(thread: number | undefined): string {
-  return `thread-${thread ?? 'unknown'}`;
-}
-
-/** A lock name back from the manager's resource text (the JSON of `[name]`, maybe cut with `…`). */
-function nameOfResource(text: string): string {
-  try {
-    const v = JSON.parse(text) as unknown;
-    if (Array.isArray(v) && typeof v[0] === 'string') return v[0];
-  } catch {
-    // Cut to nameBytes: decode what is left of the string literal.
-  }
-  let body = text.startsWith('["') ? text.slice(2) : text;
-  if (body.endsWith('…')) body = body.slice(0, -1);
-  for (let cut = 0; cut <= 6 && cut <= body.length; cut++) {
-    try {
-      return `${JSON.parse(`"${body.slice(0, body.length - cut)}"`) as string}…`;
-    } catch {
-      // an escape sequence was cut in the middle: drop one more character
-    }
-  }
-  return text;
-}
 
 // ---- the process-wide instance ------------------------------------------------------------------
 
