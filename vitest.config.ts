@@ -16,6 +16,9 @@ const VERIFIER_PARITY = [
   'test/robust/rw-seqlock-owner-death.test.ts',
   'test/robust/ticket-queued-death.test.ts',
   'test/robust/owner-death-conformance.test.ts',
+  'test/web-locks/owner-death.test.ts',
+  'test/web-locks/workers.test.ts',
+  'test/web-locks/counter.test.ts',
 ];
 
 export default defineConfig({

@@ -64,6 +64,7 @@ describe('a dead worker’s locks', () => {
       const times = await within(Promise.all(waits.map((w) => w.granted)), BOUND_MS + 1_000, 'all three here');
       for (const t of times) expect(t - exitAt).toBeLessThan(BOUND_MS);
       for (const w of waits) w.release();
+      await within(Promise.all(waits.map((w) => w.done)), 2_000, 'the releases'); // settled = released
     });
     expect(await locks.query()).toEqual({ held: [], pending: [] });
   });
