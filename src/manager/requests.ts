@@ -40,6 +40,10 @@ export interface Pending {
   r: number;
   /** 0: another request of the same owner already waits on this record; retry from scratch. */
   ticket: number;
+  /**
+   * The value to sleep on: with a ticket, its record's R_WAIT (mode + 1, table.ts invariant 8);
+   * without, the entry's E_SEQ as read (SLEEPERS set) under the partition lock.
+   */
   seq: number;
 }
 
@@ -246,7 +250,8 @@ export class Requests {
         return { e, r, ticket: 0, seq: t.seq(e) };
       }
       const ticket = t.enqueue(e, r, mode, req.blocks);
-      return { e, r, ticket, seq: t.seq(e) };
+      // It sleeps on its record's R_WAIT, mode + 1 until dequeued (table.ts invariant 8).
+      return { e, r, ticket, seq: mode + 1 };
     } finally {
       t.unlockPartition(p);
     }
@@ -273,7 +278,8 @@ export class Requests {
     t.lockPartitionRead(p);
     try {
       if (this.grantQueued(plan, L, mode, pd)) return true;
-      pd.seq = t.seq(pd.e);
+      // Still queued: it sleeps on its R_WAIT, which only its dequeue moves (table.ts invariant 8).
+      pd.seq = mode + 1;
       return false;
     } finally {
       t.unlockPartitionRead(p);

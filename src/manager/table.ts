@@ -108,6 +108,12 @@
  *    (strict FIFO, also for shared requests behind shared waiters), and `query()` right after a
  *    release shows them holding. A granted wait keeps R_TICKET (R_WAIT is 0): its waiter, when it
  *    polls, recognises the grant (`handedTo`); a waiter that gives up meanwhile gives it back.
+ * 8. A queued request with a ticket sleeps on its own record's R_WAIT (value: its mode + 1), not
+ *    on E_SEQ: only a grant (the hand-over) or a withdrawal (`releaseAll`, its own give-up) ends
+ *    its wait, and `dequeue` clears R_WAIT and wakes that word, so a release wakes only the
+ *    waiters it handed the resource to, not the whole queue (which made n waiters on one
+ *    resource cost O(n²) wake-ups). E_SEQ (SLEEPERS, bump) is left to a second request of an
+ *    owner already queued there (ticket 0), which waits for its owner's record to move.
  *
  * ## Memory ordering
  * The partition lock's acquiring and releasing Atomics order all plain accesses to entries and
@@ -743,13 +749,20 @@ export class LockTable {
     const w = this.r(r);
     const wait = a[w + R_WAIT]!;
     if (wait === 0) return;
-    a[w + R_WAIT] = 0;
     // A granted wait keeps its ticket: the waiter, polling later, finds its request handed over
     // (`handedTo`); a withdrawn one does not.
     if (!granted) a[w + R_TICKET] = 0;
     a[w + R_BLOCKS] = 0;
     a[this.e(e) + E_WAITING]!--;
     if (!granted && isStrong(wait - 1)) this.#strongEnd(e, 1);
+    // The waiter sleeps on its own R_WAIT (invariant 8): the word moves, then it is woken, alone.
+    Atomics.store(a, w + R_WAIT, 0);
+    wake(a, w + R_WAIT, Infinity);
+  }
+
+  /** The word a queued request (ticket ≠ 0) sleeps on: its record's R_WAIT (invariant 8). */
+  waitIndex(r: number): number {
+    return this.r(r) + R_WAIT;
   }
 
   #strongEnd(e: number, n: number): void {

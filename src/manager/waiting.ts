@@ -67,14 +67,16 @@ function parking(rq: Requests, plan: Plan, i: number, pd: Pending): Parking {
   const L = plan.locks[i]!;
   let nextCheck = deadlineAfter(plan.deadlockTimeout);
   return {
-    // pd.e may change when a ticket-0 request retries from scratch (`Requests.poll`).
+    // Its record's R_WAIT when it holds a queue slot (table.ts invariant 8), else the entry's
+    // E_SEQ; pd.e/pd.r/ticket may change when a ticket-0 request retries from scratch (`Requests.poll`).
     get index() {
-      return t.seqIndex(pd.e);
+      return pd.ticket !== 0 ? t.waitIndex(pd.r) : t.seqIndex(pd.e);
     },
     attempt: (parked) => {
-      // CORRECTNESS: pd.seq was read under the partition lock; any change since then bumped the
-      // word, so the sleep on it returns 'not-equal' instead of sleeping through it. Just
-      // queued, the request sleeps first; if its wait is over already, it polls once more.
+      // CORRECTNESS: pd.seq was read under the partition lock; a grant or withdrawal since then
+      // moved the word it sleeps on (R_WAIT, or E_SEQ for ticket 0), so the sleep returns
+      // 'not-equal' instead of sleeping through it. Just queued, the request sleeps first; if its
+      // wait is over already, it polls once more.
       if (!parked && !isOver(plan.wait)) return pd.seq;
       while (!rq.poll(plan, i, pd)) {
         // A dead owner's hold or wait here was released: look again at once.
