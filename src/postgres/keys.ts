@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 
+/** The advisory-lock key of `name` under `namespace` (what `pg_locks` shows as classid << 32 | objid). */
 export function keyOf(namespace: string, name: string): bigint {
   const h = createHash('sha256').update(namespace).update('\0').update(name).digest();
   return h.readBigInt64BE(0);

@@ -46,7 +46,15 @@ import { RESET_SETTINGS, sessionSettings, statements, type Statements } from './
 export type PgLockMode = 'exclusive' | 'shared';
 
 /** Where the locks live: a connection string (a pool is made and owned), or your `pg.Pool`. */
-export type PgLocksSource = ({ connectionString: string } & Omit<pg.PoolConfig, 'connectionString'>) | { pool: pg.Pool };
+export type PgLocksSource =
+  | ({
+      /** `postgres://user:password@host:port/database`: a `pg.Pool` is made for it (other `pg.PoolConfig` fields pass through). */
+      connectionString: string;
+    } & Omit<pg.PoolConfig, 'connectionString'>)
+  | {
+      /** Your pool: each acquisition checks out one connection and hands it back reset. */
+      pool: pg.Pool;
+    };
 
 /** The lock a `request()` callback receives. */
 export class PgLock {
