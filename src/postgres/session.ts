@@ -171,8 +171,8 @@ export class Session {
     this.client.off('error', this.#onError);
     this.client.off('end', this.#onEnd);
     this.client.off('notification', this.#onNotification);
-    // pg's pool swaps its idle listener in on release; a late error must not be unhandled meanwhile.
-    this.client.on('error', () => {});
+    // No listener of ours stays behind on a pooled client: release() (called right after, in the
+    // same turn) puts pg-pool's idle error listener on it first thing.
   }
 
   #destroy(cause: unknown): void {

@@ -145,6 +145,20 @@ describe('request()', () => {
     await expect(b.request('s', { signal: ac.signal }, () => 1)).rejects.toThrow('before');
   });
 
+  it('a pooled connection reused by many requests keeps no listeners of ours (no leak)', async () => {
+    const a = locks({ poolSize: 1 });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      for (let i = 0; i < 30; i++) await a.request('reuse', () => {});
+      await sleep(10);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+
   it('a throwing callback rejects request() and releases the lock', async () => {
     const a = locks();
     await expect(a.request('th', () => { throw new Error('boom'); })).rejects.toThrow('boom');
