@@ -17,29 +17,31 @@ beforeAll(async () => {
   await server.admin.query('INSERT INTO counter VALUES (1, 0, 0, 0)');
   await server.admin.query('CREATE TABLE pair (a int NOT NULL, b int NOT NULL)');
   await server.admin.query('INSERT INTO pair VALUES (0, 0)');
-  await server.admin.query('CREATE TABLE sem_inside (inside int NOT NULL, most int NOT NULL)');
-  await server.admin.query('INSERT INTO sem_inside VALUES (0, 0)');
+  await server.admin.query('CREATE TABLE sem_inside (inside int NOT NULL, most int NOT NULL, go boolean NOT NULL)');
+  await server.admin.query('INSERT INTO sem_inside VALUES (0, 0, false)');
 }, 30_000);
 
 afterAll(async () => {
   await server?.stop();
 });
 
-function client(...args: string[]): { child: ChildProcess; done: Promise<Record<string, number>>; stdout: () => string } {
+function client(...args: string[]): { child: ChildProcess; done: Promise<Record<string, number>>; stdout: () => string; exited: () => string | undefined } {
   const child = spawn(process.execPath, [FIXTURE, args[0]!, server.connectionString, ...args.slice(1)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
+  let exited: string | undefined;
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (err += d));
   const done = new Promise<Record<string, number>>((resolve, reject) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
+      exited = `exit ${code ?? signal}: ${err}`;
       if (code === 0) resolve(JSON.parse(out.trim().split('\n').pop()!));
       else reject(new Error(`client ${args.join(' ')} exited ${code ?? signal}: ${err}`));
     });
   });
-  return { child, done, stdout: () => out };
+  return { child, done, stdout: () => out, exited: () => exited };
 }
 
 describe('across processes', () => {
@@ -59,7 +61,10 @@ describe('across processes', () => {
   }, 60_000);
 
   it('semaphore of 2 permits across 3 processes: never more than 2 holders, and 2 do hold at once', async () => {
-    const results = await Promise.all(Array.from({ length: 3 }, () => client('sem', 'pool', '12', '2').done));
+    const clients = Array.from({ length: 3 }, () => client('sem', 'pool', '12', '2'));
+    await until('every client ready', () => clients.every((c) => c.stdout().includes('ready')), 20_000);
+    await server.admin.query('UPDATE sem_inside SET go = true');
+    const results = await Promise.all(clients.map((c) => c.done));
     expect(results).toEqual([{ over: 0 }, { over: 0 }, { over: 0 }]);
     const r = await server.admin.query('SELECT inside, most FROM sem_inside');
     expect(r.rows[0]).toEqual({ inside: 0, most: 2 });
@@ -69,7 +74,10 @@ describe('across processes', () => {
   it('kill -9 of a holder process: the next waiter gets the lock at once (measured), with a larger token', async () => {
     const holder = client('hold', 'k9');
     holder.done.catch(() => {}); // it dies by SIGKILL, on purpose
-    await until('the child holds the lock', () => /held \d+/.test(holder.stdout()), 15_000);
+    await until('the child holds the lock', () => {
+      if (holder.exited() !== undefined) throw new Error(`the holder process ended early (${holder.exited()})`);
+      return /held \d+/.test(holder.stdout());
+    }, 15_000);
     const heldToken = BigInt(/held (\d+)/.exec(holder.stdout())![1]!);
     const locks = createLocks({ connectionString: server.connectionString }, { lease: 3000 });
     try {
