@@ -1,7 +1,6 @@
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
 const common = {
-  entry: ['src/index.ts'],
   target: 'node20',
   platform: 'node',
   splitting: false,
@@ -9,19 +8,44 @@ const common = {
   keepNames: true,
 } as const;
 
+/**
+ * `sablock/postgres` imports the core only through `src/index.ts` (`'../index.js'`); this keeps
+ * that import external, pointing at the core bundle beside it, so both entry points share one
+ * module instance (one `TimeoutError` class, one verifier and stats state) and the core is not
+ * copied into dist/postgres.*. Any other import of a core file from src/postgres fails the build.
+ */
+const coreExternal: NonNullable<Options['esbuildPlugins']>[number] = {
+  name: 'sablock-core-external',
+  setup(build) {
+    const core = build.initialOptions.format === 'cjs' ? './index.cjs' : './index.js';
+    build.onResolve({ filter: /^\.\.?\// }, (args) => {
+      if (!/[\\/]src[\\/]postgres$/.test(args.resolveDir)) return undefined;
+      if (args.path === '../index.js') return { path: core, external: true };
+      if (args.path.startsWith('./')) return undefined;
+      return { errors: [{ text: `src/postgres may import the core only through '../index.js', not '${args.path}'` }] };
+    });
+  },
+};
+
 export default defineConfig([
   {
     ...common,
+    // sablock/postgres beside the core: pg stays external (an optional peer dependency), and so
+    // does the core (above).
+    entry: { index: 'src/index.ts', postgres: 'src/postgres/index.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     clean: true,
     sourcemap: true,
+    external: ['pg'],
+    esbuildPlugins: [coreExternal],
     define: { __SABLOCK_HOOKS__: 'true' },
   },
   {
     // Benchmark-only build without the verifier/observe branches on the lock fast paths, to
     // measure what those branches cost when off (npm run bench, suite lockcheck). Not published.
     ...common,
+    entry: ['src/index.ts'],
     format: ['esm'],
     outDir: 'native-bench/build/nohooks',
     clean: true,

@@ -30,6 +30,9 @@ export {
   type StatsOptions,
 } from './observe/stats.js';
 export { CHANNELS, type LockEvent, type LockEventMode } from './core/events.js';
+export { observeHooks, type ObservedLock } from './core/observe.js';
+/** @internal The `{ timeout, signal }` parsing every acquisition shares (for `sablock/postgres`). */
+export { parseWaitOptions as _parseWaitOptions, type ParsedWait as _ParsedWait } from './core/futex.js';
 export { Semaphore, PermitGuard, type SemaphoreOptions } from './semaphore.js';
 export { Condition, type ConditionLock, type ConditionOptions } from './condition.js';
 export {

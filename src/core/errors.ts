@@ -13,7 +13,11 @@ export type LockErrorCode =
   | 'ERR_LOCK_STATE'
   /** An internal lock word's holder died in the middle of an update: the structure it guards (a
    * lock manager's partition, allocator or fast-path group) is out of service for good. */
-  | 'ERR_LOCK_BROKEN';
+  | 'ERR_LOCK_BROKEN'
+  /** `sablock/postgres`: the lock manager was closed (`close()`) before or while this request ran. */
+  | 'ERR_LOCK_CLOSED'
+  /** `sablock/postgres`: two names hash to one advisory-lock key; the later one is refused. */
+  | 'ERR_LOCK_KEY_COLLISION';
 
 /**
  * The base class of every error sablock throws: a stable `code` to match on, the lock class

@@ -59,8 +59,11 @@ export interface WaitOptions {
 
 /** Validated `{ timeout, signal }`, as a deadline. */
 export interface ParsedWait {
+  /** Absolute `performance.now()` deadline (Infinity: none). */
   deadline: number;
+  /** The timeout asked for, in ms. */
   timeout: number | undefined;
+  /** The signal asked for. */
   signal: AbortSignal | undefined;
 }
 

@@ -28,6 +28,7 @@ import { TimeoutError } from './errors.js';
 
 /** What the hooks need from a lock. */
 export interface ObservedLock {
+  /** The lock's class name, as the events and stats show it. */
   readonly name: string;
 }
 
@@ -182,3 +183,21 @@ export async function observeAsync(
   }
   noteAcquired(lock, waitStart, parks, mode);
 }
+
+/**
+ * The observe hooks, for lock implementations outside sablock's core (`sablock/postgres`): call
+ * them as the primitives do (see each function above), so that their locks count in `stats()`
+ * and publish on the `sablock:*` diagnostics channels like the in-process ones.
+ */
+export const observeHooks: {
+  /** True when stats are recorded in this thread or any sablock channel has a subscriber; time waits only then. */
+  watching(): boolean;
+  /** This thread now holds `lock`; `waitStart` is the `performance.now()` its wait started at (-1: it did not wait). */
+  noteAcquired(lock: ObservedLock, waitStart?: number, parks?: number, mode?: LockEventMode): void;
+  /** This thread released `lock` (call after the release). */
+  noteReleased(lock: ObservedLock, mode?: LockEventMode): void;
+  /** A timed acquisition of `lock` that started waiting at `waitStart` gave up. */
+  noteTimeout(lock: ObservedLock, waitStart: number, mode?: LockEventMode): void;
+  /** An acquisition of `lock` that started waiting at `waitStart` was aborted by its signal. */
+  noteAbort(lock: ObservedLock, waitStart: number, mode?: LockEventMode): void;
+} = { watching, noteAcquired, noteReleased, noteTimeout, noteAbort };

@@ -1,0 +1,26 @@
+/**
+ * Lock names → 64-bit advisory-lock keys: the first 8 bytes of SHA-256(namespace, NUL, name), as a
+ * signed bigint (PostgreSQL's `bigint`). Two names may share a key (odds 2⁻⁶⁴ per pair); the fence
+ * table stores the name of each key, and every registration and grant compares it (`sql.ts`), so a
+ * shared key is an error, never two names silently sharing one lock.
+ *
+ * Names starting with `-` are reserved (as in the Web Locks spec): the semaphores' internal locks
+ * use them.
+ */
+import { createHash } from 'node:crypto';
+
+/** The advisory-lock key of `name` under `namespace` (what `pg_locks` shows as classid << 32 | objid). */
+export function keyOf(namespace: string, name: string): bigint {
+  const h = createHash('sha256').update(namespace).update('\0').update(name).digest();
+  return h.readBigInt64BE(0);
+}
+
+/** The reserved name of a semaphore's gate and token row. */
+export function semaphoreName(name: string): string {
+  return `-sem:${name}`;
+}
+
+/** The reserved name of a semaphore's permit slot `i`. */
+export function slotName(name: string, i: number): string {
+  return `-sem:${name}#${i}`;
+}

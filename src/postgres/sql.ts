@@ -1,0 +1,111 @@
+/**
+ * Every statement `sablock/postgres` sends, in one place. Keys are bigint parameters (`$n::bigint`,
+ * sent as decimal text); names, tokens and timeouts are parameters too: nothing user-supplied is
+ * spliced into SQL text except the fence table's identifier, checked by `options.ts`.
+ *
+ * ## Why one statement per grant
+ * A grant is one statement: the advisory lock and the fence-token increment, in that order, in one
+ * implicit transaction. The lock is taken in a `MATERIALIZED` CTE that the `UPDATE` joins, so the
+ * row is only updated once the lock is held. The statement's snapshot is taken before a blocking
+ * wait, but an `UPDATE` under READ COMMITTED re-reads the newest committed version of a row that
+ * changed meanwhile (EvalPlanQual), so `token + 1` is computed from the previous holder's token.
+ * The update also checks the name stored for the key: a different name there (a 64-bit hash
+ * collision) makes the token come back NULL, and the grant is undone (`locks.ts`).
+ *
+ * Session-level advisory locks ignore transaction rollback, so whenever a grant statement fails
+ * after it may have taken the lock, the caller unlocks the key explicitly.
+ */
+
+/** Advisory-lock function names by mode. */
+function fn(base: 'lock' | 'try' | 'unlock', shared: boolean): string {
+  const name = base === 'try' ? 'pg_try_advisory_lock' : `pg_advisory_${base}`;
+  return `${name}${shared ? '_shared' : ''}`;
+}
+
+/** The statements for one fence table. */
+export interface Statements {
+  /** Creates the fence table (key → name, token, permits) if missing, under a setup lock. */
+  setup: string;
+  /** `$1` keys, `$2` names, `$3` permits (NULL for locks): registers each key's name; returns every row of those keys. */
+  register: string;
+  /** `$1` key, `$2` name: try-lock + token; returns `got`, `token` (NULL: not taken, or name mismatch). */
+  tryLock(shared: boolean): string;
+  /** `$1` key, `$2` name, `$3` lock_timeout ('0' = none): blocking lock + token; returns `token`. */
+  waitLock(shared: boolean): string;
+  /** `$1` key: releases one hold; returns `ok`. */
+  unlock(shared: boolean): string;
+  /** `$1` key: `got` (try-lock of a semaphore's gate). */
+  gateTry: string;
+  /** `$1` key, `$2` lock_timeout: blocking lock of a semaphore's gate. */
+  gateWait: string;
+  /** `$1` candidate slot keys, `$2` permits still needed, `$3` semaphore key, `$4` its name: the slots taken (`got`), and the token once all are held. */
+  slots: string;
+  /** `$1` slot keys, `$2` notify channel: releases permits and wakes the gate holder. */
+  releaseSlots: string;
+  /** Held and waiting sablock advisory locks of this database, with names and clients. */
+  query: string;
+}
+
+export function statements(table: string): Statements {
+  return {
+    setup:
+      `BEGIN; SELECT pg_advisory_xact_lock(7306916604148215916); ` +
+      `CREATE TABLE IF NOT EXISTS ${table} (key bigint PRIMARY KEY, name text NOT NULL, token bigint NOT NULL DEFAULT 0, permits integer); COMMIT`,
+    register:
+      `WITH r AS (SELECT * FROM unnest($1::bigint[], $2::text[]) AS r(key, name)), ` +
+      `ins AS (INSERT INTO ${table} (key, name, permits) SELECT key, name, $3::integer FROM r ON CONFLICT (key) DO NOTHING RETURNING key, name, permits) ` +
+      `SELECT key::text, name, permits FROM ins UNION ALL SELECT t.key::text, t.name, t.permits FROM ${table} t WHERE t.key = ANY($1::bigint[])`,
+    tryLock: (shared) =>
+      `WITH l AS MATERIALIZED (SELECT ${fn('try', shared)}($1::bigint) AS got), ` +
+      `u AS (UPDATE ${table} f SET token = f.token + 1 FROM l WHERE l.got AND f.key = $1::bigint AND f.name = $2 RETURNING f.token) ` +
+      `SELECT l.got, (SELECT token::text FROM u) AS token FROM l`,
+    waitLock: (shared) =>
+      `WITH c AS MATERIALIZED (SELECT set_config('lock_timeout', $3, true) AS s), ` +
+      `l AS MATERIALIZED (SELECT true AS got FROM c, LATERAL (SELECT ${fn('lock', shared)}($1::bigint)) z), ` +
+      `u AS (UPDATE ${table} f SET token = f.token + 1 FROM l WHERE f.key = $1::bigint AND f.name = $2 RETURNING f.token) ` +
+      `SELECT (SELECT got FROM l) AS got, (SELECT token::text FROM u) AS token`,
+    unlock: (shared) => `SELECT ${fn('unlock', shared)}($1::bigint) AS ok`,
+    gateTry: `SELECT pg_try_advisory_lock($1::bigint) AS got`,
+    gateWait:
+      `WITH c AS MATERIALIZED (SELECT set_config('lock_timeout', $2, true) AS s) ` +
+      `SELECT true AS got FROM c, LATERAL (SELECT pg_advisory_lock($1::bigint)) z`,
+    slots:
+      // LIMIT stops the scan once enough slots were taken: no slot is locked beyond the need.
+      `WITH g AS MATERIALIZED (SELECT k FROM unnest($1::bigint[]) AS k WHERE pg_try_advisory_lock(k) LIMIT $2), ` +
+      `u AS (UPDATE ${table} f SET token = f.token + 1 WHERE f.key = $3::bigint AND f.name = $4 AND (SELECT count(*) FROM g) >= $2 RETURNING f.token) ` +
+      `SELECT array(SELECT k::text FROM g) AS got, (SELECT token::text FROM u) AS token`,
+    releaseSlots: `SELECT bool_and(pg_advisory_unlock(k)) AS ok, pg_notify($2, '') FROM unnest($1::bigint[]) AS k`,
+    query:
+      `SELECT l.pid, l.mode, l.granted, l.waitstart, f.name, a.application_name ` +
+      `FROM pg_locks l JOIN ${table} f ON f.key = ((l.classid::bigint << 32) | l.objid::bigint) ` +
+      `LEFT JOIN pg_stat_activity a ON a.pid = l.pid ` +
+      `WHERE l.locktype = 'advisory' AND l.objsubid = 1 ` +
+      `AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) ` +
+      `ORDER BY l.waitstart NULLS FIRST, l.pid`,
+  };
+}
+
+/** Session settings sent once per connection: the server-side bounds (docs/postgres.md, "Bounds"). */
+export function sessionSettings(o: { lease: number; checkInterval: number; applicationName: string }): string {
+  const idleS = Math.max(1, Math.floor(o.lease / 3000));
+  const intervalS = Math.max(1, Math.floor(o.lease / 9000));
+  return [
+    // An idle holder session (a dead host, a partition, a paused client) ends `lease` ms after its
+    // last statement: its locks free. The holder's heartbeat keeps a live session from idling.
+    `SET idle_session_timeout = ${Math.ceil(o.lease)}`,
+    // A session waiting in a lock queue notices a closed client socket within this.
+    `SET client_connection_check_interval = ${Math.ceil(o.checkInterval)}`,
+    // A waiting session of a dead or unreachable host: keepalive probes fail within ~2/3 lease,
+    // then the check above ends the session.
+    `SET tcp_keepalives_idle = ${idleS}`,
+    `SET tcp_keepalives_interval = ${intervalS}`,
+    `SET tcp_keepalives_count = 3`,
+    `SET tcp_user_timeout = ${Math.ceil(o.lease)}`,
+    `SET application_name = '${o.applicationName.replace(/'/g, "''")}'`,
+  ].join('; ');
+}
+
+/** What a connection handed back to the caller's pool gets, so it leaves as it came. */
+export const RESET_SETTINGS =
+  'RESET idle_session_timeout; RESET client_connection_check_interval; RESET tcp_keepalives_idle; ' +
+  'RESET tcp_keepalives_interval; RESET tcp_keepalives_count; RESET tcp_user_timeout; RESET application_name; UNLISTEN *';

@@ -1,0 +1,372 @@
+/**
+ * sablock/postgres against a real server: request() and query() as the Web Locks interface,
+ * fencing tokens, timeouts and aborts, the primitives, bad input, and what the server is left
+ * with afterwards (no advisory lock of ours in pg_locks).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { DeadlockError, LockError, TimeoutError, lockcheck } from '../../dist/index.js';
+import { createLocks, keyOf, type PgLockManager } from '../../dist/postgres.js';
+import { startServer, until, type PgServer } from './server.js';
+
+let server: PgServer;
+const managers: PgLockManager[] = [];
+
+function locks(options: Parameters<typeof createLocks>[1] = {}): PgLockManager {
+  const m = createLocks({ connectionString: server.connectionString }, { lease: 3000, ...options });
+  managers.push(m);
+  return m;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+beforeAll(async () => {
+  server = await startServer();
+}, 30_000);
+
+afterEach(async () => {
+  await Promise.all(managers.splice(0).map((m) => m.close()));
+  // Nothing of ours is left on the server once the managers are closed.
+  await until('no advisory locks left', async () => (await server.advisoryLocks()).length === 0, 5000);
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe('request()', () => {
+  it('grants, holds until the callback settles, and returns its value; tokens grow with every grant', async () => {
+    const l = locks();
+    const tokens: bigint[] = [];
+    for (let i = 0; i < 3; i++) {
+      const v = await l.request('a', async (lock) => {
+        expect(lock).not.toBeNull();
+        expect(lock!.name).toBe('a');
+        expect(lock!.mode).toBe('exclusive');
+        expect(typeof lock!.token).toBe('bigint');
+        expect(lock!.signal.aborted).toBe(false);
+        expect(Object.prototype.toString.call(lock)).toBe('[object Lock]');
+        tokens.push(lock!.token);
+        expect((await server.advisoryLocks()).filter((x) => x.granted)).toHaveLength(1);
+        return i * 10;
+      });
+      expect(v).toBe(i * 10);
+    }
+    expect(tokens[1]! > tokens[0]! && tokens[2]! > tokens[1]!).toBe(true);
+    expect(await server.advisoryLocks()).toEqual([]);
+  });
+
+  it('exclusive requests from two managers never overlap; a waiter is granted when the holder releases', async () => {
+    const a = locks();
+    const b = locks();
+    let inside = 0;
+    let most = 0;
+    const body = async () => {
+      inside++;
+      most = Math.max(most, inside);
+      await sleep(20);
+      inside--;
+    };
+    await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).request('x', body)));
+    expect(most).toBe(1);
+  });
+
+  it('shared holders overlap; an exclusive request waits for them, and shared ones queued behind it wait too (FIFO)', async () => {
+    const a = locks();
+    const b = locks();
+    const order: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const s1 = a.request('rw', { mode: 'shared' }, async () => {
+      order.push('s1');
+      await gate;
+    });
+    const s2 = b.request('rw', { mode: 'shared' }, async () => {
+      order.push('s2');
+      await gate;
+    });
+    await until('both shared holders in', () => order.length === 2);
+    const x = a.request('rw', async (lock) => {
+      expect(lock!.mode).toBe('exclusive');
+      order.push('x');
+    });
+    await until('the exclusive request queued', async () => (await server.advisoryLocks()).some((l) => !l.granted));
+    const s3 = b.request('rw', { mode: 'shared' }, async () => void order.push('s3'));
+    await sleep(100);
+    expect(order.slice().sort()).toEqual(['s1', 's2']);
+    const snap = await a.query();
+    expect(snap.held.map((h) => [h.name, h.mode]).sort()).toEqual([['rw', 'shared'], ['rw', 'shared']]);
+    expect(snap.pending.map((p) => p.mode)).toEqual(['exclusive', 'shared']);
+    expect(new Set(snap.held.map((h) => h.clientId))).toEqual(new Set([a.clientId, b.clientId]));
+    release();
+    await Promise.all([s1, s2, x, s3]);
+    expect(order.slice(2)).toEqual(['x', 's3']);
+  });
+
+  it('ifAvailable: null when taken, the lock when free', async () => {
+    const a = locks();
+    const b = locks();
+    await a.request('ia', async () => {
+      expect(await b.request('ia', { ifAvailable: true }, (lock) => lock)).toBeNull();
+      expect(await b.request('other', { ifAvailable: true }, (lock) => lock?.name)).toBe('other');
+    });
+    expect(await b.request('ia', { ifAvailable: true }, (lock) => lock?.name)).toBe('ia');
+  });
+
+  it('timeout: TimeoutError (code ERR_LOCK_TIMEOUT) after about that long; the queue entry is gone', async () => {
+    const a = locks();
+    const b = locks();
+    await a.request('t', async () => {
+      const t0 = performance.now();
+      const e = await b.request('t', { timeout: 150 }, () => 'never').catch((x: unknown) => x);
+      const took = performance.now() - t0;
+      expect(e).toBeInstanceOf(TimeoutError);
+      expect((e as TimeoutError).code).toBe('ERR_LOCK_TIMEOUT');
+      expect(took).toBeGreaterThanOrEqual(140);
+      expect(took).toBeLessThan(2000);
+      expect((await server.advisoryLocks()).filter((l) => !l.granted)).toEqual([]);
+    });
+  });
+
+  it('signal: an abort while waiting rejects with its reason at once; the waiting session is dropped', async () => {
+    const a = locks();
+    const b = locks();
+    await a.request('s', async () => {
+      const ac = new AbortController();
+      const p = b.request('s', { signal: ac.signal }, () => 'never');
+      await until('the request queued', async () => (await server.advisoryLocks()).some((l) => !l.granted));
+      const reason = new Error('stop');
+      ac.abort(reason);
+      expect(await p.catch((x: unknown) => x)).toBe(reason);
+      await until('the queued request gone', async () => !(await server.advisoryLocks()).some((l) => !l.granted), 3000);
+    });
+    const ac = new AbortController();
+    ac.abort(new Error('before'));
+    await expect(b.request('s', { signal: ac.signal }, () => 1)).rejects.toThrow('before');
+  });
+
+  it('a pooled connection reused by many requests keeps no listeners of ours (no leak)', async () => {
+    const a = locks({ poolSize: 1 });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      for (let i = 0; i < 30; i++) await a.request('reuse', () => {});
+      await sleep(10);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+
+  it('a throwing callback rejects request() and releases the lock', async () => {
+    const a = locks();
+    await expect(a.request('th', () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    await expect(a.request('th', async () => { throw new Error('boom2'); })).rejects.toThrow('boom2');
+    expect(await a.request('th', { ifAvailable: true }, (l) => l !== null)).toBe(true);
+  });
+
+  it("PostgreSQL's deadlock detector fails one of two crossed nested requests with DeadlockError (ERR_LOCK_DEADLOCK)", async () => {
+    const a = locks({ lease: 9000 }); // heartbeat 3 s: nested waits last longer than deadlock_timeout
+    const b = locks({ lease: 9000 });
+    let bothIn = 0;
+    const cross = (m: PgLockManager, first: string, second: string) =>
+      m.request(first, async () => {
+        bothIn++;
+        await until('both outer locks held', () => bothIn === 2);
+        return m.request(second, { timeout: 5000 }, () => 'ok');
+      });
+    const r = await Promise.allSettled([cross(a, 'd1', 'd2'), cross(b, 'd2', 'd1')]);
+    const failed = r.filter((x) => x.status === 'rejected') as PromiseRejectedResult[];
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.reason).toBeInstanceOf(DeadlockError);
+    expect(failed[0]!.reason.code).toBe('ERR_LOCK_DEADLOCK');
+    expect(r.filter((x) => x.status === 'fulfilled').map((x) => (x as PromiseFulfilledResult<string>).value)).toEqual(['ok']);
+  });
+
+  it('a nested request for a lock its callback holds is refused (ERR_LOCK_RECURSIVE), not granted by the session', async () => {
+    const a = locks();
+    await a.request('n', async () => {
+      const e = await a.request('n', () => 1).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(LockError);
+      expect((e as LockError).code).toBe('ERR_LOCK_RECURSIVE');
+      expect(await a.request('n', { ifAvailable: true }, (l) => l)).toBeNull();
+      // Another name is fine, on the same session.
+      expect(await a.request('n2', () => 2)).toBe(2);
+    });
+  });
+
+  it('a name whose key is registered to another name is refused (ERR_LOCK_KEY_COLLISION), nothing stays held', async () => {
+    const a = locks({ namespace: 'collide' });
+    await a.request('warm-up', () => {}); // creates the table
+    await server.admin.query('INSERT INTO sablock_fence (key, name) VALUES ($1, $2)', [keyOf('collide', 'victim').toString(), 'squatter']);
+    const e = await a.request('victim', () => 1).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(LockError);
+    expect((e as LockError).code).toBe('ERR_LOCK_KEY_COLLISION');
+    expect((e as Error).message).toContain('squatter');
+  });
+});
+
+describe('primitives', () => {
+  it('mutex: lockAsync guard with token and signal, await using, tryLock, withLockAsync, unlock()', async () => {
+    const a = locks();
+    const b = locks();
+    const m = a.mutex('m');
+    const mb = b.mutex('m');
+    let first: bigint;
+    {
+      await using g = await m.lockAsync();
+      first = g.token;
+      expect(g.held).toBe(true);
+      expect(await mb.tryLock()).toBeNull();
+      expect(await mb.tryLockAsync(50)).toBeNull();
+      await expect(mb.lockAsync({ timeout: 50 })).rejects.toBeInstanceOf(TimeoutError);
+    }
+    const g2 = await mb.tryLock(1000);
+    expect(g2).not.toBeNull();
+    expect(g2!.token > first).toBe(true);
+    await mb.unlock();
+    expect(g2!.held).toBe(false);
+    await expect(mb.unlock()).rejects.toMatchObject({ code: 'ERR_LOCK_NOT_OWNER' });
+    expect(await m.withLockAsync(async (g) => g.token > first)).toBe(true);
+    // The mutex and request() are the same lock.
+    await a.request('m', async () => {
+      expect(await mb.tryLock()).toBeNull();
+    });
+  });
+
+  it('rwlock: readers share, a writer excludes them', async () => {
+    const a = locks();
+    const b = locks();
+    const ra = a.rwlock('rw2');
+    const rb = b.rwlock('rw2');
+    const r1 = await ra.readLockAsync();
+    const r2 = await rb.readLockAsync();
+    expect(r1.mode).toBe('shared');
+    expect(await rb.tryWriteLock()).toBeNull();
+    await ra.readUnlock();
+    await r2.unlock();
+    const w = await rb.writeLockAsync({ timeout: 2000 });
+    expect(await ra.tryReadLock()).toBeNull();
+    await rb.writeUnlock();
+    expect(w.held).toBe(false);
+    expect(await ra.withReadLockAsync(() => 'r')).toBe('r');
+    expect(await ra.withWriteLockAsync(() => 'w')).toBe('w');
+  });
+
+  it('semaphore: never over its permits, weighted acquire, FIFO for a large request, release(n)', async () => {
+    const a = locks();
+    const b = locks();
+    const sa = a.semaphore('sem', 3);
+    const sb = b.semaphore('sem', 3);
+    const g1 = await sa.acquireAsync(2);
+    expect(g1.permits).toBe(2);
+    const g2 = await sb.acquireAsync(1);
+    expect(await sb.tryAcquire(1)).toBeNull();
+    // A large request queues; a small one behind it does not overtake it.
+    const big = sb.acquireAsync(3, { timeout: 5000 });
+    await sleep(100);
+    const small = sa.tryAcquire(1, 100);
+    await g2.release();
+    expect(await small).toBeNull();
+    await sa.release(2);
+    const gBig = await big;
+    expect(gBig.permits).toBe(3);
+    expect(gBig.token > g1.token).toBe(true);
+    await sb.release(1);
+    expect(gBig.permits).toBe(2);
+    await gBig.release();
+    // Counting under contention: never more than 3 inside.
+    let inside = 0;
+    let most = 0;
+    await Promise.all(
+      Array.from({ length: 9 }, (_, i) =>
+        (i % 2 ? sa : sb).withPermitsAsync(1, async () => {
+          inside++;
+          most = Math.max(most, inside);
+          await sleep(30);
+          inside--;
+        }, { timeout: 10_000 }),
+      ),
+    );
+    expect(most).toBe(3);
+    expect(() => b.semaphore('sem', 0)).toThrow(RangeError);
+    await expect(b.semaphore('sem', 4).acquireAsync(1)).rejects.toThrow(/has 3 permits/);
+    await expect(sa.acquireAsync(4)).rejects.toBeInstanceOf(RangeError);
+  });
+});
+
+describe('hooks', () => {
+  it('events on the sablock:* channels and lockcheck ordering, as for in-process locks', async () => {
+    const a = locks({ name: 'pgtest' });
+    const b = locks({ name: 'pgtest' });
+    const seen: string[] = [];
+    const on = (ch: string) => (m: unknown) => seen.push(`${ch}:${(m as { name: string }).name}`);
+    const handlers = ['acquire', 'contended', 'release', 'timeout'].map((c) => [`sablock:${c}`, on(c)] as const);
+    for (const [c, h] of handlers) subscribe(c, h);
+    try {
+      await a.request('ev', async () => {
+        await b.request('ev', { timeout: 50 }, () => {}).catch(() => {});
+      });
+    } finally {
+      for (const [c, h] of handlers) unsubscribe(c, h);
+    }
+    expect(seen).toEqual(['acquire:pgtest:ev', 'timeout:pgtest:ev', 'release:pgtest:ev']);
+
+    const reports: { kind: string; locks: string[] }[] = [];
+    lockcheck.enable({ onViolation: (r) => void reports.push(r) });
+    try {
+      await a.request('o1', () => a.request('o2', () => {}));
+      await a.request('o2', () => a.request('o1', () => {}));
+    } finally {
+      lockcheck.disable?.();
+    }
+    expect(reports.some((r) => r.kind === 'lock-order' && r.locks.includes('pgtest:o1') && r.locks.includes('pgtest:o2'))).toBe(true);
+  });
+});
+
+describe('bad input', () => {
+  it('names, options, a closed manager: clear errors, nothing left on the server', async () => {
+    const a = locks();
+    const cb = () => 1;
+    await expect(a.request(Symbol('x') as unknown as string, cb)).rejects.toBeInstanceOf(TypeError);
+    await expect(a.request('-reserved', cb)).rejects.toMatchObject({ name: 'NotSupportedError' });
+    await expect(a.request('nul\0', cb)).rejects.toBeInstanceOf(TypeError);
+    await expect(a.request('x', { mode: 'upgrade' as 'shared' }, cb)).rejects.toThrow(/options.mode/);
+    await expect(a.request('x', { timeout: -1 }, cb)).rejects.toBeInstanceOf(RangeError);
+    await expect(a.request('x', { timeout: 'soon' as unknown as number }, cb)).rejects.toBeInstanceOf(TypeError);
+    await expect(a.request('x', { signal: {} as AbortSignal }, cb)).rejects.toThrow(/options.signal/);
+    await expect(a.request('x', { steal: true }, cb)).rejects.toMatchObject({ name: 'NotSupportedError' });
+    await expect(a.request('x', { ifAvailable: true, timeout: 10 }, cb)).rejects.toMatchObject({ name: 'NotSupportedError' });
+    await expect(a.request('x', 5 as unknown as object, cb)).rejects.toBeInstanceOf(TypeError);
+    await expect(a.request('x', {}, 'nope' as unknown as () => void)).rejects.toBeInstanceOf(TypeError);
+    expect(() => a.mutex(42 as unknown as string)).toThrow(TypeError);
+    expect(() => a.semaphore('s', 1.5)).toThrow(RangeError);
+    expect(() => createLocks({} as { connectionString: string })).toThrow(/connectionString/);
+    expect(() => createLocks({ connectionString: server.connectionString }, { lease: 10 })).toThrow(RangeError);
+    expect(() => createLocks({ connectionString: server.connectionString }, { lease: 1000, heartbeat: 600 })).toThrow(/heartbeat/);
+    expect(() => createLocks({ connectionString: server.connectionString }, { table: 'x; DROP TABLE y' })).toThrow(RangeError);
+    // A wrong server: a clear connection error, bounded.
+    const bad = createLocks({ connectionString: `postgres://postgres:wrong@127.0.0.1:${server.port}/postgres` });
+    await expect(bad.request('x', cb)).rejects.toMatchObject({ code: 'ERR_LOCK_CONNECTION' });
+    await bad.close();
+    // Closed: new requests and waiting ones fail with ERR_LOCK_CLOSED; held ones are let go.
+    const c = locks();
+    const waitGate = locks();
+    let held!: AbortSignal;
+    const holding = c.request('cl', async (lock) => {
+      held = lock!.signal;
+      await new Promise((r) => lock!.signal.addEventListener('abort', r));
+    });
+    await until('held', () => held !== undefined);
+    const waiting = waitGate.request('cl', () => 1);
+    await until('queued', async () => (await server.advisoryLocks()).some((l) => !l.granted));
+    await waitGate.close();
+    await expect(waiting).rejects.toMatchObject({ code: 'ERR_LOCK_CLOSED' });
+    await c.close();
+    expect(held.aborted).toBe(true);
+    await expect(holding).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(c.request('cl', cb)).rejects.toMatchObject({ code: 'ERR_LOCK_CLOSED' });
+    await expect(c.query()).rejects.toMatchObject({ code: 'ERR_LOCK_CLOSED' });
+  });
+});
