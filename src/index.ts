@@ -69,11 +69,9 @@ export { SeqLock, type SeqLockOptions, type SeqLockHandle } from './seqlock.js';
 export { isThreadDead, ROBUST_SLICE_MS } from './core/owner-death.js';
 
 // Web Locks (W3C `navigator.locks`) across every worker, on the lock manager: docs/web-locks.md.
+export { locks, WebLocks, WEB_LOCKS_ENV_KEY } from './web-locks.js';
 export {
-  locks,
-  WebLocks,
   WebLock,
-  WEB_LOCKS_ENV_KEY,
   type WebLockMode,
   type WebLockRequestOptions,
   type WebLockInfo,
@@ -82,4 +80,4 @@ export {
   type WebLocksOptions,
   type WebLocksHandle,
   type WebLockCallback,
-} from './web-locks.js';
+} from './web-locks-request.js';

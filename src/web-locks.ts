@@ -52,18 +52,6 @@ import {
   type WebLocksSnapshot,
 } from './web-locks-request.js';
 
-export {
-  WebLock,
-  type WebLockCallback,
-  type WebLockInfo,
-  type WebLockMode,
-  type WebLockRequestOptions,
-  type WebLocksHandle,
-  type WebLocksOptions,
-  type WebLocksShape,
-  type WebLocksSnapshot,
-} from './web-locks-request.js';
-
 const W_STEAL = 1;
 const HEADER_BYTES = 64;
 /** Named-lock objects kept for the verifier and stats (per name); cleared beyond this. */

@@ -35,16 +35,8 @@ export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
-/** Resolves to 'pending' if `p` has not settled by the next macrotask. */
-export async function state(p: Promise<unknown>): Promise<'pending' | 'fulfilled' | 'rejected'> {
-  let s: 'pending' | 'fulfilled' | 'rejected' = 'pending';
-  p.then(
-    () => (s = 'fulfilled'),
-    () => (s = 'rejected'),
-  );
-  await sleep(0);
-  return s;
-}
+/** Resolves to 'pending' if `p` has not settled by the next macrotask (the harness's). */
+export { state } from '../harness/expect.js';
 
 /** Resolves once `cond()` holds (polled every 2 ms); rejects after `ms` naming `what`. */
 export async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
