@@ -70,6 +70,11 @@ export interface CheckingRequest {
   r: number;
   /** The mode this request waits for (the record's R_WAIT − 1, or another request's mode). */
   mode: number;
+  /**
+   * A blocking request without a queue slot (ticket 0) sets no R_BLOCKS: the owner id of the
+   * thread it stops, so the search knows that thread's tasks cannot run (0: none).
+   */
+  blocks?: number;
 }
 
 /**
@@ -103,6 +108,8 @@ export function findCycle(
     });
   }
   if (t.field(req.r, R_WAIT) === 0) return null;
+  // A stopped thread the table does not show: the checking request's own, blocking without a slot.
+  if (req.blocks !== undefined && req.blocks !== 0 && !stopped.has(req.blocks)) stopped.set(req.blocks, { e: req.e, r: req.r });
 
   // The edges of one request (record w.r's owner, `mode`, at w.r's FIFO position).
   const blockersOf = (w: Waiting, mode = t.field(w.r, R_WAIT) - 1): DeadlockEdge[] => {

@@ -262,6 +262,8 @@ export class Requests {
     const L = plan.locks[i]!;
     const mode = plan.modes[i]!;
     if (pd.ticket === 0) {
+      // releaseAll(owner) ran meanwhile: a retry would hold for a released owner, for good.
+      if (plan.state.closed) throw releasedWhileWaiting(plan);
       // Retry from scratch (see #attempt), strong counter and transfer included.
       const again = this.attemptCounted(L, mode, plan, false);
       if (again === GRANTED) {
@@ -298,7 +300,14 @@ export class Requests {
       return true;
     }
     if (!t.isWaiting(pd.e, pd.r, plan.owner, pd.ticket)) {
-      if (this.stealable && plan.state.home !== 0 && !plan.state.closed) {
+      if (plan.state.closed) throw releasedWhileWaiting(plan);
+      if (this.#handedUnheard(pd, plan.owner, mode)) {
+        // Handed over, and another request of this owner queued on the record before we polled
+        // (its ticket replaced ours): the record holds our grant (table.ts invariant 7).
+        noteShared(L, mode);
+        return true;
+      }
+      if (this.stealable && plan.state.home !== 0) {
         // Web Locks: an async task's request handed over by a release and then stolen before it
         // heard (its record went with the steal): it was granted; the hold is gone already, so
         // its release finds nothing, and Web Locks tells its caller of the steal.
@@ -319,6 +328,18 @@ export class Requests {
     return true;
   }
 
+  /**
+   * A queued request whose wait is gone (not waiting, ticket not ours) while its owner is still
+   * open: was it handed over, its ticket then replaced by another request of the owner queueing on
+   * the same record? Then the record (still the owner's, on this entry) holds the mode. A queued
+   * request's mode was never held by its own record (a request for a held mode is granted at once:
+   * an owner never conflicts with itself), so a count there is this grant. Caller holds the lock.
+   */
+  #handedUnheard(pd: Pending, owner: number, mode: number): boolean {
+    const t = this.t;
+    return t.field(pd.r, R_OWNER) === owner && t.entryOf(pd.r) === pd.e && t.count(pd.r, mode) > 0;
+  }
+
   /** Withdraws a queued request (timeout, abort); wakes the waiters behind it. */
   abandon(plan: Plan, i: number, pd: Pending): void {
     if (pd.ticket === 0) return;
@@ -331,7 +352,7 @@ export class Requests {
         // Leaving the queue may unblock the waiters behind us (invariant 5).
         t.bump(pd.e);
         t.tidy(pd.e, pd.r);
-      } else if (t.handedTo(pd.e, pd.r, plan.owner, pd.ticket)) {
+      } else if (t.handedTo(pd.e, pd.r, plan.owner, pd.ticket) || (!plan.state.closed && this.#handedUnheard(pd, plan.owner, plan.modes[i]!))) {
         // A release granted it while we gave up (invariant 7): give it back (ungrant wakes and
         // hands over to the waiters behind us).
         t.ungrant(pd.e, pd.r, plan.modes[i]!, 1);

@@ -825,9 +825,17 @@ export class LockTable {
     }
     if (waiting === undefined) return;
     if (waiting.length > 1) waiting.sort((x, y) => (a[this.r(x) + R_TICKET]! - a[this.r(y) + R_TICKET]!) | 0);
+    // One pass in ticket order, the grant rule (invariant 4) with the earlier waiters' modes
+    // gathered as it goes (`ahead`: those still waiting), instead of a walk of the queue per waiter.
+    let ahead = 0;
     for (const r of waiting) {
-      const mode = a[this.r(r) + R_WAIT]! - 1;
-      if (!this.grantable(e, r, mode)) continue;
+      const w = this.r(r);
+      const mode = a[w + R_WAIT]! - 1;
+      const conversion = a[w + R_HOLD] !== 0; // goes first: checked against holders only
+      if (conflicts(mode, this.othersHeld(e, r)) || (!conversion && conflicts(mode, ahead))) {
+        ahead |= 1 << mode;
+        continue;
+      }
       // Its queued unit of the strong counter passes to the hold (invariant 6).
       this.dequeue(e, r, true);
       this.grant(e, r, mode);

@@ -116,7 +116,7 @@ function checkDeadlock(rq: Requests, plan: Plan, i: number, pd: Pending): boolea
       const r = pd.r;
       if (t.field(r, R_OWNER) !== plan.owner || t.entryOf(r) !== pd.e || t.field(r, R_WAIT) === 0) return false;
       if (t.grantable(pd.e, r, mode)) return false; // the next poll takes it
-      edges = findCycle(t, plan.owner, { e: pd.e, r, mode }, (e) => entryName(t, e));
+      edges = findCycle(t, plan.owner, { e: pd.e, r, mode, blocks: plan.blocks }, (e) => entryName(t, e));
       // The victim has no queue slot to leave (and gave its strong-counter unit back already).
     } else {
       if (rq.grantQueued(plan, L, mode, pd)) return true;

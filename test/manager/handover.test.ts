@@ -1,0 +1,107 @@
+/**
+ * The hand-over (table.ts invariant 7: a release grants the waiters it made grantable) against the
+ * other requests of the same owner (review of 2026-12-05): a handed-over request whose record is
+ * queued again by its owner before it heard still gets its grant, and one that gives up then gives
+ * it back; a ticket-0 request in flight during releaseAll fails instead of holding for a released
+ * owner; a blocking ticket-0 request whose thread's task holds the resource is a deadlock.
+ * Each case ends with an empty table and another owner able to take X.
+ */
+import { Worker } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DeadlockError, LockManager, type ResourceLock } from '../../src/index.js';
+
+const FIXTURE = new URL('../fixtures/manager/hold-x.mjs', import.meta.url);
+const workers: Worker[] = [];
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.terminate()));
+});
+
+type Outcome = { ok: true; h: ResourceLock } | { ok: false; e: Error & { code?: string } };
+const outcome = (p: Promise<ResourceLock>): Promise<Outcome> =>
+  p.then(
+    (h) => ({ ok: true as const, h }),
+    (e: Error) => ({ ok: false as const, e }),
+  );
+
+/** A worker holding X on ['r']; `release()` makes it let go and returns once it has (blocking this thread meanwhile). */
+function holder(lm: LockManager): { release(): void } {
+  const ctl = new Int32Array(new SharedArrayBuffer(4));
+  workers.push(new Worker(FIXTURE, { workerData: { handle: lm.handle, ctl } }));
+  const until = Date.now() + 10_000;
+  while (Atomics.load(ctl, 0) !== 1 && Date.now() < until) Atomics.wait(ctl, 0, 0, 50);
+  expect(Atomics.load(ctl, 0)).toBe(1);
+  return {
+    release() {
+      Atomics.store(ctl, 0, 2);
+      Atomics.notify(ctl, 0); // tell the worker to release
+      const end = Date.now() + 10_000;
+      while (Atomics.load(ctl, 0) !== 3 && Date.now() < end) Atomics.wait(ctl, 0, 2, 50);
+      expect(Atomics.load(ctl, 0)).toBe(3);
+    },
+  };
+}
+
+function expectEmptyAndFree(lm: LockManager): void {
+  expect(lm.query().resources.filter((r) => r.holders.length + r.waiters.length > 0)).toEqual([]);
+  const other = lm.tryAcquire(['r'], 'X');
+  expect(other).not.toBeNull();
+  other!.release();
+}
+
+describe('hand-over and the same owner’s other requests', () => {
+  it.each(['polls', 'gives up'] as const)(
+    'a request handed S whose owner queues X on the record before it heard: it %s correctly, nothing leaks',
+    async (how) => {
+      const lm = new LockManager({ deadlockTimeout: 100_000 });
+      const x = holder(lm);
+      const O = lm.newOwner();
+      const ac = new AbortController();
+      const A = outcome(lm.acquireAsync(['r'], 'S', { owner: O, timeout: 3000, signal: ac.signal }));
+      const Q = outcome(lm.acquireAsync(['r'], 'S', { timeout: 3000 })); // another owner waits S too
+      x.release(); // hands S to A and Q; this thread has not run since, so A has not heard
+      const B = outcome(lm.acquireAsync(['r'], 'X', { owner: O, timeout: 1000 })); // queued: Q holds S
+      if (how === 'gives up') ac.abort(new Error('stop'));
+      const a = await A;
+      if (how === 'polls') expect(a.ok ? 'granted' : `${a.e.code}: ${a.e.message}`).toBe('granted');
+      else expect(a.ok ? 'granted' : a.e.message).toBe('stop');
+      const q = await Q;
+      expect(q.ok).toBe(true);
+      if (q.ok) q.h.release();
+      const b = await B;
+      if (a.ok) a.h.release();
+      if (b.ok) b.h.release();
+      expectEmptyAndFree(lm);
+    },
+  );
+
+  it('a ticket-0 request in flight during releaseAll(owner) fails and leaves nothing held', async () => {
+    const lm = new LockManager({ deadlockTimeout: 100_000 });
+    const x = holder(lm);
+    const O = lm.newOwner();
+    const A = outcome(lm.acquireAsync(['r'], 'X', { owner: O, timeout: 3000 })); // queued, with a ticket
+    const B = outcome(lm.acquireAsync(['r'], 'S', { owner: O, timeout: 3000 })); // same owner: ticket 0
+    await new Promise((r) => setTimeout(r, 20));
+    expect(lm.releaseAll(O)).toBeGreaterThan(0);
+    const a = await A;
+    expect(a.ok ? 'granted' : a.e.code).toBe('ERR_LOCK_STATE');
+    x.release();
+    const b = await B;
+    expect(b.ok ? 'granted' : b.e.code).toBe('ERR_LOCK_STATE');
+    expectEmptyAndFree(lm);
+  });
+
+  it('a blocking request without a queue slot, whose thread’s task holds the resource, is reported as a deadlock', async () => {
+    const lm = new LockManager({ deadlockTimeout: 50 });
+    const O = lm.newOwner();
+    const task = await lm.acquireAsync(['r'], 'S'); // an async task of this thread holds S
+    const twin = outcome(lm.acquireAsync(['r'], 'X', { owner: O, timeout: 5000 })); // O already queued
+    const t0 = performance.now();
+    // This thread stops; the task cannot release: a cycle the table shows only through this request.
+    expect(() => lm.acquire(['r'], 'X', { owner: O, timeout: 3000 })).toThrow(DeadlockError);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    task.release();
+    const t = await twin;
+    if (t.ok) t.h.release();
+    expectEmptyAndFree(lm);
+  });
+});
