@@ -36,12 +36,15 @@ const bareKey = (name) => {
   return h.toString();
 };
 
+const mutexes = new Map();
+
 /** One acquire+release of `impl`; `inside(token)` runs while held. */
 async function once(impl, name, inside) {
   if (impl === 'request') {
     await locks.request(name, (lock) => inside(lock.token));
   } else if (impl === 'mutex') {
-    const m = locks.mutex(name);
+    let m = mutexes.get(name);
+    if (!m) mutexes.set(name, (m = locks.mutex(name)));
     const g = await m.lockAsync();
     inside(g.token);
     await m.unlock();
