@@ -5,7 +5,7 @@
  *
  *   npm run bench [-- options]
  *   --quick                 short run (~1 min on an idle machine): 3 rounds × 80 ms, one scenario per suite, threads 1, cores, 4×cores
- *   --suites a,b            suites to run (default all: uncontended,exclusive,rwlock,seqlock,manager,lockcheck,wakeup,weblocks)
+ *   --suites a,b            suites to run (default all: uncontended,exclusive,rwlock,seqlock,manager,lockcheck,wakeup,weblocks,postgres)
  *   --impls a,b             sablock rows to keep (e.g. Mutex,RWLock); references stay unless --no-refs
  *   --no-refs               drop the JS and C reference rows
  *   --no-c                  skip the C references
@@ -34,7 +34,7 @@ import { addRatios, consoleTable, markdown, svgChart } from './lib/report.mjs';
 import { evaluateTargets } from './lib/targets.mjs';
 import { runOnLine } from './lib/node-line.mjs';
 
-const SUITE_IDS = ['uncontended', 'exclusive', 'rwlock', 'seqlock', 'manager', 'lockcheck', 'wakeup', 'weblocks'];
+const SUITE_IDS = ['uncontended', 'exclusive', 'rwlock', 'seqlock', 'manager', 'lockcheck', 'wakeup', 'weblocks', 'postgres'];
 /** Suites that run only when named in --suites. */
 const EXTRA_SUITES = ['selftest'];
 
@@ -110,7 +110,7 @@ const suites = [];
 const tables = [];
 for (const id of cfg.suites) {
   const suite = (await import(`./suites/${id}.mjs`)).default;
-  suites.push({ id: suite.id, title: suite.title, footnote: suite.footnote });
+  suites.push({ id: suite.id, title: suite.title, footnote: suite.footnote, measure: suite.measure });
   for (const t of suite.plan(cfg)) {
     t.suite = suite.id;
     t.rows = t.rows.filter((r) => keepRow(r));
@@ -119,6 +119,8 @@ for (const id of cfg.suites) {
 }
 
 function familyOf(r) {
+  // Rows a suite measures itself (kind 'suite') say their family.
+  if (r.family) return r.family;
   if (r.kind === 'micro') return r.micro.startsWith('js-') || ['floor', 'seq-floor', 'async-mutex', 'v8-mutex', 'node-locks'].includes(r.micro) ? 'ref' : 'sablock';
   if (r.kind === 'c') return 'c';
   const f = IMPLS[r.impl].family;
@@ -332,6 +334,11 @@ for (const suite of suites) {
   for (const [key, entries] of groups) {
     const [impl, workload, threads] = key.split('|');
     await runWorkerGroup(impl, workload, Number(threads), entries);
+  }
+  // Rows of kind 'suite': the suite measures them itself (its own server, processes, …).
+  const selfMeasured = own.map((t) => ({ ...t, rows: t.rows.filter((r) => r.kind === 'suite') })).filter((t) => t.rows.length);
+  if (selfMeasured.length) {
+    await suite.measure(selfMeasured, { cfg, progress, finishRow, rowDone: () => doneRows++ });
   }
   for (const table of own) {
     addRatios(table);

@@ -42,6 +42,22 @@ function webLocksTargets(tables, v) {
   return out;
 }
 
+/**
+ * sablock/postgres (issue 16) against bare advisory locks on the same server, same run. Disjoint
+ * names scale with the processes up to the cores: the most processes measured that the cores can
+ * run at once, against one process, at 0.8 × the ideal.
+ */
+function postgresTargets(tables, v, cpus) {
+  const out = [];
+  out.push(ratioTarget('postgres: request() acquire+release ≤ 1.2× a bare pg_advisory_lock/unlock pair (cost)', v('postgres/roundtrip', 'request()'), v('postgres/roundtrip', 'bare pair'), '<=', 1.2));
+  out.push(ratioTarget('postgres: mutex().lockAsync()+unlock ≤ 1.2× a bare pg_advisory_lock/unlock pair (cost)', v('postgres/roundtrip', 'mutex().lockAsync()+unlock'), v('postgres/roundtrip', 'bare pair'), '<=', 1.2));
+  const measured = tables.filter((t) => t.suite === 'postgres' && t.scenario === 'disjoint').map((t) => t.threads);
+  const n = Math.max(0, ...measured.filter((x) => x > 1 && x <= cpus));
+  const bound = 0.8 * (n || Math.min(2, cpus));
+  out.push(ratioTarget(`postgres, disjoint names: request(), ${n || 'cores'} processes ≥ ${bound.toFixed(1)}× one process (throughput)`, n ? v(`postgres/disjoint/p${n}`, 'request()') : null, v('postgres/disjoint/p1', 'request()'), '>=', bound));
+  return out;
+}
+
 export function evaluateTargets(tables, { cpus, threads }) {
   const v = (k, l) => val(tables, k, l);
   const out = [];
@@ -77,5 +93,6 @@ export function evaluateTargets(tables, { cpus, threads }) {
   out.push(ratioTarget('lock-order checker off: Mutex ≤ 1.02× the lock without hooks (cost)', v('lockcheck/uncontended', 'Mutex (checker off)'), v('lockcheck/uncontended', 'Mutex (build without hooks)'), '<=', 1.02));
   out.push(ratioTarget('lock-order checker on (warn): Mutex ≤ 5× checker off (cost)', v('lockcheck/uncontended', 'Mutex (checker on)'), v('lockcheck/uncontended', 'Mutex (checker off)'), '<=', 5));
   out.push(...webLocksTargets(tables, v));
+  out.push(...postgresTargets(tables, v, cpus));
   return out;
 }

@@ -254,7 +254,7 @@ export class PgLocks {
     this.#cfg = cfg;
     this.name = cfg.name;
     this.clientId = cfg.clientId;
-    this.#sql = statements(cfg.table);
+    this.#sql = statements(cfg.table, cfg.sequence);
     this.#settings = sessionSettings({ lease: cfg.lease, checkInterval: cfg.checkInterval, applicationName: `sablock:${cfg.clientId}` });
   }
 
@@ -584,7 +584,7 @@ export class PgLocks {
       // A caller's pool gets its connection back reset: set again next time.
       if (this.#ownPool) this.#configured.set(client, pid);
     }
-    const s = new Session(client, pid, { lease: this.#cfg.lease, heartbeat: this.#cfg.heartbeat, reset: this.#ownPool ? undefined : RESET_SETTINGS });
+    const s = new Session(client, pid, { lease: this.#cfg.lease, heartbeat: this.#cfg.heartbeat, reset: this.#ownPool ? undefined : RESET_SETTINGS, prepare: this.#ownPool });
     this.#sessions.add(s);
     s.onLost(() => this.#sessions.delete(s));
     const unref = s.unref.bind(s);

@@ -20,9 +20,9 @@ export interface PgLocksOptions {
   checkInterval?: number;
   /** Prefix hashed with every name into its 64-bit advisory-lock key (separates applications on one database). Default `'sablock'`. */
   namespace?: string;
-  /** The fence table (`name` or `schema.name`): key → name registry and fencing tokens. Default `'sablock_fence'`. */
+  /** The fence table (`name` or `schema.name`): key → name registry; the tokens come from the sequence `<table>_token_seq` beside it. Default `'sablock_fence'`. */
   table?: string;
-  /** Create the fence table if it is missing (off: your migrations create it, see docs/postgres.md). Default true. */
+  /** Create the fence table and its token sequence if missing (off: your migrations create them, see docs/postgres.md). Default true. */
   setup?: boolean;
   /** With `{ connectionString }`: most connections of the pool created for it (one per held or waiting lock). Default 10. */
   poolSize?: number;
@@ -38,6 +38,8 @@ export interface PgLocksConfig {
   checkInterval: number;
   namespace: string;
   table: string;
+  /** The token sequence: the fence table's name + `_token_seq`, in its schema. */
+  sequence: string;
   setup: boolean;
   poolSize: number;
   semaphorePoll: number;
@@ -94,6 +96,7 @@ export function parseOptions(options: unknown): PgLocksConfig {
     checkInterval: ms(o, 'checkInterval', 1000, 1),
     namespace: str(o, 'namespace', 'sablock'),
     table: parts.map((p) => `"${p}"`).join('.'),
+    sequence: [...parts.slice(0, -1), `${parts[parts.length - 1]!}_token_seq`].map((p) => `"${p}"`).join('.'),
     setup,
     poolSize,
     semaphorePoll: ms(o, 'semaphorePoll', 1000, 1),

@@ -1,20 +1,51 @@
 /**
  * Every statement `sablock/postgres` sends, in one place. Keys are bigint parameters (`$n::bigint`,
  * sent as decimal text); names, tokens and timeouts are parameters too: nothing user-supplied is
- * spliced into SQL text except the fence table's identifier, checked by `options.ts`.
+ * spliced into SQL text except the fence table's and sequence's identifiers, checked by `options.ts`.
  *
  * ## Why one statement per grant
- * A grant is one statement: the advisory lock and the fence-token increment, in that order, in one
- * implicit transaction. The lock is taken in a `MATERIALIZED` CTE that the `UPDATE` joins, so the
- * row is only updated once the lock is held. The statement's snapshot is taken before a blocking
- * wait, but an `UPDATE` under READ COMMITTED re-reads the newest committed version of a row that
- * changed meanwhile (EvalPlanQual), so `token + 1` is computed from the previous holder's token.
- * The update also checks the name stored for the key: a different name there (a 64-bit hash
- * collision) makes the token come back NULL, and the grant is undone (`locks.ts`).
+ * A grant is one statement, one implicit transaction, one round trip: the advisory lock, then the
+ * fencing token. The lock is taken in a `MATERIALIZED` CTE that the token's CTE reads, so the token
+ * is drawn only once the lock is held. The token's CTE also checks the name stored for the key: a
+ * different name there (a 64-bit hash collision) makes the token come back NULL, and the grant is
+ * undone (`locks.ts`).
+ *
+ * ## Where the token comes from
+ * `nextval()` of one sequence for every name (`<table>_token_seq`, CACHE 1). Its invariants:
+ * 1. Larger with every grant of a name: nextval hands out increasing values in the order it is
+ *    called, across sessions (CACHE 1: no session keeps a block of values of its own); a grant
+ *    calls it after its lock is held, so after every earlier grant of that name called it.
+ * 2. Never handed out twice, crash or not, once the value is durable. nextval is not rolled back
+ *    and writes WAL only every 32 values (and on the first call after a checkpoint), logging the
+ *    sequence 32 values ahead; the call that logs takes an xid, so its transaction's commit
+ *    waits for the WAL flush. The 31 calls after it write nothing and commit without a flush.
+ * 3. A value is durable once the WAL that logged the sequence past it is flushed.
+ *    CORRECTNESS: a call that does not log may return a value covered by another session's log
+ *    record that is not flushed yet (that session is still committing). A crash then would
+ *    replay the sequence back below the value, and hand it out again. So the statement reads
+ *    the WAL insert position after nextval and the flush position after that: if everything
+ *    inserted so far is flushed, the record covering the value is; if not, it rewrites the
+ *    name's fence row (`token` = this token), which gives the transaction an xid and WAL, so its
+ *    commit flushes everything before its commit record, that record included, before the
+ *    grant is answered. On a server with nothing else writing, only the calls that log pay a flush.
+ *    (A transaction with only an xid, `pg_current_xact_id()`, would commit without one.)
  *
  * Session-level advisory locks ignore transaction rollback, so whenever a grant statement fails
  * after it may have taken the lock, the caller unlocks the key explicitly.
  */
+import { createHash } from 'node:crypto';
+
+const names = new Map<string, string>();
+
+/** The prepared-statement name of `text`: one per distinct text (tables differ), stable per process. */
+export function statementName(text: string): string {
+  let n = names.get(text);
+  if (n === undefined) {
+    n = `sablock_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+    names.set(text, n);
+  }
+  return n;
+}
 
 /** Advisory-lock function names by mode. */
 function fn(base: 'lock' | 'try' | 'unlock', shared: boolean): string {
@@ -22,9 +53,23 @@ function fn(base: 'lock' | 'try' | 'unlock', shared: boolean): string {
   return `${name}${shared ? '_shared' : ''}`;
 }
 
+/**
+ * The token CTEs of a grant, after the lock CTE(s): `n` draws the token when `cond` holds and the
+ * key's row names `name` (invariant 1), `d` reads whether the WAL is flushed past it, `u` forces the
+ * flush when it is not (invariant 3). `n` must be read by the statement after the lock is taken.
+ */
+function tokenCtes(table: string, sequence: string, key: string, name: string, cond: string): string {
+  return (
+    `n AS MATERIALIZED (SELECT nextval('${sequence}') AS token FROM ${table} f WHERE ${cond} AND f.key = ${key} AND f.name = ${name}), ` +
+    // insert position first, flush position second (arguments are evaluated left to right)
+    `d AS MATERIALIZED (SELECT pg_current_wal_insert_lsn() <= pg_current_wal_flush_lsn() AS flushed FROM n), ` +
+    `u AS (UPDATE ${table} f SET token = greatest(f.token, n.token) FROM n, d WHERE NOT d.flushed AND f.key = ${key})`
+  );
+}
+
 /** The statements for one fence table. */
 export interface Statements {
-  /** Creates the fence table (key → name, token, permits) if missing, under a setup lock. */
+  /** Creates the fence table (key → name, token, permits) and the token sequence if missing, under a setup lock. */
   setup: string;
   /** `$1` keys, `$2` names, `$3` permits (NULL for locks): registers each key's name; returns every row of those keys. */
   register: string;
@@ -46,24 +91,28 @@ export interface Statements {
   query: string;
 }
 
-export function statements(table: string): Statements {
+export function statements(table: string, sequence: string): Statements {
+  const tokens = (key: string, name: string, cond: string): string => tokenCtes(table, sequence, key, name, cond);
   return {
     setup:
       `BEGIN; SELECT pg_advisory_xact_lock(7306916604148215916); ` +
-      `CREATE TABLE IF NOT EXISTS ${table} (key bigint PRIMARY KEY, name text NOT NULL, token bigint NOT NULL DEFAULT 0, permits integer); COMMIT`,
+      `CREATE TABLE IF NOT EXISTS ${table} (key bigint PRIMARY KEY, name text NOT NULL, token bigint NOT NULL DEFAULT 0, permits integer); ` +
+      `CREATE SEQUENCE IF NOT EXISTS ${sequence} AS bigint CACHE 1 NO CYCLE; ` +
+      // A fence table from before the sequence counted tokens per name in its rows: start above them all.
+      `SELECT setval('${sequence}', t.m) FROM (SELECT max(token) AS m FROM ${table}) t, ${sequence} s WHERE t.m > s.last_value; COMMIT`,
     register:
       `WITH r AS (SELECT * FROM unnest($1::bigint[], $2::text[]) AS r(key, name)), ` +
       `ins AS (INSERT INTO ${table} (key, name, permits) SELECT key, name, $3::integer FROM r ON CONFLICT (key) DO NOTHING RETURNING key, name, permits) ` +
       `SELECT key::text, name, permits FROM ins UNION ALL SELECT t.key::text, t.name, t.permits FROM ${table} t WHERE t.key = ANY($1::bigint[])`,
     tryLock: (shared) =>
       `WITH l AS MATERIALIZED (SELECT ${fn('try', shared)}($1::bigint) AS got), ` +
-      `u AS (UPDATE ${table} f SET token = f.token + 1 FROM l WHERE l.got AND f.key = $1::bigint AND f.name = $2 RETURNING f.token) ` +
-      `SELECT l.got, (SELECT token::text FROM u) AS token FROM l`,
+      `${tokens('$1::bigint', '$2', '(SELECT got FROM l)')} ` +
+      `SELECT l.got, (SELECT token::text FROM n) AS token FROM l`,
     waitLock: (shared) =>
       `WITH c AS MATERIALIZED (SELECT set_config('lock_timeout', $3, true) AS s), ` +
       `l AS MATERIALIZED (SELECT true AS got FROM c, LATERAL (SELECT ${fn('lock', shared)}($1::bigint)) z), ` +
-      `u AS (UPDATE ${table} f SET token = f.token + 1 FROM l WHERE f.key = $1::bigint AND f.name = $2 RETURNING f.token) ` +
-      `SELECT (SELECT got FROM l) AS got, (SELECT token::text FROM u) AS token`,
+      `${tokens('$1::bigint', '$2', '(SELECT got FROM l)')} ` +
+      `SELECT (SELECT got FROM l) AS got, (SELECT token::text FROM n) AS token`,
     unlock: (shared) => `SELECT ${fn('unlock', shared)}($1::bigint) AS ok`,
     gateTry: `SELECT pg_try_advisory_lock($1::bigint) AS got`,
     gateWait:
@@ -72,8 +121,8 @@ export function statements(table: string): Statements {
     slots:
       // LIMIT stops the scan once enough slots were taken: no slot is locked beyond the need.
       `WITH g AS MATERIALIZED (SELECT k FROM unnest($1::bigint[]) AS k WHERE pg_try_advisory_lock(k) LIMIT $2), ` +
-      `u AS (UPDATE ${table} f SET token = f.token + 1 WHERE f.key = $3::bigint AND f.name = $4 AND (SELECT count(*) FROM g) >= $2 RETURNING f.token) ` +
-      `SELECT array(SELECT k::text FROM g) AS got, (SELECT token::text FROM u) AS token`,
+      `${tokens('$3::bigint', '$4', '(SELECT count(*) FROM g) >= $2')} ` +
+      `SELECT array(SELECT k::text FROM g) AS got, (SELECT token::text FROM n) AS token`,
     releaseSlots: `SELECT bool_and(pg_advisory_unlock(k)) AS ok, pg_notify($2, '') FROM unnest($1::bigint[]) AS k`,
     query:
       `SELECT l.pid, l.mode, l.granted, l.waitstart, f.name, a.application_name ` +

@@ -207,6 +207,36 @@ describe('request()', () => {
   });
 });
 
+describe('fencing tokens', () => {
+  it('come from one sequence: every grant of any name, mode or primitive draws a larger one; an older fence table\'s tokens are overtaken', async () => {
+    // A fence table from before the sequence: per-name counters in its rows, one far ahead.
+    await server.admin.query('CREATE TABLE old_fence (key bigint PRIMARY KEY, name text NOT NULL, token bigint NOT NULL DEFAULT 0, permits integer)');
+    await server.admin.query('INSERT INTO old_fence VALUES ($1, $2, 5000, NULL)', [keyOf('sablock', 'tok-a').toString(), 'tok-a']);
+    const m = locks({ table: 'old_fence' });
+    const seen: bigint[] = [];
+    const note = async (l: { token: bigint } | null) => void seen.push(l!.token);
+    await m.request('tok-a', note);
+    await m.request('tok-b', { mode: 'shared' }, note);
+    await m.mutex('tok-a').withLockAsync(note);
+    await m.semaphore('tok-s', 2).withPermitsAsync(1, note);
+    await m.request('tok-b', note);
+    expect(seen[0]! > 5000n).toBe(true);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]! > seen[i - 1]!).toBe(true);
+  });
+
+  it('need no superuser: a plain role with rights on the fence table and sequence takes locks (the WAL position functions are public)', async () => {
+    await locks().request('plain-setup', () => {}); // the fence table and sequence exist
+    await server.admin.query("CREATE ROLE plain LOGIN PASSWORD 'plain'");
+    await server.admin.query('GRANT SELECT, INSERT, UPDATE ON sablock_fence TO plain');
+    await server.admin.query('GRANT USAGE, SELECT ON SEQUENCE sablock_fence_token_seq TO plain');
+    const m = createLocks({ connectionString: server.connectionString.replace('postgres:sablock@', 'plain:plain@') }, { lease: 3000, setup: false });
+    managers.push(m);
+    const tokens: bigint[] = [];
+    for (let i = 0; i < 3; i++) await m.request('plain', (l) => void tokens.push(l!.token));
+    expect(tokens[2]! > tokens[0]!).toBe(true);
+  });
+});
+
 describe('primitives', () => {
   it('mutex: lockAsync guard with token and signal, await using, tryLock, withLockAsync, unlock()', async () => {
     const a = locks();
