@@ -111,6 +111,8 @@ export class LockRequest {
   lock: ResourceLock | undefined = undefined;
   /** Robbed by a steal: request() already rejected. */
   stolen = false;
+  /** Deferred grant: runs once this view's waiting requests up to this number have ended (web-locks.ts #start). */
+  after = 0;
   constructor(
     readonly name: string,
     readonly shared: boolean,

@@ -75,8 +75,10 @@ export class WebLocks extends Primitive {
   #armed = false;
   readonly #onSteal = (): void => this.#stolenCheck();
   readonly #named = new Map<string, NamedLock>();
-  /** This view's requests waiting in the manager, per name. */
-  readonly #waiting = new Map<string, number>();
+  /** This view's requests waiting in the manager, per name: their sequence numbers (`#waitSeq`). */
+  readonly #waiting = new Map<string, Set<number>>();
+  /** Numbers this view's waiting requests in the order they started waiting. */
+  #waitSeq = 0;
   /** Requests granted at once while earlier ones of this view for the same name still waited (see #start). */
   readonly #deferred = new Map<string, LockRequest[]>();
 
@@ -197,10 +199,13 @@ export class WebLocks extends Primitive {
     }
     if (lock !== null) {
       q.lock = lock;
-      if (this.#waiting.size > 0 && !q.steal && this.#waiting.has(q.name)) {
-        // Requests of this view for this name that were waiting were granted first (a grantable
-        // request never waits: the release handed them the lock, table.ts invariant 7) but have
-        // not heard yet: their callbacks go first, as the spec's queued tasks would.
+      const waiting = this.#waiting.size > 0 && !q.steal ? this.#waiting.get(q.name) : undefined;
+      if (waiting !== undefined) {
+        // Requests of this view for this name that were waiting ended first (a grantable
+        // request never waits: the release handed them the lock, table.ts invariant 7; or a steal
+        // took it from them) but have not heard yet: their callbacks go first, as the spec's
+        // queued tasks would. Only those: requests that start waiting later do not hold it back.
+        q.after = this.#waitSeq;
         const d = this.#deferred.get(q.name);
         if (d === undefined) this.#deferred.set(q.name, [q]);
         else d.push(q);
@@ -215,38 +220,48 @@ export class WebLocks extends Primitive {
       return;
     }
     if (named !== undefined && watching()) q.waitStart = now();
-    this.#waiting.set(q.name, (this.#waiting.get(q.name) ?? 0) + 1);
+    const seq = ++this.#waitSeq;
+    const w = this.#waiting.get(q.name);
+    if (w === undefined) this.#waiting.set(q.name, new Set([seq]));
+    else w.add(seq);
     this.#lm.acquireAsync(q.path, q.shared ? 'S' : 'X', q.wait).then(
       (l) => {
         q.lock = l;
         try {
           this.#granted(q);
         } finally {
-          this.#waitEnded(q.name);
+          this.#waitEnded(q.name, seq);
         }
       },
       (e: unknown) => {
         try {
           this.#gaveUp(q, e);
         } finally {
-          this.#waitEnded(q.name);
+          this.#waitEnded(q.name, seq);
         }
       },
     );
   }
 
-  /** A waiting request of this view for `name` ended: once none is left, run the grants deferred behind them. */
-  #waitEnded(name: string): void {
-    const n = this.#waiting.get(name)! - 1;
-    if (n > 0) {
-      this.#waiting.set(name, n);
-      return;
-    }
-    this.#waiting.delete(name);
+  /**
+   * The waiting request `seq` of this view for `name` ended: run the grants deferred behind it once
+   * every request that was waiting when they were deferred has ended (`after`: the last one).
+   */
+  #waitEnded(name: string, seq: number): void {
+    const w = this.#waiting.get(name)!;
+    w.delete(seq);
+    // Sets iterate in insertion order and seqs only grow: the first left is the oldest still waiting.
+    const oldest = w.size === 0 ? Infinity : (w.values().next().value as number);
+    if (w.size === 0) this.#waiting.delete(name);
     const d = this.#deferred.get(name);
     if (d === undefined) return;
-    this.#deferred.delete(name);
-    for (const q of d) queueMicrotask(() => this.#granted(q));
+    let k = 0;
+    while (k < d.length && d[k]!.after < oldest) k++;
+    if (k === 0) return;
+    const ready = k === d.length ? d : d.slice(0, k);
+    if (k === d.length) this.#deferred.delete(name);
+    else this.#deferred.set(name, d.slice(k));
+    for (const q of ready) queueMicrotask(() => this.#granted(q));
   }
 
   /** A waiting request ended without the lock (timeout, abort, capacity…). */

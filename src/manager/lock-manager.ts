@@ -325,14 +325,36 @@ export class LockManager extends Primitive {
   async acquireAsync(path: ResourcePath, mode: LockMode, options?: AcquireOptions): Promise<ResourceLock> {
     const plan = this.#plan(path, mode, options, 0, true);
     let i = 0;
+    let waiting: Pending | undefined;
+    let unwound = false;
+    const signal = plan.wait.signal;
+    // An abort gives back the levels already taken in the aborting turn, as waitAsync withdraws
+    // the waiting one: the thread that aborted may block on one of them next (it would wait for
+    // its own abandoned request). Not once the waiting level was granted (it goes on, and fails at
+    // the next level's check of the signal).
+    const onAbort =
+      signal === undefined
+        ? undefined
+        : (): void => {
+            if (waiting === undefined || waiting.granted === true || unwound) return;
+            unwound = true;
+            this.#unwind(plan, i);
+          };
+    if (onAbort !== undefined) signal!.addEventListener('abort', onAbort, { once: true });
     try {
       for (; i < plan.locks.length; i++) {
         const pd = this.#rq.startLevel(plan, i, false);
-        if (pd !== GRANTED) await waitAsync(this.#rq, plan, i, pd as Pending);
+        if (pd !== GRANTED) {
+          waiting = pd as Pending;
+          await waitAsync(this.#rq, plan, i, waiting);
+          waiting = undefined;
+        }
       }
     } catch (err) {
-      this.#unwind(plan, i);
+      if (!unwound) this.#unwind(plan, i);
       throw err;
+    } finally {
+      if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
     }
     return this.#finish(plan, mode);
   }

@@ -45,6 +45,10 @@ export interface Pending {
    * without, the entry's E_SEQ as read (SLEEPERS set) under the partition lock.
    */
   seq: number;
+  /** Set when its waiter took the grant (`Parking.won`): an abort no longer withdraws it. */
+  granted?: boolean;
+  /** Withdrawn by `abandon` (an abort withdraws at once; the parking loop's give-up then does nothing). */
+  abandoned?: boolean;
 }
 
 export const GRANTED = 1;
@@ -259,6 +263,8 @@ export class Requests {
 
   /** After a wake: GRANTED, or still waiting (pd.seq refreshed). Throws if the wait was removed. */
   poll(plan: Plan, i: number, pd: Pending): boolean {
+    // Withdrawn by an abort (waiting.ts): the parking loop sees the signal and gives up.
+    if (pd.abandoned === true) return false;
     const L = plan.locks[i]!;
     const mode = plan.modes[i]!;
     if (pd.ticket === 0) {
@@ -342,7 +348,8 @@ export class Requests {
 
   /** Withdraws a queued request (timeout, abort); wakes the waiters behind it. */
   abandon(plan: Plan, i: number, pd: Pending): void {
-    if (pd.ticket === 0) return;
+    if (pd.ticket === 0 || pd.abandoned === true) return;
+    pd.abandoned = true;
     const t = this.t;
     const p = t.partitionOf(plan.locks[i]!.lo);
     t.lockPartition(p);

@@ -104,4 +104,26 @@ describe('hand-over and the same owner’s other requests', () => {
     if (t.ok) t.h.release();
     expectEmptyAndFree(lm);
   });
+
+  it.each([
+    ['the leaf it was handed', ['r'], ['r'], 'X'],
+    ['an ancestor it took before waiting', ['db', 't'], ['db'], 'S'],
+  ] as const)(
+    'an aborted request gives back %s in the aborting turn: a blocking acquire right after gets in',
+    async (_what, path, next, nextMode) => {
+      const lm = new LockManager({ deadlockTimeout: Infinity });
+      const h1 = await lm.acquireAsync([...path], 'X');
+      const ac = new AbortController();
+      const p2 = outcome(lm.acquireAsync([...path], 'X', { signal: ac.signal })); // queued behind h1
+      await new Promise((r) => setTimeout(r, 5));
+      h1.release(); // hands the leaf over (or leaves the ancestor's IX with the waiting request)
+      ac.abort(new Error('stop'));
+      const h = lm.acquire([...next], nextMode, { timeout: 1000 }); // same thread, same turn
+      h.release();
+      const r = await p2;
+      expect(r.ok ? 'granted' : r.e.message).toBe('stop');
+      expect(lm.query().resources.filter((x) => x.holders.length + x.waiters.length > 0)).toEqual([]);
+    },
+  );
 });
+

@@ -84,6 +84,24 @@ describe('steals a holder cannot hear of in time', () => {
   });
 });
 
+describe('grants deferred behind earlier waiters of the same view', () => {
+  it('wait only for the requests that were waiting then, not for ones that queue behind them later', async () => {
+    const wl = new WebLocks({ capacity: 8 });
+    let releaseH!: () => void;
+    const H = wl.request('c', () => new Promise<void>((r) => (releaseH = r)));
+    await new Promise((r) => setTimeout(r, 10));
+    const A = wl.request('c', () => 'A').catch((e: Error) => e.name); // waits behind H
+    await new Promise((r) => setTimeout(r, 10));
+    releaseH();
+    await H; // 'c' handed over to A, which has not heard yet
+    await wl.request('c', { steal: true }, () => {}); // takes it from A and lets go: 'c' is free
+    const B = wl.request('c', { mode: 'shared' }, () => 'B'); // granted at once, deferred behind A
+    const C = wl.request('c', () => 'C'); // queues behind B's hold
+    expect(await within(Promise.all([A, B, C]), 2_000, 'A, B and C')).toEqual(['AbortError', 'B', 'C']);
+    expect((await wl.query()).held).toEqual([]);
+  });
+});
+
 describe('odd callback results', () => {
   it('a result whose then getter throws rejects the request and releases the lock', async () => {
     const wl = new WebLocks({ capacity: 8 });
