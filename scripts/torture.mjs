@@ -1181,7 +1181,7 @@ async function workerMain() {
   // ahead there. A mix thread does that by design (its blocking line runs while its tasks wait);
   // a plain thread does it in "abandon then block": an aborted acquireAsync gives back what it was
   // granted (levels, or the leaf a release handed it) only in its await continuation, which the
-  // blocked thread cannot run (/tmp/torture-repro/lm-abort-then-block.mjs). Any member of such a
+  // blocked thread cannot run (scripts/repro-lm-abort-then-block.mjs). Any member of such a
   // cycle may be the victim. A DeadlockError with no task edge is a violation.
   let blockingAfterAbort = false;
   const ownDeadlock = (e) => {
