@@ -190,18 +190,25 @@ const WL_NODES = [
 ];
 const NODES = { LockManager: LM_NODES, WebLocks: WL_NODES };
 const nodeName = (nd) => (nd.path ? JSON.stringify(nd.path) : `'${nd.name}'`);
-// The main thread's slot (its probes and holds write tokens too).
-const MAIN_SLOT = 4095;
+// The main thread's slots, one per named kind (its probes and holds write tokens too).
+const MAIN_SLOT = { LockManager: 4095, WebLocks: 4094 };
+const FIRST_MAIN_SLOT = 4094;
 const REPAIRING = -1;
-// A holder's token in N_XOWN / N_DEADS: the low 6 bits of its request's steal baseline (see
-// namedChecker), its slot, a sequence.
-const tokenSlot = (t) => (t >> 12) & 0xfff;
-const tokenSteals = (t) => (t >>> 24) & 63;
+// Token baselines (tokBuf): per slot TOK_ENTRIES pairs (sequence, full steal baseline), for the
+// token with that sequence modulo TOK_ENTRIES.
+const TOK_ENTRIES = 64;
+// A holder's token in N_XOWN / N_DEADS: a sequence (19 bits) and its slot (12 bits). Its
+// request's steal baseline (see namedChecker) is in the token table, not in the token: a robbed
+// holder may keep its token published for seconds (its request rejected, its thread parked or
+// stopped before its callback ends), and a few bits of a count would wrap meanwhile.
+const tokenSlot = (t) => t & 0xfff;
+const tokenSeq = (t) => t >>> 12;
 
 /**
  * The invariant checks of the named kinds, shared by the workers and the main thread's probes.
- * `R` is the kind's region, `slots` the per-slot words (thread id, resource of a kill), `violation`
- * reports, `recovered(slot)` is called once by the first entrant that finds a dead holder's token.
+ * `R` is the kind's region, `slots` the per-slot words (thread id, resource of a kill), `toks` the
+ * token table (TOK_ENTRIES), `slot` the caller's, `violation` reports, `recovered(slot)` is called
+ * once by the first entrant that finds a dead holder's token.
  *
  * Entry: an X holder exchanges its token into N_XOWN of its resource, then looks at the tokens and
  * S counts of every related resource; an S holder counts itself in N_SIN, then looks at the
@@ -221,7 +228,7 @@ const tokenSteals = (t) => (t >>> 24) & 63;
  * entrant that finds S holders on a name with steals cannot tell who was robbed: those S holders
  * check themselves (N_XENT moved during their hold while their request resolved).
  */
-function namedChecker(kind, R, slots, slot, violation, recovered) {
+function namedChecker(kind, R, slots, toks, slot, violation, recovered) {
   const nodes = NODES[kind];
   const anc = (n) => (nodes[n].parent < 0 ? [] : [nodes[n].parent, ...anc(nodes[n].parent)]);
   const related = nodes.map((_, n) => [n, ...anc(n), ...nodes.map((_, d) => d).filter((d) => anc(d).includes(n))]);
@@ -251,10 +258,17 @@ function namedChecker(kind, R, slots, slot, violation, recovered) {
       return false;
     }
     // Alive: lawful only if a steal may have robbed it since its baseline, or if this entrant is
-    // the stealer.
-    if (steal || tokenSteals(t) !== (begun(m) & 63)) return false;
+    // the stealer. A baseline overwritten by a later token of that slot: unknown, lawful.
+    if (steal) return false;
+    const e = 2 * (tokenSlot(t) * TOK_ENTRIES + (tokenSeq(t) % TOK_ENTRIES));
+    const base = Atomics.load(toks, e + 1);
+    const now = begun(m);
+    if (Atomics.load(toks, e) !== tokenSeq(t) || now !== base) return false;
     const what = k === N_DEADS ? 'an S holder told to die there (still alive)' : 'an X holder';
-    ctx.report(`${mode} granted on ${nodeName(nodes[n])} while ${what} of slot ${tokenSlot(t)} was inside on ${nodeName(nodes[m])}`);
+    ctx.report(
+      `${mode} granted on ${nodeName(nodes[n])} while ${what} of slot ${tokenSlot(t)} was inside on ${nodeName(nodes[m])}` +
+        (stealable(m) ? ` (no steal begun since its request: ${now})` : ''),
+    );
     return false;
   };
   const pairCheck = (ctx, m) => {
@@ -286,13 +300,17 @@ function namedChecker(kind, R, slots, slot, violation, recovered) {
     enter(n, mode, steal = false, base = 0) {
       const own = steal ? 1 : 0;
       const suspect = begun(n) !== base + own; // maybe robbed before it got here
+      seq = (seq % 0x7ffff) + 1;
+      // Its baseline first, then the token is published (exchange below): whoever reads the token reads this.
+      Atomics.store(toks, 2 * (slot * TOK_ENTRIES + (seq % TOK_ENTRIES)), seq);
+      Atomics.store(toks, 2 * (slot * TOK_ENTRIES + (seq % TOK_ENTRIES)) + 1, base + own);
       const ctx = {
         n,
         mode,
         steal,
         base,
         suspect,
-        tok: (((base + own) & 63) << 24) | (slot << 12) | (seq = (seq % 4095) + 1),
+        tok: (seq << 12) | slot,
         entryBegun: begun(n),
         x: 0,
         xent: 0,
@@ -465,7 +483,7 @@ function attachPrimitive(kind, handle) {
 // Every worker can also be told to die (kill requests below), at its next acquisition or at the
 // top of its loop.
 async function workerMain() {
-  const { kind, slot, role, seed, handle, region, ctlBuf, opsBuf, repairBuf, failBuf, condBuf, slotBuf, childSlots } = workerData;
+  const { kind, slot, role, seed, handle, region, ctlBuf, opsBuf, repairBuf, failBuf, condBuf, slotBuf, tokBuf, childSlots } = workerData;
   random = mulberry32(seed);
   const lock = attachPrimitive(kind, handle);
   const R = new Int32Array(region);
@@ -1115,7 +1133,7 @@ async function workerMain() {
 
   // ---- LockManager and WebLocks: hot resources, X and S ----
   const named = ADAPTERS[kind].named === true;
-  const chk = named ? namedChecker(kind, R, slotWords, slot, violation, (s) => repairAt[s] === 0 && (repairAt[s] = wall())) : null;
+  const chk = named ? namedChecker(kind, R, slotWords, new Int32Array(tokBuf), slot, violation, (s) => repairAt[s] === 0 && (repairAt[s] = wall())) : null;
   if (named) Atomics.store(slotWords, 2 * slot, threadId);
   // Inside a critical section, for a handover kill: say so, wait for KILL_GO, then finish; the
   // caller releases and calls process.exit() right after the release.
@@ -1492,6 +1510,7 @@ async function main() {
   const repairAt = new Float64Array(repairBuf);
   const slotBuf = new SharedArrayBuffer(MAX_SLOTS * 2 * 4);
   const slotWords = new Int32Array(slotBuf);
+  const tokBuf = new SharedArrayBuffer(MAX_SLOTS * TOK_ENTRIES * 2 * 4);
   Atomics.store(ctl, PHASE, 1);
 
   const prims = {};
@@ -1537,15 +1556,15 @@ async function main() {
       // the same checks (slot MAIN_SLOT). `table` is the lock manager underneath, for query().
       P.lock = attachPrimitive(kind, handle);
       P.table = kind === 'WebLocks' ? sablock.LockManager.from(handle.manager) : P.lock;
-      P.chk = namedChecker(kind, new Int32Array(P.region), slotWords, MAIN_SLOT, (msg) => fail(P, `main thread: ${msg}`), (s) => {
+      P.chk = namedChecker(kind, new Int32Array(P.region), slotWords, new Int32Array(tokBuf), MAIN_SLOT[kind], (msg) => fail(P, `main thread: ${msg}`), (s) => {
         if (repairAt[s] === 0) repairAt[s] = wall();
       });
     }
   }
   kinds = Object.keys(prims);
   let nextSlot = 0;
-  // Slot MAIN_SLOT is the main thread's (named kinds' tokens).
-  const slotsLeft = (n) => nextSlot + n <= MAIN_SLOT;
+  // Slots from FIRST_MAIN_SLOT on are the main thread's (named kinds' tokens).
+  const slotsLeft = (n) => nextSlot + n <= FIRST_MAIN_SLOT;
   // Roles: the first workers of a primitive are one of each, then random.
   const roles = (values.roles ?? 'plain,mix,nest').split(',');
   for (const r of roles) if (!['plain', 'mix', 'nest'].includes(r)) throw new RangeError(`--roles: unknown role ${r}`);
@@ -1577,6 +1596,7 @@ async function main() {
         opsBuf,
         repairBuf,
         slotBuf,
+        tokBuf,
         failBuf,
       },
     });
