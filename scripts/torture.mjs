@@ -1546,7 +1546,7 @@ async function main() {
       queuedKills: 0, // named kinds: a request terminated (or exited) while queued behind the main thread's hold
       handoverKills: 0, // named kinds: process.exit() right after a release that handed over
       tableLeft: null, // named kinds: what query() showed after every worker exited (null: nothing)
-      stolenBeforeDeath: 0, // WebLocks: the victim's hold was stolen before it died (nothing to recover)
+      stolenBeforeDeath: 0, // the probe got in while the victim lived: nothing to recover (see killOnce)
       probeDeadlocks: 0, // LockManager: the main thread's request was a deadlock victim and asked again
       latencyByKill: {}, // kill type -> recovery times (ms)
     };
@@ -1731,9 +1731,14 @@ async function main() {
   // A probe: an X request on n queued now (typically behind a victim), released as soon as it is
   // granted; `at` is when. It makes sure a waiter is there when the victim dies, so the recovery
   // time is the owner-death bound and not the time until some worker next asks.
-  const startProbe = (p, n) => {
-    const pr = { at: 0 };
-    pr.done = mainHold(p, n, 15_000, () => (pr.at = wall())).then(
+  // `tid`: the victim's thread; `alive` says whether it had not died yet when the probe got in.
+  const startProbe = (p, n, tid) => {
+    const pr = { at: 0, alive: false };
+    const granted = () => {
+      pr.at = wall();
+      pr.alive = !sablock.isThreadDead(tid);
+    };
+    pr.done = mainHold(p, n, 15_000, granted).then(
       (release) => release?.(),
       (e) => fail(p, `main thread's probe on ${nodeName(NODES[p.kind][n])}: ${e?.name}: ${e?.message}`),
     );
@@ -1797,7 +1802,7 @@ async function main() {
       if (!(await waitQueued(p, rec.threadId, 1000))) p.messages.push(`queued kill: worker ${rec.slot}'s request never showed in query() (seed ${seed})`);
       rec.victim = true;
       repairAt[rec.slot] = 0;
-      probe = startProbe(p, n);
+      probe = startProbe(p, n, rec.threadId);
       let releasedAt = 0;
       const letGo = () => {
         release();
@@ -1819,7 +1824,7 @@ async function main() {
       if (!(await askInside(rec.slot, KILL_HANDOVER))) return;
       rec.victim = true;
       repairAt[rec.slot] = 0;
-      probe = startProbe(p, vnode(rec.slot));
+      probe = startProbe(p, vnode(rec.slot), rec.threadId);
       await sleep(1 + rand(5));
       from = wall();
       request(rec.slot, KILL_GO);
@@ -1844,7 +1849,7 @@ async function main() {
       }
       watch = victim;
       repairAt[victim] = 0;
-      if (named) probe = startProbe(p, vnode(victim));
+      if (named) probe = startProbe(p, vnode(victim), Atomics.load(slotWords, 2 * victim)); // the thread id the child wrote
       if (random() < 0.5) await rec.w.terminate();
       else request(rec.slot, KILL_EXIT_NOW); // process.exit() from the parked nest
     } else {
@@ -1853,7 +1858,7 @@ async function main() {
       if (!(await askInside(rec.slot, req))) return;
       rec.victim = true; // it sat in its critical section waiting to die: no fair op rate
       repairAt[rec.slot] = 0;
-      if (named && type !== 'late') probe = startProbe(p, vnode(rec.slot));
+      if (named && type !== 'late') probe = startProbe(p, vnode(rec.slot), rec.threadId);
       if (type === 'holder') await rec.w.terminate();
     }
     await exited;
@@ -1880,13 +1885,15 @@ async function main() {
     const lazy = p.kind === 'RWLock' || p.kind === 'Semaphore';
     const bound = type === 'blind' ? 1000 : lazy ? 15_000 : 5000;
     const deadline = performance.now() + bound;
-    // Named kinds: recovered when an entrant found the dead holder's token (repairAt) or the probe
-    // got in. A probe that got in before the victim died found its hold stolen (WebLocks): nothing
-    // was left to recover (counted, no time).
+    // Named kinds: recovered when an entrant found the dead holder's token (repairAt: after the
+    // death was published, which may precede this thread's 'exit' listener by a moment) or the
+    // probe got in. A probe that got in while the victim still lived had nothing to recover
+    // (counted, no time): the victim's hold was stolen (WebLocks), or its queued request still
+    // waited on an ancestor, in a mode compatible with the probe's (LockManager).
     const got = () => (repairAt[watch] !== 0 ? repairAt[watch] : probe?.at ?? 0);
     while (got() === 0 && performance.now() < deadline) await sleep(2);
     const at = got();
-    if (at !== 0 && at < (from || rec.exitAt) && type !== 'handover') p.stolenBeforeDeath++;
+    if (at !== 0 && repairAt[watch] === 0 && probe?.alive && type !== 'handover') p.stolenBeforeDeath++;
     else if (at !== 0) {
       const ms = Math.max(0, at - (from || rec.exitAt));
       p.latencies.push(ms);
@@ -2125,8 +2132,9 @@ async function main() {
       log(
         `${''.padEnd(11)} kills queued ${s.queuedKills} handover ${s.handoverKills}` +
           (p.kind === 'WebLocks'
-            ? `  steals ${s.steals} robbed ${s.robbed} (victims robbed before they died ${s.stolenBeforeDeath})  ifAvailable null ${s.ifAvailableNull}`
+            ? `  steals ${s.steals} robbed ${s.robbed}  ifAvailable null ${s.ifAvailableNull}`
             : `  deadlocks through a blocked thread's own task ${s.ownTaskDeadlocks} (blocking right after an abandoned wait ${s.abortDeadlocks})`) +
+          `  probe in before the victim died ${s.stolenBeforeDeath}` +
           `  table after exit: ${s.tableLeft ?? 'empty'}`,
       );
       // From the victim's exit (holder, exit, nested), from the later of its exit and the main
