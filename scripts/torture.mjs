@@ -6,8 +6,8 @@
 //
 //   npm run torture -- --seed 1234 --kinds RWLock --roles mix   # replay a run's random choices
 //
-// Every primitive (Mutex, SpinLock, TicketLock, RWLock, Semaphore, SeqLock and Condition)
-// runs under 2 × cores workers of its own (--workers N to change), each
+// Every primitive (Mutex, SpinLock, TicketLock, RWLock, Semaphore, SeqLock, Condition, and the
+// named kinds LockManager and WebLocks) runs under 2 × cores workers of its own (--workers N to change), each
 // doing a random mix of sync / try / timed / async / async-with-timeout / aborted / withLock
 // operations with random hold and gap times, in stutter phases (run a few seconds, pause, run
 // again). Workers are 'plain' (one operation at a time), 'mix' (several concurrent async tasks,
@@ -30,6 +30,15 @@
 // `ownerDied` skip the data checks (the dead writer's half-done update is published as it was),
 // and a writer that sees it repairs the fields and calls markConsistent(). A watchdog reports a
 // hang when a primitive makes no progress for 5 s while running.
+// The named kinds lock hot resources in X and S: the LockManager a tree of paths (['db'],
+// ['db','t'], rows ['db','t',k], ...; blocking acquire, timed, tryAcquire, acquireAsync with
+// timeouts and aborts), WebLocks three names (exclusive, shared, ifAvailable, timeout, aborted
+// signals, and steals on two of them). Exclusion is checked through owner tokens in shared memory
+// (namedChecker): a holder robbed by a steal may overlap lawfully, and its request must reject
+// with an AbortError. Their kills add requests stopped while queued behind the main thread's
+// hold and process.exit() right after a release that handed over; the main thread queues a probe
+// behind each victim, so the recovery time is the owner-death bound. After the run, query() must
+// show nothing held or pending.
 //
 // Prints per primitive: operations, violations, hangs, fairness (min / mean per-worker op rate),
 // kills and recoveries with p50 / p99 / max latency. Exit code 1 on any violation, hang or
@@ -91,7 +100,26 @@ const TIMEDOUT = 10; // async waits that ended by their timeout
 const BLOCK_AFTER_ABORT = 11; // blocking acquisitions right after this thread abandoned an async wait
 const REFUSED = 12; // TicketLock lock() refused behind the thread's own async ticket (documented)
 const STALE = 13; // Condition: a consumer slept past STALE_MS while an item was queued (a violation)
-const REGION_WORDS = 16;
+// LockManager and WebLocks (the named kinds).
+const OWN_DEADLOCK = 14; // LockManager: DeadlockErrors whose cycle runs through a task of a thread stopped in a blocking acquire
+const STEALS = 15; // WebLocks: steal requests made
+const ROBBED = 16; // WebLocks: requests rejected with an AbortError after their callback ran (stolen)
+const NULLS = 17; // WebLocks: ifAvailable requests whose callback got null
+const ABORT_DEADLOCK = 18; // LockManager: of OWN_DEADLOCK, refused blocking acquires right after the thread abandoned an async wait
+// Per resource (LockManager path, WebLocks name) of the named kinds: N_WORDS words from N_BASE.
+const N_BASE = 32;
+const N_WORDS = 16;
+const N_XOWN = 0; // token of the X holder inside (0: none; REPAIRING while a dead one's pair is repaired)
+const N_SIN = 1; // S holders inside (a dying one leaves it and names itself in N_DEADS)
+const N_FX = 2; // plain pair written by X holders: FX first, FY last (equal whenever no X holder is inside)
+const N_FY = 3;
+const N_XDONE = 4; // X sections completed (Atomics): equals FY at the end where no steal can happen
+const N_DEADS = 5; // token of an S holder asked to die holding (until an X entrant finds it dead)
+const N_STEALS = 6; // steal requests begun on it (bumped before request(), so before the holds are taken)
+const N_XENT = 7; // X entries (an S holder on a name with steals checks that none came during its hold)
+const N_STOLEN = 8; // steal requests done (bumped after request() returned: the holds were taken by then)
+const N_MAX = 8;
+const REGION_WORDS = N_BASE + N_WORDS * N_MAX;
 // Kill requests (ctl killReq(slot)). Served inside a critical section: die holding (sleep until
 // terminated), process.exit() holding, process.exit() with a late 'exit' listener that releases.
 // Served at the top of the loop, holding nothing: park (then be terminated or told to exit).
@@ -100,11 +128,19 @@ const KILL_EXIT = 2;
 const KILL_EXIT_LATE = 3;
 const KILL_PARK = 4;
 const KILL_EXIT_NOW = 5;
+// Named kinds only. Served inside a critical section: wait for KILL_GO, finish, release (a release
+// that hands the resource over to the main thread's queued probe), then process.exit() at once.
+const KILL_HANDOVER = 6;
+const KILL_GO = 7;
+// Served at the top of a plain worker's loop: queue an X request behind the main thread's hold
+// and be stopped there; the request word is KILL_QUEUED | variant << 4 | resource << 8.
+const KILL_QUEUED = 8;
 // Answers (ctl dying(slot)).
 const DYING_INSIDE = 1;
 const DYING_PARKED = 2;
 const DYING_RELEASED = 3; // the late exit listener released
 const DYING_RELEASE_FAILED = 4; // ... and the release threw
+const DYING_QUEUED = 5; // about to queue its request (KILL_QUEUED)
 // Condition's bounded queue (Int32 words, then Q_CAP item ids, then Q_CAP Float64 put times).
 const Q_HEAD = 0;
 const Q_COUNT = 1;
@@ -131,6 +167,213 @@ function heldInSlots(lock, offset) {
   const slots = (lock.byteOffset >> 2) + 1 + offset;
   for (let k = 0; k < 8; k++) if (Atomics.load(w, slots + 2 * k) === threadId + 1 && w[slots + 2 * k + 1] > 0) return true;
   return false;
+}
+
+// ---- named resources: LockManager paths and WebLocks names ----------------------------------
+// The LockManager runs on a small tree of hot paths (X and S on rows, tables and the root, with
+// the intention modes on the ancestors taken by the manager); WebLocks on three names, two of
+// which see steals. `parent` gives the tree: a holder of X on a path conflicts with every holder
+// (X or S) on it, on its ancestors and on its descendants; a holder of S with every X holder there.
+const LM_NODES = [
+  { path: ['db'], parent: -1, weight: 1 },
+  { path: ['db', 't'], parent: 0, weight: 3 },
+  { path: ['db', 't', 0], parent: 1, weight: 8 },
+  { path: ['db', 't', 1], parent: 1, weight: 8 },
+  { path: ['db', 't', 2], parent: 1, weight: 4 },
+  { path: ['db', 'u'], parent: 0, weight: 2 },
+  { path: ['db', 'u', 0], parent: 5, weight: 6 },
+];
+const WL_NODES = [
+  { name: 'a', parent: -1, weight: 4, steal: true },
+  { name: 'b', parent: -1, weight: 2, steal: true },
+  { name: 'c', parent: -1, weight: 4, steal: false },
+];
+const NODES = { LockManager: LM_NODES, WebLocks: WL_NODES };
+const nodeName = (nd) => (nd.path ? JSON.stringify(nd.path) : `'${nd.name}'`);
+// The main thread's slots, one per named kind (its probes and holds write tokens too).
+const MAIN_SLOT = { LockManager: 4095, WebLocks: 4094 };
+const FIRST_MAIN_SLOT = 4094;
+const REPAIRING = -1;
+// Token baselines (tokBuf): per slot TOK_ENTRIES pairs (sequence, full steal baseline), for the
+// token with that sequence modulo TOK_ENTRIES.
+const TOK_ENTRIES = 64;
+// A holder's token in N_XOWN / N_DEADS: a sequence (19 bits) and its slot (12 bits). Its
+// request's steal baseline (see namedChecker) is in the token table, not in the token: a robbed
+// holder may keep its token published for seconds (its request rejected, its thread parked or
+// stopped before its callback ends), and a few bits of a count would wrap meanwhile.
+const tokenSlot = (t) => t & 0xfff;
+const tokenSeq = (t) => t >>> 12;
+
+/**
+ * The invariant checks of the named kinds, shared by the workers and the main thread's probes.
+ * `R` is the kind's region, `slots` the per-slot words (thread id, resource of a kill), `toks` the
+ * token table (TOK_ENTRIES), `slot` the caller's, `violation` reports, `recovered(slot)` is called
+ * once by the first entrant that finds a dead holder's token.
+ *
+ * Entry: an X holder exchanges its token into N_XOWN of its resource, then looks at the tokens and
+ * S counts of every related resource; an S holder counts itself in N_SIN, then looks at the
+ * tokens. With sequentially consistent Atomics, of two conflicting holders the later one sees the
+ * earlier. A token found is judged: a dead holder's (recovery: the winner of one CAS repairs its
+ * half-written pair and records the time), a holder that a steal may have robbed, or an entry by
+ * a stealer; anything else is two conflicting holders at once. On names without steals the plain
+ * pair FX/FY must be intact at every entry and FY must equal N_XDONE at the end.
+ *
+ * Steals (WebLocks). A stealer bumps N_STEALS before its request() and N_STOLEN after it (the
+ * steal is granted inside request()). A request's baseline is N_STOLEN read before it starts: a
+ * steal that robs it is granted during its hold, so it was not done at the baseline, and it had
+ * begun (N_STEALS) by any later moment. Hence "N_STEALS now = baseline (+1 for its own steal)"
+ * proves the hold was not robbed so far. An entrant for which that fails at entry may be robbed
+ * already (its callback still runs, as the spec says): it publishes nothing (others may overlap
+ * it lawfully), and its own findings count only if its request resolves (`ctx.found`). An X
+ * entrant that finds S holders on a name with steals cannot tell who was robbed: those S holders
+ * check themselves (N_XENT moved during their hold while their request resolved).
+ */
+function namedChecker(kind, R, slots, toks, slot, violation, recovered) {
+  const nodes = NODES[kind];
+  const anc = (n) => (nodes[n].parent < 0 ? [] : [nodes[n].parent, ...anc(nodes[n].parent)]);
+  const related = nodes.map((_, n) => [n, ...anc(n), ...nodes.map((_, d) => d).filter((d) => anc(d).includes(n))]);
+  const w = (n, k) => N_BASE + N_WORDS * n + k;
+  const stealable = (n) => nodes[n].steal === true;
+  let seq = 0;
+  const begun = (n) => Atomics.load(R, w(n, N_STEALS));
+  const alive = (t) => !sablock.isThreadDead(Atomics.load(slots, 2 * tokenSlot(t)));
+  // Judges token t found in word k of resource m by an entrant on n (`won`: it took the word by
+  // exchange). Returns whether m's pair may be checked now.
+  const judge = (ctx, m, k, t, won) => {
+    const { n, mode, steal } = ctx;
+    if (t === 0) return true;
+    if (t === REPAIRING) return false; // another entrant repairs a dead holder's pair (a related resource)
+    if (!alive(t)) {
+      if (k === N_DEADS) {
+        if (Atomics.compareExchange(R, w(m, N_DEADS), t, 0) === t) recovered(tokenSlot(t));
+        return true;
+      }
+      // One winner repairs the dead X holder's half-done update (FX written, FY not) and records.
+      if (won || Atomics.compareExchange(R, w(m, N_XOWN), t, REPAIRING) === t) {
+        R[w(m, N_FX)] = R[w(m, N_FY)];
+        recovered(tokenSlot(t));
+        if (!won) Atomics.compareExchange(R, w(m, N_XOWN), REPAIRING, 0);
+        return true;
+      }
+      return false;
+    }
+    // Alive: lawful only if a steal may have robbed it since its baseline, or if this entrant is
+    // the stealer. A baseline overwritten by a later token of that slot: unknown, lawful.
+    if (steal) return false;
+    const e = 2 * (tokenSlot(t) * TOK_ENTRIES + (tokenSeq(t) % TOK_ENTRIES));
+    const base = Atomics.load(toks, e + 1);
+    const now = begun(m);
+    if (Atomics.load(toks, e) !== tokenSeq(t) || now !== base) return false;
+    const what = k === N_DEADS ? 'an S holder told to die there (still alive)' : 'an X holder';
+    ctx.report(
+      `${mode} granted on ${nodeName(nodes[n])} while ${what} of slot ${tokenSlot(t)} was inside on ${nodeName(nodes[m])}` +
+        (stealable(m) ? ` (no steal begun since its request: ${now})` : ''),
+    );
+    return false;
+  };
+  const pairCheck = (ctx, m) => {
+    if (stealable(m)) return; // a robbed writer may still be writing
+    const x = R[w(m, N_FX)];
+    const y = R[w(m, N_FY)];
+    if (x !== y) ctx.report(`torn pair on ${nodeName(nodes[m])} (entering ${nodeName(nodes[ctx.n])}): FX=${x} FY=${y}`);
+  };
+  return {
+    nodes,
+    w,
+    /** A request's steal baseline, read before it starts. */
+    baseline: (n) => Atomics.load(R, w(n, N_STOLEN)),
+    /** A steal request on n: call `request` (which returns its promise) between the two bumps. */
+    stealing(n, request) {
+      Atomics.add(R, w(n, N_STEALS), 1);
+      try {
+        return request();
+      } finally {
+        Atomics.add(R, w(n, N_STOLEN), 1);
+      }
+    },
+    /** Steals begun on n so far. */
+    begun,
+    /**
+     * Entering a hold of `mode` ('X' or 'S') on resource n, granted to a request with steal
+     * baseline `base` (`steal`: granted by a steal).
+     */
+    enter(n, mode, steal = false, base = 0) {
+      const own = steal ? 1 : 0;
+      const suspect = begun(n) !== base + own; // maybe robbed before it got here
+      seq = (seq % 0x7ffff) + 1;
+      // Its baseline first, then the token is published (exchange below): whoever reads the token reads this.
+      Atomics.store(toks, 2 * (slot * TOK_ENTRIES + (seq % TOK_ENTRIES)), seq);
+      Atomics.store(toks, 2 * (slot * TOK_ENTRIES + (seq % TOK_ENTRIES)) + 1, base + own);
+      const ctx = {
+        n,
+        mode,
+        steal,
+        base,
+        suspect,
+        tok: (seq << 12) | slot,
+        entryBegun: begun(n),
+        x: 0,
+        xent: 0,
+        found: [],
+        report: null,
+      };
+      ctx.report = suspect ? (m) => ctx.found.push(m) : violation;
+      if (mode === 'X') {
+        const prev = suspect ? Atomics.load(R, w(n, N_XOWN)) : Atomics.exchange(R, w(n, N_XOWN), ctx.tok);
+        if (!suspect) Atomics.add(R, w(n, N_XENT), 1);
+        for (const m of related[n]) {
+          const t = m === n ? prev : Atomics.load(R, w(m, N_XOWN));
+          let ok = judge(ctx, m, N_XOWN, t, m === n && !suspect);
+          const d = Atomics.load(R, w(m, N_DEADS));
+          if (d !== 0) judge(ctx, m, N_DEADS, d, false);
+          const sin = Atomics.load(R, w(m, N_SIN));
+          if (sin > 0 && !stealable(m)) {
+            ctx.report(`X granted on ${nodeName(nodes[n])} while ${sin} S holder(s) were inside on ${nodeName(nodes[m])}`);
+            ok = false;
+          }
+          if (ok) pairCheck(ctx, m);
+        }
+        // Its own update: FX now, FY at exit (a holder that dies between leaves them torn).
+        ctx.x = R[w(n, N_FY)];
+        R[w(n, N_FX)] = ctx.x + 1;
+      } else {
+        if (!suspect) Atomics.add(R, w(n, N_SIN), 1);
+        ctx.xent = Atomics.load(R, w(n, N_XENT));
+        for (const m of related[n]) if (judge(ctx, m, N_XOWN, Atomics.load(R, w(m, N_XOWN)), false)) pairCheck(ctx, m);
+      }
+      return ctx;
+    },
+    /**
+     * Leaving it (before the release). Returns { intruded: someone conflicting entered meanwhile,
+     * robbed: a steal was granted during the hold (begun after entry, done by now) }.
+     */
+    exit(ctx) {
+      const { n, mode, tok } = ctx;
+      const robbed = Atomics.load(R, w(n, N_STOLEN)) > ctx.entryBegun;
+      if (mode === 'X') {
+        R[w(n, N_FY)] = ctx.x + 1;
+        Atomics.add(R, w(n, N_XDONE), 1);
+        // Taken by a later entrant: that entrant judged it (a steal, or a violation it reported).
+        const intruded = !ctx.suspect && Atomics.compareExchange(R, w(n, N_XOWN), tok, 0) !== tok;
+        return { intruded, robbed };
+      }
+      const intruded = !ctx.suspect && Atomics.load(R, w(n, N_XENT)) !== ctx.xent;
+      if (!ctx.suspect) Atomics.sub(R, w(n, N_SIN), 1);
+      return { intruded, robbed };
+    },
+    /** A dying S holder: out of N_SIN, named in N_DEADS for the X entrant that finds it dead. */
+    leaveReader(ctx) {
+      if (ctx.suspect) return;
+      Atomics.sub(R, w(ctx.n, N_SIN), 1);
+      Atomics.store(R, w(ctx.n, N_DEADS), ctx.tok);
+    },
+    /** A resource by weight. */
+    pick(random) {
+      let r = random() * nodes.reduce((s, nd) => s + nd.weight, 0);
+      for (let n = 0; n < nodes.length; n++) if ((r -= nodes[n].weight) < 0) return n;
+      return nodes.length - 1;
+    },
+  };
 }
 
 // ---- a deliberately broken lock (negative control) -----------------------------------------
@@ -191,6 +434,15 @@ const ADAPTERS = {
   // A bounded producer/consumer queue over a Mutex and two Conditions; no kills (a dead producer's
   // half-done put has nobody to repair it), every other mix.
   Condition: { available: () => typeof sablock.Condition === 'function', robust: false, blindKill: false },
+  // Named kinds: X and S holds on hot resources (LockManager: a tree of paths; WebLocks: names,
+  // with steals), checked through owner tokens in shared memory (namedChecker). Kills: holders
+  // (terminated, process.exit(), a late release for the LockManager, nested), requests queued
+  // behind the main thread's hold, and a release that hands over followed at once by
+  // process.exit(). No blind kills: a worker terminated inside a table update takes the manager
+  // out of service, by design (docs/lock-manager.md, "Invalid use and limits"). No late release
+  // for WebLocks: its release runs when the callback settles, never in an 'exit' listener.
+  LockManager: { available: () => typeof sablock.LockManager === 'function', robust: true, blindKill: false, named: true },
+  WebLocks: { available: () => typeof sablock.WebLocks === 'function', robust: true, blindKill: false, named: true, lateRelease: false },
 };
 const SEM_PERMITS = 2;
 
@@ -206,6 +458,9 @@ function createPrimitive(kind) {
       notFull: new sablock.Condition({ name: 'torture-notFull' }).handle,
     };
   }
+  // A short deadlock check: a mix thread's blocking acquire behind its own task is refused after it.
+  if (kind === 'LockManager') return new sablock.LockManager({ name: 'torture-LockManager', capacity: 256, deadlockTimeout: 200 }).handle;
+  if (kind === 'WebLocks') return new sablock.WebLocks({ name: 'torture-WebLocks', capacity: 64 }).handle;
   return new sablock[kind]({ name: `torture-${kind}` }).handle;
 }
 
@@ -228,7 +483,7 @@ function attachPrimitive(kind, handle) {
 // Every worker can also be told to die (kill requests below), at its next acquisition or at the
 // top of its loop.
 async function workerMain() {
-  const { kind, slot, role, seed, handle, region, ctlBuf, opsBuf, repairBuf, failBuf, condBuf, childSlots } = workerData;
+  const { kind, slot, role, seed, handle, region, ctlBuf, opsBuf, repairBuf, failBuf, condBuf, slotBuf, tokBuf, childSlots } = workerData;
   random = mulberry32(seed);
   const lock = attachPrimitive(kind, handle);
   const R = new Int32Array(region);
@@ -236,6 +491,7 @@ async function workerMain() {
   const ops = new Int32Array(opsBuf);
   const fails = new Int32Array(failBuf);
   const repairAt = new Float64Array(repairBuf);
+  const slotWords = new Int32Array(slotBuf); // per slot: thread id, resource of a kill (named kinds)
   const nap = new Int32Array(new SharedArrayBuffer(4));
   let reported = 0;
   const violation = (msg) => {
@@ -372,7 +628,7 @@ async function workerMain() {
       (r) => {
         settled = true;
         result = r;
-        if (holds) localHolds++;
+        if (holds && r !== null) localHolds++; // null: it ended without the lock (LockManager: a refused deadlock)
       },
       (e) => {
         settled = true;
@@ -875,7 +1131,267 @@ async function workerMain() {
     return { any: () => (random() < 0.5 ? async() : sync()), async, sync, abandon };
   }
 
-  const prim = ADAPTERS[kind].exclusive ? exclusivePrim : { RWLock: rwPrim, Semaphore: semPrim, SeqLock: seqPrim, Condition: condPrim }[kind];
+  // ---- LockManager and WebLocks: hot resources, X and S ----
+  const named = ADAPTERS[kind].named === true;
+  const chk = named ? namedChecker(kind, R, slotWords, new Int32Array(tokBuf), slot, violation, (s) => repairAt[s] === 0 && (repairAt[s] = wall())) : null;
+  if (named) Atomics.store(slotWords, 2 * slot, threadId);
+  // Inside a critical section, for a handover kill: say so, wait for KILL_GO, then finish; the
+  // caller releases and calls process.exit() right after the release.
+  const handoverIfAsked = (n) => {
+    if (Atomics.load(ctl, killReq(slot)) !== KILL_HANDOVER || localHolds > 1) return false;
+    Atomics.store(slotWords, 2 * slot + 1, n + 1);
+    Atomics.store(ctl, dying(slot), DYING_INSIDE);
+    Atomics.notify(ctl, dying(slot));
+    while (Atomics.load(ctl, killReq(slot)) === KILL_HANDOVER) Atomics.wait(ctl, killReq(slot), KILL_HANDOVER, 1000);
+    return true;
+  };
+  // The critical section of a hold of `mode` ('X' or 'S') on resource n, in three steps: in
+  // (checks, then a kill request served holding it), the hold, out (checks; then `release`, for
+  // the LockManager: WebLocks releases when the callback settles). Returns { ctx, handover, intruded }.
+  const sectionIn = (n, mode, release, steal, base) => {
+    const ctx = chk.enter(n, mode, steal, base);
+    Atomics.store(slotWords, 2 * slot + 1, n + 1); // the resource of a kill
+    // Dies holding: an X holder with FX written and FY not (its token stays in N_XOWN); an S
+    // holder leaves N_SIN and names itself in N_DEADS. A late release (LockManager) finishes first.
+    dieIfAsked(
+      mode === 'S' ? () => chk.leaveReader(ctx) : undefined,
+      release && (() => (chk.exit(ctx), release())),
+    );
+    return { ctx, handover: handoverIfAsked(n), intruded: false, robbed: false };
+  };
+  const sectionOut = (s, release) => {
+    Object.assign(s, chk.exit(s.ctx));
+    if (release) {
+      release();
+      if (s.handover) process.exit(0); // right after a release that handed the resource over
+    }
+    return s;
+  };
+  const namedSection = async (n, mode, release, steal = false, base = 0) => {
+    localHolds++;
+    let s;
+    try {
+      s = sectionIn(n, mode, release, steal, base);
+      await hold();
+    } finally {
+      localHolds--;
+    }
+    return sectionOut(s, release);
+  };
+  // The same within one turn (a Web Locks callback that returns a plain value).
+  const namedSectionSync = (n, mode, steal, base) => {
+    localHolds++;
+    let s;
+    try {
+      s = sectionIn(n, mode, undefined, steal, base);
+      busy(rand(500));
+    } finally {
+      localHolds--;
+    }
+    return sectionOut(s, undefined);
+  };
+  const lmPath = (n) => LM_NODES[n].path;
+  // Rows mostly X or S, tables X less often, the root mostly S.
+  const lmMode = (n) => (random() < (LM_NODES[n].path.length === 3 ? 0.5 : LM_NODES[n].path.length === 2 ? 0.35 : 0.2) ? 'X' : 'S');
+  // Every request here takes one path, levels root first, and no owner holds two: no cycle of
+  // lock waits alone can form. A cycle can only run through a task edge (docs/lock-manager.md): a
+  // thread stopped in a blocking acquire behind one of its own async requests, which holds or waits
+  // ahead there. A mix thread does that by design (its blocking line runs while its tasks wait);
+  // a plain thread does it in "abandon then block": an aborted acquireAsync gives back what it was
+  // granted (levels, or the leaf a release handed it) only in its await continuation, which the
+  // blocked thread cannot run (scripts/repro-lm-abort-then-block.mjs). Any member of such a
+  // cycle may be the victim. A DeadlockError with no task edge is a violation.
+  let blockingAfterAbort = false;
+  const ownDeadlock = (e) => {
+    if (!(e instanceof sablock.DeadlockError) || !e.cycle?.some((edge) => edge.thread !== undefined)) return false;
+    count(OWN_DEADLOCK);
+    if (blockingAfterAbort) count(ABORT_DEADLOCK);
+    return true;
+  };
+  const lmSync = async () => {
+    const n = chk.pick(random);
+    const mode = lmMode(n);
+    const r = random();
+    let h;
+    try {
+      if (r < 0.5) h = lock.acquire(lmPath(n), mode);
+      else if (r < 0.75) h = lock.acquire(lmPath(n), mode, { timeout: rand(5) });
+      else h = lock.tryAcquire(lmPath(n), mode);
+    } catch (e) {
+      if (e?.name === 'TimeoutError' || ownDeadlock(e)) return false;
+      throw e;
+    }
+    if (h === null) return false;
+    if (h.mode !== mode) violation(`acquire(${JSON.stringify(lmPath(n))}, ${mode}) returned a lock of mode ${h.mode}`);
+    await namedSection(n, mode, random() < 0.5 ? () => h.release() : () => lock.release(h));
+    return true;
+  };
+  const lmAsync = async () => {
+    const n = chk.pick(random);
+    const mode = lmMode(n);
+    let h;
+    try {
+      h = await awaitWith((opts) => lock.acquireAsync(lmPath(n), mode, opts));
+    } catch (e) {
+      if (ownDeadlock(e)) return false;
+      throw e;
+    }
+    if (!h) return false;
+    await namedSection(n, mode, () => h.release());
+    return true;
+  };
+  const lmPrim = {
+    any: () => (random() < 0.45 ? lmAsync() : lmSync()),
+    async: lmAsync,
+    sync: lmSync,
+    abandon: () => {
+      const n = chk.pick(random);
+      const mode = lmMode(n);
+      return abandonThenBlock(
+        (opts) => lock.acquireAsync(lmPath(n), mode, opts).catch((e) => (ownDeadlock(e) ? null : Promise.reject(e))),
+        (h) => namedSection(n, mode, () => h.release()),
+        () => {
+          // lmSync's blocking acquire runs (and throws) before its first await.
+          blockingAfterAbort = true;
+          try {
+            return lmSync();
+          } finally {
+            blockingAfterAbort = false;
+          }
+        },
+      );
+    },
+  };
+
+  // One Web Locks request on a random name: exclusive or shared; ifAvailable, a timeout, a signal
+  // aborted at a random moment, or (names with steals) a steal; a sync or async callback.
+  // `extra` adds options (abandon-then-block's signal). Checks what the request settles with (see
+  // namedChecker for the steal counts): a holder robbed by a steal (one granted during its
+  // callback) must see its request reject with an AbortError, and such a rejection needs a steal
+  // that may have been granted during its hold; a holder someone conflicting entered beside must
+  // have been robbed; findings of an entrant that may have been robbed before it entered count
+  // only if its request resolves.
+  const wlRequest = async (extra) => {
+    const n = chk.pick(random);
+    const nd = WL_NODES[n];
+    const opts = {};
+    let done = () => {};
+    let steal = false;
+    const r = random();
+    if (extra) Object.assign(opts, extra);
+    else if (r < 0.15) opts.ifAvailable = true;
+    else if (nd.steal && r < 0.18) steal = opts.steal = true;
+    else {
+      const a = asyncOptions();
+      Object.assign(opts, a.opts);
+      done = a.done;
+    }
+    const mode = steal || random() < 0.5 ? 'exclusive' : 'shared';
+    if (mode === 'shared' || random() < 0.5) opts.mode = mode; // 'exclusive' is the default
+    const m = mode === 'exclusive' ? 'X' : 'S';
+    const base = chk.baseline(n);
+    let entered = false;
+    let out;
+    const after = (o) => ((out = o), 'v');
+    const cb = (l) => {
+      if (l === null) {
+        if (!opts.ifAvailable) violation(`callback got null without ifAvailable on '${nd.name}'`);
+        count(NULLS);
+        return 'null';
+      }
+      if (l.name !== nd.name || l.mode !== mode) violation(`callback got lock ${l.name}/${l.mode} for a request of '${nd.name}'/${mode}`);
+      entered = true;
+      // A plain value: held for this turn only (released as the callback returns); a promise:
+      // held across event-loop turns.
+      if (random() < 0.4) return after(namedSectionSync(n, m, steal, base));
+      return namedSection(n, m, undefined, steal, base).then(after);
+    };
+    let err = null;
+    let value;
+    try {
+      if (steal) count(STEALS);
+      value = await (steal ? chk.stealing(n, () => lock.request(nd.name, opts, cb)) : lock.request(nd.name, opts, cb));
+    } catch (e) {
+      err = e;
+    } finally {
+      done();
+    }
+    if (out?.handover) process.exit(0); // right after the release handed the name over
+    const what = `request of '${nd.name}' (${mode}${steal ? ', steal' : ''})`;
+    if (err === null) {
+      for (const f of out?.ctx.found ?? []) violation(`${f} (found by an entrant that may have been robbed; its request resolved)`);
+      if (out?.robbed) violation(`${what} resolved although a steal was granted during its callback`);
+      else if (out?.intruded) violation(`${what} resolved although a conflicting holder entered during its callback`);
+      if (value !== (entered ? 'v' : 'null')) violation(`${what} resolved with ${String(value)}`);
+      return value === 'v';
+    }
+    if (err?.name === 'AbortError') {
+      if (entered) {
+        // Robbed: a steal other than its own begun by now that was not done at the baseline.
+        if (chk.begun(n) - base - (steal ? 1 : 0) <= 0) violation(`${what} rejected with an AbortError after its callback ran, with no steal that could have robbed it`);
+        count(ROBBED);
+        return true;
+      }
+      if (!opts.signal?.aborted) violation(`${what} rejected with an AbortError; no signal aborted, callback not called`);
+      count(ABORTED);
+      return false;
+    }
+    if (err?.name === 'TimeoutError' && !entered && opts.timeout !== undefined) {
+      count(TIMEDOUT);
+      return false;
+    }
+    throw err;
+  };
+  const wlPrim = {
+    any: () => wlRequest(),
+    async: () => wlRequest(),
+    // The thread line of a mix worker: an ifAvailable request (never waits).
+    sync: () => wlRequest({ ifAvailable: true }),
+    // Abandon then block: a request with a signal, aborted while it waits; the thread then blocks
+    // for a few ms (Web Locks has no blocking request: its event loop stops, as in a sync section).
+    abandon: async () => {
+      const ac = new AbortController();
+      let settled = false;
+      const p = wlRequest({ signal: ac.signal }).finally(() => (settled = true));
+      await sleepMs(rand(3));
+      if (!settled) {
+        ac.abort();
+        count(BLOCK_AFTER_ABORT);
+        Atomics.wait(nap, 0, 0, 1 + rand(4));
+      }
+      return p;
+    },
+  };
+  // A KILL_QUEUED request, at the top of a plain worker's loop: queue an X request behind the
+  // main thread's hold, say so, and stay there until stopped: blocked in acquire() (LockManager),
+  // on an idle event loop, with the thread blocked, or calling process.exit() a moment later. A
+  // request granted before the death (the main thread's release handed it over) is held until then.
+  const queuedIfAsked = async () => {
+    const req = Atomics.load(ctl, killReq(slot));
+    if ((req & 0xf) !== KILL_QUEUED) return;
+    const variant = (req >> 4) & 0xf;
+    const n = req >> 8;
+    Atomics.store(slotWords, 2 * slot + 1, n + 1);
+    Atomics.store(ctl, dying(slot), DYING_QUEUED);
+    Atomics.notify(ctl, dying(slot));
+    const park = () => {
+      for (;;) Atomics.wait(nap, 0, 0);
+    };
+    if (kind === 'LockManager' && variant === 0) {
+      lock.acquire(lmPath(n), 'X');
+      park();
+    }
+    setInterval(() => {}, 1000); // keeps the event loop alive while the request waits
+    if (kind === 'LockManager') lock.acquireAsync(lmPath(n), 'X').then(park, () => {});
+    else lock.request(WL_NODES[n].name, () => (park(), new Promise(() => {}))).catch(() => {});
+    if (variant === 2) park();
+    if (variant === 3) setTimeout(() => process.exit(0), rand(20));
+    await new Promise(() => {});
+  };
+
+  const prim = ADAPTERS[kind].exclusive
+    ? exclusivePrim
+    : { RWLock: rwPrim, Semaphore: semPrim, SeqLock: seqPrim, Condition: condPrim, LockManager: lmPrim, WebLocks: wlPrim }[kind];
   const one = async (op) => {
     try {
       if (await op()) Atomics.add(ops, slot, 1);
@@ -926,6 +1442,7 @@ async function workerMain() {
   } else {
     while (!stopped()) {
       parkIfAsked();
+      if (named) await queuedIfAsked();
       // Stutter: sleep while the main thread has paused everyone.
       while (Atomics.load(ctl, PHASE) === 0 && !stopped()) Atomics.wait(ctl, PHASE, 0, 100);
       await one(random() < 0.1 ? prim.abandon : prim.any);
@@ -991,6 +1508,9 @@ async function main() {
   const ops = new Int32Array(opsBuf);
   const fails = new Int32Array(failBuf);
   const repairAt = new Float64Array(repairBuf);
+  const slotBuf = new SharedArrayBuffer(MAX_SLOTS * 2 * 4);
+  const slotWords = new Int32Array(slotBuf);
+  const tokBuf = new SharedArrayBuffer(MAX_SLOTS * TOK_ENTRIES * 2 * 4);
   Atomics.store(ctl, PHASE, 1);
 
   const prims = {};
@@ -1023,11 +1543,28 @@ async function main() {
       hangs: 0,
       lastOps: 0,
       stalledMs: 0,
+      queuedKills: 0, // named kinds: a request terminated (or exited) while queued behind the main thread's hold
+      handoverKills: 0, // named kinds: process.exit() right after a release that handed over
+      tableLeft: null, // named kinds: what query() showed after every worker exited (null: nothing)
+      stolenBeforeDeath: 0, // the probe got in while the victim lived: nothing to recover (see killOnce)
+      probeDeadlocks: 0, // LockManager: the main thread's request was a deadlock victim and asked again
+      latencyByKill: {}, // kill type -> recovery times (ms)
     };
+    if (ADAPTERS[kind].named) {
+      const P = prims[kind];
+      // The main thread takes part too (holds for queued kills, probes): through its own view, with
+      // the same checks (slot MAIN_SLOT). `table` is the lock manager underneath, for query().
+      P.lock = attachPrimitive(kind, handle);
+      P.table = kind === 'WebLocks' ? sablock.LockManager.from(handle.manager) : P.lock;
+      P.chk = namedChecker(kind, new Int32Array(P.region), slotWords, new Int32Array(tokBuf), MAIN_SLOT[kind], (msg) => fail(P, `main thread: ${msg}`), (s) => {
+        if (repairAt[s] === 0) repairAt[s] = wall();
+      });
+    }
   }
   kinds = Object.keys(prims);
   let nextSlot = 0;
-  const slotsLeft = (n) => nextSlot + n <= MAX_SLOTS;
+  // Slots from FIRST_MAIN_SLOT on are the main thread's (named kinds' tokens).
+  const slotsLeft = (n) => nextSlot + n <= FIRST_MAIN_SLOT;
   // Roles: the first workers of a primitive are one of each, then random.
   const roles = (values.roles ?? 'plain,mix,nest').split(',');
   for (const r of roles) if (!['plain', 'mix', 'nest'].includes(r)) throw new RangeError(`--roles: unknown role ${r}`);
@@ -1058,6 +1595,8 @@ async function main() {
         ctlBuf,
         opsBuf,
         repairBuf,
+        slotBuf,
+        tokBuf,
         failBuf,
       },
     });
@@ -1127,12 +1666,16 @@ async function main() {
   // (Mutex, SpinLock), process.exit() inside the critical section, process.exit() inside with a
   // late 'exit' listener that releases, and a nest worker stopped (terminated or process.exit())
   // while one of its children sits in its critical section.
+  // The named kinds add: a plain worker stopped while its request waits behind the main thread's
+  // hold (the release that follows hands over to a dead or dying waiter, before or after its death
+  // is published), and a holder that calls process.exit() right after a release that handed over.
   const killKinds = (p) => [
     'holder',
     ...(ADAPTERS[p.kind].blindKill ? ['blind'] : []),
     'exit',
     ...(ADAPTERS[p.kind].lateRelease === false ? [] : ['late']),
     'nested',
+    ...(ADAPTERS[p.kind].named ? ['queued', 'handover'] : []),
   ];
   const start = performance.now();
   const end = start + seconds * 1000;
@@ -1142,6 +1685,86 @@ async function main() {
     log(`  ! ${p.kind}: ${msg} (seed ${seed})`);
     Atomics.add(new Int32Array(p.region), VIOL, 1);
   };
+  // ---- the main thread's part in the named kinds ----
+  // Holds resource n in X (an async request: the main thread never blocks), with the workers'
+  // checks; resolves to its release once granted (after `onGranted`), or null if not granted within
+  // `ms`. A WebLocks hold robbed by a worker's steal is released as usual (the release frees nothing).
+  // A LockManager request may be the victim of a cycle through a stopped thread's own task (see
+  // ownDeadlock in the worker): it asks again, at the back of the queue.
+  const mainHold = async (p, n, ms, onGranted) => {
+    if (p.kind === 'LockManager') {
+      const until = performance.now() + ms;
+      for (;;) {
+        let h;
+        try {
+          h = await p.lock.acquireAsync(LM_NODES[n].path, 'X', { timeout: Math.max(1, until - performance.now()) });
+        } catch (e) {
+          if (e?.name === 'TimeoutError') return null;
+          if (e instanceof sablock.DeadlockError && e.cycle?.some((edge) => edge.thread !== undefined)) {
+            p.probeDeadlocks++;
+            continue;
+          }
+          throw e;
+        }
+        const ctx = p.chk.enter(n, 'X');
+        onGranted?.();
+        return () => (p.chk.exit(ctx), h.release());
+      }
+    }
+    const base = p.chk.baseline(n);
+    return new Promise((resolve, reject) => {
+      p.lock
+        .request(WL_NODES[n].name, { timeout: ms }, () => {
+          const ctx = p.chk.enter(n, 'X', false, base);
+          onGranted?.();
+          return new Promise((done) => resolve(() => (p.chk.exit(ctx), done())));
+        })
+        .then(
+          () => {},
+          (e) => {
+            if (e?.name === 'TimeoutError') resolve(null);
+            else if (e?.name !== 'AbortError') reject(e);
+          },
+        );
+    });
+  };
+  // A probe: an X request on n queued now (typically behind a victim), released as soon as it is
+  // granted; `at` is when. It makes sure a waiter is there when the victim dies, so the recovery
+  // time is the owner-death bound and not the time until some worker next asks.
+  // `tid`: the victim's thread; `alive` says whether it had not died yet when the probe got in.
+  const startProbe = (p, n, tid) => {
+    const pr = { at: 0, alive: false };
+    const granted = () => {
+      pr.at = wall();
+      pr.alive = !sablock.isThreadDead(tid);
+    };
+    pr.done = mainHold(p, n, 15_000, granted).then(
+      (release) => release?.(),
+      (e) => fail(p, `main thread's probe on ${nodeName(NODES[p.kind][n])}: ${e?.name}: ${e?.message}`),
+    );
+    return pr;
+  };
+  // Whether a request of thread `tid` waits anywhere in the table (query(), within `ms`).
+  const waitQueued = async (p, tid, ms) => {
+    const until = performance.now() + ms;
+    while (performance.now() < until) {
+      const snap = p.table.query();
+      if (snap.resources.some((r) => r.waiters.some((w) => w.owner === tid + 1 || w.thread === tid))) return true;
+      await sleep(5);
+    }
+    return false;
+  };
+  // The table as query() shows it, for messages.
+  const tableText = (p) => {
+    try {
+      const snap = p.table.query();
+      const who = (x) => `${x.mode}:${x.thread !== undefined ? `t${x.thread}` : `o${x.owner}`}`;
+      return snap.resources.map((r) => `${r.resource} held [${r.holders.map(who)}] waiting [${r.waiters.map(who)}]`).join('; ') || 'empty';
+    } catch (e) {
+      return `query() failed: ${e?.message}`;
+    }
+  };
+
   const killOnce = async (p) => {
     const types = killKinds(p);
     let type = types[p.kills % types.length];
@@ -1151,12 +1774,61 @@ async function main() {
     // Holder-style kills pick a top-level worker without children (a nest's children could die
     // holding uncounted read holds or permits with it).
     const plain = all.filter((r) => r.role !== 'nest' && (r.role !== 'mix' || ADAPTERS[p.kind].killMixers !== false));
-    const pool = type === 'blind' ? all : type === 'nested' ? nests : plain;
+    const pool = type === 'blind' ? all : type === 'nested' ? nests : type === 'queued' ? all.filter((r) => r.role === 'plain') : plain;
     const rec = pool[rand(pool.length)];
     if (!rec) return;
     const exited = rec.exited;
     let watch = rec.slot; // whose hold must be recovered
-    if (type === 'blind') {
+    const named = ADAPTERS[p.kind].named;
+    let probe = null; // named kinds: the main thread's request queued behind the victim
+    let from = 0; // what the recovery time counts from, if not the victim's exit
+    // The resource the victim sat in, told by the victim (named kinds).
+    const vnode = (slot) => Atomics.load(slotWords, 2 * slot + 1) - 1;
+    if (type === 'queued') {
+      // Hold a row (WebLocks: the name without steals), have the victim queue behind it and show in
+      // query(), queue a probe behind the victim, then stop the victim and release: before its
+      // death is published (the release may hand over to it) or after.
+      const n = p.kind === 'WebLocks' ? 2 : [2, 3, 4, 6][rand(4)];
+      let release = await mainHold(p, n, 3000);
+      if (!release) return;
+      // LockManager: 0 blocked in acquire(); both: 1 an idle event loop, 2 the thread blocked, 3 process.exit() a moment later.
+      const variant = p.kind === 'LockManager' ? rand(4) : 1 + rand(3);
+      const req = KILL_QUEUED | (variant << 4) | (n << 8);
+      request(rec.slot, req);
+      if (!(await waitWord(ctl, dying(rec.slot), (v) => v === DYING_QUEUED, 3000)) && withdraw(rec.slot, req)) {
+        release();
+        return;
+      }
+      if (!(await waitQueued(p, rec.threadId, 1000))) p.messages.push(`queued kill: worker ${rec.slot}'s request never showed in query() (seed ${seed})`);
+      rec.victim = true;
+      repairAt[rec.slot] = 0;
+      probe = startProbe(p, n, rec.threadId);
+      let releasedAt = 0;
+      const letGo = () => {
+        release();
+        releasedAt = wall();
+      };
+      if (variant !== 3) {
+        const t = rec.w.terminate();
+        if (random() < 0.5) letGo(); // before the death is published
+        await t;
+      }
+      await exited;
+      if (releasedAt === 0) letGo();
+      // From the later of its death and the release (the probe waits behind both).
+      from = Math.max(rec.exitAt, releasedAt);
+    } else if (type === 'handover') {
+      // The victim waits in its critical section; queue a probe behind it, let it finish: its
+      // release hands over (to the probe or to whoever queued first) and it exits at once.
+      request(rec.slot, KILL_HANDOVER);
+      if (!(await askInside(rec.slot, KILL_HANDOVER))) return;
+      rec.victim = true;
+      repairAt[rec.slot] = 0;
+      probe = startProbe(p, vnode(rec.slot), rec.threadId);
+      await sleep(1 + rand(5));
+      from = wall();
+      request(rec.slot, KILL_GO);
+    } else if (type === 'blind') {
       await sleep(rand(50));
       await rec.w.terminate();
     } else if (type === 'nested') {
@@ -1177,6 +1849,7 @@ async function main() {
       }
       watch = victim;
       repairAt[victim] = 0;
+      if (named) probe = startProbe(p, vnode(victim), Atomics.load(slotWords, 2 * victim)); // the thread id the child wrote
       if (random() < 0.5) await rec.w.terminate();
       else request(rec.slot, KILL_EXIT_NOW); // process.exit() from the parked nest
     } else {
@@ -1185,6 +1858,7 @@ async function main() {
       if (!(await askInside(rec.slot, req))) return;
       rec.victim = true; // it sat in its critical section waiting to die: no fair op rate
       repairAt[rec.slot] = 0;
+      if (named && type !== 'late') probe = startProbe(p, vnode(rec.slot), rec.threadId);
       if (type === 'holder') await rec.w.terminate();
     }
     await exited;
@@ -1195,6 +1869,8 @@ async function main() {
     else if (type === 'holder') p.holderKills++;
     else if (type === 'exit') p.exitKills++;
     else if (type === 'nested') p.nestedKills++;
+    else if (type === 'queued') p.queuedKills++;
+    else if (type === 'handover') p.handoverKills++;
     if (type === 'late') {
       // Released by its late exit listener: nothing to recover, and the release must have worked.
       const d = Atomics.load(ctl, dying(rec.slot));
@@ -1209,12 +1885,28 @@ async function main() {
     const lazy = p.kind === 'RWLock' || p.kind === 'Semaphore';
     const bound = type === 'blind' ? 1000 : lazy ? 15_000 : 5000;
     const deadline = performance.now() + bound;
-    while (repairAt[watch] === 0 && performance.now() < deadline) await sleep(2);
-    if (repairAt[watch] !== 0) p.latencies.push(repairAt[watch] - rec.exitAt);
+    // Named kinds: recovered when an entrant found the dead holder's token (repairAt: after the
+    // death was published, which may precede this thread's 'exit' listener by a moment) or the
+    // probe got in. A probe that got in while the victim still lived had nothing to recover
+    // (counted, no time): the victim's hold was stolen (WebLocks), or its queued request still
+    // waited on an ancestor, in a mode compatible with the probe's (LockManager).
+    const got = () => (repairAt[watch] !== 0 ? repairAt[watch] : probe?.at ?? 0);
+    while (got() === 0 && performance.now() < deadline) await sleep(2);
+    const at = got();
+    if (at !== 0 && repairAt[watch] === 0 && probe?.alive && type !== 'handover') p.stolenBeforeDeath++;
+    else if (at !== 0) {
+      const ms = Math.max(0, at - (from || rec.exitAt));
+      p.latencies.push(ms);
+      (p.latencyByKill[type] ??= []).push(ms);
+    }
     else if (type !== 'blind') {
       p.unrecovered++;
-      p.messages.push(`${type} kill of worker ${watch} (role ${rec.role}, thread ${rec.threadId}) not recovered within ${bound / 1000} s (seed ${seed}); ${lockWords(p)}`);
+      p.messages.push(
+        `${type} kill of worker ${watch} (role ${rec.role}, thread ${rec.threadId}) not recovered within ${bound / 1000} s (seed ${seed}); ` +
+          (named ? `table: ${tableText(p)}` : lockWords(p)),
+      );
     }
+    await probe?.done;
   };
   // For an unrecovered kill's message: the lock's state word, the words after it and its holder
   // slots (owner id = threadId + 1, count), as the main thread sees them then.
@@ -1306,10 +1998,40 @@ async function main() {
 
   // A primitive's state words, for a hang report.
   function stateOf(p) {
+    if (ADAPTERS[p.kind].named) return ` (table: ${tableText(p)})`;
     const h = p.kind === 'Condition' ? p.handle.mutex : p.handle;
     if (!h?.buffer) return '';
     const a = new Int32Array(h.buffer, h.byteOffset ?? 0, Math.min(40, (h.buffer.byteLength - (h.byteOffset ?? 0)) >> 2));
     return ` (state words ${[...a].map((v) => '0x' + (v >>> 0).toString(16)).join(' ')})`;
+  }
+  // Named kinds once every worker exited: the table is empty (query() releases dead owners first:
+  // nothing held or pending may be left), and on resources without steals every completed X
+  // section's update is in FY (a lost update would leave FY behind N_XDONE).
+  async function tableFigures(p) {
+    const R = new Int32Array(p.region);
+    try {
+      const left = p.table.query().resources.length > 0 ? tableText(p) : null;
+      let web = null;
+      if (p.kind === 'WebLocks') {
+        const q = await p.lock.query();
+        if (q.held.length + q.pending.length > 0) web = JSON.stringify(q);
+      }
+      if (left !== null || web !== null) {
+        p.tableLeft = left ?? web;
+        fail(p, `not empty after every worker exited: ${left ?? ''}${web ? ` query(): ${web}` : ''}`);
+      }
+    } catch (e) {
+      p.tableLeft = `query() failed: ${e?.message}`;
+      fail(p, `final query() failed: ${e?.stack ?? e}`);
+    }
+    const lost = [];
+    NODES[p.kind].forEach((nd, n) => {
+      if (nd.steal) return;
+      const fy = R[N_BASE + N_WORDS * n + N_FY];
+      const done = Atomics.load(R, N_BASE + N_WORDS * n + N_XDONE);
+      if (fy !== done) lost.push(`${nodeName(nd)}: FY ${fy}, X sections ${done}`);
+    });
+    if (lost.length) fail(p, `lost X updates: ${lost.join('; ')}`);
   }
   // Condition's queue once every worker stopped: every item put was taken once or is still queued
   // (count and sum of the ids: a lost item lowers both sides' match, a duplicate raises `taken`).
@@ -1324,6 +2046,7 @@ async function main() {
     }
     return f;
   }
+  for (const p of Object.values(prims)) if (ADAPTERS[p.kind].named) await tableFigures(p);
   // Report.
   const q = (xs, f) => (xs.length ? xs[Math.min(xs.length - 1, Math.floor(f * xs.length))] : NaN);
   const summary = {};
@@ -1346,7 +2069,7 @@ async function main() {
       fairness: { minOpsPerSec: min, meanOpsPerSec: mean, minOverMean: mean ? min / mean : 0 },
       holderKills: p.holderKills,
       blindKills: p.blindKills,
-      recoveries: lat.length,
+      recoveries: lat.length + p.stolenBeforeDeath,
       unrecovered: p.unrecovered,
       repairs: Atomics.load(new Int32Array(p.region), REPAIRS),
       recoveryMs: { p50: q(lat, 0.5), p99: q(lat, 0.99), max: lat[lat.length - 1] ?? NaN },
@@ -1360,6 +2083,26 @@ async function main() {
       blockAfterAbort: Atomics.load(R, BLOCK_AFTER_ABORT),
       refusedBehindOwnTicket: Atomics.load(R, REFUSED),
       ...(queue ? { queue } : {}),
+      ...(ADAPTERS[p.kind].named
+        ? {
+            queuedKills: p.queuedKills,
+            handoverKills: p.handoverKills,
+            stolenBeforeDeath: p.stolenBeforeDeath,
+            ownTaskDeadlocks: Atomics.load(R, OWN_DEADLOCK),
+            abortDeadlocks: Atomics.load(R, ABORT_DEADLOCK),
+            probeDeadlocks: p.probeDeadlocks,
+            recoveryByKill: Object.fromEntries(
+              Object.entries(p.latencyByKill).map(([k, xs]) => {
+                const v = [...xs].sort((a, b) => a - b);
+                return [k, { n: v.length, p50: q(v, 0.5), max: v[v.length - 1] }];
+              }),
+            ),
+            steals: Atomics.load(R, STEALS),
+            robbed: Atomics.load(R, ROBBED),
+            ifAvailableNull: Atomics.load(R, NULLS),
+            tableLeft: p.tableLeft,
+          }
+        : {}),
       messages: p.messages.slice(0, 10),
       workers: all.map((r) => ({
         slot: r.slot,
@@ -1385,6 +2128,24 @@ async function main() {
         `  kills exit ${s.exitKills} late-exit releases ${s.lateExitReleases} nested ${s.nestedKills}` +
         (s.queue ? `  queue put ${s.queue.put} taken ${s.queue.taken} left ${s.queue.left}` : ''),
     );
+    if (ADAPTERS[p.kind].named) {
+      log(
+        `${''.padEnd(11)} kills queued ${s.queuedKills} handover ${s.handoverKills}` +
+          (p.kind === 'WebLocks'
+            ? `  steals ${s.steals} robbed ${s.robbed}  ifAvailable null ${s.ifAvailableNull}`
+            : `  deadlocks through a blocked thread's own task ${s.ownTaskDeadlocks} (blocking right after an abandoned wait ${s.abortDeadlocks})`) +
+          `  probe in before the victim died ${s.stolenBeforeDeath}` +
+          `  table after exit: ${s.tableLeft ?? 'empty'}`,
+      );
+      // From the victim's exit (holder, exit, nested), from the later of its exit and the main
+      // thread's release (queued), from the go-ahead to release (handover) to the next holder in.
+      log(
+        `${''.padEnd(11)} recovery by kill (n, p50 / max ms):` +
+          Object.entries(s.recoveryByKill)
+            .map(([k, v]) => ` ${k} ${v.n}, ${f(v.p50)} / ${f(v.max)}`)
+            .join(';'),
+      );
+    }
     for (const m of s.messages) log(`    ${p.kind}: ${m}`);
   }
   const failed = Object.values(summary).some((s) => s.violations > 0 || s.hangs > 0 || s.unrecovered > 0);
