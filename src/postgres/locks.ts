@@ -29,12 +29,14 @@ import {
   DeadlockError,
   LockError,
   TimeoutError,
+  WebLock,
   lockcheckHooks,
   observeHooks,
   _parseWaitOptions as parseWaitOptions,
   type _ParsedWait as ParsedWait,
   type CheckedLock,
   type LockEventMode,
+  type WebLockRequestOptions,
 } from '../index.js';
 import { closedError, collisionError, LockConnectionError, lostError, notSupported } from './errors.js';
 import { keyOf, semaphoreName, slotName } from './keys.js';
@@ -56,41 +58,27 @@ export type PgLocksSource =
       pool: pg.Pool;
     };
 
-/** The lock a `request()` callback receives. */
-export class PgLock {
-  /** The name it was requested with. */
-  readonly name: string;
-  /** The mode it is held in. */
-  readonly mode: PgLockMode;
+/** The lock a `request()` callback receives: the in-process `WebLock` (`name`, `mode`), plus its token and loss signal. */
+export class PgLock extends WebLock {
   /** Fencing token: larger with every grant of this name (any mode), from the database. */
   readonly token: bigint;
   /** Aborts when the lock is lost (its session ended, its lease ran out, the manager closed). */
   readonly signal: AbortSignal;
   /** @internal */
   constructor(name: string, mode: PgLockMode, token: bigint, signal: AbortSignal) {
-    this.name = name;
-    this.mode = mode;
+    super(name, mode);
     this.token = token;
     this.signal = signal;
   }
-  /** `'Lock'`, as the W3C interface. */
-  get [Symbol.toStringTag](): string {
-    return 'Lock';
-  }
 }
 
-/** Options of `request()`: the Web Locks ones (`steal` is not supported), plus `timeout`. */
-export interface PgLockRequestOptions {
-  /** Default `'exclusive'`. */
-  mode?: PgLockMode;
-  /** Grant now or call the callback with `null` instead of waiting. */
-  ifAvailable?: boolean;
+/**
+ * Options of `request()`: the in-process Web Locks ones (`mode`, `ifAvailable`, `signal` — which
+ * aborts a waiting request; once granted, watch `lock.signal` — and `timeout`), but `steal`.
+ */
+export interface PgLockRequestOptions extends Omit<WebLockRequestOptions, 'steal'> {
   /** Not supported: always a `NotSupportedError` (docs/postgres.md says why). */
   steal?: boolean;
-  /** Aborts the request while it waits (rejects with the signal's reason); use `lock.signal` once granted. */
-  signal?: AbortSignal;
-  /** Give up after this many ms of waiting (`TimeoutError`). */
-  timeout?: number;
 }
 
 /** One lock or request in a `query()` snapshot. */
