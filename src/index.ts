@@ -81,3 +81,5 @@ export {
   type WebLocksHandle,
   type WebLockCallback,
 } from './web-locks-request.js';
+/** @internal `request()`'s Web IDL argument conversions (for `sablock/postgres`). */
+export { readRequestArgs as _readWebLockArgs } from './web-locks-request.js';

@@ -131,8 +131,23 @@ function notSupported(message: string): DOMException {
   return new DOMException(message, 'NotSupportedError');
 }
 
-/** `request()`'s arguments, checked in the spec's order (Web IDL conversions first). */
-export function parseRequest(argc: number, name: unknown, options: unknown, callback: unknown): LockRequest {
+/** `request()`'s arguments after the Web IDL conversions (`readRequestArgs`). */
+export interface WebLockArgs {
+  name: string;
+  shared: boolean;
+  ifAvailable: boolean;
+  steal: boolean;
+  wait: ParsedWait;
+  callback: WebLockCallback<unknown>;
+}
+
+/**
+ * `request(name, [options,] callback)`'s Web IDL conversions, in order (name, the options
+ * dictionary's members in name order, then sablock's `timeout`, then the callback): a
+ * `TypeError` naming the argument for what cannot be converted. Shared with `sablock/postgres`,
+ * which applies its own rules after it.
+ */
+export function readRequestArgs(argc: number, name: unknown, options: unknown, callback: unknown): WebLockArgs {
   if (argc < 3) {
     callback = options;
     options = undefined;
@@ -154,9 +169,15 @@ export function parseRequest(argc: number, name: unknown, options: unknown, call
   const steal = Boolean(o.steal);
   const wait = parseWaitOptions({ signal, timeout: o.timeout }, 'options');
   if (typeof callback !== 'function') throw new TypeError(`callback must be a function, got ${describe(callback)}`);
+  return { name: n, shared: mode === 'shared', ifAvailable, steal, wait, callback: callback as WebLockCallback<unknown> };
+}
+
+/** `request()`'s arguments, checked in the spec's order (Web IDL conversions first). */
+export function parseRequest(argc: number, name: unknown, options: unknown, callback: unknown): LockRequest {
+  const { name: n, shared, ifAvailable, steal, wait, callback: cb } = readRequestArgs(argc, name, options, callback);
   if (n.startsWith('-')) throw notSupported(`lock names starting with '-' are reserved, got '${n}'`);
   if (steal && ifAvailable) throw notSupported('options.steal and options.ifAvailable cannot both be true');
-  if (steal && mode !== 'exclusive') throw notSupported("options.steal requires mode 'exclusive'");
+  if (steal && shared) throw notSupported("options.steal requires mode 'exclusive'");
   if (wait.signal !== undefined && (steal || ifAvailable)) {
     throw notSupported('options.signal cannot be used with options.steal or options.ifAvailable');
   }
@@ -164,7 +185,7 @@ export function parseRequest(argc: number, name: unknown, options: unknown, call
     throw notSupported('options.timeout cannot be used with options.steal or options.ifAvailable');
   }
   if (wait.signal?.aborted) throw wait.signal.reason;
-  return new LockRequest(n, mode === 'shared', ifAvailable, steal, wait, callback as WebLockCallback<unknown>);
+  return new LockRequest(n, shared, ifAvailable, steal, wait, cb);
 }
 
 /** The manager's shape for a WebLocks shape (its defaults). */

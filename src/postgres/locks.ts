@@ -33,6 +33,7 @@ import {
   lockcheckHooks,
   observeHooks,
   _parseWaitOptions as parseWaitOptions,
+  _readWebLockArgs as readWebLockArgs,
   type _ParsedWait as ParsedWait,
   type CheckedLock,
   type LockEventMode,
@@ -442,23 +443,8 @@ export class PgLocks {
   // ---- internals ----------------------------------------------------------------------------------
 
   #parseRequest(argc: number, name: unknown, options: unknown, callback: unknown) {
-    if (argc < 3) {
-      callback = options;
-      options = undefined;
-    }
-    if (typeof name === 'symbol') throw new TypeError('name must be a string, got a symbol');
-    const n = String(name);
-    if (options !== undefined && options !== null && typeof options !== 'object') {
-      throw new TypeError(`options must be an object, got ${describe(options)}`);
-    }
-    const o = (options ?? {}) as Record<string, unknown>;
-    const m = o.mode;
-    const mode = m === undefined ? 'exclusive' : String(m);
-    if (mode !== 'exclusive' && mode !== 'shared') throw new TypeError(`options.mode must be 'exclusive' or 'shared', got ${describe(m)}`);
-    const ifAvailable = Boolean(o.ifAvailable);
-    const steal = Boolean(o.steal);
-    const wait = parseWaitOptions({ signal: o.signal, timeout: o.timeout }, 'options');
-    if (typeof callback !== 'function') throw new TypeError(`callback must be a function, got ${describe(callback)}`);
+    // The in-process Web Locks conversions, then this backend's own rules.
+    const { name: n, shared, ifAvailable, steal, wait, callback: cb } = readWebLockArgs(argc, name, options, callback);
     checkName(n);
     if (steal) {
       throw notSupported(
@@ -470,7 +456,7 @@ export class PgLocks {
     if (wait.timeout !== undefined && ifAvailable) throw notSupported('options.timeout cannot be used with options.ifAvailable');
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     this.#checkOpen(n);
-    return { target: this._lockTarget(n, mode === 'shared', 'PgLocks'), wait, ifAvailable, callback: callback as PgLockCallback<unknown> };
+    return { target: this._lockTarget(n, shared, 'PgLocks'), wait, ifAvailable, callback: cb as PgLockCallback<unknown> };
   }
 
   #runCallback(
