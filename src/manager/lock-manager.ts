@@ -328,16 +328,18 @@ export class LockManager extends Primitive {
     let waiting: Pending | undefined;
     let unwound = false;
     const signal = plan.wait.signal;
-    // An abort gives back the levels already taken in the aborting turn, as waitAsync withdraws
-    // the waiting one: the thread that aborted may block on one of them next (it would wait for
-    // its own abandoned request). Not once the waiting level was granted (it goes on, and fails at
-    // the next level's check of the signal).
+    // An abort withdraws the waiting level and gives back the levels already taken in the
+    // aborting turn, not when the rejection is delivered: a release may have handed the waiting
+    // level over already (table.ts invariant 7), and the thread that aborted may block on one of
+    // them next (it would wait for its own abandoned request). Not once the waiting level was
+    // granted as its waiter sees it (it goes on, and fails at the next level's check of the signal).
     const onAbort =
       signal === undefined
         ? undefined
         : (): void => {
             if (waiting === undefined || waiting.granted === true || unwound) return;
             unwound = true;
+            this.#rq.abandon(plan, i, waiting);
             this.#unwind(plan, i);
           };
     if (onAbort !== undefined) signal!.addEventListener('abort', onAbort, { once: true });

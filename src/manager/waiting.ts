@@ -40,24 +40,12 @@ export function waitSync(rq: Requests, plan: Plan, i: number, pd: Pending): void
 
 /** `waitSync` on the event loop: rejects (withdrawn) on timeout, abort or deadlock. */
 export async function waitAsync(rq: Requests, plan: Plan, i: number, pd: Pending): Promise<void> {
-  const signal = plan.wait.signal;
-  // An abort withdraws the request in the aborting turn, not when the rejection is delivered: a
-  // release may have handed it the resource already (table.ts invariant 7), and the thread that
-  // aborted may block on that resource next (it would wait for its own abandoned request).
-  const onAbort =
-    signal === undefined
-      ? undefined
-      : (): void => {
-          if (pd.granted !== true) rq.abandon(plan, i, pd);
-        };
-  if (onAbort !== undefined) signal!.addEventListener('abort', onAbort, { once: true });
   try {
-    // The same on the event loop; an abort rejects at once (the request withdrawn by giveUp).
+    // The same on the event loop; an abort rejects at once (the request withdrawn by giveUp, or
+    // already in the aborting turn by LockManager.acquireAsync's abort listener: abandon is once).
     await parkAsync(rq.t.a, parking(rq, plan, i, pd), plan.wait, waitName(rq, plan, i));
   } catch (e) {
     throw outOfService(rq, plan, i, pd, e);
-  } finally {
-    if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { expect } from 'vitest';
 import { RpcWorker } from '../harness/rpc.js';
+import type { WebLocks } from '../../src/index.js';
 
 // Not ../harness/expect.js: it imports dist/index.js, a second copy of sablock in this thread,
 // and which copy publishes the global `locks` first is part of what global.test.ts checks.
@@ -205,4 +206,13 @@ export async function withClients<T>(fn: (start: (handle?: unknown, extra?: Reco
   } finally {
     await Promise.all(all.map((c) => c.terminate()));
   }
+}
+
+/** Takes `name` in this thread and holds it until the returned function is called. */
+export async function holdUntilReleased(locks: WebLocks, name: string): Promise<() => void> {
+  const granted = deferred();
+  const hold = deferred();
+  void locks.request(name, () => (granted.resolve(), hold.promise));
+  await within(granted.promise, 2_000, `hold of ${name}`);
+  return () => hold.resolve();
 }

@@ -6,17 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CapacityError, Mutex, TimeoutError, WebLocks } from '../../src/index.js';
-import { deferred, modesOf, rejects, sleep, unique, unreached, within } from './helpers.js';
+import { modesOf, rejects, sleep, unique, unreached, within, holdUntilReleased } from './helpers.js';
 
 /** Takes `name` and holds it until the returned release is called. */
-async function holdUntilReleased(locks: WebLocks, name: string): Promise<() => void> {
-  const granted = deferred();
-  const hold = deferred();
-  void locks.request(name, () => (granted.resolve(), hold.promise));
-  await within(granted.promise, 2_000, `hold of ${name}`);
-  return () => hold.resolve();
-}
-
 describe('request options', () => {
   it('options that are not an object: a TypeError rejection naming options', async () => {
     const locks = new WebLocks();

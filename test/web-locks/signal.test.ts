@@ -6,17 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { WebLocks } from '../../src/index.js';
-import { deferred, expectDOMException, modesOf, rejects, sleep, unique, unreached, within } from './helpers.js';
+import { deferred, expectDOMException, modesOf, rejects, sleep, unique, unreached, within, holdUntilReleased } from './helpers.js';
 
 /** Takes `name` and holds it until the returned release is called. */
-async function holdUntilReleased(locks: WebLocks, name: string): Promise<() => void> {
-  const granted = deferred();
-  const hold = deferred();
-  void locks.request(name, () => (granted.resolve(), hold.promise));
-  await within(granted.promise, 2_000, `hold of ${name}`);
-  return () => hold.resolve();
-}
-
 describe('signal', () => {
   it('must be an AbortSignal: anything else is a TypeError rejection', async () => {
     const locks = new WebLocks();
