@@ -161,7 +161,7 @@ export class PgMutex extends PgPrimitive {
   }
   /** The same as `tryLockAsync` (resolves to a guard, truthy, or null). */
   tryLock(timeoutMs?: number): Promise<PgGuard | null> {
-    return this._try(this.#t, timeoutMs);
+    return this.tryLockAsync(timeoutMs);
   }
   /** Releases the latest hold taken through this object (`LockError` ERR_LOCK_NOT_OWNER if none). */
   async unlock(): Promise<void> {
