@@ -8,7 +8,8 @@
  * lock object releases the latest hold taken through that object; prefer the guard's.
  */
 import { Guard, LockError, TimeoutError } from '../index.js';
-import type { Hold, PgLocks, Target } from './locks.js';
+import type { Hold, Target } from './hold.js';
+import type { PgLocks } from './locks.js';
 
 /** Options of the async acquisitions: as the in-process `WaitOptions`. */
 export interface PgWaitOptions {
