@@ -8,7 +8,9 @@
  * is imported from the core entry, never copied: the build keeps `../index.js` external, so both
  * entry points share one module instance (one `TimeoutError` class, one verifier, one stats table).
  */
-import { PgLocks, checkName, type PgLocksSource } from './locks.js';
+import type { PgLocksSource } from './connections.js';
+import { PgLocks } from './locks.js';
+import { checkName } from './names.js';
 import { PG_MAX_PERMITS, PgMutex, PgRWLock, PgSemaphore } from './primitives.js';
 import type { PgLocksOptions } from './options.js';
 
@@ -40,16 +42,10 @@ export function createLocks(source: PgLocksSource, options?: PgLocksOptions): Pg
   return new PgLockManager(source, options);
 }
 
-export {
-  PgLocks,
-  PgLock,
-  type PgLockMode,
-  type PgLocksSource,
-  type PgLockRequestOptions,
-  type PgLockInfo,
-  type PgLocksSnapshot,
-  type PgLockCallback,
-} from './locks.js';
+export { PgLocks } from './locks.js';
+export { PgLock, type PgLockMode, type PgLockRequestOptions, type PgLockCallback } from './request.js';
+export type { PgLocksSource } from './connections.js';
+export type { PgLockInfo, PgLocksSnapshot } from './query.js';
 export { PgGuard, PgMutex, PgRWLock, PgSemaphore, PG_MAX_PERMITS, type PgWaitOptions } from './primitives.js';
 export type { PgLocksOptions } from './options.js';
 export { LockConnectionError } from './errors.js';

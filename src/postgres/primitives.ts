@@ -8,7 +8,8 @@
  * lock object releases the latest hold taken through that object; prefer the guard's.
  */
 import { Guard, LockError, TimeoutError } from '../index.js';
-import type { Hold, PgLocks, Target } from './locks.js';
+import type { Hold, Target } from './hold.js';
+import type { PgLocks } from './locks.js';
 
 /** Options of the async acquisitions: as the in-process `WaitOptions`. */
 export interface PgWaitOptions {
@@ -161,7 +162,7 @@ export class PgMutex extends PgPrimitive {
   }
   /** The same as `tryLockAsync` (resolves to a guard, truthy, or null). */
   tryLock(timeoutMs?: number): Promise<PgGuard | null> {
-    return this._try(this.#t, timeoutMs);
+    return this.tryLockAsync(timeoutMs);
   }
   /** Releases the latest hold taken through this object (`LockError` ERR_LOCK_NOT_OWNER if none). */
   async unlock(): Promise<void> {

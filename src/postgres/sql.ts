@@ -8,7 +8,7 @@
  * fencing token. The lock is taken in a `MATERIALIZED` CTE that the token's CTE reads, so the token
  * is drawn only once the lock is held. The token's CTE also checks the name stored for the key: a
  * different name there (a 64-bit hash collision) makes the token come back NULL, and the grant is
- * undone (`locks.ts`).
+ * undone (`grant.ts`).
  *
  * ## Where the token comes from
  * `nextval()` of one sequence for every name (`<table>_token_seq`, CACHE 1). Its invariants:

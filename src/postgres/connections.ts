@@ -1,0 +1,139 @@
+/**
+ * Where a manager's sessions come from: its pool (made from a connection string, or the caller's),
+ * the once-per-manager check of the server and the fence table (`prepare`), one configured session
+ * per top-level acquisition (`open`), and the sessions open now, which `close()` ends.
+ */
+import pg from 'pg';
+import { LockError, TimeoutError, type _ParsedWait as ParsedWait } from '../index.js';
+import { LockConnectionError, notSupported } from './errors.js';
+import { describe } from './names.js';
+import type { PgLocksConfig } from './options.js';
+import { Session } from './session.js';
+import { RESET_SETTINGS, sessionSettings, type Statements } from './sql.js';
+import { race } from './waits.js';
+
+/** Where the locks live: a connection string (a pool is made and owned), or your `pg.Pool`. */
+export type PgLocksSource =
+  | ({
+      /** `postgres://user:password@host:port/database`: a `pg.Pool` is made for it (other `pg.PoolConfig` fields pass through). */
+      connectionString: string;
+    } & Omit<pg.PoolConfig, 'connectionString'>)
+  | {
+      /** Your pool: each acquisition checks out one connection and hands it back reset. */
+      pool: pg.Pool;
+    };
+
+/** One manager's connections to the database. */
+export class Connections {
+  readonly pool: pg.Pool;
+  readonly #cfg: PgLocksConfig;
+  readonly #ownPool: boolean;
+  readonly #sql: Statements;
+  readonly #settings: string;
+  readonly #closing: AbortSignal;
+  readonly #configured = new WeakMap<pg.PoolClient, number>();
+  readonly #sessions = new Set<Session>();
+  #ready: Promise<void> | undefined;
+
+  /** `source` is an object (checked by the caller); its pool, or a pool for its connection string. */
+  constructor(source: object, cfg: PgLocksConfig, sql: Statements, closing: AbortSignal) {
+    const s = source as { pool?: unknown; connectionString?: unknown };
+    if (s.pool !== undefined) {
+      const p = s.pool as { connect?: unknown; query?: unknown };
+      if (p === null || typeof p !== 'object' || typeof p.connect !== 'function' || typeof p.query !== 'function') {
+        throw new TypeError(`source.pool must be a pg.Pool, got ${describe(s.pool)}`);
+      }
+      this.pool = s.pool as pg.Pool;
+      this.#ownPool = false;
+    } else {
+      if (typeof s.connectionString !== 'string' || s.connectionString === '') {
+        throw new TypeError(`source.connectionString must be a non-empty string, got ${describe(s.connectionString)}`);
+      }
+      this.pool = new pg.Pool({
+        keepAlive: true,
+        keepAliveInitialDelayMillis: Math.max(1000, Math.floor(cfg.lease / 3)),
+        ...(source as pg.PoolConfig),
+        max: cfg.poolSize,
+        // Idle pooled connections carry idle_session_timeout = lease: drop them before the server does.
+        idleTimeoutMillis: Math.min(10_000, Math.floor(cfg.lease / 2)),
+        allowExitOnIdle: true,
+      });
+      // An idle pooled connection that the server ends (restart, termination): the pool drops it.
+      this.pool.on('error', () => {});
+      this.#ownPool = true;
+    }
+    this.#cfg = cfg;
+    this.#sql = sql;
+    this.#settings = sessionSettings({ lease: cfg.lease, checkInterval: cfg.checkInterval, applicationName: `sablock:${cfg.clientId}` });
+    this.#closing = closing;
+  }
+
+  /** Ends every open session and, if the pool is ours, the pool. */
+  close(): Promise<void> {
+    for (const s of [...this.#sessions]) s.lose('the lock manager was closed', undefined);
+    return this.#ownPool ? this.pool.end() : Promise.resolve();
+  }
+
+  /** Once per manager: the server is new enough; the fence table exists. */
+  prepare(what: string): Promise<void> {
+    if (this.#ready === undefined) {
+      this.#ready = (async () => {
+        const c = await this.pool.connect().catch((e: unknown) => {
+          throw new LockConnectionError(what, 'cannot connect to the database', e);
+        });
+        try {
+          const v = await c.query<{ v: string }>('SELECT current_setting(\'server_version_num\') AS v');
+          const version = Number(v.rows[0]!.v);
+          if (version < 140000) {
+            throw notSupported(`sablock/postgres needs PostgreSQL 14 or later (idle_session_timeout), the server is ${version}`);
+          }
+          if (this.#cfg.setup) await c.query(this.#sql.setup);
+          c.release();
+        } catch (e) {
+          c.release(e instanceof Error ? e : true);
+          throw e;
+        }
+      })();
+      this.#ready.catch(() => {
+        this.#ready = undefined; // try again on the next call
+      });
+    }
+    return this.#ready;
+  }
+
+  /** A connection of our own for one top-level acquisition, configured (settings once per connection). */
+  async open(name: string, wait: ParsedWait): Promise<Session> {
+    const connecting = this.pool.connect();
+    let client: pg.PoolClient;
+    try {
+      client = await race(connecting, name, wait, this.#closing, () => {
+        connecting.then((c) => c.release(), () => {});
+      });
+    } catch (e) {
+      if (e instanceof TimeoutError || e instanceof LockError || e === wait.signal?.reason) throw e;
+      if (e instanceof DOMException) throw e;
+      throw new LockConnectionError(name, 'cannot connect to the database', e);
+    }
+    let pid = this.#configured.get(client);
+    if (pid === undefined) {
+      try {
+        const r = (await client.query(`${this.#settings}; SELECT pg_backend_pid() AS pid`)) as unknown as pg.QueryResult<{ pid: number }>[];
+        pid = r[r.length - 1]!.rows[0]!.pid;
+      } catch (e) {
+        client.release(e instanceof Error ? e : true);
+        throw new LockConnectionError(name, 'cannot configure the session', e);
+      }
+      // A caller's pool gets its connection back reset: set again next time.
+      if (this.#ownPool) this.#configured.set(client, pid);
+    }
+    const s = new Session(client, pid, { lease: this.#cfg.lease, heartbeat: this.#cfg.heartbeat, reset: this.#ownPool ? undefined : RESET_SETTINGS, prepare: this.#ownPool });
+    this.#sessions.add(s);
+    s.onLost(() => this.#sessions.delete(s));
+    const unref = s.unref.bind(s);
+    s.unref = () => {
+      unref();
+      if (s.done) this.#sessions.delete(s);
+    };
+    return s;
+  }
+}
