@@ -54,24 +54,8 @@ export class Grants {
     if (row?.got === true) return this.#granted(s, t, row.token);
     if (mode === 'try') return null;
     waiting();
-    for (;;) {
-      const left = wait.deadline - now();
-      if (left <= 0) throw new TimeoutError(t.name, wait.timeout ?? 0);
-      // Nested waits in slices: the session answers (renewing its lease) at least once a heartbeat.
-      const slice = nested ? Math.min(left, this.#cfg.heartbeat) : left;
-      const lockTimeout = slice === Infinity ? '0' : `${Math.max(1, Math.ceil(slice))}ms`;
-      try {
-        const r = await this.#waitStatement(s, t, this.#sql.waitLock(t.shared), [t.key, t.rowName, lockTimeout], wait, nested);
-        return this.#granted(s, t, r.rows[0]?.token ?? null);
-      } catch (e) {
-        if (s.lost === undefined && !s.done) await this.#undo(s, t);
-        if (pgCode(e) === '55P03') {
-          if (now() < wait.deadline) continue; // one slice over
-          throw new TimeoutError(t.name, wait.timeout ?? 0);
-        }
-        throw e;
-      }
-    }
+    const r = await this.#waitInQueue(s, t, this.#sql.waitLock(t.shared), [t.key, t.rowName], wait, nested);
+    return this.#granted(s, t, r.rows[0]?.token ?? null);
   }
 
   /** The lock is held (or was taken for a colliding name: undone). */
@@ -100,26 +84,11 @@ export class Grants {
   async semaphore(s: Session, t: Target, wait: ParsedWait, mode: 'wait' | 'try', nested: boolean, waiting: () => void): Promise<Hold | null> {
     const sem = t.sem!;
     // 1. The gate: one acquirer at a time gathers permits, the others queue (FIFO) behind it.
-    let gate = (await s.query<{ got: boolean }>(this.#sql.gateTry, [t.key])).rows[0]?.got === true;
+    const gate = (await s.query<{ got: boolean }>(this.#sql.gateTry, [t.key])).rows[0]?.got === true;
     if (!gate) {
       if (mode === 'try') return null;
       waiting();
-      while (!gate) {
-        const left = wait.deadline - now();
-        if (left <= 0) throw new TimeoutError(t.name, wait.timeout ?? 0);
-        const slice = nested ? Math.min(left, this.#cfg.heartbeat) : left;
-        try {
-          await this.#waitStatement(s, t, this.#sql.gateWait, [t.key, slice === Infinity ? '0' : `${Math.max(1, Math.ceil(slice))}ms`], wait, nested);
-          gate = true;
-        } catch (e) {
-          if (s.lost === undefined && !s.done) await this.#undo(s, t);
-          if (pgCode(e) === '55P03') {
-            if (now() < wait.deadline) continue;
-            throw new TimeoutError(t.name, wait.timeout ?? 0);
-          }
-          throw e;
-        }
-      }
+      await this.#waitInQueue(s, t, this.#sql.gateWait, [t.key], wait, nested);
     }
     s.addKey(t.key); // the gate counts as held: heartbeats run while we gather
     const mine: string[] = [];
@@ -161,6 +130,33 @@ export class Grants {
         await cleanup().catch((e: unknown) => s.lose('cannot let go of a semaphore gate', e));
       }
       s.dropKey(t.key);
+    }
+  }
+
+  /**
+   * The slow path of a lock and of a semaphore's gate: waits in `t.key`'s lock queue until
+   * `text` is granted, or the deadline, an abort or close. `text` is a blocking statement whose
+   * parameters are `values` then the `lock_timeout` of one wait (`sql.ts`: `waitLock`, `gateWait`);
+   * resolves with its result once granted.
+   */
+  async #waitInQueue(s: Session, t: Target, text: string, values: unknown[], wait: ParsedWait, nested: boolean): Promise<pg.QueryResult<{ got: boolean; token: string | null }>> {
+    for (;;) {
+      const left = wait.deadline - now();
+      if (left <= 0) throw new TimeoutError(t.name, wait.timeout ?? 0);
+      // Nested waits in slices: the session answers (renewing its lease) at least once a heartbeat.
+      const slice = nested ? Math.min(left, this.#cfg.heartbeat) : left;
+      const lockTimeout = slice === Infinity ? '0' : `${Math.max(1, Math.ceil(slice))}ms`;
+      try {
+        return await this.#waitStatement(s, t, text, [...values, lockTimeout], wait, nested);
+      } catch (e) {
+        // The key may have been taken before the failure (session-level locks survive the rollback).
+        if (s.lost === undefined && !s.done) await this.#undo(s, t);
+        if (pgCode(e) === '55P03') {
+          if (now() < wait.deadline) continue; // one slice over
+          throw new TimeoutError(t.name, wait.timeout ?? 0);
+        }
+        throw e;
+      }
     }
   }
 

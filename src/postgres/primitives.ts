@@ -117,8 +117,15 @@ abstract class PgPrimitive {
       throw e;
     }
   }
-  /** @internal */
-  protected async _with<T>(g: PgGuard, fn: (guard: PgGuard) => T | Promise<T>): Promise<T> {
+  /**
+   * @internal Every `with*` method (as the in-process locks' `runHeldAsync`, which cannot serve:
+   * it calls `fn()` without the guard, outside a hold's scope, and does not await the release):
+   * checks `fn` before taking anything, awaits `take()`, runs `fn(guard)` in the hold's scope
+   * (nested acquisitions share its session), and releases however `fn` ends, awaiting the server.
+   */
+  protected async _with<T>(fn: (guard: PgGuard) => T | Promise<T>, take: () => Promise<PgGuard>): Promise<T> {
+    checkFn(fn);
+    const g = await take();
     try {
       return await g._inScope(() => fn(g));
     } finally {
@@ -169,9 +176,8 @@ export class PgMutex extends PgPrimitive {
     return this._latest('exclusive', 'unlock').unlock();
   }
   /** Takes the lock, runs `fn(guard)` (nested acquisitions share its session), releases it. */
-  async withLockAsync<T>(fn: (guard: PgGuard) => T | Promise<T>, options?: PgWaitOptions): Promise<T> {
-    checkFn(fn);
-    return this._with(await this.lockAsync(options), fn);
+  withLockAsync<T>(fn: (guard: PgGuard) => T | Promise<T>, options?: PgWaitOptions): Promise<T> {
+    return this._with(fn, () => this.lockAsync(options));
   }
 }
 
@@ -210,14 +216,12 @@ export class PgRWLock extends PgPrimitive {
     return this._latest('exclusive', 'writeUnlock').unlock();
   }
   /** Runs `fn(guard)` holding a read lock. */
-  async withReadLockAsync<T>(fn: (guard: PgGuard) => T | Promise<T>, options?: PgWaitOptions): Promise<T> {
-    checkFn(fn);
-    return this._with(await this.readLockAsync(options), fn);
+  withReadLockAsync<T>(fn: (guard: PgGuard) => T | Promise<T>, options?: PgWaitOptions): Promise<T> {
+    return this._with(fn, () => this.readLockAsync(options));
   }
   /** Runs `fn(guard)` holding the write lock. */
-  async withWriteLockAsync<T>(fn: (guard: PgGuard) => T | Promise<T>, options?: PgWaitOptions): Promise<T> {
-    checkFn(fn);
-    return this._with(await this.writeLockAsync(options), fn);
+  withWriteLockAsync<T>(fn: (guard: PgGuard) => T | Promise<T>, options?: PgWaitOptions): Promise<T> {
+    return this._with(fn, () => this.writeLockAsync(options));
   }
 }
 
@@ -255,9 +259,8 @@ export class PgSemaphore extends PgPrimitive {
     }
   }
   /** Runs `fn(guard)` holding `n` permits. */
-  async withPermitsAsync<T>(n: number, fn: (guard: PgGuard) => T | Promise<T>, options?: PgWaitOptions): Promise<T> {
-    checkFn(fn);
-    return this._with(await this.acquireAsync(n, options), fn);
+  withPermitsAsync<T>(n: number, fn: (guard: PgGuard) => T | Promise<T>, options?: PgWaitOptions): Promise<T> {
+    return this._with(fn, () => this.acquireAsync(n, options));
   }
   #checkN(n: unknown): asserts n is number {
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new RangeError(`n must be a positive integer, got ${String(n)}`);
