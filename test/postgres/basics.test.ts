@@ -372,6 +372,17 @@ describe('bad input', () => {
     await expect(a.request('x', {}, 'nope' as unknown as () => void)).rejects.toBeInstanceOf(TypeError);
     expect(() => a.mutex(42 as unknown as string)).toThrow(TypeError);
     expect(() => a.semaphore('s', 1.5)).toThrow(RangeError);
+    // The primitives' with* helpers check their callback before taking anything: a rejection, never a sync throw.
+    const notFn = 'nope' as unknown as () => void;
+    const rw = a.rwlock('wf');
+    for (const call of [
+      () => a.mutex('wf').withLockAsync(notFn),
+      () => rw.withReadLockAsync(notFn),
+      () => rw.withWriteLockAsync(notFn),
+      () => a.semaphore('wfs', 2).withPermitsAsync(1, notFn),
+    ]) {
+      await expect(call()).rejects.toThrow(/fn must be a function/);
+    }
     expect(() => createLocks({} as { connectionString: string })).toThrow(/connectionString/);
     expect(() => createLocks({ connectionString: server.connectionString }, { lease: 10 })).toThrow(RangeError);
     expect(() => createLocks({ connectionString: server.connectionString }, { lease: 1000, heartbeat: 600 })).toThrow(/heartbeat/);
