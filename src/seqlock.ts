@@ -62,7 +62,8 @@ import { SpinBudget } from './core/spin.js';
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
 import { wasReaped } from './core/owner-death.js';
 import { checkCallback } from './exclusive.js';
-import { checking, onAcquire, onAcquired, onRelease, waitChecked } from './core/hooks.js';
+import { checking, onAcquire, onAcquired, onRelease } from './core/hooks.js';
+import { contendedWait } from './core/acquire.js';
 import { clearOwnerDied, lockAsyncSlow, lockSlow, OWNER_DIED, ownerOf, unlockWord, type ExclusivePolicy } from './raw/mutex.js';
 import { beginRead, beginWrite, endWrite, isWriting, LOCK, validateRead } from './raw/seqlock.js';
 
@@ -348,20 +349,18 @@ export class SeqLock extends RankedPrimitive {
     const a = this.#a;
     const l = this.#i + LOCK;
     if (ownerOf(Atomics.load(a, l)) === OWNER_ID) throw this.#recursive();
-    if (!checking) {
-      lockSlow(a, l, OWNER_ID, Infinity, WRITER_POLICY);
-      return;
-    }
-    // CORRECTNESS: in watchdog-sized steps, as WordLock does: a step that times out leaves the
-    // word as a timed-out tryLock(ms) (at most a stale PARKED bit: one spare notify later), and
-    // the next step re-reads the word before it sleeps, so a release between steps is not lost.
-    waitChecked(
-      this,
-      false,
+    // core/acquire.ts: in the verifier's watchdog steps while it is on. CORRECTNESS: a step that
+    // times out leaves the word as a timed-out tryLock(ms) (at most a stale PARKED bit: one spare
+    // notify later), and the next step re-reads the word before it sleeps, so a release between
+    // steps is not lost. SeqLock records no stats or events (docs/observability.md).
+    contendedWait(
+      {
+        lock: this,
+        observed: false,
+        slow: (until) => lockSlow(a, l, OWNER_ID, until, WRITER_POLICY),
+        owner: () => ownerOf(Atomics.load(a, l)),
+      },
       Infinity,
-      true,
-      (step) => lockSlow(a, l, OWNER_ID, step, WRITER_POLICY),
-      () => ownerOf(Atomics.load(a, l)),
     );
   }
 

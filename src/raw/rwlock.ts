@@ -134,7 +134,7 @@
  * alone one.
  */
 import { LockError } from '../core/errors.js';
-import { now, wake, type ParsedWait } from '../core/futex.js';
+import { now, WAKE_SLICE_MS, wake, type ParsedWait } from '../core/futex.js';
 import { FAIR_AFTER_MS, park, parkAsync, type Parking } from '../core/park.js';
 import { isDeadOwner } from '../core/owner-death.js';
 import { reapDeadHolds } from '../core/holders.js';
@@ -590,7 +590,8 @@ export function forwardReaderWake(a: Int32Array, i: number): void {
 // ---- wait loops shared by every acquisition ------------------------------------------------------
 
 /**
- * Longest single sleep. A wake can be swallowed by an aborted async waiter (`waitAsync` cannot be
+ * Longest single sleep: the futex layer's one slice (`WAKE_SLICE_MS`, as every lock), unless a
+ * test overrides it. A wake can be swallowed by an aborted async waiter (`waitAsync` cannot be
  * withdrawn) and is only passed on when that waiter's thread runs its event loop; if that thread
  * is blocked (for instance in a blocking acquisition of this very lock), the wake would be stuck
  * and, with it, everyone. So every sleep is bounded: a waiter re-checks the state after at most
@@ -605,7 +606,7 @@ export const RECHECK_MS: number = recheckMsFromEnv();
  */
 function recheckMsFromEnv(): number {
   const v = Number(globalThis.process?.env?.SABLOCK_RW_RECHECK_MS);
-  return v > 0 ? v : 10;
+  return v > 0 ? v : WAKE_SLICE_MS;
 }
 
 /** After a sleep ran out without a notify: what a waiter does on its own (see RECHECK_MS). */
