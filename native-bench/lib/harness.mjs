@@ -129,7 +129,8 @@ function checkData(workload, threads, D, ops, writes, torn, failed) {
   }
   if (workload === 'seq' && torn) return `torn reads ${torn}`;
   if (workload === 'semaphore' && (D[L.DATA_A] !== (ops | 0) || torn)) {
-    return `lost updates: counter ${D[L.DATA_A]}, operations ${ops}; more holders than permits ${torn} times`;
+    const lost = D[L.DATA_A] !== (ops | 0) ? `lost updates: counter ${D[L.DATA_A]}, operations ${ops}; ` : '';
+    return `${lost}more holders than permits ${torn} times`;
   }
   if (workload === 'manager' || workload === 'weblocks') {
     // Hot-row (one name) phases count in DATA_A, disjoint-row (own name) phases in each worker's row.

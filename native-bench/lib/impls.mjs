@@ -400,6 +400,7 @@ export const IMPLS = {
     workloads: {
       exclusive: { create: word, attach: () => ({ lock() {}, unlock() {} }) },
       rw: { create: word, attach: () => ({ readLock() {}, readUnlock() {}, writeLock() {}, writeUnlock() {} }) },
+      semaphore: { create: word, attach: () => ({ acquire() {}, release() {} }) },
     },
   },
 
