@@ -5,7 +5,7 @@
  *
  *   npm run bench [-- options]
  *   --quick                 short run (~1 min on an idle machine): 3 rounds × 80 ms, one scenario per suite, threads 1, cores, 4×cores
- *   --suites a,b            suites to run (default all: uncontended,exclusive,rwlock,seqlock,manager,lockcheck,wakeup,weblocks,postgres)
+ *   --suites a,b            suites to run (default all: uncontended,exclusive,rwlock,seqlock,manager,semaphore,lockcheck,wakeup,weblocks,postgres)
  *   --impls a,b             sablock rows to keep (e.g. Mutex,RWLock); references stay unless --no-refs
  *   --no-refs               drop the JS and C reference rows
  *   --no-c                  skip the C references
@@ -34,7 +34,7 @@ import { addRatios, consoleTable, markdown, svgChart } from './lib/report.mjs';
 import { evaluateTargets } from './lib/targets.mjs';
 import { runOnLine } from './lib/node-line.mjs';
 
-const SUITE_IDS = ['uncontended', 'exclusive', 'rwlock', 'seqlock', 'manager', 'lockcheck', 'wakeup', 'weblocks', 'postgres'];
+const SUITE_IDS = ['uncontended', 'exclusive', 'rwlock', 'seqlock', 'manager', 'semaphore', 'lockcheck', 'wakeup', 'weblocks', 'postgres'];
 /** Suites that run only when named in --suites. */
 const EXTRA_SUITES = ['selftest'];
 

@@ -128,6 +128,10 @@ function checkData(workload, threads, D, ops, writes, torn, failed) {
     return `writes ${D[L.DATA_A]}/${writes}, torn reads ${torn}`;
   }
   if (workload === 'seq' && torn) return `torn reads ${torn}`;
+  if (workload === 'semaphore' && (D[L.DATA_A] !== (ops | 0) || torn)) {
+    const lost = D[L.DATA_A] !== (ops | 0) ? `lost updates: counter ${D[L.DATA_A]}, operations ${ops}; ` : '';
+    return `${lost}more holders than permits ${torn} times`;
+  }
   if (workload === 'manager' || workload === 'weblocks') {
     // Hot-row (one name) phases count in DATA_A, disjoint-row (own name) phases in each worker's row.
     let sum = D[L.DATA_A];

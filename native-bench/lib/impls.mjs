@@ -7,6 +7,7 @@
  *   exclusive: { lock(), unlock() } or { locked(fn) } or weblocks' { request } (on the cell's one name)
  *   rw: { readLock, readUnlock, writeLock, writeUnlock }  seq: { read(fn), write(fn) }
  *   manager: { acquire(row), release(h) }
+ *   semaphore: { acquire(), release() } — one permit each; `params.permits` permits in all
  *   weblocks: { request(name, fn) → promise, keepAlive? } — named async locks (`shared.name` is the
  *             cell's name); keepAlive: the loop holds a ref'd timer (see worker.mjs namedAsyncLoop)
  *   pingpong: { ping(), pong(done) } — one round trip each; pong waits with a timeout and returns
@@ -89,6 +90,37 @@ export class FutexLock {
   }
 }
 
+/**
+ * A minimal hand-written futex counting semaphore: what a user writing their own would have. Word
+ * 0 counts free permits, word 1 the threads that announced a sleep. No spinning, no fairness, no
+ * owner tracking.
+ */
+export class FutexSemaphore {
+  constructor(sab) {
+    this.a = new Int32Array(sab);
+  }
+  acquire() {
+    const a = this.a;
+    for (;;) {
+      const c = Atomics.load(a, WORD_I);
+      // A free permit: take it with one CAS (retry if another thread took one first).
+      if (c > 0) {
+        if (Atomics.compareExchange(a, WORD_I, c, c - 1) === c) return;
+        continue;
+      }
+      // None: announce the sleep before sleeping, so a release that adds a permit after our
+      // load sees us and notifies (or our wait sees its permit and returns at once).
+      Atomics.add(a, WORD_I + 1, 1);
+      Atomics.wait(a, WORD_I, 0); // sleep while no permit is free
+      Atomics.sub(a, WORD_I + 1, 1);
+    }
+  }
+  release() {
+    Atomics.add(this.a, WORD_I, 1); // give the permit back, then wake one announced sleeper
+    if (Atomics.load(this.a, WORD_I + 1) > 0) Atomics.notify(this.a, WORD_I, 1);
+  }
+}
+
 /** Exclusive adapter for a sablock class with lock()/unlock(). */
 function sablockExclusive(cls) {
   return {
@@ -114,6 +146,14 @@ function exclusiveAsRw(ex) {
 }
 
 const mutexExclusive = sablockExclusive('Mutex');
+/** Semaphore workload on an exclusive lock: one permit, whatever `permits` says (the reference). */
+const exclusiveAsSemaphore = (ex) => ({
+  create: ex.create,
+  attach(s) {
+    const l = ex.attach(s);
+    return { acquire: () => l.lock(), release: () => l.unlock() };
+  },
+});
 const floorExclusive = { create: word, attach: (s) => new FloorLock(s.sab) };
 const futexExclusive = { create: word, attach: (s) => new FutexLock(s.sab) };
 
@@ -236,7 +276,7 @@ export const IMPLS = {
   // ---- sablock ----
   Mutex: {
     family: 'sablock',
-    workloads: { exclusive: mutexExclusive, rw: exclusiveAsRw(mutexExclusive) },
+    workloads: { exclusive: mutexExclusive, rw: exclusiveAsRw(mutexExclusive), semaphore: exclusiveAsSemaphore(mutexExclusive) },
   },
   SpinLock: { family: 'sablock', workloads: { exclusive: sablockExclusive('SpinLock') } },
   TicketLock: { family: 'sablock', workloads: { exclusive: sablockExclusive('TicketLock') } },
@@ -289,7 +329,19 @@ export const IMPLS = {
     about: "sablock's process-wide Web Locks: await locks.request(name, fn)",
     workloads: { weblocks: sablockNamed },
   },
-  Semaphore: { family: 'sablock', workloads: { pingpong: semaphorePingpong } },
+  Semaphore: {
+    family: 'sablock',
+    workloads: {
+      pingpong: semaphorePingpong,
+      semaphore: {
+        create: ({ phases }) => ({ handle: new sablock.Semaphore(phases[0].permits, padded()).handle }),
+        attach(s) {
+          const sem = sablock.Semaphore.from(s.handle);
+          return { acquire: () => sem.acquire(), release: () => sem.release() };
+        },
+      },
+    },
+  },
   Condition: { family: 'sablock', workloads: { pingpong: conditionPingpong } },
   'Condition.unlockFirst': {
     family: 'sablock',
@@ -307,6 +359,20 @@ export const IMPLS = {
     family: 'js-ref',
     about: "hand-written futex mutex (Drepper's mutex3); raw Atomics.wait/notify for ping-pong",
     workloads: { exclusive: futexExclusive, rw: exclusiveAsRw(futexExclusive), pingpong: futexPingpong },
+  },
+  'js-sem': {
+    family: 'js-ref',
+    about: 'hand-written futex counting semaphore (CAS on a permit count, Atomics.wait when none)',
+    workloads: {
+      semaphore: {
+        create({ phases }) {
+          const w = word();
+          new Int32Array(w.sab)[WORD_I] = phases[0].permits;
+          return w;
+        },
+        attach: (s) => new FutexSemaphore(s.sab),
+      },
+    },
   },
   'v8-mutex': {
     family: 'js-ref',
@@ -334,6 +400,7 @@ export const IMPLS = {
     workloads: {
       exclusive: { create: word, attach: () => ({ lock() {}, unlock() {} }) },
       rw: { create: word, attach: () => ({ readLock() {}, readUnlock() {}, writeLock() {}, writeUnlock() {} }) },
+      semaphore: { create: word, attach: () => ({ acquire() {}, release() {} }) },
     },
   },
 

@@ -59,6 +59,33 @@ function exclusiveLoop(lk, x) {
   return x;
 }
 
+/*
+ * Semaphore section: count in DATA_A (Atomics.add: with several permits, several threads are
+ * inside at once) and track how many are inside in DATA_B: one more than `permits` inside is a
+ * violation (counted as torn). The same atomics in every row of a table.
+ */
+function semaphoreLoop(lk, x) {
+  const permits = params.permits;
+  let n = 0;
+  let over = 0;
+  for (;;) {
+    for (let k = 0; k < 8; k++) {
+      lk.acquire();
+      if (Atomics.add(D, L.DATA_B, 1) >= permits) over++;
+      Atomics.add(D, L.DATA_A, 1);
+      x = work(x, inside);
+      Atomics.sub(D, L.DATA_B, 1);
+      lk.release();
+      x = work(x, outside);
+    }
+    n += 8;
+    if (Atomics.load(ctl, L.STOP) !== 0) break;
+  }
+  ctl[slot + L.S_OPS] = n;
+  ctl[slot + L.S_TORN] += over;
+  return x;
+}
+
 function lockedLoop(lk, x) {
   const me = index + 1;
   let n = 0;
@@ -250,7 +277,7 @@ const loop =
       : typeof lk.locked === 'function'
       ? lockedLoop
       : exclusiveLoop
-    : { rw: rwLoop, seq: seqLoop, manager: managerLoop, weblocks: namedAsyncLoop, pingpong: pingpongLoop }[workload];
+    : { rw: rwLoop, seq: seqLoop, manager: managerLoop, semaphore: semaphoreLoop, weblocks: namedAsyncLoop, pingpong: pingpongLoop }[workload];
 
 let x = index * 7919 + 1;
 let round = 0;

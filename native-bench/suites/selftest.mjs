@@ -14,6 +14,8 @@ export default {
     ];
     return [
       { key: 'selftest/exclusive', title: `No-lock vs Mutex, exclusive, ${t} threads`, unit: 'ops/s', rows: rows('exclusive', { inside: 10, outside: 0 }) },
+      // One permit, no semaphore: a second thread inside must be seen.
+      { key: 'selftest/semaphore', title: `No-lock vs Mutex, semaphore of 1 permit, ${t} threads`, unit: 'ops/s', rows: rows('semaphore', { inside: 10, outside: 0, permits: 1 }) },
       { key: 'selftest/rw', title: `No-lock vs Mutex, 50% reads, ${t} threads`, unit: 'ops/s', rows: rows('rw', { inside: 0, outside: 0, readPct: 50 }) },
     ];
   },
