@@ -41,6 +41,26 @@ export const {
 /** Index of slot `k` of worker `w`. */
 export const workerSlot = rows(HEADER_WORDS, PER_WORKER_WORDS);
 
+/** What the header says (read by the main thread once the workers stopped, or while they run). */
+export function readTotals(c) {
+  const counter = Atomics.load(c, COUNTER);
+  return {
+    counter,
+    violations: Atomics.load(c, VIOLATIONS),
+    torn: Atomics.load(c, TORN),
+    mirrorOk: Atomics.load(c, MIRROR) === -counter,
+  };
+}
+
+/** What worker `w`'s row says so far. */
+export function readWorker(c, w) {
+  return {
+    ops: Atomics.load(c, workerSlot(w, W_OPS)),
+    tryFailures: Atomics.load(c, workerSlot(w, W_TRY_FAILURES)),
+    maxWaitUs: Atomics.load(c, workerSlot(w, W_MAX_WAIT_US)),
+  };
+}
+
 /** Bytes of a counters buffer for `workers` workers. */
 export function countersByteLength(workers) {
   return 4 * workerSlot(workers);
