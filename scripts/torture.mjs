@@ -43,12 +43,21 @@
 // Prints per primitive: operations, violations, hangs, fairness (min / mean per-worker op rate),
 // kills and recoveries with p50 / p99 / max latency. Exit code 1 on any violation, hang or
 // unrecovered holder kill. --json FILE also writes the figures as JSON.
-import { Worker, isMainThread, workerData, parentPort, threadId } from 'node:worker_threads';
+//
+// It runs on the tests' harness (test/harness/): workers, the nests' children included, are
+// started and terminated through workers.mjs (a crash is a violation; exits are expected, kills
+// being the point), the main thread's bounded waits are bounds.mjs's (poll, settlesWithin), and
+// every shared Int32 layout below (control block, per-slot rows, regions, per-resource rows, the
+// Condition queue, the token table) is declared with layout.mjs's words()/rows().
+import { isMainThread, workerData, parentPort, threadId } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import diagnosticsChannel from 'node:diagnostics_channel';
+import { poll, settlesWithin, sleep } from '../test/harness/bounds.mjs';
+import { rows, words } from '../test/harness/layout.mjs';
+import { Workers } from '../test/harness/workers.mjs';
 import * as sablock from '../dist/index.js';
 
 const wall = () => performance.timeOrigin + performance.now();
@@ -77,49 +86,74 @@ let random = mulberry32(0); // replaced by the run's (or the worker's) seeded ge
 const rand = (n) => Math.floor(random() * n);
 
 // ---- shared layout --------------------------------------------------------------------------
-// ctl (Int32): PHASE (1 run, 0 pause), STOP, then per worker slot KILL_REQ and DYING.
-const PHASE = 0;
-const STOP = 1;
+// Declared with the test harness's words()/rows() (test/harness/layout.mjs), like the tests' and
+// the benchmark's control words.
+// ctl (Int32): the run's words, then from SLOT_BASE one row per worker slot.
+const { PHASE, STOP } = words({
+  PHASE: '1 run, 0 pause (the stutter; notified on every change)',
+  STOP: '1: every worker leaves its loop and exits',
+});
 const SLOT_BASE = 16;
 const MAX_SLOTS = 4096;
-const killReq = (slot) => SLOT_BASE + 2 * slot;
-const dying = (slot) => SLOT_BASE + 2 * slot + 1;
+const SLOT_CTL = words({ KILL_REQ: 'the kill request to serve (KILL_*)', DYING: 'its answer (DYING_*)' });
+const slotCtl = rows(SLOT_BASE, SLOT_CTL.END);
+const killReq = (slot) => slotCtl(slot, SLOT_CTL.KILL_REQ);
+const dying = (slot) => slotCtl(slot, SLOT_CTL.DYING);
+const CTL_WORDS = slotCtl(MAX_SLOTS);
+// slotWords (Int32): one row per slot, written by the worker in it (read by kills and the named checks).
+const SLOT_WORDS = words({ THREAD: 'its thread id (named kinds)', NODE: '1 + the resource it sits in for a kill (named kinds)' });
+const slotWord = rows(0, SLOT_WORDS.END);
 // Per-primitive region (Int32): the invariant fields and counters.
-const INSIDE = 0; // writers/holders inside (Atomics.add on entry must return 0)
-const X = 1; // plain fields written X first, Y last: equal whenever nobody is inside
-const Y = 2;
-const HOLDER = 3; // slot of the last holder (plain write inside the critical section)
-const VIOL = 4; // violations seen
-const REPAIRS = 5; // owner-death repairs done
-const READERS = 6; // readers inside (RWLock)
-const DEAD = 7; // slot of the last holder asked to die (RWLock, Semaphore, SeqLock), for the recovery time
-const UPGRADABLE = 8; // upgradable readers inside (RWLock)
+const { INSIDE, X, Y, HOLDER, VIOL, REPAIRS, READERS, DEAD, UPGRADABLE } = words({
+  INSIDE: 'writers/holders inside (Atomics.add on entry must return 0)',
+  X: 'plain field written first inside ...',
+  Y: '... and this one last: X === Y whenever nobody is inside',
+  HOLDER: 'slot of the last holder (plain write inside the critical section)',
+  VIOL: 'violations seen',
+  REPAIRS: 'owner-death repairs done',
+  READERS: 'readers inside (RWLock)',
+  DEAD: 'slot of the last holder asked to die (RWLock, Semaphore, SeqLock), for the recovery time',
+  UPGRADABLE: 'upgradable readers inside (RWLock)',
+});
 // Counters of the mixes (reported per primitive).
-const ABORTED = 9; // async waits that ended by their signal
-const TIMEDOUT = 10; // async waits that ended by their timeout
-const BLOCK_AFTER_ABORT = 11; // blocking acquisitions right after this thread abandoned an async wait
-const REFUSED = 12; // TicketLock lock() refused behind the thread's own async ticket (documented)
-const STALE = 13; // Condition: a consumer slept past STALE_MS while an item was queued (a violation)
+const { ABORTED, TIMEDOUT, BLOCK_AFTER_ABORT, REFUSED, STALE } = words(
+  {
+    ABORTED: 'async waits that ended by their signal',
+    TIMEDOUT: 'async waits that ended by their timeout',
+    BLOCK_AFTER_ABORT: 'blocking acquisitions right after this thread abandoned an async wait',
+    REFUSED: "TicketLock lock() refused behind the thread's own async ticket (documented)",
+    STALE: 'Condition: a consumer slept past STALE_MS while an item was queued (a violation)',
+  },
+  { at: UPGRADABLE + 1 },
+);
 // LockManager and WebLocks (the named kinds).
-const OWN_DEADLOCK = 14; // LockManager: DeadlockErrors whose cycle runs through a task of a thread stopped in a blocking acquire
-const STEALS = 15; // WebLocks: steal requests made
-const ROBBED = 16; // WebLocks: requests rejected with an AbortError after their callback ran (stolen)
-const NULLS = 17; // WebLocks: ifAvailable requests whose callback got null
-const ABORT_DEADLOCK = 18; // LockManager: of OWN_DEADLOCK, refused blocking acquires right after the thread abandoned an async wait
-// Per resource (LockManager path, WebLocks name) of the named kinds: N_WORDS words from N_BASE.
+const { OWN_DEADLOCK, STEALS, ROBBED, NULLS, ABORT_DEADLOCK } = words(
+  {
+    OWN_DEADLOCK: 'LockManager: DeadlockErrors whose cycle runs through a task of a thread stopped in a blocking acquire',
+    STEALS: 'WebLocks: steal requests made',
+    ROBBED: 'WebLocks: requests rejected with an AbortError after their callback ran (stolen)',
+    NULLS: 'WebLocks: ifAvailable requests whose callback got null',
+    ABORT_DEADLOCK: 'LockManager: of OWN_DEADLOCK, refused blocking acquires right after the thread abandoned an async wait',
+  },
+  { at: STALE + 1 },
+);
+// Per resource (LockManager path, WebLocks name) of the named kinds: a row of N_WORDS words from N_BASE.
 const N_BASE = 32;
 const N_WORDS = 16;
-const N_XOWN = 0; // token of the X holder inside (0: none; REPAIRING while a dead one's pair is repaired)
-const N_SIN = 1; // S holders inside (a dying one leaves it and names itself in N_DEADS)
-const N_FX = 2; // plain pair written by X holders: FX first, FY last (equal whenever no X holder is inside)
-const N_FY = 3;
-const N_XDONE = 4; // X sections completed (Atomics): equals FY at the end where no steal can happen
-const N_DEADS = 5; // token of an S holder asked to die holding (until an X entrant finds it dead)
-const N_STEALS = 6; // steal requests begun on it (bumped before request(), so before the holds are taken)
-const N_XENT = 7; // X entries (an S holder on a name with steals checks that none came during its hold)
-const N_STOLEN = 8; // steal requests done (bumped after request() returned: the holds were taken by then)
+const { N_XOWN, N_SIN, N_FX, N_FY, N_XDONE, N_DEADS, N_STEALS, N_XENT, N_STOLEN } = words({
+  N_XOWN: "token of the X holder inside (0: none; REPAIRING while a dead one's pair is repaired)",
+  N_SIN: 'S holders inside (a dying one leaves it and names itself in N_DEADS)',
+  N_FX: 'plain pair written by X holders: FX first ...',
+  N_FY: '... FY last (equal whenever no X holder is inside)',
+  N_XDONE: 'X sections completed (Atomics): equals FY at the end where no steal can happen',
+  N_DEADS: 'token of an S holder asked to die holding (until an X entrant finds it dead)',
+  N_STEALS: 'steal requests begun on it (bumped before request(), so before the holds are taken)',
+  N_XENT: 'X entries (an S holder on a name with steals checks that none came during its hold)',
+  N_STOLEN: 'steal requests done (bumped after request() returned: the holds were taken by then)',
+});
 const N_MAX = 8;
-const REGION_WORDS = N_BASE + N_WORDS * N_MAX;
+const nodeWord = rows(N_BASE, N_WORDS); // nodeWord(n, k): word k of resource n
+const REGION_WORDS = nodeWord(N_MAX);
 // Kill requests (ctl killReq(slot)). Served inside a critical section: die holding (sleep until
 // terminated), process.exit() holding, process.exit() with a late 'exit' listener that releases.
 // Served at the top of the loop, holding nothing: park (then be terminated or told to exit).
@@ -141,14 +175,16 @@ const DYING_PARKED = 2;
 const DYING_RELEASED = 3; // the late exit listener released
 const DYING_RELEASE_FAILED = 4; // ... and the release threw
 const DYING_QUEUED = 5; // about to queue its request (KILL_QUEUED)
-// Condition's bounded queue (Int32 words, then Q_CAP item ids, then Q_CAP Float64 put times).
-const Q_HEAD = 0;
-const Q_COUNT = 1;
-const Q_NEXT_ID = 2;
-const Q_PUT_N = 3;
-const Q_PUT_SUM = 4;
-const Q_TAKE_N = 5;
-const Q_TAKE_SUM = 6;
+// Condition's bounded queue (Int32 words, then from Q_WORDS Q_CAP item ids, then Q_CAP Float64 put times).
+const { Q_HEAD, Q_COUNT, Q_NEXT_ID, Q_PUT_N, Q_PUT_SUM, Q_TAKE_N, Q_TAKE_SUM } = words({
+  Q_HEAD: 'index of the oldest item',
+  Q_COUNT: 'items queued',
+  Q_NEXT_ID: 'ids given out so far (the next one is one more)',
+  Q_PUT_N: 'items put',
+  Q_PUT_SUM: 'sum of the ids put',
+  Q_TAKE_N: 'items taken',
+  Q_TAKE_SUM: 'sum of the ids taken',
+});
 const Q_WORDS = 8;
 const Q_CAP = 4;
 const Q_BYTES = (Q_WORDS + Q_CAP) * 4 + Q_CAP * 8;
@@ -197,6 +233,9 @@ const REPAIRING = -1;
 // Token baselines (tokBuf): per slot TOK_ENTRIES pairs (sequence, full steal baseline), for the
 // token with that sequence modulo TOK_ENTRIES.
 const TOK_ENTRIES = 64;
+const TOK_PAIR = words({ TOK_SEQ: "the token's sequence", TOK_BASE: "its request's steal baseline (+1 for its own steal)" });
+const tokRow = rows(0, TOK_PAIR.END);
+const tokWord = (slot, seq, k) => tokRow(slot * TOK_ENTRIES + (seq % TOK_ENTRIES), k);
 // A holder's token in N_XOWN / N_DEADS: a sequence (19 bits) and its slot (12 bits). Its
 // request's steal baseline (see namedChecker) is in the token table, not in the token: a robbed
 // holder may keep its token published for seconds (its request rejected, its thread parked or
@@ -232,11 +271,11 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered) {
   const nodes = NODES[kind];
   const anc = (n) => (nodes[n].parent < 0 ? [] : [nodes[n].parent, ...anc(nodes[n].parent)]);
   const related = nodes.map((_, n) => [n, ...anc(n), ...nodes.map((_, d) => d).filter((d) => anc(d).includes(n))]);
-  const w = (n, k) => N_BASE + N_WORDS * n + k;
+  const w = nodeWord;
   const stealable = (n) => nodes[n].steal === true;
   let seq = 0;
   const begun = (n) => Atomics.load(R, w(n, N_STEALS));
-  const alive = (t) => !sablock.isThreadDead(Atomics.load(slots, 2 * tokenSlot(t)));
+  const alive = (t) => !sablock.isThreadDead(Atomics.load(slots, slotWord(tokenSlot(t), SLOT_WORDS.THREAD)));
   // Judges token t found in word k of resource m by an entrant on n (`won`: it took the word by
   // exchange). Returns whether m's pair may be checked now.
   const judge = (ctx, m, k, t, won) => {
@@ -260,10 +299,9 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered) {
     // Alive: lawful only if a steal may have robbed it since its baseline, or if this entrant is
     // the stealer. A baseline overwritten by a later token of that slot: unknown, lawful.
     if (steal) return false;
-    const e = 2 * (tokenSlot(t) * TOK_ENTRIES + (tokenSeq(t) % TOK_ENTRIES));
-    const base = Atomics.load(toks, e + 1);
+    const base = Atomics.load(toks, tokWord(tokenSlot(t), tokenSeq(t), TOK_PAIR.TOK_BASE));
     const now = begun(m);
-    if (Atomics.load(toks, e) !== tokenSeq(t) || now !== base) return false;
+    if (Atomics.load(toks, tokWord(tokenSlot(t), tokenSeq(t), TOK_PAIR.TOK_SEQ)) !== tokenSeq(t) || now !== base) return false;
     const what = k === N_DEADS ? 'an S holder told to die there (still alive)' : 'an X holder';
     ctx.report(
       `${mode} granted on ${nodeName(nodes[n])} while ${what} of slot ${tokenSlot(t)} was inside on ${nodeName(nodes[m])}` +
@@ -302,8 +340,8 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered) {
       const suspect = begun(n) !== base + own; // maybe robbed before it got here
       seq = (seq % 0x7ffff) + 1;
       // Its baseline first, then the token is published (exchange below): whoever reads the token reads this.
-      Atomics.store(toks, 2 * (slot * TOK_ENTRIES + (seq % TOK_ENTRIES)), seq);
-      Atomics.store(toks, 2 * (slot * TOK_ENTRIES + (seq % TOK_ENTRIES)) + 1, base + own);
+      Atomics.store(toks, tokWord(slot, seq, TOK_PAIR.TOK_SEQ), seq);
+      Atomics.store(toks, tokWord(slot, seq, TOK_PAIR.TOK_BASE), base + own);
       const ctx = {
         n,
         mode,
@@ -504,7 +542,6 @@ async function workerMain() {
     for (let k = 0; k < n; k++) s = (s + k) | 0;
     return s;
   };
-  const sleepMs = (ms) => new Promise((res) => setTimeout(res, ms));
   const turn = () => new Promise((res) => setImmediate(res));
   const hold = async () => {
     const r = random();
@@ -637,7 +674,7 @@ async function workerMain() {
       },
     );
     // After a timer every microtask has run: if it got in, `settled` says so.
-    await sleepMs(rand(3));
+    await sleep(rand(3));
     let blocked = false;
     if (!settled) {
       ac.abort();
@@ -1117,7 +1154,7 @@ async function workerMain() {
           count(ABORTED);
         },
       );
-      await sleepMs(rand(3));
+      await sleep(rand(3));
       if (!settled) ac.abort();
       await p;
       localHolds--;
@@ -1134,12 +1171,12 @@ async function workerMain() {
   // ---- LockManager and WebLocks: hot resources, X and S ----
   const named = ADAPTERS[kind].named === true;
   const chk = named ? namedChecker(kind, R, slotWords, new Int32Array(tokBuf), slot, violation, (s) => repairAt[s] === 0 && (repairAt[s] = wall())) : null;
-  if (named) Atomics.store(slotWords, 2 * slot, threadId);
+  if (named) Atomics.store(slotWords, slotWord(slot, SLOT_WORDS.THREAD), threadId);
   // Inside a critical section, for a handover kill: say so, wait for KILL_GO, then finish; the
   // caller releases and calls process.exit() right after the release.
   const handoverIfAsked = (n) => {
     if (Atomics.load(ctl, killReq(slot)) !== KILL_HANDOVER || localHolds > 1) return false;
-    Atomics.store(slotWords, 2 * slot + 1, n + 1);
+    Atomics.store(slotWords, slotWord(slot, SLOT_WORDS.NODE), n + 1);
     Atomics.store(ctl, dying(slot), DYING_INSIDE);
     Atomics.notify(ctl, dying(slot));
     while (Atomics.load(ctl, killReq(slot)) === KILL_HANDOVER) Atomics.wait(ctl, killReq(slot), KILL_HANDOVER, 1000);
@@ -1150,7 +1187,7 @@ async function workerMain() {
   // the LockManager: WebLocks releases when the callback settles). Returns { ctx, handover, intruded }.
   const sectionIn = (n, mode, release, steal, base) => {
     const ctx = chk.enter(n, mode, steal, base);
-    Atomics.store(slotWords, 2 * slot + 1, n + 1); // the resource of a kill
+    Atomics.store(slotWords, slotWord(slot, SLOT_WORDS.NODE), n + 1); // the resource of a kill
     // Dies holding: an X holder with FX written and FY not (its token stays in N_XOWN); an S
     // holder leaves N_SIN and names itself in N_DEADS. A late release (LockManager) finishes first.
     dieIfAsked(
@@ -1353,7 +1390,7 @@ async function workerMain() {
       const ac = new AbortController();
       let settled = false;
       const p = wlRequest({ signal: ac.signal }).finally(() => (settled = true));
-      await sleepMs(rand(3));
+      await sleep(rand(3));
       if (!settled) {
         ac.abort();
         count(BLOCK_AFTER_ABORT);
@@ -1371,7 +1408,7 @@ async function workerMain() {
     if ((req & 0xf) !== KILL_QUEUED) return;
     const variant = (req >> 4) & 0xf;
     const n = req >> 8;
-    Atomics.store(slotWords, 2 * slot + 1, n + 1);
+    Atomics.store(slotWords, slotWord(slot, SLOT_WORDS.NODE), n + 1);
     Atomics.store(ctl, dying(slot), DYING_QUEUED);
     Atomics.notify(ctl, dying(slot));
     const park = () => {
@@ -1411,13 +1448,18 @@ async function workerMain() {
   // ---- nested workers: a 'nest' worker's own lock-holding children ----
   const children = [];
   if (role === 'nest') {
+    const crew = new Workers();
     for (const childSlot of childSlots) {
-      const w = new Worker(new URL(import.meta.url), {
-        workerData: { ...workerData, slot: childSlot, role: 'child', seed: deriveSeed(seed, childSlot), childSlots: [] },
-      });
-      w.on('message', (m) => m.type === 'violation' && parentPort.postMessage(m)); // its 'done' is not the nest's
-      w.on('error', (e) => violation(`child worker ${childSlot} crashed: ${e?.message}`));
-      children.push(new Promise((res) => w.once('exit', res)));
+      const child = crew.start(
+        new URL(import.meta.url),
+        { ...workerData, slot: childSlot, role: 'child', seed: deriveSeed(seed, childSlot), childSlots: [] },
+        {
+          exitOk: true, // it dies with its nest
+          onMessage: (m) => m.type === 'violation' && parentPort.postMessage(m), // its end is not the nest's
+          onFailure: (e) => violation(`child worker ${childSlot} crashed: ${e?.message}`),
+        },
+      );
+      children.push(child.exited);
     }
   }
 
@@ -1435,7 +1477,7 @@ async function workerMain() {
     // The thread's own line: between the tasks' turns, blocking and timed acquisitions.
     while (!stopped()) {
       while (Atomics.load(ctl, PHASE) === 0 && !stopped()) Atomics.wait(ctl, PHASE, 0, 100);
-      await sleepMs(rand(3));
+      await sleep(rand(3));
       if (localHolds === 0) await one(random() < 0.3 ? prim.abandon : prim.sync);
     }
     await Promise.all(tasks);
@@ -1450,7 +1492,7 @@ async function workerMain() {
     }
   }
   await Promise.all(children);
-  parentPort.postMessage({ type: 'done' });
+  parentPort.postMessage({ done: true });
 }
 
 // ---- main -----------------------------------------------------------------------------------
@@ -1500,7 +1542,7 @@ async function main() {
   const log = (...a) => values.quiet || console.log(...a);
   log(`sablock torture: seed ${seed} (replay with --seed ${seed})`);
 
-  const ctlBuf = new SharedArrayBuffer((SLOT_BASE + 2 * MAX_SLOTS) * 4);
+  const ctlBuf = new SharedArrayBuffer(CTL_WORDS * 4);
   const opsBuf = new SharedArrayBuffer(MAX_SLOTS * 4);
   const failBuf = new SharedArrayBuffer(MAX_SLOTS * 4);
   const repairBuf = new SharedArrayBuffer(MAX_SLOTS * 8);
@@ -1508,9 +1550,9 @@ async function main() {
   const ops = new Int32Array(opsBuf);
   const fails = new Int32Array(failBuf);
   const repairAt = new Float64Array(repairBuf);
-  const slotBuf = new SharedArrayBuffer(MAX_SLOTS * 2 * 4);
+  const slotBuf = new SharedArrayBuffer(slotWord(MAX_SLOTS) * 4);
   const slotWords = new Int32Array(slotBuf);
-  const tokBuf = new SharedArrayBuffer(MAX_SLOTS * TOK_ENTRIES * 2 * 4);
+  const tokBuf = new SharedArrayBuffer(tokRow(MAX_SLOTS * TOK_ENTRIES) * 4);
   Atomics.store(ctl, PHASE, 1);
 
   const prims = {};
@@ -1576,14 +1618,17 @@ async function main() {
     if (ADAPTERS[p.kind].broken) return 'plain';
     return roles.includes(role) ? role : roles[k % roles.length];
   };
+  // Every worker of the run (their children are their nests'), terminated at the end.
+  const crew = new Workers();
   const spawn = (p, role) => {
     if (!slotsLeft(role === 'nest' ? 3 : 1)) return;
     const slot = nextSlot++;
     const childSlots = role === 'nest' ? Array.from({ length: 1 + rand(2) }, () => nextSlot++) : [];
     p.roles[role]++;
     p.roles.child += childSlots.length;
-    const w = new Worker(new URL(import.meta.url), {
-      workerData: {
+    const started = crew.start(
+      new URL(import.meta.url),
+      {
         kind: p.kind,
         slot,
         role,
@@ -1599,32 +1644,33 @@ async function main() {
         tokBuf,
         failBuf,
       },
-    });
-    const rec = { w, slot, role, childSlots, threadId: w.threadId, born: performance.now(), died: 0, exitAt: 0, done: false };
-    rec.exited = new Promise((res) => w.once('exit', res)); // one listener, however often it is picked
+      {
+        exitOk: true, // killing workers is the point; a worker that never stops is caught at the end
+        onMessage: (m) => {
+          if (m.type !== 'violation') return;
+          p.messages.push(m.msg);
+          log(`  ! ${p.kind} (worker ${slot}): ${m.msg}`);
+        },
+        onFailure: (e) => {
+          p.messages.push(`worker ${slot} crashed: ${e?.message} (seed ${seed})`);
+          log(`  ! ${p.kind} (worker ${slot}) crashed: ${e?.stack ?? e}`);
+          Atomics.add(new Int32Array(p.region), VIOL, 1);
+        },
+      },
+    );
+    const w = started.worker;
+    const rec = { w, slot, role, childSlots, threadId: w.threadId, born: performance.now(), died: 0, exitAt: 0 };
+    rec.exited = started.exited; // one listener, however often it is picked
     // Its op rate counts from when it started running (startup is slow on a loaded machine).
     w.once('online', () => (rec.born = performance.now()));
     w.once('exit', () => {
       rec.exitAt = wall();
       rec.died = performance.now();
     });
-    w.on('message', (m) => {
-      if (m.type === 'violation') {
-        p.messages.push(m.msg);
-        log(`  ! ${p.kind} (worker ${slot}): ${m.msg}`);
-      }
-      if (m.type === 'done') rec.done = true;
-    });
-    w.on('error', (e) => {
-      p.messages.push(`worker ${slot} crashed: ${e?.message} (seed ${seed})`);
-      log(`  ! ${p.kind} (worker ${slot}) crashed: ${e?.stack ?? e}`);
-      Atomics.add(new Int32Array(p.region), VIOL, 1);
-    });
     p.workers.set(slot, rec);
   };
   for (const p of Object.values(prims)) for (let k = 0; k < perKind; k++) spawn(p, pickRole(p, k));
 
-  const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
   const waitWord = async (a, i, pred, ms) => {
     const end = performance.now() + ms;
     for (;;) {
@@ -1746,13 +1792,8 @@ async function main() {
   };
   // Whether a request of thread `tid` waits anywhere in the table (query(), within `ms`).
   const waitQueued = async (p, tid, ms) => {
-    const until = performance.now() + ms;
-    while (performance.now() < until) {
-      const snap = p.table.query();
-      if (snap.resources.some((r) => r.waiters.some((w) => w.owner === tid + 1 || w.thread === tid))) return true;
-      await sleep(5);
-    }
-    return false;
+    const queued = () => p.table.query().resources.some((r) => r.waiters.some((w) => w.owner === tid + 1 || w.thread === tid));
+    return (await poll(queued, ms, 5)) === true;
   };
   // The table as query() shows it, for messages.
   const tableText = (p) => {
@@ -1783,7 +1824,7 @@ async function main() {
     let probe = null; // named kinds: the main thread's request queued behind the victim
     let from = 0; // what the recovery time counts from, if not the victim's exit
     // The resource the victim sat in, told by the victim (named kinds).
-    const vnode = (slot) => Atomics.load(slotWords, 2 * slot + 1) - 1;
+    const vnode = (slot) => Atomics.load(slotWords, slotWord(slot, SLOT_WORDS.NODE)) - 1;
     if (type === 'queued') {
       // Hold a row (WebLocks: the name without steals), have the victim queue behind it and show in
       // query(), queue a probe behind the victim, then stop the victim and release: before its
@@ -1849,7 +1890,7 @@ async function main() {
       }
       watch = victim;
       repairAt[victim] = 0;
-      if (named) probe = startProbe(p, vnode(victim), Atomics.load(slotWords, 2 * victim)); // the thread id the child wrote
+      if (named) probe = startProbe(p, vnode(victim), Atomics.load(slotWords, slotWord(victim, SLOT_WORDS.THREAD))); // the thread id the child wrote
       if (random() < 0.5) await rec.w.terminate();
       else request(rec.slot, KILL_EXIT_NOW); // process.exit() from the parked nest
     } else {
@@ -1884,14 +1925,13 @@ async function main() {
     // take a while on a loaded machine, so those get longer.
     const lazy = p.kind === 'RWLock' || p.kind === 'Semaphore';
     const bound = type === 'blind' ? 1000 : lazy ? 15_000 : 5000;
-    const deadline = performance.now() + bound;
     // Named kinds: recovered when an entrant found the dead holder's token (repairAt: after the
     // death was published, which may precede this thread's 'exit' listener by a moment) or the
     // probe got in. A probe that got in while the victim still lived had nothing to recover
     // (counted, no time): the victim's hold was stolen (WebLocks), or its queued request still
     // waited on an ancestor, in a mode compatible with the probe's (LockManager).
     const got = () => (repairAt[watch] !== 0 ? repairAt[watch] : probe?.at ?? 0);
-    while (got() === 0 && performance.now() < deadline) await sleep(2);
+    await poll(() => got() !== 0, bound, 2);
     const at = got();
     if (at !== 0 && repairAt[watch] === 0 && probe?.alive && type !== 'handover') p.stolenBeforeDeath++;
     else if (at !== 0) {
@@ -1980,21 +2020,14 @@ async function main() {
   await Promise.all(
     Object.values(prims).flatMap((p) =>
       [...p.workers.values()].map(async (rec) => {
-        const ok = await Promise.race([
-          new Promise((res) => rec.w.once('exit', () => res(true))),
-          sleep(Math.max(0, 10_000 - (performance.now() - stopAt))).then(() => false),
-        ]);
-        if (!ok || !rec.done) {
-          if (!ok) {
-            p.hangs++;
-            p.messages.push(`${rec.role} worker ${rec.slot} did not finish within 10 s of stop${stateOf(p)}`);
-          }
-          await rec.w.terminate();
-        }
-        if (!rec.died) rec.died = performance.now();
+        if (await settlesWithin(rec.exited, Math.max(0, 10_000 - (performance.now() - stopAt)))) return;
+        p.hangs++;
+        p.messages.push(`${rec.role} worker ${rec.slot} did not finish within 10 s of stop${stateOf(p)}`);
       }),
     ),
   );
+  await crew.terminateAll(); // the hung ones
+  for (const p of Object.values(prims)) for (const rec of p.workers.values()) if (!rec.died) rec.died = performance.now();
 
   // A primitive's state words, for a hang report.
   function stateOf(p) {
@@ -2027,8 +2060,8 @@ async function main() {
     const lost = [];
     NODES[p.kind].forEach((nd, n) => {
       if (nd.steal) return;
-      const fy = R[N_BASE + N_WORDS * n + N_FY];
-      const done = Atomics.load(R, N_BASE + N_WORDS * n + N_XDONE);
+      const fy = R[nodeWord(n, N_FY)];
+      const done = Atomics.load(R, nodeWord(n, N_XDONE));
       if (fy !== done) lost.push(`${nodeName(nd)}: FY ${fy}, X sections ${done}`);
     });
     if (lost.length) fail(p, `lost X updates: ${lost.join('; ')}`);

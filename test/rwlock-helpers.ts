@@ -31,13 +31,7 @@ export function spawn<R>(file: string, datas: unknown[], env?: Record<string, st
 }
 
 /** Rejects after `ms` with a message naming what did not finish (a deadlock fails, never hangs). */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    t = setTimeout(() => reject(new Error(`${what}: not finished within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
-}
+export { within } from './harness/bounds.mjs';
 
 export async function terminateAll(workers: Worker[]): Promise<void> {
   await Promise.all(workers.map((w) => w.terminate()));

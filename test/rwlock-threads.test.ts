@@ -13,6 +13,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { RWLock, TimeoutError } from '../dist/index.js';
+import { until } from './harness/bounds.mjs';
 import { RpcWorker } from './harness/rpc.js';
 import { withActors } from './robust/helpers.js';
 import { fixture, spawn, terminateAll, within } from './rwlock-helpers.js';
@@ -80,14 +81,6 @@ async function lastReleaseLetsIn(reader: ThreadRpc, entered: Promise<{ at: numbe
   const got = await entered;
   expect(got.at).toBeGreaterThanOrEqual(rel.at - 5); // not before the last reader left
   expect(got.at - rel.at).toBeLessThan(BOUND_MS);
-}
-
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const t0 = performance.now();
-  while (!cond()) {
-    if (performance.now() - t0 > ms) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(2);
-  }
 }
 
 // ---- 1. exclusion under contention ---------------------------------------------------------------
@@ -259,7 +252,7 @@ describe('RWLock across threads: a writer against a reader in another thread', (
       // Once the writer waits (WRITERS_WAITING, bit 29 of the state word, word 1): a new reader is
       // kept out, and r1 leaves (its unlock must not block).
       const state = new Int32Array(rw.buffer, rw.byteOffset, 2);
-      await waitFor(() => (Atomics.load(state, 1) & (1 << 29)) !== 0, BOUND_MS, 'the writer to wait');
+      await until(() => (Atomics.load(state, 1) & (1 << 29)) !== 0, BOUND_MS, 'the writer to wait');
       const probed = await within(probe.call<{ value: boolean; at: number }>('later', 0, 'rw', 'tryReadLock'), STEP_MS, 'probe');
       const released = await within(r1.call<{ at: number }>('later', 0, 'rw', 'readUnlock'), STEP_MS, 'r1 release');
       let endedAt: number;
@@ -296,7 +289,7 @@ describe('RWLock across threads: a writer against a reader in another thread', (
       await on(r1, 'rw', 'readUnlock');
       await on(r2, 'rw', 'readUnlock');
       // An aborted async wait may still sit in the futex queue; this thread's loop passes a wake on.
-      await waitFor(() => rw.tryWriteLock(), BOUND_MS, 'tryWriteLock in this thread after the failed writer');
+      await until(() => rw.tryWriteLock(), BOUND_MS, 'tryWriteLock in this thread after the failed writer');
       rw.writeUnlock();
       expect(rw.isLocked()).toBe(false);
     },
@@ -441,7 +434,7 @@ describe('RWLock across threads: upgrade against readers', () => {
     const timed = within(upgrader.call<Timed<boolean>>('timed', 'rw', 'tryUpgrade', 1_000), STEP_MS, 'tryUpgrade(1000)');
     // Once it waits (UPGRADING, bit 26 of the state word, word 1), a new reader is kept out.
     const state = new Int32Array(rw.buffer, rw.byteOffset, 2);
-    await waitFor(() => (Atomics.load(state, 1) & (1 << 26)) !== 0, BOUND_MS, 'the upgrader to wait');
+    await until(() => (Atomics.load(state, 1) & (1 << 26)) !== 0, BOUND_MS, 'the upgrader to wait');
     const during = await on<boolean>(probe, 'rw', 'tryReadLock');
     const t = await timed;
     if (during) await on(probe, 'rw', 'readUnlock');
@@ -575,7 +568,7 @@ describe('RWLock across threads: owner death', () => {
     expect(nw.error).toBeUndefined();
     expect(nw.ms).toBeLessThan(BOUND_MS);
     await on(writer2, 'rw', 'writeUnlock');
-    await waitFor(() => rw.tryWriteLock(), BOUND_MS, 'tryWriteLock in this thread');
+    await until(() => rw.tryWriteLock(), BOUND_MS, 'tryWriteLock in this thread');
     rw.writeUnlock();
     expect(rw.isLocked()).toBe(false);
   }, 20_000);

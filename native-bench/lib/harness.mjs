@@ -4,22 +4,21 @@
  * `rounds` measured rounds per phase after a warm-up (see below). A round releases every worker at
  * once (GO + notify), lets them run `durationMs`, sets STOP, waits for all to report, and records
  * total operations / elapsed seconds. Afterwards it checks the protected data.
+ *
+ * Workers are started, watched and terminated by the tests' harness (test/harness/workers.mjs:
+ * an 'error' or an early exit fails the cell at its next wait; every wait is bounded, through
+ * bounds.mjs's `until`, polled every 1 ms); the control words are declared in layout.mjs with the
+ * same `words` helper as the tests' and the torture's.
  */
-import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Workers } from '../../test/harness/workers.mjs';
 import { IMPLS } from './impls.mjs';
 import * as L from './layout.mjs';
 
 const WORKER_URL = new URL('./worker.mjs', import.meta.url);
-
-async function until(pred, timeoutMs, what) {
-  const end = performance.now() + timeoutMs;
-  while (!pred()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(1);
-  }
-}
+/** The waits' polling period (ms): the main thread's own wake-ups count in a round's sleeps/op. */
+const POLL_MS = 1;
 
 /**
  * Runs one cell in this process: the same workers run each of `phases` (scenario parameters) in
@@ -35,24 +34,17 @@ export async function runCell({ name, workload, threads, phases, rounds, duratio
   const dataSab = new SharedArrayBuffer(L.dataBytes(threads));
   const ctl = new Int32Array(ctlSab);
   const D = new Int32Array(dataSab);
-  const workers = [];
-  const errors = [];
+  const crew = new Workers();
   const results = [];
   let totalOps = 0;
   let totalOps2 = 0;
-  const slot = (i) => L.SLOTS + i * L.LINE;
   // Generous bound: an oversubscribed round may take much longer than durationMs to drain.
   const drainMs = Math.max(10_000, durationMs * 20);
   try {
     for (let i = 0; i < threads; i++) {
-      const w = new Worker(WORKER_URL, {
-        workerData: { name, workload, shared, ctlSab, dataSab, index: i, phases },
-      });
-      w.on('error', (e) => errors.push(e));
-      workers.push(w);
+      crew.start(WORKER_URL, { name, workload, shared, ctlSab, dataSab, index: i, phases }, { what: `${name} worker ${i}` });
     }
-    await until(() => Atomics.load(ctl, L.READY) === threads || errors.length > 0, 30_000, 'workers to attach');
-    if (errors.length) throw errors[0];
+    await crew.until(() => Atomics.load(ctl, L.READY) === threads, 30_000, 'workers to attach', POLL_MS);
     let go = 0;
     /** One round: release the workers, let them run durationMs, stop them; ops/s, second counter/s, sleeps/op. */
     const round = async () => {
@@ -65,13 +57,12 @@ export async function runCell({ name, workload, threads, phases, rounds, duratio
       await sleep(durationMs);
       Atomics.store(ctl, L.STOP, 1);
       const t1 = performance.now();
-      await until(() => Atomics.load(ctl, L.DONE) === threads || errors.length > 0, drainMs, 'the round to end');
-      if (errors.length) throw errors[0];
+      await crew.until(() => Atomics.load(ctl, L.DONE) === threads, drainMs, 'the round to end', POLL_MS);
       let ops = 0;
       let ops2 = 0;
       for (let i = 0; i < threads; i++) {
-        ops += ctl[slot(i) + L.S_OPS];
-        ops2 += ctl[slot(i) + L.S_OPS2];
+        ops += ctl[L.slotOf(i) + L.S_OPS];
+        ops2 += ctl[L.slotOf(i) + L.S_OPS2];
       }
       totalOps += ops;
       totalOps2 += ops2;
@@ -110,12 +101,12 @@ export async function runCell({ name, workload, threads, phases, rounds, duratio
     let torn = 0;
     let failed = 0;
     for (let i = 0; i < threads; i++) {
-      torn += ctl[slot(i) + L.S_TORN];
-      failed += ctl[slot(i) + L.S_ERR];
+      torn += ctl[L.slotOf(i) + L.S_TORN];
+      failed += ctl[L.slotOf(i) + L.S_ERR];
     }
     return { phases: results, check: checkData(workload, threads, D, totalOps, totalOps2, torn, failed) };
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await crew.terminateAll();
   }
 }
 

@@ -8,7 +8,7 @@
  * whole operations. They also check the data they protect (exact counters, paired fields, equal
  * record words), so a row from a broken lock says so instead of looking fast.
  */
-import { workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { IMPLS } from './impls.mjs';
 import { work } from './work.mjs';
 import * as L from './layout.mjs';
@@ -16,7 +16,7 @@ import * as L from './layout.mjs';
 const { name, workload, shared, ctlSab, dataSab, index, phases } = workerData;
 const ctl = new Int32Array(ctlSab);
 const D = new Int32Array(dataSab);
-const slot = L.SLOTS + index * L.LINE;
+const slot = L.slotOf(index);
 // The scenario of the current phase (main thread writes PHASE before each round's GO).
 let params = phases[0];
 let inside = 0;
@@ -300,4 +300,5 @@ for (;;) {
   }
   Atomics.add(ctl, L.DONE, 1); // the main thread polls DONE
 }
-ctl[slot + L.S_OPS2 + 4] = x; // keep x observable
+ctl[slot + L.S_SINK] = x; // keep x observable
+parentPort.postMessage({ done: true }); // the harness's end of a worker (test/harness/workers.mjs)

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { lockcheck, type LockOrderReport } from '../../dist/index.js';
+import { until as untilTruthy, type Truthy } from '../harness/bounds.mjs';
 
 export const FIXTURE = new URL('../fixtures/check/steps.mjs', import.meta.url);
 
@@ -58,13 +59,7 @@ export function reportsFor(kind: string, lock: string): LockOrderReport[] {
   return lockcheck.reports().filter((r) => r.kind === kind && r.locks.includes(lock));
 }
 
-/** Polls until `fn` returns a value, or fails after `ms`. */
-export async function until<T>(fn: () => T | undefined, ms = 10_000, what = 'condition'): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** Polls (every 20 ms) until `fn` returns a value, or fails after `ms`. */
+export function until<T>(fn: () => T | undefined, ms = 10_000, what = 'condition'): Promise<Truthy<T>> {
+  return untilTruthy(fn, ms, what, 20);
 }

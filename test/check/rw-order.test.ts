@@ -7,6 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { lockcheck, Mutex, RWLock, SeqLock, type LockOrderReport } from '../../dist/index.js';
+import { reportsFor, until } from './helpers.js';
 
 const FIXTURE = new URL('../fixtures/check/rw-steps.mjs', import.meta.url);
 
@@ -35,20 +36,6 @@ function spawn(locks: Record<string, unknown>, steps: unknown[][], coord = new S
 }
 
 const run = (locks: Record<string, unknown>, steps: unknown[][]): Promise<Outcome> => spawn(locks, steps).result;
-
-function reportsFor(kind: string, lock: string): LockOrderReport[] {
-  return lockcheck.reports().filter((r) => r.kind === kind && r.locks.includes(lock));
-}
-
-async function until<T>(fn: () => T | undefined, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 beforeAll(() => lockcheck.enable({ onViolation: 'silent', deadlockTimeout: 200 }));
 afterEach(async () => {

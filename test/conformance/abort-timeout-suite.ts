@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { TimeoutError, type WaitOptions } from '../../dist/index.js';
 import { bounded, delay, RemoteThread } from '../harness/remote.js';
 import { INSIDE, newSlots, release } from '../harness/slots.mjs';
-import { rejection, state } from '../harness/expect.js';
+import { rejection, state, until } from '../harness/expect.js';
 
 export interface AsyncAcquirer {
   readonly name: string;
@@ -40,11 +40,7 @@ export function abortTimeoutSuite(s: AbortSubject): void {
     const t = await RemoteThread.start(s.remote.holder, m.handle, { adapters: s.remote.adapters });
     const done = t.callWithin(60_000, 'holdFor', 30_000, slots.buffer);
     done.catch(() => {});
-    const end = performance.now() + 10_000;
-    while (Atomics.load(slots, INSIDE) !== 1) {
-      if (performance.now() > end) throw new Error(`${s.kind}: holder not inside within 10 s`);
-      await delay(2);
-    }
+    await until(() => Atomics.load(slots, INSIDE) === 1, 10_000, `the ${s.kind} holder to be inside`);
     return { t, slots, done };
   }
 

@@ -12,3 +12,5 @@ export declare const W_TRY_FAILURES: number;
 export declare const W_MAX_WAIT_US: number;
 export declare function workerSlot(w: number, k: number): number;
 export declare function countersByteLength(workers: number): number;
+export declare function readTotals(c: Int32Array): { counter: number; violations: number; torn: number; mirrorOk: boolean };
+export declare function readWorker(c: Int32Array, w: number): { ops: number; tryFailures: number; maxWaitUs: number };

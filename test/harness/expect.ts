@@ -6,6 +6,9 @@ import { expect } from 'vitest';
 import { LockError } from '../../dist/index.js';
 import { delay } from './remote.js';
 
+/** Resolves once `cond()` holds (polled every 2 ms); rejects after `ms` naming `what`. */
+export { until } from './bounds.mjs';
+
 /** What `fn` threw; fails if it threw nothing. */
 export function thrown(fn: () => unknown): unknown {
   try {
@@ -41,13 +44,4 @@ export async function state(p: Promise<unknown>): Promise<'pending' | 'fulfilled
 export function expectLockError(e: unknown, code: string): void {
   expect(e).toBeInstanceOf(LockError);
   expect((e as LockError).code).toBe(code);
-}
-
-/** Resolves once `cond()` holds (polled every 2 ms); rejects after `ms` naming `what`. */
-export async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await delay(2);
-  }
 }

@@ -5,6 +5,7 @@
  * dispose/close, so a lost wakeup fails the test instead of hanging it.
  */
 import { Worker } from 'node:worker_threads';
+import { within } from './bounds.mjs';
 
 const DEFAULT_ADAPTERS = new URL('./adapters.mjs', import.meta.url).href;
 const WORKER = new URL('./remote-worker.mjs', import.meta.url);
@@ -105,14 +106,8 @@ export class RemoteThread {
   }
 }
 
-/** Rejects if `p` has not settled within `ms`. */
-export function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
+/** Rejects if `p` has not settled within `ms` (bounds.mjs's `within`, under the suites' name for it). */
+export const bounded = within;
 
 /** Resolves after `ms` on the event loop. */
 export function delay(ms: number): Promise<void> {

@@ -4,19 +4,18 @@
  * test calls `enter`, and `leave` on the way out, so the test can check exclusion and count
  * acquisitions afterwards; `INSIDE` doubles as the "it holds the lock now" signal a test waits on.
  */
+import { words } from './layout.mjs';
 
-/** Threads inside the critical section now (0 or 1 under an exclusive lock). */
-export const INSIDE = 0;
-/** Entries into the critical section so far. */
-export const ENTRIES = 1;
-/** Entries that found another thread inside: an exclusion violation each. */
-export const OVERLAPS = 2;
-/** Entries that saw the lock's `ownerDied` set. */
-export const SAW_OWNER_DIED = 3;
-/** Set (and notified) by the test to end a `holdFor` early: the holder leaves at once. */
-export const RELEASE = 4;
+const SLOTS = words({
+  INSIDE: 'threads inside the critical section now (0 or 1 under an exclusive lock)',
+  ENTRIES: 'entries into the critical section so far',
+  OVERLAPS: 'entries that found another thread inside: an exclusion violation each',
+  SAW_OWNER_DIED: "entries that saw the lock's `ownerDied` set",
+  RELEASE: 'set (and notified) by the test to end a `holdFor` early: the holder leaves at once',
+});
+export const { INSIDE, ENTRIES, OVERLAPS, SAW_OWNER_DIED, RELEASE } = SLOTS;
 /** Slots in one control buffer. */
-export const SLOT_COUNT = 5;
+export const SLOT_COUNT = SLOTS.END;
 
 /** A fresh, zeroed control buffer. */
 export function newSlots() {

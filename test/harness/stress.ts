@@ -10,18 +10,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import { expect } from 'vitest';
-import {
-  COUNTER,
-  countersByteLength,
-  MIRROR,
-  READY,
-  TORN,
-  VIOLATIONS,
-  W_MAX_WAIT_US,
-  W_OPS,
-  W_TRY_FAILURES,
-  workerSlot,
-} from './counters.mjs';
+import { poll } from './bounds.mjs';
+import { countersByteLength, READY, readTotals, readWorker } from './counters.mjs';
 
 /** See stress-worker.mjs for what each mode does. */
 export type StressMode = 'sync' | 'try' | 'async' | 'asyncTimed' | 'mixed';
@@ -177,7 +167,7 @@ export async function runStress(options: StressOptions): Promise<StressResult> {
               new Error(
                 `${what} exited with code ${code} ` +
                   (report === undefined
-                    ? `before finishing, after ${Atomics.load(c, workerSlot(index, W_OPS))} ops (did its event loop drain during an async wait?)`
+                    ? `before finishing, after ${readWorker(c, index).ops} ops (did its event loop drain during an async wait?)`
                     : 'after finishing'),
               ),
             );
@@ -194,15 +184,12 @@ export async function runStress(options: StressOptions): Promise<StressResult> {
     });
     const all = await Promise.race([Promise.all(reports), timeout]);
     ok = true;
-    const counter = c[COUNTER]!;
+    const totals = readTotals(c);
     const expected = all.reduce((s, r) => s + r.ops, 0);
     return {
-      counter,
+      ...totals,
       expected,
-      lost: expected - counter,
-      violations: Atomics.load(c, VIOLATIONS),
-      torn: Atomics.load(c, TORN),
-      mirrorOk: c[MIRROR] === -counter,
+      lost: expected - totals.counter,
       workers: all,
       elapsedMs: performance.now() - started,
     };
@@ -229,20 +216,15 @@ export function newCounters(workers: number): SharedArrayBuffer {
 /** Resolves once `workers` workers have passed the start barrier of the run using `counters`. */
 export async function whenReady(counters: SharedArrayBuffer, workers: number, timeoutMs = 15_000): Promise<void> {
   const c = new Int32Array(counters);
-  const end = performance.now() + timeoutMs;
-  while (Atomics.load(c, READY) < workers) {
-    if (performance.now() > end) throw new Error(`only ${Atomics.load(c, READY)}/${workers} workers started within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  const ready = (): boolean => Atomics.load(c, READY) >= workers;
+  if (!(await poll(ready, timeoutMs, 5))) throw new Error(`only ${Atomics.load(c, READY)}/${workers} workers started within ${timeoutMs} ms`);
 }
 
 function progress(c: Int32Array, plans: Plan[]): string {
   return plans
     .map((p, w) => {
-      const ops = Atomics.load(c, workerSlot(w, W_OPS));
-      const fails = Atomics.load(c, workerSlot(w, W_TRY_FAILURES));
-      const wait = Atomics.load(c, workerSlot(w, W_MAX_WAIT_US)) / 1000;
-      return `worker ${w} (${p.mode}) ${ops}/${p.iterations} ops${fails ? `, ${fails} tryLock timeouts` : ''}${p.measureWait ? `, max wait ${wait} ms` : ''}`;
+      const { ops, tryFailures, maxWaitUs } = readWorker(c, w);
+      return `worker ${w} (${p.mode}) ${ops}/${p.iterations} ops${tryFailures ? `, ${tryFailures} tryLock timeouts` : ''}${p.measureWait ? `, max wait ${maxWaitUs / 1000} ms` : ''}`;
     })
     .join('; ');
 }

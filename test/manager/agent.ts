@@ -1,4 +1,5 @@
 /** Drives `test/fixtures/manager/agent.mjs` workers from a test. */
+import { until } from '../harness/bounds.mjs';
 import { RpcWorker, type RpcError } from '../harness/rpc.js';
 import type { LockManagerHandle } from '../../dist/index.js';
 
@@ -35,11 +36,7 @@ export async function withAgents<T>(handle: LockManagerHandle, n: number, fn: (a
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `cond` until true or `ms` passed. */
+/** Polls `cond` (every 5 ms) until true; fails once `ms` passed. */
 export async function eventually(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await sleep(5);
-  }
+  await until(cond, ms, 'the condition', 5);
 }

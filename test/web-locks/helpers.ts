@@ -4,6 +4,7 @@
  * makes Web Locks requests on command (test/fixtures/web-locks/client.mjs).
  */
 import { expect } from 'vitest';
+import { until, within } from '../harness/bounds.mjs';
 import { RpcWorker } from '../harness/rpc.js';
 import type { WebLocks } from '../../src/index.js';
 
@@ -28,25 +29,13 @@ export function deferred<T = void>(): Deferred<T> {
 }
 
 /** `p`, or a rejection naming `what` once `ms` passed: a lost grant fails its test, never hangs it. */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
+export { within };
 
 /** Resolves to 'pending' if `p` has not settled by the next macrotask (the harness's). */
 export { state } from '../harness/expect.js';
 
 /** Resolves once `cond()` holds (polled every 2 ms); rejects after `ms` naming `what`. */
-export async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = performance.now() + ms;
-  while (!(await cond())) {
-    if (performance.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(2);
-  }
-}
+export { until };
 
 let serial = 0;
 /** A lock name no other test uses (the WPT's uniqueName). */
@@ -179,13 +168,8 @@ export class Client extends RpcWorker {
 
   /** Waits until a pending entry for `name` from this worker shows in its own query(). */
   async queued(name: string, clientId: string): Promise<void> {
-    const end = performance.now() + 5_000;
-    for (;;) {
-      const q = await this.query();
-      if (q.pending.some((l) => l.name === name && l.clientId === clientId)) return;
-      if (performance.now() > end) throw new Error(`request for ${name} never showed as pending`);
-      await sleep(5);
-    }
+    const pending = async (): Promise<boolean> => (await this.query()).pending.some((l) => l.name === name && l.clientId === clientId);
+    await until(pending, 5_000, `the request for ${name} to show as pending`, 5);
   }
 
   /** Ends the worker from inside: 'exit' (process.exit) or 'throw' (an uncaught error). */
