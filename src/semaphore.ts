@@ -163,7 +163,7 @@ export class Semaphore extends Primitive {
    * queue behind it until it is served.
    */
   acquire(n = 1): PermitGuard {
-    this.#checkN(n);
+    if (n !== 1) this.#checkN(n); // one permit is always a valid count (max ≥ 1): no load of MAX
     // Fast path: gate open and enough permits: one load, one CAS.
     if (!tryTake(this.#a, this.#i, n, 0)) this.#acquireContended(n, Infinity);
     else {
@@ -179,7 +179,7 @@ export class Semaphore extends Primitive {
    * the permits were taken (release them with `release(n)`).
    */
   tryAcquire(n = 1, timeoutMs?: number): boolean {
-    this.#checkN(n);
+    if (n !== 1) this.#checkN(n); // one permit is always a valid count (max ≥ 1): no load of MAX
     if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
     if (tryTake(this.#a, this.#i, n, 0)) {
       this.#took(n); // recorded before any event subscriber runs
@@ -202,7 +202,7 @@ export class Semaphore extends Primitive {
    * `options.signal` aborts; a rejected request holds no permits.
    */
   async acquireAsync(n = 1, options?: WaitOptions): Promise<PermitGuard> {
-    this.#checkN(n);
+    if (n !== 1) this.#checkN(n); // one permit is always a valid count (max ≥ 1): no load of MAX
     const wait = parseWaitOptions(options);
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     if (!tryTake(this.#a, this.#i, n, 0)) {
@@ -220,7 +220,7 @@ export class Semaphore extends Primitive {
    * count would exceed `max`.
    */
   release(n = 1): void {
-    this.#checkN(n);
+    if (n !== 1) this.#checkN(n); // one permit is always a valid count (max ≥ 1): no load of MAX
     if ((Atomics.load(this.#a, this.#i + TRACK) & 1) !== 0) {
       // A reaped thread's recorded permits were given back by its reaper: never twice.
       if (wasReaped()) {
