@@ -1,5 +1,6 @@
 /**
- * Bounded worker threads, one way for the tests (`spawn.ts` wraps it for vitest), the torture
+ * Bounded worker threads, one way for the tests (`spawn.ts` wraps it for vitest; `stress.ts`,
+ * `rpc.ts` and the RWLock, robust and check helpers start through it), the torture
  * (`scripts/torture.mjs`) and the benchmark (`native-bench/lib/harness.mjs`): start a worker
  * with its workerData, count its 'error' and an exit it did not announce as failures, bound in
  * time what is awaited from it, and terminate every worker still running at the end.
