@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { RWLock } from '../dist/index.js';
-import { spawn, terminateAll, within } from './rwlock-helpers.js';
+import { spawn, within } from './rwlock-helpers.js';
 
 interface Result {
   role: string;
@@ -43,7 +43,7 @@ async function run(
   const ctl = new SharedArrayBuffer(24);
   const c = new Int32Array(ctl);
   c[5] = roles.length;
-  const { workers, results } = spawn<Result>(
+  const { results, terminateAll } = spawn<Result>(
     'rw-stress.mjs',
     roles.map((r, id) => ({ handle: rw.handle, data, ctl, id, ...r })),
     env,
@@ -59,7 +59,7 @@ async function run(
     return { results: all, g: new Int32Array(data), elapsed };
   } finally {
     Atomics.store(c, 0, 1);
-    await terminateAll(workers);
+    await terminateAll();
   }
 }
 

@@ -16,7 +16,7 @@ import { RWLock, TimeoutError } from '../dist/index.js';
 import { until } from './harness/bounds.mjs';
 import { RpcWorker } from './harness/rpc.js';
 import { withActors } from './robust/helpers.js';
-import { fixture, spawn, terminateAll, within } from './rwlock-helpers.js';
+import { fixture, spawn, within } from './rwlock-helpers.js';
 
 /** Holder slots per lock (the read holds of this many reader threads are tracked at once). */
 const SLOTS = 8;
@@ -108,7 +108,7 @@ async function stress(
   const ctl = new SharedArrayBuffer(32);
   const c = new Int32Array(ctl);
   c[5] = roles.length;
-  const { workers, results } = spawn<StressResult>(
+  const { results, terminateAll } = spawn<StressResult>(
     'rw-threads-stress.mjs',
     roles.map((r, id) => ({ handle: rw.handle, data, ctl, id, ...r })),
   );
@@ -120,7 +120,7 @@ async function stress(
     return { results: all, g: new Int32Array(data), c, rw };
   } finally {
     Atomics.store(c, 0, 1);
-    await terminateAll(workers);
+    await terminateAll();
   }
 }
 

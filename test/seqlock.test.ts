@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LockError, Mutex, SeqLock } from '../dist/index.js';
-import { spawn, terminateAll, within } from './rwlock-helpers.js';
+import { spawn, within } from './rwlock-helpers.js';
 
 interface Result {
   role: string;
@@ -37,7 +37,7 @@ async function run(roles: Role[], ms = 20_000): Promise<Result[]> {
   const ctl = new SharedArrayBuffer(12);
   const c = new Int32Array(ctl);
   c[2] = roles.length;
-  const { workers, results } = spawn<Result>(
+  const { results, terminateAll } = spawn<Result>(
     'seq-stress.mjs',
     roles.map((r, id) => ({ handle: s.handle, ctl, id, ...r })),
   );
@@ -53,7 +53,7 @@ async function run(roles: Role[], ms = 20_000): Promise<Result[]> {
     return all;
   } finally {
     Atomics.store(c, 0, 1);
-    await terminateAll(workers);
+    await terminateAll();
   }
 }
 

@@ -1,6 +1,7 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { lockcheck, type LockOrderReport } from '../../dist/index.js';
 import { until as untilTruthy, type Truthy } from '../harness/bounds.mjs';
+import { Workers } from '../harness/workers.mjs';
 
 export const FIXTURE = new URL('../fixtures/check/steps.mjs', import.meta.url);
 
@@ -17,30 +18,41 @@ export interface Outcome {
   reports?: LockOrderReport[];
 }
 
-/** Every worker started by a test, terminated by `stopAll()` in `afterEach`. */
-const started = new Set<Worker>();
+/** Every worker started by a test (harness/workers.mjs), terminated by `stopAll()` in `afterEach`. */
+const crew = new Workers();
 
-/** Starts the step program in a worker; `result` settles with its message or its exit. */
+/**
+ * Starts the step program in a worker; `result` settles with its messages and its exit (an exit
+ * is no failure here: the outcome reports it, and tests end workers with an `['exit']` step or
+ * `terminate()`), or rejects with its 'error'. Unbounded here: tests bound what they await.
+ */
 export function spawn(
   locks: Record<string, unknown>,
   steps: Step[],
   coord: SharedArrayBuffer = new SharedArrayBuffer(256),
 ): { worker: Worker; threadId: number; result: Promise<Outcome> } {
-  const worker = new Worker(FIXTURE, { workerData: { locks, steps, coord }, stderr: true });
-  started.add(worker);
+  let got: Outcome | undefined;
+  let fail!: (e: unknown) => void;
+  const failed = new Promise<never>((_, reject) => (fail = reject));
+  const { worker, done, exited } = crew.start(
+    FIXTURE,
+    { locks, steps, coord },
+    {
+      what: 'lockcheck step program',
+      exitOk: true,
+      workerOptions: { stderr: true },
+      onMessage: (m: Outcome) => (got = { ...got, ...m }),
+      onFailure: fail,
+    },
+  );
+  // The program's last message, { done: true }, is the one `done` settles with.
+  done.then(() => (got = { ...got, done: true })).catch(() => {});
   let stderr = '';
   worker.stderr.setEncoding('utf8');
   worker.stderr.on('data', (d: string) => (stderr += d));
-  const result = new Promise<Outcome>((resolve, reject) => {
-    let got: Outcome | undefined;
-    worker.on('message', (m: Outcome) => (got = { ...got, ...m }));
-    worker.once('error', reject);
-    worker.once('exit', (code) => {
-      started.delete(worker);
-      // Let the last stderr chunks arrive before settling.
-      setImmediate(() => resolve({ ...got, exitCode: code, stderr }));
-    });
-  });
+  // Let the last stderr chunks arrive before settling.
+  const ended = exited.then((code) => new Promise<Outcome>((resolve) => setImmediate(() => resolve({ ...got, exitCode: code, stderr }))));
+  const result = Promise.race([failed, ended]);
   return { worker, threadId: worker.threadId, result };
 }
 
@@ -50,8 +62,7 @@ export async function runOne(locks: Record<string, unknown>, steps: Step[], coor
 }
 
 export async function stopAll(): Promise<void> {
-  await Promise.all([...started].map((w) => w.terminate()));
-  started.clear();
+  await crew.terminateAll();
 }
 
 /** Reports of `kind` that involve lock class `lock`. */

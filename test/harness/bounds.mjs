@@ -6,7 +6,8 @@
  *
  * - `until(pred, ms, what)`: poll a condition; reject after `ms`.
  * - `poll(pred, ms)`: the same, resolving to undefined after `ms` (for callers that count misses).
- * - `within(p, ms, what)`: a promise, or a rejection after `ms`; `settlesWithin(p, ms)`: whether.
+ * - `within(p, ms, what)`: a promise, or a rejection after `ms` (`what` may be a function, for a
+ *   message built at the bound); `settlesWithin(p, ms)`: whether.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -36,10 +37,13 @@ export async function until(pred, timeoutMs, what, everyMs = 2) {
   return v;
 }
 
-/** `p`, or a rejection naming `what` once `timeoutMs` passed without it settling. */
+/**
+ * `p`, or a rejection naming `what` once `timeoutMs` passed without it settling. `what` may be a
+ * function, called only then: for a message that says how far the awaited work got.
+ */
 export function within(p, timeoutMs, what) {
   return raceTimer(p, timeoutMs, () => {
-    throw new Error(`${what}: not within ${timeoutMs} ms`);
+    throw new Error(`${typeof what === 'function' ? what() : what}: not within ${timeoutMs} ms`);
   });
 }
 

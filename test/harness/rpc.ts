@@ -1,5 +1,6 @@
 /** Host side of the small RPC in rpc-serve.mjs: one command per message, answered by id. */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { Workers } from './workers.mjs';
 
 /** What a failed call rejects with: the worker's error, as name, code and message. */
 export interface RpcError {
@@ -8,25 +9,38 @@ export interface RpcError {
   message: string;
 }
 
-/** A worker that serves `serve(ops)` (rpc-serve.mjs); `call(op, ...args)` runs one op there. */
+/**
+ * A worker that serves `serve(ops)` (rpc-serve.mjs); `call(op, ...args)` runs one op there.
+ * Started through workers.mjs; its 'error' rejects every pending call. Its exit is no failure
+ * (RPC workers are ended on purpose: `terminate()`, or an op that ends the worker, such as the
+ * Web Locks client's `die`), and calls are not bounded here: each caller bounds what it awaits.
+ */
 export class RpcWorker {
   readonly worker: Worker;
+  readonly #crew = new Workers();
+  /** Resolves with the exit code once the worker has exited. */
+  readonly #exited: Promise<number>;
   #next = 0;
   #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
 
   constructor(url: URL, workerData: unknown) {
-    this.worker = new Worker(url, { workerData });
-    this.worker.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: RpcError }) => {
-      const p = this.#pending.get(m.id);
-      if (!p) return;
-      this.#pending.delete(m.id);
-      if (m.ok) p.resolve(m.value);
-      else p.reject(Object.assign(new Error(m.error!.message), m.error));
+    const { worker, exited } = this.#crew.start(url, workerData, {
+      what: `RPC worker ${url.pathname.split('/').pop()}`,
+      exitOk: true,
+      onMessage: (m: { id: number; ok: boolean; value?: unknown; error?: RpcError }) => {
+        const p = this.#pending.get(m.id);
+        if (!p) return;
+        this.#pending.delete(m.id);
+        if (m.ok) p.resolve(m.value);
+        else p.reject(Object.assign(new Error(m.error!.message), m.error));
+      },
+      onFailure: (e) => {
+        for (const p of this.#pending.values()) p.reject(e);
+        this.#pending.clear();
+      },
     });
-    this.worker.on('error', (e) => {
-      for (const p of this.#pending.values()) p.reject(e);
-      this.#pending.clear();
-    });
+    this.worker = worker;
+    this.#exited = exited;
   }
 
   call<T = unknown>(op: string, ...args: unknown[]): Promise<T> {
@@ -37,7 +51,9 @@ export class RpcWorker {
     });
   }
 
-  terminate(): Promise<number> {
-    return this.worker.terminate();
+  /** Terminates the worker (at once if it is still running); resolves with its exit code. */
+  async terminate(): Promise<number> {
+    await this.#crew.terminateAll();
+    return this.#exited;
   }
 }

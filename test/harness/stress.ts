@@ -3,14 +3,16 @@
  * counters say. Reusable for any primitive with an exclusive side: the worker picks the lock by
  * `kind` from an adapter module (default `adapters.mjs`: Mutex, SpinLock, TicketLock).
  *
- * Every run is bounded: if the workers have not all reported within `timeoutMs` the run fails
- * with each worker's progress (so a deadlock shows where it stuck), and its workers are
- * terminated in `finally`. Workers of a run that succeeded are kept (unref'd) for the next run,
- * since spawning dominates the run time on a loaded 2-core machine; `closeStressPool()` ends them.
+ * Every run is bounded (`within`, bounds.mjs): if the workers have not all reported within
+ * `timeoutMs` the run fails with each worker's progress (so a deadlock shows where it stuck), and
+ * its workers are terminated in `finally`. Workers of a run that succeeded are kept (unref'd) for
+ * the next run, since spawning dominates the run time on a loaded 2-core machine;
+ * `closeStressPool()` ends them. Workers start and end through workers.mjs.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { expect } from 'vitest';
-import { poll } from './bounds.mjs';
+import { poll, within } from './bounds.mjs';
+import { Workers } from './workers.mjs';
 import { countersByteLength, READY, readTotals, readWorker } from './counters.mjs';
 
 /** See stress-worker.mjs for what each mode does. */
@@ -106,12 +108,51 @@ const DEFAULT_PLAN: Plan = {
   stopOthersWhenDone: false,
 };
 
-/** Idle pooled workers, reused by later runs (spawning is the slow part on a loaded machine). */
-const idle: Worker[] = [];
+/** What a run does with one stress worker's messages, 'error' and exit while it uses it. */
+interface Route {
+  message(m: { type?: string } & WorkerReport): void;
+  error(e: Error): void;
+  exit(code: number): void;
+}
 
-function takeWorker(): Worker {
-  const w = idle.pop() ?? new Worker(WORKER, { workerData: { pooled: true } });
-  w.ref();
+/** One stress worker; pooled ones serve one run after another. */
+interface StressWorker {
+  readonly worker: Worker;
+  /** The run using it now (none while it idles in the pool). */
+  route: Route | undefined;
+  /** Ends it, a deadlocked one included. */
+  terminate(): Promise<void>;
+}
+
+/**
+ * Starts a stress worker through its own `Workers` crew, so that a failed run terminates exactly
+ * its own workers (pooled ones of other runs stay). Its exit is judged by the run using it, not
+ * by the crew (`exitOk`): whether the report came first, and how far the worker got.
+ */
+function startWorker(workerData: unknown): StressWorker {
+  const crew = new Workers();
+  const { worker, exited } = crew.start(WORKER, workerData, {
+    what: 'stress worker',
+    exitOk: true,
+    onMessage: (m) => w.route?.message(m),
+    onFailure: (e) => w.route?.error(e as Error),
+  });
+  const w: StressWorker = { worker, route: undefined, terminate: () => crew.terminateAll() };
+  void exited.then((code) => {
+    // A pooled worker that died idle must not be handed to the next run.
+    const at = idle.indexOf(w);
+    if (at >= 0) idle.splice(at, 1);
+    w.route?.exit(code);
+  });
+  return w;
+}
+
+/** Idle pooled workers, reused by later runs (spawning is the slow part on a loaded machine). */
+const idle: StressWorker[] = [];
+
+function takeWorker(): StressWorker {
+  const w = idle.pop() ?? startWorker({ pooled: true });
+  w.worker.ref();
   return w;
 }
 
@@ -138,51 +179,49 @@ export async function runStress(options: StressOptions): Promise<StressResult> {
   if (counters.byteLength < countersByteLength(count)) throw new RangeError(`options.counters is too small for ${count} workers`);
   const c = new Int32Array(counters);
   const started = performance.now();
-  const used: Worker[] = [];
+  const used: StressWorker[] = [];
   let ok = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const reports = plans.map((plan, index) => {
       const run = { ...plan, adapters: String(adapters), kind, handle, counters, index, workers: count };
-      const w = fresh ? new Worker(WORKER, { workerData: run }) : takeWorker();
+      const w = fresh ? startWorker(run) : takeWorker();
       used.push(w);
-      if (!fresh) w.postMessage({ type: 'run', run });
-      return new Promise<WorkerReport>((resolve, reject) => {
+      const report = new Promise<WorkerReport>((resolve, reject) => {
         const what = `stress worker ${index} (${plan.mode})`;
         let report: WorkerReport | undefined;
-        const onMessage = (m: { type?: string } & WorkerReport): void => {
-          if (m?.type !== 'done') return;
-          report = { ops: m.ops, tryFailures: m.tryFailures, maxWaitMs: m.maxWaitMs, ticks: m.ticks };
-          if (!fresh) settle();
+        w.route = {
+          message: (m) => {
+            if (m?.type !== 'done') return;
+            report = { ops: m.ops, tryFailures: m.tryFailures, maxWaitMs: m.maxWaitMs, ticks: m.ticks };
+            // A pooled worker's run ends at its report; a one-shot worker's at its exit.
+            if (!fresh) {
+              w.route = undefined;
+              resolve(report);
+            }
+          },
+          error: (e) => {
+            w.route = undefined;
+            reject(new Error(`${what} failed: ${e.stack ?? e}`));
+          },
+          exit: (code) => {
+            w.route = undefined;
+            if (report !== undefined && code === 0) resolve(report);
+            else
+              reject(
+                new Error(
+                  `${what} exited with code ${code} ` +
+                    (report === undefined
+                      ? `before finishing, after ${readWorker(c, index).ops} ops (did its event loop drain during an async wait?)`
+                      : 'after finishing'),
+                ),
+              );
+          },
         };
-        const onError = (e: Error): void => {
-          settle();
-          reject(new Error(`${what} failed: ${e.stack ?? e}`));
-        };
-        const onExit = (code: number): void => {
-          settle();
-          if (report !== undefined && code === 0) resolve(report);
-          else
-            reject(
-              new Error(
-                `${what} exited with code ${code} ` +
-                  (report === undefined
-                    ? `before finishing, after ${readWorker(c, index).ops} ops (did its event loop drain during an async wait?)`
-                    : 'after finishing'),
-              ),
-            );
-        };
-        const settle = (): void => {
-          w.off('message', onMessage).off('error', onError).off('exit', onExit);
-          if (!fresh && report !== undefined) resolve(report);
-        };
-        w.on('message', onMessage).on('error', onError).on('exit', onExit);
       });
+      if (!fresh) w.worker.postMessage({ type: 'run', run });
+      return report;
     });
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`stress run (${kind}) did not finish within ${timeoutMs} ms: ${progress(c, plans)}`)), timeoutMs);
-    });
-    const all = await Promise.race([Promise.all(reports), timeout]);
+    const all = await within(Promise.all(reports), timeoutMs, () => `stress run (${kind}) did not finish (${progress(c, plans)})`);
     ok = true;
     const totals = readTotals(c);
     const expected = all.reduce((s, r) => s + r.ops, 0);
@@ -194,15 +233,15 @@ export async function runStress(options: StressOptions): Promise<StressResult> {
       elapsedMs: performance.now() - started,
     };
   } finally {
-    clearTimeout(timer);
     if (ok && !fresh) {
       // Every worker reported and is idle again: keep it for the next run.
       for (const w of used) {
-        w.unref();
+        w.worker.unref();
         idle.push(w);
       }
     } else {
       // Whatever happened (deadlock, crash, one-shot run), no worker of this run outlives it.
+      for (const w of used) w.route = undefined;
       await Promise.all(used.map((w) => w.terminate()));
     }
   }

@@ -1,4 +1,4 @@
-import type { Worker } from 'node:worker_threads';
+import type { Worker, WorkerOptions } from 'node:worker_threads';
 
 export interface Spawned {
   worker: Worker;
@@ -16,6 +16,8 @@ export interface StartOptions {
   exitOk?: boolean;
   onMessage?: (m: any) => void;
   onFailure?: (e: unknown) => void;
+  /** The `Worker` constructor's other options (`env`, `stderr`, …); `workerData` is start's own argument. */
+  workerOptions?: Omit<WorkerOptions, 'workerData'>;
 }
 
 export declare class Workers {

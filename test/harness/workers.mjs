@@ -1,5 +1,6 @@
 /**
- * Bounded worker threads, one way for the tests (`spawn.ts` wraps it for vitest), the torture
+ * Bounded worker threads, one way for the tests (`spawn.ts` wraps it for vitest; `stress.ts`,
+ * `rpc.ts` and the RWLock, robust and check helpers start through it), the torture
  * (`scripts/torture.mjs`) and the benchmark (`native-bench/lib/harness.mjs`): start a worker
  * with its workerData, count its 'error' and an exit it did not announce as failures, bound in
  * time what is awaited from it, and terminate every worker still running at the end.
@@ -32,10 +33,12 @@ export class Workers {
    * rejects, and a failure is counted, if the worker has not announced its end by then; `what`
    * names it in failures (default 'worker'); `exitOk`: an exit before announcing is no failure
    * (workers killed on purpose); `onMessage(m)` for its messages but the final one; `onFailure(e)`
-   * for each failure of this worker (an 'error' event passes the worker's own error).
+   * for each failure of this worker (an 'error' event passes the worker's own error);
+   * `workerOptions`: the rest of the `Worker` constructor's options (`env`, `stderr`, …), for a
+   * worker that must start with its own environment or whose output the caller reads.
    */
-  start(url, workerData, { timeoutMs = Infinity, what = 'worker', exitOk = false, onMessage, onFailure } = {}) {
-    const worker = new Worker(url, { workerData });
+  start(url, workerData, { timeoutMs = Infinity, what = 'worker', exitOk = false, onMessage, onFailure, workerOptions } = {}) {
+    const worker = new Worker(url, { ...workerOptions, workerData });
     this.#live.add(worker);
     let failed = false;
     let finished = false;

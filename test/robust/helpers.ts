@@ -1,44 +1,47 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { within } from '../harness/bounds.mjs';
+import { Workers } from '../harness/workers.mjs';
 
 export const ACTOR = new URL('../fixtures/robust/actor.mjs', import.meta.url);
 export const wall = (): number => performance.timeOrigin + performance.now();
 
-/** A worker plus a queue of the messages it posted. */
+/**
+ * A worker plus a queue of the messages it posted, started through harness/workers.mjs by
+ * `withActors`. Its exit is no failure (actors are killed, or exit holding a lock, on purpose);
+ * its 'error' is kept in `error`, and named when a `next()` runs out of time.
+ */
 export class Actor {
   readonly worker: Worker;
   readonly #messages: unknown[] = [];
   readonly #waiting: ((m: unknown) => void)[] = [];
   exitedAt = 0;
   error: unknown;
-  /** Settles at the worker's 'exit', registered at spawn so an exit before `kill()` is not missed. */
+  /** Settles at the worker's 'exit' (registered at start, so an exit before `kill()` is not missed). */
   readonly #exited: Promise<void>;
-  constructor(url: URL, workerData: unknown) {
-    this.worker = new Worker(url, { workerData });
-    this.worker.on('message', (m) => {
-      const w = this.#waiting.shift();
-      if (w) w(m);
-      else this.#messages.push(m);
+  constructor(crew: Workers, url: URL, workerData: unknown) {
+    const { worker, exited } = crew.start(url, workerData, {
+      what: `actor ${url.pathname.split('/').pop()}`,
+      exitOk: true,
+      onMessage: (m) => {
+        const w = this.#waiting.shift();
+        if (w) w(m);
+        else this.#messages.push(m);
+      },
+      onFailure: (e) => {
+        this.error = e;
+      },
     });
-    this.worker.on('error', (e) => {
-      this.error = e;
-    });
-    // Not events.once: it would reject on an 'error' event, unhandled when nobody kills this actor.
-    this.#exited = new Promise((resolve) =>
-      this.worker.once('exit', () => {
-        this.exitedAt = wall();
-        resolve();
-      }),
-    );
+    this.worker = worker;
+    // Stamped in the 'exit' event itself, not a turn later: tests bound the time from it.
+    worker.once('exit', () => (this.exitedAt = wall()));
+    this.#exited = exited.then(() => {});
   }
   /** The next message (rejects after `ms`). */
   next<T = { type: string; [k: string]: unknown }>(ms = 15_000): Promise<T> {
     if (this.#messages.length > 0) return Promise.resolve(this.#messages.shift() as T);
-    return new Promise<T>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no message within ${ms} ms (error: ${String(this.error)})`)), ms);
-      this.#waiting.push((m) => {
-        clearTimeout(t);
-        resolve(m as T);
-      });
+    const got = new Promise<T>((resolve) => this.#waiting.push(resolve as (m: unknown) => void));
+    return within(got, ms, 'the next message').catch((e: Error) => {
+      throw new Error(`${e.message} (error: ${String(this.error)})`);
     });
   }
   /**
@@ -54,15 +57,11 @@ export class Actor {
 
 /** Runs `fn` with a registry of actors that are all terminated afterwards, whatever happens. */
 export async function withActors<T>(fn: (spawn: (data: unknown, url?: URL) => Actor) => Promise<T>): Promise<T> {
-  const all: Actor[] = [];
+  const crew = new Workers();
   try {
-    return await fn((data, url = ACTOR) => {
-      const a = new Actor(url, data);
-      all.push(a);
-      return a;
-    });
+    return await fn((data, url = ACTOR) => new Actor(crew, url, data));
   } finally {
-    await Promise.all(all.map((a) => a.worker.terminate()));
+    await crew.terminateAll();
   }
 }
 
