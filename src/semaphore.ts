@@ -8,7 +8,7 @@
  * |------|---------|
  * | 0    | tag (kind id), written once by the constructor |
  * | 1–8  | COUNT, SEQ, SLEEPERS, WEIGHTED, HEAD, HEAD_STAMP, TOKENS, MAX — see `raw/semaphore.ts` |
- * | 9    | TRACK: 1 if created with `trackOwners` |
+ * | 9    | TRACK: initialized (bit 2), created with `trackOwners` (bit 0), a dead holder's permits given back (bit 1) |
  * | 10–25| HOLDERS: 8 slots `(owner id, permits)` for `trackOwners` (core/holders.ts) |
  *
  * ## Owner death (`trackOwners`; docs/robustness.md)
@@ -58,6 +58,7 @@ import {
   reapDeadPermits,
   TRACK,
   TRACK_OWNER_DIED,
+  TRACK_OWNERS,
   tryTake,
 } from './raw/semaphore.js';
 
@@ -116,6 +117,8 @@ export class Semaphore extends Primitive {
 
   readonly #a: Int32Array;
   readonly #i: number;
+  /** Permits are recorded per thread (`trackOwners`, TRACK_OWNERS: fixed once initialized). */
+  readonly #tracks: boolean;
   /** With TRACK: permits acquired through this object and not yet released. */
   #held = 0;
   /** Set once a reap by this object gave back a dead thread's permits. */
@@ -139,12 +142,11 @@ export class Semaphore extends Primitive {
     super('Semaphore', p);
     this.#a = p.i32;
     this.#i = p.base + 1;
-    // The one constructor that initialized it also declares tracking (an acquisition in between
-    // is untracked: it leaks if its thread dies, the safe side).
-    // Tracking on for every attachment (bit 0 of TRACK).
-    if (init !== undefined && initialize(this.#a, this.#i, init.permits, init.max) && init.track) {
-      Atomics.or(this.#a, this.#i + TRACK, 1);
-    }
+    // The one constructor that initializes it decides tracking in the same CAS that claims it
+    // (raw initialize); a losing constructor and every attachment come after that CAS.
+    if (init !== undefined) initialize(this.#a, this.#i, init.permits, init.max, init.track);
+    // Decided and never changed again (TRACK_OWNERS): read once, so the fast paths test a field.
+    this.#tracks = (Atomics.load(this.#a, this.#i + TRACK) & TRACK_OWNERS) !== 0;
   }
 
   /** Attaches to the Semaphore a handle describes (from `sem.handle`, possibly another thread's). */
@@ -221,7 +223,7 @@ export class Semaphore extends Primitive {
    */
   release(n = 1): void {
     if (n !== 1) this.#checkN(n); // one permit is always a valid count (max ≥ 1): no load of MAX
-    if ((Atomics.load(this.#a, this.#i + TRACK) & 1) !== 0) {
+    if (this.#tracks) {
       // A reaped thread's recorded permits were given back by its reaper: never twice.
       if (wasReaped()) {
         this.#held -= Math.min(n, this.#held);
@@ -276,7 +278,7 @@ export class Semaphore extends Primitive {
 
   /** True if created with `trackOwners` (permits are recorded per thread). */
   get tracksOwners(): boolean {
-    return (Atomics.load(this.#a, this.#i + TRACK) & 1) !== 0;
+    return this.#tracks;
   }
 
   /** With `trackOwners`: true once a dead thread's permits were given back (never cleared). */
@@ -286,7 +288,7 @@ export class Semaphore extends Primitive {
 
   /** After taking n permits: record them if this semaphore tracks owners (raw invariant 6). */
   #took(n: number): void {
-    if ((Atomics.load(this.#a, this.#i + TRACK) & 1) === 0) return;
+    if (!this.#tracks) return;
     this.#held += n;
     addHold(this.#a, this.#i + HOLDERS, SEM_SLOTS, OWNER_ID, n); // −1: untracked (slots full)
   }
@@ -314,8 +316,6 @@ export class Semaphore extends Primitive {
     }
   }
 }
-
-/** TRACK bit 1: a dead thread's permits were given back. */
 
 /** The arguments of a `new Semaphore(permits, options)` that places: checked before anything is written. */
 function readInit(permits: unknown, options: unknown): { permits: number; max: number; track: boolean } {

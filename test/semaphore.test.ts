@@ -139,6 +139,31 @@ describe('Semaphore: single thread', () => {
   });
 });
 
+describe('Semaphore: constructors racing at one place', () => {
+  const race = spawner(new URL('./fixtures/sem-place-race.mjs', import.meta.url), 20_000);
+
+  it('every object agrees on trackOwners: the constructor that claims the place decides it, in the same step', async () => {
+    // Four workers, 300 rounds: in each, all of them construct at one fresh place at once, two
+    // asking for trackOwners and two not. Each object reads the decision once and keeps it, so
+    // one that read before the claimer had decided would disagree for good.
+    const workers = 4;
+    const rounds = 300;
+    const bytes = Semaphore.BYTE_LENGTH;
+    const buffer = new SharedArrayBuffer(rounds * bytes);
+    const sync = new SharedArrayBuffer(4);
+    const out = new Int32Array(new SharedArrayBuffer(rounds * workers * 4));
+    const ws = Array.from({ length: workers }, (_, index) =>
+      race({ mode: 'race', buffer, sync, out: out.buffer, index, workers, rounds, bytes }),
+    );
+    await Promise.all(ws.map((w) => w.done));
+    for (let r = 0; r < rounds; r++) {
+      const seen = Array.from(out.subarray(r * workers, (r + 1) * workers));
+      const final = new Semaphore(1, { buffer, byteOffset: r * bytes }).tracksOwners ? 1 : 2;
+      expect(seen, `round ${r}`).toEqual(Array(workers).fill(final));
+    }
+  });
+});
+
 describe('Semaphore: workers', () => {
   async function exclusion(workers: number, permits: number, extra: Record<string, unknown>) {
     const sem = new Semaphore(permits, { name: 'exclusion' });

@@ -34,7 +34,7 @@
  * | 5    | HEAD_STAMP | when the head last renewed its lease (`Date.now()` ms, 30 bits, wraps) |
  * | 6    | TOKENS     | last head token handed out (tokens are never 0) |
  * | 7    | MAX        | declared maximum count; 0 until the constructor has written it |
- * | 8    | TRACK      | bit 0: permits are owned and recorded per thread (`trackOwners`); bit 1 TRACK_OWNER_DIED: a dead thread's permits were given back |
+ * | 8    | TRACK      | bit 2 TRACK_INIT: claimed by the constructor that initializes (0 before); bit 0 TRACK_OWNERS: permits are owned and recorded per thread (`trackOwners`), decided in the same CAS and never changed after; bit 1 TRACK_OWNER_DIED: a dead thread's permits were given back |
  * | 9…   | HOLDERS    | SEM_SLOTS holder slots `(owner id, permits)` (core/holders.ts), used when TRACK |
  *
  * | HEAD | lease | COUNT ≥ n | who may take n permits |
@@ -68,7 +68,7 @@
  *    in its place (CORRECTNESS: the notify it swallowed may have been the only one).
  * 5. Nobody sleeps past a fresh lease without re-checking it (gated sleepers: at most
  *    `HEAD_LEASE_MS`; the head: at most `HEAD_RENEW_MS`), so a dead head cannot strand anyone.
- * 6. Owner death (TRACK = 1; docs/robustness.md). The API layer records permits in HOLDERS after
+ * 6. Owner death (TRACK_OWNERS; docs/robustness.md). The API layer records permits in HOLDERS after
  *    the CAS that took them and drops them before the release that returns them. Sleepers then
  *    sleep at most ROBUST_SLICE_MS and, after each wake-up, `reapDeadPermits` frees the slots of
  *    dead threads (one CAS per slot, from the dead id: each returned once) and releases what they
@@ -97,8 +97,12 @@ export const TOKENS = 6;
 export const MAX = 7;
 export const TRACK = 8;
 export const HOLDERS = 9;
+/** TRACK bit: permits are recorded per thread (`trackOwners`); fixed by the initializing CAS. */
+export const TRACK_OWNERS = 1;
 /** TRACK bit: a dead thread's permits were given back (never cleared; `sem.ownerDied`). */
 export const TRACK_OWNER_DIED = 2;
+/** TRACK bit: the semaphore was claimed by the constructor that initializes it. */
+export const TRACK_INIT = 4;
 /** Threads whose permits a tracking semaphore records at once (beyond: untracked). */
 export const SEM_SLOTS = 8;
 /** State words after the tag word. */
@@ -115,10 +119,16 @@ export const HEAD_RENEW_MS = 100;
 const STAMP_MASK = 0x3fff_ffff;
 const stamp = (): number => Date.now() & STAMP_MASK;
 
-/** Writes the declared maximum once; returns true for the one caller that did (it adds the initial permits). */
-export function initialize(a: Int32Array, i: number, permits: number, max: number): boolean {
-  // 0 → max marks the semaphore initialized; a loser attaches to the existing one and writes nothing.
-  if (Atomics.compareExchange(a, i + MAX, 0, max) !== 0) return false;
+/**
+ * Claims and initializes the semaphore once; returns true for the one caller that did. Any other
+ * caller attaches to the existing one and writes nothing.
+ */
+export function initialize(a: Int32Array, i: number, permits: number, max: number, track: boolean): boolean {
+  // 0 → INIT (+ OWNERS) claims it and decides tracking in one step: a constructor that loses this
+  // CAS, and every attachment after, reads a decided TRACK_OWNERS, so it can keep it (never changes).
+  if (Atomics.compareExchange(a, i + TRACK, 0, TRACK_INIT | (track ? TRACK_OWNERS : 0)) !== 0) return false;
+  // Only the claimer writes MAX (until then maxOf reads MAX_PERMITS), then adds the permits.
+  Atomics.store(a, i + MAX, max);
   if (permits > 0) release(a, i, permits);
   return true;
 }
@@ -231,7 +241,7 @@ function retractSleep(a: Int32Array, i: number, n: number): void {
 function sleepDeadline(a: Int32Array, i: number, token: number, deadline: number): number {
   let cap = token !== 0 ? HEAD_RENEW_MS : Atomics.load(a, i + HEAD) !== 0 ? HEAD_LEASE_MS : Infinity;
   // A tracking semaphore's sleepers look for dead holders every slice (invariant 6).
-  if (Atomics.load(a, i + TRACK) !== 0 && cap > ROBUST_SLICE_MS) cap = ROBUST_SLICE_MS;
+  if ((Atomics.load(a, i + TRACK) & TRACK_OWNERS) !== 0 && cap > ROBUST_SLICE_MS) cap = ROBUST_SLICE_MS;
   return cap === Infinity ? deadline : Math.min(deadline, now() + cap);
 }
 
@@ -327,11 +337,11 @@ export function forwardAbandonedWake(a: Int32Array, i: number): void {
 }
 
 /**
- * A tracking semaphore (TRACK = 1): gives back the permits of dead holders, waking sleepers as a
+ * A tracking semaphore (TRACK_OWNERS): gives back the permits of dead holders, waking sleepers as a
  * release does, and calls `onOwnerDied` once per reap that returned some. Returns how many.
  */
 export function reapDeadPermits(a: Int32Array, i: number, onOwnerDied?: () => void): number {
-  if (Atomics.load(a, i + TRACK) === 0) return 0;
+  if ((Atomics.load(a, i + TRACK) & TRACK_OWNERS) === 0) return 0;
   // Each dead slot is freed by exactly one reaper (core/holders.ts invariant 1).
   const n = reapDeadHolds(a, i + HOLDERS, SEM_SLOTS);
   if (n === 0) return 0;
