@@ -4,6 +4,8 @@ import { until as untilTruthy, type Truthy } from '../harness/bounds.mjs';
 import { Workers } from '../harness/workers.mjs';
 
 export const FIXTURE = new URL('../fixtures/check/steps.mjs', import.meta.url);
+/** The RWLock, Semaphore and Condition step program (same messages and outcome as `FIXTURE`). */
+export const RW_FIXTURE = new URL('../fixtures/check/rw-steps.mjs', import.meta.url);
 
 export type Step = readonly unknown[];
 export interface Outcome {
@@ -22,20 +24,22 @@ export interface Outcome {
 const crew = new Workers();
 
 /**
- * Starts the step program in a worker; `result` settles with its messages and its exit (an exit
- * is no failure here: the outcome reports it, and tests end workers with an `['exit']` step or
- * `terminate()`), or rejects with its 'error'. Unbounded here: tests bound what they await.
+ * Starts the step program (`fixture`: `FIXTURE` or `RW_FIXTURE`) in a worker; `result` settles
+ * with its messages and its exit (an exit is no failure here: the outcome reports it, and tests
+ * end workers with an `['exit']` step or `terminate()`), or rejects with its 'error'. Unbounded
+ * here: tests bound what they await.
  */
 export function spawn(
   locks: Record<string, unknown>,
   steps: Step[],
   coord: SharedArrayBuffer = new SharedArrayBuffer(256),
+  fixture: URL = FIXTURE,
 ): { worker: Worker; threadId: number; result: Promise<Outcome> } {
   let got: Outcome | undefined;
   let fail!: (e: unknown) => void;
   const failed = new Promise<never>((_, reject) => (fail = reject));
   const { worker, done, exited } = crew.start(
-    FIXTURE,
+    fixture,
     { locks, steps, coord },
     {
       what: 'lockcheck step program',

@@ -4,44 +4,20 @@
  * a reader that can wait behind a writer closing a cycle, not-owner releases, rank and lock class
  * carried by the handle, and an actual RW deadlock found by the waits-for watchdog.
  */
-import { Worker } from 'node:worker_threads';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { lockcheck, Mutex, RWLock, SeqLock, type LockOrderReport } from '../../dist/index.js';
-import { reportsFor, until } from './helpers.js';
+import { lockcheck, Mutex, RWLock, SeqLock } from '../../dist/index.js';
+import { RW_FIXTURE, reportsFor, spawn as spawnProgram, stopAll, until, type Outcome } from './helpers.js';
 
-const FIXTURE = new URL('../fixtures/check/rw-steps.mjs', import.meta.url);
-
-interface Outcome {
-  done?: boolean;
-  error?: { name: string; code?: string; message: string; kind?: string };
-  reports?: LockOrderReport[];
-  exitCode?: number;
-}
-
-const started = new Set<Worker>();
-
-function spawn(locks: Record<string, unknown>, steps: unknown[][], coord = new SharedArrayBuffer(64)) {
-  const worker = new Worker(FIXTURE, { workerData: { locks, steps, coord } });
-  started.add(worker);
-  const result = new Promise<Outcome>((resolve, reject) => {
-    let got: Outcome = {};
-    worker.on('message', (m: Outcome) => (got = { ...got, ...m }));
-    worker.once('error', reject);
-    worker.once('exit', (code) => {
-      started.delete(worker);
-      resolve({ ...got, exitCode: code });
-    });
-  });
-  return { threadId: worker.threadId, result };
-}
+/** The RWLock step program in a worker (helpers.ts's spawner: bounded by the tests, ended after each). */
+const spawn = (locks: Record<string, unknown>, steps: unknown[][], coord = new SharedArrayBuffer(64)) =>
+  spawnProgram(locks, steps, coord, RW_FIXTURE);
 
 const run = (locks: Record<string, unknown>, steps: unknown[][]): Promise<Outcome> => spawn(locks, steps).result;
 
 beforeAll(() => lockcheck.enable({ onViolation: 'silent', deadlockTimeout: 200 }));
 afterEach(async () => {
   lockcheck.enable({ onViolation: 'silent', deadlockTimeout: 200 });
-  await Promise.all([...started].map((w) => w.terminate()));
-  started.clear();
+  await stopAll();
 });
 
 const h = (l: { handle: unknown }): unknown => l.handle;

@@ -5,25 +5,18 @@
  * is time-bounded), and a consistent program must produce no report. Also the main-thread-block
  * reports of the Semaphore's and the Condition's blocking waits.
  */
-import { Worker } from 'node:worker_threads';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Condition, lockcheck, Mutex, RWLock, Semaphore } from '../../dist/index.js';
+import { sleep } from '../harness/bounds.mjs';
+import { RW_FIXTURE, spawn, stopAll, until } from './helpers.js';
 
-const FIXTURE = new URL('../fixtures/check/rw-steps.mjs', import.meta.url);
-const started = new Set<Worker>();
-
-function run(locks: Record<string, unknown>, steps: unknown[][], coord: SharedArrayBuffer): Promise<{ done?: boolean; error?: unknown }> {
-  const worker = new Worker(FIXTURE, { workerData: { locks, steps, coord } });
-  started.add(worker);
-  return new Promise((resolve, reject) => {
-    let got = {};
-    worker.on('message', (m) => (got = { ...got, ...m }));
-    worker.once('error', reject);
-    worker.once('exit', () => {
-      started.delete(worker);
-      resolve(got);
-    });
-  });
+/**
+ * The RWLock step program in a worker (helpers.ts's spawner), to its end: what it posted, without
+ * the exit code and stderr the helper adds, so `{ done: true }` still means "and nothing else".
+ */
+async function run(locks: Record<string, unknown>, steps: unknown[][], coord: SharedArrayBuffer): Promise<{ done?: boolean; error?: unknown }> {
+  const { exitCode: _code, stderr: _stderr, ...got } = await spawn(locks, steps, coord, RW_FIXTURE).result;
+  return got;
 }
 
 const reportsFor = (kind: string, lock: string) => lockcheck.reports().filter((r) => r.kind === kind && r.locks.includes(lock));
@@ -31,10 +24,7 @@ const classReports = (lock: string) => lockcheck.reports().filter((r) => r.locks
 
 // 20 ms deadlock timeout: the checked waits step every 5 ms.
 beforeAll(() => lockcheck.enable({ onViolation: 'silent', deadlockTimeout: 20 }));
-afterEach(async () => {
-  await Promise.all([...started].map((w) => w.terminate()));
-  started.clear();
-});
+afterEach(() => stopAll());
 
 describe('checked waits under contention', () => {
   it('RWLock: 6 workers on 2 cores, every form, exclusion and exact write count, no report', async () => {
@@ -60,9 +50,9 @@ describe('checked waits under contention', () => {
     const reader = run({ l: rw.handle }, [['read', 'l'], ['set', 0, 1], ['await', 1, 1], ['readUnlock', 'l']], coord);
     const upgrader = run({ l: rw.handle }, [['await', 0, 1], ['upgradable', 'l'], ['set', 2, 1], ['upgrade', 'l'], ['writeUnlock', 'l']], coord);
     const c = new Int32Array(coord);
-    while (Atomics.load(c, 2) === 0) await new Promise((r) => setTimeout(r, 5));
+    await until(() => Atomics.load(c, 2) !== 0, 10_000, 'the upgrader to hold its upgradable read');
     // The upgrader waits through many 5 ms steps and several 20 ms deadlock timeouts.
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     Atomics.store(c, 1, 1);
     Atomics.notify(c, 1);
     expect(await reader).toEqual({ done: true });
@@ -113,9 +103,8 @@ describe('checked waits across many steps', () => {
       run(locks, [['await', 0, 1], ['read', 'l'], ['readUnlock', 'l']], coord),
       run(locks, [['await', 0, 1], ['upgradable', 'l'], ['upgrade', 'l'], ['writeUnlock', 'l']], coord),
     ];
-    const end = Date.now() + 10_000;
-    while (Atomics.load(c, 0) === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
-    await new Promise((r) => setTimeout(r, 60)); // 5 ms steps: each waiter's step times out many times
+    await until(() => Atomics.load(c, 0) !== 0, 10_000, 'the holder to write-lock');
+    await sleep(60); // 5 ms steps: each waiter's step times out many times
     Atomics.store(c, 1, 1);
     Atomics.notify(c, 1);
     for (const o of await Promise.all([holder, ...waiters])) expect(o).toEqual({ done: true });
@@ -147,8 +136,7 @@ describe('main-thread-block', () => {
     const c = new Int32Array(coord);
     // A worker holds the write lock until we have tried.
     const done = run({ l: rw.handle }, [['write', 'l'], ['set', 0, 1], ['await', 1, 1], ['writeUnlock', 'l']], coord);
-    const end = Date.now() + 10_000;
-    while (Atomics.load(c, 0) === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    await until(() => Atomics.load(c, 0) !== 0, 10_000, 'the worker to write-lock');
     expect(rw.tryReadLock(10)).toBe(false);
     Atomics.store(c, 1, 1);
     Atomics.notify(c, 1);

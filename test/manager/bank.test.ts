@@ -3,10 +3,12 @@
  * (S on the whole table) must see it exact too.
  */
 import { describe, expect, it } from 'vitest';
-import { Worker } from 'node:worker_threads';
 import { LockManager } from '../../dist/index.js';
+import { spawner } from '../harness/spawn.js';
 
 const BANK = new URL('../fixtures/manager/bank.mjs', import.meta.url);
+// Each worker is bounded under the tests' 60 s and terminated after its test.
+const spawn = spawner(BANK, 50_000);
 
 interface Result {
   done: number;
@@ -31,40 +33,29 @@ async function runBank(opts: {
   bal.fill(1000);
   const expected = 1000 * opts.accounts;
   const start = new SharedArrayBuffer(4); // the workers' start barrier
-  const workers: Worker[] = [];
-  try {
-    const results = await Promise.all(
-      Array.from({ length: opts.workers }, (_, k) => {
-        const w = new Worker(BANK, {
-          workerData: {
-            handle: lm.handle,
-            balances,
-            accounts: opts.accounts,
-            transfers: opts.transfers,
-            seed: 0x9e3779b9 ^ (k * 7919 + 1),
-            ordered: opts.ordered ?? false,
-            broken: opts.broken ?? false,
-            useAsync: opts.asyncEvery !== undefined && k % opts.asyncEvery === 0,
-            auditEvery: 25,
-            total: expected,
-            start,
-            workers: opts.workers,
-          },
-        });
-        workers.push(w);
-        return new Promise<Result>((resolve, reject) => {
-          w.once('message', resolve);
-          w.once('error', reject);
-          w.once('exit', (code) => reject(new Error(`worker exited with ${code} before reporting`)));
-        });
-      }),
-    );
-    const total = bal.reduce((x, y) => x + y, 0);
-    if (!opts.broken) expect(lm.query().resources).toEqual([]);
-    return { results, total, expected };
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
+  const results = (await Promise.all(
+    Array.from(
+      { length: opts.workers },
+      (_, k) =>
+        spawn({
+          handle: lm.handle,
+          balances,
+          accounts: opts.accounts,
+          transfers: opts.transfers,
+          seed: 0x9e3779b9 ^ (k * 7919 + 1),
+          ordered: opts.ordered ?? false,
+          broken: opts.broken ?? false,
+          useAsync: opts.asyncEvery !== undefined && k % opts.asyncEvery === 0,
+          auditEvery: 25,
+          total: expected,
+          start,
+          workers: opts.workers,
+        }).done,
+    ),
+  )) as Result[];
+  const total = bal.reduce((x, y) => x + y, 0);
+  if (!opts.broken) expect(lm.query().resources).toEqual([]);
+  return { results, total, expected };
 }
 
 describe('bank transfers over LockManager', () => {

@@ -1,6 +1,9 @@
-import { Worker } from 'node:worker_threads';
+import { within } from '../harness/bounds.mjs';
+import { Workers } from '../harness/workers.mjs';
 
 export const WORKER = new URL('../fixtures/observe/worker.mjs', import.meta.url);
+/** The RWLock / Semaphore workloads (`rw-stats.test.ts`). */
+export const RW_WORKER = new URL('../fixtures/observe/rw-worker.mjs', import.meta.url);
 
 export interface Report {
   outcome: Record<string, number>;
@@ -10,33 +13,30 @@ export interface Report {
 }
 
 /**
- * Runs one worker per entry of `datas`, collects each one's report, and always terminates them
- * (a deadlock fails by timeout instead of hanging the file).
+ * Runs one worker of `fixture` (default `WORKER`) per entry of `datas` through harness/workers.mjs,
+ * collects each one's report (`{ done: true, result }`), requires each to exit with code 0, and
+ * always terminates them (a deadlock fails by the `timeoutMs` bound on the whole run instead of
+ * hanging the file).
  */
-export async function runWorkers(
+export async function runWorkers<T = Report>(
   datas: Record<string, unknown>[],
-  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
-): Promise<Report[]> {
-  const workers = datas.map((workerData) => new Worker(WORKER, { workerData, env: options.env }));
-  let timer: NodeJS.Timeout | undefined;
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; fixture?: URL } = {},
+): Promise<T[]> {
+  const crew = new Workers();
   try {
-    const done = Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<Report>((resolve, reject) => {
-            let report: Report | undefined;
-            w.once('message', (m: Report) => (report = m));
-            w.once('error', reject);
-            w.once('exit', (code) => (report && code === 0 ? resolve(report) : reject(new Error(`worker exit ${code}`))));
-          }),
-      ),
+    const runs = datas.map((workerData, k) =>
+      crew.start(options.fixture ?? WORKER, workerData, { what: `observe worker ${k} (${workerData.op})`, workerOptions: { env: options.env } }),
     );
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('workers timed out')), options.timeoutMs ?? 20_000);
-    });
-    return await Promise.race([done, timeout]);
+    const reports = Promise.all(
+      runs.map(async ({ done, exited }) => {
+        const report = (await done) as T;
+        const code = await exited;
+        if (code !== 0) throw new Error(`worker exit ${code}`);
+        return report;
+      }),
+    );
+    return await within(reports, options.timeoutMs ?? 20_000, 'workers');
   } finally {
-    clearTimeout(timer);
-    await Promise.all(workers.map((w) => w.terminate()));
+    await crew.terminateAll();
   }
 }

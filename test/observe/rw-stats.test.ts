@@ -3,11 +3,9 @@
  * acquisitions of the class, exactly, across contending workers (oversubscribed: 6 on 2 cores);
  * timeouts and aborts of every form; Semaphore acquisitions and holds.
  */
-import { Worker } from 'node:worker_threads';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RWLock, Semaphore, stats } from '../../dist/index.js';
-
-const WORKER = new URL('../fixtures/observe/rw-worker.mjs', import.meta.url);
+import { RW_WORKER, runWorkers as runObserveWorkers } from './run-workers.js';
 
 interface Done {
   reads: number;
@@ -17,31 +15,9 @@ interface Done {
   aborts: number;
 }
 
-/** Runs the workers to their end (each reports once), always terminating them. */
-async function runWorkers(datas: Record<string, unknown>[], timeoutMs = 20_000): Promise<Done[]> {
-  const workers = datas.map((workerData) => new Worker(WORKER, { workerData }));
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const all = Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<Done>((resolve, reject) => {
-            let got: Done | undefined;
-            w.once('message', (m: Done) => (got = m));
-            w.once('error', reject);
-            w.once('exit', (code) => (got && code === 0 ? resolve(got) : reject(new Error(`worker exit ${code}`))));
-          }),
-      ),
-    );
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('workers timed out')), timeoutMs);
-    });
-    return await Promise.race([all, timeout]);
-  } finally {
-    clearTimeout(timer);
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
-}
+/** Runs the RWLock / Semaphore workers to their end (each reports once), always terminating them. */
+const runWorkers = (datas: Record<string, unknown>[], timeoutMs = 20_000): Promise<Done[]> =>
+  runObserveWorkers<Done>(datas, { timeoutMs, fixture: RW_WORKER });
 
 const sum = (ds: Done[], k: keyof Done): number => ds.reduce((s, d) => s + d[k], 0);
 

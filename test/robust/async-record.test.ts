@@ -2,15 +2,23 @@
 // slots) in the turn that acquires, not after the caller's `await` resumes. Found by the torture
 // (issue 12): a worker whose other task blocked it for good, or that was terminated, between the
 // two left a read hold no reaper knew of (every writer hung) or a write lock with no owner.
-import { describe, expect, it } from 'vitest';
-import { Worker } from 'node:worker_threads';
-import { once } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { CHANNELS, RWLock, Semaphore } from '../../dist/index.js';
-import { until } from '../harness/expect.js';
+import { sleep } from '../harness/bounds.mjs';
+import { Workers } from '../harness/workers.mjs';
 
 const fixture = new URL('../fixtures/robust/async-record.mjs', import.meta.url);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// Its workers are terminated on purpose (exitOk); an 'error' of one still fails its test, and
+// `crew.until` ends at it.
+const crew = new Workers();
+afterEach(async () => {
+  const failures = crew.failures.splice(0);
+  await crew.terminateAll();
+  if (failures.length > 0) throw failures[0];
+});
+const start = (workerData: Record<string, unknown>) => crew.start(fixture, workerData, { what: `async-record ${workerData.mode}`, exitOk: true });
 
 /**
  * Starts a worker whose async acquisition waits behind `hold` (taken here), releases `hold` once it
@@ -19,13 +27,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 async function stopAfterAcquiring(mode: string, handle: unknown, release: () => void, next: () => Promise<boolean>): Promise<boolean> {
   const flags = new Int32Array(new SharedArrayBuffer(8));
-  const worker = new Worker(fixture, { workerData: { mode, handle, flags: flags.buffer } });
-  const exited = once(worker, 'exit');
+  const { worker, exited } = start({ mode, handle, flags: flags.buffer });
   try {
-    await until(() => Atomics.load(flags, 0) === 1, 10_000, 'the worker to wait');
+    await crew.until(() => Atomics.load(flags, 0) === 1, 10_000, 'the worker to wait');
     await sleep(30); // let it sleep in the wait
     release();
-    await until(() => Atomics.load(flags, 1) === 1, 10_000, 'the worker to acquire and block');
+    await crew.until(() => Atomics.load(flags, 1) === 1, 10_000, 'the worker to acquire and block');
   } finally {
     await worker.terminate();
     await exited;
@@ -121,15 +128,14 @@ describe('an upgrader that reaps a dead reader reports the death', () => {
   it('upgrade() waiting for a terminated reader: it gets in, ownerDied is set and sablock:owner-died is published once', async () => {
     const rw = new RWLock();
     const flags = new Int32Array(new SharedArrayBuffer(8));
-    const worker = new Worker(fixture, { workerData: { mode: 'hold-read', handle: rw.handle, flags: flags.buffer } });
-    const exited = once(worker, 'exit');
+    const { worker, exited } = start({ mode: 'hold-read', handle: rw.handle, flags: flags.buffer });
     let deaths = 0;
     const onDeath = (m: unknown) => {
       if ((m as { lock: unknown }).lock === rw) deaths++;
     };
     diagnosticsChannel.subscribe(CHANNELS.ownerDied, onDeath);
     try {
-      await until(() => Atomics.load(flags, 1) === 1, 10_000, 'the worker to hold a read');
+      await crew.until(() => Atomics.load(flags, 1) === 1, 10_000, 'the worker to hold a read');
       rw.upgradableReadLock();
       await worker.terminate();
       await exited;

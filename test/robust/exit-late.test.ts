@@ -1,27 +1,38 @@
 // A thread is published dead only once it can run no more JavaScript (issue 12 bug 2): not from
 // its own 'exit' event, after which its later 'exit' listeners and its child workers still run.
 // And a release by a thread that was reaped anyway is ignored, never applied twice.
-import { describe, expect, it } from 'vitest';
-import { Worker, getEnvironmentData, threadId } from 'node:worker_threads';
-import { once } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
+import { getEnvironmentData, threadId } from 'node:worker_threads';
 import { Mutex, RWLock, Semaphore, SeqLock } from '../../dist/index.js';
+import { sleep, until, within } from '../harness/bounds.mjs';
+import { Workers } from '../harness/workers.mjs';
 
 const fixture = new URL('../fixtures/robust/exit-late.mjs', import.meta.url);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const newFlags = () => new Int32Array(new SharedArrayBuffer(16));
 
-function start(workerData: Record<string, unknown>): { worker: Worker; exited: Promise<unknown> } {
-  const worker = new Worker(fixture, { workerData });
-  const exited = once(worker, 'exit');
-  return { worker, exited };
+const crew = new Workers();
+// A worker's 'error' (which an unlistened Worker would have thrown) still fails its test.
+afterEach(async () => {
+  const failures = crew.failures.splice(0);
+  await crew.terminateAll();
+  if (failures.length > 0) throw failures[0];
+});
+
+/**
+ * Starts a scenario whose worker ends by itself without `{ done: true }` (its script just ends), so
+ * its exit is no failure; `holding` is its first message, bounded.
+ */
+function start(workerData: Record<string, unknown>) {
+  const { worker, exited, firstMessage } = crew.start(fixture, workerData, { what: `exit-late ${workerData.mode}`, exitOk: true });
+  return { worker, exited, holding: within(firstMessage, 10_000, `${workerData.mode}: the worker to hold`) };
 }
 
 describe('owner death is published only when the thread has stopped', () => {
   it('a worker whose later exit listener unlocks: the waiter gets the Mutex from that unlock, not by takeover', async () => {
     const m = new Mutex();
     const flags = newFlags();
-    const { worker, exited } = start({ mode: 'late-unlock', handle: m.handle, flags: flags.buffer });
-    await once(worker, 'message');
+    const { holding, exited } = start({ mode: 'late-unlock', handle: m.handle, flags: flags.buffer });
+    await holding;
     const g = await m.lockAsync({ timeout: 10_000 });
     // Before the fix: the worker published itself dead from its own 'exit' event, a waiter's slice
     // took the Mutex over (ownerDied) while the late listener still ran, and its unlock() threw.
@@ -34,8 +45,8 @@ describe('owner death is published only when the thread has stopped', () => {
   it('an RWLock read released by a late exit listener is released once: the state ends clean', async () => {
     const rw = new RWLock();
     const flags = newFlags();
-    const { worker, exited } = start({ mode: 'late-read', handle: rw.handle, flags: flags.buffer });
-    await once(worker, 'message');
+    const { holding, exited } = start({ mode: 'late-read', handle: rw.handle, flags: flags.buffer });
+    await holding;
     const g = await rw.writeLockAsync({ timeout: 10_000 });
     expect(rw.ownerDied).toBe(false);
     g.unlock();
@@ -53,9 +64,9 @@ describe('owner death is published only when the thread has stopped', () => {
   it('a worker that ends while its child spins inside a Mutex: the waiter gets it only after the child stopped', async () => {
     const m = new Mutex();
     const flags = newFlags();
-    const { worker, exited } = start({ mode: 'parent', handle: m.handle, flags: flags.buffer });
-    await once(worker, 'message');
-    while (Atomics.load(flags, 0) === 0) await sleep(1); // the child spins inside
+    const { holding, exited } = start({ mode: 'parent', handle: m.handle, flags: flags.buffer });
+    await holding;
+    await until(() => Atomics.load(flags, 0) !== 0, 10_000, 'the child to spin inside', 1);
     const g = await m.lockAsync({ timeout: 10_000 });
     // Inside now: the child must be gone (its death was published by the parent's creator after
     // the parent's teardown stopped it). Before the fix it was published with the parent's own
@@ -77,14 +88,13 @@ describe('a release by a thread that was reaped is ignored', () => {
     const sem = new Semaphore(2, { trackOwners: true });
     const s = new SeqLock({ dataByteLength: 8 });
     const flags = newFlags();
-    const worker = new Worker(fixture, {
-      workerData: { mode: 'reaped', handle: { m: m.handle, r: r.handle, w: w.handle, sem: sem.handle, s: s.handle }, flags: flags.buffer },
-    });
-    const queue: any[] = [];
-    const waiting: ((x: any) => void)[] = [];
-    worker.on('message', (x) => (waiting.length ? waiting.shift()!(x) : queue.push(x)));
-    const next = () => new Promise<any>((res) => (queue.length ? res(queue.shift()) : waiting.push(res)));
-    await next();
+    // Ends with { done: true, result }: an exit before it is a failure.
+    const { worker, firstMessage, done } = crew.start(
+      fixture,
+      { mode: 'reaped', handle: { m: m.handle, r: r.handle, w: w.handle, sem: sem.handle, s: s.handle }, flags: flags.buffer },
+      { what: 'exit-late reaped' },
+    );
+    await within(firstMessage, 10_000, 'the reaped worker to hold everything');
     try {
       // Publish the (live) worker dead the way owner-death.ts does, directly in the shared table:
       // the situation of a premature publication, which a release must survive.
@@ -107,9 +117,9 @@ describe('a release by a thread that was reaped is ignored', () => {
       expect(seq() % 2).toBe(0);
       Atomics.store(flags, 2, 1);
       Atomics.notify(flags, 2);
-      const done = await next();
+      const result = (await within(done, 10_000, 'the reaped worker to release')) as { threw: string[] };
       // Its releases are ignored, neither thrown nor applied a second time.
-      expect(done.result.threw).toEqual([]);
+      expect(result.threw).toEqual([]);
       expect(m.isLocked()).toBe(false);
       expect(r.readerCount()).toBe(0);
       expect(r.tryWriteLock()).toBe(true);

@@ -4,27 +4,24 @@
  * its thread polled still counts as granted (its callback runs). Each case keeps this thread
  * busy (synchronous work) while another thread steals, so the STEAL watcher cannot run first.
  */
-import { Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebLocks } from '../../src/index.js';
-import { within } from './helpers.js';
+import { spawner } from '../harness/spawn.js';
+import { until, within } from './helpers.js';
 
 const FIXTURE = new URL('../fixtures/web-locks/steal-race.mjs', import.meta.url);
 const busy = (ms: number): void => {
   const end = Date.now() + ms;
   while (Date.now() < end); // synchronous work: this thread's event loop does not run
 };
-const workers: Worker[] = [];
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.terminate()));
-});
+// Each role is bounded by its ready and result bounds below (10 s + 15 s) and ended after its test.
+const spawn = spawner(FIXTURE, 25_000);
 
 /** Starts a role; resolves once it is ready, with a promise of its result (listened for at once). */
 async function start(wl: WebLocks, sync: Int32Array, role: string): Promise<{ result: Promise<unknown> }> {
-  const w = new Worker(FIXTURE, { workerData: { handle: wl.handle, sync, role } });
-  workers.push(w);
-  await within(new Promise((r) => w.once('message', r)), 10_000, `${role} ready`);
-  return { result: within(new Promise((r) => w.once('message', r)), 15_000, `${role} result`) };
+  const { firstMessage, done } = spawn({ handle: wl.handle, sync, role });
+  await within(firstMessage, 10_000, `${role} ready`);
+  return { result: within(done, 15_000, `${role} result`) };
 }
 
 describe('steals a holder cannot hear of in time', () => {
@@ -59,7 +56,7 @@ describe('steals a holder cannot hear of in time', () => {
     const sync = new Int32Array(new SharedArrayBuffer(12));
     const holder = await start(wl, sync, 'hold-then-release');
     const stealer = await start(wl, sync, 'steal-after-release');
-    while (Atomics.load(sync, 0) === 0) await new Promise((r) => setTimeout(r, 2));
+    await until(() => Atomics.load(sync, 0) !== 0, 10_000, 'the holder to hold x');
     let called = false;
     const mine = wl.request('x', () => {
       called = true;
