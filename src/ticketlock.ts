@@ -11,7 +11,7 @@
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
 import { contendedAsync, contendedWait } from './core/acquire.js';
 import { FROM_HANDLE, placeOrAttach, type Handle, type PlacementOptions } from './core/layout.js';
-import { checkTimeout, deadlineAfter, parseWaitOptions, type WaitOptions } from './core/futex.js';
+import { checkTimeout, deadlineAfter, parseWaitOptions, now, type WaitOptions } from './core/futex.js';
 import { PARKS } from './core/park.js';
 import { abortReason, LockError } from './core/errors.js';
 import { ExclusiveLock, LockGuard } from './exclusive.js';
@@ -22,6 +22,7 @@ import {
   enqueue,
   hasPendingTicket,
   isLocked,
+  lockTicket,
   lockTicketAsync,
   NEXT,
   OWNER,
@@ -37,9 +38,9 @@ import {
   unlock,
   waitForTurn,
 } from './raw/ticketlock.js';
-import { noteAcquired, noteOwnerDied, noteReleased, observing } from './core/observe.js';
+import { noteAcquired, noteOwnerDied, noteReleased, observing, watching } from './core/observe.js';
 import { acquireChannel, releaseChannel } from './core/events.js';
-import { checking, onAcquire, onAcquired, onRelease, tryChecked } from './core/hooks.js';
+import { checking, onAcquire, onAcquired, onRelease, tryChecked, waitChecked } from './core/hooks.js';
 
 const BYTES = 4 * (1 + TICKETLOCK_WORDS);
 
@@ -196,42 +197,44 @@ export class TicketLock extends ExclusiveLock {
   }
 
   /**
-   * `lock()` once the lock was found busy: waits for `ticket` to be served and records ownership
-   * (core/acquire.ts: timed and observed once, in the verifier's watchdog steps while it is on).
-   * Under the verifier `ticket` is -1: it is taken in the first step, after the wait was announced
-   * (`onWait` may throw, e.g. main-thread-block, and a ticket can never be given back, invariant
-   * 2; hence not abandonable).
+   * `lock()` once the lock was found busy: waits for `ticket` to be served and records ownership,
+   * observed once if anyone watches. Under the verifier `ticket` is -1: the wait runs in watchdog
+   * steps, and the ticket is taken in the first one, after the wait was announced (`onWait` may
+   * throw, e.g. main-thread-block, and a ticket can never be given back, invariant 2).
+   * Not through core/acquire.ts `contendedWait`: a FIFO lock takes this path on nearly every
+   * contended acquisition, and routing it there (a record and four closures per wait) halved
+   * 2-worker throughput (cs10-out0: 1.7–2.7 M → 1.0–1.4 M ops/s, same-run A/B, 2026-12-05).
    */
   #lockContended(ticket: number): void {
     const a = this._a;
     const i = this._i;
-    let queued = false;
-    let entry = -1;
-    let parks = 0;
-    contendedWait(
-      {
-        lock: this,
-        abandonable: false,
-        slow: (until) => {
-          if (!queued) {
-            // Take our place in the queue, once (the unchecked path took its ticket in lock()).
-            if (ticket === -1) ticket = Atomics.add(a, i + NEXT, 1);
+    const waitStart = watching() ? now() : -1; // observe: time the wait
+    let parks: number;
+    if (!checking) parks = lockTicket(a, i, OWNER_ID, ticket, this.#onOwnerDied);
+    else {
+      let entry = -1;
+      parks = 0;
+      waitChecked(
+        this,
+        false,
+        Infinity,
+        false,
+        (step) => {
+          if (ticket === -1) {
+            ticket = Atomics.add(a, i + NEXT, 1); // take our place in the queue, once
             entry = enqueue(a, i, OWNER_ID, ticket);
-            queued = true;
           }
           // Served already (a step may end just as our turn came): nothing to wait for.
           if (Atomics.load(a, i + SERVING) === ticket) return true;
-          const ok = waitForTurn(a, i, ticket, until, entry, this.#onOwnerDied);
+          const ok = waitForTurn(a, i, ticket, step, entry, this.#onOwnerDied);
           parks += PARKS.count; // sleeps summed over the watchdog steps
           return ok;
         },
-        owner: () => ownerOf(a, i),
-        // Record ownership once served (invariant 1), before anything observes it.
-        won: () => served(a, i, OWNER_ID, entry),
-        parks: () => parks,
-      },
-      Infinity,
-    );
+        () => ownerOf(a, i),
+      );
+      served(a, i, OWNER_ID, entry);
+    }
+    if (waitStart >= 0) noteAcquired(this, waitStart, parks); // observe
   }
 
   /** The refusal of a lock() while a lockAsync() ticket of this thread waits: it could only deadlock (invariant 7). */

@@ -22,11 +22,6 @@ export interface ContendedWait {
   readonly shared?: boolean;
   /** RW locks: the hold in the events. */
   readonly mode?: LockEventMode;
-  /**
-   * False when giving up the wait is impossible once it began (a TicketLock ticket is never given
-   * back): the verifier then reports a deadlock instead of throwing it. Default true.
-   */
-  readonly abandonable?: boolean;
   /** False for a lock that records no stats or events of its own (SeqLock's writers). Default true. */
   readonly observed?: boolean;
   /** The blocking slow path up to `deadline`; true once the lock is taken. */
@@ -43,7 +38,7 @@ export interface ContendedWait {
 export function contendedWait(w: ContendedWait, deadline: number): boolean {
   const waitStart = w.observed !== false && watching() ? now() : -1; // observe: time the wait, then record how it ended
   const ok = checking
-    ? waitChecked(w.lock, w.shared === true, deadline, w.abandonable !== false, (d) => w.slow(d), () => w.owner())
+    ? waitChecked(w.lock, w.shared === true, deadline, true, (d) => w.slow(d), () => w.owner())
     : w.slow(deadline);
   if (ok) w.won?.();
   if (waitStart >= 0) noteWaitEnded(w.lock, waitStart, ok, w.parks ? w.parks() : PARKS.count, w.mode);

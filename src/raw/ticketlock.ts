@@ -278,6 +278,18 @@ export function waitForTurn(
 }
 
 /**
+ * A blocking acquisition that took `ticket` and found it not served: records itself in QUEUED,
+ * waits for its turn, records ownership. Returns how often it slept.
+ */
+export function lockTicket(a: Int32Array, i: number, me: number, ticket: number, onOwnerDied?: () => void): number {
+  const e = enqueue(a, i, me, ticket);
+  waitForTurn(a, i, ticket, Infinity, e, onOwnerDied);
+  const parks = PARKS.count;
+  served(a, i, me, e);
+  return parks;
+}
+
+/**
  * This thread's `lockAsync` tickets not served yet, per lock (buffer → state index → count), for
  * invariant 7. `pendingTicketCount` keeps the check to one load when there are none.
  */
