@@ -4,17 +4,19 @@
  * and the child processes tests spawn through process.execPath must all be that binary.
  */
 import { spawnSync } from 'node:child_process';
-import { Worker } from 'node:worker_threads';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Workers } from './harness/workers.mjs';
 
 const wanted = process.env.SABLOCK_NODE_LINE ?? process.version;
+
+const crew = new Workers();
+afterEach(() => crew.terminateAll());
 
 describe('node line', () => {
   it(`the test process, a worker and a child process all run Node ${wanted}`, async () => {
     expect(process.version).toBe(wanted);
-    const w = new Worker('require("node:worker_threads").parentPort.postMessage(process.version)', { eval: true });
-    const inWorker = await new Promise((resolve, reject) => w.once('message', resolve).once('error', reject));
-    await w.terminate();
+    const src = 'require("node:worker_threads").parentPort.postMessage({ done: true, result: process.version })';
+    const inWorker = await crew.start(src, undefined, { timeoutMs: 30_000, what: 'version worker', workerOptions: { eval: true } }).done;
     expect(inWorker).toBe(wanted);
     const child = spawnSync(process.execPath, ['-p', 'process.version'], { encoding: 'utf8', timeout: 30_000 });
     expect(child.stdout.trim()).toBe(wanted);

@@ -3,24 +3,18 @@
  * report-key hash table) and more edges than the edge table holds. This file has its own process
  * (vitest forks per file), so the shared state starts empty here.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Worker } from 'node:worker_threads';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { lockcheck } from '../../dist/index.js';
+import { Workers } from '../harness/workers.mjs';
 
 const DIST = new URL('../../dist/index.js', import.meta.url).href;
 
-/** Runs module source `src` in a worker; resolves with its first message (bounded in time). */
-async function runEval(src: string, ms = 30_000): Promise<unknown> {
-  const w = new Worker(src, { eval: true });
-  try {
-    return await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('worker timed out')), ms);
-      w.once('message', (m) => (clearTimeout(timer), resolve(m)));
-      w.once('error', (e) => (clearTimeout(timer), reject(e)));
-    });
-  } finally {
-    await w.terminate();
-  }
+const crew = new Workers();
+afterEach(() => crew.terminateAll());
+
+/** Runs module source `src` in a worker; resolves with the `result` of its `{ done: true, result }` (bounded in time). */
+function runEval(src: string, ms = 30_000): Promise<unknown> {
+  return crew.start(src, undefined, { timeoutMs: ms, what: 'verifier worker', workerOptions: { eval: true } }).done;
 }
 
 beforeAll(() => lockcheck.enable({ onViolation: 'silent' }));
@@ -41,9 +35,9 @@ describe('report keys', () => {
           a.lock(); b.lock(); b.unlock(); a.unlock();
           b.lock(); a.lock(); a.unlock(); b.unlock(); // closes the cycle: a new report key each time
         }
-        parentPort.postMessage('done');
+        parentPort.postMessage({ done: true, result: 'done' });
       } catch (e) {
-        parentPort.postMessage(String(e?.stack ?? e));
+        parentPort.postMessage({ done: true, result: String(e?.stack ?? e) });
       }
     `;
     expect(await runEval(src)).toBe('done');
@@ -77,9 +71,9 @@ describe('edge table', () => {
         // Close a cycle through the last edge, o127 -> n128, which got no record.
         const last = n[${inner - 1}], first = o[${outer - 1}];
         last.lock(); first.lock(); first.unlock(); last.unlock();
-        parentPort.postMessage({ dropped: lockcheck.dropped() });
+        parentPort.postMessage({ done: true, result: { dropped: lockcheck.dropped() } });
       } catch (e) {
-        parentPort.postMessage({ error: String(e?.stack ?? e) });
+        parentPort.postMessage({ done: true, result: { error: String(e?.stack ?? e) } });
       }
     `;
     const out = (await runEval(src, 60_000)) as { dropped?: { edges: number }; error?: string };

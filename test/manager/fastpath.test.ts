@@ -4,9 +4,9 @@
  * granted, every exit path of a strong request must lower its counter again, and owner cleanup
  * must clear slots.
  */
-import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeadlockError, LockManager, TimeoutError, type LockManagerSnapshot } from '../../dist/index.js';
+import { Workers } from '../harness/workers.mjs';
 import { Agent, eventually, sleep, withAgents } from './agent.js';
 
 const T = 30_000;
@@ -28,23 +28,19 @@ function holder(q: LockManagerSnapshot, resource: string, owner: number) {
 async function stress(handle: LockManager['handle'], ms: number) {
   const shared = new SharedArrayBuffer(16);
   const roles = ['writer', 'writer', 'writer', 'reader', 'reader', 'scan-s', 'scan-x'];
-  const workers = roles.map((role, index) => new Worker(STRESS, { workerData: { handle, shared, role, index, ms } }));
+  const crew = new Workers();
   try {
-    const results = workers.map(
-      (w) =>
-        new Promise<{ ops: number; violations: number }>((resolve, reject) => {
-          w.once('message', resolve);
-          w.once('error', reject);
-        }),
+    const results: Promise<{ ops: number; violations: number }>[] = roles.map(
+      (role, index) => crew.start(STRESS, { handle, shared, role, index, ms }, { timeoutMs: T, what: `fast-path ${role} ${index}` }).done,
     );
     const ctl = new Int32Array(shared);
     // Release everyone at once, after all have attached (word 3 counts them; word 2 is GO).
-    await eventually(() => Atomics.load(ctl, 3) === roles.length, 30_000);
+    await crew.until(() => Atomics.load(ctl, 3) === roles.length, 30_000, 'the stress workers to attach');
     Atomics.store(ctl, 2, 1);
     Atomics.notify(ctl, 2);
     return await Promise.all(results);
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await crew.terminateAll();
   }
 }
 

@@ -6,14 +6,18 @@
  * owner; a blocking ticket-0 request whose thread's task holds the resource is a deadlock.
  * Each case ends with an empty table and another owner able to take X.
  */
-import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeadlockError, LockManager, type ResourceLock } from '../../src/index.js';
+import { Workers } from '../harness/workers.mjs';
 
 const FIXTURE = new URL('../fixtures/manager/hold-x.mjs', import.meta.url);
-const workers: Worker[] = [];
+// The holder just ends once it has released, or is terminated after its test (exitOk); an 'error'
+// of one still fails its test.
+const crew = new Workers();
 afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.terminate()));
+  const failures = crew.failures.splice(0);
+  await crew.terminateAll();
+  if (failures.length > 0) throw failures[0];
 });
 
 type Outcome = { ok: true; h: ResourceLock } | { ok: false; e: Error & { code?: string } };
@@ -26,7 +30,9 @@ const outcome = (p: Promise<ResourceLock>): Promise<Outcome> =>
 /** A worker holding X on ['r']; `release()` makes it let go and returns once it has (blocking this thread meanwhile). */
 function holder(lm: LockManager): { release(): void } {
   const ctl = new Int32Array(new SharedArrayBuffer(4));
-  workers.push(new Worker(FIXTURE, { workerData: { handle: lm.handle, ctl } }));
+  // Waited for by blocking this thread (Atomics.wait, bounded), not through messages: the hand-over
+  // under test must happen while this thread has not run.
+  crew.start(FIXTURE, { handle: lm.handle, ctl }, { what: 'X holder', exitOk: true });
   const until = Date.now() + 10_000;
   while (Atomics.load(ctl, 0) !== 1 && Date.now() < until) Atomics.wait(ctl, 0, 0, 50);
   expect(Atomics.load(ctl, 0)).toBe(1);

@@ -3,33 +3,53 @@
 // update half done, so the word is refused with a clear error, every time, and never hangs its
 // callers (issue 12 bug 5). Before, a waiter took it over silently and the word kept OWNER_DIED,
 // so every later lock of it missed the one-CAS fast path while the docs said it stayed locked.
-import { describe, expect, it } from 'vitest';
-import { Worker } from 'node:worker_threads';
-import { once } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
 import { lockWord, ownerOf, unlockWord } from '../../src/raw/mutex.js';
 import { SpinBudget } from '../../src/core/spin.js';
 import { LockError } from '../../src/core/errors.js';
 import { OWNER_ID } from '../../src/core/thread.js';
+import { within } from '../harness/bounds.mjs';
+import { Workers } from '../harness/workers.mjs';
 
 const policy = { budget: new SpinBudget(4, 64), maxBackoff: 16, fairAfterMs: 1 };
+
+// Inline (eval) workers. The holder is terminated and the dead threads exit at once, on purpose
+// (exitOk); an 'error' of any still fails its test.
+const crew = new Workers();
+afterEach(async () => {
+  const failures = crew.failures.splice(0);
+  await crew.terminateAll();
+  if (failures.length > 0) throw failures[0];
+});
+const evalWorker = (src: string, workerData: unknown, { exitOk }: { exitOk: boolean }) =>
+  crew.start(src, workerData, { what: 'eval worker', exitOk, workerOptions: { eval: true } });
+
+/** A thread that has exited (this thread created it, so its death is published): its owner id. */
+async function deadOwnerId(): Promise<number> {
+  const { worker, exited } = evalWorker('0', undefined, { exitOk: true });
+  const id = worker.threadId + 1;
+  await exited;
+  crew.check();
+  return id;
+}
 
 describe('an internal lock word whose holder died', () => {
   it('is refused with ERR_LOCK_BROKEN on every later lockWord, without hanging, and a healthy word is unaffected', async () => {
     const a = new Int32Array(new SharedArrayBuffer(8));
     // A worker takes word 0 the way lockWord does (its owner id in the word) and is terminated
     // while holding it, as in the middle of a table update.
-    const w = new Worker(
+    const w = evalWorker(
       `const { workerData, parentPort, threadId } = require('node:worker_threads');
        const a = new Int32Array(workerData);
        Atomics.compareExchange(a, 0, 0, threadId + 1);
        parentPort.postMessage('holding');
        Atomics.wait(a, 1, 0);`,
-      { eval: true, workerData: a.buffer },
+      a.buffer,
+      { exitOk: true },
     );
-    await once(w, 'message');
-    const exited = once(w, 'exit');
-    await w.terminate();
-    await exited; // its creator (this thread) publishes the death now
+    await within(Promise.race([w.firstMessage, w.done]), 10_000, 'the worker to hold word 0'); // 'holding', or its failure
+    await w.worker.terminate();
+    await w.exited; // its creator (this thread) publishes the death now
     for (let k = 0; k < 3; k++) {
       let err: unknown;
       try {
@@ -59,9 +79,7 @@ describe('a LockManager whose partition word\'s holder died', () => {
     const partWord = (p: number) => (lm.byteOffset >> 2) + 16 + 16 * p;
     // A worker that has exited (this thread created it, so its death is published) "held" partition
     // 15 when it died: the situation of a worker terminated inside a table update.
-    const dead = new Worker('0', { eval: true });
-    const deadId = dead.threadId + 1;
-    await once(dead, 'exit');
+    const deadId = await deadOwnerId();
     Atomics.store(i32, partWord(15), deadId);
     // A resource outside partition 15 (a try that touches 15 is refused).
     let name = '';
@@ -86,19 +104,18 @@ describe('a LockManager whose partition word\'s holder died', () => {
     for (let p = 0; p < 15; p++) expect(Atomics.load(i32, partWord(p)) & 0x0fff_ffff).toBe(0);
     // So a release does not wait for this very thread, and other threads are not stuck either.
     lm.release(held);
-    const other = new Worker(
+    const other = evalWorker(
       `const { workerData, parentPort } = require('node:worker_threads');
        import(workerData.url).then(({ LockManager }) => {
          const lm = LockManager.from(workerData.handle);
-         let done = 0;
-         for (let k = 0; k < 100; k++) { try { const l = lm.tryAcquire(['s' + k], 'S'); if (l) lm.release(l); done++; } catch { done++; } }
-         parentPort.postMessage(done);
+         let tried = 0;
+         for (let k = 0; k < 100; k++) { try { const l = lm.tryAcquire(['s' + k], 'S'); if (l) lm.release(l); tried++; } catch { tried++; } }
+         parentPort.postMessage({ done: true, result: tried });
        });`,
-      { eval: true, workerData: { handle: lm.handle, url: new URL('../../dist/index.js', import.meta.url).href } },
+      { handle: lm.handle, url: new URL('../../dist/index.js', import.meta.url).href },
+      { exitOk: false },
     );
-    const [done] = (await Promise.race([once(other, 'message'), new Promise((_, rej) => setTimeout(() => rej(new Error('hung')), 5000))])) as [number];
-    expect(done).toBe(100);
-    await other.terminate();
+    expect(await within(other.done, 5000, 'another thread’s 100 tryAcquire calls')).toBe(100);
   });
 });
 
@@ -108,9 +125,7 @@ describe('a worker terminated while its LockManager request runs a deadlock chec
     const lm = new LockManager({ deadlockTimeout: 30 });
     const i32 = new Int32Array(lm.buffer);
     const stripe = (p: number) => (lm.byteOffset >> 2) + 16 + 16 * p; // table.ts: S_LOCK 0, S_READER 3
-    const dead = new Worker('0', { eval: true });
-    const deadId = dead.threadId + 1;
-    await once(dead, 'exit');
+    const deadId = await deadOwnerId();
     // As a deadlock check leaves them when its thread dies in the middle of the search: every
     // partition locked by it, every one marked read-only by it.
     for (let p = 0; p < 16; p++) {
