@@ -17,3 +17,17 @@ export function spawner(fixture: URL, defaultTimeoutMs: number) {
     return workers.start(fixture, workerData, { timeoutMs, what });
   };
 }
+
+/**
+ * A `Workers` crew whose workers end after every test; a failure one of them recorded (an
+ * 'error', an exit before `{ done: true }` without `exitOk`) fails the test it ran in.
+ */
+export function testCrew(): Workers {
+  const crew = new Workers();
+  afterEach(async () => {
+    const failures = crew.failures.splice(0);
+    await crew.terminateAll();
+    if (failures.length > 0) throw failures[0];
+  });
+  return crew;
+}

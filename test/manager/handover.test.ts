@@ -6,19 +6,14 @@
  * owner; a blocking ticket-0 request whose thread's task holds the resource is a deadlock.
  * Each case ends with an empty table and another owner able to take X.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DeadlockError, LockManager, type ResourceLock } from '../../src/index.js';
-import { Workers } from '../harness/workers.mjs';
+import { testCrew } from '../harness/spawn.js';
 
 const FIXTURE = new URL('../fixtures/manager/hold-x.mjs', import.meta.url);
 // The holder just ends once it has released, or is terminated after its test (exitOk); an 'error'
 // of one still fails its test.
-const crew = new Workers();
-afterEach(async () => {
-  const failures = crew.failures.splice(0);
-  await crew.terminateAll();
-  if (failures.length > 0) throw failures[0];
-});
+const crew = testCrew();
 
 type Outcome = { ok: true; h: ResourceLock } | { ok: false; e: Error & { code?: string } };
 const outcome = (p: Promise<ResourceLock>): Promise<Outcome> =>

@@ -2,22 +2,17 @@
 // slots) in the turn that acquires, not after the caller's `await` resumes. Found by the torture
 // (issue 12): a worker whose other task blocked it for good, or that was terminated, between the
 // two left a read hold no reaper knew of (every writer hung) or a write lock with no owner.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { CHANNELS, RWLock, Semaphore } from '../../dist/index.js';
 import { sleep } from '../harness/bounds.mjs';
-import { Workers } from '../harness/workers.mjs';
+import { testCrew } from '../harness/spawn.js';
 
 const fixture = new URL('../fixtures/robust/async-record.mjs', import.meta.url);
 
 // Its workers are terminated on purpose (exitOk); an 'error' of one still fails its test, and
 // `crew.until` ends at it.
-const crew = new Workers();
-afterEach(async () => {
-  const failures = crew.failures.splice(0);
-  await crew.terminateAll();
-  if (failures.length > 0) throw failures[0];
-});
+const crew = testCrew();
 const start = (workerData: Record<string, unknown>) => crew.start(fixture, workerData, { what: `async-record ${workerData.mode}`, exitOk: true });
 
 /**

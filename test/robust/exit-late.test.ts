@@ -1,22 +1,17 @@
 // A thread is published dead only once it can run no more JavaScript (issue 12 bug 2): not from
 // its own 'exit' event, after which its later 'exit' listeners and its child workers still run.
 // And a release by a thread that was reaped anyway is ignored, never applied twice.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getEnvironmentData, threadId } from 'node:worker_threads';
 import { Mutex, RWLock, Semaphore, SeqLock } from '../../dist/index.js';
 import { sleep, until, within } from '../harness/bounds.mjs';
-import { Workers } from '../harness/workers.mjs';
+import { testCrew } from '../harness/spawn.js';
 
 const fixture = new URL('../fixtures/robust/exit-late.mjs', import.meta.url);
 const newFlags = () => new Int32Array(new SharedArrayBuffer(16));
 
-const crew = new Workers();
 // A worker's 'error' (which an unlistened Worker would have thrown) still fails its test.
-afterEach(async () => {
-  const failures = crew.failures.splice(0);
-  await crew.terminateAll();
-  if (failures.length > 0) throw failures[0];
-});
+const crew = testCrew();
 
 /**
  * Starts a scenario whose worker ends by itself without `{ done: true }` (its script just ends), so

@@ -3,24 +3,19 @@
 // update half done, so the word is refused with a clear error, every time, and never hangs its
 // callers (issue 12 bug 5). Before, a waiter took it over silently and the word kept OWNER_DIED,
 // so every later lock of it missed the one-CAS fast path while the docs said it stayed locked.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { lockWord, ownerOf, unlockWord } from '../../src/raw/mutex.js';
 import { SpinBudget } from '../../src/core/spin.js';
 import { LockError } from '../../src/core/errors.js';
 import { OWNER_ID } from '../../src/core/thread.js';
 import { within } from '../harness/bounds.mjs';
-import { Workers } from '../harness/workers.mjs';
+import { testCrew } from '../harness/spawn.js';
 
 const policy = { budget: new SpinBudget(4, 64), maxBackoff: 16, fairAfterMs: 1 };
 
 // Inline (eval) workers. The holder is terminated and the dead threads exit at once, on purpose
 // (exitOk); an 'error' of any still fails its test.
-const crew = new Workers();
-afterEach(async () => {
-  const failures = crew.failures.splice(0);
-  await crew.terminateAll();
-  if (failures.length > 0) throw failures[0];
-});
+const crew = testCrew();
 const evalWorker = (src: string, workerData: unknown, { exitOk }: { exitOk: boolean }) =>
   crew.start(src, workerData, { what: 'eval worker', exitOk, workerOptions: { eval: true } });
 
