@@ -165,7 +165,7 @@ export class Semaphore extends Primitive {
    * queue behind it until it is served.
    */
   acquire(n = 1): PermitGuard {
-    if (n !== 1) this.#checkN(n); // one permit is always a valid count (max ≥ 1): no load of MAX
+    this.#checkN(n);
     // Fast path: gate open and enough permits: one load, one CAS.
     if (!tryTake(this.#a, this.#i, n, 0)) this.#acquireContended(n, Infinity);
     else {
@@ -181,7 +181,7 @@ export class Semaphore extends Primitive {
    * the permits were taken (release them with `release(n)`).
    */
   tryAcquire(n = 1, timeoutMs?: number): boolean {
-    if (n !== 1) this.#checkN(n); // one permit is always a valid count (max ≥ 1): no load of MAX
+    this.#checkN(n);
     if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
     if (tryTake(this.#a, this.#i, n, 0)) {
       this.#took(n); // recorded before any event subscriber runs
@@ -204,7 +204,7 @@ export class Semaphore extends Primitive {
    * `options.signal` aborts; a rejected request holds no permits.
    */
   async acquireAsync(n = 1, options?: WaitOptions): Promise<PermitGuard> {
-    if (n !== 1) this.#checkN(n); // one permit is always a valid count (max ≥ 1): no load of MAX
+    this.#checkN(n);
     const wait = parseWaitOptions(options);
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     if (!tryTake(this.#a, this.#i, n, 0)) {
@@ -222,7 +222,7 @@ export class Semaphore extends Primitive {
    * count would exceed `max`.
    */
   release(n = 1): void {
-    if (n !== 1) this.#checkN(n); // one permit is always a valid count (max ≥ 1): no load of MAX
+    this.#checkN(n);
     if (this.#tracks) {
       // A reaped thread's recorded permits were given back by its reaper: never twice.
       if (wasReaped()) {
@@ -309,6 +309,7 @@ export class Semaphore extends Primitive {
   }
 
   #checkN(n: unknown): asserts n is number {
+    if (n === 1) return; // one permit is always a valid count (max ≥ 1): no load of MAX
     if (typeof n !== 'number') throw new TypeError(`n must be a number of permits, got ${describe(n)}`);
     const max = this.max;
     if (!Number.isSafeInteger(n) || n < 1 || n > max) {

@@ -127,7 +127,11 @@ export function initialize(a: Int32Array, i: number, permits: number, max: numbe
   // 0 → INIT (+ OWNERS) claims it and decides tracking in one step: a constructor that loses this
   // CAS, and every attachment after, reads a decided TRACK_OWNERS, so it can keep it (never changes).
   if (Atomics.compareExchange(a, i + TRACK, 0, TRACK_INIT | (track ? TRACK_OWNERS : 0)) !== 0) return false;
-  // Only the claimer writes MAX (until then maxOf reads MAX_PERMITS), then adds the permits.
+  // Only the claimer writes MAX, then adds the permits. Until this store, a constructor that lost
+  // the CAS just now reads MAX_PERMITS (maxOf): for that moment a release above the declared max
+  // is not refused and `sem.max` is 2³¹ − 1 (a misuse check missed, never a second holder). The
+  // old order (MAX as the claim) had the same window for TRACK, whose misreading did refuse
+  // legitimate releases; permits are 0 in that window either way.
   Atomics.store(a, i + MAX, max);
   if (permits > 0) release(a, i, permits);
   return true;
