@@ -172,9 +172,14 @@ export class Client extends RpcWorker {
     await until(pending, 5_000, `the request for ${name} to show as pending`, 5);
   }
 
-  /** Ends the worker from inside: 'exit' (process.exit) or 'throw' (an uncaught error). */
-  die(how: 'exit' | 'throw'): Promise<boolean> {
-    return this.do<boolean>('die', how);
+  /**
+   * Ends the worker from inside: 'exit' (process.exit) or 'throw' (an uncaught error); resolves
+   * once it has exited. The exit, not the reply, is awaited: the death races the reply to the
+   * 'die' call (its 'error' rejects every pending call, and one run on Node 26 saw exactly that).
+   */
+  async die(how: 'exit' | 'throw'): Promise<void> {
+    this.call('die', how).catch(() => {}); // either outcome: the reply or the death's own error
+    await within(this.exited, 10_000, `worker die(${how})`);
   }
 }
 
