@@ -3,7 +3,8 @@
  * `PgLocks` (`locks.ts`) opened or found, and what a failed one rejects with.
  *
  * ## One grant
- * 1. Fast path: `pg_try_advisory_lock` + token, one statement (`sql.ts`). Granted: done, no wait.
+ * 1. Fast path: `pg_try_advisory_lock` + token, one statement (`sql.ts`). Granted: done, no wait
+ *    (a second statement only when the token is not durable yet, `durable()`; sql.ts invariant 3).
  * 2. Slow path: `pg_advisory_lock` + token, one statement, `lock_timeout` = what is left of the
  *    timeout: PostgreSQL queues it (FIFO behind conflicting requests) and grants it the moment the
  *    holder releases or its session ends; no polling. An abort gives up at once: a top-level
@@ -29,6 +30,13 @@ function pgCode(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : undefined;
 }
 
+/** A grant statement's row (sql.ts): taken or not, the token (NULL: none), whether it is durable yet. */
+interface GrantRow {
+  got: boolean;
+  token: string | null;
+  flushed?: boolean;
+}
+
 /** One manager's grants: its options, statements, name registry and closing signal. */
 export class Grants {
   readonly #cfg: PgLocksConfig;
@@ -44,30 +52,48 @@ export class Grants {
 
   /** Takes lock `t` on `s` (`'try'`: only if free now; null if not); `waiting()` runs once it must wait. */
   async lock(s: Session, t: Target, wait: ParsedWait, mode: 'wait' | 'try', nested: boolean, waiting: () => void): Promise<Hold | null> {
-    let row: { got: boolean; token: string | null } | undefined;
+    let row: GrantRow | undefined;
     try {
-      row = (await s.query<{ got: boolean; token: string | null }>(this.#sql.tryLock(t.shared), [t.key, t.rowName])).rows[0];
+      row = (await s.query<GrantRow>(this.#sql.tryLock(t.shared), [t.key, t.rowName])).rows[0];
     } catch (e) {
       await this.#undo(s, t);
       throw e;
     }
-    if (row?.got === true) return this.#granted(s, t, row.token);
+    if (row?.got === true) return this.#granted(s, t, row);
     if (mode === 'try') return null;
     waiting();
     const r = await this.#waitInQueue(s, t, this.#sql.waitLock(t.shared), [t.key, t.rowName], wait, nested);
-    return this.#granted(s, t, r.rows[0]?.token ?? null);
+    return this.#granted(s, t, r.rows[0]);
   }
 
   /** The lock is held (or was taken for a colliding name: undone). */
-  async #granted(s: Session, t: Target, token: string | null): Promise<Hold> {
+  async #granted(s: Session, t: Target, row: GrantRow | undefined): Promise<Hold> {
+    const token = row?.token ?? null;
     if (token === null) {
       await this.#undo(s, t);
       const r = await s.query<{ name: string }>(`SELECT name FROM ${this.#cfg.table} WHERE key = $1::bigint`, [t.key]).catch(() => ({ rows: [] }));
       this.#names.forget(t.rowName);
       throw collisionError(t.name, BigInt(t.key), r.rows[0]?.name ?? '(no row: the fence table lost it)');
     }
+    if (row?.flushed === false) {
+      try {
+        await this.durable(s, t, token);
+      } catch (e) {
+        await this.#undo(s, t);
+        throw e;
+      }
+    }
     s.addKey(t.key);
     return new Hold(t, s, BigInt(token), []);
+  }
+
+  /**
+   * Makes `token`, drawn by a grant that came back not `flushed`, durable before anyone sees it
+   * (sql.ts, invariant 3): a crash before this is answered may hand the value out again, but it
+   * was never handed out here.
+   */
+  async durable(s: Session, t: Target, token: string): Promise<void> {
+    await s.query(this.#sql.flush, [t.key, token]);
   }
 
   /** Unlocks `t`'s key if this session took it in a failed step (false, with a server warning, if not). */
@@ -97,13 +123,14 @@ export class Grants {
     try {
       for (;;) {
         const candidates = sem.slots.filter((k) => !mine.includes(k));
-        const r = await s.query<{ got: string[]; token: string | null }>(this.#sql.slots, [candidates, sem.n - mine.length, t.key, t.rowName]);
+        const r = await s.query<{ got: string[]; token: string | null; flushed: boolean }>(this.#sql.slots, [candidates, sem.n - mine.length, t.key, t.rowName]);
         for (const k of r.rows[0]!.got) {
           mine.push(k);
           s.addKey(k);
         }
         const token = r.rows[0]!.token;
         if (token !== null) {
+          if (!r.rows[0]!.flushed) await this.durable(s, t, token); // a failure: `finally` gives the permits back
           ok = true;
           return new Hold(t, s, BigInt(token), mine);
         }
@@ -139,7 +166,7 @@ export class Grants {
    * parameters are `values` then the `lock_timeout` of one wait (`sql.ts`: `waitLock`, `gateWait`);
    * resolves with its result once granted.
    */
-  async #waitInQueue(s: Session, t: Target, text: string, values: unknown[], wait: ParsedWait, nested: boolean): Promise<pg.QueryResult<{ got: boolean; token: string | null }>> {
+  async #waitInQueue(s: Session, t: Target, text: string, values: unknown[], wait: ParsedWait, nested: boolean): Promise<pg.QueryResult<GrantRow>> {
     for (;;) {
       const left = wait.deadline - now();
       if (left <= 0) throw new TimeoutError(t.name, wait.timeout ?? 0);
@@ -166,8 +193,8 @@ export class Grants {
    * up on (the server drops its queued request); a nested one must live on: the statement
    * finishes and a late grant is unlocked.
    */
-  #waitStatement(s: Session, t: Target, text: string, values: unknown[], wait: ParsedWait, nested: boolean): Promise<pg.QueryResult<{ got: boolean; token: string | null }>> {
-    const p = s.query<{ got: boolean; token: string | null }>(text, values);
+  #waitStatement(s: Session, t: Target, text: string, values: unknown[], wait: ParsedWait, nested: boolean): Promise<pg.QueryResult<GrantRow>> {
+    const p = s.query<GrantRow>(text, values);
     return race(p, t.name, wait, this.#closing, () => {
       if (!nested) s.lose('wait abandoned', undefined);
       else {

@@ -9,10 +9,20 @@
  */
 import { createHash } from 'node:crypto';
 
+/** Keys computed lately (namespace NUL name → key): a hash per request is measurable beside a round trip. */
+const recent = new Map<string, bigint>();
+const RECENT_MAX = 4096;
+
 /** The advisory-lock key of `name` under `namespace` (what `pg_locks` shows as classid << 32 | objid). */
 export function keyOf(namespace: string, name: string): bigint {
-  const h = createHash('sha256').update(namespace).update('\0').update(name).digest();
-  return h.readBigInt64BE(0);
+  const id = `${namespace}\0${name}`;
+  let key = recent.get(id);
+  if (key === undefined) {
+    key = createHash('sha256').update(namespace).update('\0').update(name).digest().readBigInt64BE(0);
+    if (recent.size >= RECENT_MAX) recent.clear(); // bounded: forgetting costs one hash
+    recent.set(id, key);
+  }
+  return key;
 }
 
 /** The reserved name of a semaphore's gate and token row. */

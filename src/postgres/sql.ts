@@ -22,13 +22,20 @@
  * 3. A value is durable once the WAL that logged the sequence past it is flushed.
  *    CORRECTNESS: a call that does not log may return a value covered by another session's log
  *    record that is not flushed yet (that session is still committing). A crash then would
- *    replay the sequence back below the value, and hand it out again. So the statement reads
- *    the WAL insert position after nextval and the flush position after that: if everything
- *    inserted so far is flushed, the record covering the value is; if not, it rewrites the
- *    name's fence row (`token` = this token), which gives the transaction an xid and WAL, so its
- *    commit flushes everything before its commit record, that record included, before the
- *    grant is answered. On a server with nothing else writing, only the calls that log pay a flush.
- *    (A transaction with only an xid, `pg_current_xact_id()`, would commit without one.)
+ *    replay the sequence back below the value, and hand it out again. So the statement reports
+ *    `flushed`, true when one of these holds:
+ *    - the WAL insert position, read after nextval, is at or below the flush position, read after
+ *      that: everything inserted so far, the record covering the value included, is on disk;
+ *    - this statement's own transaction has an xid: only the nextval that logged took one here
+ *      (it does so precisely so that its commit flushes), and that commit flushes every record
+ *      before its commit record before the statement is answered.
+ *    A grant that comes back not flushed is not handed out yet: `grant.ts` first runs `flush`,
+ *    which rewrites the name's fence row (`token` = this token) in a transaction of its own,
+ *    whose commit flushes everything before it. On a server with nothing else writing that
+ *    second statement never runs. (It used to be a CTE of the grant; a data-modifying CTE made
+ *    every grant statement cost about 35 µs more on the server, flushed or not.)
+ *    (A transaction with only an xid, `pg_current_xact_id()`, and no WAL of its own would commit
+ *    without a flush: the xid test relies on nextval's log record.)
  *
  * Session-level advisory locks ignore transaction rollback, so whenever a grant statement fails
  * after it may have taken the lock, the caller unlocks the key explicitly.
@@ -55,17 +62,19 @@ function fn(base: 'lock' | 'try' | 'unlock', shared: boolean): string {
 
 /**
  * The token CTEs of a grant, after the lock CTE(s): `n` draws the token when `cond` holds and the
- * key's row names `name` (invariant 1), `d` reads whether the WAL is flushed past it, `u` forces the
- * flush when it is not (invariant 3). `n` must be read by the statement after the lock is taken.
+ * key's row names `name` (invariant 1), `d` says whether it is durable already (invariant 3).
+ * `n` must be read by the statement after the lock is taken.
  */
 function tokenCtes(table: string, sequence: string, key: string, name: string, cond: string): string {
   return (
     `n AS MATERIALIZED (SELECT nextval('${sequence}') AS token FROM ${table} f WHERE ${cond} AND f.key = ${key} AND f.name = ${name}), ` +
     // insert position first, flush position second (arguments are evaluated left to right)
-    `d AS MATERIALIZED (SELECT pg_current_wal_insert_lsn() <= pg_current_wal_flush_lsn() AS flushed FROM n), ` +
-    `u AS (UPDATE ${table} f SET token = greatest(f.token, n.token) FROM n, d WHERE NOT d.flushed AND f.key = ${key})`
+    `d AS MATERIALIZED (SELECT pg_current_wal_insert_lsn() <= pg_current_wal_flush_lsn() OR pg_current_xact_id_if_assigned() IS NOT NULL AS flushed FROM n)`
   );
 }
+
+/** The token columns of a grant's result: `token` (NULL: none drawn) and `flushed` (see invariant 3). */
+const TOKEN_COLUMNS = `(SELECT token::text FROM n) AS token, coalesce((SELECT flushed FROM d), true) AS flushed`;
 
 /** The statements for one fence table. */
 export interface Statements {
@@ -73,9 +82,9 @@ export interface Statements {
   setup: string;
   /** `$1` keys, `$2` names, `$3` permits (NULL for locks): registers each key's name; returns every row of those keys. */
   register: string;
-  /** `$1` key, `$2` name: try-lock + token; returns `got`, `token` (NULL: not taken, or name mismatch). */
+  /** `$1` key, `$2` name: try-lock + token; returns `got`, `token` (NULL: not taken, or name mismatch), `flushed`. */
   tryLock(shared: boolean): string;
-  /** `$1` key, `$2` name, `$3` lock_timeout ('0' = none): blocking lock + token; returns `token`. */
+  /** `$1` key, `$2` name, `$3` lock_timeout ('0' = none): blocking lock + token; returns `token`, `flushed`. */
   waitLock(shared: boolean): string;
   /** `$1` key: releases one hold; returns `ok`. */
   unlock(shared: boolean): string;
@@ -83,8 +92,10 @@ export interface Statements {
   gateTry: string;
   /** `$1` key, `$2` lock_timeout: blocking lock of a semaphore's gate. */
   gateWait: string;
-  /** `$1` candidate slot keys, `$2` permits still needed, `$3` semaphore key, `$4` its name: the slots taken (`got`), and the token once all are held. */
+  /** `$1` candidate slot keys, `$2` permits still needed, `$3` semaphore key, `$4` its name: the slots taken (`got`), and the token once all are held, `flushed`. */
   slots: string;
+  /** `$1` key, `$2` token: makes a grant's token durable (invariant 3) when the grant said it is not yet. */
+  flush: string;
   /** `$1` slot keys, `$2` notify channel: releases permits and wakes the gate holder. */
   releaseSlots: string;
   /** Held and waiting sablock advisory locks of this database, with names and clients. */
@@ -93,6 +104,11 @@ export interface Statements {
 
 export function statements(table: string, sequence: string): Statements {
   const tokens = (key: string, name: string, cond: string): string => tokenCtes(table, sequence, key, name, cond);
+  // Each mode's text built once: a grant looks its prepared statement up by its text (session.ts).
+  const byMode = (text: (shared: boolean) => string): ((shared: boolean) => string) => {
+    const [exclusive, shared] = [text(false), text(true)];
+    return (s) => (s ? shared : exclusive);
+  };
   return {
     setup:
       `BEGIN; SELECT pg_advisory_xact_lock(7306916604148215916); ` +
@@ -104,16 +120,16 @@ export function statements(table: string, sequence: string): Statements {
       `WITH r AS (SELECT * FROM unnest($1::bigint[], $2::text[]) AS r(key, name)), ` +
       `ins AS (INSERT INTO ${table} (key, name, permits) SELECT key, name, $3::integer FROM r ON CONFLICT (key) DO NOTHING RETURNING key, name, permits) ` +
       `SELECT key::text, name, permits FROM ins UNION ALL SELECT t.key::text, t.name, t.permits FROM ${table} t WHERE t.key = ANY($1::bigint[])`,
-    tryLock: (shared) =>
+    tryLock: byMode((shared) =>
       `WITH l AS MATERIALIZED (SELECT ${fn('try', shared)}($1::bigint) AS got), ` +
       `${tokens('$1::bigint', '$2', '(SELECT got FROM l)')} ` +
-      `SELECT l.got, (SELECT token::text FROM n) AS token FROM l`,
-    waitLock: (shared) =>
+      `SELECT l.got, ${TOKEN_COLUMNS} FROM l`),
+    waitLock: byMode((shared) =>
       `WITH c AS MATERIALIZED (SELECT set_config('lock_timeout', $3, true) AS s), ` +
       `l AS MATERIALIZED (SELECT true AS got FROM c, LATERAL (SELECT ${fn('lock', shared)}($1::bigint)) z), ` +
       `${tokens('$1::bigint', '$2', '(SELECT got FROM l)')} ` +
-      `SELECT (SELECT got FROM l) AS got, (SELECT token::text FROM n) AS token`,
-    unlock: (shared) => `SELECT ${fn('unlock', shared)}($1::bigint) AS ok`,
+      `SELECT (SELECT got FROM l) AS got, ${TOKEN_COLUMNS}`),
+    unlock: byMode((shared) => `SELECT ${fn('unlock', shared)}($1::bigint) AS ok`),
     gateTry: `SELECT pg_try_advisory_lock($1::bigint) AS got`,
     gateWait:
       `WITH c AS MATERIALIZED (SELECT set_config('lock_timeout', $2, true) AS s) ` +
@@ -122,7 +138,9 @@ export function statements(table: string, sequence: string): Statements {
       // LIMIT stops the scan once enough slots were taken: no slot is locked beyond the need.
       `WITH g AS MATERIALIZED (SELECT k FROM unnest($1::bigint[]) AS k WHERE pg_try_advisory_lock(k) LIMIT $2), ` +
       `${tokens('$3::bigint', '$4', '(SELECT count(*) FROM g) >= $2')} ` +
-      `SELECT array(SELECT k::text FROM g) AS got, (SELECT token::text FROM n) AS token`,
+      `SELECT array(SELECT k::text FROM g) AS got, ${TOKEN_COLUMNS}`,
+    // Its own transaction: the row's new version gives it an xid and WAL, so its commit flushes.
+    flush: `UPDATE ${table} SET token = greatest(token, $2::bigint) WHERE key = $1::bigint`,
     releaseSlots: `SELECT bool_and(pg_advisory_unlock(k)) AS ok, pg_notify($2, '') FROM unnest($1::bigint[]) AS k`,
     query:
       `SELECT l.pid, l.mode, l.granted, l.waitstart, f.name, a.application_name ` +

@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { DeadlockError, LockError, TimeoutError, lockcheck } from '../../dist/index.js';
 import { createLocks, keyOf, type PgLockManager } from '../../dist/postgres.js';
+import pg from 'pg';
 import { startServer, until, type PgServer } from './server.js';
 
 let server: PgServer;
@@ -222,6 +223,41 @@ describe('fencing tokens', () => {
     await m.request('tok-b', note);
     expect(seen[0]! > 5000n).toBe(true);
     for (let i = 1; i < seen.length; i++) expect(seen[i]! > seen[i - 1]!).toBe(true);
+  });
+
+  it('are handed out only once the WAL covering them is on disk, even with another session\'s WAL unflushed (sql.ts invariant 3)', async () => {
+    const m = locks();
+    await m.request('durable', () => {}); // registered: its first grant wrote (and flushed) the fence row
+    await m.semaphore('durable-s', 2).withPermitsAsync(1, () => {});
+    // A slow WAL writer, and a transaction of another session that inserted WAL and has not
+    // committed: nothing flushes that WAL until someone commits a write.
+    await server.admin.query("ALTER SYSTEM SET wal_writer_delay = '10s'");
+    await server.admin.query('SELECT pg_reload_conf()');
+    const other = new pg.Client({ connectionString: server.connectionString });
+    await other.connect();
+    try {
+      await other.query('CREATE TABLE IF NOT EXISTS wal_filler (n int)');
+      for (const grant of [
+        (check: () => Promise<void>) => m.request('durable', check),
+        (check: () => Promise<void>) => m.semaphore('durable-s', 2).withPermitsAsync(1, check),
+      ]) {
+        await other.query('BEGIN');
+        await other.query('INSERT INTO wal_filler SELECT generate_series(1, 100)');
+        const inserted = (await server.admin.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0].lsn as string;
+        const behind = await server.admin.query('SELECT pg_current_wal_flush_lsn() < $1::pg_lsn AS behind', [inserted]);
+        expect(behind.rows[0].behind).toBe(true); // the situation the invariant is about
+        await grant(async () => {
+          // Inside the callback the token is out: the WAL inserted before the grant must be flushed.
+          const r = await server.admin.query('SELECT pg_current_wal_flush_lsn() >= $1::pg_lsn AS flushed', [inserted]);
+          expect(r.rows[0].flushed).toBe(true);
+        });
+        await other.query('ROLLBACK');
+      }
+    } finally {
+      await other.end();
+      await server.admin.query('ALTER SYSTEM RESET wal_writer_delay');
+      await server.admin.query('SELECT pg_reload_conf()');
+    }
   });
 
   it('need no superuser: a plain role with rights on the fence table and sequence takes locks (the WAL position functions are public)', async () => {
