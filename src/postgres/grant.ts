@@ -93,7 +93,9 @@ export class Grants {
    * was never handed out here.
    */
   async durable(s: Session, t: Target, token: string): Promise<void> {
-    await s.query(this.#sql.flush, [t.key, token]);
+    const r = await s.query(this.#sql.flush, [t.key, token]);
+    // No row rewritten: no xid, no WAL, no flush (someone deleted the fence row meanwhile).
+    if (r.rowCount !== 1) throw new LockError('ERR_LOCK_STATE', `${t.name}: the fence table lost this name's row; its token cannot be made durable`, t.name);
   }
 
   /** Unlocks `t`'s key if this session took it in a failed step (false, with a server warning, if not). */
