@@ -10,7 +10,7 @@
  * machine, so the parent can compare a release in one process with a grant in another.
  *
  * Commands:
- *   { cmd: 'roundtrip', impls, name, rounds, ms }  uncontended acquire+release, rows interleaved
+ *   { cmd: 'roundtrip', impls, name, rounds, ms, warmupMs }  uncontended acquire+release, rows interleaved
  *       round by round (one warm-up round first) → { ns: { impl: [ns/op per round] } }
  *   { cmd: 'run', impl, name, ms, spans }  acquire+release of `name` back to back for `ms` ms →
  *       { ops, spans: [tokenOrNull, tAcquired, tReleased, …] } (spans only when asked)
@@ -78,6 +78,19 @@ let held = null;
 async function handle(c) {
   switch (c.cmd) {
     case 'roundtrip': {
+      // Warmed as the other suites warm fresh workers (README, "warm-up"): each row until two
+      // rounds agree within 20 % or `warmupMs` runs out; then one interleaved round, then `rounds`.
+      for (const impl of c.impls) {
+        const until = performance.now() + (c.warmupMs ?? 0);
+        let last = Infinity;
+        for (;;) {
+          const t0 = performance.now();
+          const { ops } = await loop(impl, c.name, c.ms, false);
+          const per = (performance.now() - t0) / ops;
+          if (Math.abs(per - last) <= 0.2 * last || performance.now() >= until) break;
+          last = per;
+        }
+      }
       const ns = Object.fromEntries(c.impls.map((i) => [i, []]));
       for (let r = -1; r < c.rounds; r++) {
         for (const impl of c.impls) {

@@ -103,7 +103,7 @@ export async function measurePostgres(tables, { cfg, progress, finishRow, rowDon
       try {
         if (table.measure === 'roundtrip') {
           progress(`${table.key}: ${table.rows.map((r) => r.label).join(', ')}`);
-          const { ns } = await procs[0].ask({ cmd: 'roundtrip', impls: table.rows.map((r) => r.impl), name: 'roundtrip', rounds: cfg.rounds, ms });
+          const { ns } = await procs[0].ask({ cmd: 'roundtrip', impls: table.rows.map((r) => r.impl), name: 'roundtrip', rounds: cfg.rounds, ms, warmupMs: cfg.warmupMs });
           for (const r of table.rows) {
             finishRow(r, ns[r.impl]);
             r.check = 'ok';
