@@ -88,6 +88,12 @@ export class Connections {
             throw notSupported(`sablock/postgres needs PostgreSQL 14 or later (idle_session_timeout), the server is ${version}`);
           }
           if (this.#cfg.setup) await c.query(this.#sql.setup);
+          // A fence-row rewrite must write WAL for its commit to flush (sql.ts invariant 3).
+          const t = await c.query<{ p: string | null }>('SELECT (SELECT relpersistence FROM pg_class WHERE oid = to_regclass($1)) AS p', [this.#cfg.table]);
+          const persistence = t.rows[0]?.p ?? null;
+          if (persistence !== null && persistence !== 'p') {
+            throw notSupported(`the fence table ${this.#cfg.table} must be a logged table (its row rewrites make tokens durable), it is ${persistence === 'u' ? 'UNLOGGED' : 'TEMPORARY'}`);
+          }
           c.release();
         } catch (e) {
           c.release(e instanceof Error ? e : true);

@@ -59,15 +59,15 @@ export class Grants {
       await this.#undo(s, t);
       throw e;
     }
-    if (row?.got === true) return this.#granted(s, t, row);
+    if (row?.got === true) return this.#granted(s, t, row, wait, nested);
     if (mode === 'try') return null;
     waiting();
     const r = await this.#waitInQueue(s, t, this.#sql.waitLock(t.shared), [t.key, t.rowName], wait, nested);
-    return this.#granted(s, t, r.rows[0]);
+    return this.#granted(s, t, r.rows[0], wait, nested);
   }
 
   /** The lock is held (or was taken for a colliding name: undone). */
-  async #granted(s: Session, t: Target, row: GrantRow | undefined): Promise<Hold> {
+  async #granted(s: Session, t: Target, row: GrantRow | undefined, wait: ParsedWait, nested: boolean): Promise<Hold> {
     const token = row?.token ?? null;
     if (token === null) {
       await this.#undo(s, t);
@@ -75,27 +75,37 @@ export class Grants {
       this.#names.forget(t.rowName);
       throw collisionError(t.name, BigInt(t.key), r.rows[0]?.name ?? '(no row: the fence table lost it)');
     }
-    if (row?.flushed === false) {
+    // Held from here: the lease runs and a nested request for the key sees it (the flush below may wait).
+    s.addKey(t.key);
+    if (row!.flushed !== true) {
       try {
-        await this.durable(s, t, token);
+        await this.#durable(s, t, token, wait, nested);
       } catch (e) {
+        s.dropKey(t.key);
         await this.#undo(s, t);
         throw e;
       }
     }
-    s.addKey(t.key);
     return new Hold(t, s, BigInt(token), []);
   }
 
   /**
    * Makes `token`, drawn by a grant that came back not `flushed`, durable before anyone sees it
    * (sql.ts, invariant 3): a crash before this is answered may hand the value out again, but it
-   * was never handed out here.
+   * was never handed out here. The statement may wait for the fence row's lock: it is bounded by
+   * what is left of the timeout and given up on abort or close, as a wait in the lock queue is.
    */
-  async durable(s: Session, t: Target, token: string): Promise<void> {
-    const r = await s.query(this.#sql.flush, [t.key, token]);
-    // No row rewritten: no xid, no WAL, no flush (someone deleted the fence row meanwhile).
-    if (r.rowCount !== 1) throw new LockError('ERR_LOCK_STATE', `${t.name}: the fence table lost this name's row; its token cannot be made durable`, t.name);
+  async #durable(s: Session, t: Target, token: string, wait: ParsedWait, nested: boolean): Promise<void> {
+    const left = wait.deadline - now();
+    const lockTimeout = left === Infinity ? '0' : `${Math.max(1, Math.ceil(left))}ms`;
+    let r: pg.QueryResult;
+    try {
+      r = await this.#waitStatement(s, t, this.#sql.flush, [t.key, token, lockTimeout], wait, nested);
+    } catch (e) {
+      throw pgCode(e) === '55P03' ? new TimeoutError(t.name, wait.timeout ?? 0) : e;
+    }
+    // No row rewritten: no xid, no WAL, no flush (the fence row was deleted, or a trigger kept it).
+    if (r.rowCount !== 1) throw new LockError('ERR_LOCK_STATE', `${t.name}: the fence table's row for this name was not rewritten; its token cannot be made durable`, t.name);
   }
 
   /** Unlocks `t`'s key if this session took it in a failed step (false, with a server warning, if not). */
@@ -132,7 +142,7 @@ export class Grants {
         }
         const token = r.rows[0]!.token;
         if (token !== null) {
-          if (!r.rows[0]!.flushed) await this.durable(s, t, token); // a failure: `finally` gives the permits back
+          if (r.rows[0]!.flushed !== true) await this.#durable(s, t, token, wait, nested); // a failure: `finally` gives the permits back
           ok = true;
           return new Hold(t, s, BigInt(token), mine);
         }

@@ -5,7 +5,7 @@
  *
  * ## Why one statement per grant
  * A grant is one statement, one implicit transaction, one round trip: the advisory lock, then the
- * fencing token. The lock is taken in a `MATERIALIZED` CTE that the token's CTE reads, so the token
+ * fencing token (a second statement only when the token is not yet durable, invariant 3). The lock is taken in a `MATERIALIZED` CTE that the token's CTE reads, so the token
  * is drawn only once the lock is held. The token's CTE also checks the name stored for the key: a
  * different name there (a 64-bit hash collision) makes the token come back NULL, and the grant is
  * undone (`grant.ts`).
@@ -30,10 +30,13 @@
  *      (it does so precisely so that its commit flushes), and that commit flushes every record
  *      before its commit record before the statement is answered.
  *    A grant that comes back not flushed is not handed out yet: `grant.ts` first runs `flush`,
- *    which rewrites the name's fence row (`token` = this token) in a transaction of its own,
- *    whose commit flushes everything before it. On a server with nothing else writing that
- *    second statement never runs. (It used to be a CTE of the grant; a data-modifying CTE made
- *    every grant statement cost about 35 µs more on the server, flushed or not.)
+ *    which rewrites the name's fence row (`token` = the larger of it and this token) in a
+ *    transaction of its own, whose commit flushes everything before it. On a server with
+ *    nothing else writing that second statement rarely runs (after a rolled-back writer, or
+ *    beside a concurrent grant whose nextval logged). (It used to be a CTE of the grant; a
+ *    data-modifying CTE made every grant statement cost about 35 µs more on the server, flushed
+ *    or not.) Both commits flush only with `synchronous_commit` above `off`, which every session
+ *    of ours sets (`sessionSettings`), and only for a logged fence table (`connections.ts`).
  *    (A transaction with only an xid, `pg_current_xact_id()`, and no WAL of its own would commit
  *    without a flush: the xid test relies on nextval's log record.)
  *
@@ -94,7 +97,7 @@ export interface Statements {
   gateWait: string;
   /** `$1` candidate slot keys, `$2` permits still needed, `$3` semaphore key, `$4` its name: the slots taken (`got`), and the token once all are held, `flushed`. */
   slots: string;
-  /** `$1` key, `$2` token: makes a grant's token durable (invariant 3) when the grant said it is not yet. */
+  /** `$1` key, `$2` token, `$3` lock_timeout: makes a grant's token durable (invariant 3) when the grant said it is not yet. */
   flush: string;
   /** `$1` slot keys, `$2` notify channel: releases permits and wakes the gate holder. */
   releaseSlots: string;
@@ -140,7 +143,8 @@ export function statements(table: string, sequence: string): Statements {
       `${tokens('$3::bigint', '$4', '(SELECT count(*) FROM g) >= $2')} ` +
       `SELECT array(SELECT k::text FROM g) AS got, ${TOKEN_COLUMNS}`,
     // Its own transaction: the row's new version gives it an xid and WAL, so its commit flushes.
-    flush: `UPDATE ${table} SET token = greatest(token, $2::bigint) WHERE key = $1::bigint`,
+    // lock_timeout first (evaluated by the scan, before the row's lock is waited for).
+    flush: `UPDATE ${table} SET token = greatest(token, $2::bigint) WHERE key = $1::bigint AND set_config('lock_timeout', $3, true) IS NOT NULL`,
     releaseSlots: `SELECT bool_and(pg_advisory_unlock(k)) AS ok, pg_notify($2, '') FROM unnest($1::bigint[]) AS k`,
     query:
       `SELECT l.pid, l.mode, l.granted, l.waitstart, f.name, a.application_name ` +
@@ -169,10 +173,12 @@ export function sessionSettings(o: { lease: number; checkInterval: number; appli
     `SET tcp_keepalives_count = 3`,
     `SET tcp_user_timeout = ${Math.ceil(o.lease)}`,
     `SET application_name = '${o.applicationName.replace(/'/g, "''")}'`,
+    // The token's durability rests on commits that flush (sql.ts invariant 3): never 'off' here.
+    `SELECT set_config('synchronous_commit', 'on', false) WHERE current_setting('synchronous_commit') = 'off'`,
   ].join('; ');
 }
 
 /** What a connection handed back to the caller's pool gets, so it leaves as it came. */
 export const RESET_SETTINGS =
   'RESET idle_session_timeout; RESET client_connection_check_interval; RESET tcp_keepalives_idle; ' +
-  'RESET tcp_keepalives_interval; RESET tcp_keepalives_count; RESET tcp_user_timeout; RESET application_name; UNLISTEN *';
+  'RESET tcp_keepalives_interval; RESET tcp_keepalives_count; RESET tcp_user_timeout; RESET application_name; RESET synchronous_commit; UNLISTEN *';

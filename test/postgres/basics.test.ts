@@ -21,6 +21,12 @@ function locks(options: Parameters<typeof createLocks>[1] = {}): PgLockManager {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
 beforeAll(async () => {
   server = await startServer();
 }, 30_000);
@@ -225,39 +231,89 @@ describe('fencing tokens', () => {
     for (let i = 1; i < seen.length; i++) expect(seen[i]! > seen[i - 1]!).toBe(true);
   });
 
-  it('are handed out only once the WAL covering them is on disk, even with another session\'s WAL unflushed (sql.ts invariant 3)', async () => {
-    const m = locks();
-    await m.request('durable', () => {}); // registered: its first grant wrote (and flushed) the fence row
-    await m.semaphore('durable-s', 2).withPermitsAsync(1, () => {});
-    // A slow WAL writer, and a transaction of another session that inserted WAL and has not
-    // committed: nothing flushes that WAL until someone commits a write.
-    await server.admin.query("ALTER SYSTEM SET wal_writer_delay = '10s'");
-    await server.admin.query('SELECT pg_reload_conf()');
-    const other = new pg.Client({ connectionString: server.connectionString });
-    await other.connect();
-    try {
+  describe('are handed out only once the WAL covering them is on disk (sql.ts invariant 3)', () => {
+    let other: pg.Client;
+    let inserted = '';
+    beforeAll(async () => {
+      // A slow WAL writer: WAL another session inserted stays unflushed until someone commits a write.
+      await server.admin.query("ALTER SYSTEM SET wal_writer_delay = '10s'");
+      await server.admin.query('SELECT pg_reload_conf()');
+      other = new pg.Client({ connectionString: server.connectionString });
+      await other.connect();
       await other.query('CREATE TABLE IF NOT EXISTS wal_filler (n int)');
-      for (const grant of [
-        (check: () => Promise<void>) => m.request('durable', check),
-        (check: () => Promise<void>) => m.semaphore('durable-s', 2).withPermitsAsync(1, check),
-      ]) {
-        await other.query('BEGIN');
-        await other.query('INSERT INTO wal_filler SELECT generate_series(1, 100)');
-        const inserted = (await server.admin.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0].lsn as string;
-        const behind = await server.admin.query('SELECT pg_current_wal_flush_lsn() < $1::pg_lsn AS behind', [inserted]);
-        expect(behind.rows[0].behind).toBe(true); // the situation the invariant is about
-        await grant(async () => {
-          // Inside the callback the token is out: the WAL inserted before the grant must be flushed.
-          const r = await server.admin.query('SELECT pg_current_wal_flush_lsn() >= $1::pg_lsn AS flushed', [inserted]);
-          expect(r.rows[0].flushed).toBe(true);
-        });
-        await other.query('ROLLBACK');
-      }
-    } finally {
-      await other.end();
+    });
+    afterAll(async () => {
+      await other?.end();
       await server.admin.query('ALTER SYSTEM RESET wal_writer_delay');
       await server.admin.query('SELECT pg_reload_conf()');
+    });
+    /** Another session's transaction inserts WAL and stays open; `fn` runs meanwhile. */
+    async function withUnflushedWal<T>(fn: () => Promise<T>): Promise<T> {
+      await other.query('BEGIN');
+      try {
+        await other.query('INSERT INTO wal_filler SELECT generate_series(1, 100)');
+        inserted = (await server.admin.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0].lsn as string;
+        const behind = await server.admin.query('SELECT pg_current_wal_flush_lsn() < $1::pg_lsn AS behind', [inserted]);
+        expect(behind.rows[0].behind).toBe(true); // the situation the invariant is about
+        return await fn();
+      } finally {
+        await other.query('ROLLBACK');
+      }
     }
+    /** In a callback (the token is out): the WAL inserted before the grant is flushed. */
+    const flushedNow = async (): Promise<void> => {
+      const r = await server.admin.query('SELECT pg_current_wal_flush_lsn() >= $1::pg_lsn AS flushed', [inserted]);
+      expect(r.rows[0].flushed).toBe(true);
+    };
+
+    it.each([
+      ['default sessions', {}],
+      // Our sessions raise it: with it off, no commit would flush.
+      ['sessions whose connection says synchronous_commit = off', { options: '-c synchronous_commit=off' }],
+    ])('a fast grant, a semaphore grant and a grant after a wait in the queue: %s', async (_, extra) => {
+      const m = createLocks({ connectionString: server.connectionString, ...extra }, { lease: 3000 });
+      managers.push(m);
+      await m.request('durable', () => {}); // registered (its first grant wrote and flushed the fence row)
+      await m.semaphore('durable-s', 2).withPermitsAsync(1, () => {});
+      await withUnflushedWal(() => m.request('durable', flushedNow));
+      await withUnflushedWal(() => m.semaphore('durable-s', 2).withPermitsAsync(1, flushedNow));
+      // The blocking path: queued behind a holder, granted when it lets go.
+      const release = deferred();
+      const holding = locks().request('durable', () => release.promise);
+      await until('held elsewhere', async () => (await server.advisoryLocks()).some((l) => l.granted));
+      await withUnflushedWal(async () => {
+        const waiting = m.request('durable', flushedNow);
+        await until('queued', async () => (await server.advisoryLocks()).some((l) => !l.granted));
+        release.resolve();
+        await Promise.all([holding, waiting]);
+      });
+    });
+
+    it('a token that cannot be made durable is never handed out, and the lock is let go', async () => {
+      const m = locks();
+      await m.request('durable-kept', () => {});
+      // A trigger that keeps the fence row as it is: the rewrite writes nothing, so flushes nothing.
+      await server.admin.query('CREATE FUNCTION keep_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$');
+      await server.admin.query('CREATE TRIGGER keep_row BEFORE UPDATE ON sablock_fence FOR EACH ROW EXECUTE FUNCTION keep_row()');
+      try {
+        let called = false;
+        const e = await withUnflushedWal(() => m.request('durable-kept', () => void (called = true)).catch((x: unknown) => x));
+        expect(e).toBeInstanceOf(LockError);
+        expect((e as LockError).code).toBe('ERR_LOCK_STATE');
+        expect(called).toBe(false);
+        expect(await server.advisoryLocks()).toEqual([]);
+      } finally {
+        await server.admin.query('DROP TRIGGER keep_row ON sablock_fence');
+        await server.admin.query('DROP FUNCTION keep_row()');
+      }
+    });
+  });
+
+  it('need an ordinary (logged) fence table: an UNLOGGED one is refused before any lock is taken', async () => {
+    await server.admin.query('CREATE UNLOGGED TABLE unlogged_fence (key bigint PRIMARY KEY, name text NOT NULL, token bigint NOT NULL DEFAULT 0, permits integer)');
+    const e = await locks({ table: 'unlogged_fence', setup: false }).request('u', () => {}).catch((x: unknown) => x);
+    expect((e as Error).name).toBe('NotSupportedError');
+    expect((e as Error).message).toMatch(/unlogged_fence"? must be a logged table.*UNLOGGED/);
   });
 
   it('need no superuser: a plain role with rights on the fence table and sequence takes locks (the WAL position functions are public)', async () => {
