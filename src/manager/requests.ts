@@ -45,6 +45,8 @@ export interface Pending {
    * without, the entry's E_SEQ as read (SLEEPERS set) under the partition lock.
    */
   seq: number;
+  /** Queued with no other waiter on the resource: the next hand-over there is its (if it conflicts with nothing else). */
+  first?: boolean;
   /** Set when its waiter took the grant (`Parking.won`): an abort no longer withdraws it. */
   granted?: boolean;
   /** Withdrawn by `abandon` (an abort withdraws at once; the parking loop's give-up then does nothing). */
@@ -254,8 +256,9 @@ export class Requests {
         return { e, r, ticket: 0, seq: t.seq(e) };
       }
       const ticket = t.enqueue(e, r, mode, req.blocks);
-      // It sleeps on its record's R_WAIT, mode + 1 until dequeued (table.ts invariant 8).
-      return { e, r, ticket, seq: mode + 1 };
+      // It sleeps on its record's R_WAIT, mode + 1 until dequeued (table.ts invariant 8); first in
+      // the queue, a release hands the resource to it next (waiting.ts spins for that).
+      return { e, r, ticket, seq: mode + 1, first: t.othersWaiting(e, r) === 0 };
     } finally {
       t.unlockPartition(p);
     }

@@ -19,18 +19,30 @@
 import { LockError, TimeoutError } from '../core/errors.js';
 import { deadlineAfter, isOver, passed, sliceEnd } from '../core/futex.js';
 import { park, parkAsync, type Parking } from '../core/park.js';
+import { SpinBudget, spinWhile } from '../core/spin.js';
 import { DeadlockError, describeCycle, findCycle, type DeadlockEdge } from './deadlock.js';
 import { MODE_NAMES } from './modes.js';
 import { R_OWNER, R_WAIT } from './table.js';
 import { entryName } from './query.js';
 import type { Pending, Plan, Requests } from './requests.js';
 
+/**
+ * This thread's spin budget for a blocking request that has just queued first in its queue
+ * (core/spin.ts; 256–512 load probes, some 5–15 µs here). The floor is high on purpose: a hand-over
+ * to a waiter that sleeps costs a wake-up round trip (tens of µs) during which the resource is
+ * granted but idle and the releaser, wanting it back, queues behind it: on one hot row two workers
+ * fell into that convoy (36.6 k grants/s against 946 k for one worker). With the default floor of
+ * 4 the budget shrank after a few long waits and the convoy came back (0.1–0.25 sleeps per grant);
+ * from 128 up it stays out (under 0.01). Async waits never spin: it would stop the event loop.
+ */
+const WAIT_SPIN = new SpinBudget(256, 512);
+
 /** Waits (blocking) until the queued request `pd` at level i is granted; throws, withdrawn, if not. */
 export function waitSync(rq: Requests, plan: Plan, i: number, pd: Pending): void {
   let granted: boolean;
   try {
     // Sleep on the entry's word until the request is granted, fails, or its deadline passes.
-    granted = park(rq.t.a, parking(rq, plan, i, pd), plan.wait.deadline);
+    granted = park(rq.t.a, parking(rq, plan, i, pd, true), plan.wait.deadline);
   } catch (e) {
     throw outOfService(rq, plan, i, pd, e);
   }
@@ -43,7 +55,7 @@ export async function waitAsync(rq: Requests, plan: Plan, i: number, pd: Pending
   try {
     // The same on the event loop; an abort rejects at once (the request withdrawn by giveUp, or
     // already in the aborting turn by LockManager.acquireAsync's abort listener: abandon is once).
-    await parkAsync(rq.t.a, parking(rq, plan, i, pd), plan.wait, waitName(rq, plan, i));
+    await parkAsync(rq.t.a, parking(rq, plan, i, pd, false), plan.wait, waitName(rq, plan, i));
   } catch (e) {
     throw outOfService(rq, plan, i, pd, e);
   }
@@ -63,22 +75,34 @@ function waitName(rq: Requests, plan: Plan, i: number): string {
  * No `forward`: every notify on an entry word wakes all its sleepers, so an aborted async wait
  * that later swallows one takes nothing from anyone.
  */
-function parking(rq: Requests, plan: Plan, i: number, pd: Pending): Parking {
+function parking(rq: Requests, plan: Plan, i: number, pd: Pending, spin: boolean): Parking {
   const t = rq.t;
   const L = plan.locks[i]!;
   let nextCheck = deadlineAfter(plan.deadlockTimeout);
+  const index = (): number => (pd.ticket !== 0 ? t.waitIndex(pd.r) : t.seqIndex(pd.e));
+  // Only a blocking request first in its queue spins: one further back is handed the resource
+  // after others, so spinning would only take a core from the holder.
+  let spun = !spin || pd.first !== true;
   return {
     // Its record's R_WAIT when it holds a queue slot (table.ts invariant 8), else the entry's
     // E_SEQ; pd.e/pd.r/ticket may change when a ticket-0 request retries from scratch (`Requests.poll`).
     get index() {
-      return pd.ticket !== 0 ? t.waitIndex(pd.r) : t.seqIndex(pd.e);
+      return index();
     },
     attempt: (parked) => {
       // CORRECTNESS: pd.seq was read under the partition lock; a grant or withdrawal since then
       // moved the word it sleeps on (R_WAIT, or E_SEQ for ticket 0), so the sleep returns
-      // 'not-equal' instead of sleeping through it. Just queued, the request sleeps first; if its
-      // wait is over already, it polls once more.
-      if (!parked && !isOver(plan.wait)) return pd.seq;
+      // 'not-equal' instead of sleeping through it. Just queued, a blocking request first spins
+      // briefly on that word (a load-only, budgeted spin, core/spin.ts): a holder on another core
+      // that lets go soon hands the resource over (invariant 7) to a waiter that sees it at once,
+      // instead of one that must be woken. Then, unless the word moved or its wait is over
+      // already, it sleeps first; otherwise it polls once more.
+      if (!parked && !spun) {
+        spun = true;
+        // Load-only spin on the word it would sleep on, while it still holds pd.seq.
+        spinWhile(t.a, index(), (w) => w === pd.seq, () => true, WAIT_SPIN, 16);
+      }
+      if (!parked && !isOver(plan.wait) && Atomics.load(t.a, index()) === pd.seq) return pd.seq;
       while (!rq.poll(plan, i, pd)) {
         // A dead owner's hold or wait here was released: look again at once.
         if (rq.reapDeadOn(L)) continue;
