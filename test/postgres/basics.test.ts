@@ -289,6 +289,32 @@ describe('fencing tokens', () => {
       });
     });
 
+    it('the flush statement is bounded: with the fence row locked by another transaction, the grant times out or aborts, and lets the lock go', async () => {
+      const m = locks();
+      await m.request('durable-row', () => {});
+      for (const how of ['timeout', 'abort'] as const) {
+        // Another session locks the name's fence row: that leaves its own WAL unflushed, and the
+        // grant's flush statement, which rewrites the row, must wait for it.
+        await other.query('BEGIN');
+        try {
+          await other.query('SELECT * FROM sablock_fence WHERE name = $1 FOR UPDATE', ['durable-row']);
+          let called = false;
+          const ac = new AbortController();
+          const t0 = performance.now();
+          const options = how === 'timeout' ? { timeout: 300 } : { signal: ac.signal };
+          if (how === 'abort') setTimeout(() => ac.abort(new Error('given up')), 300);
+          const e = await m.request('durable-row', options, () => void (called = true)).catch((x: unknown) => x);
+          expect(performance.now() - t0).toBeLessThan(3000);
+          if (how === 'timeout') expect(e).toBeInstanceOf(TimeoutError);
+          else expect((e as Error).message).toBe('given up');
+          expect(called).toBe(false);
+        } finally {
+          await other.query('ROLLBACK');
+        }
+        await until('the lock let go', async () => (await server.advisoryLocks()).length === 0, 3000);
+      }
+    });
+
     it('a token that cannot be made durable is never handed out, and the lock is let go', async () => {
       const m = locks();
       await m.request('durable-kept', () => {});
