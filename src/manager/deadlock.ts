@@ -34,7 +34,7 @@
  */
 import { SablockError } from '../core/errors.js';
 import type { LockTable } from './table.js';
-import { PARTITIONS, R_BLOCKS, R_HOLD, R_HOME, R_OWNER, R_TICKET, R_WAIT } from './table.js';
+import { PARTITIONS, R_BLOCKS, R_HOLD, R_HOME, R_OWNER, R_TICKET, R_WAIT, waitedMode } from './table.js';
 import { conflicts, maskNames, MODE_NAMES, type LockMode } from './modes.js';
 
 /** One edge of a waits-for cycle. */
@@ -112,7 +112,7 @@ export function findCycle(
   if (req.blocks !== undefined && req.blocks !== 0 && !stopped.has(req.blocks)) stopped.set(req.blocks, { e: req.e, r: req.r });
 
   // The edges of one request (record w.r's owner, `mode`, at w.r's FIFO position).
-  const blockersOf = (w: Waiting, mode = t.field(w.r, R_WAIT) - 1): DeadlockEdge[] => {
+  const blockersOf = (w: Waiting, mode = waitedMode(t.field(w.r, R_WAIT))): DeadlockEdge[] => {
     const out: DeadlockEdge[] = [];
     const owner = t.field(w.r, R_OWNER);
     const conversion = t.field(w.r, R_HOLD) !== 0;
@@ -126,9 +126,9 @@ export function findCycle(
         out.push({ ...edge, blockerModes: maskNames(hold), held: true });
         return;
       }
-      const qw = t.field(q, R_WAIT);
-      if (!conversion && qw !== 0 && ((t.field(q, R_TICKET) - ticket) | 0) < 0 && conflicts(mode, 1 << (qw - 1))) {
-        out.push({ ...edge, blockerModes: [MODE_NAMES[qw - 1]!], held: false });
+      const qm = waitedMode(t.field(q, R_WAIT));
+      if (!conversion && qm >= 0 && ((t.field(q, R_TICKET) - ticket) | 0) < 0 && conflicts(mode, 1 << qm)) {
+        out.push({ ...edge, blockerModes: [MODE_NAMES[qm]!], held: false });
       }
     });
     return out;
@@ -160,7 +160,7 @@ export function findCycle(
       const edge: DeadlockEdge = {
         owner: o,
         resource: resourceName(s.e),
-        mode: MODE_NAMES[t.field(s.r, R_WAIT) - 1]!,
+        mode: MODE_NAMES[waitedMode(t.field(s.r, R_WAIT))]!,
         blockedBy: t.field(s.r, R_OWNER),
         blockerModes: [],
         held: false,
