@@ -14,12 +14,18 @@
  * grant rule treats it. So every cycle of waiting requests is found by each request on it whose
  * thread runs its check.
  *
- * Edges follow the grant rule of `table.ts` (invariant 4) exactly, so an edge is only drawn where
+ * Edges follow the grant rule of `table.ts` (invariant 4; one difference, below), so an edge is only drawn where
  * the grant rule really makes one owner wait for another: owner A waiting for mode m on entry e
  * waits for owner B if B holds a mode on e that conflicts with m ("hard" edge), or, when A's
  * request is not a conversion, if B waits on e with an earlier ticket for a mode that conflicts
  * with m (a "soft" edge: FIFO order makes A queue behind B). PostgreSQL would try to reorder the
  * queue to break soft cycles; we fail the request instead, which is safe, only less clever.
+ * Under eventual fairness one difference: a soft edge is drawn to an earlier waiter B that is not
+ * yet due, which the grant rule ignores for *new* requests, but which the hand-over treats as
+ * ahead of A (it nudges B, or skips both), so A stays queued behind B all the same, and B is due
+ * within 2 ms. A check inside those 2 ms can report a cycle through that edge a moment before it
+ * holds for every path; not filtering such edges keeps the report from waiting a whole
+ * `deadlockTimeout` more.
  *
  * Ownership model (docs/lock-manager.md): an owner that has a waiting request releases nothing
  * meanwhile. That is exact for the default owners: a thread's own owner is used by its blocking

@@ -102,7 +102,9 @@
  *    Web Locks) every earlier waiter counts.
  * 5. Only a release (a mode leaving R_HOLD), a waiter leaving the queue, or a first grant to a
  *    record that also waits (its queued request becomes a conversion, which skips the FIFO
- *    check) can make a waiter grantable; each bumps E_SEQ and wakes every sleeper on it. Any
+ *    check) can make a waiter grantable; each bumps E_SEQ and wakes every sleeper on it (and
+ *    hands over to, or nudges, queued waiters: invariant 7). A waiter becoming due changes
+ *    nothing by itself: it is handed the resource by the next release. Any
  *    other grant only adds holds, which never unblocks anyone.
  *    E_SEQ is written only under the partition lock; bit 0 (SLEEPERS) is set by whoever reads it
  *    to sleep and cleared by the bump that wakes them, so a bump with the bit clear does nothing.
@@ -114,7 +116,8 @@
  *    first grants every grantable waiter in ticket order (`#handOver`), under the same partition
  *    lock. So no request can take a resource that a release made grantable to earlier waiters
  *    (strict FIFO, also for shared requests behind shared waiters), and `query()` right after a
- *    release shows them holding. A granted wait keeps R_TICKET (R_WAIT is 0): its waiter, when it
+ *    release shows them holding (under eventual fairness: the due ones; a nudged waiter still
+ *    shows waiting, the resource free, until it polls). A granted wait keeps R_TICKET (R_WAIT is 0): its waiter, when it
  *    polls, recognises the grant (`handedTo`); a waiter that gives up meanwhile gives it back.
  *    Under eventual fairness the hand-over grants only due waiters and conversions. A grantable
  *    waiter that is not due is *nudged* instead: not granted (it may be asleep, and the resource
@@ -254,9 +257,16 @@ export function tableByteLength(s: TableShape): number {
 /** Partition locks and the allocator lock (stripes.ts). */
 const PARTITION_POLICY = stripePolicy();
 
-/** Date.now() folded into a non-negative int32 (wait durations are differences mod 2^31). */
+/**
+ * Wall-clock ms comparable across threads (each thread's time origin plus its monotonic clock,
+ * both read once here: fake timers installed later, as test frameworks do, cannot freeze it, and
+ * a step of the system clock does not move it), folded into a non-negative int32 (wait durations
+ * are differences mod 2^31). The fairness rule (invariant 4) and query()'s waitingMs read it.
+ */
+const originMs = performance.timeOrigin;
+const sinceOrigin: () => number = performance.now.bind(performance);
 export function nowStamp(): number {
-  return Date.now() % 0x7fff_ffff;
+  return Math.floor(originMs + sinceOrigin()) % 0x7fff_ffff;
 }
 
 const encoder = new TextEncoder();
