@@ -117,6 +117,7 @@ export class WebLocks extends Primitive {
         fastPath: false, // only S and X: nothing would go through it
         deadlockTimeout: Infinity, // each request is an owner of its own: no waits-for graph to search
         escalationThreshold: 0,
+        fifo: true, // the spec's queue: a request never overtakes an earlier one
         [REGION_CHECKED]: true, // inside our own region, checked by place() above
       } as LockManagerOptions);
     }

@@ -14,12 +14,18 @@
  * grant rule treats it. So every cycle of waiting requests is found by each request on it whose
  * thread runs its check.
  *
- * Edges follow the grant rule of `table.ts` (invariant 4) exactly, so an edge is only drawn where
+ * Edges follow the grant rule of `table.ts` (invariant 4; one difference, below), so an edge is only drawn where
  * the grant rule really makes one owner wait for another: owner A waiting for mode m on entry e
  * waits for owner B if B holds a mode on e that conflicts with m ("hard" edge), or, when A's
  * request is not a conversion, if B waits on e with an earlier ticket for a mode that conflicts
  * with m (a "soft" edge: FIFO order makes A queue behind B). PostgreSQL would try to reorder the
  * queue to break soft cycles; we fail the request instead, which is safe, only less clever.
+ * Under eventual fairness one difference: a soft edge is drawn to an earlier waiter B that is not
+ * yet due, which the grant rule ignores for *new* requests, but which the hand-over treats as
+ * ahead of A (it nudges B, or skips both), so A stays queued behind B all the same, and B is due
+ * within 2 ms. A check inside those 2 ms can report a cycle through that edge a moment before it
+ * holds for every path; not filtering such edges keeps the report from waiting a whole
+ * `deadlockTimeout` more.
  *
  * Ownership model (docs/lock-manager.md): an owner that has a waiting request releases nothing
  * meanwhile. That is exact for the default owners: a thread's own owner is used by its blocking
@@ -34,7 +40,7 @@
  */
 import { SablockError } from '../core/errors.js';
 import type { LockTable } from './table.js';
-import { PARTITIONS, R_BLOCKS, R_HOLD, R_HOME, R_OWNER, R_TICKET, R_WAIT } from './table.js';
+import { PARTITIONS, R_BLOCKS, R_HOLD, R_HOME, R_OWNER, R_TICKET, R_WAIT, waitedMode } from './table.js';
 import { conflicts, maskNames, MODE_NAMES, type LockMode } from './modes.js';
 
 /** One edge of a waits-for cycle. */
@@ -112,7 +118,7 @@ export function findCycle(
   if (req.blocks !== undefined && req.blocks !== 0 && !stopped.has(req.blocks)) stopped.set(req.blocks, { e: req.e, r: req.r });
 
   // The edges of one request (record w.r's owner, `mode`, at w.r's FIFO position).
-  const blockersOf = (w: Waiting, mode = t.field(w.r, R_WAIT) - 1): DeadlockEdge[] => {
+  const blockersOf = (w: Waiting, mode = waitedMode(t.field(w.r, R_WAIT))): DeadlockEdge[] => {
     const out: DeadlockEdge[] = [];
     const owner = t.field(w.r, R_OWNER);
     const conversion = t.field(w.r, R_HOLD) !== 0;
@@ -126,9 +132,9 @@ export function findCycle(
         out.push({ ...edge, blockerModes: maskNames(hold), held: true });
         return;
       }
-      const qw = t.field(q, R_WAIT);
-      if (!conversion && qw !== 0 && ((t.field(q, R_TICKET) - ticket) | 0) < 0 && conflicts(mode, 1 << (qw - 1))) {
-        out.push({ ...edge, blockerModes: [MODE_NAMES[qw - 1]!], held: false });
+      const qm = waitedMode(t.field(q, R_WAIT));
+      if (!conversion && qm >= 0 && ((t.field(q, R_TICKET) - ticket) | 0) < 0 && conflicts(mode, 1 << qm)) {
+        out.push({ ...edge, blockerModes: [MODE_NAMES[qm]!], held: false });
       }
     });
     return out;
@@ -160,7 +166,7 @@ export function findCycle(
       const edge: DeadlockEdge = {
         owner: o,
         resource: resourceName(s.e),
-        mode: MODE_NAMES[t.field(s.r, R_WAIT) - 1]!,
+        mode: MODE_NAMES[waitedMode(t.field(s.r, R_WAIT))]!,
         blockedBy: t.field(s.r, R_OWNER),
         blockerModes: [],
         held: false,

@@ -190,7 +190,8 @@ export class LockManager extends Primitive {
         stored.capacity !== shape.capacity ||
         stored.holderCapacity !== shape.holderCapacity ||
         stored.nameBytes !== shape.nameBytes ||
-        stored.hashBits !== shape.hashBits
+        stored.hashBits !== shape.hashBits ||
+        stored.fifo !== shape.fifo
       ) {
         throw new TypeError('handle: its sizes do not match the LockManager stored at its byteOffset');
       }

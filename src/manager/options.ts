@@ -27,6 +27,15 @@ export interface LockManagerShape {
    * collisions. Colliding paths share one entry: they serialize, never both conflict-free.
    */
   hashBits?: number;
+  /**
+   * Strict FIFO scheduling (default false). Off, the manager is eventually fair: a request may take
+   * a resource ahead of waiters that have waited under about 1 ms (so a hot resource is not handed
+   * to a sleeping waiter on every release), while a waiter that has waited longer is owed it: no
+   * later request overtakes it, and a release hands the resource to it. On, no request overtakes
+   * an earlier waiter for a conflicting mode, ever (what Web Locks needs). Fixed when the table is
+   * made: every view of it agrees.
+   */
+  fifo?: boolean;
 }
 
 /** Options of `new LockManager(options)`. */
@@ -69,6 +78,8 @@ export interface LockManagerHandle extends Handle {
   readonly nameBytes: number;
   /** See {@link LockManagerShape.hashBits}. */
   readonly hashBits: number;
+  /** See {@link LockManagerShape.fifo}. */
+  readonly fifo: boolean;
   /** The manager's default deadlock check delay, in ms. */
   readonly deadlockTimeout: number;
   /** The manager's escalation threshold (0 = never). */
@@ -123,5 +134,6 @@ export function readShape(o: LockManagerShape | Record<string, unknown>, what: s
   const holderCapacity = int(s.holderCapacity, 'holderCapacity', 2 * capacity, 1, 4 * MAX_CAPACITY);
   const nameBytes = int(s.nameBytes, 'nameBytes', DEFAULT_NAME_BYTES, 0, 1024);
   const hashBits = int(s.hashBits, 'hashBits', 64, 0, 64);
-  return { capacity, holderCapacity, nameBytes: (nameBytes + 3) & ~3, hashBits };
+  const fifo = readBoolean(s.fifo, `${what}.fifo`, false);
+  return { capacity, holderCapacity, nameBytes: (nameBytes + 3) & ~3, hashBits, fifo };
 }

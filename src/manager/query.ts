@@ -5,7 +5,7 @@
  */
 import { keyHex } from './hash.js';
 import { IS, IX, lubOfMask, maskNames, MODE_COUNT, MODE_NAMES, type LockMode } from './modes.js';
-import { nowStamp, PARTITIONS, R_HOLD, R_HOME, R_ORDER, R_OWNER, R_SINCE, R_TICKET, R_WAIT, type LockTable } from './table.js';
+import { nowStamp, PARTITIONS, R_HOLD, R_HOME, R_ORDER, R_OWNER, R_SINCE, R_TICKET, R_WAIT, waitedMode, type LockTable } from './table.js';
 import { deadRecord, deadThreadOwner, releaseOwner } from './owners.js';
 import { threadIdOf } from '../core/thread.js';
 
@@ -135,11 +135,11 @@ function snapshot(t: LockTable, dead: Set<number>): LockManagerSnapshot {
             }
             info.holders.push(h);
           }
-          const w = t.field(r, R_WAIT);
-          if (w !== 0) {
+          const wm = waitedMode(t.field(r, R_WAIT));
+          if (wm >= 0) {
             const waitingMs = (stamp - t.field(r, R_SINCE) + 0x7fff_ffff) % 0x7fff_ffff;
             const ticket = t.field(r, R_TICKET);
-            const wi: LockWaiterInfo = { owner, mode: MODE_NAMES[w - 1]!, waitingMs, conversion: hold !== 0 };
+            const wi: LockWaiterInfo = { owner, mode: MODE_NAMES[wm]!, waitingMs, conversion: hold !== 0 };
             if (home !== 0) {
               wi.thread = threadIdOf(home);
               wi.order = ticket;

@@ -41,7 +41,7 @@ export interface Pending {
   /** 0: another request of the same owner already waits on this record; retry from scratch. */
   ticket: number;
   /**
-   * The value to sleep on: with a ticket, its record's R_WAIT (mode + 1, table.ts invariant 8);
+   * The value to sleep on: with a ticket, its record's R_WAIT (mode + 1 and a nudge count, table.ts invariant 8);
    * without, the entry's E_SEQ as read (SLEEPERS set) under the partition lock.
    */
   seq: number;
@@ -289,8 +289,9 @@ export class Requests {
     t.lockPartitionRead(p);
     try {
       if (this.grantQueued(plan, L, mode, pd)) return true;
-      // Still queued: it sleeps on its R_WAIT, which only its dequeue moves (table.ts invariant 8).
-      pd.seq = mode + 1;
+      // Still queued: it sleeps on its R_WAIT as it reads now (under the lock), which its dequeue
+      // or a nudge moves (table.ts invariant 8).
+      pd.seq = t.field(pd.r, R_WAIT);
       return false;
     } finally {
       t.unlockPartitionRead(p);

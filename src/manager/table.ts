@@ -23,7 +23,8 @@
  * | 9 | record free list head (index + 1), linked through R_NEXT |
  * | 10 | owner-id counter for `LockManager.newOwner()` |
  * | 11 | ticket counter: every wait takes the next ticket (FIFO order inside an entry) |
- * | 12–15 | unused (pads the partition stripes apart from the hot header words) |
+ * | 12 | scheduling, fixed at creation: 1 = eventual fairness, 2 = strict FIFO (`fifo` option; invariant 4) |
+ * | 13–15 | unused (pads the partition stripes apart from the hot header words) |
  * | 16 + 16p | partition p's lock (raw mutex word), p = 0…15: one 64-byte stripe per partition, so |
  * |          | threads on different partitions never bounce one cache line (all 16 locks used to share one) |
  * | 17 + 16p | partition p's entry free list head (index + 1), linked through E_NEXT |
@@ -57,7 +58,7 @@
  * | 1 | R_ENTRY | entry index + 1 (0 = free record) |
  * | 2 | R_NEXT | next record of the same entry (or free list), index + 1 |
  * | 3 | R_HOLD | mask of the modes held (bit m ⇔ R_COUNT + m > 0) |
- * | 4 | R_WAIT | mode waited for + 1 (0 = not waiting) |
+ * | 4 | R_WAIT | bits 0–7: mode waited for + 1 (0 = not waiting); bits 8–30: nudge count (invariant 8) |
  * | 5 | R_TICKET | ticket of the wait (FIFO position; unique, so it also names the wait) |
  * | 6 | R_SINCE | `Date.now()` mod 2^31 when the wait began |
  * | 7–12 | R_COUNT | per mode: how many acquisitions of that mode this owner holds |
@@ -92,9 +93,18 @@
  *    held by another owner's record on e and, unless o already holds something on e (a conversion,
  *    which goes first as in Gray's scheme and PostgreSQL), with no mode waited for by another
  *    owner's record with an earlier ticket (FIFO: a waiting X is not overtaken by later S).
+ *    Under eventual fairness (the default; H_FIFO = 1) only an earlier waiter that is *due*
+ *    counts: one whose R_SINCE is at least `DUE_STAMPS` ms old (it has waited more than
+ *    `FAIR_AFTER_MS`, the one fairness threshold of core/park.ts). A waiter's R_SINCE is stamped
+ *    when it queues, and tickets are drawn in the same order, so the due waiters are a prefix of
+ *    the queue: whoever has waited longer than the threshold is never overtaken, and a request
+ *    may only pass waiters that queued less than ~2 ms ago. With strict FIFO (H_FIFO = 2,
+ *    Web Locks) every earlier waiter counts.
  * 5. Only a release (a mode leaving R_HOLD), a waiter leaving the queue, or a first grant to a
  *    record that also waits (its queued request becomes a conversion, which skips the FIFO
- *    check) can make a waiter grantable; each bumps E_SEQ and wakes every sleeper on it. Any
+ *    check) can make a waiter grantable; each bumps E_SEQ and wakes every sleeper on it (and
+ *    hands over to, or nudges, queued waiters: invariant 7). A waiter becoming due changes
+ *    nothing by itself: it is handed the resource by the next release. Any
  *    other grant only adds holds, which never unblocks anyone.
  *    E_SEQ is written only under the partition lock; bit 0 (SLEEPERS) is set by whoever reads it
  *    to sleep and cleared by the bump that wakes them, so a bump with the bit clear does nothing.
@@ -106,11 +116,20 @@
  *    first grants every grantable waiter in ticket order (`#handOver`), under the same partition
  *    lock. So no request can take a resource that a release made grantable to earlier waiters
  *    (strict FIFO, also for shared requests behind shared waiters), and `query()` right after a
- *    release shows them holding. A granted wait keeps R_TICKET (R_WAIT is 0): its waiter, when it
+ *    release shows them holding (under eventual fairness: the due ones; a nudged waiter still
+ *    shows waiting, the resource free, until it polls). A granted wait keeps R_TICKET (R_WAIT is 0): its waiter, when it
  *    polls, recognises the grant (`handedTo`); a waiter that gives up meanwhile gives it back.
- * 8. A queued request with a ticket sleeps on its own record's R_WAIT (value: its mode + 1), not
- *    on E_SEQ: only a grant (the hand-over) or a withdrawal (`releaseAll`, its own give-up) ends
- *    its wait, and `dequeue` clears R_WAIT and wakes that word, so a release wakes only the
+ *    Under eventual fairness the hand-over grants only due waiters and conversions. A grantable
+ *    waiter that is not due is *nudged* instead: not granted (it may be asleep, and the resource
+ *    would sit granted but idle for a wake-up, during which the releaser, wanting it back, would
+ *    queue behind it: one grant per wake-up on a hot resource), but its word moved and woken, so
+ *    it polls and takes the resource unless a running request took it first; the waiters behind
+ *    it that conflict with it are not nudged. A nudged waiter that lost the race sleeps again; by
+ *    the next release it may be due, and is then handed the resource.
+ * 8. A queued request with a ticket sleeps on its own record's R_WAIT (value: its mode + 1 and
+ *    nudge count, as read under the partition lock), not on E_SEQ: only a grant (the hand-over), a
+ *    nudge (invariant 7, which bumps the count and wakes that word) or a withdrawal (`releaseAll`,
+ *    its own give-up) ends its wait, and `dequeue` clears R_WAIT and wakes that word, so a release wakes only the
  *    waiters it handed the resource to, not the whole queue (which made n waiters on one
  *    resource cost O(n²) wake-ups). E_SEQ (SLEEPERS, bump) is left to a second request of an
  *    owner already queued there (ticket 0), which waits for its owner's record to move.
@@ -124,6 +143,7 @@ import { OWNER_ID } from '../core/thread.js';
 import { lockWord, unlockWord } from '../raw/mutex.js';
 import { isDeadOwner } from '../core/owner-death.js';
 import { wake } from '../core/futex.js';
+import { FAIR_AFTER_MS } from '../core/park.js';
 import { conflicts, MODE_COUNT } from './modes.js';
 import { FastPath, fastPathWords, isStrong, strongIndex } from './fastpath.js';
 import { lockInOrder, stripePolicy, unlockInOrder } from './stripes.js';
@@ -145,6 +165,20 @@ const H_REC_BUMP = 8;
 const H_REC_FREE = 9;
 export const H_OWNER_SEQ = 10;
 const H_TICKET = 11;
+/** Scheduling, fixed when the table is made: 1 = eventual fairness, 2 = strict FIFO (0 = unconfigured). */
+const H_FIFO = 12;
+/**
+ * A waiter is due (invariant 4) once its R_SINCE stamp (whole ms) is this far behind: it has then
+ * waited more than `FAIR_AFTER_MS` (core/park.ts), the one fairness threshold, and under 2 ms.
+ */
+const DUE_STAMPS = FAIR_AFTER_MS + 1;
+/** R_WAIT: the mode waited for + 1 in the low 8 bits, a nudge counter above (invariant 8). */
+const WAIT_MODE_MASK = 0xff;
+
+/** The mode a record's R_WAIT word says it waits for (−1: not waiting). */
+export function waitedMode(word: number): number {
+  return (word & WAIT_MODE_MASK) - 1;
+}
 /** First partition stripe; stripe p is words H_STRIPES + STRIPE_WORDS × p … (lock, free heads). */
 const H_STRIPES = 16;
 const STRIPE_WORDS = 16;
@@ -193,6 +227,8 @@ export interface TableShape {
   holderCapacity: number;
   nameBytes: number;
   hashBits: number;
+  /** Strict FIFO scheduling instead of eventual fairness (invariant 4). */
+  fifo: boolean;
 }
 
 export function bucketCountFor(capacity: number): number {
@@ -221,9 +257,16 @@ export function tableByteLength(s: TableShape): number {
 /** Partition locks and the allocator lock (stripes.ts). */
 const PARTITION_POLICY = stripePolicy();
 
-/** Date.now() folded into a non-negative int32 (wait durations are differences mod 2^31). */
+/**
+ * Wall-clock ms comparable across threads (each thread's time origin plus its monotonic clock,
+ * both read once here: fake timers installed later, as test frameworks do, cannot freeze it, and
+ * a step of the system clock does not move it), folded into a non-negative int32 (wait durations
+ * are differences mod 2^31). The fairness rule (invariant 4) and query()'s waitingMs read it.
+ */
+const originMs = performance.timeOrigin;
+const sinceOrigin: () => number = performance.now.bind(performance);
 export function nowStamp(): number {
-  return Date.now() % 0x7fff_ffff;
+  return Math.floor(originMs + sinceOrigin()) % 0x7fff_ffff;
 }
 
 const encoder = new TextEncoder();
@@ -235,6 +278,8 @@ export class LockTable {
   readonly u8: Uint8Array;
   readonly base: number;
   readonly capacity: number;
+  /** Strict FIFO (the header's H_FIFO, fixed when the table was made), else eventual fairness. */
+  readonly fifo: boolean;
   readonly holderCapacity: number;
   readonly nameBytes: number;
   readonly bucketMask: number;
@@ -252,6 +297,7 @@ export class LockTable {
     this.base = base;
     this.capacity = s.capacity;
     this.holderCapacity = s.holderCapacity;
+    this.fifo = s.fifo;
     this.nameBytes = s.nameBytes & ~3;
     const buckets = bucketCountFor(s.capacity);
     this.bucketMask = buckets - 1;
@@ -664,16 +710,25 @@ export class LockTable {
     if (waiting === 0) return true;
     const owner = a[wr + R_OWNER]!;
     const mine = a[wr + R_WAIT] !== 0 ? a[wr + R_TICKET]! : 0;
+    let stamp = -1;
     let link = a[this.e(e) + E_HEAD]!;
     while (link !== 0) {
       const q = this.r(link - 1);
-      const qw = a[q + R_WAIT]!;
-      if (qw !== 0 && a[q + R_OWNER] !== owner && (mine === 0 || ((a[q + R_TICKET]! - mine) | 0) < 0)) {
-        if (conflicts(mode, 1 << (qw - 1))) return false;
+      const qm = waitedMode(a[q + R_WAIT]!);
+      if (qm >= 0 && a[q + R_OWNER] !== owner && (mine === 0 || ((a[q + R_TICKET]! - mine) | 0) < 0) && conflicts(mode, 1 << qm)) {
+        if (this.fifo) return false;
+        // Eventual fairness: only an earlier waiter that is due holds this request back.
+        if (stamp < 0) stamp = nowStamp();
+        if (this.#isDue(q, stamp)) return false;
       }
       link = a[q + R_NEXT]!;
     }
     return true;
+  }
+
+  /** Has the waiting record at word index `w` waited long enough to be owed the resource (invariant 4)? */
+  #isDue(w: number, stamp: number): boolean {
+    return (stamp - this.a[w + R_SINCE]! + 0x7fff_ffff) % 0x7fff_ffff >= DUE_STAMPS;
   }
 
   /** Adds `n` acquisitions of `mode` to record `r` (keeps invariant 1). */
@@ -754,7 +809,7 @@ export class LockTable {
     if (!granted) a[w + R_TICKET] = 0;
     a[w + R_BLOCKS] = 0;
     a[this.e(e) + E_WAITING]!--;
-    if (!granted && isStrong(wait - 1)) this.#strongEnd(e, 1);
+    if (!granted && isStrong(waitedMode(wait))) this.#strongEnd(e, 1);
     // The waiter sleeps on its own R_WAIT (invariant 8): the word moves, then it is woken, alone.
     Atomics.store(a, w + R_WAIT, 0);
     wake(a, w + R_WAIT, Infinity);
@@ -828,11 +883,25 @@ export class LockTable {
     // One pass in ticket order, the grant rule (invariant 4) with the earlier waiters' modes
     // gathered as it goes (`ahead`: those still waiting), instead of a walk of the queue per waiter.
     let ahead = 0;
+    const stamp = this.fifo ? 0 : nowStamp();
     for (const r of waiting) {
       const w = this.r(r);
-      const mode = a[w + R_WAIT]! - 1;
+      const mode = waitedMode(a[w + R_WAIT]!);
       const conversion = a[w + R_HOLD] !== 0; // goes first: checked against holders only
       if (conflicts(mode, this.othersHeld(e, r)) || (!conversion && conflicts(mode, ahead))) {
+        ahead |= 1 << mode;
+        continue;
+      }
+      if (!this.fifo && !conversion && !this.#isDue(w, stamp)) {
+        // Eventual fairness: a waiter not yet due is not handed the resource (it may be asleep, and
+        // the resource would sit idle for a wake-up); it is nudged to race for it instead. The
+        // nudge moves its word (a counter above the mode, invariant 8), so a waiter spinning on it
+        // or about to sleep on the old value sees it; the waiters behind it that conflict with it
+        // are not nudged (they count as ahead).
+        const v = a[w + R_WAIT]!;
+        Atomics.store(a, w + R_WAIT, ((((v >>> 8) + 1) & 0x7f_ffff) << 8) | (v & WAIT_MODE_MASK));
+        // Wake it if it sleeps (alone: only its own request sleeps on its record's word).
+        wake(a, w + R_WAIT, Infinity);
         ahead |= 1 << mode;
         continue;
       }
@@ -937,6 +1006,7 @@ export function initHeader(a: Int32Array, base: number, s: TableShape): void {
     [H_HOLDERS, s.holderCapacity],
     [H_NAME_BYTES, s.nameBytes + 1],
     [H_HASH_BITS, s.hashBits + 1],
+    [H_FIFO, s.fifo ? 2 : 1],
   ];
   for (const [k, v] of want) {
     // 0 → v once (zeroed memory is unconfigured); an equal value means we attach to the same table.
@@ -954,5 +1024,6 @@ export function readHeader(a: Int32Array, base: number): TableShape {
     holderCapacity: Atomics.load(a, base + H_HOLDERS),
     nameBytes: Atomics.load(a, base + H_NAME_BYTES) - 1,
     hashBits: Atomics.load(a, base + H_HASH_BITS) - 1,
+    fifo: Atomics.load(a, base + H_FIFO) === 2,
   };
 }

@@ -94,8 +94,8 @@ function parking(rq: Requests, plan: Plan, i: number, pd: Pending, spin: boolean
       // moved the word it sleeps on (R_WAIT, or E_SEQ for ticket 0), so the sleep returns
       // 'not-equal' instead of sleeping through it. Just queued, a blocking request first spins
       // briefly on that word (a load-only, budgeted spin, core/spin.ts): a holder on another core
-      // that lets go soon hands the resource over (invariant 7) to a waiter that sees it at once,
-      // instead of one that must be woken. Then, unless the word moved or its wait is over
+      // that lets go soon hands the resource over, or nudges this waiter to take it (invariant 7),
+      // and the waiter sees it at once instead of having to be woken. Then, unless the word moved or its wait is over
       // already, it sleeps first; otherwise it polls once more.
       if (!parked && !spun) {
         spun = true;

@@ -81,8 +81,9 @@ async function crossedWaits(
 
 describe('LockManager wake-ups', () => {
   it('a grant to an owner that also waits there wakes its waiting request (it became a conversion)', async () => {
-    // deadlockTimeout Infinity: only a wake-up (or the timeout) ends the wait.
-    const lm = new LockManager({ capacity: 16, deadlockTimeout: Infinity });
+    // deadlockTimeout Infinity: only a wake-up (or the timeout) ends the wait. Strict FIFO: the S
+    // below must queue behind the SIX that waited only a moment (eventual fairness would let it pass).
+    const lm = new LockManager({ capacity: 16, deadlockTimeout: Infinity, fifo: true });
     const [holder, writer, o] = [lm.newOwner(), lm.newOwner(), lm.newOwner()];
     const s = lm.acquire(['r'], 'S', { owner: holder });
     // SIX conflicts with the held S: queued first.

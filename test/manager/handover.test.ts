@@ -53,7 +53,9 @@ describe('hand-over and the same owner’s other requests', () => {
   it.each(['polls', 'gives up'] as const)(
     'a request handed S whose owner queues X on the record before it heard: it %s correctly, nothing leaks',
     async (how) => {
-      const lm = new LockManager({ deadlockTimeout: 100_000 });
+      // Strict FIFO: the release hands S to A and Q at once (eventual fairness would nudge them to
+      // race for it instead, as they have waited under 1 ms; test/manager/fairness.test.ts).
+      const lm = new LockManager({ deadlockTimeout: 100_000, fifo: true });
       const x = holder(lm);
       const O = lm.newOwner();
       const ac = new AbortController();

@@ -7,7 +7,8 @@ import { threadId } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { LockManager } from '../../src/index.js';
 
-const lm = (): LockManager => new LockManager({ capacity: 16, fastPath: false, deadlockTimeout: Infinity });
+// Strict FIFO, as Web Locks' own tables (an earlier waiter is never overtaken, however briefly it waited).
+const lm = (): LockManager => new LockManager({ capacity: 16, fastPath: false, deadlockTimeout: Infinity, fifo: true });
 
 describe('LockManager steal and request order (for Web Locks)', () => {
   it('_takeNow without robbed: granted, or null where a holder or an earlier waiter conflicts', async () => {
