@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Workers } from '../../test/harness/workers.mjs';
 import { IMPLS } from './impls.mjs';
 import * as L from './layout.mjs';
+import { warmUp } from './stats.mjs';
 
 const WORKER_URL = new URL('./worker.mjs', import.meta.url);
 /** The waits' polling period (ms): the main thread's own wake-ups count in a round's sleeps/op. */
@@ -73,18 +74,9 @@ export async function runCell({ name, workload, threads, phases, rounds, duratio
     for (let p = 0; p < phases.length; p++) {
       onPhase?.(p);
       Atomics.store(ctl, L.PHASE, p);
-      // Warm-up: one round, but on fresh workers (the first phase) keep warming until two
-      // rounds agree within 20 % or warmupMs runs out: some code (a lock table, say) takes far
-      // longer than one short round to reach its compiled steady state.
-      const warmStart = performance.now();
-      let warmupRounds = 0;
-      for (let prev = null; ; ) {
-        const [rate] = await round();
-        warmupRounds++;
-        if (p > 0 || performance.now() - warmStart >= warmupMs) break;
-        if (prev !== null && Math.abs(rate - prev) <= 0.2 * Math.max(rate, prev)) break;
-        prev = rate;
-      }
+      // Warm-up (stats.mjs): one round, but on fresh workers (the first phase) until two rounds
+      // agree or warmupMs runs out.
+      const warmupRounds = await warmUp(async () => (await round())[0], p > 0 ? 0 : warmupMs);
       const samples = [];
       const extra = [];
       const sleeps = [];

@@ -21,6 +21,7 @@
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { createLocks } from '../../dist/postgres.js';
+import { warmUp } from './stats.mjs';
 
 const cs = process.argv[2];
 const locks = createLocks({ connectionString: cs }, { poolSize: 4 });
@@ -78,18 +79,14 @@ let held = null;
 async function handle(c) {
   switch (c.cmd) {
     case 'roundtrip': {
-      // Warmed as the other suites warm fresh workers (README, "warm-up"): each row until two
-      // rounds agree within 20 % or `warmupMs` runs out; then one interleaved round, then `rounds`.
+      // Warmed as the other suites warm fresh workers (stats.mjs warmUp), each row; then one
+      // interleaved round, then `rounds`.
       for (const impl of c.impls) {
-        const until = performance.now() + (c.warmupMs ?? 0);
-        let last = Infinity;
-        for (;;) {
+        await warmUp(async () => {
           const t0 = performance.now();
           const { ops } = await loop(impl, c.name, c.ms, false);
-          const per = (performance.now() - t0) / ops;
-          if (Math.abs(per - last) <= 0.2 * last || performance.now() >= until) break;
-          last = per;
-        }
+          return (performance.now() - t0) / ops;
+        }, c.warmupMs ?? 0);
       }
       const ns = Object.fromEntries(c.impls.map((i) => [i, []]));
       for (let r = -1; r < c.rounds; r++) {
