@@ -30,6 +30,11 @@ function pgCode(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : undefined;
 }
 
+/** The `lock_timeout` setting for a statement that may wait `ms` (Infinity: '0', none; at least 1 ms). */
+function lockTimeoutOf(ms: number): string {
+  return ms === Infinity ? '0' : `${Math.max(1, Math.ceil(ms))}ms`;
+}
+
 /** A grant statement's row (sql.ts): taken or not, the token (NULL: none), whether it is durable yet. */
 interface GrantRow {
   got: boolean;
@@ -96,11 +101,9 @@ export class Grants {
    * what is left of the timeout and given up on abort or close, as a wait in the lock queue is.
    */
   async #durable(s: Session, t: Target, token: string, wait: ParsedWait, nested: boolean): Promise<void> {
-    const left = wait.deadline - now();
-    const lockTimeout = left === Infinity ? '0' : `${Math.max(1, Math.ceil(left))}ms`;
     let r: pg.QueryResult;
     try {
-      r = await this.#waitStatement(s, t, this.#sql.flush, [t.key, token, lockTimeout], wait, nested);
+      r = await this.#waitStatement(s, t, this.#sql.flush, [t.key, token, lockTimeoutOf(wait.deadline - now())], wait, nested);
     } catch (e) {
       throw pgCode(e) === '55P03' ? new TimeoutError(t.name, wait.timeout ?? 0) : e;
     }
@@ -184,9 +187,8 @@ export class Grants {
       if (left <= 0) throw new TimeoutError(t.name, wait.timeout ?? 0);
       // Nested waits in slices: the session answers (renewing its lease) at least once a heartbeat.
       const slice = nested ? Math.min(left, this.#cfg.heartbeat) : left;
-      const lockTimeout = slice === Infinity ? '0' : `${Math.max(1, Math.ceil(slice))}ms`;
       try {
-        return await this.#waitStatement(s, t, text, [...values, lockTimeout], wait, nested);
+        return await this.#waitStatement(s, t, text, [...values, lockTimeoutOf(slice)], wait, nested);
       } catch (e) {
         // The key may have been taken before the failure (session-level locks survive the rollback).
         if (s.lost === undefined && !s.done) await this.#undo(s, t);
