@@ -193,7 +193,7 @@ export class LockManager extends Primitive {
         stored.hashBits !== shape.hashBits ||
         stored.fifo !== shape.fifo
       ) {
-        throw new TypeError('handle: its sizes do not match the LockManager stored at its byteOffset');
+        throw new TypeError('handle: its sizes or its fifo setting do not match the LockManager stored at its byteOffset');
       }
       settings = readSettings(h, 'handle');
     } else {

@@ -82,7 +82,7 @@ function parking(rq: Requests, plan: Plan, i: number, pd: Pending, spin: boolean
   const index = (): number => (pd.ticket !== 0 ? t.waitIndex(pd.r) : t.seqIndex(pd.e));
   // Only a blocking request first in its queue spins: one further back is handed the resource
   // after others, so spinning would only take a core from the holder.
-  let spun = !spin || pd.first !== true;
+  const spins = spin && pd.first === true;
   return {
     // Its record's R_WAIT when it holds a queue slot (table.ts invariant 8), else the entry's
     // E_SEQ; pd.e/pd.r/ticket may change when a ticket-0 request retries from scratch (`Requests.poll`).
@@ -97,11 +97,9 @@ function parking(rq: Requests, plan: Plan, i: number, pd: Pending, spin: boolean
       // that lets go soon hands the resource over, or nudges this waiter to take it (invariant 7),
       // and the waiter sees it at once instead of having to be woken. Then, unless the word moved or its wait is over
       // already, it sleeps first; otherwise it polls once more.
-      if (!parked && !spun) {
-        spun = true;
-        // Load-only spin on the word it would sleep on, while it still holds pd.seq.
-        spinWhile(t.a, index(), (w) => w === pd.seq, () => true, WAIT_SPIN, 16);
-      }
+      // Load-only spin on the word it would sleep on, while it still holds pd.seq (the first
+      // attempt is the only one before any sleep).
+      if (!parked && spins) spinWhile(t.a, index(), (w) => w === pd.seq, () => true, WAIT_SPIN, 16);
       if (!parked && !isOver(plan.wait) && Atomics.load(t.a, index()) === pd.seq) return pd.seq;
       while (!rq.poll(plan, i, pd)) {
         // A dead owner's hold or wait here was released: look again at once.
