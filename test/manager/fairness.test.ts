@@ -29,11 +29,17 @@ describe('LockManager scheduling', () => {
   it('eventually fair (default): a request may take a resource ahead of a waiter that has waited under 1 ms', async () => {
     const lm = new LockManager({ capacity: 16 });
     expect(lm.handle.fifo).toBe(false);
-    const { barged, waiter } = await releaseAndTry(lm, 0);
-    expect(barged).toBe(true);
-    // The waiter was not forgotten: the resource is free again, and it gets it.
-    (await waiter).release();
-    expect(lm.query().resources).toEqual([]);
+    // "Under 1 ms" is wall time between two statements of one turn; a loaded machine (a GC pause,
+    // other test files) can stretch one try past it, so up to five tries. Strict FIFO never barges.
+    let barges = 0;
+    for (let k = 0; k < 5 && barges === 0; k++) {
+      const { barged, waiter } = await releaseAndTry(lm, 0);
+      if (barged) barges++;
+      // The waiter was not forgotten: the resource is free again (or handed to it), and it gets it.
+      (await waiter).release();
+    }
+    expect(barges).toBe(1);
+    expect(lm.query().resources.filter((r) => r.holders.length + r.waiters.length > 0)).toEqual([]);
   });
 
   it('eventually fair: a waiter that has waited longer is handed the resource by the release; a later request cannot take it', async () => {
@@ -72,8 +78,10 @@ describe('LockManager scheduling', () => {
       Atomics.store(ctl, 0, 1); // stop
       const results = (await Promise.all(runs)) as { ops: number; maxWaitMs: number }[];
       for (const r of results) expect(r.ops).toBeGreaterThan(0);
-      // A due waiter is handed the resource by the next release: its wait is some holds and
-      // wake-ups, not a run of barging requests (the acquire's own bound is 10 s).
+      // Progress under contention with either rule: no hang, no lost wake-up, no wait near the
+      // acquire's own 10 s bound. (The due rule itself is checked by the single-thread tests
+      // above: on 2 cores a barging requester loses often enough that even a broken rule passes
+      // this one, as a check with the rule switched off showed.)
       const worst = Math.max(...results.map((r) => r.maxWaitMs));
       expect(worst).toBeLessThan(1000);
       expect(lm.query().resources.filter((r) => r.holders.length + r.waiters.length > 0)).toEqual([]);
