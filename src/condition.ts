@@ -67,7 +67,7 @@ export class Condition extends Primitive {
 
   /** Attaches to the Condition a handle describes (from `cv.handle`, possibly another thread's). */
   static from(handle: Handle): Condition {
-    return new Condition(FROM_HANDLE, handle);
+    return attachHandle(handle);
   }
 
   /** Counts this thread as a waiter, reads SEQ (before unlocking: invariant 1), then unlocks. */
@@ -186,4 +186,12 @@ export class Condition extends Primitive {
       );
     }
   }
+}
+
+/**
+ * `Condition.from`, written outside the class body: a class that names itself in its own body is
+ * bundled as `_Condition` (its name in stack traces; tsup.config.ts).
+ */
+function attachHandle(handle: Handle): Condition {
+  return new Condition(FROM_HANDLE, handle);
 }

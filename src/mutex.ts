@@ -28,6 +28,14 @@ export class Mutex extends WordLock {
 
   /** Attaches to the Mutex a handle describes (from `mutex.handle`, possibly another thread's). */
   static from(handle: Handle): Mutex {
-    return new Mutex(FROM_HANDLE, handle);
+    return attachHandle(handle);
   }
+}
+
+/**
+ * `Mutex.from`, written outside the class body: a class that names itself in its own body is
+ * bundled as `_Mutex` (its name in stack traces; tsup.config.ts).
+ */
+function attachHandle(handle: Handle): Mutex {
+  return new Mutex(FROM_HANDLE, handle);
 }

@@ -133,7 +133,7 @@ export class RWLock extends RankedPrimitive {
 
   /** Attaches to the RWLock a handle describes (from `rw.handle`, possibly another thread's). */
   static from(handle: Handle): RWLock {
-    return new RWLock(FROM_HANDLE, handle);
+    return attachHandle(handle);
   }
 
   // ---- read ---------------------------------------------------------------------------------------
@@ -435,4 +435,12 @@ export class RWLock extends RankedPrimitive {
     freeSlot(this.#a, this.#i, this.#slot);
     this.#slot = -1;
   }
+}
+
+/**
+ * `RWLock.from`, written outside the class body: a class that names itself in its own body is
+ * bundled as `_RWLock` (its name in stack traces; tsup.config.ts).
+ */
+function attachHandle(handle: Handle): RWLock {
+  return new RWLock(FROM_HANDLE, handle);
 }

@@ -151,7 +151,7 @@ export class Semaphore extends Primitive {
 
   /** Attaches to the Semaphore a handle describes (from `sem.handle`, possibly another thread's). */
   static from(handle: Handle): Semaphore {
-    return new Semaphore(FROM_HANDLE, handle);
+    return attachHandle(handle);
   }
 
   /** The declared maximum count (2³¹ − 1 unless `options.max` was given). */
@@ -316,6 +316,14 @@ export class Semaphore extends Primitive {
       throw new RangeError(`n must be an integer from 1 to ${max} (the semaphore's max), got ${n}`);
     }
   }
+}
+
+/**
+ * `Semaphore.from`, written outside the class body: a class that names itself in its own body is
+ * bundled as `_Semaphore` (its name in stack traces; tsup.config.ts).
+ */
+function attachHandle(handle: Handle): Semaphore {
+  return new Semaphore(FROM_HANDLE, handle);
 }
 
 /** The arguments of a `new Semaphore(permits, options)` that places: checked before anything is written. */

@@ -146,7 +146,7 @@ export class SeqLock extends RankedPrimitive {
    * `options.optimisticTries` tunes this object's readers.
    */
   static from(handle: SeqLockHandle, options?: { optimisticTries?: number }): SeqLock {
-    return new SeqLock(FROM_HANDLE, handle, options);
+    return attachHandle(handle, options);
   }
 
   /** Plain structured-cloneable description; `SeqLock.from(handle)` attaches to the same lock. */
@@ -379,6 +379,14 @@ export class SeqLock extends RankedPrimitive {
       this.name,
     );
   }
+}
+
+/**
+ * `SeqLock.from`, written outside the class body: a class that names itself in its own body is
+ * bundled as `_SeqLock` (its name in stack traces; tsup.config.ts).
+ */
+function attachHandle(handle: SeqLockHandle, options?: { optimisticTries?: number }): SeqLock {
+  return new SeqLock(FROM_HANDLE, handle, options);
 }
 
 const RETRY: unique symbol = Symbol('retry');

@@ -28,6 +28,14 @@ export class SpinLock extends WordLock {
 
   /** Attaches to the SpinLock a handle describes. */
   static from(handle: Handle): SpinLock {
-    return new SpinLock(FROM_HANDLE, handle);
+    return attachHandle(handle);
   }
+}
+
+/**
+ * `SpinLock.from`, written outside the class body: a class that names itself in its own body is
+ * bundled as `_SpinLock` (its name in stack traces; tsup.config.ts).
+ */
+function attachHandle(handle: Handle): SpinLock {
+  return new SpinLock(FROM_HANDLE, handle);
 }

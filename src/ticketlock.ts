@@ -65,7 +65,7 @@ export class TicketLock extends ExclusiveLock {
 
   /** Attaches to the TicketLock a handle describes. */
   static from(handle: Handle): TicketLock {
-    return new TicketLock(FROM_HANDLE, handle);
+    return attachHandle(handle);
   }
 
   /** Takes a ticket and blocks until it is served. Throws ERR_LOCK_RECURSIVE if already held. */
@@ -261,4 +261,12 @@ export class TicketLock extends ExclusiveLock {
     onAcquired(this, false, false);
     return new LockGuard(this);
   }
+}
+
+/**
+ * `TicketLock.from`, written outside the class body: a class that names itself in its own body is
+ * bundled as `_TicketLock` (its name in stack traces; tsup.config.ts).
+ */
+function attachHandle(handle: Handle): TicketLock {
+  return new TicketLock(FROM_HANDLE, handle);
 }

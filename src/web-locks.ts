@@ -132,7 +132,7 @@ export class WebLocks extends Primitive {
 
   /** Attaches to the WebLocks a handle describes (possibly another thread's). */
   static from(handle: WebLocksHandle): WebLocks {
-    return new WebLocks(FROM_HANDLE, handle);
+    return attachHandle(handle);
   }
 
   /** This thread's `clientId` in `query()` snapshots. */
@@ -402,6 +402,14 @@ export class WebLocks extends Primitive {
     }
     return n;
   }
+}
+
+/**
+ * `WebLocks.from`, written outside the class body: a class that names itself in its own body is
+ * bundled as `_WebLocks` (its name in stack traces; tsup.config.ts).
+ */
+function attachHandle(handle: WebLocksHandle): WebLocks {
+  return new WebLocks(FROM_HANDLE, handle);
 }
 
 

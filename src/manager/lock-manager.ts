@@ -219,7 +219,7 @@ export class LockManager extends Primitive {
 
   /** Attaches to the LockManager a handle describes (possibly another thread's). */
   static from(handle: LockManagerHandle): LockManager {
-    return new LockManager(FROM_HANDLE, handle);
+    return attachHandle(handle);
   }
 
   /** Plain structured-cloneable description; `LockManager.from(handle)` attaches to the same table. */
@@ -455,6 +455,14 @@ export class LockManager extends Primitive {
     if (taskOver) this.#freeTasks.push(st);
     return found;
   }
+}
+
+/**
+ * `LockManager.from`, written outside the class body: a class that names itself in its own body is
+ * bundled as `_LockManager` (its name in stack traces; tsup.config.ts).
+ */
+function attachHandle(handle: LockManagerHandle): LockManager {
+  return new LockManager(FROM_HANDLE, handle);
 }
 
 releaseLevels = (lm, st, locks, modes, upto) => lm._releaseLevels(st, locks, modes, upto);
