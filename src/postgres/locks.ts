@@ -109,7 +109,7 @@ export class PgLocks {
           runCallback(this, r.callback, null, undefined, resolve, reject);
           return;
         }
-        const lock = new PgLock(r.target.name, r.target.shared ? 'shared' : 'exclusive', hold.token, hold.controller.signal);
+        const lock = new PgLock(r.target.name, r.target.shared ? 'shared' : 'exclusive', hold);
         runCallback(this, r.callback, lock, hold, resolve, reject);
       }, reject);
     });

@@ -46,7 +46,7 @@ export class PgGuard extends Guard {
   }
   /** Aborts when the hold is lost (session ended, lease ran out, manager closed). */
   get signal(): AbortSignal {
-    return this.#hold.controller.signal;
+    return this.#hold.signal;
   }
   /** True until released (a lost hold stays `held` until released: check `signal.aborted`). */
   get held(): boolean {

@@ -21,13 +21,16 @@ export type PgLockMode = 'exclusive' | 'shared';
 export class PgLock extends WebLock {
   /** Fencing token: larger with every grant of this name (any mode), from the database. */
   readonly token: bigint;
-  /** Aborts when the lock is lost (its session ended, its lease ran out, the manager closed). */
-  readonly signal: AbortSignal;
+  readonly #hold: Hold;
   /** @internal */
-  constructor(name: string, mode: PgLockMode, token: bigint, signal: AbortSignal) {
+  constructor(name: string, mode: PgLockMode, hold: Hold) {
     super(name, mode);
-    this.token = token;
-    this.signal = signal;
+    this.token = hold.token;
+    this.#hold = hold;
+  }
+  /** Aborts when the lock is lost (its session ended, its lease ran out, the manager closed). */
+  get signal(): AbortSignal {
+    return this.#hold.signal;
   }
 }
 

@@ -75,6 +75,39 @@ describe('failures', () => {
     }
   }, 30_000);
 
+  it('a lock whose signal nobody read before it was lost: the first read finds it aborted, with the reason', async () => {
+    // The signal is made on its first read (hold.ts); a loss before that must not be forgotten.
+    const a = createLocks({ connectionString: server.connectionString }, { lease: 3000 });
+    try {
+      let granted = false;
+      let openGate!: () => void;
+      const gate = new Promise<void>((r) => (openGate = r));
+      let seen: { aborted: boolean; reason: unknown; same: boolean } | undefined;
+      const holding = a.request('unread', async (lock) => {
+        granted = true;
+        await gate; // no look at lock.signal until the loss is known
+        const s = lock!.signal;
+        seen = { aborted: s.aborted, reason: s.reason, same: lock!.signal === s };
+      });
+      const holdingResult = holding.catch((e: unknown) => e);
+      await until('a holds', () => granted);
+      await server.admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sablock:' || $1", [a.clientId]);
+      const lost = await holdingResult; // request() rejects at the moment of the loss
+      expect(lost).toMatchObject({ name: 'AbortError' });
+      openGate();
+      await until('the callback looked', () => seen !== undefined);
+      expect(seen!.aborted).toBe(true);
+      expect(seen!.reason).toBe(lost);
+      expect(seen!.same).toBe(true);
+      // The guards of the primitives share the hold's signal: one taken after the loss is live.
+      const g = await a.mutex('unread').lockAsync({ timeout: 5000 });
+      expect(g.signal.aborted).toBe(false);
+      await g.unlock();
+    } finally {
+      await a.close();
+    }
+  }, 30_000);
+
   it('server restart mid-run: holders are told (signal), waiters fail clearly, both clients recover; never two live holders; tokens keep growing', async () => {
     const a = createLocks({ connectionString: server.connectionString }, { lease: 3000 });
     const b = createLocks({ connectionString: server.connectionString }, { lease: 3000 });
