@@ -118,6 +118,10 @@ describe('LockManager across workers', () => {
         const s = await a!.call<number>('acquire', ['q'], 'S');
         const bx = b!.call<number>('acquire', ['q'], 'X'); // waits for a's S
         await eventually(() => lm.query().pending.length === 1);
+        // Eventual fairness (the default): only a waiter that has waited over FAIR_AFTER_MS holds
+        // later requests back (docs/lock-manager.md, "Scheduling rules"). Let X become due first,
+        // or an S sent within ~1 ms may pass it (it did once, on Node 26 in a full run).
+        await sleep(10);
         // S is compatible with the holder but would overtake the waiting X: refused.
         expect(await c!.call('tryAcquire', ['q'], 'S')).toBeNull();
         const cs = c!.call<number>('acquireAsync', ['q'], 'S');
