@@ -24,8 +24,14 @@ while (Atomics.load(shared, 3) < WORKERS) await new Promise((r) => setTimeout(r,
 Atomics.store(shared, 4, 1); // GO: all workers start together
 Atomics.notify(shared, 4); // wake the workers waiting for GO
 while (shared[0] < 50) await new Promise((r) => setTimeout(r, 1)); // they are running
-const snap = await locks.query();
-const clients = new Set([...snap.held, ...snap.pending].map((x) => x.clientId));
+// A few looks while they run: each shows the holder and the waiting requests of every thread (one
+// look can land while the others are between two requests, so a single snapshot may show fewer).
+const clients = new Set();
+for (let k = 0; k < 20 && clients.size < WORKERS && shared[0] < WORKERS * ROUNDS - 100; k++) {
+  const snap = await locks.query();
+  for (const x of [...snap.held, ...snap.pending]) clients.add(x.clientId);
+  await new Promise((r) => setTimeout(r, 1));
+}
 const exits = await Promise.all(workers.map((w) => new Promise((res) => w.on('exit', res))));
 const expected = WORKERS * ROUNDS;
 console.log(`counter: ${shared[0]} (expected ${expected}), most callbacks inside at once: ${Atomics.load(shared, 2)}, threads seen by query(): ${clients.size}, worker exit codes: ${exits.join(',')}`);
