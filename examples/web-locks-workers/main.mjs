@@ -18,6 +18,8 @@ const shared = new Int32Array(new SharedArrayBuffer(20));
 const url = new URL('./worker.mjs', import.meta.url);
 const workers = [];
 for (let i = 0; i < WORKERS; i++) workers.push(new Worker(url, { workerData: { shared, rounds: ROUNDS, unlocked } }));
+// Listen for the exits now: a worker may be done (and gone) before the looks below end.
+const exited = workers.map((w) => new Promise((res) => w.once('exit', res)));
 
 // A look at every thread's locks while they run (each worker's requests have its own clientId).
 while (Atomics.load(shared, 3) < WORKERS) await new Promise((r) => setTimeout(r, 1));
@@ -32,7 +34,7 @@ for (let k = 0; k < 20 && clients.size < WORKERS && shared[0] < WORKERS * ROUNDS
   for (const x of [...snap.held, ...snap.pending]) clients.add(x.clientId);
   await new Promise((r) => setTimeout(r, 1));
 }
-const exits = await Promise.all(workers.map((w) => new Promise((res) => w.on('exit', res))));
+const exits = await Promise.all(exited);
 const expected = WORKERS * ROUNDS;
 console.log(`counter: ${shared[0]} (expected ${expected}), most callbacks inside at once: ${Atomics.load(shared, 2)}, threads seen by query(): ${clients.size}, worker exit codes: ${exits.join(',')}`);
 
