@@ -34,12 +34,13 @@ interface Role {
 
 async function run(roles: Role[], ms = 20_000): Promise<Result[]> {
   const s = new SeqLock({ dataByteLength: 64, name: 'record' });
-  const ctl = new SharedArrayBuffer(12);
+  const ctl = new SharedArrayBuffer(16);
   const c = new Int32Array(ctl);
   c[2] = roles.length;
+  const writers = roles.filter((r) => r.role === 'writer').length;
   const { results, terminateAll } = spawn<Result>(
     'seq-stress.mjs',
-    roles.map((r, id) => ({ handle: s.handle, ctl, id, ...r })),
+    roles.map((r, id) => ({ handle: s.handle, ctl, id, writers, ...r })),
   );
   try {
     await within(Promise.all(results.filter((_, k) => roles[k]!.iterations)), ms, 'workers with fixed iterations');
@@ -88,7 +89,8 @@ describe('SeqLock stress (real workers)', () => {
     ]);
     expect(sum(rs, 'violations')).toBe(0);
     expect(sum(rs, 'thrown')).toBe(0);
-    expect(sum(rs, 'reads')).toBe(3000);
+    // Each reader did its 500 and read on until both writers had written (fixture, c[3]).
+    expect(sum(rs, 'reads')).toBeGreaterThanOrEqual(3000);
     expect(sum(rs, 'runs')).toBe(sum(rs, 'reads') + sum(rs, 'retries'));
     expect(rs.filter((r) => r.role === 'writer').every((r) => r.writes > 0)).toBe(true);
   });
