@@ -5,7 +5,7 @@
  */
 import { keyHex } from './hash.js';
 import { IS, IX, lubOfMask, maskNames, MODE_COUNT, MODE_NAMES, type LockMode } from './modes.js';
-import { nowStamp, PARTITIONS, R_HOLD, R_HOME, R_ORDER, R_OWNER, R_SINCE, R_TICKET, R_WAIT, waitedMode, type LockTable } from './table.js';
+import { nowStamp, stampAge, PARTITIONS, R_HOLD, R_HOME, R_ORDER, R_OWNER, R_SINCE, R_TICKET, R_WAIT, waitedMode, type LockTable } from './table.js';
 import { deadRecord, deadThreadOwner, releaseOwner } from './owners.js';
 import { threadIdOf } from '../core/thread.js';
 
@@ -137,7 +137,7 @@ function snapshot(t: LockTable, dead: Set<number>): LockManagerSnapshot {
           }
           const wm = waitedMode(t.field(r, R_WAIT));
           if (wm >= 0) {
-            const waitingMs = (stamp - t.field(r, R_SINCE) + 0x7fff_ffff) % 0x7fff_ffff;
+            const waitingMs = stampAge(stamp, t.field(r, R_SINCE));
             const ticket = t.field(r, R_TICKET);
             const wi: LockWaiterInfo = { owner, mode: MODE_NAMES[wm]!, waitingMs, conversion: hold !== 0 };
             if (home !== 0) {

@@ -60,7 +60,7 @@
  * | 3 | R_HOLD | mask of the modes held (bit m ⇔ R_COUNT + m > 0) |
  * | 4 | R_WAIT | bits 0–7: mode waited for + 1 (0 = not waiting); bits 8–30: nudge count (invariant 8) |
  * | 5 | R_TICKET | ticket of the wait (FIFO position; unique, so it also names the wait) |
- * | 6 | R_SINCE | `Date.now()` mod 2^31 when the wait began |
+ * | 6 | R_SINCE | `nowStamp()` (wall-clock ms mod 2^31) when the wait began |
  * | 7–12 | R_COUNT | per mode: how many acquisitions of that mode this owner holds |
  * | 13 | R_HOME | for an async task's owner: the owner id of the thread whose event loop runs it (0 = not a task owner) |
  * | 14 | R_BLOCKS | while the record waits for a blocking `acquire`: that thread's owner id (its event loop is stopped), else 0 |
@@ -178,6 +178,16 @@ const WAIT_MODE_MASK = 0xff;
 /** The mode a record's R_WAIT word says it waits for (−1: not waiting). */
 export function waitedMode(word: number): number {
   return (word & WAIT_MODE_MASK) - 1;
+}
+
+/** The R_WAIT word after one more nudge: the counter above the mode moves, the mode stays (invariant 8). */
+function nudgedWord(word: number): number {
+  return ((((word >>> 8) + 1) & 0x7f_ffff) << 8) | (word & WAIT_MODE_MASK);
+}
+
+/** Whole ms from stamp `since` to stamp `now` (both `nowStamp()`, so the difference is taken mod 2^31). */
+export function stampAge(now: number, since: number): number {
+  return (now - since + 0x7fff_ffff) % 0x7fff_ffff;
 }
 /** First partition stripe; stripe p is words H_STRIPES + STRIPE_WORDS × p … (lock, free heads). */
 const H_STRIPES = 16;
@@ -728,7 +738,7 @@ export class LockTable {
 
   /** Has the waiting record at word index `w` waited long enough to be owed the resource (invariant 4)? */
   #isDue(w: number, stamp: number): boolean {
-    return (stamp - this.a[w + R_SINCE]! + 0x7fff_ffff) % 0x7fff_ffff >= DUE_STAMPS;
+    return stampAge(stamp, this.a[w + R_SINCE]!) >= DUE_STAMPS;
   }
 
   /** Adds `n` acquisitions of `mode` to record `r` (keeps invariant 1). */
@@ -898,8 +908,7 @@ export class LockTable {
         // nudge moves its word (a counter above the mode, invariant 8), so a waiter spinning on it
         // or about to sleep on the old value sees it; the waiters behind it that conflict with it
         // are not nudged (they count as ahead).
-        const v = a[w + R_WAIT]!;
-        Atomics.store(a, w + R_WAIT, ((((v >>> 8) + 1) & 0x7f_ffff) << 8) | (v & WAIT_MODE_MASK));
+        Atomics.store(a, w + R_WAIT, nudgedWord(a[w + R_WAIT]!));
         // Wake it if it sleeps (alone: only its own request sleeps on its record's word).
         wake(a, w + R_WAIT, Infinity);
         ahead |= 1 << mode;
