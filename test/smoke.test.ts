@@ -2,7 +2,8 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import * as esm from '../dist/index.js';
 import * as pgEsm from '../dist/postgres.js';
-import { Mutex } from '../dist/index.js';
+
+const { Mutex } = esm;
 
 const require = createRequire(import.meta.url);
 

@@ -7,10 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { LockManager, type ResourceLock } from '../../src/index.js';
 import { testCrew } from '../harness/spawn.js';
+import { sleep } from './agent.js';
 
 const HAMMER = new URL('../fixtures/manager/hammer.mjs', import.meta.url);
 const crew = testCrew();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A holder of X on ['row'] (owner h), a waiter queued behind it (owner w); `waited` ms later, the holder lets go and owner n tries in the same turn. */
 async function releaseAndTry(lm: LockManager, waited: number): Promise<{ barged: boolean; waiter: Promise<ResourceLock> }> {
