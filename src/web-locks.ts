@@ -412,7 +412,6 @@ function attachHandle(handle: WebLocksHandle): WebLocks {
   return new WebLocks(FROM_HANDLE, handle);
 }
 
-
 // ---- the process-wide instance ------------------------------------------------------------------
 
 /** Environment-data key under which the process-wide `locks` handle is published to workers. */
