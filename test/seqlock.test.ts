@@ -116,7 +116,8 @@ describe('SeqLock stress (real workers)', () => {
       { role: 'reader', iterations: 300, hold: 400, tries: 1 },
     ]);
     const readers = rs.filter((r) => r.role === 'reader');
-    expect(readers.every((r) => r.reads === 300)).toBe(true);
+    // Each reader finished its 300 (and may have read on until both writers had written, c[3]).
+    for (const r of readers) expect(r.reads).toBeGreaterThanOrEqual(300);
     expect(sum(rs, 'violations')).toBe(0);
     expect(sum(rs, 'lockedReads')).toBeGreaterThan(0);
   });
