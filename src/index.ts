@@ -1,8 +1,9 @@
 /**
  * sablock: lock primitives for Node.js worker_threads, in SharedArrayBuffer, driven by Atomics.
  */
-export { Mutex, type MutexOptions } from './mutex.js';
-export { SpinLock, type SpinLockOptions } from './spinlock.js';
+export { Mutex } from './mutex.js';
+export { SpinLock } from './spinlock.js';
+export type { MutexOptions, SpinLockOptions } from './word-lock.js';
 export { TicketLock, type TicketLockOptions } from './ticketlock.js';
 export { LockGuard, type Lockable } from './exclusive.js';
 export { Guard } from './core/guard.js';

@@ -8,17 +8,12 @@
  * parked for more than 1 ms gets the lock handed to it on the next release, so barging threads
  * cannot starve it.
  */
-import { FROM_HANDLE, type Handle, type PlacementOptions } from './core/layout.js';
-import { WORD_LOCK_BYTES, WordLock } from './word-lock.js';
-
-/** Options of `new Mutex()`: placement, class name and verifier rank. */
-export type MutexOptions = PlacementOptions;
+import type { FROM_HANDLE, Handle } from './core/layout.js';
+import { type MutexOptions, WordLock } from './word-lock.js';
 
 /** A mutual-exclusion lock in shared memory, owned by a thread. */
 export class Mutex extends WordLock {
-  /** Bytes one Mutex occupies at a placement. */
-  static readonly BYTE_LENGTH = WORD_LOCK_BYTES;
-
+  /** Places a new Mutex: in a fresh SharedArrayBuffer, or at `options.buffer`/`byteOffset`. */
   constructor(options?: MutexOptions);
   /** @internal */
   constructor(options: typeof FROM_HANDLE, handle: unknown);
@@ -26,16 +21,6 @@ export class Mutex extends WordLock {
     super('Mutex', options, handle);
   }
 
-  /** Attaches to the Mutex a handle describes (from `mutex.handle`, possibly another thread's). */
-  static from(handle: Handle): Mutex {
-    return attachHandle(handle);
-  }
-}
-
-/**
- * `Mutex.from`, written outside the class body: a class that names itself in its own body is
- * bundled as `_Mutex` (its name in stack traces; tsup.config.ts).
- */
-function attachHandle(handle: Handle): Mutex {
-  return new Mutex(FROM_HANDLE, handle);
+  /** Attaches to the Mutex a handle describes (`WordLock.from`); throws if the handle is of another kind. */
+  declare static from: (handle: Handle) => Mutex;
 }

@@ -8,17 +8,12 @@
  * each time a spin fails, and stops as soon as any thread sleeps on the word; then it parks with
  * `Atomics.wait` like a mutex, so a descheduled holder is not fought over by spinners.
  */
-import { FROM_HANDLE, type Handle, type PlacementOptions } from './core/layout.js';
-import { WORD_LOCK_BYTES, WordLock } from './word-lock.js';
-
-/** Options of `new SpinLock()`: placement, class name and verifier rank. */
-export type SpinLockOptions = PlacementOptions;
+import type { FROM_HANDLE, Handle } from './core/layout.js';
+import { type SpinLockOptions, WordLock } from './word-lock.js';
 
 /** A spin lock in shared memory (TTAS + backoff, then park). */
 export class SpinLock extends WordLock {
-  /** Bytes one SpinLock occupies at a placement. */
-  static readonly BYTE_LENGTH = WORD_LOCK_BYTES;
-
+  /** Places a new SpinLock: in a fresh SharedArrayBuffer, or at `options.buffer`/`byteOffset`. */
   constructor(options?: SpinLockOptions);
   /** @internal */
   constructor(options: typeof FROM_HANDLE, handle: unknown);
@@ -26,16 +21,6 @@ export class SpinLock extends WordLock {
     super('SpinLock', options, handle);
   }
 
-  /** Attaches to the SpinLock a handle describes. */
-  static from(handle: Handle): SpinLock {
-    return attachHandle(handle);
-  }
-}
-
-/**
- * `SpinLock.from`, written outside the class body: a class that names itself in its own body is
- * bundled as `_SpinLock` (its name in stack traces; tsup.config.ts).
- */
-function attachHandle(handle: Handle): SpinLock {
-  return new SpinLock(FROM_HANDLE, handle);
+  /** Attaches to the SpinLock a handle describes (`WordLock.from`); throws if the handle is of another kind. */
+  declare static from: (handle: Handle) => SpinLock;
 }

@@ -14,7 +14,7 @@ import { contendedAsync, contendedWait } from './core/acquire.js';
 import { wasReaped } from './core/owner-death.js';
 import { checkTimeout, deadlineAfter, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { abortReason, LockError } from './core/errors.js';
-import { placeOrAttach } from './core/layout.js';
+import { FROM_HANDLE, placeOrAttach, type Handle, type PlacementOptions } from './core/layout.js';
 import { FAIR_AFTER_MS } from './core/park.js';
 import { SpinBudget } from './core/spin.js';
 import { ExclusiveLock, LockGuard } from './exclusive.js';
@@ -38,6 +38,11 @@ export const WORD_LOCK_BYTES = 8;
 /** The two locks on this state word. */
 export type WordLockKind = 'Mutex' | 'SpinLock';
 
+/** Options of `new Mutex()`: placement, class name and verifier rank. */
+export type MutexOptions = PlacementOptions;
+/** Options of `new SpinLock()`: placement, class name and verifier rank. */
+export type SpinLockOptions = PlacementOptions;
+
 /** This thread's tuning for every lock of each kind: the one thing Mutex and SpinLock differ in. */
 const POLICIES: Record<WordLockKind, ExclusivePolicy> = {
   // Short spins, handoff after 1 ms parked.
@@ -48,6 +53,19 @@ const POLICIES: Record<WordLockKind, ExclusivePolicy> = {
 
 /** @internal Base of Mutex and SpinLock. */
 export abstract class WordLock extends ExclusiveLock {
+  /** Bytes one lock occupies at a placement. */
+  static readonly BYTE_LENGTH = WORD_LOCK_BYTES;
+
+  /**
+   * Attaches to the lock a handle describes (from `lock.handle`, possibly another thread's):
+   * `Mutex.from(handle)` is a `Mutex`, `SpinLock.from(handle)` a `SpinLock`. Throws if the handle
+   * is of another kind. Written on `this`, not on a class name: a class that names itself in its
+   * own body is bundled as `_Mutex` (its name in stack traces; tsup.config.ts).
+   */
+  static from(handle: Handle): WordLock {
+    return new (this as unknown as new (options: typeof FROM_HANDLE, handle: unknown) => WordLock)(FROM_HANDLE, handle);
+  }
+
   readonly #policy: ExclusivePolicy;
   /** Called by the raw layer when this thread took the lock over from a dead owner (once per death). */
   readonly #onOwnerDied = (): void => noteOwnerDied(this);
