@@ -34,6 +34,21 @@ export class Connections {
   readonly #configured = new WeakMap<pg.PoolClient, number>();
   readonly #sessions = new Set<Session>();
   #ready: Promise<void> | undefined;
+  /**
+   * A configured session that let go of everything, kept for the next top-level acquisition
+   * (own pool only): a request then costs no pool checkout and return, no new `Session`, no
+   * listeners put on and taken off its client. At most one; handed back to the pool after
+   * `#spareMs` unused (`#expire`), when the pool has waiters, and on close.
+   */
+  #spare: Session | undefined;
+  #spareSince = 0;
+  #spareTimer: NodeJS.Timeout | undefined;
+  /**
+   * How long a spare may wait: a quarter lease, at most 1 s. With the pool's idle timeout (half a
+   * lease) after it, an unused connection is closed before the server's `idle_session_timeout`
+   * (the lease) would end it.
+   */
+  readonly #spareMs: number;
 
   /** `source` is an object (checked by the caller); its pool, or a pool for its connection string. */
   constructor(source: object, cfg: PgLocksConfig, sql: Statements, closing: AbortSignal) {
@@ -66,10 +81,19 @@ export class Connections {
     this.#sql = sql;
     this.#settings = sessionSettings({ lease: cfg.lease, checkInterval: cfg.checkInterval, applicationName: `sablock:${cfg.clientId}` });
     this.#closing = closing;
+    this.#spareMs = Math.min(1000, cfg.lease / 4);
   }
 
   /** Ends every open session and, if the pool is ours, the pool. */
   close(): Promise<void> {
+    if (this.#spareTimer !== undefined) clearTimeout(this.#spareTimer);
+    this.#spareTimer = undefined;
+    const spare = this.#spare;
+    this.#spare = undefined;
+    if (spare !== undefined) {
+      spare.release();
+      this.#sessions.delete(spare);
+    }
     for (const s of [...this.#sessions]) s.lose('the lock manager was closed', undefined);
     return this.#ownPool ? this.pool.end() : Promise.resolve();
   }
@@ -109,6 +133,15 @@ export class Connections {
 
   /** A connection of our own for one top-level acquisition, configured (settings once per connection). */
   async open(name: string, wait: ParsedWait): Promise<Session> {
+    const spare = this.#spare;
+    if (spare !== undefined) {
+      this.#spare = undefined;
+      // Lost while kept (the server ended it): its 'error'/'end' handler destroyed it already.
+      if (spare.lost === undefined && !spare.done) {
+        ref(spare.client, true);
+        return spare;
+      }
+    }
     const connecting = this.pool.connect();
     let client: pg.PoolClient;
     try {
@@ -132,7 +165,14 @@ export class Connections {
       // A caller's pool gets its connection back reset: set again next time.
       if (this.#ownPool) this.#configured.set(client, pid);
     }
-    const s = new Session(client, pid, { lease: this.#cfg.lease, heartbeat: this.#cfg.heartbeat, reset: this.#ownPool ? undefined : RESET_SETTINGS, prepare: this.#ownPool });
+    const s = new Session(client, pid, {
+      lease: this.#cfg.lease,
+      heartbeat: this.#cfg.heartbeat,
+      reset: this.#ownPool ? undefined : RESET_SETTINGS,
+      prepare: this.#ownPool,
+      // A caller's pool gets every connection back at once, reset.
+      keep: this.#ownPool ? this.#keep : undefined,
+    });
     this.#sessions.add(s);
     s.onLost(() => this.#sessions.delete(s));
     const unref = s.unref.bind(s);
@@ -142,4 +182,38 @@ export class Connections {
     };
     return s;
   }
+
+  /** `SessionConfig.keep`: keeps `s` as the spare unless one is kept, the pool has waiters or none to spare, or we close. */
+  readonly #keep = (s: Session): boolean => {
+    if (this.#spare !== undefined || this.#closing.aborted || this.#cfg.poolSize < 2 || this.pool.waitingCount > 0) return false;
+    this.#spare = s;
+    this.#spareSince = performance.now();
+    // Kept, it must not hold the process open, as the pool's idle connections do not (allowExitOnIdle).
+    ref(s.client, false);
+    if (this.#spareTimer === undefined) this.#armExpiry(this.#spareMs);
+    return true;
+  };
+
+  /** One timer for the spare, moved on rather than re-armed on each keep. */
+  #armExpiry(ms: number): void {
+    this.#spareTimer = setTimeout(() => this.#expire(), Math.max(1, ms)).unref();
+  }
+
+  #expire(): void {
+    this.#spareTimer = undefined;
+    const s = this.#spare;
+    if (s === undefined) return;
+    const age = performance.now() - this.#spareSince;
+    if (age < this.#spareMs) return this.#armExpiry(this.#spareMs - age); // kept again since
+    this.#spare = undefined;
+    this.#sessions.delete(s);
+    s.release();
+  }
+}
+
+/** Refs or unrefs a client's socket (pg ≥ 8.7 has `ref()`/`unref()`; without them, nothing). */
+function ref(client: pg.PoolClient, on: boolean): void {
+  const c = client as unknown as { ref?: () => void; unref?: () => void };
+  if (on) c.ref?.();
+  else c.unref?.();
 }

@@ -29,6 +29,12 @@ export interface SessionConfig {
    * pool we own: a caller's connection goes back with nothing of ours left on it.
    */
   prepare: boolean;
+  /**
+   * Offered the session when its last user is gone, holding nothing: true if the manager keeps it
+   * for its next acquisition (connections.ts `#keep`; it calls `release()` later), false to hand
+   * it back to the pool now.
+   */
+  keep?: ((s: Session) => boolean) | undefined;
 }
 
 /** Someone to tell when the session is lost. */
@@ -122,10 +128,8 @@ export class Session {
     const n = (this.held.get(key) ?? 0) - 1;
     if (n > 0) this.held.set(key, n);
     else this.held.delete(key);
-    if (this.held.size === 0 && this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
+    // The lease timer is left to run out: with nothing held its next tick stops it, and a grant
+    // before then finds it armed (no setTimeout and clearTimeout a request).
   }
 
   onLost(f: LostListener): () => void {
@@ -213,7 +217,15 @@ export class Session {
       }
       if (this.#users > 0 || this.#returned) return; // taken up again meanwhile (cannot happen today)
     }
+    if (this.#cfg.keep?.(this) === true) return;
+    this.release();
+  }
+
+  /** Hands the connection back to the pool (a session nobody uses, holding nothing). */
+  release(): void {
+    if (this.#returned) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.#returned = true;
     this.#detach();
     this.client.release();

@@ -166,6 +166,25 @@ describe('request()', () => {
     expect(warnings).not.toContain('MaxListenersExceededWarning');
   });
 
+  it('the session kept after a request is not reused once the server ended it; with a pool of one, nothing is kept (query() never waits for it)', async () => {
+    const a = locks({ lease: 4000 }); // a finished request's session is kept up to 1 s
+    const pidOf = async (): Promise<number> => (await server.advisoryLocks())[0]!.pid;
+    const first = await a.request('kept', () => pidOf());
+    expect(await a.request('kept', () => pidOf())).toBe(first); // the kept session, again
+    // End it while it is kept (it holds nothing): the next request runs on another session.
+    await server.admin.query('SELECT pg_terminate_backend($1)', [first]);
+    await until('the kept session is gone', async () => (await server.admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [first])).rowCount === 0);
+    await sleep(50); // its socket's end reaches the client
+    const second = await a.request('kept', () => pidOf());
+    expect(second).not.toBe(first);
+    // A pool of one: the connection goes back at once, so query() (on the pool) does not wait.
+    const one = locks({ poolSize: 1, lease: 40_000 });
+    await one.request('kept', () => {});
+    const t = performance.now();
+    await one.query();
+    expect(performance.now() - t).toBeLessThan(700);
+  });
+
   it('a throwing callback rejects request() and releases the lock', async () => {
     const a = locks();
     await expect(a.request('th', () => { throw new Error('boom'); })).rejects.toThrow('boom');

@@ -3,7 +3,7 @@
  * incremented under one name, shared/exclusive, semaphore permits, and kill -9 of a holder.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocks } from '../../dist/postgres.js';
 import { startServer, until, type PgServer } from './server.js';
@@ -100,5 +100,28 @@ describe('across processes', () => {
       holder.child.kill('SIGKILL');
       await locks.close();
     }
+  }, 30_000);
+
+  it('a process that made a request and has nothing left to do exits at once, without close(): the session kept for the next request does not hold it open', async () => {
+    // lease 40 s: a finished request's session is kept for up to 1 s (connections.ts `#spare`).
+    const dist = pathToFileURL(fileURLToPath(new URL('../../dist/postgres.js', import.meta.url))).href;
+    const src = `
+      const { createLocks } = await import(${JSON.stringify(dist)});
+      const locks = createLocks({ connectionString: ${JSON.stringify(server.connectionString)} }, { lease: 40000 });
+      await locks.request('exit', () => {});
+      const t = performance.now();
+      process.on('exit', () => console.log(JSON.stringify({ lingered: performance.now() - t })));`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', src], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await new Promise((r) => child.on('exit', (c, sig) => r(c ?? sig)));
+    clearTimeout(timer);
+    expect(code, err).toBe(0);
+    const { lingered } = JSON.parse(out.trim().split('\n').pop()!) as { lingered: number };
+    // Kept with its socket referenced, it would live out its second.
+    expect(lingered).toBeLessThan(600);
   }, 30_000);
 });
