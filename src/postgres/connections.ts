@@ -34,11 +34,16 @@ export class Connections {
   readonly #configured = new WeakMap<pg.PoolClient, number>();
   readonly #sessions = new Set<Session>();
   #ready: Promise<void> | undefined;
+  /** `#ready` has resolved: `prepare()` returns nothing (no promise, no await, a request). */
+  #isReady = false;
   /**
    * A configured session that let go of everything, kept for the next top-level acquisition
    * (own pool only): a request then costs no pool checkout and return, no new `Session`, no
-   * listeners put on and taken off its client. At most one; handed back to the pool after
-   * `#spareMs` unused (`#expire`), when the pool has waiters, and on close.
+   * listeners put on and taken off its client. At most one, never while the pool has waiters or
+   * with a pool of one; handed back to the pool after `#spareMs` unused (`#expire`), before
+   * `query()` runs on the pool (`releaseSpare`), and on close. A task that a lock callback left
+   * running cannot reach it through that callback's scope once the hold is released (locks.ts
+   * `_acquire`).
    */
   #spare: Session | undefined;
   #spareSince = 0;
@@ -88,18 +93,14 @@ export class Connections {
   close(): Promise<void> {
     if (this.#spareTimer !== undefined) clearTimeout(this.#spareTimer);
     this.#spareTimer = undefined;
-    const spare = this.#spare;
-    this.#spare = undefined;
-    if (spare !== undefined) {
-      spare.release();
-      this.#sessions.delete(spare);
-    }
+    this.releaseSpare();
     for (const s of [...this.#sessions]) s.lose('the lock manager was closed', undefined);
     return this.#ownPool ? this.pool.end() : Promise.resolve();
   }
 
-  /** Once per manager: the server is new enough; the fence table exists. */
-  prepare(what: string): Promise<void> {
+  /** Once per manager: the server is new enough; the fence table exists. Undefined once that is known. */
+  prepare(what: string): Promise<void> | undefined {
+    if (this.#isReady) return undefined;
     if (this.#ready === undefined) {
       this.#ready = (async () => {
         const c = await this.pool.connect().catch((e: unknown) => {
@@ -124,24 +125,46 @@ export class Connections {
           throw e;
         }
       })();
-      this.#ready.catch(() => {
-        this.#ready = undefined; // try again on the next call
-      });
+      this.#ready.then(
+        () => {
+          this.#isReady = true;
+        },
+        () => {
+          this.#ready = undefined; // try again on the next call
+        },
+      );
     }
     return this.#ready;
   }
 
+  /** The kept session (`#spare`) for a top-level acquisition, if there is one alive; else call `open()`. */
+  takeSpare(): Session | undefined {
+    const spare = this.#spare;
+    if (spare === undefined) return undefined;
+    this.#spare = undefined;
+    // Lost while kept (the server ended it): its 'error'/'end' handler destroyed it already.
+    if (!spare.idle) return undefined;
+    // Kept past its time (the event loop stalled): the server may have ended it unseen.
+    if (performance.now() - this.#spareSince >= this.#spareMs) {
+      this.#sessions.delete(spare);
+      spare.release();
+      return undefined;
+    }
+    ref(spare.client, true);
+    return spare;
+  }
+
+  /** Hands the kept session back to the pool now (for a statement run on the pool). */
+  releaseSpare(): void {
+    const spare = this.#spare;
+    if (spare === undefined) return;
+    this.#spare = undefined;
+    this.#sessions.delete(spare);
+    spare.release();
+  }
+
   /** A connection of our own for one top-level acquisition, configured (settings once per connection). */
   async open(name: string, wait: ParsedWait): Promise<Session> {
-    const spare = this.#spare;
-    if (spare !== undefined) {
-      this.#spare = undefined;
-      // Lost while kept (the server ended it): its 'error'/'end' handler destroyed it already.
-      if (spare.lost === undefined && !spare.done) {
-        ref(spare.client, true);
-        return spare;
-      }
-    }
     const connecting = this.pool.connect();
     let client: pg.PoolClient;
     try {
@@ -205,9 +228,7 @@ export class Connections {
     if (s === undefined) return;
     const age = performance.now() - this.#spareSince;
     if (age < this.#spareMs) return this.#armExpiry(this.#spareMs - age); // kept again since
-    this.#spare = undefined;
-    this.#sessions.delete(s);
-    s.release();
+    this.releaseSpare();
   }
 }
 

@@ -71,9 +71,17 @@ export class Grants {
     return this.#granted(s, t, r.rows[0], wait, nested);
   }
 
-  /** The lock is held (or was taken for a colliding name: undone). */
-  async #granted(s: Session, t: Target, row: GrantRow | undefined, wait: ParsedWait, nested: boolean): Promise<Hold> {
+  /** The lock is held (or was taken for a colliding name: undone); a durable token's hold at once, without a promise. */
+  #granted(s: Session, t: Target, row: GrantRow | undefined, wait: ParsedWait, nested: boolean): Hold | Promise<Hold> {
     const token = row?.token ?? null;
+    if (token === null || row!.flushed !== true) return this.#grantedSlow(s, t, token, wait, nested);
+    // Held from here: the lease runs and a nested request for the key sees it.
+    s.addKey(t.key);
+    return new Hold(t, s, BigInt(token), []);
+  }
+
+  /** `#granted` for a name whose key another name holds (no token) or a token not durable yet. */
+  async #grantedSlow(s: Session, t: Target, token: string | null, wait: ParsedWait, nested: boolean): Promise<Hold> {
     if (token === null) {
       await this.#undo(s, t);
       const r = await s.query<{ name: string }>(`SELECT name FROM ${this.#cfg.table} WHERE key = $1::bigint`, [t.key]).catch(() => ({ rows: [] }));
@@ -82,14 +90,12 @@ export class Grants {
     }
     // Held from here: the lease runs and a nested request for the key sees it (the flush below may wait).
     s.addKey(t.key);
-    if (row!.flushed !== true) {
-      try {
-        await this.#durable(s, t, token, wait, nested);
-      } catch (e) {
-        s.dropKey(t.key);
-        await this.#undo(s, t);
-        throw e;
-      }
+    try {
+      await this.#durable(s, t, token, wait, nested);
+    } catch (e) {
+      s.dropKey(t.key);
+      await this.#undo(s, t);
+      throw e;
     }
     return new Hold(t, s, BigInt(token), []);
   }

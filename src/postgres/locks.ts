@@ -63,7 +63,7 @@ export class PgLocks {
   readonly #db: Connections;
   readonly #names: NameRegistry;
   readonly #grants: Grants;
-  readonly #scope = new AsyncLocalStorage<Session>();
+  readonly #scope = new AsyncLocalStorage<Hold>();
   readonly #named = new Map<string, NamedLock>();
   readonly #closing = new AbortController();
   #closed: Promise<void> | undefined;
@@ -119,6 +119,8 @@ export class PgLocks {
   async query(): Promise<PgLocksSnapshot> {
     this.#checkOpen('query()');
     await this.#db.prepare('query()');
+    // The pool's connections may all be busy but the one kept for the next acquisition.
+    this.#db.releaseSpare();
     const res = await this.#db.pool.query<SnapshotRow>(this.#sql.query);
     return snapshot(res.rows);
   }
@@ -154,8 +156,13 @@ export class PgLocks {
     const named = lockcheckHooks.checking || observeHooks.watching() ? this.#namedLock(t) : undefined;
     // Only an acquisition that may wait orders after what this task holds (a try adds no edge).
     if (named !== undefined && lockcheckHooks.checking && mode === 'wait') lockcheckHooks.onAcquire(named, t.shared, true);
-    await this.#db.prepare(t.name);
-    const outer = this.#scope.getStore();
+    // Each step below that is already done returns nothing to await: a request is a few promises fewer.
+    const ready = this.#db.prepare(t.name);
+    if (ready !== undefined) await ready;
+    // Nested: asked in the async scope of a hold not yet released (a task that a callback left
+    // running past its release is on its own: the session may be kept for, or taken by, another).
+    const scope = this.#scope.getStore();
+    const outer = scope !== undefined && !scope.released ? scope.session : undefined;
     const nested = outer !== undefined && outer.lost === undefined && !outer.done;
     if (nested) {
       const keys = t.sem === undefined ? [t.key] : [t.key, ...t.sem.slots];
@@ -168,14 +175,15 @@ export class PgLocks {
         );
       }
     }
-    const session = nested ? outer : await this.#db.open(t.name, wait);
+    const session = nested ? outer : (this.#db.takeSpare() ?? (await this.#db.open(t.name, wait)));
     session.ref();
     let waitStart = -1;
     const waiting = (): void => {
       if (waitStart < 0 && named !== undefined) waitStart = now();
     };
     try {
-      await this.#names.register(session, t);
+      const registering = this.#names.register(session, t);
+      if (registering !== undefined) await registering;
       const hold = t.sem === undefined
         ? await this.#grants.lock(session, t, wait, mode, nested, waiting)
         : await this.#grants.semaphore(session, t, wait, mode, nested, waiting);
@@ -242,7 +250,7 @@ export class PgLocks {
 
   /** @internal Runs `fn` in the async scope of `h`: acquisitions inside use its session. */
   _inScope<T>(h: Hold, fn: () => T): T {
-    const run = (): T => this.#scope.run(h.session, fn);
+    const run = (): T => this.#scope.run(h, fn);
     return h.named !== undefined && lockcheckHooks.checking ? lockcheckHooks.runHolding(h.named, h.target.shared, run) : run();
   }
 

@@ -57,9 +57,12 @@ export class NameRegistry {
   }
 
   /** Registers the names of `t`'s keys in the fence table (once per manager), checking for collisions. */
-  async register(s: Session, t: Target): Promise<void> {
+  register(s: Session, t: Target): Promise<void> | undefined {
     const id = t.sem === undefined ? t.rowName : `${t.rowName}\0${t.sem.permits}`;
-    if (this.#registered.has(id)) return;
+    return this.#registered.has(id) ? undefined : this.#register(s, t, id);
+  }
+
+  async #register(s: Session, t: Target, id: string): Promise<void> {
     const keys = [t.key, ...(t.sem?.slots ?? [])];
     const names = [t.rowName, ...(t.sem?.slotNames ?? [])];
     for (let attempt = 0; ; attempt++) {

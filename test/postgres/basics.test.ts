@@ -185,6 +185,36 @@ describe('request()', () => {
     expect(performance.now() - t).toBeLessThan(700);
   });
 
+  it('a task a callback left running is not nested in its session once the hold is released: the next request cannot take the same lock beside it', async () => {
+    const a = locks();
+    const done = deferred();
+    let late: Promise<unknown> | undefined;
+    await a.request('outer', () => {
+      // Started inside the callback, so it runs in its async scope, but asks after the release.
+      late = (async () => {
+        await sleep(30);
+        return a.request('late', () => done.promise);
+      })();
+    });
+    await until('the late request holds its lock', async () => (await server.advisoryLocks()).length === 1);
+    expect(await a.request('late', { ifAvailable: true }, (lock) => lock)).toBeNull();
+    done.resolve();
+    await late;
+  });
+
+  it('query() does not wait for the session kept for the next request, with every other pooled connection busy', async () => {
+    const a = locks({ poolSize: 2, lease: 40_000 }); // a kept session waits up to 1 s
+    const release = deferred();
+    const holding = a.request('busy', () => release.promise); // the pool's other connection
+    await until('busy is held', async () => (await server.advisoryLocks()).length === 1);
+    await a.request('kept', () => {}); // its session is kept
+    const t = performance.now();
+    await a.query();
+    expect(performance.now() - t).toBeLessThan(700);
+    release.resolve();
+    await holding;
+  });
+
   it('a throwing callback rejects request() and releases the lock', async () => {
     const a = locks();
     await expect(a.request('th', () => { throw new Error('boom'); })).rejects.toThrow('boom');
