@@ -142,10 +142,10 @@ export class Connections {
     const spare = this.#spare;
     if (spare === undefined) return undefined;
     this.#spare = undefined;
-    // Lost while kept (the server ended it): its 'error'/'end' handler destroyed it already.
-    if (!spare.idle) return undefined;
-    // Kept past its time (the event loop stalled): the server may have ended it unseen.
-    if (performance.now() - this.#spareSince >= this.#spareMs) {
+    // Lost while kept (its 'error'/'end' handler destroyed it already; release() then does nothing),
+    // not idle (nothing gets there; release() ends it), or kept past its time (the event loop
+    // stalled: the server may have ended it unseen).
+    if (!spare.idle || performance.now() - this.#spareSince >= this.#spareMs) {
       this.#sessions.delete(spare);
       spare.release();
       return undefined;

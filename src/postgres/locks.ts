@@ -48,6 +48,13 @@ import { abortReason, now } from './waits.js';
 
 const NAMED_CACHE = 1024;
 
+/** The async scope of a hold: acquisitions in it are nested in its session while it is held. */
+interface Scope {
+  readonly hold: Hold;
+  /** The scope it was entered from (a callback's scope inside another's). */
+  readonly parent: Scope | undefined;
+}
+
 /**
  * Locks in a PostgreSQL database, for every process and host that reaches it: `request()` and
  * `query()` as the Web Locks `LockManager`, `mutex()`, `rwlock()` and `semaphore()` as sablock's
@@ -63,7 +70,7 @@ export class PgLocks {
   readonly #db: Connections;
   readonly #names: NameRegistry;
   readonly #grants: Grants;
-  readonly #scope = new AsyncLocalStorage<Hold>();
+  readonly #scope = new AsyncLocalStorage<Scope>();
   readonly #named = new Map<string, NamedLock>();
   readonly #closing = new AbortController();
   #closed: Promise<void> | undefined;
@@ -159,10 +166,12 @@ export class PgLocks {
     // Each step below that is already done returns nothing to await: a request is a few promises fewer.
     const ready = this.#db.prepare(t.name);
     if (ready !== undefined) await ready;
-    // Nested: asked in the async scope of a hold not yet released (a task that a callback left
-    // running past its release is on its own: the session may be kept for, or taken by, another).
-    const scope = this.#scope.getStore();
-    const outer = scope !== undefined && !scope.released ? scope.session : undefined;
+    // Nested: asked in the async scope of a hold not yet released, the innermost such (a task that
+    // a callback left running past its release belongs to the holds around it, if any are still
+    // held, else it is on its own: the session may be kept for, or taken by, another).
+    let scope = this.#scope.getStore();
+    while (scope !== undefined && scope.hold.released) scope = scope.parent;
+    const outer = scope?.hold.session;
     const nested = outer !== undefined && outer.lost === undefined && !outer.done;
     if (nested) {
       const keys = t.sem === undefined ? [t.key] : [t.key, ...t.sem.slots];
@@ -250,7 +259,7 @@ export class PgLocks {
 
   /** @internal Runs `fn` in the async scope of `h`: acquisitions inside use its session. */
   _inScope<T>(h: Hold, fn: () => T): T {
-    const run = (): T => this.#scope.run(h, fn);
+    const run = (): T => this.#scope.run({ hold: h, parent: this.#scope.getStore() }, fn);
     return h.named !== undefined && lockcheckHooks.checking ? lockcheckHooks.runHolding(h.named, h.target.shared, run) : run();
   }
 

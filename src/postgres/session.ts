@@ -46,10 +46,12 @@ const now = (): number => performance.now();
 const configs = new Map<string, object>();
 
 /**
- * The query config of a named prepared statement, made once per text. pg copies a config's own
- * properties on every query (`cloneQueryConfig`, about 1.5 µs for `{ name, text, values }`), and
- * keeps its prototype: with `name` and `text` on the prototype and `values` passed apart, there is
- * nothing to copy. pg never writes to the object it was given.
+ * The query config of a named prepared statement, made once per text. pg 8.23 copies a config's
+ * own properties on every query (`cloneQueryConfig`, about 1.5 µs for `{ name, text, values }`)
+ * and keeps its prototype: with `name` and `text` on the prototype and `values` passed apart,
+ * there is nothing to copy. Older pg (8.7–8.21) writes `values` onto the object it is given
+ * instead; sharing it is still safe, as the query copies them in the same synchronous call,
+ * before any other query can write them (it only keeps the last values, a key and a name, alive).
  */
 function preparedConfig(text: string): object {
   let c = configs.get(text);

@@ -202,6 +202,21 @@ describe('request()', () => {
     await late;
   });
 
+  it('a task of a nested callback that outlives it still shares the session of the outer hold that is held: asking for that lock is refused (ERR_LOCK_RECURSIVE), not a wait on itself', async () => {
+    const a = locks();
+    const outcome = a.request('outer2', async () => {
+      let late: Promise<unknown> | undefined;
+      await a.request('inner2', () => {
+        late = (async () => {
+          await sleep(20); // inner2 is released by now, outer2 is still held
+          return a.request('outer2', { timeout: 2000 }, () => 'granted');
+        })();
+      });
+      return await late;
+    });
+    await expect(outcome).rejects.toMatchObject({ code: 'ERR_LOCK_RECURSIVE' });
+  });
+
   it('query() does not wait for the session kept for the next request, with every other pooled connection busy', async () => {
     const a = locks({ poolSize: 2, lease: 40_000 }); // a kept session waits up to 1 s
     const release = deferred();
