@@ -139,7 +139,7 @@ export class Session {
   /** One user fewer; the last one hands the connection back. */
   unref(): void {
     if (--this.#users > 0 || this.#returned) return;
-    void this.#handBack();
+    this.#handBack();
   }
 
   /** `key` is now held once more by this session. */
@@ -227,7 +227,8 @@ export class Session {
     }
   }
 
-  async #handBack(): Promise<void> {
+  /** Hands the connection back (or keeps it, `SessionConfig.keep`): at once, without a promise, unless it must be reset first. */
+  #handBack(): void {
     if (this.#returned) return;
     if (this.#lost !== undefined) return this.#destroy(this.#lost.cause);
     if (this.held.size > 0) {
@@ -235,16 +236,24 @@ export class Session {
       return this.#destroy(new Error('sablock/postgres: session handed back holding locks'));
     }
     if (this.#cfg.reset !== undefined) {
-      try {
-        await this.query(this.#cfg.reset);
-      } catch (e) {
-        return this.#destroy(e);
-      }
-      if (this.#users > 0 || this.#returned) return; // taken up again meanwhile (cannot happen today)
+      void this.#resetThenRelease(this.#cfg.reset);
+      return;
     }
     if (this.#cfg.keep?.(this) === true) return;
     this.release();
   }
+
+  /** A caller's pool gets its connection back reset (`SessionConfig.reset`). */
+  async #resetThenRelease(reset: string): Promise<void> {
+    try {
+      await this.query(reset);
+    } catch (e) {
+      return this.#destroy(e);
+    }
+    if (this.#users > 0 || this.#returned) return; // taken up again meanwhile (cannot happen today)
+    this.release();
+  }
+
 
   /** Hands the connection back to the pool (a session nobody uses, holding nothing; else it is ended). */
   release(): void {
