@@ -4,10 +4,9 @@
  * contended paths, which are observed (stats, events) and, while the verifier is on, run in
  * watchdog-sized steps.
  *
- * What the three modes differ in is one row each (`READ_MODE`, `WRITE_MODE`, `UPGRADABLE_MODE`):
- * the try path, the exclusive release (`exclusiveUnlock`), the checked lock path
- * (rwlock-checked.ts), the async path (rwlock-async.ts) and the bookkeeping of the two exclusive
- * holds (rwlock-local.ts) are written once over them. The public methods'
+ * What the three modes differ in is one row each (`READ_MODE`, `WRITE_MODE`, `UPGRADABLE_MODE`): the try path,
+ * the checked lock path (rwlock-checked.ts), the async path (rwlock-async.ts) and the bookkeeping
+ * of the two exclusive holds (rwlock-local.ts) are written once over them. The public methods'
  * own fast paths stay inline in rwlock.ts.
  */
 import { checkTimeout, deadlineAfter, type ParsedWait } from './core/futex.js';
