@@ -13,10 +13,9 @@ import { checkTimeout, deadlineAfter, type ParsedWait } from './core/futex.js';
 import { contendedWait } from './core/acquire.js';
 import { SpinBudget } from './core/spin.js';
 import { OWNER_ID } from './core/thread.js';
-import { checking, onRelease, tryChecked, waitChecked } from './core/hooks.js';
-import { wasReaped } from './core/owner-death.js';
-import { acquireChannel, releaseChannel } from './core/events.js';
-import { noteAcquired, noteReleased, observing } from './core/observe.js';
+import { checking, tryChecked, waitChecked } from './core/hooks.js';
+import { acquireChannel } from './core/events.js';
+import { noteAcquired, observing } from './core/observe.js';
 import type { LockEventMode } from './core/events.js';
 import {
   readLockAsyncSlow,
@@ -29,17 +28,15 @@ import {
   tryWriteLock as rawTryWriteLock,
   UPGRADABLE,
   UPGRADABLE_OWNER,
-  upgradableUnlock as rawUpgradableUnlock,
   upgradeSlow,
   WRITE_LOCKED,
   WRITER_OWNER,
   writeLockAsyncSlow,
   writeLockSlow,
-  writeUnlock as rawWriteUnlock,
 } from './raw/rwlock.js';
 import type { RWLockGuard } from './rwlock-guard.js';
-import { releaseGuard, took, upgraded, UPGRADABLE_GUARD, WRITE_GUARD, type Hold, type RWLockLocal } from './rwlock-local.js';
-import { checkCanWaitForUpgradable, checkCanWaitForWrite, checkNotWriter, checkUpgradable, checkWriter, recursive } from './rwlock-misuse.js';
+import { took, upgraded, UPGRADABLE_GUARD, WRITE_GUARD, type Hold, type RWLockLocal } from './rwlock-local.js';
+import { checkCanWaitForUpgradable, checkCanWaitForWrite, checkNotWriter, checkUpgradable, recursive } from './rwlock-misuse.js';
 import { readsAlready, readsInThread } from './rwlock-read-slots.js';
 
 /** This thread's spin budgets for every RWLock. */
@@ -93,10 +90,6 @@ export interface ExclusiveMode extends Mode, Hold {
   lockFast(l: RWLockLocal): boolean;
   /** The event-loop slow path (raw/rwlock.ts); `won` runs in the acquiring turn. */
   slowAsync(l: RWLockLocal, wait: ParsedWait, won: () => void): Promise<number>;
-  /** Throws unless this thread holds the mode (`op` names the call in the error). */
-  checkHeld(l: RWLockLocal, op: string): void;
-  /** Clears the owner word, then gives the hold back on the state word (raw/rwlock.ts). */
-  release(l: RWLockLocal): void;
 }
 
 /** Read holds: counted by the `RWLock` object itself (`#tookRead`), not here. */
@@ -115,12 +108,6 @@ export const WRITE_MODE: ExclusiveMode = {
   tryFast: (l) => rawTryWriteLock(l.a, l.i),
   contended: writeContended,
   slowAsync: (l, wait, won) => writeLockAsyncSlow(l.a, l.i, wait, l.rw.name, l.onOwnerDied, won),
-  checkHeld: checkWriter,
-  release: (l) => {
-    // Clear the owner before releasing, so the next owner's id is never overwritten.
-    Atomics.store(l.a, l.i + WRITER_OWNER, 0);
-    rawWriteUnlock(l.a, l.i);
-  },
 };
 
 export const UPGRADABLE_MODE: ExclusiveMode = {
@@ -131,21 +118,7 @@ export const UPGRADABLE_MODE: ExclusiveMode = {
   tryFast: tryUpgradableFast,
   contended: upgradableContended,
   slowAsync: (l, wait, won) => readLockAsyncSlow(l.a, l.i, wait, l.rw.name, true, l.onOwnerDied, won),
-  checkHeld: checkUpgradable,
-  // Clears UPGRADABLE_OWNER itself, before the state word.
-  release: (l) => rawUpgradableUnlock(l.a, l.i),
 };
-
-/** `writeUnlock()`, `upgradableReadUnlock()`: gives back this thread's hold in mode `m`. */
-export function exclusiveUnlock(l: RWLockLocal, m: ExclusiveMode, op: string): void {
-  if (checking) onRelease(l.rw, false, Atomics.load(l.a, l.i + m.ownerWord));
-  // A reaped thread's hold was released by its reaper: never twice (core/owner-death.ts).
-  if (Atomics.load(l.a, l.i + m.ownerWord) !== OWNER_ID && wasReaped()) return;
-  m.checkHeld(l, op);
-  releaseGuard(l, m.guard)?._setMode('released');
-  m.release(l);
-  if (observing || releaseChannel.hasSubscribers) noteReleased(l.rw, m.mode); // observe: off = one test
-}
 
 // ---- try paths ------------------------------------------------------------------------------------
 

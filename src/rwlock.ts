@@ -59,16 +59,18 @@ import {
   SLOTS_WANTED,
   tryReadLock as rawTryReadLock,
   UPGRADABLE,
+  UPGRADABLE_OWNER,
+  upgradableUnlock as rawUpgradableUnlock,
   WRITE_LOCKED,
   WRITER_OWNER,
+  writeUnlock as rawWriteUnlock,
 } from './raw/rwlock.js';
 import { exclusiveLockChecked, readLockChecked, tryReadLockChecked } from './rwlock-checked.js';
 import { exclusiveLockAsync, upgradeAsync } from './rwlock-async.js';
 import { RWLockGuard, sideView } from './rwlock-guard.js';
-import { releaseGuard, RWLockLocal, took, WRITE_GUARD } from './rwlock-local.js';
-import { checkWriter, holdsWrite, readNotHeld } from './rwlock-misuse.js';
+import { releaseGuard, RWLockLocal, took, UPGRADABLE_GUARD, WRITE_GUARD } from './rwlock-local.js';
+import { checkUpgradable, checkWriter, holdsWrite, readNotHeld } from './rwlock-misuse.js';
 import {
-  exclusiveUnlock,
   fastRead,
   READ_MODE,
   readContended,
@@ -228,7 +230,15 @@ export class RWLock extends RankedPrimitive {
 
   /** Releases the write lock. Throws ERR_LOCK_NOT_OWNER unless this thread holds it. */
   writeUnlock(): void {
-    exclusiveUnlock(this.#l, WRITE_MODE, 'writeUnlock');
+    if (checking) onRelease(this, false, Atomics.load(this.#a, this.#i + WRITER_OWNER));
+    // A reaped thread's write lock was released by its reaper: never twice (core/owner-death.ts).
+    if (this.#a[this.#i + WRITER_OWNER] !== OWNER_ID && wasReaped()) return;
+    checkWriter(this.#l, 'writeUnlock');
+    releaseGuard(this.#l, WRITE_GUARD)?._setMode('released');
+    // Clear the owner before releasing, so the next owner's id is never overwritten.
+    Atomics.store(this.#a, this.#i + WRITER_OWNER, 0);
+    rawWriteUnlock(this.#a, this.#i);
+    if (observing || releaseChannel.hasSubscribers) noteReleased(this, 'write'); // observe: off = one test
   }
 
   /** Runs `fn` holding the write lock; releases it when `fn` returns or throws. */
@@ -285,7 +295,12 @@ export class RWLock extends RankedPrimitive {
 
   /** Releases the upgradable read lock. Throws ERR_LOCK_NOT_HELD unless this thread holds it. */
   upgradableReadUnlock(): void {
-    exclusiveUnlock(this.#l, UPGRADABLE_MODE, 'upgradableReadUnlock');
+    if (checking) onRelease(this, false, Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER));
+    if (Atomics.load(this.#a, this.#i + UPGRADABLE_OWNER) !== OWNER_ID && wasReaped()) return; // as writeUnlock
+    checkUpgradable(this.#l, 'upgradableReadUnlock');
+    releaseGuard(this.#l, UPGRADABLE_GUARD)?._setMode('released');
+    rawUpgradableUnlock(this.#a, this.#i);
+    if (observing || releaseChannel.hasSubscribers) noteReleased(this, 'upgradable'); // observe: off = one test
   }
 
   /**
