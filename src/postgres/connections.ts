@@ -89,6 +89,11 @@ export class Connections {
     this.#spareMs = Math.min(1000, cfg.lease / 4);
   }
 
+  /** Sessions open now (holding, waiting or kept). */
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
   /** Ends every open session and, if the pool is ours, the pool. */
   close(): Promise<void> {
     if (this.#spareTimer !== undefined) clearTimeout(this.#spareTimer);
@@ -141,15 +146,14 @@ export class Connections {
   takeSpare(): Session | undefined {
     const spare = this.#spare;
     if (spare === undefined) return undefined;
-    this.#spare = undefined;
     // Lost while kept (its 'error'/'end' handler destroyed it already; release() then does nothing),
     // not idle (nothing gets there; release() ends it), or kept past its time (the event loop
     // stalled: the server may have ended it unseen).
     if (!spare.idle || performance.now() - this.#spareSince >= this.#spareMs) {
-      this.#sessions.delete(spare);
-      spare.release();
+      this.releaseSpare();
       return undefined;
     }
+    this.#spare = undefined;
     ref(spare.client, true);
     return spare;
   }
@@ -159,7 +163,6 @@ export class Connections {
     const spare = this.#spare;
     if (spare === undefined) return;
     this.#spare = undefined;
-    this.#sessions.delete(spare);
     spare.release();
   }
 
@@ -195,16 +198,16 @@ export class Connections {
       prepare: this.#ownPool,
       // A caller's pool gets every connection back at once, reset.
       keep: this.#ownPool ? this.#keep : undefined,
+      // The one place a session leaves the set: handed back (after a reset, too) or destroyed.
+      done: this.#forget,
     });
     this.#sessions.add(s);
-    s.onLost(() => this.#sessions.delete(s));
-    const unref = s.unref.bind(s);
-    s.unref = () => {
-      unref();
-      if (s.done) this.#sessions.delete(s);
-    };
     return s;
   }
+
+  readonly #forget = (s: Session): void => {
+    this.#sessions.delete(s);
+  };
 
   /** `SessionConfig.keep`: keeps `s` as the spare unless one is kept, the pool has waiters or none to spare, or we close. */
   readonly #keep = (s: Session): boolean => {

@@ -263,6 +263,11 @@ export class PgLocks {
     return h.named !== undefined && lockcheckHooks.checking ? lockcheckHooks.runHolding(h.named, h.target.shared, run) : run();
   }
 
+  /** @internal Sessions this manager has open (holding, waiting or kept): for tests. */
+  _sessionCount(): number {
+    return this.#db.sessionCount;
+  }
+
   /** @internal */
   _parseWait(options: unknown, what = 'options'): ParsedWait {
     return parseWaitOptions(options, what);

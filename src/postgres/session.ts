@@ -35,6 +35,8 @@ export interface SessionConfig {
    * it back to the pool now.
    */
   keep?: ((s: Session) => boolean) | undefined;
+  /** Told once, when the session is handed back or destroyed (`done` becomes true). */
+  done?: ((s: Session) => void) | undefined;
 }
 
 /** Someone to tell when the session is lost. */
@@ -217,6 +219,7 @@ export class Session {
   #destroy(cause: unknown): void {
     if (this.#returned) return;
     this.#returned = true;
+    this.#cfg.done?.(this);
     this.#detach();
     // Close the socket now: a stalled connection must not linger as ours (end() would wait on it).
     (this.client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
@@ -254,7 +257,6 @@ export class Session {
     this.release();
   }
 
-
   /** Hands the connection back to the pool (a session nobody uses, holding nothing; else it is ended). */
   release(): void {
     if (this.#returned) return;
@@ -263,6 +265,7 @@ export class Session {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#returned = true;
+    this.#cfg.done?.(this);
     this.#detach();
     this.client.release();
   }

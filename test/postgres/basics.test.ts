@@ -230,6 +230,26 @@ describe('request()', () => {
     await holding;
   });
 
+  it('a manager forgets each session once it is handed back: on a caller\'s pool (reset first) and on its own (at most the kept one)', async () => {
+    const pool = new pg.Pool({ connectionString: server.connectionString, max: 2 });
+    try {
+      const mine = createLocks({ pool }, { lease: 3000 });
+      managers.push(mine);
+      const own = locks();
+      for (let i = 0; i < 20; i++) {
+        await mine.request('forget', () => {});
+        await own.request('forget', () => {});
+      }
+      // The caller's pool gets each connection back after a reset statement: wait for those.
+      await until('every caller-pool session handed back', () => pool.idleCount === pool.totalCount);
+      expect((mine as unknown as { _sessionCount(): number })._sessionCount()).toBe(0);
+      expect((own as unknown as { _sessionCount(): number })._sessionCount()).toBeLessThanOrEqual(1);
+    } finally {
+      await Promise.all(managers.splice(0).map((m) => m.close()));
+      await pool.end();
+    }
+  });
+
   it('a throwing callback rejects request() and releases the lock', async () => {
     const a = locks();
     await expect(a.request('th', () => { throw new Error('boom'); })).rejects.toThrow('boom');
