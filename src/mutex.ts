@@ -8,18 +8,13 @@
  * parked for more than 1 ms gets the lock handed to it on the next release, so barging threads
  * cannot starve it.
  */
-import type { FROM_HANDLE, Handle } from './core/layout.js';
-import { type MutexOptions, WordLock } from './word-lock.js';
+import type { Handle } from './core/layout.js';
+import { WordLock, type WordLockKind } from './word-lock.js';
 
-/** A mutual-exclusion lock in shared memory, owned by a thread. */
+/** A mutual-exclusion lock in shared memory, owned by a thread. `new Mutex(options?)` places one (see `WordLock`'s constructor). */
 export class Mutex extends WordLock {
-  /** Places a new Mutex: in a fresh SharedArrayBuffer, or at `options.buffer`/`byteOffset`. */
-  constructor(options?: MutexOptions);
   /** @internal */
-  constructor(options: typeof FROM_HANDLE, handle: unknown);
-  constructor(options?: MutexOptions | typeof FROM_HANDLE, handle?: unknown) {
-    super('Mutex', options, handle);
-  }
+  protected static override readonly kind: WordLockKind = 'Mutex';
 
   /** Attaches to the Mutex a handle describes (`WordLock.from`); throws if the handle is of another kind. */
   declare static from: (handle: Handle) => Mutex;

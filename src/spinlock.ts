@@ -8,18 +8,13 @@
  * each time a spin fails, and stops as soon as any thread sleeps on the word; then it parks with
  * `Atomics.wait` like a mutex, so a descheduled holder is not fought over by spinners.
  */
-import type { FROM_HANDLE, Handle } from './core/layout.js';
-import { type SpinLockOptions, WordLock } from './word-lock.js';
+import type { Handle } from './core/layout.js';
+import { WordLock, type WordLockKind } from './word-lock.js';
 
-/** A spin lock in shared memory (TTAS + backoff, then park). */
+/** A spin lock in shared memory (TTAS + backoff, then park). `new SpinLock(options?)` places one (see `WordLock`'s constructor). */
 export class SpinLock extends WordLock {
-  /** Places a new SpinLock: in a fresh SharedArrayBuffer, or at `options.buffer`/`byteOffset`. */
-  constructor(options?: SpinLockOptions);
   /** @internal */
-  constructor(options: typeof FROM_HANDLE, handle: unknown);
-  constructor(options?: SpinLockOptions | typeof FROM_HANDLE, handle?: unknown) {
-    super('SpinLock', options, handle);
-  }
+  protected static override readonly kind: WordLockKind = 'SpinLock';
 
   /** Attaches to the SpinLock a handle describes (`WordLock.from`); throws if the handle is of another kind. */
   declare static from: (handle: Handle) => SpinLock;

@@ -38,10 +38,6 @@ export const WORD_LOCK_BYTES = 8;
 /** The two locks on this state word. */
 export type WordLockKind = 'Mutex' | 'SpinLock';
 
-/** Options of `new Mutex()`: placement, class name and verifier rank. */
-export type MutexOptions = PlacementOptions;
-/** Options of `new SpinLock()`: placement, class name and verifier rank. */
-export type SpinLockOptions = PlacementOptions;
 
 /** This thread's tuning for every lock of each kind: the one thing Mutex and SpinLock differ in. */
 const POLICIES: Record<WordLockKind, ExclusivePolicy> = {
@@ -70,9 +66,17 @@ export abstract class WordLock extends ExclusiveLock {
   /** Called by the raw layer when this thread took the lock over from a dead owner (once per death). */
   readonly #onOwnerDied = (): void => noteOwnerDied(this);
 
-  /** Places a new lock of `kind` (`options`), or attaches to one (`FROM_HANDLE`, `handle`). */
-  protected constructor(kind: WordLockKind, options: unknown, handle: unknown) {
+  /** @internal Which of the two a class is: what its constructor places and its `from` accepts. */
+  protected static readonly kind: WordLockKind;
+
+  /** Places a new lock: in a fresh SharedArrayBuffer, or at `options.buffer`/`byteOffset`. */
+  constructor(options?: PlacementOptions);
+  /** @internal */
+  constructor(options: typeof FROM_HANDLE, handle: unknown);
+  constructor(options?: PlacementOptions | typeof FROM_HANDLE, handle?: unknown) {
     assertOwnerIdFits();
+    // The subclass's static `kind` (a user's subclass of Mutex inherits Mutex's).
+    const kind = (new.target as unknown as { kind: WordLockKind }).kind;
     super(kind, placeOrAttach(kind, WORD_LOCK_BYTES, options, handle));
     this.#policy = POLICIES[kind];
   }
