@@ -17,7 +17,7 @@
  * two steps makes the next step return 'not-equal' at once: nothing is lost (such a notify may also
  * wake another waiter: a spurious wakeup, which callers tolerate).
  */
-import { describe, FROM_HANDLE, placeOrAttach, Primitive, type Handle, type PlacementOptions } from './core/layout.js';
+import { describe, FROM_HANDLE, placeOrAttach, Primitive, type ConditionOptions, type Handle } from './core/layout.js';
 import { checkTimeout, deadlineAfter, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { abortReason, LockError } from './core/errors.js';
 import { checking, waitChecked } from './core/hooks.js';
@@ -43,9 +43,6 @@ const BYTES = 4 * (1 + CONDITION_WORDS);
  * when absent). Every sablock lock and lock view (`RWLock.writer`) is one.
  */
 export type ConditionLock = Pick<Lockable, 'lock' | 'unlock' | 'isHeldByCurrentThread'> & Partial<Pick<Lockable, 'lockAsync' | 'name'>>;
-
-/** Options of `new Condition()`: placement, class name and verifier rank. */
-export type ConditionOptions = PlacementOptions;
 
 /** A condition variable for worker_threads, used with any exclusive lock. */
 export class Condition extends Primitive {

@@ -3,11 +3,19 @@
  */
 export { Mutex } from './mutex.js';
 export { SpinLock } from './spinlock.js';
-export type { MutexOptions, SpinLockOptions } from './word-lock.js';
-export { TicketLock, type TicketLockOptions } from './ticketlock.js';
+export { TicketLock } from './ticketlock.js';
 export { LockGuard, type Lockable } from './exclusive.js';
 export { Guard } from './core/guard.js';
-export type { Handle, PlacementOptions, Kind } from './core/layout.js';
+export type {
+  Handle,
+  PlacementOptions,
+  Kind,
+  MutexOptions,
+  SpinLockOptions,
+  TicketLockOptions,
+  RWLockOptions,
+  ConditionOptions,
+} from './core/layout.js';
 export type { WaitOptions } from './core/futex.js';
 export {
   SablockError,
@@ -35,7 +43,7 @@ export { observeHooks, type ObservedLock } from './core/observe.js';
 /** @internal The `{ timeout, signal }` parsing every acquisition shares (for `sablock/postgres`). */
 export { parseWaitOptions as _parseWaitOptions, type ParsedWait as _ParsedWait } from './core/futex.js';
 export { Semaphore, PermitGuard, type SemaphoreOptions } from './semaphore.js';
-export { Condition, type ConditionLock, type ConditionOptions } from './condition.js';
+export { Condition, type ConditionLock } from './condition.js';
 export {
   LockManager,
   ResourceLock,
@@ -63,7 +71,7 @@ export {
   type LockOrderEdge,
   type OnViolation,
 } from './check/index.js';
-export { RWLock, RWLockGuard, type RWLockOptions, type RWLockMode } from './rwlock.js';
+export { RWLock, RWLockGuard, type RWLockMode } from './rwlock.js';
 export { SeqLock, type SeqLockOptions, type SeqLockHandle } from './seqlock.js';
 
 // Owner death (robust locks): the process-wide table of dead threads; see core/owner-death.ts.

@@ -37,7 +37,7 @@
 import { abortReason, LockError } from './core/errors.js';
 import { checkTimeout, parseWaitOptions, type WaitOptions } from './core/futex.js';
 import { contendedAsync } from './core/acquire.js';
-import { FROM_HANDLE, placeOrAttach, RankedPrimitive, type Handle, type PlacementOptions } from './core/layout.js';
+import { FROM_HANDLE, placeOrAttach, RankedPrimitive, type Handle, type RWLockOptions } from './core/layout.js';
 import { wasReaped } from './core/owner-death.js';
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
 import { runHeld, runHeldAsync, type Lockable } from './exclusive.js';
@@ -55,7 +55,7 @@ import {
   readersOf,
   readLockAsyncSlow,
   readUnlock as rawReadUnlock,
-  RW_WORDS,
+  RWLOCK_BYTES,
   SLOTS_WANTED,
   tryReadLock as rawTryReadLock,
   UPGRADABLE,
@@ -88,11 +88,6 @@ import { claimSlot, dropUncached, freeSlot, slotFrees } from './rwlock-read-slot
 
 export { RWLockGuard, type RWLockMode } from './rwlock-guard.js';
 
-const BYTES = 4 * (1 + RW_WORDS);
-
-/** Options of `new RWLock()`: placement, class name and verifier rank. */
-export type RWLockOptions = PlacementOptions;
-
 /**
  * A reader-writer lock in shared memory: many readers or one writer. Writer-preferring: once a
  * writer waits, new readers wait, so writers are never starved by readers; the readers that waited
@@ -102,7 +97,7 @@ export type RWLockOptions = PlacementOptions;
  */
 export class RWLock extends RankedPrimitive {
   /** Bytes one RWLock occupies at a placement. */
-  static readonly BYTE_LENGTH = BYTES;
+  static readonly BYTE_LENGTH = RWLOCK_BYTES;
 
   /** For the verifier: false, a read may wait behind a queued writer (writer-preferring). */
   readonly readerPreferring = false;
@@ -124,7 +119,7 @@ export class RWLock extends RankedPrimitive {
   constructor(options: typeof FROM_HANDLE, handle: unknown);
   constructor(options?: RWLockOptions | typeof FROM_HANDLE, handle?: unknown) {
     assertOwnerIdFits();
-    const p = placeOrAttach('RWLock', BYTES, options, handle);
+    const p = placeOrAttach('RWLock', RWLOCK_BYTES, options, handle);
     super('RWLock', p);
     this.#a = p.i32;
     this.#i = p.base + 1;

@@ -10,7 +10,7 @@
  */
 import { assertOwnerIdFits, OWNER_ID } from './core/thread.js';
 import { contendedAsync, contendedWait } from './core/acquire.js';
-import { FROM_HANDLE, placeOrAttach, type Handle, type PlacementOptions } from './core/layout.js';
+import { FROM_HANDLE, placeOrAttach, type Handle, type TicketLockOptions } from './core/layout.js';
 import { checkTimeout, deadlineAfter, parseWaitOptions, now, type WaitOptions } from './core/futex.js';
 import { PARKS } from './core/park.js';
 import { abortReason, LockError } from './core/errors.js';
@@ -33,7 +33,7 @@ import {
   RELEASED,
   served,
   SERVING,
-  TICKETLOCK_WORDS,
+  TICKETLOCK_BYTES,
   tryTicket,
   unlock,
   waitForTurn,
@@ -42,15 +42,10 @@ import { noteAcquired, noteOwnerDied, noteReleased, observing, watching } from '
 import { acquireChannel, releaseChannel } from './core/events.js';
 import { checking, onAcquire, onAcquired, onRelease, tryChecked, waitChecked } from './core/hooks.js';
 
-const BYTES = 4 * (1 + TICKETLOCK_WORDS);
-
-/** Options of `new TicketLock()`: placement, class name and verifier rank. */
-export type TicketLockOptions = PlacementOptions;
-
 /** A FIFO (ticket) spin lock in shared memory. */
 export class TicketLock extends ExclusiveLock {
   /** Bytes one TicketLock occupies at a placement. */
-  static readonly BYTE_LENGTH = BYTES;
+  static readonly BYTE_LENGTH = TICKETLOCK_BYTES;
 
   /** Reports a reaped owner or queued waiter to stats and events (once per death). */
   readonly #onOwnerDied = (): void => noteOwnerDied(this);
@@ -60,7 +55,7 @@ export class TicketLock extends ExclusiveLock {
   constructor(options: typeof FROM_HANDLE, handle: unknown);
   constructor(options?: TicketLockOptions | typeof FROM_HANDLE, handle?: unknown) {
     assertOwnerIdFits();
-    super('TicketLock', placeOrAttach('TicketLock', BYTES, options, handle));
+    super('TicketLock', placeOrAttach('TicketLock', TICKETLOCK_BYTES, options, handle));
   }
 
   /** Attaches to the TicketLock a handle describes. */

@@ -68,6 +68,19 @@ export interface PlacementOptions {
   rank?: number;
 }
 
+// The options of the locks that have none of their own: placement, class name and verifier rank
+// (one name each, so that a lock's own options can be added without changing a signature).
+/** Options of `new Mutex()`: placement, class name and verifier rank. */
+export type MutexOptions = PlacementOptions;
+/** Options of `new SpinLock()`: placement, class name and verifier rank. */
+export type SpinLockOptions = PlacementOptions;
+/** Options of `new TicketLock()`: placement, class name and verifier rank. */
+export type TicketLockOptions = PlacementOptions;
+/** Options of `new RWLock()`: placement, class name and verifier rank. */
+export type RWLockOptions = PlacementOptions;
+/** Options of `new Condition()`: placement, class name and verifier rank. */
+export type ConditionOptions = PlacementOptions;
+
 /** The plain, structured-cloneable object that carries a primitive to another thread. */
 export interface Handle {
   /** Which primitive this is; `from(handle)` refuses a handle of another kind. */

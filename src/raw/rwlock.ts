@@ -151,6 +151,8 @@ export const READ_HOLDERS = 6;
 export const READ_SLOTS = 8;
 /** Words after the tag word. */
 export const RW_WORDS = READ_HOLDERS + 2 * READ_SLOTS;
+/** Bytes of one RWLock at a placement: the tag word and the state words. */
+export const RWLOCK_BYTES = 4 * (1 + RW_WORDS);
 /** FLAGS bit: a holder died holding the lock (invariants 9, 10). */
 export const RW_OWNER_DIED = 1;
 /** FLAGS bit: a reader found every holder slot taken; readers free their slot at a count of 0. */

@@ -93,6 +93,8 @@ const Q_TICKET = 1;
 const Q_ASLEEP = 2;
 /** State words after the tag word. */
 export const TICKETLOCK_WORDS = QUEUED + Q_ENTRIES * Q_WORDS;
+/** Bytes of one TicketLock at a placement: the tag word and the state words. */
+export const TICKETLOCK_BYTES = 4 * (1 + TICKETLOCK_WORDS);
 
 /** How long the thread next in line spins before sleeping: about one futex wake-up latency. */
 const NEXT_IN_LINE_SPIN_MS = 0.05;
