@@ -154,19 +154,30 @@ export const NO_ENTRY = -1;
 /** `findOrCreateRecord`: no record left for a new (owner, resource) pair (holderCapacity). */
 export const NO_RECORD = -2;
 
-export const H_CAPACITY = 1;
-export const H_HOLDERS = 2;
-export const H_NAME_BYTES = 3;
-export const H_HASH_BITS = 4;
-const H_ALLOC_LOCK = 5;
-const H_ENTRY_BUMP = 6;
-const H_ENTRY_FREE = 7;
-const H_REC_BUMP = 8;
-const H_REC_FREE = 9;
-export const H_OWNER_SEQ = 10;
-const H_TICKET = 11;
+// Word offsets, named as in the layout tables above (header; partition stripe; entry; record).
+export const H_CAPACITY = 1, H_HOLDERS = 2, H_NAME_BYTES = 3, H_HASH_BITS = 4, H_OWNER_SEQ = 10;
+const H_ALLOC_LOCK = 5, H_ENTRY_BUMP = 6, H_ENTRY_FREE = 7, H_REC_BUMP = 8, H_REC_FREE = 9, H_TICKET = 11;
 /** Scheduling, fixed when the table is made: 1 = eventual fairness, 2 = strict FIFO (0 = unconfigured). */
 const H_FIFO = 12;
+/** First partition stripe; stripe p is words H_STRIPES + STRIPE_WORDS × p … (lock, free heads). */
+const H_STRIPES = 16, STRIPE_WORDS = 16, S_LOCK = 0, S_ENTRY_FREE = 1;
+/**
+ * Owner id of a thread that holds the partition lock for a read-only pass (`lockAll(true)`: a
+ * deadlock check's search, `query()`), 0 otherwise. Set right after taking the lock, cleared
+ * before anything in the partition changes (`markWriting`) and before the release. If that thread
+ * dies holding the lock, the partition cannot be half updated: its next locker takes over and
+ * goes on instead of refusing it (raw/mutex.ts `lockWord`). A worker terminated in the middle of
+ * a deadlock check (which holds every partition for the whole search) thus costs nothing.
+ */
+const S_READER = 3;
+export const HEADER_WORDS = H_STRIPES + STRIPE_WORDS * PARTITIONS;
+export const E_KEY_LO = 0, E_KEY_HI = 1, E_SEQ = 3;
+const E_NEXT = 2, E_HEAD = 4, E_WAITING = 5, E_GRANTED = 6, E_NAME = 12, ENTRY_FIXED_WORDS = 12;
+/** E_SEQ bit 0: some thread may sleep on the word (see `bump`). */
+const SEQ_SLEEPERS = 1;
+export const R_OWNER = 0, R_ENTRY = 1, R_HOLD = 3, R_WAIT = 4, R_TICKET = 5, R_SINCE = 6, R_HOME = 13, R_BLOCKS = 14, R_ORDER = 15;
+const R_NEXT = 2, R_COUNT = 7;
+
 /**
  * A waiter is due (invariant 4) once its R_SINCE stamp (whole ms) is this far behind: it has then
  * waited more than `FAIR_AFTER_MS` (core/park.ts), the one fairness threshold, and under 2 ms.
@@ -189,45 +200,6 @@ function nudgedWord(word: number): number {
 export function stampAge(now: number, since: number): number {
   return (now - since + 0x7fff_ffff) % 0x7fff_ffff;
 }
-/** First partition stripe; stripe p is words H_STRIPES + STRIPE_WORDS × p … (lock, free heads). */
-const H_STRIPES = 16;
-const STRIPE_WORDS = 16;
-const S_LOCK = 0;
-const S_ENTRY_FREE = 1;
-/**
- * Owner id of a thread that holds the partition lock for a read-only pass (`lockAll(true)`: a
- * deadlock check's search, `query()`), 0 otherwise. Set right after taking the lock, cleared
- * before anything in the partition changes (`markWriting`) and before the release. If that thread
- * dies holding the lock, the partition cannot be half updated: its next locker takes over and
- * goes on instead of refusing it (raw/mutex.ts `lockWord`). A worker terminated in the middle of
- * a deadlock check (which holds every partition for the whole search) thus costs nothing.
- */
-const S_READER = 3;
-export const HEADER_WORDS = H_STRIPES + STRIPE_WORDS * PARTITIONS;
-
-export const E_KEY_LO = 0;
-export const E_KEY_HI = 1;
-const E_NEXT = 2;
-export const E_SEQ = 3;
-/** E_SEQ bit 0: some thread may sleep on the word (see `bump`). */
-const SEQ_SLEEPERS = 1;
-const E_HEAD = 4;
-const E_WAITING = 5;
-const E_GRANTED = 6;
-const E_NAME = 12;
-const ENTRY_FIXED_WORDS = 12;
-
-export const R_OWNER = 0;
-export const R_ENTRY = 1;
-const R_NEXT = 2;
-export const R_HOLD = 3;
-export const R_WAIT = 4;
-export const R_TICKET = 5;
-export const R_SINCE = 6;
-const R_COUNT = 7;
-export const R_HOME = 13;
-export const R_BLOCKS = 14;
-export const R_ORDER = 15;
 /** 15 used words, padded to one 64-byte line (see the layout note above). */
 export const RECORD_WORDS = 16;
 

@@ -290,15 +290,7 @@ export function acquireSlow(a: Int32Array, i: number, n: number, deadline: numbe
  * to how often it slept; rejects with TimeoutError or the signal's reason (a head that gives up
  * opens the gate first).
  */
-export function acquireAsyncSlow(
-  a: Int32Array,
-  i: number,
-  n: number,
-  wait: ParsedWait,
-  lockName: string,
-  onOwnerDied?: () => void,
-  won?: () => void,
-): Promise<number> {
+export function acquireAsyncSlow(a: Int32Array, i: number, n: number, wait: ParsedWait, lockName: string, onOwnerDied?: () => void, won?: () => void): Promise<number> {
   return parkAsync(a, parking(a, i, n, onOwnerDied, won), wait, lockName);
 }
 
