@@ -119,6 +119,38 @@ export const MICRO = {
       };
     },
   },
+  'promise-callback': {
+    about: "what a request costs without any lock: await a promise that a queued microtask resolves with the callback's result",
+    batch: ASYNC_BATCH,
+    make() {
+      const f = () => {};
+      return async () => {
+        for (let i = 0; i < ASYNC_BATCH; i++) await new Promise((resolve) => queueMicrotask(() => resolve(f())));
+      };
+    },
+  },
+  'LockManager.task': {
+    about: "the same, holding X on [name] of a Web Locks-shaped LockManager (strict FIFO, no fast path) around the callback: the lock manager's part of a request",
+    batch: ASYNC_BATCH,
+    make() {
+      const lm = new sablock.LockManager({ fifo: true, fastPath: false, deadlockTimeout: Infinity, escalationThreshold: 0 });
+      const f = () => {};
+      const path = ['sablock-bench-micro'];
+      return async () => {
+        for (let i = 0; i < ASYNC_BATCH; i++) {
+          await new Promise((resolve) => {
+            // The one-turn grant Web Locks uses for a request that need not wait.
+            const l = lm._takeNow(path, 'X');
+            queueMicrotask(() => {
+              const r = f();
+              l.release();
+              resolve(r);
+            });
+          });
+        }
+      };
+    },
+  },
   'WebLocks.request': {
     about: "sablock's process-wide Web Locks: await locks.request(name, fn)",
     batch: ASYNC_BATCH,

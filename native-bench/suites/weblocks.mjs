@@ -27,6 +27,9 @@ export default {
           { kind: 'micro', micro: 'WebLocks.request', label: 'locks.request' },
           { kind: 'micro', micro: 'node-locks', label: 'node-locks' },
           { kind: 'micro', micro: 'Mutex.lockAsync', label: 'Mutex.lockAsync' },
+          // Where a request's time goes: the promise and callback alone, then with the lock manager's grant and release.
+          { kind: 'micro', micro: 'promise-callback', label: 'promise + callback, no lock' },
+          { kind: 'micro', micro: 'LockManager.task', label: 'promise + callback + LockManager X' },
         ],
       },
     ];
