@@ -30,6 +30,21 @@ function exclusive(cls) {
   };
 }
 
+/** A row that awaits `op(f)` ASYNC_BATCH times per call, `f` a callback that does nothing. */
+function awaitEach(about, op, extra = {}) {
+  return {
+    about,
+    batch: ASYNC_BATCH,
+    ...extra,
+    make() {
+      const f = () => {};
+      return async () => {
+        for (let i = 0; i < ASYNC_BATCH; i++) await op(f);
+      };
+    },
+  };
+}
+
 const PAD = 128;
 
 export const MICRO = {
@@ -108,27 +123,15 @@ export const MICRO = {
       };
     },
   },
-  'node-locks': {
-    about: "Node's built-in Web Locks: await worker_threads.locks.request(name, fn) (Node ≥ 24.5)",
-    batch: ASYNC_BATCH,
-    missing: () => (nodeLocks ? null : NODE_LOCKS_MISSING),
-    make() {
-      const f = () => {};
-      return async () => {
-        for (let i = 0; i < ASYNC_BATCH; i++) await nodeLocks.request('sablock-bench-micro', f);
-      };
-    },
-  },
-  'promise-callback': {
-    about: "what a request costs without any lock: await a promise that a queued microtask resolves with the callback's result",
-    batch: ASYNC_BATCH,
-    make() {
-      const f = () => {};
-      return async () => {
-        for (let i = 0; i < ASYNC_BATCH; i++) await new Promise((resolve) => queueMicrotask(() => resolve(f())));
-      };
-    },
-  },
+  'node-locks': awaitEach(
+    "Node's built-in Web Locks: await worker_threads.locks.request(name, fn) (Node ≥ 24.5)",
+    (f) => nodeLocks.request('sablock-bench-micro', f),
+    { missing: () => (nodeLocks ? null : NODE_LOCKS_MISSING) },
+  ),
+  'promise-callback': awaitEach(
+    "what a request costs without any lock: await a promise that a queued microtask resolves with the callback's result",
+    (f) => new Promise((resolve) => queueMicrotask(() => resolve(f()))),
+  ),
   'LockManager.task': {
     about: "the same, holding X on [name] of a Web Locks-shaped LockManager (strict FIFO, no fast path) around the callback: the lock manager's part of a request",
     batch: ASYNC_BATCH,
@@ -151,16 +154,9 @@ export const MICRO = {
       };
     },
   },
-  'WebLocks.request': {
-    about: "sablock's process-wide Web Locks: await locks.request(name, fn)",
-    batch: ASYNC_BATCH,
-    make() {
-      const f = () => {};
-      return async () => {
-        for (let i = 0; i < ASYNC_BATCH; i++) await sablock.locks.request('sablock-bench-micro', f);
-      };
-    },
-  },
+  'WebLocks.request': awaitEach("sablock's process-wide Web Locks: await locks.request(name, fn)", (f) =>
+    sablock.locks.request('sablock-bench-micro', f),
+  ),
   'v8-mutex': {
     about: "V8's Atomics.Mutex.lock(m, fn) (--harmony-struct)",
     nodeFlags: ['--harmony-struct'],
