@@ -154,7 +154,8 @@ export function readRequestArgs(argc: number, name: unknown, options: unknown, c
   }
   if (typeof name === 'symbol') throw new TypeError('name must be a string, got a symbol');
   const n = String(name);
-  if (options !== undefined && options !== null && typeof options !== 'object') {
+  // Web IDL reads any object as a dictionary, a function object included.
+  if (options !== undefined && options !== null && typeof options !== 'object' && typeof options !== 'function') {
     throw new TypeError(`options must be an object, got ${describe(options)}`);
   }
   const o = (options ?? {}) as Record<string, unknown>;

@@ -155,6 +155,10 @@ export class WebLocks extends Primitive {
   request(name: string, options: unknown, callback?: unknown): Promise<unknown> {
     let q: LockRequest;
     try {
+      // Web IDL's receiver check, reported like every other error of a promise-returning operation.
+      if (typeof this !== 'object' || this === null || !(#lm in this)) {
+        throw new TypeError(`request() must be called on a WebLocks, got ${describe(this)}`);
+      }
       q = parseRequest(arguments.length, name, options, callback);
     } catch (e) {
       return Promise.reject(e);

@@ -18,6 +18,22 @@ describe('request options', () => {
       expect((e as Error).message).toMatch(/options/);
     }
   });
+
+  it('options may be a function object: Web IDL reads it as a dictionary', async () => {
+    const locks = new WebLocks();
+    const options = Object.assign(() => {}, { mode: 'shared' as const });
+    expect(await locks.request(unique(), options, (l) => l?.mode)).toBe('shared');
+  });
+
+  it('request() called on something that is not a WebLocks rejects with a TypeError (no synchronous throw)', async () => {
+    const locks = new WebLocks();
+    const detached = locks.request as (name: string, cb: () => unknown) => Promise<unknown>;
+    for (const self of [undefined, {}, new Mutex()]) {
+      const e = await rejects(() => detached.call(self, unique(), unreached()));
+      expect(e, `this = ${String(self)}`).toBeInstanceOf(TypeError);
+      expect((e as Error).message).toMatch(/WebLocks/);
+    }
+  });
 });
 
 describe('timeout', () => {
