@@ -352,8 +352,13 @@ export class Requests {
 
   /** Withdraws a queued request (timeout, abort); wakes the waiters behind it. */
   abandon(plan: Plan, i: number, pd: Pending): void {
-    if (pd.ticket === 0 || pd.abandoned === true) return;
+    if (pd.abandoned === true) return;
+    // Marked first, a ticket-0 request too: it has no queue slot to give back, but `poll` must not
+    // retry it. An abort that lands after its wake-up settled and before its parking loop went on
+    // has already given back the levels above it (LockManager.acquireAsync's onAbort); a retry
+    // would then grant an aborted request, whose release gives those levels back a second time.
     pd.abandoned = true;
+    if (pd.ticket === 0) return;
     const t = this.t;
     const p = t.partitionOf(plan.locks[i]!.lo);
     t.lockPartition(p);

@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DeadlockError, LockManager, type ResourceLock } from '../../src/index.js';
+import { LockTable } from '../../src/manager/table.js';
 import { testCrew } from '../harness/spawn.js';
 
 const FIXTURE = new URL('../fixtures/manager/hold-x.mjs', import.meta.url);
@@ -130,3 +131,41 @@ describe('hand-over and the same owner’s other requests', () => {
   );
 });
 
+
+// Review of 2026-12-05 (second): a ticket-0 request (a second async request of an owner already
+// queued on the resource) that is aborted after its wake-up settled but before its parking loop
+// resumed. The abort gave back its levels above (IS on the parent) but was not marked on the
+// request, so the loop's retry granted it: the aborted request resolved, and releasing it gave
+// back the parent's IS a second time, the other request's, after which X on the parent was granted
+// beside that request's S on the child.
+describe('an aborted ticket-0 request', () => {
+  it('rejects even when the abort lands between its wake-up and its retry; the parent stays protected', async () => {
+    const lm = new LockManager({ capacity: 16, fifo: true });
+    const h = lm.handle;
+    // The one entry in the table (the parent's IS goes through the fast path): ['r','k'].
+    const t = new LockTable(new Int32Array(h.buffer), h.byteOffset >> 2, h);
+    const O = lm.newOwner();
+    const x = lm.acquire(['r', 'k'], 'X');
+    const a = lm.acquireAsync(['r', 'k'], 'S', { owner: O }); // queued with a ticket
+    const ac = new AbortController();
+    const b = outcome(lm.acquireAsync(['r', 'k'], 'S', { owner: O, signal: ac.signal })); // ticket 0: sleeps on E_SEQ
+    expect(t.nameOf(0)).toBe('["r","k"]');
+    // A waiter on the same word, woken by the same bump right after b's: it aborts b in the
+    // microtask hop between b's wake-up and its parking loop going on.
+    const seq = t.seqIndex(0);
+    const w = Atomics.waitAsync(t.a, seq, Atomics.load(t.a, seq));
+    expect(w.async).toBe(true);
+    void (w.value as Promise<string>).then(() => ac.abort(new Error('aborted')));
+    x.release(); // hands S to a, bumps E_SEQ: b and the waiter above wake
+    const ha = await a;
+    const rb = await b;
+    if (rb.ok) rb.h.release();
+    expect(rb.ok).toBe(false);
+    // a's S on the child still has its IS on the parent: X on the parent must be refused.
+    const xp = lm.tryAcquire(['r'], 'X');
+    xp?.release();
+    expect(xp).toBeNull();
+    ha.release();
+    expect(lm.query().resources).toEqual([]);
+  });
+});
