@@ -267,7 +267,7 @@ const tokenSeq = (t) => t >>> 12;
  * entrant that finds S holders on a name with steals cannot tell who was robbed: those S holders
  * check themselves (N_XENT moved during their hold while their request resolved).
  */
-function namedChecker(kind, R, slots, toks, slot, violation, recovered) {
+function namedChecker(kind, R, slots, toks, slot, violation, recovered, stateOf = () => '') {
   const nodes = NODES[kind];
   const anc = (n) => (nodes[n].parent < 0 ? [] : [nodes[n].parent, ...anc(nodes[n].parent)]);
   const related = nodes.map((_, n) => [n, ...anc(n), ...nodes.map((_, d) => d).filter((d) => anc(d).includes(n))]);
@@ -305,7 +305,9 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered) {
     const what = k === N_DEADS ? 'an S holder told to die there (still alive)' : 'an X holder';
     ctx.report(
       `${mode} granted on ${nodeName(nodes[n])} while ${what} of slot ${tokenSlot(t)} was inside on ${nodeName(nodes[m])}` +
-        (stealable(m) ? ` (no steal begun since its request: ${now})` : ''),
+        (stealable(m) ? ` (no steal begun since its request: ${now})` : '') +
+        // For the one who reads the report: what the killer had asked of that holder, if anything.
+        ` [holder thread ${Atomics.load(slots, slotWord(tokenSlot(t), SLOT_WORDS.THREAD))}${stateOf(tokenSlot(t))}]`,
     );
     return false;
   };
@@ -342,6 +344,10 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered) {
       // Its baseline first, then the token is published (exchange below): whoever reads the token reads this.
       Atomics.store(toks, tokWord(slot, seq, TOK_PAIR.TOK_SEQ), seq);
       Atomics.store(toks, tokWord(slot, seq, TOK_PAIR.TOK_BASE), base + own);
+      // Findings are held back until the end: a steal that begins while this entrant looks (its
+      // thread may be descheduled between any two of these steps) may rob it, and then what it
+      // finds is lawful (see `settle` below).
+      const held = [];
       const ctx = {
         n,
         mode,
@@ -355,10 +361,25 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered) {
         found: [],
         report: null,
       };
-      ctx.report = suspect ? (m) => ctx.found.push(m) : violation;
+      ctx.report = suspect ? (m) => ctx.found.push(m) : (m) => held.push(m);
+      // Not suspect at the start: look again once everything is read. A steal begun since then may
+      // have robbed this entrant before it published (its callback runs on, as the spec says): it
+      // is suspect after all, takes back what it published, and its findings count only if its
+      // request resolves. Otherwise they are violations.
+      const settle = (undo) => {
+        if (suspect) return;
+        if (begun(n) === base + own) {
+          ctx.report = violation;
+          for (const m of held) violation(m);
+          return;
+        }
+        ctx.suspect = true;
+        ctx.report = (m) => ctx.found.push(m);
+        ctx.found.push(...held);
+        undo();
+      };
       if (mode === 'X') {
         const prev = suspect ? Atomics.load(R, w(n, N_XOWN)) : Atomics.exchange(R, w(n, N_XOWN), ctx.tok);
-        if (!suspect) Atomics.add(R, w(n, N_XENT), 1);
         for (const m of related[n]) {
           const t = m === n ? prev : Atomics.load(R, w(m, N_XOWN));
           let ok = judge(ctx, m, N_XOWN, t, m === n && !suspect);
@@ -366,11 +387,15 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered) {
           if (d !== 0) judge(ctx, m, N_DEADS, d, false);
           const sin = Atomics.load(R, w(m, N_SIN));
           if (sin > 0 && !stealable(m)) {
-            ctx.report(`X granted on ${nodeName(nodes[n])} while ${sin} S holder(s) were inside on ${nodeName(nodes[m])}`);
+            ctx.report(`X granted on ${nodeName(nodes[n])} while ${sin} S holder(s) were inside on ${nodeName(nodes[m])} [${stateOf(-1)}]`);
             ok = false;
           }
           if (ok) pairCheck(ctx, m);
         }
+        // Robbed while it looked: give the word back to the holder it displaced (if nobody came since).
+        settle(() => Atomics.compareExchange(R, w(n, N_XOWN), ctx.tok, prev));
+        // Counted once it is known not to be robbed: S holders compare the count at their exit.
+        if (!ctx.suspect) Atomics.add(R, w(n, N_XENT), 1);
         // Its own update: FX now, FY at exit (a holder that dies between leaves them torn).
         ctx.x = R[w(n, N_FY)];
         R[w(n, N_FX)] = ctx.x + 1;
@@ -378,6 +403,7 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered) {
         if (!suspect) Atomics.add(R, w(n, N_SIN), 1);
         ctx.xent = Atomics.load(R, w(n, N_XENT));
         for (const m of related[n]) if (judge(ctx, m, N_XOWN, Atomics.load(R, w(m, N_XOWN)), false)) pairCheck(ctx, m);
+        settle(() => Atomics.sub(R, w(n, N_SIN), 1));
       }
       return ctx;
     },
@@ -1170,7 +1196,17 @@ async function workerMain() {
 
   // ---- LockManager and WebLocks: hot resources, X and S ----
   const named = ADAPTERS[kind].named === true;
-  const chk = named ? namedChecker(kind, R, slotWords, new Int32Array(tokBuf), slot, violation, (s) => repairAt[s] === 0 && (repairAt[s] = wall())) : null;
+  // For a violation report: the shared table as this thread sees it at that moment.
+  const tableView = kind === 'WebLocks' ? sablock.LockManager.from(handle.manager) : kind === 'LockManager' ? lock : null;
+  const tableNow = () => {
+    try {
+      const who = (x) => `${x.mode}:${x.owner}@${x.thread ?? '?'}`;
+      return JSON.stringify(tableView.query().resources.map((r) => [r.resource, r.holders.map(who), r.waiters.map(who)]));
+    } catch (e) {
+      return `query() failed: ${e?.message}`;
+    }
+  };
+  const chk = named ? namedChecker(kind, R, slotWords, new Int32Array(tokBuf), slot, violation, (s) => repairAt[s] === 0 && (repairAt[s] = wall()), (s) => (s < 0 ? `table now: ${tableNow()}` : `, kill request ${Atomics.load(ctl, killReq(s))}, dying ${Atomics.load(ctl, dying(s))}; table now: ${tableNow()}`)) : null;
   if (named) Atomics.store(slotWords, slotWord(slot, SLOT_WORDS.THREAD), threadId);
   // Inside a critical section, for a handover kill: say so, wait for KILL_GO, then finish; the
   // caller releases and calls process.exit() right after the release.
