@@ -101,7 +101,7 @@ const killReq = (slot) => slotCtl(slot, SLOT_CTL.KILL_REQ);
 const dying = (slot) => slotCtl(slot, SLOT_CTL.DYING);
 const CTL_WORDS = slotCtl(MAX_SLOTS);
 // slotWords (Int32): one row per slot, written by the worker in it (read by kills and the named checks).
-const SLOT_WORDS = words({ THREAD: 'its thread id (named kinds)', NODE: '1 + the resource it sits in for a kill (named kinds)' });
+const SLOT_WORDS = words({ THREAD: 'its thread id (named kinds)', NODE: '1 + the resource it sits in for a kill (named kinds)', SIN: '1 + the resource it counts itself inside S on (diagnostics)' });
 const slotWord = rows(0, SLOT_WORDS.END);
 // Per-primitive region (Int32): the invariant fields and counters.
 const { INSIDE, X, Y, HOLDER, VIOL, REPAIRS, READERS, DEAD, UPGRADABLE } = words({
@@ -387,7 +387,11 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered, stateOf 
           if (d !== 0) judge(ctx, m, N_DEADS, d, false);
           const sin = Atomics.load(R, w(m, N_SIN));
           if (sin > 0 && !stealable(m)) {
-            ctx.report(`X granted on ${nodeName(nodes[n])} while ${sin} S holder(s) were inside on ${nodeName(nodes[m])} [${stateOf(-1)}]`);
+            const inS = [];
+            for (let q = 0; q < slots.length / SLOT_WORDS.END; q++) {
+              if (Atomics.load(slots, slotWord(q, SLOT_WORDS.SIN)) === m + 1) { const th = Atomics.load(slots, slotWord(q, SLOT_WORDS.THREAD)); inS.push(`${q}(thread ${th}${sablock.isThreadDead(th) ? ' DEAD' : ''}${stateOf(q).split(';')[0]})`); }
+            }
+            ctx.report(`X granted on ${nodeName(nodes[n])} while ${sin} S holder(s) were inside on ${nodeName(nodes[m])} [S inside: ${inS.join(' ')}] [${stateOf(-1)}]`);
             ok = false;
           }
           if (ok) pairCheck(ctx, m);
@@ -400,10 +404,10 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered, stateOf 
         ctx.x = R[w(n, N_FY)];
         R[w(n, N_FX)] = ctx.x + 1;
       } else {
-        if (!suspect) Atomics.add(R, w(n, N_SIN), 1);
+        if (!suspect) Atomics.add(R, w(n, N_SIN), 1), Atomics.store(slots, slotWord(slot, SLOT_WORDS.SIN), n + 1);
         ctx.xent = Atomics.load(R, w(n, N_XENT));
         for (const m of related[n]) if (judge(ctx, m, N_XOWN, Atomics.load(R, w(m, N_XOWN)), false)) pairCheck(ctx, m);
-        settle(() => Atomics.sub(R, w(n, N_SIN), 1));
+        settle(() => (Atomics.sub(R, w(n, N_SIN), 1), Atomics.store(slots, slotWord(slot, SLOT_WORDS.SIN), 0)));
       }
       return ctx;
     },
@@ -422,13 +426,14 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered, stateOf 
         return { intruded, robbed };
       }
       const intruded = !ctx.suspect && Atomics.load(R, w(n, N_XENT)) !== ctx.xent;
-      if (!ctx.suspect) Atomics.sub(R, w(n, N_SIN), 1);
+      if (!ctx.suspect) Atomics.sub(R, w(n, N_SIN), 1), Atomics.store(slots, slotWord(slot, SLOT_WORDS.SIN), 0);
       return { intruded, robbed };
     },
     /** A dying S holder: out of N_SIN, named in N_DEADS for the X entrant that finds it dead. */
     leaveReader(ctx) {
       if (ctx.suspect) return;
       Atomics.sub(R, w(ctx.n, N_SIN), 1);
+      Atomics.store(slots, slotWord(slot, SLOT_WORDS.SIN), 0);
       Atomics.store(R, w(ctx.n, N_DEADS), ctx.tok);
     },
     /** A resource by weight. */
