@@ -101,7 +101,7 @@ const killReq = (slot) => slotCtl(slot, SLOT_CTL.KILL_REQ);
 const dying = (slot) => slotCtl(slot, SLOT_CTL.DYING);
 const CTL_WORDS = slotCtl(MAX_SLOTS);
 // slotWords (Int32): one row per slot, written by the worker in it (read by kills and the named checks).
-const SLOT_WORDS = words({ THREAD: 'its thread id (named kinds)', NODE: '1 + the resource it sits in for a kill (named kinds)', SIN: '1 + the resource it counts itself inside S on (diagnostics)' });
+const SLOT_WORDS = words({ THREAD: 'its thread id (named kinds)', NODE: '1 + the resource it sits in for a kill (named kinds)', SIN: 'bit n: it counts itself inside S on resource n (diagnostics)' });
 const slotWord = rows(0, SLOT_WORDS.END);
 // Per-primitive region (Int32): the invariant fields and counters.
 const { INSIDE, X, Y, HOLDER, VIOL, REPAIRS, READERS, DEAD, UPGRADABLE } = words({
@@ -389,7 +389,7 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered, stateOf 
           if (sin > 0 && !stealable(m)) {
             const inS = [];
             for (let q = 0; q < slots.length / SLOT_WORDS.END; q++) {
-              if (Atomics.load(slots, slotWord(q, SLOT_WORDS.SIN)) === m + 1) { const th = Atomics.load(slots, slotWord(q, SLOT_WORDS.THREAD)); inS.push(`${q}(thread ${th}${sablock.isThreadDead(th) ? ' DEAD' : ''}${stateOf(q).split(';')[0]})`); }
+              if ((Atomics.load(slots, slotWord(q, SLOT_WORDS.SIN)) & (1 << m)) !== 0) { const th = Atomics.load(slots, slotWord(q, SLOT_WORDS.THREAD)); inS.push(`${q}(thread ${th}${sablock.isThreadDead(th) ? ' DEAD' : ''}${stateOf(q).split(';')[0]})`); }
             }
             ctx.report(`X granted on ${nodeName(nodes[n])} while ${sin} S holder(s) were inside on ${nodeName(nodes[m])} [S inside: ${inS.join(' ')}] [${stateOf(-1)}]`);
             ok = false;
@@ -404,10 +404,10 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered, stateOf 
         ctx.x = R[w(n, N_FY)];
         R[w(n, N_FX)] = ctx.x + 1;
       } else {
-        if (!suspect) Atomics.add(R, w(n, N_SIN), 1), Atomics.store(slots, slotWord(slot, SLOT_WORDS.SIN), n + 1);
+        if (!suspect) Atomics.add(R, w(n, N_SIN), 1), Atomics.or(slots, slotWord(slot, SLOT_WORDS.SIN), 1 << n);
         ctx.xent = Atomics.load(R, w(n, N_XENT));
         for (const m of related[n]) if (judge(ctx, m, N_XOWN, Atomics.load(R, w(m, N_XOWN)), false)) pairCheck(ctx, m);
-        settle(() => (Atomics.sub(R, w(n, N_SIN), 1), Atomics.store(slots, slotWord(slot, SLOT_WORDS.SIN), 0)));
+        settle(() => (Atomics.sub(R, w(n, N_SIN), 1), Atomics.and(slots, slotWord(slot, SLOT_WORDS.SIN), ~(1 << n))));
       }
       return ctx;
     },
@@ -426,14 +426,14 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered, stateOf 
         return { intruded, robbed };
       }
       const intruded = !ctx.suspect && Atomics.load(R, w(n, N_XENT)) !== ctx.xent;
-      if (!ctx.suspect) Atomics.sub(R, w(n, N_SIN), 1), Atomics.store(slots, slotWord(slot, SLOT_WORDS.SIN), 0);
+      if (!ctx.suspect) Atomics.sub(R, w(n, N_SIN), 1), Atomics.and(slots, slotWord(slot, SLOT_WORDS.SIN), ~(1 << n));
       return { intruded, robbed };
     },
     /** A dying S holder: out of N_SIN, named in N_DEADS for the X entrant that finds it dead. */
     leaveReader(ctx) {
       if (ctx.suspect) return;
       Atomics.sub(R, w(ctx.n, N_SIN), 1);
-      Atomics.store(slots, slotWord(slot, SLOT_WORDS.SIN), 0);
+      Atomics.and(slots, slotWord(slot, SLOT_WORDS.SIN), ~(1 << ctx.n));
       Atomics.store(R, w(ctx.n, N_DEADS), ctx.tok);
     },
     /** A resource by weight. */
@@ -1226,8 +1226,16 @@ async function workerMain() {
   // The critical section of a hold of `mode` ('X' or 'S') on resource n, in three steps: in
   // (checks, then a kill request served holding it), the hold, out (checks; then `release`, for
   // the LockManager: WebLocks releases when the callback settles). Returns { ctx, handover, intruded }.
+  // This thread's S sections still open (a mix thread has several at once): a handover exit
+  // takes the others down mid-section, and each must leave the S count as a dying reader does.
+  const openReaders = new Set();
+  const exitAfterHandover = () => {
+    for (const c of openReaders) chk.leaveReader(c);
+    process.exit(0);
+  };
   const sectionIn = (n, mode, release, steal, base) => {
     const ctx = chk.enter(n, mode, steal, base);
+    if (mode === 'S') openReaders.add(ctx);
     Atomics.store(slotWords, slotWord(slot, SLOT_WORDS.NODE), n + 1); // the resource of a kill
     // Dies holding: an X holder with FX written and FY not (its token stays in N_XOWN); an S
     // holder leaves N_SIN and names itself in N_DEADS. A late release (LockManager) finishes first.
@@ -1239,9 +1247,10 @@ async function workerMain() {
   };
   const sectionOut = (s, release) => {
     Object.assign(s, chk.exit(s.ctx));
+    openReaders.delete(s.ctx);
     if (release) {
       release();
-      if (s.handover) process.exit(0); // right after a release that handed the resource over
+      if (s.handover) exitAfterHandover(); // right after a release that handed the resource over
     }
     return s;
   };
@@ -1394,7 +1403,7 @@ async function workerMain() {
     } finally {
       done();
     }
-    if (out?.handover) process.exit(0); // right after the release handed the name over
+    if (out?.handover) exitAfterHandover(); // right after the release handed the name over
     const what = `request of '${nd.name}' (${mode}${steal ? ', steal' : ''})`;
     if (err === null) {
       for (const f of out?.ctx.found ?? []) violation(`${f} (found by an entrant that may have been robbed; its request resolved)`);
