@@ -38,7 +38,6 @@ export const WORD_LOCK_BYTES = 8;
 /** The two locks on this state word. */
 export type WordLockKind = 'Mutex' | 'SpinLock';
 
-
 /** This thread's tuning for every lock of each kind: the one thing Mutex and SpinLock differ in. */
 const POLICIES: Record<WordLockKind, ExclusivePolicy> = {
   // Short spins, handoff after 1 ms parked.
