@@ -267,7 +267,7 @@ const tokenSeq = (t) => t >>> 12;
  * entrant that finds S holders on a name with steals cannot tell who was robbed: those S holders
  * check themselves (N_XENT moved during their hold while their request resolved).
  */
-function namedChecker(kind, R, slots, toks, slot, violation, recovered, stateOf = () => '') {
+function namedChecker(kind, R, slots, toks, slot, violation, recovered, diag = { slot: () => '', table: () => '' }) {
   const nodes = NODES[kind];
   const anc = (n) => (nodes[n].parent < 0 ? [] : [nodes[n].parent, ...anc(nodes[n].parent)]);
   const related = nodes.map((_, n) => [n, ...anc(n), ...nodes.map((_, d) => d).filter((d) => anc(d).includes(n))]);
@@ -275,6 +275,25 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered, stateOf 
   const stealable = (n) => nodes[n].steal === true;
   let seq = 0;
   const begun = (n) => Atomics.load(R, w(n, N_STEALS));
+  // An S holder counts itself in N_SIN of its resource, and marks it in its slot (for reports).
+  const countReader = (n) => {
+    Atomics.add(R, w(n, N_SIN), 1);
+    Atomics.or(slots, slotWord(slot, SLOT_WORDS.SIN), 1 << n);
+  };
+  const uncountReader = (n) => {
+    Atomics.sub(R, w(n, N_SIN), 1);
+    Atomics.and(slots, slotWord(slot, SLOT_WORDS.SIN), ~(1 << n));
+  };
+  // The slots marked inside S on m, for a report: slot (thread, dead or not, what the killer asked).
+  const readersOn = (m) => {
+    const out = [];
+    for (let q = 0; q < slots.length / SLOT_WORDS.END; q++) {
+      if ((Atomics.load(slots, slotWord(q, SLOT_WORDS.SIN)) & (1 << m)) === 0) continue;
+      const th = Atomics.load(slots, slotWord(q, SLOT_WORDS.THREAD));
+      out.push(`${q}(thread ${th}${sablock.isThreadDead(th) ? ' DEAD' : ''}${diag.slot(q)})`);
+    }
+    return out.join(' ');
+  };
   const alive = (t) => !sablock.isThreadDead(Atomics.load(slots, slotWord(tokenSlot(t), SLOT_WORDS.THREAD)));
   // Judges token t found in word k of resource m by an entrant on n (`won`: it took the word by
   // exchange). Returns whether m's pair may be checked now.
@@ -307,7 +326,7 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered, stateOf 
       `${mode} granted on ${nodeName(nodes[n])} while ${what} of slot ${tokenSlot(t)} was inside on ${nodeName(nodes[m])}` +
         (stealable(m) ? ` (no steal begun since its request: ${now})` : '') +
         // For the one who reads the report: what the killer had asked of that holder, if anything.
-        ` [holder thread ${Atomics.load(slots, slotWord(tokenSlot(t), SLOT_WORDS.THREAD))}${stateOf(tokenSlot(t))}]`,
+        ` [holder thread ${Atomics.load(slots, slotWord(tokenSlot(t), SLOT_WORDS.THREAD))}${diag.slot(tokenSlot(t))}; table now: ${diag.table()}]`,
     );
     return false;
   };
@@ -387,11 +406,7 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered, stateOf 
           if (d !== 0) judge(ctx, m, N_DEADS, d, false);
           const sin = Atomics.load(R, w(m, N_SIN));
           if (sin > 0 && !stealable(m)) {
-            const inS = [];
-            for (let q = 0; q < slots.length / SLOT_WORDS.END; q++) {
-              if ((Atomics.load(slots, slotWord(q, SLOT_WORDS.SIN)) & (1 << m)) !== 0) { const th = Atomics.load(slots, slotWord(q, SLOT_WORDS.THREAD)); inS.push(`${q}(thread ${th}${sablock.isThreadDead(th) ? ' DEAD' : ''}${stateOf(q).split(';')[0]})`); }
-            }
-            ctx.report(`X granted on ${nodeName(nodes[n])} while ${sin} S holder(s) were inside on ${nodeName(nodes[m])} [S inside: ${inS.join(' ')}] [${stateOf(-1)}]`);
+            ctx.report(`X granted on ${nodeName(nodes[n])} while ${sin} S holder(s) were inside on ${nodeName(nodes[m])} [S inside: ${readersOn(m)}] [table now: ${diag.table()}]`);
             ok = false;
           }
           if (ok) pairCheck(ctx, m);
@@ -404,10 +419,10 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered, stateOf 
         ctx.x = R[w(n, N_FY)];
         R[w(n, N_FX)] = ctx.x + 1;
       } else {
-        if (!suspect) Atomics.add(R, w(n, N_SIN), 1), Atomics.or(slots, slotWord(slot, SLOT_WORDS.SIN), 1 << n);
+        if (!suspect) countReader(n);
         ctx.xent = Atomics.load(R, w(n, N_XENT));
         for (const m of related[n]) if (judge(ctx, m, N_XOWN, Atomics.load(R, w(m, N_XOWN)), false)) pairCheck(ctx, m);
-        settle(() => (Atomics.sub(R, w(n, N_SIN), 1), Atomics.and(slots, slotWord(slot, SLOT_WORDS.SIN), ~(1 << n))));
+        settle(() => uncountReader(n));
       }
       return ctx;
     },
@@ -426,14 +441,13 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered, stateOf 
         return { intruded, robbed };
       }
       const intruded = !ctx.suspect && Atomics.load(R, w(n, N_XENT)) !== ctx.xent;
-      if (!ctx.suspect) Atomics.sub(R, w(n, N_SIN), 1), Atomics.and(slots, slotWord(slot, SLOT_WORDS.SIN), ~(1 << n));
+      if (!ctx.suspect) uncountReader(n);
       return { intruded, robbed };
     },
     /** A dying S holder: out of N_SIN, named in N_DEADS for the X entrant that finds it dead. */
     leaveReader(ctx) {
       if (ctx.suspect) return;
-      Atomics.sub(R, w(ctx.n, N_SIN), 1);
-      Atomics.and(slots, slotWord(slot, SLOT_WORDS.SIN), ~(1 << ctx.n));
+      uncountReader(ctx.n);
       Atomics.store(R, w(ctx.n, N_DEADS), ctx.tok);
     },
     /** A resource by weight. */
@@ -1211,7 +1225,7 @@ async function workerMain() {
       return `query() failed: ${e?.message}`;
     }
   };
-  const chk = named ? namedChecker(kind, R, slotWords, new Int32Array(tokBuf), slot, violation, (s) => repairAt[s] === 0 && (repairAt[s] = wall()), (s) => (s < 0 ? `table now: ${tableNow()}` : `, kill request ${Atomics.load(ctl, killReq(s))}, dying ${Atomics.load(ctl, dying(s))}; table now: ${tableNow()}`)) : null;
+  const chk = named ? namedChecker(kind, R, slotWords, new Int32Array(tokBuf), slot, violation, (s) => repairAt[s] === 0 && (repairAt[s] = wall()), { slot: (s) => `, kill request ${Atomics.load(ctl, killReq(s))}, dying ${Atomics.load(ctl, dying(s))}`, table: tableNow }) : null;
   if (named) Atomics.store(slotWords, slotWord(slot, SLOT_WORDS.THREAD), threadId);
   // Inside a critical section, for a handover kill: say so, wait for KILL_GO, then finish; the
   // caller releases and calls process.exit() right after the release.
