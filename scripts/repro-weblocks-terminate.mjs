@@ -1,12 +1,14 @@
 // WebLocks: a worker terminated (worker.terminate()) while it makes requests can stop inside one of
-// the lock table's critical sections; the partition that lock guards is then out of service for
-// good (every later request on one of its names, and query(), reject with ERR_LOCK_BROKEN;
-// docs/web-locks.md "Owner death", docs/lock-manager.md "Invalid use and limits"). Four workers
-// make exclusive, shared, ifAvailable, steal and timed requests on 3 names while one of them is
-// terminated every 20-50 ms, 30 times; the main thread keeps requesting too. Prints how many of the
-// main thread's requests failed, and whether every name can still be taken at the end:
+// the lock table's critical sections. Before the table's undo journal (manager/table.ts) the
+// partition that lock guards was then out of service for good (every later request on one of its
+// names, and query(), rejected with ERR_LOCK_BROKEN); now the next locker undoes the dead worker's
+// half-done update (docs/web-locks.md "Owner death", docs/lock-manager.md "Invalid use and
+// limits"). Four workers make exclusive, shared, ifAvailable, steal and timed requests on 3 names
+// while one of them is terminated every 20-50 ms, 30 times; the main thread keeps requesting too.
+// Prints how many of the main thread's requests failed (AbortError: robbed by a worker's steal,
+// lawful), and whether every name can still be taken at the end:
 //   node scripts/repro-weblocks-terminate.mjs [path-to-sablock-dist]
-// Found by a review of 2026-12-05; it ended broken in 3 runs of 4 then.
+// Found by a review of 2026-12-05; it ended broken in 3 runs of 4 then, and in none of 6 since.
 import { Worker, isMainThread, workerData } from 'node:worker_threads';
 
 const dist = (isMainThread ? process.argv[2] : workerData.dist) ?? new URL('../dist/index.js', import.meta.url).href;

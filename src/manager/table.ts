@@ -24,7 +24,8 @@
  * | 10 | owner-id counter for `LockManager.newOwner()` |
  * | 11 | ticket counter: every wait takes the next ticket (FIFO order inside an entry) |
  * | 12 | scheduling, fixed at creation: 1 = eventual fairness, 2 = strict FIFO (`fifo` option; invariant 4) |
- * | 13–15 | unused (pads the partition stripes apart from the hot header words) |
+ * | 13 | drain mark: owner id of a thread moving the free lists (`drainFreeLists`, under the allocator lock), else 0 |
+ * | 14–15 | unused (pads the partition stripes apart from the hot header words) |
  * | 16 + 16p | partition p's lock (raw mutex word), p = 0…15: one 64-byte stripe per partition, so |
  * |          | threads on different partitions never bounce one cache line (all 16 locks used to share one) |
  * | 17 + 16p | partition p's entry free list head (index + 1), linked through E_NEXT |
@@ -35,6 +36,7 @@
  * | … | records: `holderCapacity` × 16 |
  * | … | fast-path region (`fastpath.ts`): 1024 strong counters, the ACTIVE line (16 words), 64 |
  * |   | groups of `32 + 16 × (5 + nameBytes / 4)` words (lock line, summary line, 16 slots) |
+ * | … | undo journals: one per partition, `JOURNAL_WORDS` each (see "Undo journal" below) |
  *
  * Entries and records are padded to whole 64-byte lines (16 words), and every region starts on
  * a line boundary (relative to the tag word): two workers locking different rows otherwise write
@@ -134,6 +136,38 @@
  *    resource cost O(n²) wake-ups). E_SEQ (SLEEPERS, bump) is left to a second request of an
  *    owner already queued there (ticket 0), which waits for its owner's record to move.
  *
+ * ## Undo journal (a thread terminated inside a critical section)
+ * `worker.terminate()` stops a thread wherever its JavaScript is, also between two stores of one
+ * update under a partition lock. So every store to a word that other threads can reach goes
+ * through `#set` (or `#setAtomic`), which first appends (word index, old value) to the journal of
+ * the partition being written (`#jw`, chosen by `lockPartition` / `markWriting`) and then
+ * stores; `unlockPartition` empties the journal before it gives the lock back. A thread that
+ * takes over the lock of a dead holder (raw/mutex.ts `lockWord`, OWNER_DIED) finds the holder's
+ * half-done update in the journal and restores the old values, newest first (`#recover`): the
+ * partition is as it was before that critical section began, and the dead owner's holds and
+ * waits in it are then reaped like any dead owner's. Journal words:
+ * | word | content |
+ * |---|---|
+ * | 0 | J_LEN: pairs logged by the current holder; `JOURNAL_FULL` once more than `JOURNAL_PAIRS` were (not undoable: refused as before) |
+ * | 1 + 2k, 2 + 2k | pair k: the word index written (or, for a strong counter's `Atomics.sub`, `~index`), and its old value (or the amount subtracted) |
+ *
+ * Not journaled, on purpose:
+ * - E_SEQ (futex word, only ever moves forward: a sleeper on a newer value must still see the
+ *   word differ) and the ticket counter (unique tickets; a skipped one costs nothing).
+ * - A new record's or entry's fields before it is linked (unreachable until the journaled link;
+ *   if undone, it goes back to the free list, where those fields mean nothing). Its list links,
+ *   keys and R_OWNER/R_ENTRY (read without the lock) are journaled.
+ * - The global pools (allocator lock): a pop or a bump is one store, so a holder of the
+ *   allocator lock that dies leaves it whole (an index popped for an update that is undone is
+ *   lost to the pool: capacity, never a double use). Only `drainFreeLists` makes several stores
+ *   there; it marks the header (H_DRAIN) meanwhile, and a death under that mark still refuses
+ *   the allocator (ERR_LOCK_BROKEN).
+ * - Strong counters raised before a critical section (requests.ts `attemptCounted`): a unit
+ *   raised by a thread that dies before its hold or wait exists stays (that key then always
+ *   takes the main table: slower, never wrong). A counter lowered inside one is journaled as a
+ *   delta and raised back by the undo.
+ * - Fast-path groups (`fastpath.ts`): their own lock, still refused after a death inside.
+ *
  * ## Memory ordering
  * The partition lock's acquiring and releasing Atomics order all plain accesses to entries and
  * records. A waiter reads E_SEQ under the lock, releases the lock, then sleeps on E_SEQ with that
@@ -156,7 +190,7 @@ export const NO_RECORD = -2;
 
 // Word offsets, named as in the layout tables above (header; partition stripe; entry; record).
 export const H_CAPACITY = 1, H_HOLDERS = 2, H_NAME_BYTES = 3, H_HASH_BITS = 4, H_OWNER_SEQ = 10;
-const H_ALLOC_LOCK = 5, H_ENTRY_BUMP = 6, H_ENTRY_FREE = 7, H_REC_BUMP = 8, H_REC_FREE = 9, H_TICKET = 11;
+const H_ALLOC_LOCK = 5, H_ENTRY_BUMP = 6, H_ENTRY_FREE = 7, H_REC_BUMP = 8, H_REC_FREE = 9, H_TICKET = 11, H_DRAIN = 13;
 /** Scheduling, fixed when the table is made: 1 = eventual fairness, 2 = strict FIFO (0 = unconfigured). */
 const H_FIFO = 12;
 /** First partition stripe; stripe p is words H_STRIPES + STRIPE_WORDS × p … (lock, free heads). */
@@ -173,6 +207,11 @@ const S_READER = 3;
 export const HEADER_WORDS = H_STRIPES + STRIPE_WORDS * PARTITIONS;
 export const E_KEY_LO = 0, E_KEY_HI = 1, E_SEQ = 3;
 const E_NEXT = 2, E_HEAD = 4, E_WAITING = 5, E_GRANTED = 6, E_NAME = 12, ENTRY_FIXED_WORDS = 12;
+/** Pairs one partition's undo journal holds (see "Undo journal"); a handover granting many waiters at once may need more. */
+const JOURNAL_PAIRS = 255;
+export const JOURNAL_WORDS = 1 + 2 * JOURNAL_PAIRS;
+/** J_LEN of a journal that overflowed: the update cannot be undone. */
+const JOURNAL_FULL = -1;
 /** E_SEQ bit 0: some thread may sleep on the word (see `bump`). */
 const SEQ_SLEEPERS = 1;
 export const R_OWNER = 0, R_ENTRY = 1, R_HOLD = 3, R_WAIT = 4, R_TICKET = 5, R_SINCE = 6, R_HOME = 13, R_BLOCKS = 14, R_ORDER = 15;
@@ -232,7 +271,8 @@ export function tableByteLength(s: TableShape): number {
       bucketCountFor(s.capacity) +
       s.capacity * entryWordsFor(s.nameBytes) +
       s.holderCapacity * RECORD_WORDS +
-      fastPathWords(s.nameBytes & ~3))
+      fastPathWords(s.nameBytes & ~3) +
+      PARTITIONS * JOURNAL_WORDS)
   );
 }
 
@@ -270,6 +310,12 @@ export class LockTable {
   readonly #buckets: number;
   readonly #entries: number;
   readonly #records: number;
+  /** Word index of partition 0's undo journal (partition p's: + JOURNAL_WORDS × p). */
+  readonly #journals: number;
+  /** The journal of the partition this thread writes under (`lockPartition`, `markWriting`); −1: none. */
+  #jw = -1;
+  /** Pairs this thread has logged there (J_LEN, kept here to spare a shared load per store). */
+  #jn = 0;
   /** The fast-path region (strong counters, owner groups) after the records (`fastpath.ts`). */
   readonly fp: FastPath;
 
@@ -291,6 +337,7 @@ export class LockTable {
     this.fp = new FastPath(a, this.#records + s.holderCapacity * RECORD_WORDS, this.nameBytes, this.#fullKeys, (b, n) =>
       this.writeNameAt(b, n),
     );
+    this.#journals = this.#records + s.holderCapacity * RECORD_WORDS + fastPathWords(this.nameBytes);
   }
 
   // ---- addressing ----------------------------------------------------------------------------
@@ -317,10 +364,76 @@ export class LockTable {
 
   lockPartition(p: number): void {
     const stripe = this.base + H_STRIPES + STRIPE_WORDS * p;
-    lockWord(this.a, stripe + S_LOCK, OWNER_ID, PARTITION_POLICY, `LockManager partition ${p}`, () => this.#diedReading(stripe));
+    lockWord(this.a, stripe + S_LOCK, OWNER_ID, PARTITION_POLICY, `LockManager partition ${p}`, () => this.#recover(p, stripe));
+    this.#writeUnder(p);
   }
   unlockPartition(p: number): void {
+    const j = this.#journals + JOURNAL_WORDS * p;
+    // The update is whole: nothing to undo from here on (the unlock below publishes this store).
+    if (this.a[j] !== 0) this.a[j] = 0;
+    if (this.#jw === j) this.#jw = -1;
     unlockWord(this.a, this.base + H_STRIPES + STRIPE_WORDS * p + S_LOCK, OWNER_ID);
+  }
+  /** Stores from now on are journaled in partition p's journal (whose lock this thread holds). */
+  #writeUnder(p: number): void {
+    const j = this.#journals + JOURNAL_WORDS * p;
+    if (this.#jw === j) return;
+    this.#jw = j;
+    const len = this.a[j]!;
+    this.#jn = len === JOURNAL_FULL ? JOURNAL_PAIRS + 1 : len;
+  }
+  /**
+   * We took over partition p's lock from a holder that died (OWNER_DIED): whether the partition
+   * is whole now. A read-only holder tore nothing; otherwise its half-done update is undone from
+   * the journal, newest store first ("Undo journal"). False only for an overflowed journal.
+   */
+  #recover(p: number, stripe: number): boolean {
+    if (this.#diedReading(stripe)) return true;
+    const a = this.a;
+    const j = this.#journals + JOURNAL_WORDS * p;
+    const n = a[j]!;
+    if (n === JOURNAL_FULL) return false;
+    for (let k = n - 1; k >= 0; k--) {
+      const x = a[j + 1 + 2 * k]!;
+      const old = a[j + 2 + 2 * k]!;
+      // A strong counter lowered by `old` (~index): raise it back; other threads move it meanwhile.
+      if (x < 0) Atomics.add(a, ~x, old);
+      // Some of these words are read without the lock (R_OWNER, R_ENTRY, R_WAIT): restore with Atomics.
+      else Atomics.store(a, x, old);
+    }
+    a[j] = 0;
+    return true;
+  }
+  /** Stores `v` at word `i` of the partition being written, journaling the old value first. */
+  #set(i: number, v: number): void {
+    this.#log(i, this.a[i]!);
+    this.a[i] = v;
+  }
+  /** `#set` for a word that other threads read without the partition lock (with Atomics). */
+  #setAtomic(i: number, v: number): void {
+    this.#log(i, this.a[i]!);
+    // Readers outside the lock (releaseOwnerRecords' scan; a waiter's R_WAIT) use Atomics.
+    Atomics.store(this.a, i, v);
+  }
+  /**
+   * Appends the pair (x, v) to the current journal. Plain stores suffice: only a thread that has
+   * seen this one dead reads them, and a thread's death is published after it stopped (so every
+   * store it made is visible); what matters is that the pair precedes, in program order, the
+   * store it undoes, and J_LEN counts it before that store.
+   */
+  #log(x: number, v: number): void {
+    const j = this.#jw;
+    if (j < 0) return; // not under a partition lock (a fresh table's initialisation)
+    const n = this.#jn;
+    const a = this.a;
+    if (n < JOURNAL_PAIRS) {
+      a[j + 1 + 2 * n] = x;
+      a[j + 2 + 2 * n] = v;
+      a[j] = n + 1;
+    } else if (n === JOURNAL_PAIRS) {
+      a[j] = JOURNAL_FULL; // no room: this update can no longer be undone
+    }
+    this.#jn = n + 1;
   }
   /** After a takeover of a stripe's lock: was its dead holder on a read-only pass? (S_READER) */
   #diedReading(stripe: number): boolean {
@@ -357,10 +470,12 @@ export class LockTable {
   /** About to change partition p under `lockAll(true)`: a death from here on may tear it. */
   markWriting(p: number): void {
     Atomics.store(this.a, this.base + H_STRIPES + STRIPE_WORDS * p + S_READER, 0);
+    this.#writeUnder(p);
   }
   #lockAlloc(): void {
-    // Taken inside a partition lock only: partition → allocator is the one allowed nesting.
-    lockWord(this.a, this.base + H_ALLOC_LOCK, OWNER_ID, PARTITION_POLICY, 'LockManager allocator');
+    // Taken inside a partition lock only: partition → allocator is the one allowed nesting. A
+    // dead holder left the pools whole unless it was draining ("Undo journal": H_DRAIN).
+    lockWord(this.a, this.base + H_ALLOC_LOCK, OWNER_ID, PARTITION_POLICY, 'LockManager allocator', () => Atomics.load(this.a, this.base + H_DRAIN) === 0);
   }
   #unlockAlloc(): void {
     unlockWord(this.a, this.base + H_ALLOC_LOCK, OWNER_ID);
@@ -376,7 +491,7 @@ export class LockTable {
     const lhead = a[local]!;
     if (lhead !== 0) {
       // Partition-local free list: guarded by the partition lock we hold, no allocator lock.
-      a[local] = a[this.#nextIndex(lhead - 1, rec)]!;
+      this.#set(local, a[this.#nextIndex(lhead - 1, rec)]!);
       return lhead - 1;
     }
     const free = this.base + (rec ? H_REC_FREE : H_ENTRY_FREE);
@@ -387,6 +502,7 @@ export class LockTable {
     const head = a[free]!;
     if (head !== 0) {
       k = head - 1;
+      // One store: whole even if we die next (the pools are not journaled, see "Undo journal").
       a[free] = a[this.#nextIndex(k, rec)]!;
     } else if (a[bump]! < limit) {
       k = a[bump]!;
@@ -400,8 +516,8 @@ export class LockTable {
   #free(p: number, rec: boolean, k: number): void {
     const a = this.a;
     const local = this.base + H_STRIPES + STRIPE_WORDS * p + S_ENTRY_FREE + (rec ? 1 : 0);
-    a[this.#nextIndex(k, rec)] = a[local]!;
-    a[local] = k + 1;
+    this.#set(this.#nextIndex(k, rec), a[local]!);
+    this.#set(local, k + 1);
   }
   #nextIndex(k: number, rec: boolean): number {
     return rec ? this.r(k) + R_NEXT : this.e(k) + E_NEXT;
@@ -422,6 +538,8 @@ export class LockTable {
         this.unlockPartition(p);
         throw e;
       }
+      // Several stores to the global pools from here: a death before the clear below refuses the allocator.
+      Atomics.store(a, this.base + H_DRAIN, OWNER_ID);
       for (let rec = 0; rec < 2; rec++) {
         const local = this.base + H_STRIPES + STRIPE_WORDS * p + S_ENTRY_FREE + rec;
         const head = a[local]!;
@@ -429,11 +547,13 @@ export class LockTable {
         let tail = head - 1;
         for (let next = a[this.#nextIndex(tail, rec === 1)]!; next !== 0; next = a[this.#nextIndex(tail, rec === 1)]!) tail = next - 1;
         const free = this.base + (rec === 1 ? H_REC_FREE : H_ENTRY_FREE);
-        a[this.#nextIndex(tail, rec === 1)] = a[free]!;
+        this.#set(this.#nextIndex(tail, rec === 1), a[free]!);
         a[free] = head;
-        a[local] = 0;
+        this.#set(local, 0);
       }
       this.#sweepEmptyEntries(p);
+      // The pools are whole again.
+      Atomics.store(a, this.base + H_DRAIN, 0);
       this.#unlockAlloc();
       this.unlockPartition(p);
     }
@@ -449,8 +569,8 @@ export class LockTable {
         const e = a[at]! - 1;
         const w = this.e(e);
         if (a[w + E_HEAD] === 0) {
-          a[at] = a[w + E_NEXT]!;
-          a[w + E_NEXT] = a[free]!;
+          this.#set(at, a[w + E_NEXT]!);
+          this.#set(w + E_NEXT, a[free]!);
           a[free] = e + 1;
         } else {
           at = w + E_NEXT;
@@ -483,16 +603,24 @@ export class LockTable {
     // own entry back, name and all: skip rewriting the name (unless keys are truncated, when two
     // paths may share a key but not a name).
     const sameName = this.#fullKeys && a[w + E_KEY_LO] === lo && a[w + E_KEY_HI] === hi;
+    // Unreachable until linked below, so not journaled ("Undo journal"): an undone creation
+    // leaves the entry on its free list with these fields, which mean nothing there. Only the
+    // key must always match the name beside it (sameName above): while the name is rewritten
+    // the key is (0, 0), which no resource has but by a 2^-64 chance.
+    if (!sameName) {
+      a[w + E_KEY_LO] = 0;
+      a[w + E_KEY_HI] = 0;
+      this.writeNameAt((this.e(e) + E_NAME) * 4, name);
+    }
     a[w + E_KEY_LO] = lo;
     a[w + E_KEY_HI] = hi;
     a[w + E_HEAD] = 0;
     a[w + E_WAITING] = 0;
     for (let m = 0; m < MODE_COUNT; m++) a[w + E_GRANTED + m] = 0;
     // E_SEQ is never reset: a stale sleeper from the entry's previous life must see it move.
-    if (!sameName) this.writeNameAt((this.e(e) + E_NAME) * 4, name);
     const b = this.#buckets + this.bucketOf(lo);
-    a[w + E_NEXT] = a[b]!;
-    a[b] = e + 1;
+    this.#set(w + E_NEXT, a[b]!);
+    this.#set(b, e + 1);
     return e;
   }
 
@@ -503,7 +631,7 @@ export class LockTable {
     if (a[w + E_HEAD] !== 0) return;
     let at = this.#buckets + this.bucketOf(a[w + E_KEY_LO]!);
     while (a[at] !== e + 1) at = this.e(a[at]! - 1) + E_NEXT;
-    a[at] = a[w + E_NEXT]!;
+    this.#set(at, a[w + E_NEXT]!);
     this.#free(this.partitionOf(a[w + E_KEY_LO]!), false, e);
   }
 
@@ -576,6 +704,7 @@ export class LockTable {
     if (r < 0) return -1;
     const a = this.a;
     const w = this.r(r);
+    // Unreachable until linked below: not journaled ("Undo journal").
     a[w + R_HOLD] = 0;
     a[w + R_WAIT] = 0;
     a[w + R_TICKET] = 0;
@@ -585,11 +714,11 @@ export class LockTable {
     // An async task's request (one record, one request) keeps its place in request order.
     a[w + R_ORDER] = home === 0 ? 0 : this.nextTicket();
     for (let m = 0; m < MODE_COUNT; m++) a[w + R_COUNT + m] = 0;
-    a[w + R_NEXT] = a[this.e(e) + E_HEAD]!;
-    a[this.e(e) + E_HEAD] = r + 1;
+    this.#set(w + R_NEXT, a[this.e(e) + E_HEAD]!);
+    this.#set(this.e(e) + E_HEAD, r + 1);
     // R_OWNER and R_ENTRY last, with Atomics: releaseOwnerRecords reads them without the lock.
-    Atomics.store(a, w + R_OWNER, owner);
-    Atomics.store(a, w + R_ENTRY, e + 1);
+    this.#setAtomic(w + R_OWNER, owner);
+    this.#setAtomic(w + R_ENTRY, e + 1);
     return r;
   }
 
@@ -627,10 +756,10 @@ export class LockTable {
     if (a[w + R_HOLD] !== 0 || a[w + R_WAIT] !== 0) return;
     let at = this.e(e) + E_HEAD;
     while (a[at] !== r + 1) at = this.r(a[at]! - 1) + R_NEXT;
-    a[at] = a[w + R_NEXT]!;
+    this.#set(at, a[w + R_NEXT]!);
     // Mark free for releaseOwnerRecords' racy scan before the record can be reused.
-    Atomics.store(a, w + R_OWNER, 0);
-    Atomics.store(a, w + R_ENTRY, 0);
+    this.#setAtomic(w + R_OWNER, 0);
+    this.#setAtomic(w + R_ENTRY, 0);
     this.#free(this.partitionOf(this.keyLo(e)), true, r);
   }
 
@@ -719,10 +848,10 @@ export class LockTable {
     const w = this.r(r);
     const held = a[w + R_HOLD]!;
     if (a[w + R_COUNT + mode] === 0) {
-      a[w + R_HOLD] = held | (1 << mode);
-      a[this.e(e) + E_GRANTED + mode]!++;
+      this.#set(w + R_HOLD, held | (1 << mode));
+      this.#set(this.e(e) + E_GRANTED + mode, a[this.e(e) + E_GRANTED + mode]! + 1);
     }
-    a[w + R_COUNT + mode] = a[w + R_COUNT + mode]! + n;
+    this.#set(w + R_COUNT + mode, a[w + R_COUNT + mode]! + n);
     // Invariant 5: the owner's own queued request here just became a conversion (no longer
     // behind earlier waiters): it may be grantable now, wake it.
     if (held === 0 && a[w + R_WAIT] !== 0) this.bump(e);
@@ -738,16 +867,16 @@ export class LockTable {
     const had = a[w + R_COUNT + mode]!;
     const left = had - n;
     if (left > 0) {
-      a[w + R_COUNT + mode] = left;
+      this.#set(w + R_COUNT + mode, left);
       // Strong acquisitions count in their key's strong counter (fastpath.ts): lower it after the
       // hold is gone from the record.
       if (isStrong(mode)) this.#strongEnd(e, n);
       return false;
     }
     if (had === 0) return false;
-    a[w + R_COUNT + mode] = 0;
-    a[w + R_HOLD] = a[w + R_HOLD]! & ~(1 << mode);
-    a[this.e(e) + E_GRANTED + mode]!--;
+    this.#set(w + R_COUNT + mode, 0);
+    this.#set(w + R_HOLD, a[w + R_HOLD]! & ~(1 << mode));
+    this.#set(this.e(e) + E_GRANTED + mode, a[this.e(e) + E_GRANTED + mode]! - 1);
     if (isStrong(mode)) this.#strongEnd(e, had);
     this.bump(e);
     return true;
@@ -769,11 +898,11 @@ export class LockTable {
     const w = this.r(r);
     // A globally unique, increasing ticket: FIFO order, and proof that this wait is still ours.
     const ticket = this.nextTicket();
-    a[w + R_WAIT] = mode + 1;
-    a[w + R_TICKET] = ticket;
-    a[w + R_SINCE] = nowStamp();
-    a[w + R_BLOCKS] = blocks;
-    a[this.e(e) + E_WAITING]!++;
+    this.#set(w + R_WAIT, mode + 1);
+    this.#set(w + R_TICKET, ticket);
+    this.#set(w + R_SINCE, nowStamp());
+    this.#set(w + R_BLOCKS, blocks);
+    this.#set(this.e(e) + E_WAITING, a[this.e(e) + E_WAITING]! + 1);
     return ticket;
   }
 
@@ -788,12 +917,12 @@ export class LockTable {
     if (wait === 0) return;
     // A granted wait keeps its ticket: the waiter, polling later, finds its request handed over
     // (`handedTo`); a withdrawn one does not.
-    if (!granted) a[w + R_TICKET] = 0;
-    a[w + R_BLOCKS] = 0;
-    a[this.e(e) + E_WAITING]!--;
+    if (!granted) this.#set(w + R_TICKET, 0);
+    this.#set(w + R_BLOCKS, 0);
+    this.#set(this.e(e) + E_WAITING, a[this.e(e) + E_WAITING]! - 1);
     if (!granted && isStrong(waitedMode(wait))) this.#strongEnd(e, 1);
     // The waiter sleeps on its own R_WAIT (invariant 8): the word moves, then it is woken, alone.
-    Atomics.store(a, w + R_WAIT, 0);
+    this.#setAtomic(w + R_WAIT, 0);
     wake(a, w + R_WAIT, Infinity);
   }
 
@@ -804,7 +933,10 @@ export class LockTable {
 
   #strongEnd(e: number, n: number): void {
     const w = this.e(e);
-    this.fp.strongEnd(strongIndex(this.a[w + E_KEY_LO]!, this.a[w + E_KEY_HI]!), n);
+    const c = strongIndex(this.a[w + E_KEY_LO]!, this.a[w + E_KEY_HI]!);
+    // Journaled as a delta (~index): other threads move the counter too, an undo adds n back.
+    this.#log(~this.fp.counterWord(c), n);
+    this.fp.strongEnd(c, n);
   }
 
   /**
@@ -880,7 +1012,7 @@ export class LockTable {
         // nudge moves its word (a counter above the mode, invariant 8), so a waiter spinning on it
         // or about to sleep on the old value sees it; the waiters behind it that conflict with it
         // are not nudged (they count as ahead).
-        Atomics.store(a, w + R_WAIT, nudgedWord(a[w + R_WAIT]!));
+        this.#setAtomic(w + R_WAIT, nudgedWord(a[w + R_WAIT]!));
         // Wake it if it sleeps (alone: only its own request sleeps on its record's word).
         wake(a, w + R_WAIT, Infinity);
         ahead |= 1 << mode;
@@ -896,7 +1028,7 @@ export class LockTable {
   /** A queued request of an async task was granted: its hold takes its place in grant order (R_ORDER). */
   stampGrant(r: number): void {
     const w = this.r(r);
-    if (this.a[w + R_HOME] !== 0) this.a[w + R_ORDER] = this.nextTicket();
+    if (this.a[w + R_HOME] !== 0) this.#set(w + R_ORDER, this.nextTicket());
   }
 
   /**

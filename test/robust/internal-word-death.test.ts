@@ -10,6 +10,7 @@ import { LockError } from '../../src/core/errors.js';
 import { OWNER_ID } from '../../src/core/thread.js';
 import { within } from '../harness/bounds.mjs';
 import { testCrew } from '../harness/spawn.js';
+import { JOURNAL_WORDS } from '../../src/manager/table.js';
 
 const policy = { budget: new SpinBudget(4, 64), maxBackoff: 16, fairAfterMs: 1 };
 
@@ -65,16 +66,20 @@ describe('an internal lock word whose holder died', () => {
   });
 });
 
-describe('a LockManager whose partition word\'s holder died', () => {
+describe('a LockManager whose partition word\'s holder died in an update it cannot undo', () => {
   it('fails requests with ERR_LOCK_BROKEN and leaves no other partition held: nothing hangs', async () => {
     const { LockManager } = await import('../../dist/index.js');
     const lm = new LockManager({ deadlockTimeout: 30 });
     const i32 = new Int32Array(lm.buffer);
     // Partition p's lock word (manager/table.ts: H_STRIPES 16 words in, STRIPE_WORDS 16 apart, S_LOCK 0).
     const partWord = (p: number) => (lm.byteOffset >> 2) + 16 + 16 * p;
+    // Partition p's undo journal: the table's last 16 × JOURNAL_WORDS words (table.ts "Undo journal").
+    const journal = (p: number) => (lm.byteOffset + LockManager.byteLengthFor({})) / 4 - 16 * JOURNAL_WORDS + JOURNAL_WORDS * p;
     // A worker that has exited (this thread created it, so its death is published) "held" partition
-    // 15 when it died: the situation of a worker terminated inside a table update.
+    // 15 when it died, in an update too long for its journal (J_LEN = JOURNAL_FULL, −1): the one
+    // death inside a table update that is not undone (test/robust/table-journal.test.ts: the others).
     const deadId = await deadOwnerId();
+    Atomics.store(i32, journal(15), -1);
     Atomics.store(i32, partWord(15), deadId);
     // A resource outside partition 15 (a try that touches 15 is refused).
     let name = '';
