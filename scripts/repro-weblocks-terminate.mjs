@@ -8,7 +8,9 @@
 // Prints how many of the main thread's requests failed (AbortError: robbed by a worker's steal,
 // lawful), and whether every name can still be taken at the end:
 //   node scripts/repro-weblocks-terminate.mjs [path-to-sablock-dist]
-// Found by a review of 2026-12-05; it ended broken in 3 runs of 4 then, and in none of 6 since.
+// Found by a review of 2026-12-05; it ended broken in 3 runs of 4 then. Since the journal: no run
+// ended broken, but 3 of 14 hung: the main thread, which terminates the workers, blocked on a
+// partition lock its dying worker held before its event loop saw that worker's 'exit' (docs/web-locks.md).
 import { Worker, isMainThread, workerData } from 'node:worker_threads';
 
 const dist = (isMainThread ? process.argv[2] : workerData.dist) ?? new URL('../dist/index.js', import.meta.url).href;

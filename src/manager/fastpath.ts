@@ -211,10 +211,6 @@ export class FastPath {
     // CORRECTNESS: the add comes before the summary loads of `transfer` (Dekker pair, see above).
     Atomics.add(this.a, this.base + c, 1);
   }
-  /** Word index of counter c (the lock table journals a lowering of it: table.ts "Undo journal"). */
-  counterWord(c: number): number {
-    return this.base + c;
-  }
   /** Lowers counter c by n (the strong request or hold ended). */
   strongEnd(c: number, n: number): void {
     // After the hold left the main table: a weak request that reads 0 now may take the fast path.

@@ -149,7 +149,7 @@
  * | word | content |
  * |---|---|
  * | 0 | J_LEN: pairs logged by the current holder; `JOURNAL_FULL` once more than `JOURNAL_PAIRS` were (not undoable: refused as before) |
- * | 1 + 2k, 2 + 2k | pair k: the word index written (or, for a strong counter's `Atomics.sub`, `~index`), and its old value (or the amount subtracted) |
+ * | 1 + 2k, 2 + 2k | pair k: the word index written, and its old value |
  *
  * Not journaled, on purpose:
  * - E_SEQ (futex word, only ever moves forward: a sleeper on a newer value must still see the
@@ -162,10 +162,11 @@
  *   lost to the pool: capacity, never a double use). Only `drainFreeLists` makes several stores
  *   there; it marks the header (H_DRAIN) meanwhile, and a death under that mark still refuses
  *   the allocator (ERR_LOCK_BROKEN).
- * - Strong counters raised before a critical section (requests.ts `attemptCounted`): a unit
- *   raised by a thread that dies before its hold or wait exists stays (that key then always
- *   takes the main table: slower, never wrong). A counter lowered inside one is journaled as a
- *   delta and raised back by the undo.
+ * - Strong counters (fastpath.ts; weak requests read them without any lock, so a change to one
+ *   cannot be taken back unseen). A release lowers them only when its update commits
+ *   (`#commit`), so an undone release never let a weak request through. A unit raised before a
+ *   critical section (requests.ts `attemptCounted`) by a thread that dies before its hold or
+ *   wait exists stays (that key then always takes the main table: slower, never wrong).
  * - Fast-path groups (`fastpath.ts`): their own lock, still refused after a death inside.
  *
  * ## Memory ordering
@@ -316,6 +317,8 @@ export class LockTable {
   #jw = -1;
   /** Pairs this thread has logged there (J_LEN, kept here to spare a shared load per store). */
   #jn = 0;
+  /** Strong counters to lower once the update commits (`#commit`): (counter, n) pairs. */
+  readonly #lowered: number[] = [];
   /** The fast-path region (strong counters, owner groups) after the records (`fastpath.ts`). */
   readonly fp: FastPath;
 
@@ -368,11 +371,24 @@ export class LockTable {
     this.#writeUnder(p);
   }
   unlockPartition(p: number): void {
-    const j = this.#journals + JOURNAL_WORDS * p;
-    // The update is whole: nothing to undo from here on (the unlock below publishes this store).
-    if (this.a[j] !== 0) this.a[j] = 0;
-    if (this.#jw === j) this.#jw = -1;
+    this.#commit(p);
+    if (this.#jw === this.#journals + JOURNAL_WORDS * p) this.#jw = -1;
     unlockWord(this.a, this.base + H_STRIPES + STRIPE_WORDS * p + S_LOCK, OWNER_ID);
+  }
+  /**
+   * Partition p's update is whole: empties its journal (nothing to undo from here on; the
+   * unlock publishes the store), then lowers the strong counters the update released.
+   */
+  #commit(p: number): void {
+    const j = this.#journals + JOURNAL_WORDS * p;
+    if (this.a[j] !== 0) this.a[j] = 0;
+    if (this.#jw === j) this.#jn = 0;
+    const low = this.#lowered;
+    if (low.length === 0) return;
+    // Only now, when no undo can bring the holds back: a weak request that reads a lowered
+    // counter takes the fast path at once (a review found an undone X beside a fast IX).
+    for (let k = 0; k < low.length; k += 2) this.fp.strongEnd(low[k]!, low[k + 1]!);
+    low.length = 0;
   }
   /** Stores from now on are journaled in partition p's journal (whose lock this thread holds). */
   #writeUnder(p: number): void {
@@ -394,12 +410,8 @@ export class LockTable {
     const n = a[j]!;
     if (n === JOURNAL_FULL) return false;
     for (let k = n - 1; k >= 0; k--) {
-      const x = a[j + 1 + 2 * k]!;
-      const old = a[j + 2 + 2 * k]!;
-      // A strong counter lowered by `old` (~index): raise it back; other threads move it meanwhile.
-      if (x < 0) Atomics.add(a, ~x, old);
       // Some of these words are read without the lock (R_OWNER, R_ENTRY, R_WAIT): restore with Atomics.
-      else Atomics.store(a, x, old);
+      Atomics.store(a, a[j + 1 + 2 * k]!, a[j + 2 + 2 * k]!);
     }
     a[j] = 0;
     return true;
@@ -552,6 +564,10 @@ export class LockTable {
         this.#set(local, 0);
       }
       this.#sweepEmptyEntries(p);
+      // Commit p's part first, while H_DRAIN still refuses a takeover of the allocator: the global
+      // lists now hold these indices, so undoing p's stores once the mark is gone would list
+      // them twice (found by a review, test/robust/table-journal.test.ts).
+      this.#commit(p);
       // The pools are whole again.
       Atomics.store(a, this.base + H_DRAIN, 0);
       this.#unlockAlloc();
@@ -933,10 +949,9 @@ export class LockTable {
 
   #strongEnd(e: number, n: number): void {
     const w = this.e(e);
-    const c = strongIndex(this.a[w + E_KEY_LO]!, this.a[w + E_KEY_HI]!);
-    // Journaled as a delta (~index): other threads move the counter too, an undo adds n back.
-    this.#log(~this.fp.counterWord(c), n);
-    this.fp.strongEnd(c, n);
+    // Lowered when the update commits, never before: an undo brings the hold back, and a weak
+    // request must not have taken the fast path in between ("Undo journal").
+    this.#lowered.push(strongIndex(this.a[w + E_KEY_LO]!, this.a[w + E_KEY_HI]!), n);
   }
 
   /**

@@ -206,3 +206,111 @@ describe('a worker terminated inside a lock table critical section', () => {
     expect(stops).toBeGreaterThan(5);
   });
 });
+
+// Two deaths a review found (2026-12-05) that the step-by-step cases above do not reach.
+describe('a worker terminated inside a lock table critical section: the review cases', () => {
+  /** Starts an eval worker and returns its first message (it parks after sending 'stopped'). */
+  async function stopAt(src: string, workerData: unknown, what: string) {
+    const s = crew.start(src, workerData, { what, exitOk: true, workerOptions: { eval: true } });
+    const first = await within(new Promise<string>((r) => s.worker.once('message', r)), 10_000, `${what}: stopped`);
+    return { first, kill: async () => (await s.worker.terminate(), await s.exited) };
+  }
+
+  it('a release dying after it lowered a strong counter: no weak request takes the fast path beside the X it undoes', async () => {
+    const { LockManager } = await import('../../dist/index.js');
+    const lm = new LockManager({ capacity: 8 });
+    const TX = lm.newOwner(); // a transaction owner: never found dead, so its X stays until releaseAll
+    const v = await stopAt(
+      `const { workerData, parentPort } = require('node:worker_threads');
+       import(workerData.url).then(({ LockManager }) => {
+         const lm = LockManager.from(workerData.handle);
+         const h = lm.acquire(['k'], 'X', { owner: workerData.TX });
+         const sub = Atomics.sub;
+         // The release's first Atomics.sub (a strong counter: fastpath.ts strongEnd), still under
+         // the partition lock before the fix, at the unlock after it.
+         Atomics.sub = function (...args) {
+           const r = sub.apply(Atomics, args);
+           parentPort.postMessage('stopped');
+           Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // until terminated
+           return r;
+         };
+         h.release();
+         parentPort.postMessage('done');
+       });`,
+      { url, handle: lm.handle, TX },
+      'strong release victim',
+    );
+    expect(v.first).toBe('stopped');
+    const U = lm.newOwner();
+    // In the window: IX must not be granted beside an X whose release may still be undone.
+    const ix = lm.tryAcquire(['k'], 'IX', { owner: U });
+    await v.kill();
+    const holders = lm.query().resources.flatMap((r) => r.holders.map((h) => `${h.owner === TX ? 'TX' : h.owner === U ? 'U' : h.owner}:${h.mode}`));
+    // Either the release went through (TX holds nothing) or it did not (then U could not get IX).
+    expect(holders.includes('TX:X') && holders.includes('U:IX'), `holders ${holders.join(' ')}`).toBe(false);
+    ix?.release();
+    lm.releaseAll(TX);
+  });
+
+  it('a drain of the free lists dying after it cleared its mark: no record is handed out twice', async () => {
+    const { LockManager } = await import('../../dist/index.js');
+    const shape = { capacity: 8, holderCapacity: 2 };
+    // Three names in three partitions (the partition is the low 4 bits of the key query() shows).
+    const scratch = new LockManager(shape);
+    const partitionOf = (n: string) => {
+      const l = scratch.acquire([n], 'X');
+      const key = scratch.query().resources.find((r) => r.resource.includes(n))!.key;
+      l.release();
+      return parseInt(key.slice(8), 16) & 15;
+    };
+    const names: { n: string; p: number }[] = [];
+    for (let i = 0; names.length < 3; i++) {
+      const p = partitionOf(`n${i}`);
+      if (!names.some((x) => x.p === p)) names.push({ n: `n${i}`, p });
+    }
+    const [x, y, z] = names as [{ n: string; p: number }, { n: string; p: number }, { n: string; p: number }];
+    const lm = new LockManager(shape);
+    const M = lm.newOwner();
+    const hx = lm.tryAcquire([x.n], 'X', { owner: M })!; // record 0 (the pool's bump)
+    const hy = lm.tryAcquire([y.n], 'X', { owner: M })!; // record 1: the pool is used up
+    hx.release(); // record 0 → x's partition free list
+    // The victim's request finds no record: drainFreeLists moves x's list to the global one. It
+    // stops right after clearing the drain mark (H_DRAIN, header word 13) for x's partition.
+    const v = await stopAt(
+      `const { workerData, parentPort } = require('node:worker_threads');
+       import(workerData.url).then(({ LockManager }) => {
+         const lm = LockManager.from(workerData.handle);
+         const H_DRAIN = (workerData.handle.byteOffset >> 2) + 13;
+         const store = Atomics.store;
+         let cleared = 0;
+         Atomics.store = function (a, i, v) {
+           const r = store.call(Atomics, a, i, v);
+           if (i === H_DRAIN && v === 0 && cleared++ === workerData.px) {
+             parentPort.postMessage('stopped');
+             Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // until terminated
+           }
+           return r;
+         };
+         lm.acquire([workerData.z], 'X');
+         parentPort.postMessage('done');
+       });`,
+      { url, handle: lm.handle, px: x.p, z: z.n },
+      'drain victim',
+    );
+    expect(v.first).toBe('stopped');
+    await v.kill();
+    const A = lm.newOwner();
+    const B = lm.newOwner();
+    const ax = lm.tryAcquire([x.n], 'X', { owner: A });
+    expect(ax).not.toBeNull();
+    // Only one record is free (record 0): a second new hold must be refused, not given it again.
+    expect(() => lm.tryAcquire([z.n], 'X', { owner: B })).toThrow(/capacity|CapacityError|holderCapacity/i);
+    ax!.release();
+    hy.release();
+    const C = lm.newOwner();
+    const cx = lm.tryAcquire([x.n], 'X', { owner: C });
+    expect(cx).not.toBeNull();
+    cx!.release();
+    expect(lm.query().resources.filter((r) => r.holders.length + r.waiters.length > 0)).toEqual([]);
+  });
+});
