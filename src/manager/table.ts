@@ -317,8 +317,9 @@ export class LockTable {
   #jw = -1;
   /** Pairs this thread has logged there (J_LEN, kept here to spare a shared load per store). */
   #jn = 0;
-  /** Strong counters to lower once the update commits (`#commit`): (counter, n) pairs. */
+  /** Strong counters to lower once the update commits (`#commit`): (counter, n) pairs, `#nLowered` numbers used. */
   readonly #lowered: number[] = [];
+  #nLowered = 0;
   /** The fast-path region (strong counters, owner groups) after the records (`fastpath.ts`). */
   readonly fp: FastPath;
 
@@ -383,12 +384,13 @@ export class LockTable {
     const j = this.#journals + JOURNAL_WORDS * p;
     if (this.a[j] !== 0) this.a[j] = 0;
     if (this.#jw === j) this.#jn = 0;
+    const n = this.#nLowered;
+    if (n === 0) return;
+    this.#nLowered = 0;
     const low = this.#lowered;
-    if (low.length === 0) return;
     // Only now, when no undo can bring the holds back: a weak request that reads a lowered
     // counter takes the fast path at once (a review found an undone X beside a fast IX).
-    for (let k = 0; k < low.length; k += 2) this.fp.strongEnd(low[k]!, low[k + 1]!);
-    low.length = 0;
+    for (let k = 0; k < n; k += 2) this.fp.strongEnd(low[k]!, low[k + 1]!);
   }
   /** Stores from now on are journaled in partition p's journal (whose lock this thread holds). */
   #writeUnder(p: number): void {
@@ -418,12 +420,13 @@ export class LockTable {
   }
   /** Stores `v` at word `i` of the partition being written, journaling the old value first. */
   #set(i: number, v: number): void {
-    this.#log(i, this.a[i]!);
-    this.a[i] = v;
+    const a = this.a;
+    this.#log(a, i, a[i]!);
+    a[i] = v;
   }
   /** `#set` for a word that other threads read without the partition lock (with Atomics). */
   #setAtomic(i: number, v: number): void {
-    this.#log(i, this.a[i]!);
+    this.#log(this.a, i, this.a[i]!);
     // Readers outside the lock (releaseOwnerRecords' scan; a waiter's R_WAIT) use Atomics.
     Atomics.store(this.a, i, v);
   }
@@ -433,11 +436,10 @@ export class LockTable {
    * store it made is visible); what matters is that the pair precedes, in program order, the
    * store it undoes, and J_LEN counts it before that store.
    */
-  #log(x: number, v: number): void {
+  #log(a: Int32Array, x: number, v: number): void {
     const j = this.#jw;
     if (j < 0) return; // not under a partition lock (a fresh table's initialisation)
     const n = this.#jn;
-    const a = this.a;
     if (n < JOURNAL_PAIRS) {
       a[j + 1 + 2 * n] = x;
       a[j + 2 + 2 * n] = v;
@@ -951,7 +953,10 @@ export class LockTable {
     const w = this.e(e);
     // Lowered when the update commits, never before: an undo brings the hold back, and a weak
     // request must not have taken the fast path in between ("Undo journal").
-    this.#lowered.push(strongIndex(this.a[w + E_KEY_LO]!, this.a[w + E_KEY_HI]!), n);
+    const k = this.#nLowered;
+    this.#lowered[k] = strongIndex(this.a[w + E_KEY_LO]!, this.a[w + E_KEY_HI]!);
+    this.#lowered[k + 1] = n;
+    this.#nLowered = k + 2;
   }
 
   /**
