@@ -14,7 +14,8 @@
  *   event): its later `'exit'` listeners still run after that event, and may release the very
  *   locks a waiter would take over; and its own workers keep running until its teardown stops
  *   them. (The price: a creator whose event loop is blocked, for instance in a blocking `lock()`
- *   of a lock its worker holds, does not see that worker's exit; docs/robustness.md.)
+ *   of a lock its worker holds, does not see that worker's exit. For its own workers it asks
+ *   Node's handle of the worker instead: `isDeadOwner`, `stoppedProbe`; docs/robustness.md.)
  * - The dead thread's owner id (`threadId + 1`, never reused within a process) is published in a
  *   process-wide table: a `SharedArrayBuffer` created by the first thread that loads sablock (the
  *   main thread, normally) and handed to every worker started afterwards through
@@ -109,6 +110,18 @@ function findOrCreateTable(): SharedArrayBuffer {
 /** Records that the thread with owner id `ownerId` has died (invariant 1: it has stopped). */
 export function publishDead(ownerId: number): void {
   if (!Number.isInteger(ownerId) || ownerId <= 1) return; // 0: nobody; 1: the main thread
+  publishOne(ownerId);
+  // Its own workers were stopped before it finished: they are dead too (nested workers).
+  for (let k = 0; k < CHILD_SLOTS; k++) {
+    const child = Atomics.load(table, CHILDREN0 + 2 * k);
+    if (child <= 0 || Atomics.load(table, CHILDREN0 + 2 * k + 1) !== ownerId) continue;
+    // Free the pair; whoever frees it publishes the child (invariant 4).
+    if (Atomics.compareExchange(table, CHILDREN0 + 2 * k, child, 0) === child) publishDead(child);
+  }
+}
+
+/** Publishes `ownerId` alone (not the workers it created: see `isDeadOwner`). */
+function publishOne(ownerId: number): void {
   if (ownerId < BITMAP_IDS) {
     // Set the id's bit; or() so concurrent publishers of neighbouring ids do not lose each other.
     Atomics.or(table, BITMAP0 + (ownerId >>> 5), 1 << (ownerId & 31));
@@ -122,13 +135,6 @@ export function publishDead(ownerId: number): void {
   Atomics.add(table, GENERATION, 1);
   // Wake every thread waiting in waitForDeath.
   Atomics.notify(table, GENERATION);
-  // Its own workers were stopped before it finished: they are dead too (nested workers).
-  for (let k = 0; k < CHILD_SLOTS; k++) {
-    const child = Atomics.load(table, CHILDREN0 + 2 * k);
-    if (child <= 0 || Atomics.load(table, CHILDREN0 + 2 * k + 1) !== ownerId) continue;
-    // Free the pair; whoever frees it publishes the child (invariant 4).
-    if (Atomics.compareExchange(table, CHILDREN0 + 2 * k, child, 0) === child) publishDead(child);
-  }
 }
 
 /** Records that `parent` created worker `child`; returns the pair's slot, or −1 if full. */
@@ -144,8 +150,29 @@ function recordChild(child: number, parent: number): number {
   return -1;
 }
 
-/** True if the thread with owner id `ownerId` (`threadId + 1`) is known to have died. */
+/**
+ * True if the thread with owner id `ownerId` (`threadId + 1`) is known to have died. `ownerId`
+ * must have been read from a lock's shared words, where only that thread, while it ran, put it
+ * (see `stoppedProbe` for why that matters).
+ *
+ * Besides the table: a worker of this very thread that has stopped, but whose `'exit'` this
+ * thread has not seen, because its event loop has not turned since. It may be blocked right
+ * here, waiting for a lock that worker held (a thread that terminates a worker and then, before
+ * its `'exit'`, takes a lock of the same lock table; docs/robustness.md). Such a worker is
+ * published now, alone; its own workers are published with the `'exit'` as before (they may
+ * still be stopping: invariant 1).
+ */
 export function isDeadOwner(ownerId: number): boolean {
+  if (isPublishedDead(ownerId)) return true;
+  if (probes.size === 0) return false;
+  const stopped = probes.get(ownerId);
+  if (stopped === undefined || !stopped()) return false;
+  publishOne(ownerId);
+  return true;
+}
+
+/** True if `ownerId`'s death is in the table (no probe: any owner id, this thread's too). */
+function isPublishedDead(ownerId: number): boolean {
   if (ownerId <= 1) return false;
   if (ownerId < BITMAP_IDS) return (Atomics.load(table, BITMAP0 + (ownerId >>> 5)) & (1 << (ownerId & 31))) !== 0;
   for (let k = 0; k < RING; k++) if (Atomics.load(table, RING0 + k) === ownerId) return true;
@@ -160,7 +187,7 @@ export function isDeadOwner(ownerId: number): boolean {
  * release is anonymous (an RWLock read, tracked Semaphore permits): one load of a bitmap word.
  */
 export function wasReaped(): boolean {
-  return isDeadOwner(OWNER_ID);
+  return isPublishedDead(OWNER_ID);
 }
 
 /** A counter that moves after every published death. */
@@ -191,12 +218,45 @@ export function takeOverIfDead(a: Int32Array, i: number, ownerMask: number, keep
 
 const INSTALLED = Symbol.for('sablock.ownerDeath.watching');
 
+/**
+ * This thread's live workers: owner id → whether that worker's thread has stopped running
+ * JavaScript (`stoppedProbe`). Shared by the ESM and CJS builds of one thread, like the watchers.
+ */
+const probes: Map<number, () => boolean> = ((globalThis as { [k: symbol]: unknown })[Symbol.for('sablock.ownerDeath.probes')] ??=
+  new Map()) as Map<number, () => boolean>;
+
+/**
+ * A synchronous test of whether worker `w` has stopped running JavaScript, or undefined where
+ * this Node has none. Node's handle of a worker answers `loopIdleTime()` with −1 from the moment
+ * the worker's thread, its event loop and last JavaScript done, marks itself stopped (node_worker.cc:
+ * `stopped_` and `env_ = nullptr` together, after it can no longer call into JS); before that
+ * moment it answers ≥ 0, except before the worker's environment exists, when no JavaScript of it
+ * has run yet. So −1 proves a stop only for a worker that has run: `isDeadOwner` asks only about
+ * ids read from locks, which their threads wrote while running. The handle is an internal
+ * (the `kHandle` symbol of lib/internal/worker.js, Node 20 to 26); without it nothing changes.
+ */
+function stoppedProbe(w: Worker): (() => boolean) | undefined {
+  const key = Object.getOwnPropertySymbols(w).find((k) => k.description === 'kHandle');
+  const h = key === undefined ? undefined : (w as unknown as Record<symbol, { loopIdleTime?: () => number } | null>)[key];
+  if (typeof h?.loopIdleTime !== 'function') return undefined;
+  return () => {
+    try {
+      return h.loopIdleTime!() === -1;
+    } catch {
+      return false; // a handle that no longer answers: leave it to the 'exit'
+    }
+  };
+}
+
 function watchWorker(w: Worker): void {
   // threadId reads -1 once the worker has stopped: capture it now.
   const ownerId = w.threadId + 1;
   // A worker's workers die with it, when nobody is left to see their 'exit': remember them.
   const slot = isMainThread ? -1 : recordChild(ownerId, OWNER_ID);
+  const probe = stoppedProbe(w);
+  if (probe !== undefined) probes.set(ownerId, probe);
   w.once('exit', () => {
+    probes.delete(ownerId);
     publishDead(ownerId);
     // Free our record of it, unless a publisher of our own death already did (invariant 4).
     if (slot >= 0) Atomics.compareExchange(table, CHILDREN0 + 2 * slot, ownerId, 0);
@@ -222,5 +282,6 @@ export function isThreadDead(threadId: number): boolean {
   if (typeof threadId !== 'number' || !Number.isInteger(threadId) || threadId < 0) {
     throw new TypeError(`threadId must be a non-negative integer, got ${String(threadId)}`);
   }
-  return isDeadOwner(threadId + 1);
+  // The table only: a worker that has not started yet would fool the probe (stoppedProbe).
+  return isPublishedDead(threadId + 1);
 }

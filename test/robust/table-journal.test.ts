@@ -314,3 +314,51 @@ describe('a worker terminated inside a lock table critical section: the review c
     expect(lm.query().resources.filter((r) => r.holders.length + r.waiters.length > 0)).toEqual([]);
   });
 });
+
+// The thread that terminates a worker sees its 'exit' only on its own event loop. If it then, before
+// that, takes the partition lock the worker died holding, it blocks synchronously and the 'exit'
+// never comes: scripts/repro-weblocks-terminate.mjs hung so in 3 of 14 runs. Now a blocked
+// creator asks Node's handle of its own worker whether it has stopped (core/owner-death.ts
+// `stoppedProbe`). The creator here is a middle worker, so that a hang fails this test in time
+// instead of blocking the test thread.
+describe('a worker terminated inside a lock table critical section: the thread that terminates it', () => {
+  it('takes the same partition at once after terminate(), before its event loop saw the exit: no hang', async () => {
+    const { WebLocks } = await import('../../dist/index.js');
+    const wl = new WebLocks({ capacity: 8 });
+    const creator = crew.start(
+      `const { Worker, workerData, parentPort } = require('node:worker_threads');
+       import(workerData.url).then(async ({ WebLocks }) => {
+         const wl = WebLocks.from(workerData.handle);
+         // The victim stops right after it took a partition lock (a CAS 0 → its id on a
+         // partition word: table.ts H_STRIPES = 16 words in, 16 apart), inside its request of 'a'.
+         const victim = new Worker(\`
+           const { workerData, parentPort, threadId } = require('node:worker_threads');
+           import(workerData.url).then(({ WebLocks }) => {
+             const wl = WebLocks.from(workerData.handle);
+             const m = workerData.base + 16;
+             const cas = Atomics.compareExchange;
+             Atomics.compareExchange = function (a, i, e, v) {
+               const r = cas.call(Atomics, a, i, e, v);
+               if (r === 0 && e === 0 && v === threadId + 1 && i >= m && i < m + 256 && (i - m) % 16 === 0) {
+                 parentPort.postMessage('inside');
+                 Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // until terminated
+               }
+               return r;
+             };
+             wl.request('a', () => {});
+           });\`, { eval: true, workerData: { url: workerData.url, handle: workerData.handle, base: (workerData.handle.manager.byteOffset >> 2) } });
+         await new Promise((r) => victim.once('message', r));
+         victim.terminate(); // not awaited: the next line blocks this thread until the victim is known dead
+         const t0 = performance.now();
+         const v = await wl.request('a', { timeout: 3000 }, () => 'granted');
+         parentPort.postMessage({ done: true, result: { v, ms: performance.now() - t0 } });
+       });`,
+      { url, handle: wl.handle },
+      { what: 'creator of the victim', timeoutMs: 10_000, workerOptions: { eval: true } },
+    );
+    const { v, ms } = await within(creator.done, 10_000, 'the creator to get a after terminating the victim (before the fix it blocked for good)');
+    expect(v).toBe('granted');
+    expect(ms).toBeLessThan(2000); // the owner-death bound; one or two sleep slices in practice
+    expect(await wl.query()).toEqual({ held: [], pending: [] });
+  });
+});
