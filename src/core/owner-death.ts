@@ -120,8 +120,10 @@ export function publishDead(ownerId: number): void {
   }
 }
 
-/** Publishes `ownerId` alone (not the workers it created: see `isDeadOwner`). */
+/** Publishes `ownerId` alone (not the workers it created: see `isDeadOwner`), once. */
 function publishOne(ownerId: number): void {
+  // Already there (a probe came before the 'exit'): a second ring slot would push an older death out.
+  if (isPublishedDead(ownerId)) return;
   if (ownerId < BITMAP_IDS) {
     // Set the id's bit; or() so concurrent publishers of neighbouring ids do not lose each other.
     Atomics.or(table, BITMAP0 + (ownerId >>> 5), 1 << (ownerId & 31));
@@ -152,8 +154,8 @@ function recordChild(child: number, parent: number): number {
 
 /**
  * True if the thread with owner id `ownerId` (`threadId + 1`) is known to have died. `ownerId`
- * must have been read from a lock's shared words, where only that thread, while it ran, put it
- * (see `stoppedProbe` for why that matters).
+ * may be any number a lock's words hold, a LockManager `owner` passed by another thread
+ * included (`stoppedProbe` says why that is safe).
  *
  * Besides the table: a worker of this very thread that has stopped, but whose `'exit'` this
  * thread has not seen, because its event loop has not turned since. It may be blocked right
@@ -231,8 +233,10 @@ const probes: Map<number, () => boolean> = ((globalThis as { [k: symbol]: unknow
  * the worker's thread, its event loop and last JavaScript done, marks itself stopped (node_worker.cc:
  * `stopped_` and `env_ = nullptr` together, after it can no longer call into JS); before that
  * moment it answers ≥ 0, except before the worker's environment exists, when no JavaScript of it
- * has run yet. So −1 proves a stop only for a worker that has run: `isDeadOwner` asks only about
- * ids read from locks, which their threads wrote while running. The handle is an internal
+ * has run yet. So −1 proves a stop only for a worker that has run: the probe is registered when
+ * the worker's `'online'` event comes (it runs JavaScript by then), not when it is created (a
+ * review found an id passed as a LockManager `owner` for a worker not started yet published
+ * dead, and that worker's later locks taken over while it held them). The handle is an internal
  * (the `kHandle` symbol of lib/internal/worker.js, Node 20 to 26); without it nothing changes.
  */
 function stoppedProbe(w: Worker): (() => boolean) | undefined {
@@ -254,8 +258,11 @@ function watchWorker(w: Worker): void {
   // A worker's workers die with it, when nobody is left to see their 'exit': remember them.
   const slot = isMainThread ? -1 : recordChild(ownerId, OWNER_ID);
   const probe = stoppedProbe(w);
-  if (probe !== undefined) probes.set(ownerId, probe);
+  let exited = false;
+  // Asked only once the worker has run: before that, its handle answers −1 too (stoppedProbe).
+  if (probe !== undefined) w.once('online', () => exited || probes.set(ownerId, probe));
   w.once('exit', () => {
+    exited = true;
     probes.delete(ownerId);
     publishDead(ownerId);
     // Free our record of it, unless a publisher of our own death already did (invariant 4).

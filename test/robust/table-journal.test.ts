@@ -362,3 +362,46 @@ describe('a worker terminated inside a lock table critical section: the thread t
     expect(await wl.query()).toEqual({ held: [], pending: [] });
   });
 });
+
+describe('a worker that has not started yet is not taken for dead', () => {
+  it('an owner id reserved for a worker just created survives query(), and that worker later holds its own lock alone', async () => {
+    const { LockManager, Mutex, isThreadDead } = await import('../../dist/index.js');
+    const { Worker } = await import('node:worker_threads');
+    const lm = new LockManager({ capacity: 16 });
+    const m = new Mutex();
+    const flag = new Int32Array(new SharedArrayBuffer(8));
+    // Node's handle of a worker answers as a stopped one's until the worker's environment exists
+    // (core/owner-death.ts stoppedProbe): a review found such a worker published dead.
+    const w = new Worker(
+      `const { workerData, parentPort } = require('node:worker_threads');
+       import(workerData.url).then(({ Mutex }) => {
+         const m = Mutex.from(workerData.h);
+         const f = workerData.f;
+         m.lock();
+         Atomics.store(f, 0, 1); // inside
+         Atomics.notify(f, 0);
+         Atomics.wait(f, 1, 0, 1000); // hold for up to 1 s (the main thread ends it sooner)
+         Atomics.store(f, 0, 0);
+         m.unlock();
+         parentPort.postMessage('released');
+       });`,
+      { eval: true, workerData: { url, h: m.handle, f: flag } },
+    );
+    try {
+      await new Promise((r) => process.nextTick(r)); // the 'worker' event has come; the worker has not started
+      const id = w.threadId + 1;
+      const held = lm.acquire(['job'], 'X', { owner: id }); // reserved for it, by id
+      expect(lm.query().resources.map((r) => r.holders.map((h) => h.owner))).toEqual([[id]]);
+      expect(isThreadDead(w.threadId)).toBe(false);
+      // Once it holds the mutex, a lock() here must wait for its unlock, not take it over.
+      while (Atomics.load(flag, 0) === 0) await new Promise((r) => setTimeout(r, 1));
+      expect(m.tryLock(200)).toBe(false);
+      Atomics.store(flag, 1, 1);
+      Atomics.notify(flag, 1);
+      await within(new Promise((r) => w.once('message', r)), 5000, 'the worker to release');
+      held.release();
+    } finally {
+      await w.terminate();
+    }
+  });
+});
