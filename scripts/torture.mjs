@@ -1916,8 +1916,10 @@ async function main() {
       if (variant !== 3) {
         const t = rec.w.terminate();
         if (random() < 0.5) letGo(); // before the death is published
+        step(p, 'queued: terminate()');
         await t;
       }
+      step(p, 'queued: the victim to exit');
       await exited;
       if (releasedAt === 0) letGo();
       // From the later of its death and the release (the probe waits behind both).
@@ -1935,6 +1937,7 @@ async function main() {
       request(rec.slot, KILL_GO);
     } else if (type === 'blind') {
       await sleep(rand(50));
+      step(p, 'blind: terminate()');
       await rec.w.terminate();
     } else if (type === 'nested') {
       // Park the nest and its other children at the top of their loops (holding nothing), then
@@ -1955,6 +1958,7 @@ async function main() {
       watch = victim;
       repairAt[victim] = 0;
       if (named) probe = startProbe(p, vnode(victim), Atomics.load(slotWords, slotWord(victim, SLOT_WORDS.THREAD))); // the thread id the child wrote
+      step(p, 'nested: terminate() or exit of the nest');
       if (random() < 0.5) await rec.w.terminate();
       else request(rec.slot, KILL_EXIT_NOW); // process.exit() from the parked nest
     } else {
@@ -1964,8 +1968,10 @@ async function main() {
       rec.victim = true; // it sat in its critical section waiting to die: no fair op rate
       repairAt[rec.slot] = 0;
       if (named && type !== 'late') probe = startProbe(p, vnode(rec.slot), rec.threadId);
+      step(p, `${type}: terminate() or the victim's own exit`);
       if (type === 'holder') await rec.w.terminate();
     }
+    step(p, `${type}: the victim to exit`);
     await exited;
     retire(p, rec);
     spawn(p, rec.role);
@@ -2010,7 +2016,12 @@ async function main() {
           (named ? `table: ${tableText(p)}` : lockWords(p)),
       );
     }
+    step(p, `${type}: the main thread's probe to finish`);
     await probe?.done;
+  };
+  // What the kill in progress waits for (a kill that never ends names it: see the killer).
+  const step = (p, what) => {
+    p.killStep = what;
   };
   // For an unrecovered kill's message: the lock's state word, the words after it and its holder
   // slots (owner id = threadId + 1, count), as the main thread sees them then.
@@ -2031,7 +2042,14 @@ async function main() {
     while (running) {
       await sleep(300 + rand(700));
       if (!running || !slotsLeft(3)) break;
-      await killOnce(robust[n++ % robust.length]);
+      const p = robust[n++ % robust.length];
+      p.killStep = 'choosing';
+      // Bounded: a kill that hangs is a finding (what it waited for), not a run that never ends.
+      if (!(await settlesWithin(killOnce(p), 30_000))) {
+        p.hangs++;
+        p.messages.push(`a kill did not finish within 30 s, waiting for ${p.killStep}${stateOf(p)} (seed ${seed})`);
+        break; // its victim may be left in any state: no more kills
+      }
     }
   })();
 
