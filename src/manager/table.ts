@@ -372,16 +372,17 @@ export class LockTable {
     this.#writeUnder(p);
   }
   unlockPartition(p: number): void {
-    this.#commit(p);
-    if (this.#jw === this.#journals + JOURNAL_WORDS * p) this.#jw = -1;
+    const j = this.#journals + JOURNAL_WORDS * p;
+    this.#commit(j);
+    if (this.#jw === j) this.#jw = -1;
     unlockWord(this.a, this.base + H_STRIPES + STRIPE_WORDS * p + S_LOCK, OWNER_ID);
   }
   /**
-   * Partition p's update is whole: empties its journal (nothing to undo from here on; the
-   * unlock publishes the store), then lowers the strong counters the update released.
+   * The update journaled at `j` (a partition's journal) is whole: empties the journal (nothing
+   * to undo from here on; the unlock publishes the store), then lowers the strong counters the
+   * update released.
    */
-  #commit(p: number): void {
-    const j = this.#journals + JOURNAL_WORDS * p;
+  #commit(j: number): void {
     if (this.a[j] !== 0) this.a[j] = 0;
     if (this.#jw === j) this.#jn = 0;
     const n = this.#nLowered;
@@ -392,7 +393,11 @@ export class LockTable {
     // counter takes the fast path at once (a review found an undone X beside a fast IX).
     for (let k = 0; k < n; k += 2) this.fp.strongEnd(low[k]!, low[k + 1]!);
   }
-  /** Stores from now on are journaled in partition p's journal (whose lock this thread holds). */
+  /**
+   * Stores from now on are journaled in partition p's journal (whose lock this thread holds).
+   * Its length is read back rather than assumed 0: under `lockAll`, `markWriting` may come back
+   * to a partition this thread already wrote in the same pass.
+   */
   #writeUnder(p: number): void {
     const j = this.#journals + JOURNAL_WORDS * p;
     if (this.#jw === j) return;
@@ -438,7 +443,8 @@ export class LockTable {
    */
   #log(a: Int32Array, x: number, v: number): void {
     const j = this.#jw;
-    if (j < 0) return; // not under a partition lock (a fresh table's initialisation)
+    // Every caller holds a partition lock (so #jw is set); never log at a negative base anyway.
+    if (j < 0) return;
     const n = this.#jn;
     if (n < JOURNAL_PAIRS) {
       a[j + 1 + 2 * n] = x;
@@ -569,7 +575,7 @@ export class LockTable {
       // Commit p's part first, while H_DRAIN still refuses a takeover of the allocator: the global
       // lists now hold these indices, so undoing p's stores once the mark is gone would list
       // them twice (found by a review, test/robust/table-journal.test.ts).
-      this.#commit(p);
+      this.#commit(this.#journals + JOURNAL_WORDS * p);
       // The pools are whole again.
       Atomics.store(a, this.base + H_DRAIN, 0);
       this.#unlockAlloc();

@@ -239,18 +239,17 @@ export function unlockSlow(a: Int32Array, i: number, me: number): boolean {
  * no deadline, no verifier. One CAS, else spin briefly and park (`lockSlow`).
  *
  * Owner death: such a word guards a multi-word update of a shared table, and a thread terminated
- * while holding it may have left that update half done. Nothing can tell, so the word is never
- * silently taken over and used: the waiter's takeover (invariant 6) marks it OWNER_DIED for good
- * (only `markConsistent` on a user lock clears that flag; internal words have none), and this and
- * every later `lockWord` of it releases it again and throws `LockError` `ERR_LOCK_BROKEN`. Such a
- * word thus never hangs its callers and never lets them work on a possibly torn structure; the
- * structure it guards (one lock manager partition, say) is out of service until it is recreated.
+ * while holding it may have left that update half done. The waiter's takeover (invariant 6)
+ * marks the word OWNER_DIED, and then `whole()`, the caller's own knowledge of the data, decides:
+ * - true: the data is whole (the dead holder only read it, or made a single store, or the
+ *   caller has just undone its half-done update: manager/table.ts "Undo journal"). The takeover
+ *   stands, OWNER_DIED is cleared again (the fast path comes back) and the caller proceeds.
+ * - false, or no `whole` given: nothing can tell, so the word is never used again. OWNER_DIED
+ *   stays for good (only `markConsistent` on a user lock clears it; internal words have none),
+ *   and this and every later `lockWord` of it releases it again and throws `LockError`
+ *   `ERR_LOCK_BROKEN`: no hang, and no work on a possibly torn structure, which (one lock manager
+ *   partition, say) is out of service until it is recreated.
  * Words that never saw a death keep the one-CAS fast path (the flag keeps a dead word off it).
- *
- * Exception: `diedReading()`, when given, tells whether the dead holder held the word for a
- * read-only pass (the caller keeps such a mark beside the word, set only while nothing is being
- * changed). Then nothing can be half updated: the takeover stands, OWNER_DIED is cleared again
- * (the fast path comes back) and the caller proceeds.
  */
 export function lockWord(
   a: Int32Array,
@@ -258,14 +257,14 @@ export function lockWord(
   me: number,
   policy: ExclusivePolicy,
   what = 'an internal lock word',
-  diedReading?: () => boolean,
+  whole?: () => boolean,
 ): void {
   // Fast path: free → ours in one CAS; otherwise spin briefly and park (taking over a dead owner).
   if (Atomics.compareExchange(a, i, 0, me) === 0) return;
   lockSlow(a, i, me, Infinity, policy);
   if ((Atomics.load(a, i) & OWNER_DIED) === 0) return;
-  // The dead holder only read: nothing is torn. Clear the flag (we hold the word) and go on.
-  if (diedReading?.()) {
+  // Nothing is torn (or the caller repaired it): clear the flag (we hold the word) and go on.
+  if (whole?.()) {
     clearOwnerDied(a, i);
     return;
   }

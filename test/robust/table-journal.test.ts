@@ -212,7 +212,7 @@ describe('a worker terminated inside a lock table critical section: the review c
   /** Starts an eval worker and returns its first message (it parks after sending 'stopped'). */
   async function stopAt(src: string, workerData: unknown, what: string) {
     const s = crew.start(src, workerData, { what, exitOk: true, workerOptions: { eval: true } });
-    const first = await within(new Promise<string>((r) => s.worker.once('message', r)), 10_000, `${what}: stopped`);
+    const first = (await within(s.firstMessage, 10_000, `${what}: stopped`)) as string;
     return { first, kill: async () => (await s.worker.terminate(), await s.exited) };
   }
 
