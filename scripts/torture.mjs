@@ -233,7 +233,17 @@ const REPAIRING = -1;
 // Token baselines (tokBuf): per slot TOK_ENTRIES pairs (sequence, full steal baseline), for the
 // token with that sequence modulo TOK_ENTRIES.
 const TOK_ENTRIES = 64;
-const TOK_PAIR = words({ TOK_SEQ: "the token's sequence", TOK_BASE: "its request's steal baseline (+1 for its own steal)" });
+const TOK_PAIR = words({
+  TOK_SEQ: "the token's sequence",
+  TOK_BASE: "its request's steal baseline (+1 for its own steal)",
+  TOK_STATE: 'where its entrant is: TOK_TENTATIVE, TOK_HELD, TOK_ROBBED or TOK_LEFT',
+});
+// TOK_STATE. An X entrant publishes its token before it knows whether a steal robbed it on the
+// way in (`settle` in namedChecker): TENTATIVE until then; HELD once it knows it was not; ROBBED
+// if it was (it takes its token back and overlaps lawfully); LEFT once a HELD holder exits. A
+// token seen after its holder withdrew it (ROBBED) or left (LEFT) is no conflict: a robbed
+// entrant's give-back can put a token back into N_XOWN after its holder's exit.
+const TOK_TENTATIVE = 1, TOK_HELD = 2, TOK_ROBBED = 3, TOK_LEFT = 4;
 const tokRow = rows(0, TOK_PAIR.END);
 const tokWord = (slot, seq, k) => tokRow(slot * TOK_ENTRIES + (seq % TOK_ENTRIES), k);
 // A holder's token in N_XOWN / N_DEADS: a sequence (19 bits) and its slot (12 bits). Its
@@ -295,6 +305,23 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered, diag = {
     return out.join(' ');
   };
   const alive = (t) => !sablock.isThreadDead(Atomics.load(slots, slotWord(tokenSlot(t), SLOT_WORDS.THREAD)));
+  // Token t's TOK_STATE once its entrant has settled (TOK_STATE), or 0 if its entry was reused by
+  // a later token of that slot (unknown). A TENTATIVE entrant settles within a few loads, unless
+  // its thread is descheduled or dies there: wait for it (bounded). No cycle: only a later X
+  // entrant of the same name (it exchanged after t was published) or t's displaced holder at its
+  // exit waits for t, and t itself waits only for tokens published before its own.
+  const settled = (t) => {
+    const k = tokWord(tokenSlot(t), tokenSeq(t), TOK_PAIR.TOK_STATE);
+    const until = Date.now() + 5000;
+    for (;;) {
+      // The state first, then the sequence: a state read from a reused entry is caught by the second.
+      const st = Atomics.load(toks, k);
+      if (Atomics.load(toks, tokWord(tokenSlot(t), tokenSeq(t), TOK_PAIR.TOK_SEQ)) !== tokenSeq(t)) return 0;
+      if (st !== TOK_TENTATIVE || !alive(t) || Date.now() > until) return st;
+      // Let its thread run (2 cores, oversubscribed); the main thread may not block.
+      if (!isMainThread) Atomics.wait(toks, k, TOK_TENTATIVE, 1);
+    }
+  };
   // Judges token t found in word k of resource m by an entrant on n (`won`: it took the word by
   // exchange). Returns whether m's pair may be checked now.
   const judge = (ctx, m, k, t, won) => {
@@ -318,6 +345,10 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered, diag = {
     // Alive: lawful only if a steal may have robbed it since its baseline, or if this entrant is
     // the stealer. A baseline overwritten by a later token of that slot: unknown, lawful.
     if (steal) return false;
+    // Withdrawn by a robbed entrant, or left by its holder (a give-back may restore it after the
+    // exit): no conflict. Only stealable names have entrants that withdraw.
+    const st = stealable(m) ? settled(t) : TOK_HELD;
+    if (st === 0 || st === TOK_ROBBED || st === TOK_LEFT) return false;
     const base = Atomics.load(toks, tokWord(tokenSlot(t), tokenSeq(t), TOK_PAIR.TOK_BASE));
     const now = begun(m);
     if (Atomics.load(toks, tokWord(tokenSlot(t), tokenSeq(t), TOK_PAIR.TOK_SEQ)) !== tokenSeq(t) || now !== base) return false;
@@ -363,6 +394,8 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered, diag = {
       // Its baseline first, then the token is published (exchange below): whoever reads the token reads this.
       Atomics.store(toks, tokWord(slot, seq, TOK_PAIR.TOK_SEQ), seq);
       Atomics.store(toks, tokWord(slot, seq, TOK_PAIR.TOK_BASE), base + own);
+      // Suspect at the start: it publishes nothing, and counts as withdrawn.
+      Atomics.store(toks, tokWord(slot, seq, TOK_PAIR.TOK_STATE), suspect ? TOK_ROBBED : TOK_TENTATIVE);
       // Findings are held back until the end: a steal that begins while this entrant looks (its
       // thread may be descheduled between any two of these steps) may rob it, and then what it
       // finds is lawful (see `settle` below).
@@ -385,9 +418,13 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered, diag = {
       // have robbed this entrant before it published (its callback runs on, as the spec says): it
       // is suspect after all, takes back what it published, and its findings count only if its
       // request resolves. Otherwise they are violations.
+      const state = tokWord(slot, seq, TOK_PAIR.TOK_STATE);
       const settle = (undo) => {
         if (suspect) return;
         if (begun(n) === base + own) {
+          // Not robbed on the way in; wake whoever waits for this token to settle.
+          Atomics.store(toks, state, TOK_HELD);
+          Atomics.notify(toks, state);
           ctx.report = violation;
           for (const m of held) violation(m);
           return;
@@ -395,8 +432,13 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered, diag = {
         ctx.suspect = true;
         ctx.report = (m) => ctx.found.push(m);
         ctx.found.push(...held);
+        // Withdrawn before the give-back: whoever finds this token from now on (a holder it
+        // displaced, at its exit) knows it for a robbed entrant's; wake those waiting to know.
+        Atomics.store(toks, state, TOK_ROBBED);
+        Atomics.notify(toks, state);
         undo();
       };
+      ctx.state = state;
       if (mode === 'X') {
         const prev = suspect ? Atomics.load(R, w(n, N_XOWN)) : Atomics.exchange(R, w(n, N_XOWN), ctx.tok);
         for (const m of related[n]) {
@@ -436,8 +478,15 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered, diag = {
       if (mode === 'X') {
         R[w(n, N_FY)] = ctx.x + 1;
         Atomics.add(R, w(n, N_XDONE), 1);
-        // Taken by a later entrant: that entrant judged it (a steal, or a violation it reported).
-        const intruded = !ctx.suspect && Atomics.compareExchange(R, w(n, N_XOWN), tok, 0) !== tok;
+        // Taken by a later entrant: that entrant judged it (a steal, or a violation it reported);
+        // unless that entrant was robbed on the way in (it withdraws, and may give the word back).
+        let intruded = false;
+        if (!ctx.suspect) {
+          const c = Atomics.compareExchange(R, w(n, N_XOWN), tok, 0);
+          intruded = c !== tok && !(c > 0 && stealable(n) && settled(c) === TOK_ROBBED);
+          // Left: a give-back that restores this token later restores a token of nobody inside.
+          Atomics.store(toks, ctx.state, TOK_LEFT);
+        }
         return { intruded, robbed };
       }
       const intruded = !ctx.suspect && Atomics.load(R, w(n, N_XENT)) !== ctx.xent;
