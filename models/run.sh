@@ -104,6 +104,20 @@ check control-ticket-self-deadlock ticketlock.pml np control -DSELF -DOLD_SELF_L
 # ---- SeqLock (seqlock.pml) ----
 check seqlock-full             seqlock.pml safety pass
 check seqlock-progress         seqlock.pml np     pass
+# ---- Lock table E_FAST word, Web Locks fast path (webfast.pml) ----
+check webfast-protocol         webfast.pml safety pass
+check webfast-death            webfast.pml safety pass -DDEATH
+check webfast-sweeper-death    webfast.pml safety pass -DDEATH -DDIE_SWEEPER
+check webfast-3workers+death   webfast.pml safety pass -DDEATH -DNW=3 -DROUNDS=1
+check webfast-recycle          webfast.pml safety pass -DRECYCLE
+check webfast-recycle+death    webfast.pml safety pass -DRECYCLE -DDEATH
+check webfast-recycle+sweeper-death webfast.pml safety pass -DRECYCLE -DDEATH -DDIE_SWEEPER
+check webfast-3rounds+death     webfast.pml safety pass -DDEATH -DROUNDS=3
+check control-webfast-reopen-before-commit webfast.pml safety control -DDEATH -DOLD_REOPEN_BEFORE_COMMIT
+check control-webfast-plain-undo webfast.pml safety control -DDEATH -DOLD_PLAIN_UNDO
+check control-webfast-no-keycheck webfast.pml safety control -DRECYCLE -DOLD_NO_KEYCHECK
+check control-webfast-release-by-name webfast.pml safety control -DRECYCLE -DRELEASE_BY_NAME
+check control-webfast-journal-growth webfast.pml safety control -DDEATH -DROUNDS=3 -DOLD_KEEP_FAILED_PAIR
 
 wait
 bad=0

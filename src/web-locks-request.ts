@@ -8,6 +8,7 @@ import { parseWaitOptions, type ParsedWait } from './core/futex.js';
 import type { CheckedLock } from './core/hooks.js';
 import type { Handle, PlacementOptions } from './core/layout.js';
 import type { ResourceLock } from './manager/lock-manager.js';
+import type { LockTable } from './manager/table.js';
 import type { LockManagerHandle } from './manager/options.js';
 
 /** `'exclusive'` (one holder) or `'shared'` (any number of shared holders, no exclusive one). */
@@ -107,8 +108,8 @@ export class LockRequest {
   named: NamedLock | undefined = undefined;
   /** `now()` when it started waiting, if observed; else -1. */
   waitStart = -1;
-  /** The manager's hold, once granted. */
-  lock: ResourceLock | undefined = undefined;
+  /** The hold, once granted: the manager's, or one taken through the name's fast word. */
+  lock: ResourceLock | FastHold | undefined = undefined;
   /** Robbed by a steal: request() already rejected. */
   stolen = false;
   /** Deferred grant: runs once this view's waiting requests up to this number have ended (web-locks.ts #start). */
@@ -125,7 +126,44 @@ export class LockRequest {
   }
 }
 
-/** What the verifier and the observers see of one name. */
+/**
+ * An exclusive hold taken through its entry's fast word (manager/table.ts "Fast words"): one CAS
+ * to take, one to give back, while nothing else happens on the name. Anything else there moves
+ * it into the table as a record of this thread, and then it is released (or found stolen) there.
+ */
+export class FastHold {
+  #t: LockTable | undefined;
+  constructor(
+    t: LockTable,
+    readonly e: number,
+    readonly lo: number,
+    readonly hi: number,
+  ) {
+    this.#t = t;
+  }
+  release(): void {
+    this._release();
+  }
+  /** `release()`, telling whether the hold was still there (false: a steal took it). Released before: true. */
+  _release(): boolean {
+    const t = this.#t;
+    if (t === undefined) return true;
+    this.#t = undefined;
+    return t.fastRelease(this.e, this.lo, this.hi);
+  }
+  /** Not released, and not taken by a steal. */
+  stillHolds(): boolean {
+    return this.#t !== undefined && this.#t.fastHolds(this.e, this.lo, this.hi);
+  }
+}
+
+/** A name's key and entry as this thread last found them, for fast takes (`WebLocks`' cache). */
+export interface FastName {
+  readonly lo: number;
+  readonly hi: number;
+  /** The entry index, or -1 until one is found. */
+  e: number;
+}
 
 function notSupported(message: string): DOMException {
   return new DOMException(message, 'NotSupportedError');

@@ -23,7 +23,14 @@
  * table, for each of its holds, whether it is still held, and rejects the robbed requests with
  * an `AbortError`. A hold granted while a steal ran is checked when it registers (see
  * `#granted`). The robbed callback keeps running; its release later finds no record in the
- * table (its owner is a task of its own) and frees nothing of the new holder's.
+ * table (its owner is a task of its own; a fast hold's is its thread, which holds no other fast
+ * hold of that name meanwhile) and frees nothing of the new holder's.
+ *
+ * ## Fast words
+ * An exclusive request on a name with no record takes the entry's fast word (two CASes, no table
+ * update: manager/table.ts "Fast words") and gets a `FastHold`; anything else on the name moves
+ * that hold into the table as a record of this thread, where steals and owner death find it.
+ * `#fast` caches each name's key and entry; the table checks the key after each take.
  */
 import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
 import { attach, describe, FROM_HANDLE, place, REGION_CHECKED, Primitive } from './core/layout.js';
@@ -34,8 +41,11 @@ import { checking, onAcquire, onAcquired, onRelease, runHolding } from './core/h
 import { noteAbort, noteAcquired, noteReleased, noteTimeout, watching } from './core/observe.js';
 import { LockManager, type ResourceLock } from './manager/lock-manager.js';
 import type { LockManagerHandle, LockManagerOptions } from './manager/options.js';
+import type { LockTable } from './manager/table.js';
 import {
   clientIdOf,
+  FastHold,
+  type FastName,
   LockRequest,
   managerShape,
   modeOf,
@@ -69,12 +79,16 @@ export class WebLocks extends Primitive {
   readonly #lm: LockManager;
   readonly #a: Int32Array;
   readonly #steal: number;
-  /** This thread's granted requests through this object, by owner id. */
-  readonly #held = new Map<number, LockRequest>();
+  /** This thread's granted requests through this object. */
+  readonly #held = new Set<LockRequest>();
   /** A waitAsync on STEAL is pending. */
   #armed = false;
   readonly #onSteal = (): void => this.#stolenCheck();
   readonly #named = new Map<string, NamedLock>();
+  /** The lock table, for fast takes (manager/table.ts "Fast words"). */
+  readonly #t: LockTable;
+  /** Names' keys and entries as this thread last found them (fast takes); cleared beyond NAMED_CACHE. */
+  readonly #fast = new Map<string, FastName>();
   /** This view's requests waiting in the manager, per name: their sequence numbers (`#waitSeq`). */
   readonly #waiting = new Map<string, Set<number>>();
   /** Numbers this view's waiting requests in the order they started waiting. */
@@ -123,6 +137,7 @@ export class WebLocks extends Primitive {
     }
     super('WebLocks', p);
     lm._stealsHappen();
+    this.#t = lm._fastWords();
     this.#lm = lm;
     this.#a = p.i32;
     this.#steal = p.base + W_STEAL;
@@ -193,11 +208,13 @@ export class WebLocks extends Primitive {
     q.epoch = Atomics.load(this.#a, this.#steal);
     const named = checking || watching() ? this.#namedLock(q.name) : undefined;
     q.named = named;
-    let lock: ResourceLock | null;
+    let lock: ResourceLock | FastHold | null;
     try {
       // Only a request that may wait orders after what this task holds (a try adds no edge).
       if (named !== undefined && checking && !q.ifAvailable && !q.steal) onAcquire(named, q.shared, true);
-      lock = q.steal ? this.#stealNow(q) : this.#lm._takeNow(q.path, q.shared ? 'S' : 'X');
+      lock = q.steal
+        ? this.#stealNow(q)
+        : ((q.shared ? null : this.#fastTake(q.name)) ?? this.#lm._takeNow(q.path, q.shared ? 'S' : 'X'));
     } catch (e) {
       q.reject(e);
       return;
@@ -278,16 +295,40 @@ export class WebLocks extends Primitive {
     q.reject(e);
   }
 
+  /**
+   * An exclusive request's fast take of a name with no record and no holder (manager/table.ts
+   * "Fast words"), or null: the table decides.
+   */
+  #fastTake(name: string): FastHold | null {
+    let f = this.#fast.get(name);
+    if (f === undefined) {
+      if (this.#fast.size >= NAMED_CACHE) this.#fast.clear();
+      const [lo, hi] = this.#lm._keyOfName(name);
+      f = { lo, hi, e: -1 };
+      this.#fast.set(name, f);
+    }
+    const t = this.#t;
+    // The name's entry is made by its first request through the table; look it up once after that.
+    if (f.e < 0 && (f.e = t.lookupEntry(f.lo, f.hi)) < 0) return null;
+    if (t.fastTake(f.e, f.lo, f.hi)) return new FastHold(t, f.e, f.lo, f.hi);
+    if (!t.hasKey(f.e, f.lo, f.hi)) f.e = -1; // recycled for another name: look it up again next time
+    return null;
+  }
+
+  /** Is `lock` still held (not taken by a steal)? The table decides. */
+  #stillHolds(lock: ResourceLock | FastHold): boolean {
+    return lock instanceof FastHold ? lock.stillHolds() : this.#lm._stillHolds(lock);
+  }
+
   /** A steal: granted now; the robbed holders of this thread are told here, the others through STEAL. */
   #stealNow(q: LockRequest): ResourceLock {
     const robbed: number[] = [];
     const lock = this.#lm._takeNow(q.path, 'X', robbed)!;
     if (robbed.length > 0) {
-      for (let k = 0; k < robbed.length; k += 2) {
-        if (robbed[k + 1] !== OWNER_ID) continue;
-        const g = this.#held.get(robbed[k]!);
-        if (g !== undefined) this.#rob(g);
-      }
+      // Robbed holds of this thread (their home is this thread; a fast hold's owner is the thread too).
+      let ours = false;
+      for (let k = 1; k < robbed.length; k += 2) if (robbed[k] === OWNER_ID) ours = true;
+      if (ours) for (const g of this.#held) if (!g.stolen && !this.#stillHolds(g.lock!)) this.#rob(g);
       // Tell every holding thread (and other views in this one) to look: holds were taken.
       Atomics.add(this.#a, this.#steal, 1);
       // Wake every thread's watcher (#watch): each checks its own holds.
@@ -307,12 +348,12 @@ export class WebLocks extends Primitive {
       this.#gaveUp(q, q.wait.signal.reason);
       return;
     }
-    this.#held.set(lock.owner, q);
+    this.#held.add(q);
     // Arm the watcher first: a steal after its read of STEAL wakes it (it then looks at this hold).
     this.#watch();
     // CORRECTNESS: a steal that ran since `q.epoch` was read may have taken this hold before it was
     // registered or before the watcher read STEAL: ask the table once.
-    if (Atomics.load(this.#a, this.#steal) !== q.epoch && !this.#lm._stillHolds(lock)) this.#rob(q);
+    if (Atomics.load(this.#a, this.#steal) !== q.epoch && !this.#stillHolds(lock)) this.#rob(q);
     if (q.named !== undefined) {
       onAcquired(q.named, q.shared, true);
       noteAcquired(q.named, q.waitStart, q.waitStart < 0 ? 0 : 1);
@@ -347,7 +388,7 @@ export class WebLocks extends Primitive {
   #settle(q: LockRequest, ok: boolean, v: unknown): void {
     const lock = q.lock;
     if (lock !== undefined) {
-      this.#held.delete(lock.owner);
+      this.#held.delete(q);
       if (q.named !== undefined) onRelease(q.named, q.shared, OWNER_ID);
       let had = true;
       try {
@@ -390,8 +431,8 @@ export class WebLocks extends Primitive {
   #stolenCheck(): void {
     this.#armed = false;
     this.#watch();
-    for (const g of this.#held.values()) {
-      if (!g.stolen && !this.#lm._stillHolds(g.lock!)) this.#rob(g);
+    for (const g of this.#held) {
+      if (!g.stolen && !this.#stillHolds(g.lock!)) this.#rob(g);
     }
   }
 

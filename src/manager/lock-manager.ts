@@ -53,7 +53,7 @@ import { OWNER_ID, assertOwnerIdFits } from '../core/thread.js';
 import { attach, describe, FROM_HANDLE, place, Primitive } from '../core/layout.js';
 import { parseWaitOptions } from '../core/futex.js';
 import { abortReason } from '../core/errors.js';
-import { checkPath, type ResourcePath } from './hash.js';
+import { checkPath, hashPart, keyOfState, ROOT_HASH, type ResourcePath } from './hash.js';
 import { parseMode, type LockMode } from './modes.js';
 import { initHeader, LockTable, readHeader, tableByteLength, type TableShape } from './table.js';
 import {
@@ -286,6 +286,21 @@ export class LockManager extends Primitive {
   _takeNow(path: ResourcePath, mode: LockMode, robbed?: number[]): ResourceLock | null {
     const plan = this.#plan(path, mode, undefined, 0, true);
     return this.#tryPlan(plan, mode, robbed);
+  }
+
+  /**
+   * @internal For Web Locks: this view reopens the fast words of entries left without records
+   * (table.ts "Fast words"); returns the table, whose `fastTake` / `fastRelease` / `fastHolds`
+   * Web Locks calls for an exclusive request.
+   */
+  _fastWords(): LockTable {
+    this.#t.fastWords = true;
+    return this.#t;
+  }
+
+  /** @internal For Web Locks: the table key of the one-level path `[name]`. */
+  _keyOfName(name: string): [number, number] {
+    return keyOfState(hashPart(ROOT_HASH, name), this.#shape.hashBits);
   }
 
   /** @internal For Web Locks: holds in this table may be stolen (see `Requests.stealable`). */

@@ -147,6 +147,12 @@ function snapshot(t: LockTable, dead: Set<number>): LockManagerSnapshot {
             waiters.push([ticket, wi]);
           }
         });
+        // A Web Locks fast holder (table.ts "Fast words"): an X hold of its thread, no record.
+        const f = t.fastHolder(e);
+        if (f !== 0) {
+          if (deadThreadOwner(f)) dead.add(f);
+          info.holders.push({ owner: f, mode: 'X', modes: ['X'], count: 1, thread: threadIdOf(f), order: t.fastOrder(e) });
+        }
         waiters.sort((x, y) => (x[0] - y[0]) | 0);
         info.waiters = waiters.map((x) => x[1]);
         resources.push(info);

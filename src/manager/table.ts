@@ -42,7 +42,7 @@
  * a line boundary (relative to the tag word): two workers locking different rows otherwise write
  * neighbouring entries and records on one shared line (they are handed out side by side).
  *
- * Entry (`12 + nameBytes / 4` words, rounded up to a multiple of 16):
+ * Entry (`14 + nameBytes / 4` words, rounded up to a multiple of 16):
  * | word | name | meaning |
  * |---|---|---|
  * | 0, 1 | E_KEY_LO/HI | the 64-bit key |
@@ -51,7 +51,9 @@
  * | 4 | E_HEAD | first record on this entry (holders and waiters), index + 1 |
  * | 5 | E_WAITING | number of records waiting on this entry |
  * | 6–11 | E_GRANTED | per mode: number of records holding that mode |
- * | 12… | E_NAME | UTF-8 of the first path that created the entry, zero-padded |
+ * | 12 | E_FAST | the fast word of a Web Locks name (see "Fast words"): CLOSED, OPEN or a holder's thread owner id |
+ * | 13 | E_ORDER | the grant-order ticket of the fast holder (R_ORDER's meaning), written by it after it took E_FAST |
+ * | 14… | E_NAME | UTF-8 of the first path that created the entry, zero-padded |
  *
  * Record (16 words):
  * | word | name | meaning |
@@ -169,6 +171,36 @@
  *   wait exists stays (that key then always takes the main table: slower, never wrong).
  * - Fast-path groups (`fastpath.ts`): their own lock, still refused after a death inside.
  *
+ * ## Fast words (Web Locks: an exclusive request on a free name in two CASes)
+ * A Web Locks name is a one-level path whose entry usually has no record at all between
+ * requests. E_FAST lets an exclusive request take such an entry with one CAS and give it back
+ * with another, with no partition lock, record or journal; the table takes over whenever
+ * anything else happens on the entry. E_FAST encoding:
+ * | value | meaning |
+ * |---|---|
+ * | FAST_CLOSED = 0 | the table decides: records may exist. Every free (unlinked) entry is CLOSED, as is zeroed memory |
+ * | FAST_OPEN = −1 | linked, no record, no fast holder: `fastTake` may CAS it to its thread owner id |
+ * | T > 0 | held in X through the fast path by thread owner T (a `threadId + 1` id, never a task's); no record stands for it |
+ * Transitions: OPEN → T (`fastTake`) and T → OPEN (`fastRelease`) without any lock; everything
+ * else under the entry's partition lock:
+ * - **close** (`#close`, by every writer that finds the entry: a request, a steal, a release):
+ *   OPEN/T → CLOSED; a fast holder T becomes a record of owner T holding X (ordered by E_ORDER),
+ *   so the grant rule, the FIFO queue, steals, `query()` and the dead-owner reaping see it as
+ *   any hold. Journaled as a *tagged* pair: the undo restores it by CAS(CLOSED → old), since a
+ *   CAS of the dead holder that failed left the word to the fast path. A CAS that failed takes its
+ *   pair back (`#unlog`), so a close racing many fast takes does not fill the journal.
+ * - **reopen**: the last record leaving an entry puts it on this thread's reopen list, and
+ *   `unlockPartition` stores OPEN after the commit, before the unlock. Earlier, a fast take could
+ *   succeed while an undo could still bring the records back (two holders).
+ * - **sweep** (`drainFreeLists`): an empty entry is freed only after CAS(OPEN → CLOSED); a fast
+ *   holder's entry stays linked.
+ * A fast taker holds no lock, so its cached entry may have been swept and made for another name
+ * meanwhile: it reads the key after its CAS (the key is fixed while E_FAST is not CLOSED) and
+ * gives a wrong entry back. A thread keeps at most one fast hold per entry (`#fastOut`): a robbed
+ * hold's late release (its callback outlives a steal) must not free the same thread's next one.
+ * Only tables marked for it (`fastWords`, Web Locks) reopen entries; every view closes them, so a
+ * plain `LockManager` attached to a Web Locks table still sees fast holders.
+ *
  * ## Memory ordering
  * The partition lock's acquiring and releasing Atomics order all plain accesses to entries and
  * records. A waiter reads E_SEQ under the lock, releases the lock, then sleeps on E_SEQ with that
@@ -179,7 +211,8 @@ import { lockWord, unlockWord } from '../raw/mutex.js';
 import { isDeadOwner } from '../core/owner-death.js';
 import { wake } from '../core/futex.js';
 import { FAIR_AFTER_MS } from '../core/park.js';
-import { conflicts, MODE_COUNT } from './modes.js';
+import { conflicts, MODE_COUNT, X } from './modes.js';
+import { CapacityError } from '../core/errors.js';
 import { FastPath, fastPathWords, isStrong, strongIndex } from './fastpath.js';
 import { lockInOrder, stripePolicy, unlockInOrder } from './stripes.js';
 
@@ -207,7 +240,11 @@ const H_STRIPES = 16, STRIPE_WORDS = 16, S_LOCK = 0, S_ENTRY_FREE = 1;
 const S_READER = 3;
 export const HEADER_WORDS = H_STRIPES + STRIPE_WORDS * PARTITIONS;
 export const E_KEY_LO = 0, E_KEY_HI = 1, E_SEQ = 3;
-const E_NEXT = 2, E_HEAD = 4, E_WAITING = 5, E_GRANTED = 6, E_NAME = 12, ENTRY_FIXED_WORDS = 12;
+const E_NEXT = 2, E_HEAD = 4, E_WAITING = 5, E_GRANTED = 6, E_FAST = 12, E_ORDER = 13, E_NAME = 14, ENTRY_FIXED_WORDS = 14;
+/** E_FAST: the table decides (records may exist; every free entry is CLOSED, as zeroed memory is). */
+const FAST_CLOSED = 0;
+/** E_FAST: linked, no record, no holder: a fast take may claim it with one CAS. */
+const FAST_OPEN = -1;
 /** Pairs one partition's undo journal holds (see "Undo journal"); a handover granting many waiters at once may need more. */
 const JOURNAL_PAIRS = 255;
 export const JOURNAL_WORDS = 1 + 2 * JOURNAL_PAIRS;
@@ -295,6 +332,9 @@ export function nowStamp(): number {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** Per buffer, this thread's outstanding fast holds (`LockTable.#fastOut`): every view of a table shares one set. */
+const fastOutByBuffer = new WeakMap<ArrayBufferLike, Map<number, Uint8Array>>();
+
 /** One thread's view of a table: offsets precomputed, no per-call allocation. */
 export class LockTable {
   readonly a: Int32Array;
@@ -322,6 +362,13 @@ export class LockTable {
   #nLowered = 0;
   /** The fast-path region (strong counters, owner groups) after the records (`fastpath.ts`). */
   readonly fp: FastPath;
+  /** Web Locks' table: entries left without records reopen their fast word ("Fast words"). */
+  fastWords = false;
+  /** Entries whose last record left in the current critical section: (entry, journal) pairs, `#nReopen` numbers used. */
+  readonly #reopen: number[] = [];
+  #nReopen = 0;
+  /** Per entry, 1 while this thread holds it through its fast word or has not released such a hold yet; shared by its views of one table. */
+  readonly #fastOut: Uint8Array;
 
   constructor(a: Int32Array, base: number, s: TableShape) {
     this.a = a;
@@ -342,6 +389,11 @@ export class LockTable {
       this.writeNameAt(b, n),
     );
     this.#journals = this.#records + s.holderCapacity * RECORD_WORDS + fastPathWords(this.nameBytes);
+    let views = fastOutByBuffer.get(a.buffer);
+    if (views === undefined) fastOutByBuffer.set(a.buffer, (views = new Map()));
+    let out = views.get(base);
+    if (out === undefined) views.set(base, (out = new Uint8Array(s.capacity)));
+    this.#fastOut = out;
   }
 
   // ---- addressing ----------------------------------------------------------------------------
@@ -385,6 +437,7 @@ export class LockTable {
   #commit(j: number): void {
     if (this.a[j] !== 0) this.a[j] = 0;
     if (this.#jw === j) this.#jn = 0;
+    if (this.#nReopen !== 0) this.#reopenFast(j);
     const n = this.#nLowered;
     if (n === 0) return;
     this.#nLowered = 0;
@@ -392,6 +445,30 @@ export class LockTable {
     // Only now, when no undo can bring the holds back: a weak request that reads a lowered
     // counter takes the fast path at once (a review found an undone X beside a fast IX).
     for (let k = 0; k < n; k += 2) this.fp.strongEnd(low[k]!, low[k + 1]!);
+  }
+  /**
+   * After the commit of journal j: entries of that partition whose last record left reopen their
+   * fast word (nothing can bring the records back now). Entries of other partitions (under
+   * `lockAll`) wait for their own commit.
+   */
+  #reopenFast(j: number): void {
+    const a = this.a;
+    const list = this.#reopen;
+    let keep = 0;
+    for (let k = 0; k < this.#nReopen; k += 2) {
+      const e = list[k]!;
+      if (list[k + 1] !== j) {
+        list[keep] = e;
+        list[keep + 1] = list[k + 1]!;
+        keep += 2;
+        continue;
+      }
+      const w = this.e(e);
+      // Still without records (a later request of the same section may have added one) and still
+      // CLOSED (only a lock holder moves it from CLOSED): fast takes may claim it from now on.
+      if (a[w + E_HEAD] === 0 && Atomics.load(a, w + E_FAST) === FAST_CLOSED) Atomics.store(a, w + E_FAST, FAST_OPEN);
+    }
+    this.#nReopen = keep;
   }
   /**
    * Stores from now on are journaled in partition p's journal (whose lock this thread holds).
@@ -417,8 +494,12 @@ export class LockTable {
     const n = a[j]!;
     if (n === JOURNAL_FULL) return false;
     for (let k = n - 1; k >= 0; k--) {
+      const x = a[j + 1 + 2 * k]!;
+      // A tagged pair (~index) is a fast word's close: undone only if that CAS happened (the word
+      // is CLOSED, which only a lock holder sets); else the fast path owns the word ("Fast words").
+      if (x < 0) Atomics.compareExchange(a, ~x, FAST_CLOSED, a[j + 2 + 2 * k]!);
       // Some of these words are read without the lock (R_OWNER, R_ENTRY, R_WAIT): restore with Atomics.
-      Atomics.store(a, a[j + 1 + 2 * k]!, a[j + 2 + 2 * k]!);
+      else Atomics.store(a, x, a[j + 2 + 2 * k]!);
     }
     a[j] = 0;
     return true;
@@ -454,6 +535,19 @@ export class LockTable {
       a[j] = JOURNAL_FULL; // no room: this update can no longer be undone
     }
     this.#jn = n + 1;
+  }
+  /**
+   * Takes back the pair `#log` appended last, for a store that did not happen (a fast word's CAS
+   * that failed). A death before this leaves the pair, whose undo then finds the word not CLOSED
+   * and does nothing (#recover).
+   */
+  #unlog(a: Int32Array): void {
+    const j = this.#jw;
+    if (j < 0) return;
+    const n = this.#jn - 1; // the length before that pair
+    this.#jn = n;
+    // That pair was recorded (or was the one that overflowed): the journal is n pairs long again.
+    if (n <= JOURNAL_PAIRS) a[j] = n;
   }
   /** After a takeover of a stripe's lock: was its dead holder on a read-only pass? (S_READER) */
   #diedReading(stripe: number): boolean {
@@ -592,7 +686,7 @@ export class LockTable {
       while (a[at] !== 0) {
         const e = a[at]! - 1;
         const w = this.e(e);
-        if (a[w + E_HEAD] === 0) {
+        if (a[w + E_HEAD] === 0 && this.#retire(w + E_FAST)) {
           this.#set(at, a[w + E_NEXT]!);
           this.#set(w + E_NEXT, a[free]!);
           a[free] = e + 1;
@@ -601,6 +695,172 @@ export class LockTable {
         }
       }
     }
+  }
+
+  /**
+   * Before an empty entry is freed: its fast word OPEN → CLOSED, so no fast take can claim it
+   * once it is free (or made for another name). False if a fast holder has it: it stays linked.
+   */
+  #retire(i: number): boolean {
+    const a = this.a;
+    const v = Atomics.load(a, i);
+    if (v === FAST_CLOSED) return true;
+    if (v !== FAST_OPEN) return false;
+    // Tagged: an undo puts OPEN back only if this CAS happened (see #recover).
+    this.#log(a, ~i, v);
+    // A fast take may claim it first: then it stays (and the pair goes: that store never happened).
+    if (Atomics.compareExchange(a, i, FAST_OPEN, FAST_CLOSED) === FAST_OPEN) return true;
+    this.#unlog(a);
+    return false;
+  }
+
+  // ---- fast words (Web Locks; see "Fast words") --------------------------------------------------
+
+  /**
+   * Closes entry e's fast word (caller holds its partition lock and writes): the table decides
+   * from here on, and a fast holder's hold becomes its record (owner and home: its thread owner
+   * id; X). False, with nothing changed, if no record was left for it (capacity).
+   */
+  closeFast(e: number): boolean {
+    const a = this.a;
+    const w = this.e(e);
+    const i = w + E_FAST;
+    for (;;) {
+      const v = Atomics.load(a, i);
+      if (v === FAST_CLOSED) return true;
+      // Logged before the CAS, tagged: if this thread dies after it, the undo CASes v back.
+      this.#log(a, ~i, v);
+      // Takes the word from the fast path; a fast take or release in between fails it: look again
+      // (without the pair: its store never happened, and a busy word must not fill the journal).
+      if (Atomics.compareExchange(a, i, v, FAST_CLOSED) !== v) {
+        this.#unlog(a);
+        continue;
+      }
+      if (v === FAST_OPEN) return true;
+      // An X hold counts in its key's strong counter (fastpath.ts invariant 6), as requests.ts
+      // raises it for every strong request; the record's ungrant lowers it.
+      const ctr = strongIndex(a[w + E_KEY_LO]!, a[w + E_KEY_HI]!);
+      this.fp.strongBegin(ctr);
+      const r = this.createRecord(e, v, v, Atomics.load(a, w + E_ORDER));
+      if (r < 0) {
+        this.fp.strongEnd(ctr, 1);
+        // Nothing was linked: the holder keeps its word (the logged pair's CAS then finds it not CLOSED).
+        Atomics.store(a, i, v);
+        return false;
+      }
+      this.grant(e, r, X);
+      return true;
+    }
+  }
+
+  /**
+   * Takes entry e (the name of key lo, hi, as this thread last saw it) in X through its fast word;
+   * false if it is not OPEN (the caller goes through the table).
+   */
+  fastTake(e: number, lo: number, hi: number): boolean {
+    const a = this.a;
+    const w = this.e(e);
+    const i = w + E_FAST;
+    const out = this.#fastOut;
+    if (out[e] !== 0) return false; // an earlier fast hold of this entry is not released yet
+    // Claims the entry for this thread; a holder, or the table, there fails it.
+    if (Atomics.compareExchange(a, i, FAST_OPEN, OWNER_ID) !== FAST_OPEN) return false;
+    out[e] = 1;
+    // The key is fixed while the word is not CLOSED: an entry swept and made for another name since
+    // the caller cached it is given back. Plain reads: the key was written before the reopening
+    // Atomics.store that this CAS read, so it happens before them.
+    const klo = a[w + E_KEY_LO]!;
+    const khi = a[w + E_KEY_HI]!;
+    if (klo !== lo || khi !== hi) {
+      // Given back under the key it has: a request of that name may have made the hold a record.
+      this.fastRelease(e, klo, khi);
+      return false;
+    }
+    // Its place in grant order (query(), and the record a close makes). A close that reads this
+    // word before the store orders the hold as the entry's previous fast hold: a little early.
+    Atomics.store(a, w + E_ORDER, this.nextTicket());
+    return true;
+  }
+
+  /**
+   * Gives back this thread's fast hold of entry e (key lo, hi). False if the hold was gone (a
+   * steal took it after a close made it a record): nothing of a later holder's is freed.
+   */
+  fastRelease(e: number, lo: number, hi: number): boolean {
+    const a = this.a;
+    const i = this.e(e) + E_FAST;
+    try {
+      // Still only in the word: OPEN again, and nobody waits (a waiter would have closed it).
+      if (Atomics.compareExchange(a, i, OWNER_ID, FAST_OPEN) === OWNER_ID) return true;
+      return this.#releaseMoved(e, lo, hi);
+    } finally {
+      this.#fastOut[e] = 0;
+    }
+  }
+
+  /** fastRelease of a hold a close moved into the table (a record of this thread's owner id). */
+  #releaseMoved(e: number, lo: number, hi: number): boolean {
+    const p = this.partitionOf(lo);
+    this.lockPartition(p);
+    try {
+      // Robbed and the entry freed since (maybe made for another name, under another partition's
+      // lock): only the name's own entry, linked under this lock, can still hold the record.
+      if (this.findEntry(lo, hi) !== e) return false;
+      // An undo of a dying close may have given the word back to this thread: close it again.
+      if (Atomics.load(this.a, this.e(e) + E_FAST) === OWNER_ID && !this.closeFast(e)) {
+        throw new CapacityError(`lock table full: no record left to release a Web Locks hold through`);
+      }
+      const r = this.findRecord(e, OWNER_ID);
+      if (r < 0 || (this.a[this.r(r) + R_HOLD]! & (1 << X)) === 0) return false;
+      this.ungrant(e, r, X, this.a[this.r(r) + R_COUNT + X]!);
+      this.tidy(e, r);
+      return true;
+    } finally {
+      this.unlockPartition(p);
+    }
+  }
+
+  /** Does this thread still hold entry e (key lo, hi) through its fast hold (not robbed by a steal)? */
+  fastHolds(e: number, lo: number, hi: number): boolean {
+    const a = this.a;
+    // In the word: held (this thread has one fast hold per entry at most).
+    if (Atomics.load(a, this.e(e) + E_FAST) === OWNER_ID) return true;
+    const p = this.partitionOf(lo);
+    this.lockPartitionRead(p); // a read-only look (S_READER)
+    try {
+      if (this.findEntry(lo, hi) !== e) return false;
+      const r = this.findRecord(e, OWNER_ID);
+      return r >= 0 && (a[this.r(r) + R_HOLD]! & (1 << X)) !== 0;
+    } finally {
+      this.unlockPartitionRead(p);
+    }
+  }
+
+  /** The entry of key (lo, hi), or -1 (takes the partition lock for a read-only look). */
+  lookupEntry(lo: number, hi: number): number {
+    const p = this.partitionOf(lo);
+    this.lockPartitionRead(p);
+    try {
+      return this.findEntry(lo, hi);
+    } finally {
+      this.unlockPartitionRead(p);
+    }
+  }
+
+  /** Does entry e still carry key (lo, hi)? A racy hint (a cached entry may have been recycled). */
+  hasKey(e: number, lo: number, hi: number): boolean {
+    const w = this.e(e);
+    return Atomics.load(this.a, w + E_KEY_LO) === lo && Atomics.load(this.a, w + E_KEY_HI) === hi;
+  }
+
+  /** Entry e's fast holder (a thread owner id), or 0 (read-only passes: query()). */
+  fastHolder(e: number): number {
+    const v = Atomics.load(this.a, this.e(e) + E_FAST);
+    return v > 0 ? v : 0;
+  }
+  /** The fast holder's grant-order ticket (see `fastTake`). */
+  fastOrder(e: number): number {
+    return Atomics.load(this.a, this.e(e) + E_ORDER);
   }
 
   // ---- entries (caller holds the partition lock) ----------------------------------------------
@@ -722,8 +982,11 @@ export class LockTable {
     return -1;
   }
 
-  /** Creates an idle record of `owner` (an async task of thread `home`, or 0) on entry `e`; -1 if the pool is empty. */
-  createRecord(e: number, owner: number, home = 0): number {
+  /**
+   * Creates an idle record of `owner` (an async task of thread `home`, or 0) on entry `e`, its
+   * grant order `order` (0: drawn now); -1 if the pool is empty.
+   */
+  createRecord(e: number, owner: number, home = 0, order = 0): number {
     const r = this.#alloc(this.partitionOf(this.keyLo(e)), true);
     if (r < 0) return -1;
     const a = this.a;
@@ -736,7 +999,7 @@ export class LockTable {
     a[w + R_HOME] = home;
     a[w + R_BLOCKS] = 0;
     // An async task's request (one record, one request) keeps its place in request order.
-    a[w + R_ORDER] = home === 0 ? 0 : this.nextTicket();
+    a[w + R_ORDER] = home === 0 ? 0 : order !== 0 ? order : this.nextTicket();
     for (let m = 0; m < MODE_COUNT; m++) a[w + R_COUNT + m] = 0;
     this.#set(w + R_NEXT, a[this.e(e) + E_HEAD]!);
     this.#set(this.e(e) + E_HEAD, r + 1);
@@ -756,6 +1019,8 @@ export class LockTable {
     if (e < 0) {
       e = this.createEntry(lo, hi, name);
       if (e < 0) return NO_ENTRY;
+    } else if (!this.closeFast(e)) {
+      return NO_RECORD; // a fast holder's record did not fit
     }
     let r = this.findRecord(e, owner);
     if (r < 0) {
@@ -785,6 +1050,13 @@ export class LockTable {
     this.#setAtomic(w + R_OWNER, 0);
     this.#setAtomic(w + R_ENTRY, 0);
     this.#free(this.partitionOf(this.keyLo(e)), true, r);
+    if (this.fastWords && a[this.e(e) + E_HEAD] === 0) {
+      // Its last record left: the fast word reopens once this update commits ("Fast words").
+      const k = this.#nReopen;
+      this.#reopen[k] = e;
+      this.#reopen[k + 1] = this.#jw;
+      this.#nReopen = k + 2;
+    }
   }
 
   /**
@@ -1069,7 +1341,7 @@ export class LockTable {
 
   // ---- whole-table views (caller holds the partition locks it needs) --------------------------
 
-  /** Calls fn for each entry in partition `p` that has records (cached empty ones skipped). */
+  /** Calls fn for each entry in partition `p` that has records or a fast holder (cached empty ones skipped). */
   forEachEntryIn(p: number, fn: (e: number) => void): void {
     const a = this.a;
     for (let b = p; b <= this.bucketMask; b += PARTITIONS) {
@@ -1077,7 +1349,7 @@ export class LockTable {
       while (link !== 0) {
         const e = link - 1;
         link = a[this.e(e) + E_NEXT]!;
-        if (a[this.e(e) + E_HEAD] !== 0) fn(e);
+        if (a[this.e(e) + E_HEAD] !== 0 || Atomics.load(a, this.e(e) + E_FAST) > 0) fn(e);
       }
     }
   }
@@ -1132,6 +1404,27 @@ export class LockTable {
         this.tidy(e, r);
         removed++;
       }
+      this.unlockPartition(p);
+    }
+    return removed + this.#releaseFastOf(owner);
+  }
+
+  /** releaseOwnerRecords' part for fast words: entries `owner` (a dead thread's) holds through one. */
+  #releaseFastOf(owner: number): number {
+    const a = this.a;
+    let removed = 0;
+    const n = Atomics.load(a, this.base + H_ENTRY_BUMP);
+    // Fast holders are threads (owner ids below 2^28, owners.ts): no scan for a transaction or task.
+    if (owner >= 0x1000_0000) return 0;
+    for (let e = 0; e < n; e++) {
+      const i = this.e(e) + E_FAST;
+      // Racy read to find candidates; a fast word of an entry is only OWNER_ID's own, and the
+      // owner runs nothing (precondition), so the word stays until the CAS below.
+      if (Atomics.load(a, i) !== owner) continue;
+      const p = this.partitionOf(a[this.e(e) + E_KEY_LO]!);
+      this.lockPartition(p);
+      // One store, no record: nothing to journal; OPEN at once (no record can come back).
+      if (Atomics.compareExchange(a, i, owner, FAST_OPEN) === owner) removed++;
       this.unlockPartition(p);
     }
     return removed;

@@ -57,6 +57,13 @@ import(workerData.url).then(async ({ LockManager, WebLocks }) => {
       armed = true;
       release();
       await p;
+    } else if (kind === 'close') {
+      parentPort.postMessage('ready');
+      await go();
+      armed = true;
+      // The peer holds 'a' through its fast word: this request closes it (the peer's hold becomes
+      // a record), finds 'a' held and gives up: every step of a close under the partition lock.
+      await wl.request('a', { ifAvailable: true }, (l) => l);
     } else {
       parentPort.postMessage('ready');
       await go();
@@ -88,14 +95,17 @@ import(workerData.url).then(async ({ LockManager, WebLocks }) => {
     report('granted');
   } else {
     const wl = WebLocks.from(workerData.handle);
+    // 'close': once 'a' has an entry and nothing on it, this thread's next request takes its fast word.
+    if (kind === 'close') await wl.request('a', () => {});
     let end;
     const q = wl.request('a', { timeout: 5000 }, () => new Promise((r) => (end = r)))
       .then(() => 'ok', (e) => (e.name === 'LockError' ? e.code : e.name)); // robbed: rejects before the callback ends
-    const want = kind === 'steal' ? 'held' : 'pending';
+    const holds = kind === 'steal' || kind === 'close';
+    const want = holds ? 'held' : 'pending';
     while ((await wl.query())[want].length === 0) await new Promise((r) => setTimeout(r, 1));
-    report(kind === 'steal' ? 'held' : 'queued');
+    report(holds ? 'held' : 'queued');
     while (end === undefined) await new Promise((r) => setTimeout(r, 1));
-    if (kind !== 'steal') report('granted');
+    if (!holds) report('granted');
     else await new Promise((r) => parentPort.once('message', r)); // held until the victim is gone
     end();
     report(await q);
@@ -125,13 +135,13 @@ function inbox(w: { on(ev: 'message', fn: (m: string) => void): unknown }, what:
     );
 }
 
-type Kind = 'take' | 'handover' | 'web-release' | 'steal';
+type Kind = 'take' | 'handover' | 'web-release' | 'steal' | 'close';
 
 /**
  * Runs one case with the victim parked before its Atomics call k and then terminated. Returns
  * whether it was stopped there, and the peer's reports after that (none for 'take').
  */
-async function runCase(kind: Kind, k: number, handle: unknown): Promise<{ stopped: boolean; peer: string[] }> {
+async function runCase(kind: Kind, k: number, handle: unknown, whileHeld?: () => Promise<void>): Promise<{ stopped: boolean; peer: string[] }> {
   const gate = new SharedArrayBuffer(4);
   const v = crew.start(VICTIM, { url, kind, k, handle, gate }, { what: `${kind} victim (k=${k})`, exitOk: true, workerOptions: { eval: true } });
   const fromVictim = inbox(v.worker, `${kind} victim (k=${k})`);
@@ -149,7 +159,8 @@ async function runCase(kind: Kind, k: number, handle: unknown): Promise<{ stoppe
   await v.exited; // its creator (this thread) publishes the death now
   const peer: string[] = [];
   if (fromPeer !== undefined) {
-    if (kind === 'steal') p!.worker.postMessage('end');
+    if (whileHeld !== undefined) await whileHeld();
+    if (kind === 'steal' || kind === 'close') p!.worker.postMessage('end');
     peer.push(await fromPeer('granted, or its request settled'));
     if (kind !== 'steal' && peer[0] === 'granted' && kind !== 'handover') peer.push(await fromPeer('its request settled'));
   }
@@ -199,6 +210,28 @@ describe('a worker terminated inside a lock table critical section', () => {
       if (kind === 'steal') expect(['ok', 'AbortError']).toContain(peer[0]);
       else expect(peer).toEqual(['granted', 'ok']);
       await expect(within(wl.request('a', { timeout: 4000 }, () => 'free'), 5000, `${kind} (k=${k}): a new request of a`)).resolves.toBe('free');
+      expect(await wl.query()).toEqual({ held: [], pending: [] });
+      if (!stopped) break;
+      stops++;
+    }
+    expect(stops).toBeGreaterThan(5);
+  });
+});
+
+describe('a worker terminated inside a close of a Web Locks fast word', () => {
+  it('stopped at every step of a request that moves a fast hold into the table: the holder keeps it, then frees it', async () => {
+    const { WebLocks } = await import('../../dist/index.js');
+    let stops = 0;
+    for (let k = 1; k < 120; k++) {
+      const wl = new WebLocks({ capacity: 8 });
+      const { stopped, peer } = await runCase('close', k, wl.handle, async () => {
+        // The holder is alive and holds 'a' (in its word, or as the record the close made): an
+        // undo or a half-made record must not let anybody else in.
+        await expect(within(wl.request('a', { ifAvailable: true }, (l) => l), 5000, `close (k=${k}): ifAvailable while held`)).resolves.toBe(null);
+      });
+      // Its release finds its hold wherever the close left it: not robbed, nothing left behind.
+      expect(peer).toEqual(['ok']);
+      await expect(within(wl.request('a', { timeout: 4000 }, () => 'free'), 5000, `close (k=${k}): a new request of a`)).resolves.toBe('free');
       expect(await wl.query()).toEqual({ held: [], pending: [] });
       if (!stopped) break;
       stops++;
