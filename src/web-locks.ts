@@ -311,7 +311,7 @@ export class WebLocks extends Primitive {
     // The name's entry is made by its first request through the table; look it up once after that.
     if (f.e < 0 && (f.e = t.lookupEntry(f.lo, f.hi)) < 0) return null;
     if (t.fastTake(f.e, f.lo, f.hi)) return new FastHold(t, f.e, f.lo, f.hi);
-    if (!t.hasKey(f.e, f.lo, f.hi)) f.e = -1; // recycled for another name: look it up again next time
+    if (t.fastStale(f.e, f.lo, f.hi)) f.e = -1; // maybe recycled or freed: look it up again next time
     return null;
   }
 

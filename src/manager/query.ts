@@ -155,7 +155,8 @@ function snapshot(t: LockTable, dead: Set<number>): LockManagerSnapshot {
         }
         waiters.sort((x, y) => (x[0] - y[0]) | 0);
         info.waiters = waiters.map((x) => x[1]);
-        resources.push(info);
+        // A fast holder that left between the entry walk's look and ours leaves nothing to show.
+        if (info.holders.length + info.waiters.length > 0) resources.push(info);
       });
     }
     addFastPath(t, resources, dead);

@@ -25,7 +25,8 @@
  * | 11 | ticket counter: every wait takes the next ticket (FIFO order inside an entry) |
  * | 12 | scheduling, fixed at creation: 1 = eventual fairness, 2 = strict FIFO (`fifo` option; invariant 4) |
  * | 13 | drain mark: owner id of a thread moving the free lists (`drainFreeLists`, under the allocator lock), else 0 |
- * | 14–15 | unused (pads the partition stripes apart from the hot header words) |
+ * | 14 | the table's identity for this thread's fast-hold bookkeeping (`#fastOut`): a random non-zero number, set once by the first view |
+ * | 15 | unused (pads the partition stripes apart from the hot header words) |
  * | 16 + 16p | partition p's lock (raw mutex word), p = 0…15: one 64-byte stripe per partition, so |
  * |          | threads on different partitions never bounce one cache line (all 16 locks used to share one) |
  * | 17 + 16p | partition p's entry free list head (index + 1), linked through E_NEXT |
@@ -212,7 +213,6 @@ import { isDeadOwner } from '../core/owner-death.js';
 import { wake } from '../core/futex.js';
 import { FAIR_AFTER_MS } from '../core/park.js';
 import { conflicts, MODE_COUNT, X } from './modes.js';
-import { CapacityError } from '../core/errors.js';
 import { FastPath, fastPathWords, isStrong, strongIndex } from './fastpath.js';
 import { lockInOrder, stripePolicy, unlockInOrder } from './stripes.js';
 
@@ -224,7 +224,7 @@ export const NO_RECORD = -2;
 
 // Word offsets, named as in the layout tables above (header; partition stripe; entry; record).
 export const H_CAPACITY = 1, H_HOLDERS = 2, H_NAME_BYTES = 3, H_HASH_BITS = 4, H_OWNER_SEQ = 10;
-const H_ALLOC_LOCK = 5, H_ENTRY_BUMP = 6, H_ENTRY_FREE = 7, H_REC_BUMP = 8, H_REC_FREE = 9, H_TICKET = 11, H_DRAIN = 13;
+const H_ALLOC_LOCK = 5, H_ENTRY_BUMP = 6, H_ENTRY_FREE = 7, H_REC_BUMP = 8, H_REC_FREE = 9, H_TICKET = 11, H_DRAIN = 13, H_FAST_ID = 14;
 /** Scheduling, fixed when the table is made: 1 = eventual fairness, 2 = strict FIFO (0 = unconfigured). */
 const H_FIFO = 12;
 /** First partition stripe; stripe p is words H_STRIPES + STRIPE_WORDS × p … (lock, free heads). */
@@ -332,8 +332,28 @@ export function nowStamp(): number {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Per buffer, this thread's outstanding fast holds (`LockTable.#fastOut`): every view of a table shares one set. */
-const fastOutByBuffer = new WeakMap<ArrayBufferLike, Map<number, Uint8Array>>();
+/**
+ * This thread's outstanding fast holds per table (`LockTable.#fastOut`), by the table's identity
+ * (H_FAST_ID) and capacity: every view of one table in this thread shares one array, also views
+ * made from a cloned handle (another SharedArrayBuffer object for the same memory) and views of
+ * another copy of sablock loaded in the same thread (the ESM and CJS builds), hence a registry on
+ * `globalThis` and a key read from the shared memory, not the buffer object.
+ */
+function fastOutOf(a: Int32Array, base: number, capacity: number): Uint8Array {
+  let id = Atomics.load(a, base + H_FAST_ID);
+  if (id === 0) {
+    const mine = (Math.random() * 0x7fff_ffff) | 0 || 1;
+    // Set once, by the first view: every later view of the table reads the same identity.
+    id = Atomics.compareExchange(a, base + H_FAST_ID, 0, mine) || mine;
+  }
+  const g = globalThis as { [FAST_OUT]?: Map<string, Uint8Array> };
+  const reg = (g[FAST_OUT] ??= new Map());
+  const key = `${id}:${capacity}`;
+  let out = reg.get(key);
+  if (out === undefined) reg.set(key, (out = new Uint8Array(capacity)));
+  return out;
+}
+const FAST_OUT = Symbol.for('sablock:fast-out:v1');
 
 /** One thread's view of a table: offsets precomputed, no per-call allocation. */
 export class LockTable {
@@ -389,11 +409,7 @@ export class LockTable {
       this.writeNameAt(b, n),
     );
     this.#journals = this.#records + s.holderCapacity * RECORD_WORDS + fastPathWords(this.nameBytes);
-    let views = fastOutByBuffer.get(a.buffer);
-    if (views === undefined) fastOutByBuffer.set(a.buffer, (views = new Map()));
-    let out = views.get(base);
-    if (out === undefined) views.set(base, (out = new Uint8Array(s.capacity)));
-    this.#fastOut = out;
+    this.#fastOut = fastOutOf(a, base, s.capacity);
   }
 
   // ---- addressing ----------------------------------------------------------------------------
@@ -806,10 +822,10 @@ export class LockTable {
       // Robbed and the entry freed since (maybe made for another name, under another partition's
       // lock): only the name's own entry, linked under this lock, can still hold the record.
       if (this.findEntry(lo, hi) !== e) return false;
-      // An undo of a dying close may have given the word back to this thread: close it again.
-      if (Atomics.load(this.a, this.e(e) + E_FAST) === OWNER_ID && !this.closeFast(e)) {
-        throw new CapacityError(`lock table full: no record left to release a Web Locks hold through`);
-      }
+      // The word is this thread's again (a close undone after its closer died, or given back by a
+      // close that found no record): no record stands for the hold, and none can appear while this
+      // thread holds the lock, so the entry is free: OPEN (one store, nothing to journal).
+      if (Atomics.compareExchange(this.a, this.e(e) + E_FAST, OWNER_ID, FAST_OPEN) === OWNER_ID) return true;
       const r = this.findRecord(e, OWNER_ID);
       if (r < 0 || (this.a[this.r(r) + R_HOLD]! & (1 << X)) === 0) return false;
       this.ungrant(e, r, X, this.a[this.r(r) + R_COUNT + X]!);
@@ -829,6 +845,8 @@ export class LockTable {
     this.lockPartitionRead(p); // a read-only look (S_READER)
     try {
       if (this.findEntry(lo, hi) !== e) return false;
+      // Again under the lock: a close seen above may have been undone or given back since.
+      if (Atomics.load(a, this.e(e) + E_FAST) === OWNER_ID) return true;
       const r = this.findRecord(e, OWNER_ID);
       return r >= 0 && (a[this.r(r) + R_HOLD]! & (1 << X)) !== 0;
     } finally {
@@ -847,10 +865,16 @@ export class LockTable {
     }
   }
 
-  /** Does entry e still carry key (lo, hi)? A racy hint (a cached entry may have been recycled). */
-  hasKey(e: number, lo: number, hi: number): boolean {
+  /**
+   * After a failed fast take: may the caller's cached entry e of key (lo, hi) be stale (recycled for
+   * another name, or swept and freed: CLOSED with no record)? A racy hint: the caller looks the
+   * entry up again next time.
+   */
+  fastStale(e: number, lo: number, hi: number): boolean {
+    const a = this.a;
     const w = this.e(e);
-    return Atomics.load(this.a, w + E_KEY_LO) === lo && Atomics.load(this.a, w + E_KEY_HI) === hi;
+    if (Atomics.load(a, w + E_KEY_LO) !== lo || Atomics.load(a, w + E_KEY_HI) !== hi) return true;
+    return Atomics.load(a, w + E_FAST) === FAST_CLOSED && a[w + E_HEAD] === 0;
   }
 
   /** Entry e's fast holder (a thread owner id), or 0 (read-only passes: query()). */

@@ -6,6 +6,8 @@
  * dies, and query() and steals across workers while holds sit only in the word.
  */
 import { describe, expect, it } from 'vitest';
+import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
 import { LockManager, WebLocks, type LockManagerHandle } from '../../src/index.js';
 import { deferred, expectDOMException, unique, until, within, withClients } from './helpers.js';
 
@@ -161,4 +163,139 @@ describe('Web Locks fast word', () => {
     });
     expect(await locks.request(name, { ifAvailable: true }, (l) => l?.name)).toBe(name);
   });
+
+  it('two views of one table in one thread through different buffer objects share one fast-hold guard', async () => {
+    // A cloned handle (another SharedArrayBuffer object for the same memory), and the CJS build's
+    // process-wide locks beside the ESM build's: a robbed hold's late release through one view
+    // must not free this thread's later hold through the other (a review's repro, two holders).
+    const dist = new URL('../../dist/index.js', import.meta.url);
+    const esm = (await import(dist.href)) as { WebLocks: typeof WebLocks; locks: WebLocks };
+    const cjs = createRequire(import.meta.url)(new URL('../../dist/index.cjs', import.meta.url).pathname) as { locks: WebLocks };
+    const pairs: [string, WebLocks, WebLocks][] = [];
+    const wl = new esm.WebLocks();
+    pairs.push(['cloned handle', wl, esm.WebLocks.from(structuredClone(wl.handle) as Parameters<typeof WebLocks.from>[0])]);
+    pairs.push(['ESM and CJS builds', esm.locks, cjs.locks]);
+    for (const [what, v1, v2] of pairs) {
+      const name = unique('v');
+      await v1.request(name, () => {});
+      const endA = deferred();
+      const robbed = v1.request(name, () => endA.promise).then(
+        () => 'resolved',
+        (e: { name: string }) => e.name,
+      );
+      await new Promise((r) => setTimeout(r, 5));
+      await v1.request(name, { steal: true }, () => {});
+      expect(await robbed, what).toBe('AbortError');
+      const endB = deferred();
+      let inB = false;
+      const pB = v2.request(name, () => ((inB = true), endB.promise));
+      await until(() => inB, 2_000, `${what}: B granted`);
+      endA.resolve(); // the robbed callback ends: its release must leave B's hold alone
+      await new Promise((r) => setTimeout(r, 5));
+      expect(await v1.request(name, { ifAvailable: true }, (l) => l !== null), what).toBe(false);
+      endB.resolve();
+      await pB;
+    }
+  });
 });
+
+/**
+ * A request of another worker closes the fast word of a holder T (its hold becomes a record) and
+ * is terminated right after its CAS, before anything else of its update: the next locker undoes
+ * the close (T's word again). Found by a review: T's hold was then taken for stolen, and with the
+ * record pool full T's release threw CapacityError and left the name held by T for good.
+ */
+describe('Web Locks fast word: a closer terminated right after its CAS', () => {
+  const url = new URL('../../dist/index.js', import.meta.url).href;
+  const HOLDER = `
+    const { workerData, parentPort } = require('node:worker_threads');
+    import(workerData.url).then(async ({ WebLocks }) => {
+      const wl = WebLocks.from(workerData.handle);
+      await wl.request('a', () => {}); // the entry exists, empty: the next request takes the word
+      let end;
+      const p = wl.request('a', () => new Promise((r) => (end = r))).then(() => 'ok', (e) => e.name);
+      let settled = 'pending';
+      p.then((v) => (settled = v));
+      parentPort.postMessage('held');
+      await new Promise((r) => parentPort.once('message', r));
+      parentPort.postMessage(settled); // before its callback ends: still 'pending' unless rejected
+      end();
+      parentPort.postMessage(await p);
+    });`;
+  // Stops for good right after its CAS that takes the holder's word (T -> CLOSED), then is terminated.
+  const CLOSER = `
+    const { workerData, parentPort } = require('node:worker_threads');
+    import(workerData.url).then(async ({ WebLocks }) => {
+      const wl = WebLocks.from(workerData.handle);
+      const cas = Atomics.compareExchange;
+      Atomics.compareExchange = function (a, i, expect, value) {
+        const r = cas.call(Atomics, a, i, expect, value);
+        if (expect === workerData.holder && value === 0 && r === expect) {
+          parentPort.postMessage('stopped');
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+        }
+        return r;
+      };
+      await wl.request('a', { ifAvailable: true }, (l) => l);
+      parentPort.postMessage('done');
+    });`;
+  const next = (w: Worker, what: string) => within(new Promise<string>((r) => w.once('message', r)), 10_000, what);
+
+  async function closeAndKill(wl: WebLocks, beforeKill?: () => Promise<void>): Promise<Worker> {
+    const holder = new Worker(HOLDER, { eval: true, workerData: { url, handle: wl.handle } });
+    expect(await next(holder, 'holder: held')).toBe('held');
+    await beforeKill?.();
+    const closer = new Worker(CLOSER, { eval: true, workerData: { url, handle: wl.handle, holder: holder.threadId + 1 } });
+    expect(await next(closer, 'closer: stopped')).toBe('stopped');
+    await closer.terminate();
+    return holder;
+  }
+
+  it('the holder is not taken for robbed when a steal elsewhere makes it look', async () => {
+    const wl = new WebLocks();
+    const holder = await closeAndKill(wl);
+    try {
+      // A steal on another name moves STEAL: every holding thread asks the table about its holds.
+      const z = unique('z');
+      const robbed = wl.request(z, () => new Promise(() => {})).catch((e: { name: string }) => e.name);
+      await new Promise((r) => setTimeout(r, 5));
+      await wl.request(z, { steal: true }, () => {});
+      expect(await robbed).toBe('AbortError');
+      await new Promise((r) => setTimeout(r, 200)); // time for the holder's look
+      holder.postMessage('end');
+      expect(await next(holder, 'holder: settled before its callback ended?')).toBe('pending');
+      expect(await next(holder, 'holder: release')).toBe('ok');
+      expect(await wl.request('a', { ifAvailable: true }, (l) => l !== null)).toBe(true);
+    } finally {
+      await holder.terminate();
+    }
+  });
+
+  it('with the record pool full, the holder releases and leaves the name free', async () => {
+    const wl = new WebLocks({ capacity: 16, holderCapacity: 4 });
+    const ends: (() => void)[] = [];
+    const holder = await closeAndKill(wl, async () => {
+      // Shared requests always make records: take every one the pool has left.
+      for (let k = 0; k < 4; k++) {
+        const end = deferred();
+        const got = deferred<boolean>();
+        wl.request(unique('fill'), { mode: 'shared' }, () => (got.resolve(true), end.promise)).catch(() => got.resolve(false));
+        if (!(await got.promise)) break;
+        ends.push(() => end.resolve());
+      }
+      expect(ends.length).toBeGreaterThan(0);
+    });
+    try {
+      holder.postMessage('end');
+      expect(await next(holder, 'holder: before the end')).toBe('pending');
+      expect(await next(holder, 'holder: release')).toBe('ok');
+      for (const end of ends) end();
+      await new Promise((r) => setTimeout(r, 10));
+      expect((await wl.query()).held).toEqual([]);
+      expect(await wl.request('a', { timeout: 2000 }, () => 'free')).toBe('free');
+    } finally {
+      await holder.terminate();
+    }
+  });
+});
+
