@@ -101,7 +101,13 @@ const killReq = (slot) => slotCtl(slot, SLOT_CTL.KILL_REQ);
 const dying = (slot) => slotCtl(slot, SLOT_CTL.DYING);
 const CTL_WORDS = slotCtl(MAX_SLOTS);
 // slotWords (Int32): one row per slot, written by the worker in it (read by kills and the named checks).
-const SLOT_WORDS = words({ THREAD: 'its thread id (named kinds)', NODE: '1 + the resource it sits in for a kill (named kinds)', SIN: 'bit n: it counts itself inside S on resource n (diagnostics)' });
+const SLOT_WORDS = words({
+  THREAD: 'its thread id (named kinds)',
+  NODE: '1 + the resource it sits in for a kill (named kinds)',
+  SIN: 'bit n: it counts itself inside S on resource n (diagnostics)',
+  HANDOVER: 'a handover victim\'s last step (HANDOVER_STEPS; a hung handover kill names it)',
+});
+const HANDOVER_STEPS = ['none', 'told to go on', 'its section done, releasing', 'request settled', 'calling process.exit()'];
 const slotWord = rows(0, SLOT_WORDS.END);
 // Per-primitive region (Int32): the invariant fields and counters.
 const { INSIDE, X, Y, HOLDER, VIOL, REPAIRS, READERS, DEAD, UPGRADABLE } = words({
@@ -139,7 +145,7 @@ const { OWN_DEADLOCK, STEALS, ROBBED, NULLS, ABORT_DEADLOCK } = words(
 );
 // Per resource (LockManager path, WebLocks name) of the named kinds: a row of N_WORDS words from N_BASE.
 const N_BASE = 32;
-const N_WORDS = 16;
+const N_WORDS = 128;
 const { N_XOWN, N_SIN, N_FX, N_FY, N_XDONE, N_DEADS, N_STEALS, N_XENT, N_STOLEN } = words({
   N_XOWN: "token of the X holder inside (0: none; REPAIRING while a dead one's pair is repaired)",
   N_SIN: 'S holders inside (a dying one leaves it and names itself in N_DEADS)',
@@ -148,9 +154,12 @@ const { N_XOWN, N_SIN, N_FX, N_FY, N_XDONE, N_DEADS, N_STEALS, N_XENT, N_STOLEN 
   N_XDONE: 'X sections completed (Atomics): equals FY at the end where no steal can happen',
   N_DEADS: 'token of an S holder asked to die holding (until an X entrant finds it dead)',
   N_STEALS: 'steal requests begun on it (bumped before request(), so before the holds are taken)',
-  N_XENT: 'X entries (an S holder on a name with steals checks that none came during its hold)',
+  N_XENT: 'X entries (ordinals: an S holder on a name with steals judges each that came during its hold, by N_XLOG)',
   N_STOLEN: 'steal requests done (bumped after request() returned: the holds were taken by then)',
 });
+// N_XLOG + (k mod XLOG): the token of X entry number k (N_XENT), stored right after it drew k.
+const N_XLOG = 64;
+const XLOG = 64;
 const N_MAX = 8;
 const nodeWord = rows(N_BASE, N_WORDS); // nodeWord(n, k): word k of resource n
 const REGION_WORDS = nodeWord(N_MAX);
@@ -237,6 +246,7 @@ const TOK_PAIR = words({
   TOK_SEQ: "the token's sequence",
   TOK_BASE: "its request's steal baseline (+1 for its own steal)",
   TOK_STATE: 'where its entrant is: TOK_TENTATIVE, TOK_HELD, TOK_ROBBED or TOK_LEFT',
+  TOK_XENT: "an X entrant's ordinal in its resource's N_XENT (the N_XLOG entry it wrote)",
 });
 // TOK_STATE. An X entrant publishes its token before it knows whether a steal robbed it on the
 // way in (`settle` in namedChecker): TENTATIVE until then; HELD once it knows it was not; ROBBED
@@ -305,6 +315,27 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered, diag = {
     return out.join(' ');
   };
   const alive = (t) => !sablock.isThreadDead(Atomics.load(slots, slotWord(tokenSlot(t), SLOT_WORDS.THREAD)));
+  // Did an X entrant that was not robbed on its way in enter resource n between ordinals `from`
+  // and `to` (an S holder's entry and exit)? Each is judged by its token in N_XLOG: a robbed one
+  // (ROBBED) overlaps lawfully; one not yet logged or settled is waited for (bounded).
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  const xEntered = (n, from, to) => {
+    if (to - from > XLOG) return true; // the log wrapped: too many to tell, count it
+    for (let k = from; k < to; k++) {
+      const until = Date.now() + 5000;
+      let t = 0;
+      for (;;) {
+        t = Atomics.load(R, w(n, N_XLOG + (k % XLOG)));
+        // Logged under k (its token's ordinal says so), or not yet: its entrant is between the two stores.
+        if (t > 0 && Atomics.load(toks, tokWord(tokenSlot(t), tokenSeq(t), TOK_PAIR.TOK_XENT)) === k) break;
+        if (Date.now() > until) return true;
+        if (!isMainThread) Atomics.wait(nap, 0, 0, 1); // let its thread run
+      }
+      const st = settled(t); // 0: its entry was reused by a later token of its slot (unknown)
+      if (st === TOK_HELD || st === TOK_LEFT) return true;
+    }
+    return false;
+  };
   // Token t's TOK_STATE once its entrant has settled (TOK_STATE), or 0 if its entry was reused by
   // a later token of that slot (unknown). A TENTATIVE entrant settles within a few loads, unless
   // its thread is descheduled or dies there: wait for it (bounded). No cycle: only a later X
@@ -396,6 +427,14 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered, diag = {
       Atomics.store(toks, tokWord(slot, seq, TOK_PAIR.TOK_BASE), base + own);
       // Suspect at the start: it publishes nothing, and counts as withdrawn.
       Atomics.store(toks, tokWord(slot, seq, TOK_PAIR.TOK_STATE), suspect ? TOK_ROBBED : TOK_TENTATIVE);
+      if (mode === 'X') {
+        // Every X entrant, first: its ordinal, then its token in the log under it. An S holder that
+        // sees N_XENT move during its hold judges those entrants by their tokens' states, so a
+        // robbed straggler (it may enter long after it was robbed) is told from an intruder.
+        const k = Atomics.add(R, w(n, N_XENT), 1);
+        Atomics.store(toks, tokWord(slot, seq, TOK_PAIR.TOK_XENT), k);
+        Atomics.store(R, w(n, N_XLOG + (k % XLOG)), (seq << 12) | slot);
+      }
       // Findings are held back until the end: a steal that begins while this entrant looks (its
       // thread may be descheduled between any two of these steps) may rob it, and then what it
       // finds is lawful (see `settle` below).
@@ -455,8 +494,6 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered, diag = {
         }
         // Robbed while it looked: give the word back to the holder it displaced (if nobody came since).
         settle(() => Atomics.compareExchange(R, w(n, N_XOWN), ctx.tok, prev));
-        // Counted once it is known not to be robbed: S holders compare the count at their exit.
-        if (!ctx.suspect) Atomics.add(R, w(n, N_XENT), 1);
         // Its own update: FX now, FY at exit (a holder that dies between leaves them torn).
         ctx.x = R[w(n, N_FY)];
         R[w(n, N_FX)] = ctx.x + 1;
@@ -489,7 +526,7 @@ function namedChecker(kind, R, slots, toks, slot, violation, recovered, diag = {
         }
         return { intruded, robbed };
       }
-      const intruded = !ctx.suspect && Atomics.load(R, w(n, N_XENT)) !== ctx.xent;
+      const intruded = !ctx.suspect && xEntered(n, ctx.xent, Atomics.load(R, w(n, N_XENT)));
       if (!ctx.suspect) uncountReader(n);
       return { intruded, robbed };
     },
@@ -1284,8 +1321,10 @@ async function workerMain() {
     Atomics.store(ctl, dying(slot), DYING_INSIDE);
     Atomics.notify(ctl, dying(slot));
     while (Atomics.load(ctl, killReq(slot)) === KILL_HANDOVER) Atomics.wait(ctl, killReq(slot), KILL_HANDOVER, 1000);
+    handoverStep(1);
     return true;
   };
+  const handoverStep = (k) => Atomics.store(slotWords, slotWord(slot, SLOT_WORDS.HANDOVER), k);
   // The critical section of a hold of `mode` ('X' or 'S') on resource n, in three steps: in
   // (checks, then a kill request served holding it), the hold, out (checks; then `release`, for
   // the LockManager: WebLocks releases when the callback settles). Returns { ctx, handover, intruded }.
@@ -1293,6 +1332,7 @@ async function workerMain() {
   // takes the others down mid-section, and each must leave the S count as a dying reader does.
   const openReaders = new Set();
   const exitAfterHandover = () => {
+    handoverStep(4);
     for (const c of openReaders) chk.leaveReader(c);
     process.exit(0);
   };
@@ -1311,6 +1351,7 @@ async function workerMain() {
   const sectionOut = (s, release) => {
     Object.assign(s, chk.exit(s.ctx));
     openReaders.delete(s.ctx);
+    if (s.handover) handoverStep(2);
     if (release) {
       release();
       if (s.handover) exitAfterHandover(); // right after a release that handed the resource over
@@ -1466,7 +1507,10 @@ async function workerMain() {
     } finally {
       done();
     }
-    if (out?.handover) exitAfterHandover(); // right after the release handed the name over
+    if (out?.handover) {
+      handoverStep(3);
+      exitAfterHandover(); // right after the release handed the name over
+    }
     const what = `request of '${nd.name}' (${mode}${steal ? ', steal' : ''})`;
     if (err === null) {
       for (const f of out?.ctx.found ?? []) violation(`${f} (found by an entrant that may have been robbed; its request resolved)`);
@@ -1912,7 +1956,8 @@ async function main() {
   const tableText = (p) => {
     try {
       const snap = p.table.query();
-      const who = (x) => `${x.mode}:${x.thread !== undefined ? `t${x.thread}` : `o${x.owner}`}`;
+      // A Web Locks hold of a fast word (or its record) has a thread's owner id (below 2^28).
+      const who = (x) => `${x.mode}:${x.thread !== undefined ? `t${x.thread}` : `o${x.owner}`}${x.owner < 0x1000_0000 ? '(fast)' : ''}`;
       return snap.resources.map((r) => `${r.resource} held [${r.holders.map(who)}] waiting [${r.waiters.map(who)}]`).join('; ') || 'empty';
     } catch (e) {
       return `query() failed: ${e?.message}`;
@@ -2020,7 +2065,9 @@ async function main() {
       step(p, `${type}: terminate() or the victim's own exit`);
       if (type === 'holder') await rec.w.terminate();
     }
-    step(p, `${type}: the victim to exit`);
+    // A handover victim says how far it got (the step a hung handover kill stopped at).
+    const handoverAt = () => `; victim's last step: ${HANDOVER_STEPS[Atomics.load(slotWords, slotWord(rec.slot, SLOT_WORDS.HANDOVER))]}`;
+    step(p, `${type}: the victim to exit`, type === 'handover' ? handoverAt : undefined);
     await exited;
     retire(p, rec);
     spawn(p, rec.role);
@@ -2069,8 +2116,9 @@ async function main() {
     await probe?.done;
   };
   // What the kill in progress waits for (a kill that never ends names it: see the killer).
-  const step = (p, what) => {
+  const step = (p, what, more) => {
     p.killStep = what;
+    p.killMore = more;
   };
   // For an unrecovered kill's message: the lock's state word, the words after it and its holder
   // slots (owner id = threadId + 1, count), as the main thread sees them then.
@@ -2096,7 +2144,7 @@ async function main() {
       // Bounded: a kill that hangs is a finding (what it waited for), not a run that never ends.
       if (!(await settlesWithin(killOnce(p), 30_000))) {
         p.hangs++;
-        p.messages.push(`a kill did not finish within 30 s, waiting for ${p.killStep}${stateOf(p)} (seed ${seed})`);
+        p.messages.push(`a kill did not finish within 30 s, waiting for ${p.killStep}${p.killMore?.() ?? ''}${stateOf(p)} (seed ${seed})`);
         break; // its victim may be left in any state: no more kills
       }
     }

@@ -480,9 +480,13 @@ export class LockTable {
         continue;
       }
       const w = this.e(e);
-      // Still without records (a later request of the same section may have added one) and still
-      // CLOSED (only a lock holder moves it from CLOSED): fast takes may claim it from now on.
-      if (a[w + E_HEAD] === 0 && Atomics.load(a, w + E_FAST) === FAST_CLOSED) Atomics.store(a, w + E_FAST, FAST_OPEN);
+      // Still without records (a later request of the same section may have added one), still
+      // CLOSED (only a lock holder moves it from CLOSED) and still linked (a later step of the same
+      // section may have freed it: an OPEN free entry would let a stale fast taker in): fast takes
+      // may claim it from now on.
+      if (a[w + E_HEAD] === 0 && Atomics.load(a, w + E_FAST) === FAST_CLOSED && this.findEntry(a[w + E_KEY_LO]!, a[w + E_KEY_HI]!) === e) {
+        Atomics.store(a, w + E_FAST, FAST_OPEN);
+      }
     }
     this.#nReopen = keep;
   }
