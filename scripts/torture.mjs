@@ -1658,6 +1658,8 @@ const HELP = `usage: node scripts/torture.mjs [options]   (npm run torture -- [o
   --workers N                 top-level workers per primitive (default 2 x cores)
   --kinds A,B                 primitives (default all: ${Object.keys(ADAPTERS).filter((k) => k !== 'BrokenLock').join(', ')})
   --roles A,B                 worker roles to use (default plain,mix,nest)
+  --kills A,B                 kill types to use, where a primitive has them (default all: holder,
+                              blind, exit, late, nested, queued, handover)
   --seed N                    seed of every random choice (default: a fresh one, printed)
   --broken                    add a deliberately broken lock (the run must fail)
   --json FILE                 write the figures as JSON
@@ -1676,6 +1678,7 @@ async function main() {
       kinds: { type: 'string' },
       seed: { type: 'string' },
       roles: { type: 'string' },
+      kills: { type: 'string' },
       broken: { type: 'boolean', default: false },
       json: { type: 'string' },
       quiet: { type: 'boolean', default: false },
@@ -1690,6 +1693,9 @@ async function main() {
   if (values.seed !== undefined && !/^\d+$/.test(values.seed)) throw new RangeError(`--seed must be an unsigned integer, got ${values.seed}`);
   random = mulberry32(seed);
   const seconds = values.seconds ? Number(values.seconds) : Number(values.minutes ?? 1) * 60;
+  const KILL_TYPES = ['holder', 'blind', 'exit', 'late', 'nested', 'queued', 'handover'];
+  const killTypes = values.kills?.split(',');
+  for (const k of killTypes ?? []) if (!KILL_TYPES.includes(k)) throw new RangeError(`--kills: unknown kill type ${k} (one of ${KILL_TYPES.join(', ')})`);
   const cores = availableParallelism();
   const perKind = values.workers ? Number(values.workers) : 2 * cores;
   let kinds = values.kinds
@@ -1872,14 +1878,18 @@ async function main() {
   // The named kinds add: a plain worker stopped while its request waits behind the main thread's
   // hold (the release that follows hands over to a dead or dying waiter, before or after its death
   // is published), and a holder that calls process.exit() right after a release that handed over.
-  const killKinds = (p) => [
-    'holder',
-    ...(ADAPTERS[p.kind].blindKill ? ['blind'] : []),
-    'exit',
-    ...(ADAPTERS[p.kind].lateRelease === false ? [] : ['late']),
-    'nested',
-    ...(ADAPTERS[p.kind].named ? ['queued', 'handover'] : []),
-  ];
+  const killKinds = (p) => {
+    const all = [
+      'holder',
+      ...(ADAPTERS[p.kind].blindKill ? ['blind'] : []),
+      'exit',
+      ...(ADAPTERS[p.kind].lateRelease === false ? [] : ['late']),
+      'nested',
+      ...(ADAPTERS[p.kind].named ? ['queued', 'handover'] : []),
+    ];
+    const some = all.filter((k) => killTypes === undefined || killTypes.includes(k));
+    return some.length > 0 ? some : all;
+  };
   const start = performance.now();
   const end = start + seconds * 1000;
   let running = true;

@@ -47,8 +47,10 @@ function torture(args: string[], budgetMs: number): { status: number | null; see
 describe('torture', () => {
   it('35 s over every primitive: no violation, no hang, every killed holder recovered', () => {
     // The seven primitives the mixes below were written for. LockManager and WebLocks (the named
-    // kinds, in `npm run torture` by default) are not in this run yet: WebLocks hangs on the
-    // deferred-grant bug it found (scripts/repro-weblocks-deferred-grant.mjs); add them once fixed.
+    // kinds, in `npm run torture` by default) are not in this run yet. The deferred-grant hang they
+    // found is fixed (scripts/repro-weblocks-deferred-grant.mjs), but a handover kill still hangs
+    // now and then in long runs (the victim does not exit after its release: 1 of 3 four-minute
+    // Web Locks runs on 2026-12-06; its step is recorded since): add them once that is found.
     const kinds = 'Mutex,SpinLock,TicketLock,RWLock,Semaphore,SeqLock,Condition';
     const { status, seed, summary } = torture(['--seconds', '35', '--kinds', kinds], 100_000);
     for (const [kind, s] of Object.entries(summary)) {
