@@ -1324,7 +1324,12 @@ async function workerMain() {
     handoverStep(1);
     return true;
   };
-  const handoverStep = (k) => Atomics.store(slotWords, slotWord(slot, SLOT_WORDS.HANDOVER), k);
+  // Inside a handover section, its request not yet settled (steps 1 and 2).
+  let handoverPending = false;
+  const handoverStep = (k) => {
+    handoverPending = k === 1 || k === 2;
+    Atomics.store(slotWords, slotWord(slot, SLOT_WORDS.HANDOVER), k);
+  };
   // The critical section of a hold of `mode` ('X' or 'S') on resource n, in three steps: in
   // (checks, then a kill request served holding it), the hold, out (checks; then `release`, for
   // the LockManager: WebLocks releases when the callback settles). Returns { ctx, handover, intruded }.
@@ -1495,8 +1500,9 @@ async function workerMain() {
       // A plain value: held for this turn only (released as the callback returns); a promise:
       // held across event-loop turns.
       if (random() < 0.4) return after(namedSectionSync(n, m, steal, base));
-      return namedSection(n, m, undefined, steal, base).then(after);
+      return (section = namedSection(n, m, undefined, steal, base).then(after));
     };
+    let section; // the callback's section, while it runs across turns
     let err = null;
     let value;
     try {
@@ -1507,9 +1513,13 @@ async function workerMain() {
     } finally {
       done();
     }
+    // A steal may rob a handover victim while it waits for the go-ahead: its request rejects then,
+    // before its section ends (the spec's order). It still exits once that section is done: the
+    // killer waits for it (a hung handover kill, 1 in 59 such kills, was this).
+    if (err !== null && out === undefined && section !== undefined && handoverPending) await section.catch(() => {});
     if (out?.handover) {
       handoverStep(3);
-      exitAfterHandover(); // right after the release handed the name over
+      exitAfterHandover(); // right after the release handed the name over (or right after a steal took it)
     }
     const what = `request of '${nd.name}' (${mode}${steal ? ', steal' : ''})`;
     if (err === null) {
