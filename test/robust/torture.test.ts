@@ -46,11 +46,7 @@ function torture(args: string[], budgetMs: number): { status: number | null; see
 
 describe('torture', () => {
   it('35 s over every primitive: no violation, no hang, every killed holder recovered', () => {
-    // The seven primitives the mixes below were written for. LockManager and WebLocks (the named
-    // kinds, in `npm run torture` by default) are not in this run yet. The deferred-grant hang they
-    // found is fixed (scripts/repro-weblocks-deferred-grant.mjs), but a handover kill still hangs
-    // now and then in long runs (the victim does not exit after its release: 1 of 3 four-minute
-    // Web Locks runs on 2026-12-06; its step is recorded since): add them once that is found.
+    // The seven primitives the mixes below were written for; the named kinds have their own run below.
     const kinds = 'Mutex,SpinLock,TicketLock,RWLock,Semaphore,SeqLock,Condition';
     const { status, seed, summary } = torture(['--seconds', '35', '--kinds', kinds], 100_000);
     for (const [kind, s] of Object.entries(summary)) {
@@ -80,6 +76,25 @@ describe('torture', () => {
     expect(total('nestedKills'), `seed ${seed}`).toBeGreaterThan(0);
     // Condition's queue: items went through it (lost or duplicated ones count as violations above).
     expect(summary.Condition!.queue!.taken, `seed ${seed}`).toBeGreaterThan(100);
+    expect(status, `seed ${seed}`).toBe(0);
+  }, 120_000);
+
+  it('25 s over LockManager and Web Locks: no violation, no hang, every kill recovered, nothing left in the table', () => {
+    // The named kinds: X and S on hot resources (a tree of paths; Web Locks names with steals,
+    // ifAvailable and the fast word), holders killed inside, requests killed while queued, and
+    // process.exit() right after a release that handed over.
+    const { status, seed, summary } = torture(['--seconds', '25', '--kinds', 'LockManager,WebLocks'], 90_000);
+    for (const kind of ['LockManager', 'WebLocks']) {
+      const s = summary[kind]! as Summary & { tableLeft: string | null; handoverKills: number; queuedKills: number; steals?: number };
+      const why = `${kind} (seed ${seed}): ${s.messages.join('; ')}`;
+      expect(s.violations, why).toBe(0);
+      expect(s.hangs, why).toBe(0);
+      expect(s.unrecovered, why).toBe(0);
+      expect(s.tableLeft, why).toBe(null);
+      expect(s.operations, why).toBeGreaterThan(1000);
+      expect(s.holderKills + s.queuedKills + s.handoverKills, why).toBeGreaterThan(0);
+    }
+    expect(summary.WebLocks!['steals' as keyof Summary], `seed ${seed}`).toBeGreaterThan(0);
     expect(status, `seed ${seed}`).toBe(0);
   }, 120_000);
 
