@@ -746,6 +746,7 @@ export class LockTable {
     const w = this.e(e);
     const i = w + E_FAST;
     for (;;) {
+      // Fast takes and releases change it without the lock: read it for the CAS below.
       const v = Atomics.load(a, i);
       if (v === FAST_CLOSED) return true;
       // Logged before the CAS, tagged: if this thread dies after it, the undo CASes v back.
@@ -877,17 +878,20 @@ export class LockTable {
   fastStale(e: number, lo: number, hi: number): boolean {
     const a = this.a;
     const w = this.e(e);
+    // Racy reads without the lock (a hint): the key, then the word and the record list.
     if (Atomics.load(a, w + E_KEY_LO) !== lo || Atomics.load(a, w + E_KEY_HI) !== hi) return true;
     return Atomics.load(a, w + E_FAST) === FAST_CLOSED && a[w + E_HEAD] === 0;
   }
 
   /** Entry e's fast holder (a thread owner id), or 0 (read-only passes: query()). */
   fastHolder(e: number): number {
+    // Written without the lock by fast takes and releases: one atomic read.
     const v = Atomics.load(this.a, this.e(e) + E_FAST);
     return v > 0 ? v : 0;
   }
   /** The fast holder's grant-order ticket (see `fastTake`). */
   fastOrder(e: number): number {
+    // Stored by the fast holder without the lock, after its take.
     return Atomics.load(this.a, this.e(e) + E_ORDER);
   }
 
