@@ -328,7 +328,7 @@ export class WebLocks extends Primitive {
       // Robbed holds of this thread (their home is this thread; a fast hold's owner is the thread too).
       let ours = false;
       for (let k = 1; k < robbed.length; k += 2) if (robbed[k] === OWNER_ID) ours = true;
-      if (ours) for (const g of this.#held) if (!g.stolen && !this.#stillHolds(g.lock!)) this.#rob(g);
+      if (ours) this.#robGone();
       // Tell every holding thread (and other views in this one) to look: holds were taken.
       Atomics.add(this.#a, this.#steal, 1);
       // Wake every thread's watcher (#watch): each checks its own holds.
@@ -431,6 +431,11 @@ export class WebLocks extends Primitive {
   #stolenCheck(): void {
     this.#armed = false;
     this.#watch();
+    this.#robGone();
+  }
+
+  /** Rejects every hold of this view that the table no longer has (taken by a steal). */
+  #robGone(): void {
     for (const g of this.#held) {
       if (!g.stolen && !this.#stillHolds(g.lock!)) this.#rob(g);
     }

@@ -824,15 +824,13 @@ export class LockTable {
     const p = this.partitionOf(lo);
     this.lockPartition(p);
     try {
-      // Robbed and the entry freed since (maybe made for another name, under another partition's
-      // lock): only the name's own entry, linked under this lock, can still hold the record.
-      if (this.findEntry(lo, hi) !== e) return false;
+      if (this.findEntry(lo, hi) !== e) return false; // robbed, and the entry freed since (#movedRecord)
       // The word is this thread's again (a close undone after its closer died, or given back by a
       // close that found no record): no record stands for the hold, and none can appear while this
       // thread holds the lock, so the entry is free: OPEN (one store, nothing to journal).
       if (Atomics.compareExchange(this.a, this.e(e) + E_FAST, OWNER_ID, FAST_OPEN) === OWNER_ID) return true;
-      const r = this.findRecord(e, OWNER_ID);
-      if (r < 0 || (this.a[this.r(r) + R_HOLD]! & (1 << X)) === 0) return false;
+      const r = this.#movedRecord(e, lo, hi);
+      if (r < 0) return false;
       this.ungrant(e, r, X, this.a[this.r(r) + R_COUNT + X]!);
       this.tidy(e, r);
       return true;
@@ -849,14 +847,25 @@ export class LockTable {
     const p = this.partitionOf(lo);
     this.lockPartitionRead(p); // a read-only look (S_READER)
     try {
-      if (this.findEntry(lo, hi) !== e) return false;
+      if (this.findEntry(lo, hi) !== e) return false; // robbed, and the entry freed since
       // Again under the lock: a close seen above may have been undone or given back since.
       if (Atomics.load(a, this.e(e) + E_FAST) === OWNER_ID) return true;
-      const r = this.findRecord(e, OWNER_ID);
-      return r >= 0 && (a[this.r(r) + R_HOLD]! & (1 << X)) !== 0;
+      return this.#movedRecord(e, lo, hi) >= 0;
     } finally {
       this.unlockPartitionRead(p);
     }
+  }
+
+  /**
+   * This thread's record holding X on entry e, the name of key (lo, hi), where a close moved its
+   * fast hold; -1 if the hold is gone (a steal took it). Caller holds the partition lock. Robbed
+   * and the entry freed since (maybe made for another name, under another partition's lock): only
+   * the name's own entry, linked under this lock, can still hold the record.
+   */
+  #movedRecord(e: number, lo: number, hi: number): number {
+    if (this.findEntry(lo, hi) !== e) return -1;
+    const r = this.findRecord(e, OWNER_ID);
+    return r >= 0 && (this.a[this.r(r) + R_HOLD]! & (1 << X)) !== 0 ? r : -1;
   }
 
   /** The entry of key (lo, hi), or -1 (takes the partition lock for a read-only look). */
